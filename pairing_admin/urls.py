@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from pairing_admin import views
+from programs.views import registration
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="programs:list", permanent=False), name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", views.healthz, name="healthz"),
+    path("programs/", include("programs.urls")),
+    path("join/<str:token>/", registration.register, name="register"),
+    path("django-admin/", admin.site.urls),
+]

@@ -1,0 +1,114 @@
+from django import forms
+
+from programs.models import Organization, Participant, Program
+from programs.services import split_tags
+
+
+class ProgramForm(forms.ModelForm):
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none())
+
+    class Meta:
+        model = Program
+        fields = [
+            "organization",
+            "name",
+            "pairing_process",
+            "default_mentor_capacity",
+            "request_expiry_business_days",
+            "max_preferences",
+        ]
+        labels = {
+            "default_mentor_capacity": "Default mentor capacity",
+            "request_expiry_business_days": "Requests expire after (business days)",
+            "max_preferences": "Mentors a mentee may rank",
+        }
+        help_texts = {
+            "default_mentor_capacity": "How many mentees a mentor takes unless set per mentor (1-50).",
+            "request_expiry_business_days": "Unanswered requests expire at the end of this business day (1-30).",
+            "max_preferences": "1-10.",
+        }
+        widgets = {"pairing_process": forms.RadioSelect}
+
+    def __init__(self, *args, organizations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations
+        if self.instance.pk:
+            # A program never moves between tenants.
+            del self.fields["organization"]
+        elif organizations.count() == 1:
+            self.fields["organization"].initial = organizations.first()
+            self.fields["organization"].widget = forms.HiddenInput()
+
+    def clean_name(self):
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError("Give the program a name.")
+        return name
+
+    def _clean_range(self, field, low, high):
+        value = self.cleaned_data[field]
+        if value is None or not low <= value <= high:
+            raise forms.ValidationError(f"Choose a number from {low} to {high}.")
+        return value
+
+    def clean_default_mentor_capacity(self):
+        return self._clean_range("default_mentor_capacity", 1, 50)
+
+    def clean_request_expiry_business_days(self):
+        return self._clean_range("request_expiry_business_days", 1, 30)
+
+    def clean_max_preferences(self):
+        return self._clean_range("max_preferences", 1, 10)
+
+
+class TagsField(forms.CharField):
+    """A tag list typed as 'Python, data; SQL'."""
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return ", ".join(value)
+        return value
+
+    def to_python(self, value):
+        return split_tags(super().to_python(value) or "")
+
+
+class ParticipantForm(forms.ModelForm):
+    skills = TagsField(required=False, help_text="Separate with commas.")
+    interests = TagsField(required=False, help_text="Separate with commas.")
+    goals = TagsField(required=False, help_text="Separate with commas.")
+
+    class Meta:
+        model = Participant
+        fields = [
+            "role",
+            "first_name",
+            "last_name",
+            "email",
+            "title",
+            "department",
+            "location",
+            "skills",
+            "interests",
+            "goals",
+            "bio",
+            "manager_email",
+            "capacity",
+        ]
+        labels = {"capacity": "Mentor capacity"}
+        widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        clash = Participant.objects.filter(program=self.instance.program, email=email).exclude(
+            pk=self.instance.pk
+        )
+        if clash.exists():
+            raise forms.ValidationError("Another participant of this program has this email.")
+        return email
+
+    def clean_capacity(self):
+        capacity = self.cleaned_data["capacity"]
+        if capacity is None or not 0 <= capacity <= 50:
+            raise forms.ValidationError("Choose a number from 0 to 50.")
+        return capacity

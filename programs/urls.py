@@ -1,0 +1,34 @@
+from django.urls import path
+
+from programs.views import imports, participants, programs
+
+app_name = "programs"
+
+urlpatterns = [
+    path("", programs.program_list, name="list"),
+    path("new/", programs.program_create, name="create"),
+    path("<int:program_id>/", programs.program_detail, name="detail"),
+    path("<int:program_id>/edit/", programs.program_edit, name="edit"),
+    path("<int:program_id>/participants/", participants.participant_list, name="participants"),
+    path(
+        "<int:program_id>/participants/<int:participant_id>/",
+        participants.participant_edit,
+        name="participant_edit",
+    ),
+    path("<int:program_id>/participants/import/", imports.import_upload, name="import_upload"),
+    path(
+        "<int:program_id>/participants/import/<int:import_id>/",
+        imports.import_preview,
+        name="import_preview",
+    ),
+    path(
+        "<int:program_id>/participants/import/<int:import_id>/confirm/",
+        imports.import_confirm,
+        name="import_confirm",
+    ),
+    path(
+        "<int:program_id>/participants/import/<int:import_id>/discard/",
+        imports.import_discard,
+        name="import_discard",
+    ),
+]

@@ -1,0 +1,50 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from programs import selectors, services
+from programs.access import admin_view, program_for_admin
+from programs.forms import ParticipantForm
+from programs.models import Participant
+
+PAGE_SIZE = 50
+
+
+@admin_view
+def participant_list(request: HttpRequest, program_id: int) -> HttpResponse:
+    program = program_for_admin(request.user, program_id)
+    query = request.GET.get("q", "").strip()[:100]
+    role = request.GET.get("role", "")
+    participants = selectors.participant_search(program, query=query, role=role)
+    page = Paginator(participants, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "program": program,
+        "page": page,
+        "query": query,
+        "role": role if role in Participant.Role.values else "",
+        "roles": Participant.Role.choices,
+    }
+    template = "programs/participant_list.html"
+    if request.htmx and request.htmx.target == "participant-results":
+        template += "#results"
+    return render(request, template, context)
+
+
+@admin_view
+@require_http_methods(["GET", "POST"])
+def participant_edit(request: HttpRequest, program_id: int, participant_id: int) -> HttpResponse:
+    program = program_for_admin(request.user, program_id)
+    participant = get_object_or_404(Participant, program=program, pk=participant_id)
+    form = ParticipantForm(request.POST or None, instance=participant)
+    if request.method == "POST" and form.is_valid():
+        participant.refresh_from_db()
+        services.participant_update(participant=participant, **form.cleaned_data)
+        messages.success(request, f"{participant.full_name} saved.")
+        return redirect("programs:participants", program_id=program.pk)
+    return render(
+        request,
+        "programs/participant_form.html",
+        {"program": program, "participant": participant, "form": form},
+    )

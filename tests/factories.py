@@ -1,0 +1,59 @@
+import factory
+from django.contrib.auth import get_user_model
+
+from programs.models import Membership, Organization, Participant, Program
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+
+    username = factory.Sequence(lambda n: f"admin{n}@example.org")
+    email = factory.SelfAttribute("username")
+    password = factory.django.Password("correct horse battery staple")
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organization
+
+    name = factory.Sequence(lambda n: f"Organization {n}")
+    timezone = "Europe/London"
+    country = "GB"
+    support_advisor_email = "advisor@support.example.com"
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    organization = factory.SubFactory(OrganizationFactory)
+
+
+class ProgramFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Program
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Cohort {n}")
+
+
+class ParticipantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Participant
+
+    program = factory.SubFactory(ProgramFactory)
+    role = Participant.Role.MENTEE
+    first_name = factory.Sequence(lambda n: f"Person{n}")
+    last_name = "Example"
+    email = factory.Sequence(lambda n: f"person{n}@example.org")
+    department = "Engineering"
+    location = "London"
+    capacity = factory.LazyAttribute(
+        lambda p: p.program.default_mentor_capacity if p.role == Participant.Role.MENTOR else 0
+    )
+
+
+class MentorFactory(ParticipantFactory):
+    role = Participant.Role.MENTOR

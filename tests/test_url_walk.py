@@ -1,0 +1,107 @@
+"""Every named URL of the admin UI, walked as the three roles.
+
+New views are covered automatically: a URL whose parameters this test cannot
+fill fails until a sample is added below, and a view meant to be public must
+be listed in PUBLIC with the reason.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from programs.models import ParticipantImport
+from tests import factories
+from tests.conftest import MARKER
+
+PUBLIC = {
+    "home": "redirects to the program list, which itself requires login",
+    "login": "the login page",
+    "logout": "logging out is harmless for anyone",
+    "healthz": "load balancers probe it without credentials; it shows no data",
+    "register": "the program's public registration link (token-guarded)",
+}
+SKIPPED_NAMESPACES = {
+    "admin": "Django admin: superusers only, its own login",
+    "djdt": "debug toolbar",
+}
+
+
+def _named_patterns(resolver=None, namespace=""):
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace or ""
+            if ns in SKIPPED_NAMESPACES:
+                continue
+            child = f"{namespace}:{ns}" if namespace and ns else (ns or namespace)
+            yield from _named_patterns(entry, child)
+        elif isinstance(entry, URLPattern) and entry.name:
+            name = f"{namespace}:{entry.name}" if namespace else entry.name
+            yield name, entry
+
+
+@pytest.fixture
+def samples(program, org_admin):
+    """One object of the first organization for every URL parameter name."""
+    participant = factories.ParticipantFactory(program=program, first_name=MARKER)
+    upload = ParticipantImport.objects.create(
+        program=program, uploaded_by=org_admin, filename=f"{MARKER}.csv", content="email\n"
+    )
+    return {
+        "program_id": program.pk,
+        "participant_id": participant.pk,
+        "import_id": upload.pk,
+        "organization_id": program.organization_id,
+    }
+
+
+def _admin_urls(samples):
+    urls = []
+    for name, pattern in _named_patterns():
+        if name in PUBLIC:
+            continue
+        params = list(pattern.pattern.regex.groupindex)
+        missing = [p for p in params if p not in samples]
+        assert not missing, f"URL {name!r}: add a sample for {missing} to the URL walk"
+        urls.append((name, reverse(name, kwargs={p: samples[p] for p in params})))
+    assert len(urls) >= 5
+    return urls
+
+
+def test_anonymous_visitor_is_sent_to_login_everywhere(samples, anon_client):
+    for name, url in _admin_urls(samples):
+        for method in ("get", "post"):
+            response = getattr(anon_client, method)(url)
+            assert response.status_code == 302, (name, method, response.status_code)
+            assert response.url.startswith(reverse("login")), (name, response.url)
+
+
+def test_admin_of_another_organization_gets_404_and_no_data(samples, other_admin_client):
+    for name, url in _admin_urls(samples):
+        if "program_id" not in url and not any(str(v) in url for v in samples.values()):
+            continue  # organization-wide pages (program list) are checked below
+        for method in ("get", "post"):
+            response = getattr(other_admin_client, method)(url)
+            assert response.status_code == 404, (name, method, response.status_code)
+            assert MARKER not in response.content.decode(), name
+
+
+def test_pages_without_ids_show_another_organization_nothing(samples, other_admin_client):
+    for name, url in _admin_urls(samples):
+        response = other_admin_client.get(url)
+        assert MARKER not in response.content.decode(), name
+
+
+def test_admin_of_the_organization_reaches_every_page(samples, org_admin_client):
+    for name, url in _admin_urls(samples):
+        response = org_admin_client.get(url)
+        assert response.status_code in (200, 302, 405), (name, response.status_code)
+        assert response.status_code != 404, name
+
+
+def test_removed_admin_loses_access_on_next_click(samples, org_admin, org_admin_client):
+    url = reverse("programs:detail", kwargs={"program_id": samples["program_id"]})
+    assert org_admin_client.get(url).status_code == 200
+    org_admin.memberships.all().delete()
+    response = org_admin_client.get(url)
+    assert response.status_code == 403
+    assert MARKER not in response.content.decode()
