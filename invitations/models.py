@@ -1,0 +1,119 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from programs.models import Program
+
+
+class EmailKind(models.TextChoices):
+    INVITATION = "invitation", "Submit Your Mentor Preferences"
+    MENTOR_REQUEST = "mentor_request", "Mentor request"
+    REQUEST_REMINDER = "request_reminder", "Request reminder"
+    ASSIGNMENT = "assignment", "Mentorship Assignments"
+    REQUEST_DECLINED = "request_declined", "Request declined"
+    REQUEST_EXPIRED = "request_expired", "Request expired"
+    REQUEST_FORWARDED = "request_forwarded", "Request passed to next choice"
+    PAIRING_ENDED = "pairing_ended", "Pairing ended"
+    SUPPORT_REQUEST = "support_request", "Support request"
+
+
+class OutboundEmail(models.Model):
+    """The outbox: one row per email, written in the transaction that causes it.
+
+    A worker claims rows (queued -> sending) with a conditional update, sends
+    them, and marks each one sent as soon as the provider accepted it. The
+    unique idempotency key means the same cause can never produce two rows.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SUPPRESSED = "suppressed", "Suppressed"
+        BOUNCED = "bounced", "Bounced"
+
+    program = models.ForeignKey(
+        Program, null=True, blank=True, on_delete=models.CASCADE, related_name="emails"
+    )
+    kind = models.CharField(max_length=32, choices=EmailKind.choices)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    batch_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    to_email = models.EmailField()
+    to_name = models.CharField(max_length=200, blank=True)
+    reply_to = models.EmailField(blank=True)
+    subject = models.CharField(max_length=300)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    provider_message_id = models.CharField(max_length=200, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # When the row was last handed to the broker, or last claimed by a worker:
+    # the sweeper only touches rows that have sat longer than its threshold.
+    touched_at = models.DateTimeField(auto_now_add=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The sweeper's scan: only unfinished rows are in this index.
+            models.Index(
+                fields=["touched_at"],
+                name="outbox_unfinished_idx",
+                condition=Q(status__in=["queued", "sending"]),
+            ),
+            models.Index(fields=["program", "status"], name="outbox_program_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.to_email} ({self.status})"
+
+
+class Suppression(models.Model):
+    """An address the provider told us not to send to again (bounce, complaint)."""
+
+    email = models.EmailField(unique=True)
+    reason = models.CharField(max_length=64)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.reason})"
+
+
+class ProviderEvent(models.Model):
+    """A webhook event from the email provider, stored once (replays are ignored)."""
+
+    event_id = models.CharField(max_length=200, unique=True)
+    event_type = models.CharField(max_length=32)
+    recipient = models.EmailField(blank=True)
+    provider_message_id = models.CharField(max_length=200, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.recipient}"
+
+
+class EmailTemplate(models.Model):
+    """A program's own version of one kind of email (absent: our default)."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="email_templates")
+    kind = models.CharField(max_length=32, choices=EmailKind.choices)
+    subject = models.CharField(max_length=300)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["program", "kind"], name="email_template_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.program}"

@@ -163,7 +163,9 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _https)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if _https else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _https
-SECURE_HSTS_PRELOAD = False
+# The preload directive only allows submitting the domain to browsers' list;
+# nothing is submitted automatically.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", _https)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -242,7 +244,17 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "sweep-outbox": {"task": "invitations.tasks.sweep_outbox", "schedule": 60.0},
+}
+# A web request must not hang on a broker that is down: give up publishing
+# quickly; the outbox sweeper delivers what could not be handed over.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 
 # --- Email -------------------------------------------------------------------
 # EMAIL_PROVIDER: empty (keep emails in the outbox and print them), "smtp",
@@ -292,6 +304,9 @@ ANYMAIL = {
 }
 
 # --- The product's own limits ------------------------------------------------
+# Outbox rows queued or sending for longer than this are picked up again by
+# the sweeper (broker was down, a worker died).
+OUTBOX_STALE_SECONDS = env_int("OUTBOX_STALE_SECONDS", 120, minimum=1)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 REGISTRATION_RATE_LIMIT = env_int("REGISTRATION_RATE_LIMIT", 20, minimum=1)  # per IP per hour
 

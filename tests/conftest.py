@@ -1,9 +1,17 @@
+import os
+
 import pytest
 from django.test import Client
 
 from pairing_admin.celery import app as celery_app
 from tests import factories
-from tests.support import services
+from tests.support import services, smtp
+from tests.support.worker import Worker
+
+# This run's own queue on the broker: a developer's other runs (or a demo
+# worker on the same Redis) never take our tasks, nor we theirs.
+TEST_QUEUE = f"pairing-tests-{os.getpid()}"
+celery_app.conf.task_default_queue = TEST_QUEUE
 
 
 def pytest_collection_modifyitems(config, items):
@@ -94,3 +102,51 @@ def other_admin_client(other_admin):
 @pytest.fixture
 def anon_client():
     return Client()
+
+
+# --- Real services --------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _smtp_session():
+    controller, receiver, port = smtp.start()
+    yield receiver, port
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_server(_smtp_session, settings):
+    """The SMTP receiver, emptied; this process and the test worker send to it."""
+    receiver, port = _smtp_session
+    receiver.messages.clear()
+    receiver.refuse.clear()
+    receiver.refused_count.clear()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    receiver.port = port
+    return receiver
+
+
+@pytest.fixture(scope="session")
+def _worker_session(_smtp_session, django_db_setup, django_db_blocker):
+    for marker in ("needs_postgres", "needs_redis"):
+        reason = services.REASONS[marker]()
+        if reason:
+            pytest.fail(f"celery_worker needs {marker}: {reason}; mark the test with it")
+    with django_db_blocker.unblock():
+        worker = Worker(queue=TEST_QUEUE, smtp_port=_smtp_session[1]).wait_ready()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def celery_worker(request, _worker_session, transactional_db):
+    """A real worker process on the real broker, sending to `smtp_server`.
+
+    Needs PostgreSQL and Redis (the worker shares the committed test database
+    and consumes this run's queue).
+    """
+    return _worker_session

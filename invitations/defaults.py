@@ -1,0 +1,105 @@
+"""The emails every program starts with, in our own words. Admins may edit them."""
+
+from invitations.models import EmailKind
+from invitations.rendering import Template
+
+DEFAULTS: dict[str, Template] = {
+    EmailKind.INVITATION: Template(
+        subject="{{ program_name }}: choose who you'd like as your mentor",
+        text=(
+            "Hi {{ first_name }},\n\n"
+            "Pairing is open for {{ program_name }}. Have a look at the mentors who still have "
+            "room, see why each one could suit you, and tell us who you would like to work with.\n\n"
+            "Choose your mentors: {{ preferences_link }}\n\n"
+            "The link is personal to you, so please don't forward it.\n\n"
+            "{{ organization_name }}"
+        ),
+    ),
+    EmailKind.MENTOR_REQUEST: Template(
+        subject="{{ mentee_name }} would like you as their mentor",
+        text=(
+            "Hi {{ first_name }},\n\n"
+            "{{ mentee_name }} has asked you to be their mentor in {{ program_name }}.\n\n"
+            "About them: {{ mentee_profile }}\n\n"
+            "Their note: {{ mentee_note }}\n\n"
+            "Please respond by {{ deadline }}; after that the request lapses and they will "
+            "choose someone else.\n\n"
+            "Approve: {{ approve_link }}\n\n"
+            "Decline (you can add a message): {{ decline_link }}\n\n"
+            "{{ organization_name }}"
+        ),
+    ),
+    EmailKind.REQUEST_REMINDER: Template(
+        subject="Reminder: {{ mentee_name }} is waiting for your answer",
+        text=(
+            "Hi {{ first_name }},\n\n"
+            "{{ mentee_name }}'s request to have you as their mentor in {{ program_name }} is "
+            "still open. It lapses at the end of {{ deadline }}.\n\n"
+            "Approve: {{ approve_link }}\n\n"
+            "Decline: {{ decline_link }}\n\n"
+            "{{ organization_name }}"
+        ),
+    ),
+    EmailKind.ASSIGNMENT: Template(
+        subject="Mentorship Assignments: you are paired with {{ partner_name }}",
+        text=(
+            "Hi {{ first_name }},\n\n"
+            "Good news: in {{ program_name }} you are now paired with {{ partner_name }} "
+            "(your {{ partner_role }}). You can reach them at {{ partner_email }}.\n\n"
+            "A first conversation in the next week or two is a great start. After each "
+            "meeting, log it here so your program team can see how things are going: "
+            "{{ session_link }}\n\n"
+            "{{ organization_name }}"
+        ),
+    ),
+    EmailKind.REQUEST_DECLINED: Template(
+        subject="{{ mentor_name }} can't take your request this time",
+        text=(
+            "Hi {{ first_name }},\n\n"
+            "{{ mentor_name }} isn't able to mentor you in {{ program_name }} right now.\n\n"
+            "Their message: {{ decline_message }}\n\n"
+            "Other mentors still have room. Choose again here: {{ preferences_link }}\n\n"
+            "{{ organization_name }}"
+        ),
+    ),
+    EmailKind.REQUEST_EXPIRED: Template(
+        subject="Your request to {{ mentor_name }} has lapsed",
+        text=(
+            "Hi {{ first_name }},\n\n"
+            "{{ mentor_name }} didn't respond in time, so your request in {{ program_name }} "
+            "has lapsed. Please pick another mentor: {{ preferences_link }}\n\n"
+            "{{ organization_name }}"
+        ),
+    ),
+    EmailKind.REQUEST_FORWARDED: Template(
+        subject="Your request has gone to {{ next_mentor_name }}",
+        text=(
+            "Hi {{ first_name }},\n\n"
+            "{{ mentor_name }} couldn't take your request in {{ program_name }}, so we passed "
+            "it to your next choice, {{ next_mentor_name }}. They have until {{ deadline }} "
+            "to respond.\n\n"
+            "You can see or change your choices here: {{ preferences_link }}\n\n"
+            "{{ organization_name }}"
+        ),
+    ),
+    EmailKind.PAIRING_ENDED: Template(
+        subject="Your pairing with {{ partner_name }} has ended",
+        text=(
+            "Hi {{ first_name }},\n\n"
+            "Your pairing with {{ partner_name }} in {{ program_name }} has been ended by the "
+            "program team. Thank you for the time you gave it. If you have questions, reply "
+            "to your program team.\n\n"
+            "{{ organization_name }}"
+        ),
+    ),
+    EmailKind.SUPPORT_REQUEST: Template(
+        subject="[{{ organization_name }}] {{ request_subject }}",
+        text=(
+            "Support request from {{ admin_name }} <{{ admin_email }}>\n"
+            "Organization: {{ organization_name }}\n"
+            "Program: {{ program_name }}\n\n"
+            "{{ message }}\n\n"
+            "Reply to this email to answer {{ admin_name }} directly."
+        ),
+    ),
+}

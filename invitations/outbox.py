@@ -1,0 +1,355 @@
+"""The outbox: every email the product sends goes through here.
+
+1. `outbox_add` renders drafts and inserts one row each, inside the caller's
+   transaction. The unique idempotency key drops a second row for the same
+   cause. After commit (never before) the rows are handed to the broker in
+   batches of BATCH_SIZE.
+2. `outbox_send_batch` (a worker) claims rows queued -> sending, sends them
+   over one connection, and marks each row sent the moment the provider
+   accepted it.
+3. `outbox_sweep` (beat) re-dispatches rows the broker never delivered and
+   re-queues rows a dead worker left in "sending".
+
+Delivery is at least once. A worker killed between the provider accepting a
+message and our UPDATE marking it sent leaves that one row in "sending"; the
+sweeper re-queues it and it is sent again. We resend rather than flag it:
+a mentee who never gets their invitation, or a mentor who never sees a
+request, costs a program far more than one duplicate email, and every link in
+our emails acts at most once, so a duplicate cannot double an action. The
+row keeps the story (attempts > 1, last_error says it was re-queued).
+"""
+
+import logging
+import smtplib
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.utils import formataddr, make_msgid
+
+from anymail.exceptions import AnymailError, AnymailInvalidAddress, AnymailRecipientsRefused
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from invitations.defaults import DEFAULTS
+from invitations.models import EmailTemplate, OutboundEmail, Suppression
+from invitations.rendering import Template, render
+from programs.models import Program
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+MAX_ATTEMPTS = 8
+SWEEP_LIMIT = 20_000
+Status = OutboundEmail.Status
+
+
+@dataclass
+class Draft:
+    """One email to write to the outbox. `key` names its cause, uniquely."""
+
+    kind: str
+    key: str
+    to_email: str
+    to_name: str = ""
+    values: dict[str, str] = field(default_factory=dict)
+    reply_to: str = ""
+
+
+def template_for(program: Program | None, kind: str) -> Template:
+    """The program's own version of an email, or our default."""
+    if program is not None:
+        custom = EmailTemplate.objects.filter(program=program, kind=kind).first()
+        if custom is not None:
+            return Template(subject=custom.subject, text=custom.body_text, html=custom.body_html)
+    return DEFAULTS[kind]
+
+
+def outbox_add(
+    drafts: Sequence[Draft], *, program: Program | None, batch_id: int | None = None
+) -> int:
+    """Write drafts to the outbox in the current transaction; send after commit.
+
+    Returns how many drafts were given (rows already present for the same key
+    are left alone: the same cause never produces two emails).
+    """
+    templates: dict[str, Template] = {}
+    rows = []
+    for draft in drafts:
+        if draft.kind not in templates:
+            templates[draft.kind] = template_for(program, draft.kind)
+        subject, text, body_html = render(draft.kind, templates[draft.kind], draft.values)
+        rows.append(
+            OutboundEmail(
+                program=program,
+                kind=draft.kind,
+                idempotency_key=draft.key[:200],
+                batch_id=batch_id,
+                to_email=draft.to_email.strip().lower(),
+                to_name=draft.to_name[:200],
+                reply_to=draft.reply_to,
+                subject=subject,
+                body_text=text,
+                body_html=body_html,
+            )
+        )
+    OutboundEmail.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+    keys = [row.idempotency_key for row in rows]
+    # robust: a broker that is down must not turn a committed change into an
+    # error page; the sweeper delivers those rows once the broker is back.
+    transaction.on_commit(lambda: outbox_dispatch(keys=keys, batch_id=batch_id), robust=True)
+    return len(rows)
+
+
+def _chunks(items: Sequence[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def outbox_dispatch(*, keys: Sequence[str] = (), batch_id: int | None = None) -> int:
+    """Hand queued rows to the broker, BATCH_SIZE ids per task."""
+    from invitations.tasks import send_outbox_batch
+
+    queued = OutboundEmail.objects.filter(status=Status.QUEUED)
+    if batch_id is not None:
+        ids = list(queued.filter(batch_id=batch_id).order_by("pk").values_list("pk", flat=True))
+    else:
+        ids = []
+        for start in range(0, len(keys), 1000):
+            chunk = keys[start : start + 1000]
+            ids += queued.filter(idempotency_key__in=chunk).values_list("pk", flat=True)
+        ids.sort()
+    for chunk in _chunks(ids, BATCH_SIZE):
+        send_outbox_batch.delay(chunk)
+    return len(ids)
+
+
+# --- Sending ---------------------------------------------------------------------
+
+
+class _Transient(Exception):
+    """Try again later (SMTP 4xx, a provider hiccup)."""
+
+
+class _ConnectionLost(_Transient):
+    """The connection itself failed: the rest of the batch waits too."""
+
+
+class _Permanent(Exception):
+    """This message can never be delivered (SMTP 5xx, invalid address)."""
+
+
+def _classify(exc: Exception) -> Exception:
+    if isinstance(exc, (AnymailRecipientsRefused, AnymailInvalidAddress)):
+        return _Permanent(str(exc))
+    if isinstance(exc, AnymailError):
+        return _Transient(str(exc))
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, message = next(iter(exc.recipients.values()))
+        text = (
+            f"{code} {message.decode(errors='replace') if isinstance(message, bytes) else message}"
+        )
+        return _Permanent(text) if code >= 500 else _Transient(text)
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return _ConnectionLost(str(exc) or "SMTP server disconnected")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        error = exc.smtp_error
+        text = f"{exc.smtp_code} {error.decode(errors='replace') if isinstance(error, bytes) else error}"
+        return _Permanent(text) if exc.smtp_code >= 500 else _Transient(text)
+    if isinstance(exc, (ConnectionError, socket.timeout, OSError, smtplib.SMTPException)):
+        return _ConnectionLost(f"{type(exc).__name__}: {exc}")
+    return _Transient(f"{type(exc).__name__}: {exc}")
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 1800))
+
+
+def _message(row: OutboundEmail, connection) -> EmailMultiAlternatives:
+    message = EmailMultiAlternatives(
+        subject=row.subject,
+        body=row.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[formataddr((row.to_name, row.to_email)) if row.to_name else row.to_email],
+        reply_to=[row.reply_to] if row.reply_to else None,
+        connection=connection,
+        headers={"Message-ID": make_msgid(domain="pairing.invalid"), "X-Outbox-Id": str(row.pk)},
+    )
+    if row.body_html:
+        message.attach_alternative(row.body_html, "text/html")
+    message.metadata = {"outbox_id": str(row.pk)}  # anymail passes it to the provider
+    return message
+
+
+def _claim(ids: Sequence[int]) -> list[OutboundEmail]:
+    now = timezone.now()
+    with transaction.atomic():
+        claimable = (
+            OutboundEmail.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=ids, status=Status.QUEUED)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        )
+        claimed = list(claimable.values_list("pk", flat=True))
+        OutboundEmail.objects.filter(pk__in=claimed, status=Status.QUEUED).update(
+            status=Status.SENDING, attempts=F("attempts") + 1, touched_at=now
+        )
+    return list(OutboundEmail.objects.filter(pk__in=claimed).order_by("pk"))
+
+
+def _mark(row: OutboundEmail, status: str, **fields) -> None:
+    # Only a row this worker holds in "sending" may change: a sweeper that
+    # already re-queued it wins.
+    OutboundEmail.objects.filter(pk=row.pk, status=Status.SENDING).update(
+        status=status, touched_at=timezone.now(), **fields
+    )
+
+
+def _requeue(rows: Iterable[OutboundEmail], error: str) -> list[int]:
+    retry, give_up = [], []
+    for row in rows:
+        (give_up if row.attempts >= MAX_ATTEMPTS else retry).append(row)
+    now = timezone.now()
+    for row in retry:
+        _mark(
+            row,
+            Status.QUEUED,
+            last_error=error[:2000],
+            next_attempt_at=now + _backoff(row.attempts),
+        )
+    for row in give_up:
+        _mark(
+            row, Status.FAILED, last_error=f"Gave up after {row.attempts} attempts: {error}"[:2000]
+        )
+    return [row.pk for row in retry]
+
+
+def outbox_send_batch(ids: Sequence[int]) -> dict[str, int]:
+    """Send the rows among `ids` that are still queued. Safe to run twice."""
+    rows = _claim(ids)
+    counts = {"sent": 0, "failed": 0, "suppressed": 0, "retry": 0}
+    if not rows:
+        return counts
+    suppressed = set(
+        Suppression.objects.filter(email__in={r.to_email for r in rows}).values_list(
+            "email", flat=True
+        )
+    )
+    retry_ids: list[int] = []
+    connection = get_connection(fail_silently=False)
+    remaining = list(rows)
+    try:
+        connection.open()
+        while remaining:
+            row = remaining.pop(0)
+            if row.to_email in suppressed:
+                _mark(
+                    row,
+                    Status.SUPPRESSED,
+                    last_error="Address suppressed after a bounce or complaint",
+                )
+                counts["suppressed"] += 1
+                continue
+            message = _message(row, connection)
+            try:
+                message.send()
+            except SoftTimeLimitExceeded:
+                remaining.insert(0, row)
+                raise
+            except Exception as exc:
+                problem = _classify(exc)
+                if isinstance(problem, _Permanent):
+                    _mark(row, Status.FAILED, last_error=str(problem)[:2000])
+                    counts["failed"] += 1
+                    continue
+                retry_ids += _requeue([row], str(problem))
+                counts["retry"] += 1
+                if isinstance(problem, _ConnectionLost):
+                    retry_ids += _requeue(remaining, f"Not sent: {problem}")
+                    counts["retry"] += len(remaining)
+                    remaining = []
+                continue
+            status = getattr(message, "anymail_status", None)
+            provider_id = getattr(status, "message_id", None) or message.extra_headers["Message-ID"]
+            _mark(
+                row,
+                Status.SENT,
+                sent_at=timezone.now(),
+                provider_message_id=str(provider_id)[:200],
+            )
+            counts["sent"] += 1
+    except SoftTimeLimitExceeded:
+        retry_ids += _requeue(remaining, "Not sent: the batch ran out of time")
+        counts["retry"] += len(remaining)
+    except Exception as exc:  # opening the connection failed
+        problem = _classify(exc)
+        retry_ids += _requeue(remaining, f"Not sent: {problem}")
+        counts["retry"] += len(remaining)
+    finally:
+        try:
+            connection.close()
+        except Exception:  # closing a broken connection may fail again
+            log.debug("closing the email connection failed", exc_info=True)
+    if retry_ids:
+        _schedule_retry(retry_ids)
+    return counts
+
+
+def _schedule_retry(ids: list[int]) -> None:
+    from invitations.tasks import send_outbox_batch
+
+    delay = min(
+        OutboundEmail.objects.filter(pk__in=ids).values_list("next_attempt_at", flat=True),
+        default=None,
+    )
+    countdown = max((delay - timezone.now()).total_seconds(), 1) if delay else 30
+    try:
+        send_outbox_batch.apply_async((ids,), countdown=countdown)
+    except Exception:  # broker down: the sweeper will find these rows
+        log.warning("could not schedule the retry of %d emails", len(ids), exc_info=True)
+
+
+# --- The sweeper -----------------------------------------------------------------
+
+
+def outbox_sweep(*, stale_after: timedelta | None = None) -> dict[str, int]:
+    """Re-dispatch queued rows nobody picked up; re-queue rows a dead worker held.
+
+    Rows are locked with SKIP LOCKED, so two sweeps at once split the work
+    instead of doubling it.
+    """
+    stale_after = stale_after or timedelta(seconds=settings.OUTBOX_STALE_SECONDS)
+    now = timezone.now()
+    cutoff = now - stale_after
+    # A worker's batch can legitimately run up to the task's hard time limit.
+    sending_cutoff = now - max(stale_after, timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60))
+    with transaction.atomic():
+        stuck_sending = list(
+            OutboundEmail.objects.select_for_update(skip_locked=True)
+            .filter(status=Status.SENDING, touched_at__lt=sending_cutoff)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:SWEEP_LIMIT]
+        )
+        OutboundEmail.objects.filter(pk__in=stuck_sending, status=Status.SENDING).update(
+            status=Status.QUEUED,
+            touched_at=now,
+            next_attempt_at=None,
+            last_error="Re-queued: the worker stopped mid-batch (this one may arrive twice)",
+        )
+        stale_queued = list(
+            OutboundEmail.objects.select_for_update(skip_locked=True)
+            .filter(status=Status.QUEUED, touched_at__lt=cutoff)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=cutoff))
+            .order_by("pk")
+            .values_list("pk", flat=True)[:SWEEP_LIMIT]
+        )
+        OutboundEmail.objects.filter(pk__in=stale_queued).update(touched_at=now)
+        ids = sorted(set(stuck_sending) | set(stale_queued))
+    from invitations.tasks import send_outbox_batch
+
+    for chunk in _chunks(ids, BATCH_SIZE):
+        send_outbox_batch.delay(chunk)
+    return {"requeued_sending": len(stuck_sending), "redispatched": len(ids)}

@@ -1,0 +1,159 @@
+"""Admin-editable email templates in a deliberately tiny language.
+
+Admins are untrusted template authors, so a template is plain text with
+placeholders written `{{ name }}` and nothing else: no attribute access,
+filters, tags, loops or conditionals. The names come from a fixed list per
+email kind and the values are plain strings we pass in. Anything else is an
+error at save time, with a message that says what is wrong and where.
+"""
+
+import html
+import re
+from dataclasses import dataclass
+
+from invitations.models import EmailKind
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+# Any remaining brace or template-tag syntax after placeholders are removed.
+STRAY_SYNTAX = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
+
+COMMON = {
+    "first_name": "Recipient's first name",
+    "program_name": "Program name",
+    "organization_name": "Organization name",
+}
+
+VARIABLES: dict[str, dict[str, str]] = {
+    EmailKind.INVITATION: {**COMMON, "preferences_link": "Personal link to the preference form"},
+    EmailKind.MENTOR_REQUEST: {
+        **COMMON,
+        "mentee_name": "Mentee's full name",
+        "mentee_profile": "Mentee's title, department, location and goals",
+        "mentee_note": "The mentee's note to the mentor",
+        "deadline": "Date by which to respond",
+        "approve_link": "Link to approve",
+        "decline_link": "Link to decline",
+    },
+    EmailKind.REQUEST_REMINDER: {
+        **COMMON,
+        "mentee_name": "Mentee's full name",
+        "deadline": "Date by which to respond",
+        "approve_link": "Link to approve",
+        "decline_link": "Link to decline",
+    },
+    EmailKind.ASSIGNMENT: {
+        **COMMON,
+        "partner_name": "The other person's full name",
+        "partner_email": "The other person's email",
+        "partner_role": "mentor or mentee",
+        "session_link": "Link to log a mentoring session",
+    },
+    EmailKind.REQUEST_DECLINED: {
+        **COMMON,
+        "mentor_name": "Mentor's full name",
+        "decline_message": "The mentor's message (may be empty)",
+        "preferences_link": "Link back to the preference form",
+    },
+    EmailKind.REQUEST_EXPIRED: {
+        **COMMON,
+        "mentor_name": "Mentor's full name",
+        "preferences_link": "Link back to the preference form",
+    },
+    EmailKind.REQUEST_FORWARDED: {
+        **COMMON,
+        "mentor_name": "The mentor who did not take the request",
+        "next_mentor_name": "The mentor the request went to",
+        "deadline": "Date by which the new mentor should respond",
+        "preferences_link": "Link back to the preference form",
+    },
+    EmailKind.PAIRING_ENDED: {**COMMON, "partner_name": "The other person's full name"},
+    EmailKind.SUPPORT_REQUEST: {
+        **COMMON,
+        "admin_name": "Admin who wrote the request",
+        "admin_email": "Admin's email",
+        "request_subject": "Subject the admin wrote",
+        "message": "The admin's message",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Template:
+    subject: str
+    text: str
+    html: str = ""
+
+
+class TemplateError(ValueError):
+    """A template that cannot be saved; the message is for the admin."""
+
+
+def validate(kind: str, source: str, *, field: str) -> None:
+    allowed = VARIABLES[kind]
+    for match in PLACEHOLDER.finditer(source):
+        name = match.group(1)
+        if name not in allowed:
+            raise TemplateError(
+                f"{field}: unknown placeholder {{{{ {name} }}}}. "
+                f"You can use: {', '.join(sorted(allowed))}."
+            )
+    leftover = PLACEHOLDER.sub("", source)
+    stray = STRAY_SYNTAX.search(leftover)
+    if stray:
+        line = source[: source.find(stray.group(0))].count("\n") + 1 if stray else 1
+        raise TemplateError(
+            f"{field}, line {line}: only placeholders like {{{{ first_name }}}} are allowed; "
+            f"remove “{stray.group(0)}” (no tags, filters, dots or other expressions)."
+        )
+
+
+def validate_template(kind: str, template: Template) -> None:
+    validate(kind, template.subject, field="Subject")
+    if "\n" in template.subject.strip() or "\r" in template.subject.strip():
+        raise TemplateError("Subject: must be a single line.")
+    if not template.subject.strip():
+        raise TemplateError("Subject: cannot be empty.")
+    if not template.text.strip():
+        raise TemplateError("Text body: cannot be empty.")
+    validate(kind, template.text, field="Text body")
+    validate(kind, template.html, field="HTML body")
+
+
+def _substitute(source: str, values: dict[str, str], escape) -> str:
+    return PLACEHOLDER.sub(lambda m: escape(values.get(m.group(1), "")), source)
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+def text_to_html(text: str) -> str:
+    """Paragraphs and links from plain text; everything else escaped."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    out = []
+    for paragraph in paragraphs:
+        escaped = html.escape(paragraph)
+        linked = re.sub(r"(https?://[^\s<>&]+(?:&amp;[^\s<>&]+)*)", r'<a href="\1">\1</a>', escaped)
+        out.append("<p>" + linked.replace("\n", "<br>\n") + "</p>")
+    return (
+        '<!doctype html><html><body style="font-family:sans-serif;line-height:1.5">'
+        + "\n".join(out)
+        + "</body></html>"
+    )
+
+
+def render(kind: str, template: Template, values: dict[str, str]) -> tuple[str, str, str]:
+    """(subject, text, html) with the values substituted.
+
+    Values are plain strings: the subject gets them on one line (no header
+    injection), the HTML part gets them escaped.
+    """
+    allowed = VARIABLES[kind]
+    clean = {k: str(values.get(k, "")) for k in allowed}
+    subject = _one_line(_substitute(template.subject, clean, _one_line))[:300]
+    text = _substitute(template.text, clean, lambda v: v)
+    if template.html.strip():
+        body_html = _substitute(template.html, clean, html.escape)
+    else:
+        body_html = text_to_html(text)
+    return subject, text, body_html

@@ -1,0 +1,220 @@
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from invitations.models import EmailKind, OutboundEmail, Suppression
+from invitations.outbox import MAX_ATTEMPTS, Draft, outbox_add, outbox_send_batch, outbox_sweep
+from programs.models import WorkerPing
+from programs.services import worker_ping_request
+from tests.support.smtp import text_of
+
+Status = OutboundEmail.Status
+
+
+def _support_draft(n: int, email: str | None = None) -> Draft:
+    return Draft(
+        kind=EmailKind.SUPPORT_REQUEST,
+        key=f"test:{n}",
+        to_email=email or f"person{n}@example.org",
+        to_name=f"Person {n}",
+        values={"request_subject": f"Question {n}", "message": f"Body {n}", "admin_name": "Ada"},
+    )
+
+
+def _wait(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.needs_redis
+def test_task_enqueued_on_commit_round_trips_through_a_real_worker(celery_worker):
+    ping = worker_ping_request()
+    assert _wait(lambda: WorkerPing.objects.get(pk=ping.pk).completed_at is not None), (
+        celery_worker.log()[-3000:]
+    )
+    assert WorkerPing.objects.get(pk=ping.pk).worker
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.needs_redis
+def test_committed_email_is_sent_by_the_worker_over_smtp(celery_worker, smtp_server, program):
+    with transaction.atomic():
+        outbox_add([_support_draft(1), _support_draft(2)], program=program)
+    messages = smtp_server.wait_for(2)
+    assert sorted(str(m["To"]) for m in messages) == [
+        "Person 1 <person1@example.org>",
+        "Person 2 <person2@example.org>",
+    ]
+    assert "Body 1" in text_of(smtp_server.to("person1@example.org")[0])
+    assert _wait(lambda: OutboundEmail.objects.filter(status=Status.SENT).count() == 2)
+
+
+def test_rolled_back_transaction_sends_nothing(
+    db, program, smtp_server, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            outbox_add([_support_draft(1)], program=program)
+            raise RuntimeError("the change failed after asking for an email")
+    assert callbacks == []
+    assert OutboundEmail.objects.count() == 0
+    assert smtp_server.messages == []
+
+
+def test_same_cause_never_produces_two_emails(
+    db, program, smtp_server, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox_add([_support_draft(1)], program=program)
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox_add([_support_draft(1)], program=program)
+    assert OutboundEmail.objects.count() == 1
+    assert len(smtp_server.messages) == 1
+
+
+def test_eager_send_marks_row_sent_with_message_id(
+    db, program, smtp_server, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox_add([_support_draft(1)], program=program)
+    row = OutboundEmail.objects.get()
+    assert row.status == Status.SENT and row.attempts == 1 and row.sent_at
+    assert row.provider_message_id == smtp_server.messages[0]["Message-ID"]
+
+
+def test_permanent_refusal_fails_that_row_and_sends_the_rest(db, program, smtp_server):
+    smtp_server.refuse["person2@example.org"] = "550 5.1.1 No such user here"
+    outbox_add([_support_draft(n) for n in (1, 2, 3)], program=program)
+    counts = outbox_send_batch(list(OutboundEmail.objects.values_list("pk", flat=True)))
+    assert counts["sent"] == 2 and counts["failed"] == 1
+    failed = OutboundEmail.objects.get(to_email="person2@example.org")
+    assert failed.status == Status.FAILED
+    assert "550" in failed.last_error and "No such user" in failed.last_error
+    assert {str(m["To"]) for m in smtp_server.messages} == {
+        "Person 1 <person1@example.org>",
+        "Person 3 <person3@example.org>",
+    }
+
+
+def test_temporary_refusal_is_retried_later_and_then_delivered(db, program, smtp_server):
+    smtp_server.refuse["person1@example.org"] = "451 4.3.0 Mailbox busy, try later"
+    outbox_add([_support_draft(1)], program=program)
+    row = OutboundEmail.objects.get()
+    outbox_send_batch([row.pk])
+    row.refresh_from_db()
+    assert row.status == Status.QUEUED
+    assert "451" in row.last_error
+    assert row.next_attempt_at > timezone.now()
+    # Not due yet: a redelivered task leaves it alone.
+    assert outbox_send_batch([row.pk])["sent"] == 0
+    del smtp_server.refuse["person1@example.org"]
+    OutboundEmail.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+    assert outbox_send_batch([row.pk])["sent"] == 1
+    row.refresh_from_db()
+    assert row.status == Status.SENT and row.attempts == 2
+    assert len(smtp_server.messages) == 1
+
+
+def test_temporary_refusals_give_up_after_max_attempts(db, program, smtp_server):
+    smtp_server.refuse["person1@example.org"] = "451 4.3.0 try later"
+    outbox_add([_support_draft(1)], program=program)
+    row = OutboundEmail.objects.get()
+    OutboundEmail.objects.filter(pk=row.pk).update(attempts=MAX_ATTEMPTS - 1)
+    outbox_send_batch([row.pk])
+    row.refresh_from_db()
+    assert row.status == Status.FAILED
+    assert f"Gave up after {MAX_ATTEMPTS} attempts" in row.last_error
+
+
+def test_unreachable_server_requeues_the_whole_batch(db, program, settings):
+    from tests.support.smtp import free_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
+    outbox_add([_support_draft(1), _support_draft(2)], program=program)
+    counts = outbox_send_batch(list(OutboundEmail.objects.values_list("pk", flat=True)))
+    assert counts == {"sent": 0, "failed": 0, "suppressed": 0, "retry": 2}
+    assert set(OutboundEmail.objects.values_list("status", flat=True)) == {Status.QUEUED}
+
+
+def test_suppressed_address_is_not_sent(db, program, smtp_server):
+    Suppression.objects.create(email="person1@example.org", reason="bounced")
+    outbox_add([_support_draft(1), _support_draft(2)], program=program)
+    outbox_send_batch(list(OutboundEmail.objects.values_list("pk", flat=True)))
+    assert OutboundEmail.objects.get(to_email="person1@example.org").status == Status.SUPPRESSED
+    assert [str(m["To"]) for m in smtp_server.messages] == ["Person 2 <person2@example.org>"]
+
+
+def test_sending_twice_sends_once(db, program, smtp_server):
+    outbox_add([_support_draft(1)], program=program)
+    ids = list(OutboundEmail.objects.values_list("pk", flat=True))
+    outbox_send_batch(ids)
+    outbox_send_batch(ids)
+    assert len(smtp_server.messages) == 1
+
+
+def test_subject_values_cannot_inject_headers(db, program, smtp_server):
+    draft = _support_draft(1)
+    draft.values["request_subject"] = "Hello\r\nBcc: victim@example.org"
+    outbox_add([draft], program=program)
+    outbox_send_batch(list(OutboundEmail.objects.values_list("pk", flat=True)))
+    message = smtp_server.messages[0]
+    assert message["Bcc"] is None
+    assert "\n" not in message["Subject"]
+
+
+def test_sweeper_redispatches_stale_queued_and_requeues_stuck_sending(db, program, smtp_server):
+    outbox_add([_support_draft(n) for n in (1, 2, 3)], program=program)
+    old = timezone.now() - timedelta(hours=1)
+    rows = list(OutboundEmail.objects.order_by("pk"))
+    OutboundEmail.objects.filter(pk=rows[0].pk).update(touched_at=old)
+    OutboundEmail.objects.filter(pk=rows[1].pk).update(
+        status=Status.SENDING, attempts=1, touched_at=old
+    )
+    # rows[2] is fresh: its own task is presumably still on the way.
+    result = outbox_sweep()  # tasks run inline here: the sweep sends at once
+    assert result == {"requeued_sending": 1, "redispatched": 2}
+    statuses = dict(OutboundEmail.objects.values_list("pk", "status"))
+    assert statuses[rows[0].pk] == Status.SENT
+    assert statuses[rows[1].pk] == Status.SENT
+    assert statuses[rows[2].pk] == Status.QUEUED
+    assert "may arrive twice" in OutboundEmail.objects.get(pk=rows[1].pk).last_error
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_sweepers_at_once_split_the_work(program, smtp_server, settings):
+    OutboundEmail.objects.bulk_create(
+        OutboundEmail(
+            program=program, kind=EmailKind.SUPPORT_REQUEST, idempotency_key=f"k{n}",
+            to_email=f"p{n}@example.org", subject="s", body_text="b",
+        )
+        for n in range(40)
+    )  # fmt: skip
+    OutboundEmail.objects.update(touched_at=timezone.now() - timedelta(hours=1))
+    results, barrier = [], threading.Barrier(2)
+
+    def sweep():
+        barrier.wait()
+        try:
+            results.append(outbox_sweep())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(r["redispatched"] for r in results) == 40
+    assert len(smtp_server.messages) == 40
+    assert len({m["X-Outbox-Id"] for m in smtp_server.messages}) == 40
