@@ -61,10 +61,13 @@ def test_committed_email_is_sent_by_the_worker_over_smtp(celery_worker, smtp_ser
 def test_rolled_back_transaction_sends_nothing(
     db, program, smtp_server, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            outbox_add([_support_draft(1)], program=program)
-            raise RuntimeError("the change failed after asking for an email")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        outbox_add([_support_draft(1)], program=program)
+        raise RuntimeError("the change failed after asking for an email")
     assert callbacks == []
     assert OutboundEmail.objects.count() == 0
     assert smtp_server.messages == []

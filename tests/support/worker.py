@@ -5,6 +5,7 @@ uses the test database, so only `transaction=True` tests (whose writes
 really commit) can hand it work.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -65,11 +66,9 @@ class Worker:
 
     def kill(self) -> None:
         """SIGKILL the whole worker (main process and pool children)."""
-        for pid in _children(self.process.pid) + [self.process.pid]:
-            try:
+        for pid in [*_children(self.process.pid), self.process.pid]:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.process.wait(10)
         self._log.close()
 
@@ -82,10 +81,8 @@ class Worker:
                 self.kill()
                 return
         for pid in _children(self.process.pid):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self._log.close()
 
 
