@@ -135,11 +135,7 @@ def text_to_html(text: str) -> str:
         escaped = html.escape(paragraph)
         linked = re.sub(r"(https?://[^\s<>&]+(?:&amp;[^\s<>&]+)*)", r'<a href="\1">\1</a>', escaped)
         out.append("<p>" + linked.replace("\n", "<br>\n") + "</p>")
-    return (
-        '<!doctype html><html><body style="font-family:sans-serif;line-height:1.5">'
-        + "\n".join(out)
-        + "</body></html>"
-    )
+    return "<!doctype html><html><body>" + "\n".join(out) + "</body></html>"
 
 
 def render(kind: str, template: Template, values: dict[str, str]) -> tuple[str, str, str]:

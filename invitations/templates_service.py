@@ -1,0 +1,100 @@
+"""Admins edit a program's emails; we keep them safe to render."""
+
+from django.db import transaction
+
+from invitations.defaults import DEFAULTS
+from invitations.models import EmailKind, EmailTemplate
+from invitations.outbox import template_for
+from invitations.rendering import VARIABLES, Template, render, validate_template
+from programs.models import Participant, Program
+
+EDITABLE_KINDS = [kind for kind in EmailKind if kind != EmailKind.SUPPORT_REQUEST]
+
+SAMPLE_LINK = "https://pairing.example.org/p/sample-personal-link"
+SAMPLE_VALUES = {
+    "first_name": "Alex",
+    "mentee_name": "Sam Rivera",
+    "mentee_profile": "Product Designer, Design, Lisbon. Goals: leadership, public speaking",
+    "mentee_note": "I'd love to learn how you grew into a lead role.",
+    "mentor_name": "Jordan Lee",
+    "next_mentor_name": "Priya Natarajan",
+    "partner_name": "Jordan Lee",
+    "partner_email": "jordan.lee@example.org",
+    "partner_role": "mentor",
+    "decline_message": "I'm at capacity this quarter, sorry!",
+    "deadline": "Wednesday 3 December",
+    "preferences_link": SAMPLE_LINK,
+    "approve_link": SAMPLE_LINK + "/approve",
+    "decline_link": SAMPLE_LINK + "/decline",
+    "session_link": SAMPLE_LINK + "/session",
+    "admin_name": "Ada Admin",
+    "admin_email": "ada@example.org",
+    "request_subject": "A question about pairing",
+    "message": "Hello!",
+}
+
+
+def sample_values(program: Program, participant: Participant | None = None) -> dict[str, str]:
+    values = {
+        **SAMPLE_VALUES,
+        "program_name": program.name,
+        "organization_name": program.organization.name,
+    }
+    if participant is not None:
+        values["first_name"] = participant.first_name
+    return values
+
+
+def template_preview(
+    *, program: Program, kind: str, template: Template, participant: Participant | None = None
+) -> tuple[str, str, str]:
+    return render(kind, template, sample_values(program, participant))
+
+
+@transaction.atomic
+def email_template_save(*, program: Program, kind: str, template: Template, user) -> EmailTemplate:
+    """Validate, then store; an invalid template raises TemplateError and saves nothing."""
+    validate_template(kind, template)
+    saved, _ = EmailTemplate.objects.update_or_create(
+        program=program,
+        kind=kind,
+        defaults={
+            "subject": template.subject.strip(),
+            "body_text": template.text,
+            "body_html": template.html,
+            "updated_by": user,
+        },
+    )
+    return saved
+
+
+@transaction.atomic
+def email_template_reset(*, program: Program, kind: str) -> None:
+    EmailTemplate.objects.filter(program=program, kind=kind).delete()
+
+
+def email_template_overview(program: Program) -> list[dict]:
+    custom = {
+        t.kind: t
+        for t in EmailTemplate.objects.filter(program=program).select_related("updated_by")
+    }
+    return [
+        {
+            "kind": kind,
+            "label": kind.label,
+            "custom": custom.get(kind),
+            "subject": (custom[kind].subject if kind in custom else DEFAULTS[kind].subject),
+        }
+        for kind in EDITABLE_KINDS
+    ]
+
+
+__all__ = [
+    "EDITABLE_KINDS",
+    "VARIABLES",
+    "email_template_overview",
+    "email_template_reset",
+    "email_template_save",
+    "template_for",
+    "template_preview",
+]
