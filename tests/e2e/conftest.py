@@ -1,24 +1,30 @@
 """The browser harness: real Chromium against pytest-django's live server.
 
-Every page a test gets from `page` or `phone_page` is audited, and the test
-fails at teardown when the audit found anything:
+Every page a test gets from `page`, `phone_page` or `new_page(...)` is
+audited, and the test fails at teardown when the audit found anything:
 
-- axe-core (WCAG 2.0/2.1 A and AA, WCAG 2.2 AA) runs after every page load,
-  again before the page is navigated away from, and once more on whatever the
-  page shows at the end (which covers htmx swaps). A "serious" or "critical"
-  violation fails the test.
+- axe-core (WCAG 2.0/2.1 A and AA, WCAG 2.2 AA) runs after every page load;
+  a navigation away waits until that run has reported, and axe runs once more
+  on whatever the page shows at teardown (which covers htmx swaps). A
+  "serious" or "critical" violation fails the test, and so does a page whose
+  run never finished.
 - A Content Security Policy violation, an uncaught JavaScript error, or a
   script, stylesheet, image or font that failed to load fails the test.
 
 Tests that expect a problem (the harness's own tests) read and clear it with
-`audit_for(page)`.
+`audit_for(page)`; `run_axe(page)` checks the page as it is now.
 
-Usage:
+Usage (relative URLs go to the live server):
+
+    from tests.e2e.conftest import login
 
     def test_something(page, live_server, org_admin):
-        login(page, live_server, org_admin, PASSWORD)
+        login(page, live_server, org_admin)       # the real login form
+        page.goto("/programs/")
         page.get_by_role("link", name="New program").click()
-        ...
+
+Helpers: `login`, `tab_to` (keyboard navigation), `assert_no_horizontal_scroll`
+(for `phone_page`), `run_axe`, `audit_for`; `PASSWORD` is the factories' one.
 
 Every test in this folder is marked `needs_browser` (skipped without
 Chromium, an error under TEST_REQUIRE_SERVICES) and gets a transactional
@@ -313,8 +319,11 @@ def login(page: Page, live_server, user, password: str = PASSWORD) -> None:
     page.goto(f"{live_server.url}/login/")
     page.get_by_label("Username").fill(user.get_username())
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(lambda url: "/login/" not in url)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+    if "/login/" in page.url:
+        errors = page.locator(".error-summary, .error").all_inner_texts()
+        raise AssertionError(f"login as {user.get_username()} failed: {errors}")
 
 
 def tab_to(page: Page, locator, max_presses: int = 30) -> None:
