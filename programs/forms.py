@@ -112,3 +112,50 @@ class ParticipantForm(forms.ModelForm):
         if capacity is None or not 0 <= capacity <= 50:
             raise forms.ValidationError("Choose a number from 0 to 50.")
         return capacity
+
+
+class ImportUploadForm(forms.Form):
+    # Empty files reach the import service, which explains what a file needs.
+    file = forms.FileField(
+        label="CSV file",
+        allow_empty_file=True,
+        help_text="UTF-8 CSV with a header row; commas or semicolons between columns.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+
+class RegistrationForm(forms.Form):
+    """The public form behind a program's registration link."""
+
+    role = forms.ChoiceField(
+        label="I want to join as a", choices=Participant.Role.choices, widget=forms.RadioSelect
+    )
+    first_name = forms.CharField(max_length=100, label="First name")
+    last_name = forms.CharField(max_length=100, required=False, label="Last name")
+    email = forms.EmailField(label="Work email")
+    title = forms.CharField(max_length=120, required=False, label="Job title")
+    department = forms.CharField(max_length=120, required=False)
+    location = forms.CharField(max_length=120, required=False)
+    skills = TagsField(required=False, help_text="Separate with commas.")
+    interests = TagsField(required=False, help_text="Separate with commas.")
+    goals = TagsField(required=False, help_text="Separate with commas.")
+    bio = forms.CharField(
+        max_length=2000, required=False, label="About you", widget=forms.Textarea(attrs={"rows": 4})
+    )
+    capacity = forms.IntegerField(
+        min_value=1,
+        max_value=50,
+        required=False,
+        label="Mentees you can take at once",
+        help_text="Mentors only. Leave blank for the program's default.",
+    )
+
+    def __init__(self, *args, default_capacity: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["capacity"].widget.attrs["placeholder"] = str(default_capacity)
+        self.fields["first_name"].widget.attrs["autocomplete"] = "given-name"
+        self.fields["last_name"].widget.attrs["autocomplete"] = "family-name"
+        self.fields["email"].widget.attrs["autocomplete"] = "email"
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()

@@ -1,28 +1,106 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 
+from programs import imports
 from programs.access import admin_view, program_for_admin
+from programs.forms import ImportUploadForm
+from programs.models import ParticipantImport, Program
+from programs.services import DomainError
+
+# Authorization comes before the method check in these views, so another
+# organization's admin gets 404 for every method, never a 405 that would
+# confirm the import exists.
+
+
+def _import_for(program: Program, import_id: int) -> ParticipantImport:
+    return get_object_or_404(ParticipantImport, program=program, pk=import_id)
 
 
 @admin_view
 def import_upload(request: HttpRequest, program_id: int) -> HttpResponse:
     program = program_for_admin(request.user, program_id)
-    return render(request, "programs/import_upload.html", {"program": program})
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            # Refuse before reading a large file into memory.
+            imports.check_upload_size(upload.size)
+            participant_import = imports.import_create(
+                program=program, user=request.user, filename=upload.name, data=upload.read()
+            )
+        except DomainError as exc:
+            form.add_error("file", str(exc))
+        else:
+            return redirect(
+                "programs:import_preview", program_id=program.pk, import_id=participant_import.pk
+            )
+    return render(
+        request,
+        "programs/import_upload.html",
+        {
+            "program": program,
+            "form": form,
+            "required_columns": imports.REQUIRED_COLUMNS,
+            "optional_columns": imports.OPTIONAL_COLUMNS,
+            "max_mb": settings.IMPORT_MAX_BYTES / (1024 * 1024),
+        },
+    )
 
 
 @admin_view
 def import_preview(request: HttpRequest, program_id: int, import_id: int) -> HttpResponse:
     program = program_for_admin(request.user, program_id)
-    return render(request, "programs/import_upload.html", {"program": program})
+    participant_import = _import_for(program, import_id)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    context = {"program": program, "upload": participant_import}
+    if participant_import.status == ParticipantImport.Status.PREVIEW:
+        preview = imports.import_preview(participant_import=participant_import)
+        context |= {
+            "preview": preview,
+            "sample": list(zip(preview.parsed.lines, preview.parsed.rows, strict=True))[
+                : imports.PREVIEW_ROWS
+            ],
+            "can_confirm": preview.parsed.is_valid,
+        }
+    return render(request, "programs/import_preview.html", context)
 
 
 @admin_view
 def import_confirm(request: HttpRequest, program_id: int, import_id: int) -> HttpResponse:
     program = program_for_admin(request.user, program_id)
-    return render(request, "programs/import_upload.html", {"program": program})
+    participant_import = _import_for(program, import_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        done = imports.import_apply(participant_import=participant_import)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return redirect("programs:import_preview", program_id=program.pk, import_id=import_id)
+    total = done.created_count + done.updated_count
+    messages.success(
+        request,
+        f"Imported {total} participant{pluralize(total)}: "
+        f"{done.created_count} new, {done.updated_count} updated.",
+    )
+    return redirect("programs:participants", program_id=program.pk)
 
 
 @admin_view
 def import_discard(request: HttpRequest, program_id: int, import_id: int) -> HttpResponse:
     program = program_for_admin(request.user, program_id)
-    return render(request, "programs/import_upload.html", {"program": program})
+    participant_import = _import_for(program, import_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if imports.import_discard(participant_import=participant_import):
+        messages.success(
+            request, f"“{participant_import.filename}” discarded; nothing was imported."
+        )
+    else:
+        messages.warning(request, "This file was no longer waiting for confirmation.")
+    return redirect("programs:import_upload", program_id=program.pk)

@@ -1,0 +1,423 @@
+"""CSV import through the admin pages: upload -> preview -> confirm."""
+
+import random
+
+import pytest
+from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from programs.models import Participant, ParticipantImport
+from tests import factories
+
+HEADER = "email,role,first_name,last_name,department,skills,capacity\n"
+
+
+def _upload(client, program, data: bytes, name: str = "people.csv"):
+    url = reverse("programs:import_upload", args=[program.pk])
+    return client.post(url, {"file": SimpleUploadedFile(name, data, content_type="text/csv")})
+
+
+def _preview_url(upload: ParticipantImport) -> str:
+    return reverse("programs:import_preview", args=[upload.program_id, upload.pk])
+
+
+def _confirm(client, upload: ParticipantImport):
+    return client.post(reverse("programs:import_confirm", args=[upload.program_id, upload.pk]))
+
+
+def _messages(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def _snapshot(program) -> list[dict]:
+    return list(Participant.objects.filter(program=program).order_by("id").values())
+
+
+@pytest.fixture
+def existing(program):
+    return factories.ParticipantFactory(
+        program=program,
+        email="grace@example.org",
+        first_name="Grace",
+        last_name="Old",
+        bio="Kept when the file has no bio column",
+        source=Participant.Source.REGISTRATION,
+    )
+
+
+# --- Happy path ---------------------------------------------------------------------
+
+
+def test_upload_preview_confirm_creates_and_updates_participants(
+    org_admin_client, program, existing
+):
+    csv_text = (
+        HEADER
+        + 'Ada@Example.org ,mentor,Ada,Lovelace,Engineering,"Python; maths, poetry",\n'
+        + "grace@example.org,MENTEE,Grace,Hopper,Research,,\n"
+        + "linus@example.org,mentor,Linus,Torvalds,Kernel,C|Git,7\n"
+    )
+    response = _upload(org_admin_client, program, csv_text.encode())
+    upload = ParticipantImport.objects.get(program=program)
+    assert response.status_code == 302
+    assert response.url == _preview_url(upload)
+    assert upload.filename == "people.csv"
+    assert upload.status == ParticipantImport.Status.PREVIEW
+
+    preview = org_admin_client.get(_preview_url(upload))
+    page = preview.content.decode()
+    assert preview.status_code == 200
+    assert preview.context["preview"].row_count == 3
+    assert preview.context["preview"].new_count == 2
+    assert preview.context["preview"].update_count == 1
+    assert "Import 3 participants" in page
+    assert "Discard" in page
+    assert "ada@example.org" in page
+    assert Participant.objects.filter(program=program).count() == 1  # the preview wrote nothing
+
+    response = _confirm(org_admin_client, upload)
+    assert response.status_code == 302
+    assert response.url == reverse("programs:participants", args=[program.pk])
+    assert _messages(response) == ["Imported 3 participants: 2 new, 1 updated."]
+
+    people = {p.email: p for p in Participant.objects.filter(program=program)}
+    assert set(people) == {"ada@example.org", "grace@example.org", "linus@example.org"}
+    ada = people["ada@example.org"]
+    assert (ada.role, ada.first_name, ada.last_name) == ("mentor", "Ada", "Lovelace")
+    assert ada.skills == ["Python", "maths", "poetry"]
+    assert ada.capacity == program.default_mentor_capacity  # blank capacity -> default
+    assert ada.source == Participant.Source.IMPORT
+    assert people["linus@example.org"].capacity == 7
+    assert people["linus@example.org"].skills == ["C", "Git"]
+    grace = people["grace@example.org"]
+    assert grace.pk == existing.pk
+    assert (grace.role, grace.last_name, grace.department) == ("mentee", "Hopper", "Research")
+    assert grace.capacity == 0
+    assert grace.bio == "Kept when the file has no bio column"
+    assert grace.source == Participant.Source.REGISTRATION
+    upload.refresh_from_db()
+    assert upload.status == ParticipantImport.Status.APPLIED
+    assert (upload.created_count, upload.updated_count) == (2, 1)
+    assert upload.applied_at is not None
+
+
+def test_reimporting_the_same_people_updates_them_instead_of_duplicating(org_admin_client, program):
+    first = HEADER + "a@example.org,mentor,Ann,One,Sales,,3\nb@example.org,mentee,Bob,Two,Ops,,\n"
+    _upload(org_admin_client, program, first.encode())
+    _confirm(org_admin_client, ParticipantImport.objects.get())
+    ids = dict(Participant.objects.values_list("email", "id"))
+
+    second = "Email,Role,Name,Department\nA@example.org,mentor,Ann Marie Smith,Legal\nb@example.org,mentor,Bob Two,Ops\n"
+    _upload(org_admin_client, program, second.encode())
+    upload = ParticipantImport.objects.filter(status="preview").get()
+    assert org_admin_client.get(_preview_url(upload)).context["preview"].update_count == 2
+    response = _confirm(org_admin_client, upload)
+
+    assert _messages(response)[-1] == "Imported 2 participants: 0 new, 2 updated."
+    assert dict(Participant.objects.values_list("email", "id")) == ids
+    ann = Participant.objects.get(email="a@example.org")
+    assert (ann.first_name, ann.last_name, ann.department) == ("Ann", "Marie Smith", "Legal")
+    assert ann.capacity == 3  # no capacity column: kept
+    bob = Participant.objects.get(email="b@example.org")
+    assert bob.role == "mentor"
+
+
+def test_confirming_twice_imports_once(org_admin_client, program):
+    _upload(org_admin_client, program, (HEADER + "a@example.org,mentee,Ann,,,,\n").encode())
+    upload = ParticipantImport.objects.get()
+    _confirm(org_admin_client, upload)
+    Participant.objects.update(first_name="Edited since")
+
+    response = _confirm(org_admin_client, upload)
+
+    assert response.url == _preview_url(upload)
+    assert _messages(response)[-1] == "This file was already imported."
+    assert Participant.objects.get().first_name == "Edited since"
+    page = org_admin_client.get(_preview_url(upload)).content.decode()
+    assert "Import 1 participant" not in page
+
+
+def test_discarded_file_cannot_be_confirmed(org_admin_client, program):
+    _upload(org_admin_client, program, (HEADER + "a@example.org,mentee,Ann,,,,\n").encode())
+    upload = ParticipantImport.objects.get()
+
+    response = org_admin_client.post(
+        reverse("programs:import_discard", args=[program.pk, upload.pk])
+    )
+    assert response.url == reverse("programs:import_upload", args=[program.pk])
+    upload.refresh_from_db()
+    assert upload.status == ParticipantImport.Status.DISCARDED
+
+    response = _confirm(org_admin_client, upload)
+    assert "discarded" in _messages(response)[-1]
+    assert not Participant.objects.exists()
+
+
+def test_preview_and_confirm_answer_only_their_methods(org_admin_client, program):
+    _upload(org_admin_client, program, (HEADER + "a@example.org,mentee,Ann,,,,\n").encode())
+    upload = ParticipantImport.objects.get()
+    assert (
+        org_admin_client.get(
+            reverse("programs:import_confirm", args=[program.pk, upload.pk])
+        ).status_code
+        == 405
+    )
+    assert (
+        org_admin_client.get(
+            reverse("programs:import_discard", args=[program.pk, upload.pk])
+        ).status_code
+        == 405
+    )
+    assert org_admin_client.post(_preview_url(upload)).status_code == 405
+    upload.refresh_from_db()
+    assert upload.status == ParticipantImport.Status.PREVIEW
+    assert not Participant.objects.exists()
+
+
+def test_upload_page_has_the_labels_and_column_help(org_admin_client, program):
+    page = org_admin_client.get(reverse("programs:import_upload", args=[program.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert '<label for="id_file">CSV file</label>' in html
+    assert "Upload and preview" in html
+    assert "manager_email" in html
+    assert 'download="participants-template.csv"' in html
+    assert 'aria-current="page">Import CSV' in html
+
+
+def test_import_urls_are_404_for_another_organization_and_another_program(
+    other_admin_client, org_admin_client, program, org
+):
+    upload = ParticipantImport.objects.create(
+        program=program, filename="x.csv", content=HEADER + "a@example.org,mentee,Ann,,,,\n"
+    )
+    sibling = factories.ProgramFactory(organization=org)
+    names = ("import_preview", "import_confirm", "import_discard")
+    for name in names:
+        url = reverse(f"programs:{name}", args=[program.pk, upload.pk])
+        assert other_admin_client.get(url).status_code == 404
+        assert other_admin_client.post(url).status_code == 404
+        wrong_program = reverse(f"programs:{name}", args=[sibling.pk, upload.pk])
+        assert org_admin_client.post(wrong_program).status_code == 404
+    url = reverse("programs:import_upload", args=[program.pk])
+    assert (
+        other_admin_client.post(url, {"file": SimpleUploadedFile("a.csv", b"x")}).status_code == 404
+    )
+    upload.refresh_from_db()
+    assert upload.status == ParticipantImport.Status.PREVIEW
+    assert not Participant.objects.exists()
+    assert ParticipantImport.objects.count() == 1
+
+
+def test_confirm_writes_with_a_fixed_number_of_queries(org_admin_client, program):
+    rows = "".join(f"p{i}@example.org,mentee,P{i},,,,\n" for i in range(300))
+    _upload(org_admin_client, program, (HEADER + rows).encode())
+    upload = ParticipantImport.objects.get()
+    with CaptureQueriesContext(connection) as queries:
+        _confirm(org_admin_client, upload)
+    assert Participant.objects.count() == 300
+    # Per-row writes would be 300+ queries; batches of inserts are a handful.
+    assert len(queries) < 25, len(queries)
+
+
+# --- Files that import fine ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("bom", "\ufeffemail,role,first_name\nzoe@example.org,mentee,Zoë\n".encode()),
+        ("semicolons", "email;role;first_name;skills\nzoe@example.org;mentee;Zoë;a, b\n".encode()),
+        (
+            "quoted newlines",
+            'email,role,first_name,bio\nzoe@example.org,mentee,Zoë,"Line one\nline two, with comma"\n'.encode(),
+        ),
+        ("crlf", "email,role,first_name\r\nzoe@example.org,mentee,Zoë\r\n".encode()),
+    ],
+)
+def test_well_formed_variants_import(org_admin_client, program, name, data):
+    response = _upload(org_admin_client, program, data)
+    assert response.status_code == 302, name
+    response = _confirm(org_admin_client, ParticipantImport.objects.get())
+    assert _messages(response) == ["Imported 1 participant: 1 new, 0 updated."]
+    person = Participant.objects.get()
+    assert (person.email, person.first_name) == ("zoe@example.org", "Zoë")
+    if name == "semicolons":
+        assert person.skills == ["a", "b"]
+    if name == "quoted newlines":
+        assert person.bio == "Line one\nline two, with comma"
+
+
+# --- Files refused outright: nothing stored, nothing written ---------------------------
+
+
+def _garbage() -> bytes:
+    return random.Random(4).randbytes(5 * 1024 * 1024)
+
+
+FILE_LEVEL_CASES = [
+    ("random garbage", _garbage, "not a CSV text file (it contains binary data)"),
+    (
+        "wrong headers",
+        lambda: b"mail,kind,first_name\na@example.org,mentee,Ann\n",
+        "Unknown columns: mail, kind. Accepted columns are: email, role, first_name, last_name",
+    ),
+    (
+        "missing required column",
+        lambda: b"email,first_name\na@example.org,Ann\n",
+        "Missing required column: role.",
+    ),
+    ("empty file", lambda: b"", "The file is empty."),
+    ("only blank lines", lambda: b"\r\n\n  \n", "The file is empty."),
+    (
+        "header only",
+        lambda: b"email,role,first_name\n",
+        "The file has a header row but no participants.",
+    ),
+    (
+        "not UTF-8",
+        lambda: "email,role,first_name\nrené@example.org,mentee,René\n".encode("latin-1"),
+        "The file is not UTF-8 encoded",
+    ),
+    (
+        "duplicate column",
+        lambda: b"email,role,first_name,Email\na@example.org,mentee,Ann,b@example.org\n",
+        "These columns appear more than once: email.",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "message"), FILE_LEVEL_CASES, ids=[c[0] for c in FILE_LEVEL_CASES]
+)
+def test_unusable_file_is_refused_with_its_reason(
+    org_admin_client, program, existing, name, make, message
+):
+    before = _snapshot(program)
+    response = _upload(org_admin_client, program, make())
+    assert response.status_code == 200
+    errors = response.context["form"].errors["file"]
+    assert any(message in e for e in errors), (name, errors)
+    html = response.content.decode()
+    assert 'id="id_file_error"' in html
+    assert 'aria-invalid="true"' in html
+    assert not ParticipantImport.objects.exists()
+    assert _snapshot(program) == before
+
+
+def test_file_over_the_size_limit_is_refused(org_admin_client, program, existing, settings):
+    settings.IMPORT_MAX_BYTES = 1024
+    before = _snapshot(program)
+    rows = "".join(f"p{i}@example.org,mentee,P{i}\n" for i in range(100))
+    response = _upload(org_admin_client, program, f"email,role,first_name\n{rows}".encode())
+    errors = response.context["form"].errors["file"]
+    assert "the largest file we accept is 1 KB" in errors[0]
+    assert not ParticipantImport.objects.exists()
+    assert _snapshot(program) == before
+
+
+# --- Files with row errors: previewed with every error, never applied ----------------
+
+
+ROW_ERROR_CASES = [
+    (
+        "formula cells",
+        "email,role,first_name,last_name,department,title,location,bio\n"
+        'a@example.org,mentee,"=HYPERLINK(""http://x"")",Ok,+1,@SUM(A1),-2+3,"- mentoring, not a formula"\n'
+        "b@example.org,mentee,\tBob,,,,,\n",
+        [
+            (2, "first_name", "looks like a spreadsheet formula"),
+            (2, "department", "looks like a spreadsheet formula"),
+            (2, "title", "looks like a spreadsheet formula"),
+            (2, "location", "looks like a spreadsheet formula"),
+            (3, "first_name", "looks like a spreadsheet formula"),
+        ],
+    ),
+    (
+        "duplicate emails",
+        "email,role,first_name\na@example.org,mentee,Ann\nb@example.org,mentee,Bob\nA@Example.org,mentor,Ann\n",
+        [(4, "email", "“a@example.org” is a duplicate of line 2")],
+    ),
+    (
+        "missing email",
+        "email,role,first_name\n,mentee,Ann\n",
+        [(2, "email", "is missing")],
+    ),
+    (
+        "invalid email",
+        "email,role,first_name,manager_email\nann-at-example.org,mentee,Ann,\nb@example.org,mentee,Bob,boss@\n",
+        [
+            (2, "email", "“ann-at-example.org” is not a valid email address"),
+            (3, "manager_email", "“boss@” is not a valid email address"),
+        ],
+    ),
+    (
+        "unknown role",
+        "email,role,first_name\na@example.org,coach,Ann\nb@example.org,,Bob\n",
+        [
+            (2, "role", "“coach” must be mentee or mentor"),
+            (3, "role", "is missing; it must be mentee or mentor"),
+        ],
+    ),
+    (
+        "bad capacity",
+        "email,role,first_name,capacity\na@example.org,mentor,Ann,lots\nb@example.org,mentor,Bob,51\nc@example.org,mentor,Cy,-1\nd@example.org,mentor,Di,2.5\n",
+        [
+            (2, "capacity", "“lots” must be a whole number from 0 to 50"),
+            (3, "capacity", "“51” must be a whole number from 0 to 50"),
+            (4, "capacity", "“-1” must be a whole number from 0 to 50"),
+            (5, "capacity", "“2.5” must be a whole number from 0 to 50"),
+        ],
+    ),
+    (
+        "too long",
+        f"email,role,first_name,title\na@example.org,mentee,{'A' * 101},Ok\nb@example.org,mentee,Bob,{'T' * 121}\n",
+        [
+            (2, "first_name", "is longer than 100 characters"),
+            (3, "title", "is longer than 120 characters"),
+        ],
+    ),
+    (
+        "error after a multi-line record",
+        'email,role,first_name,bio\na@example.org,mentee,Ann,"one\ntwo\nthree"\nbad,mentee,Bob,\n',
+        [(5, "email", "“bad” is not a valid email address")],
+    ),
+    (
+        "extra cells",
+        "email,role,first_name\na@example.org,mentee,Ann,surprise\n",
+        [(2, "", "This row has 4 cells but the header has 3 columns.")],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"), ROW_ERROR_CASES, ids=[c[0] for c in ROW_ERROR_CASES]
+)
+def test_row_errors_are_listed_and_block_the_import(
+    org_admin_client, program, existing, name, text, expected
+):
+    before = _snapshot(program)
+    response = _upload(org_admin_client, program, text.encode())
+    assert response.status_code == 302, name
+    upload = ParticipantImport.objects.get()
+
+    preview = org_admin_client.get(_preview_url(upload))
+    found = [(e.line, e.column, e.reason) for e in preview.context["preview"].parsed.row_errors]
+    assert found == expected
+    html = preview.content.decode()
+    assert "This file cannot be imported until these errors are fixed" in html
+    assert 'scope="col" class="num">Line</th>' in html
+    assert f'<td class="num">{expected[0][0]}</td>' in html
+    assert reverse("programs:import_confirm", args=[program.pk, upload.pk]) not in html
+    assert not preview.context["can_confirm"]
+
+    response = _confirm(org_admin_client, upload)
+    assert _messages(response) == [
+        "This file has errors, so nothing was imported. Fix them and upload it again."
+    ]
+    upload.refresh_from_db()
+    assert upload.status == ParticipantImport.Status.PREVIEW
+    assert _snapshot(program) == before

@@ -1,0 +1,162 @@
+"""The public registration link: /join/<token>/."""
+
+import pytest
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.urls import reverse
+
+from pairing_admin.lib import ratelimit
+from programs.models import Participant
+from tests import factories
+
+
+def _url(program) -> str:
+    return reverse("register", kwargs={"token": program.registration_token})
+
+
+def _form(**overrides) -> dict:
+    data = {
+        "role": "mentee",
+        "first_name": "Zoe",
+        "last_name": "Quinn",
+        "email": "Zoe@Example.org",
+        "title": "Analyst",
+        "department": "Finance",
+        "location": "Leeds",
+        "skills": "Excel, SQL",
+        "interests": "data; leadership",
+        "goals": "",
+        "bio": "Hello",
+        "capacity": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def _messages(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def test_form_is_public_and_get_writes_nothing(anon_client, program):
+    response = anon_client.get(_url(program), _form())
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"Join {program.name}" in html
+    assert 'name="csrfmiddlewaretoken"' in html
+    assert "I want to join as a" in html
+    assert 'name="capacity"' in html
+    assert not Participant.objects.exists()
+
+
+def test_new_registration_creates_a_participant_and_thanks_them(anon_client, program):
+    response = anon_client.post(_url(program), _form())
+
+    assert response.status_code == 302
+    assert response.url == _url(program) + "?thanks=1"
+    assert _messages(response) == [f"You're registered for {program.name}. Thank you!"]
+    person = Participant.objects.get()
+    assert person.program == program
+    assert person.email == "zoe@example.org"
+    assert (person.role, person.first_name, person.last_name) == ("mentee", "Zoe", "Quinn")
+    assert person.skills == ["Excel", "SQL"]
+    assert person.interests == ["data", "leadership"]
+    assert person.goals == []
+    assert person.capacity == 0
+    assert person.source == Participant.Source.REGISTRATION
+    thanks = anon_client.get(response.url)
+    assert thanks.status_code == 200
+    assert "Thank you" in thanks.content.decode()
+    assert Participant.objects.count() == 1
+
+
+def test_mentor_capacity_defaults_to_the_programs_and_can_be_chosen(anon_client, program):
+    anon_client.post(_url(program), _form(role="mentor", email="m1@example.org"))
+    anon_client.post(_url(program), _form(role="mentor", email="m2@example.org", capacity="5"))
+    capacities = dict(Participant.objects.values_list("email", "capacity"))
+    assert capacities == {"m1@example.org": program.default_mentor_capacity, "m2@example.org": 5}
+
+
+def test_registering_again_with_the_same_email_updates_the_profile(anon_client, program):
+    imported = factories.ParticipantFactory(
+        program=program, email="zoe@example.org", source=Participant.Source.IMPORT
+    )
+
+    response = anon_client.post(
+        _url(program), _form(email=" ZOE@example.ORG ", role="mentor", department="Legal")
+    )
+
+    assert _messages(response) == [f"Your profile was updated for {program.name}. Thank you!"]
+    person = Participant.objects.get()
+    assert person.pk == imported.pk
+    assert (person.role, person.department, person.first_name) == ("mentor", "Legal", "Zoe")
+    assert person.capacity == program.default_mentor_capacity
+    assert person.source == Participant.Source.IMPORT
+
+
+def test_the_same_email_in_another_program_is_another_person(anon_client, program):
+    other = factories.ProgramFactory(organization=program.organization)
+    factories.ParticipantFactory(program=other, email="zoe@example.org", first_name="Other")
+    anon_client.post(_url(program), _form())
+    assert Participant.objects.filter(email="zoe@example.org").count() == 2
+    assert Participant.objects.get(program=other).first_name == "Other"
+
+
+def test_invalid_form_shows_errors_and_writes_nothing(anon_client, program):
+    response = anon_client.post(
+        _url(program), _form(email="not-an-email", role="boss", capacity="99")
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert set(errors) == {"email", "role", "capacity"}
+    assert 'id="id_email_error"' in response.content.decode()
+    assert not Participant.objects.exists()
+
+
+def test_post_without_csrf_token_is_refused(program):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(_url(program), _form())
+    assert response.status_code == 403
+    assert not Participant.objects.exists()
+
+    client.get(_url(program))
+    token = client.cookies["csrftoken"].value
+    response = client.post(_url(program), {**_form(), "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert Participant.objects.count() == 1
+
+
+def test_unknown_token_is_404(anon_client, program):
+    url = reverse("register", kwargs={"token": "not-a-real-token"})
+    assert anon_client.get(url).status_code == 404
+    assert anon_client.post(url, _form()).status_code == 404
+    assert not Participant.objects.exists()
+
+
+def test_over_the_rate_limit_answers_429_and_writes_nothing(anon_client, program, settings):
+    settings.REGISTRATION_RATE_LIMIT = 2
+    for n in range(2):
+        response = anon_client.post(_url(program), _form(email=f"p{n}@example.org"))
+        assert response.status_code == 302
+
+    response = anon_client.post(_url(program), _form(email="third@example.org"))
+
+    assert response.status_code == 429
+    assert "Please try again later" in response.content.decode()
+    assert not Participant.objects.filter(email="third@example.org").exists()
+    assert Participant.objects.count() == 2
+    # The form itself still shows, and another address is not limited.
+    assert anon_client.get(_url(program)).status_code == 200
+    other = anon_client.post(
+        _url(program), _form(email="third@example.org"), REMOTE_ADDR="10.9.8.7"
+    )
+    assert other.status_code == 302
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_rate_limiter_allows_exactly_the_limit_per_identity(limit):
+    results = [
+        ratelimit.hit("t", "1.2.3.4", limit=limit, window_seconds=60) for _ in range(limit + 2)
+    ]
+    assert results == [True] * limit + [False, False]
+    assert ratelimit.hit("t", "5.6.7.8", limit=limit, window_seconds=60)
+    assert ratelimit.hit("other-scope", "1.2.3.4", limit=limit, window_seconds=60)
