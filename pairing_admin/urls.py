@@ -12,6 +12,9 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("programs/", include("programs.urls")),
+    # Both mount their own program-scoped paths (programs/<id>/pairing/...).
+    path("", include("invitations.urls")),
+    path("", include("pairing.urls")),
     path("join/<str:token>/", registration.register, name="register"),
     path("django-admin/", admin.site.urls),
 ]

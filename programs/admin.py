@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from programs.models import Membership, Organization, Participant, ParticipantImport, Program
+from programs.models import (
+    ActivityEvent,
+    Integration,
+    LaunchStep,
+    Membership,
+    Organization,
+    Participant,
+    ParticipantImport,
+    Program,
+    SupportRequest,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -38,3 +48,32 @@ class ParticipantImportAdmin(admin.ModelAdmin):
     list_display = ["filename", "program", "status", "created_at"]
     exclude = ["content"]
     raw_id_fields = ["program"]
+
+
+@admin.register(LaunchStep)
+class LaunchStepAdmin(admin.ModelAdmin):
+    list_display = ["program", "step", "done_by", "done_at"]
+    list_filter = ["step"]
+    raw_id_fields = ["program", "done_by"]
+
+
+@admin.register(Integration)
+class IntegrationAdmin(admin.ModelAdmin):
+    list_display = ["organization", "kind", "status", "updated_by", "updated_at"]
+    list_filter = ["kind", "status"]
+    raw_id_fields = ["organization", "updated_by"]
+
+
+@admin.register(SupportRequest)
+class SupportRequestAdmin(admin.ModelAdmin):
+    list_display = ["subject", "program", "sent_by", "to_email", "created_at"]
+    search_fields = ["subject", "to_email"]
+    raw_id_fields = ["program", "sent_by"]
+
+
+@admin.register(ActivityEvent)
+class ActivityEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "program", "actor", "verb", "detail"]
+    list_filter = ["verb"]
+    raw_id_fields = ["program", "actor"]
+    list_select_related = ["program", "actor"]

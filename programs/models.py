@@ -208,3 +208,120 @@ class WorkerPing(models.Model):
 
     def __str__(self) -> str:
         return f"Worker check {self.pk}"
+
+
+# --- Launching pairing -------------------------------------------------------------
+
+
+class LaunchStep(models.Model):
+    """A launch checklist step an admin marked done; no row means not done."""
+
+    class Step(models.TextChoices):
+        INTEGRATIONS = "integrations", "Check Your Integrations"
+        SUPPORT_ADVISOR = "support_advisor", "Contact Your Customer Support Advisor"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="launch_steps")
+    step = models.CharField(max_length=32, choices=Step.choices)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    done_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["program", "step"], name="launch_step_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_step_display()} done for {self.program}"
+
+
+class Integration(models.Model):
+    """How far one of an organization's integrations is; no row means not started."""
+
+    class Kind(models.TextChoices):
+        SSO = "sso", "SSO / SAML"
+        HRIS = "hris", "HRIS or directory sync"
+        SLACK = "slack", "Slack"
+        TEAMS = "teams", "Microsoft Teams"
+        GOOGLE_CALENDAR = "google_calendar", "Google Calendar"
+        OUTLOOK_CALENDAR = "outlook_calendar", "Outlook Calendar"
+        EMAIL_PROVIDER = "email_provider", "Email provider"
+
+    class Status(models.TextChoices):
+        NOT_STARTED = "not_started", "Not started"
+        IN_PROGRESS = "in_progress", "In progress"
+        CONNECTED = "connected", "Connected"
+        NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="integrations"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NOT_STARTED)
+    notes = models.TextField(blank=True, max_length=2000)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "kind"], name="integration_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.organization}: {self.get_status_display()}"
+
+
+class SupportRequest(models.Model):
+    """An admin's message to the customer support advisor (the email is in the outbox)."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="support_requests")
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    subject = models.CharField(max_length=150)
+    message = models.TextField(max_length=5000)
+    to_email = models.EmailField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["program", "-created_at"], name="support_program_recent_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.program})"
+
+
+class ActivityEvent(models.Model):
+    """One line of a program's activity log: who did what, and when."""
+
+    class Verb(models.TextChoices):
+        # Later features add their own verbs here (invitations, decisions, endings).
+        PAIRING_ON = "pairing_on", "Turned on pairing"
+        PAIRING_OFF = "pairing_off", "Turned off pairing"
+        STEP_DONE = "step_done", "Marked a step done"
+        STEP_UNDONE = "step_undone", "Marked a step not done"
+        INTEGRATION_CHANGED = "integration_changed", "Changed an integration"
+        SUPPORT_REQUEST_SENT = "support_request_sent", "Sent a support request"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="activity")
+    # Null when the account was removed, or for changes the system made itself.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verb = models.CharField(max_length=40, choices=Verb.choices)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["program", "-created_at"], name="activity_program_recent_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_verb_display()} ({self.program})"

@@ -1,7 +1,20 @@
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet, Sum
+from django.template.defaultfilters import pluralize
 
 from programs.access import programs_for
-from programs.models import Participant, Program
+from programs.models import (
+    ActivityEvent,
+    Integration,
+    LaunchStep,
+    Organization,
+    Participant,
+    Program,
+    SupportRequest,
+)
 
 
 def program_list_for(user) -> QuerySet[Program]:
@@ -42,3 +55,146 @@ def participant_search(
             | Q(title__icontains=word)
         )
     return qs.order_by("last_name", "first_name", "id")
+
+
+# --- The Pairing page ------------------------------------------------------------
+
+
+def support_recipient(organization: Organization) -> str:
+    """Who answers this organization: its success manager if it has one, else the advisor."""
+    return organization.success_manager_email or organization.support_advisor_email
+
+
+ACTIVITY_PAGE_SIZE = 20
+
+
+@dataclass
+class Readiness:
+    mentees: int
+    mentors: int
+    capacity: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def program_readiness(program: Program) -> Readiness:
+    """Headcount and whether the mentors can take every mentee (one query)."""
+    count = program_headcount(program)
+    readiness = Readiness(**count)
+    mentees, mentors, capacity = count["mentees"], count["mentors"], count["capacity"]
+    if mentees == 0:
+        readiness.warnings.append(
+            "No mentees are registered yet: import them or share the registration link."
+        )
+    if mentors == 0:
+        readiness.warnings.append(
+            "No mentors are registered yet: import them or share the registration link."
+        )
+    elif capacity < mentees:
+        readiness.warnings.append(
+            f"{mentors} mentor{pluralize(mentors)} can take {capacity} "
+            f"mentee{pluralize(capacity)}; {mentees} mentee{pluralize(mentees)} "
+            f"{pluralize(mentees, 'is,are')} registered."
+        )
+    return readiness
+
+
+@dataclass
+class StepState:
+    key: str
+    label: str
+    done: LaunchStep | None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Checklist:
+    steps: list[StepState]
+    support_to: str
+    last_support_request: SupportRequest | None
+
+    @property
+    def incomplete(self) -> list[str]:
+        return [step.label for step in self.steps if step.done is None]
+
+    def step(self, key: str) -> StepState:
+        return next(step for step in self.steps if step.key == key)
+
+
+def integrations_in_progress(organization: Organization) -> list[str]:
+    kinds = Integration.objects.filter(
+        organization=organization, status=Integration.Status.IN_PROGRESS
+    ).values_list("kind", flat=True)
+    return sorted(Integration.Kind(kind).label for kind in kinds)
+
+
+def launch_checklist(program: Program) -> Checklist:
+    """The launch steps with who did them and what still needs attention (3 queries)."""
+    done = {
+        row.step: row
+        for row in LaunchStep.objects.filter(program=program).select_related("done_by")
+    }
+    in_progress = integrations_in_progress(program.organization)
+    steps = []
+    for step in LaunchStep.Step:
+        state = StepState(key=step.value, label=step.label, done=done.get(step.value))
+        if step == LaunchStep.Step.INTEGRATIONS and in_progress:
+            state.warnings.append(f"Still in progress: {', '.join(in_progress)}.")
+        steps.append(state)
+    last_request = SupportRequest.objects.filter(program=program).select_related("sent_by").first()
+    return Checklist(
+        steps=steps,
+        support_to=support_recipient(program.organization),
+        last_support_request=last_request,
+    )
+
+
+def activity_page(program: Program, page_number) -> Page:
+    """One page of the activity log, newest first (2 queries whatever its length)."""
+    events = ActivityEvent.objects.filter(program=program).select_related("actor")
+    return Paginator(events.order_by("-created_at", "-id"), ACTIVITY_PAGE_SIZE).get_page(
+        page_number
+    )
+
+
+# --- Integrations ----------------------------------------------------------------
+
+_PROVIDER_NAMES = {
+    "amazon_ses": "Amazon SES",
+    "brevo": "Brevo",
+    "mailersend": "MailerSend",
+    "mailgun": "Mailgun",
+    "mailjet": "Mailjet",
+    "mandrill": "Mandrill",
+    "postal": "Postal",
+    "postmark": "Postmark",
+    "resend": "Resend",
+    "sendgrid": "SendGrid",
+    "sparkpost": "SparkPost",
+}
+
+
+def email_provider_in_use() -> str:
+    """What this deployment sends email through, from settings (never a secret)."""
+    provider = settings.EMAIL_PROVIDER
+    if not provider:
+        return "Emails are kept in the outbox and printed (no provider configured)"
+    if provider == "smtp":
+        return f"SMTP via {settings.EMAIL_HOST}:{settings.EMAIL_PORT}"
+    return f"{_PROVIDER_NAMES.get(provider, provider)} (through django-anymail)"
+
+
+def integration_rows(organization: Organization) -> list[Integration]:
+    """Every kind of integration, in a fixed order; kinds never saved show "Not started".
+
+    The missing ones are unsaved instances: reading the page writes nothing.
+    """
+    saved = {
+        row.kind: row
+        for row in Integration.objects.filter(organization=organization).select_related(
+            "updated_by"
+        )
+    }
+    return [
+        saved.get(kind) or Integration(organization=organization, kind=kind)
+        for kind in Integration.Kind.values
+    ]

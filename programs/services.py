@@ -1,6 +1,17 @@
 from django.db import transaction
+from django.utils import timezone
 
-from programs.models import Organization, Participant, Program, WorkerPing
+from programs.models import (
+    ActivityEvent,
+    Integration,
+    LaunchStep,
+    Organization,
+    Participant,
+    Program,
+    SupportRequest,
+    WorkerPing,
+)
+from programs.selectors import support_recipient
 from programs.tasks import worker_ping
 
 
@@ -46,3 +57,170 @@ def worker_ping_request(*, user=None) -> WorkerPing:
     ping = WorkerPing.objects.create(requested_by=user)
     worker_ping.delay_on_commit(ping.pk)
     return ping
+
+
+# --- Launching pairing -------------------------------------------------------------
+
+Verb = ActivityEvent.Verb
+
+
+def activity_record(*, program: Program, actor, verb: str, detail: str = "") -> ActivityEvent:
+    """Add a line to the program's activity log (call it inside the change's transaction)."""
+    return ActivityEvent.objects.create(program=program, actor=actor, verb=verb, detail=detail)
+
+
+def _step(step: str) -> LaunchStep.Step:
+    if step not in LaunchStep.Step.values:
+        raise DomainError(f"There is no launch step called “{step}”.")
+    return LaunchStep.Step(step)
+
+
+@transaction.atomic
+def launch_step_mark_done(*, program: Program, step: str, user) -> LaunchStep:
+    """Mark a checklist step done. Marking it again keeps the first who and when."""
+    step = _step(step)
+    done, created = LaunchStep.objects.get_or_create(
+        program=program, step=step, defaults={"done_by": user, "done_at": timezone.now()}
+    )
+    if created:
+        activity_record(program=program, actor=user, verb=Verb.STEP_DONE, detail=step.label)
+    return done
+
+
+@transaction.atomic
+def launch_step_undo(*, program: Program, step: str, user) -> bool:
+    """Mark a checklist step not done; False when it was not done anyway."""
+    step = _step(step)
+    deleted, _ = LaunchStep.objects.filter(program=program, step=step).delete()
+    if deleted:
+        activity_record(program=program, actor=user, verb=Verb.STEP_UNDONE, detail=step.label)
+    return bool(deleted)
+
+
+@transaction.atomic
+def integration_update(
+    *, organization: Organization, kind: str, status: str, notes: str, user
+) -> Integration:
+    """Set an integration's status and notes.
+
+    An integration belongs to the organization, so the change is logged on
+    every one of its programs: each program's launch depends on it. Saving
+    the same values again changes nothing and logs nothing.
+    """
+    if kind not in Integration.Kind.values:
+        raise DomainError(f"There is no integration called “{kind}”.")
+    if status not in Integration.Status.values:
+        raise DomainError(f"“{status}” is not a status an integration can have.")
+    notes = notes.strip()
+    integration = (
+        Integration.objects.select_for_update().filter(organization=organization, kind=kind).first()
+    )
+    if integration is None:
+        integration, _ = Integration.objects.get_or_create(organization=organization, kind=kind)
+        integration = Integration.objects.select_for_update().get(pk=integration.pk)
+    old_status = integration.status
+    if old_status == status and integration.notes == notes:
+        return integration
+    integration.status = status
+    integration.notes = notes
+    integration.updated_by = user
+    integration.updated_at = timezone.now()
+    integration.save()
+    label = integration.get_kind_display()
+    if old_status != status:
+        detail = (
+            f"{label}: {Integration.Status(old_status).label} → {integration.get_status_display()}"
+        )
+    else:
+        detail = f"{label}: notes changed"
+    ActivityEvent.objects.bulk_create(
+        ActivityEvent(program=p, actor=user, verb=Verb.INTEGRATION_CHANGED, detail=detail)
+        for p in organization.programs.all()
+    )
+    return integration
+
+
+SUPPORT_SUBJECT_MAX = 150
+SUPPORT_MESSAGE_MAX = 5000
+
+
+@transaction.atomic
+def support_request_create(*, program: Program, user, subject: str, message: str) -> SupportRequest:
+    """Store a support request and log it. The email is the caller's job (invitations)."""
+    subject = " ".join(subject.split())
+    message = message.strip()
+    if not subject or not message:
+        raise DomainError("Please write both a subject and a message.")
+    if len(subject) > SUPPORT_SUBJECT_MAX:
+        raise DomainError(f"Please keep the subject to {SUPPORT_SUBJECT_MAX} characters.")
+    if len(message) > SUPPORT_MESSAGE_MAX:
+        raise DomainError(f"Please keep the message to {SUPPORT_MESSAGE_MAX} characters.")
+    to_email = support_recipient(program.organization)
+    if not to_email:
+        raise DomainError(
+            "Your organization has no support advisor address yet, so this request cannot be "
+            "sent. Ask whoever set up your organization to add one."
+        )
+    request = SupportRequest.objects.create(
+        program=program, sent_by=user, subject=subject, message=message, to_email=to_email
+    )
+    activity_record(
+        program=program,
+        actor=user,
+        verb=Verb.SUPPORT_REQUEST_SENT,
+        detail=f"“{subject}” to {to_email}",
+    )
+    return request
+
+
+def _pairing_switch(*, program: Program, user, on: bool) -> bool:
+    with transaction.atomic():
+        # The row lock makes two clicks at once queue up: the second sees the
+        # first one's result and does nothing, so the log holds one event.
+        locked = Program.objects.select_for_update().get(pk=program.pk)
+        if locked.pairing_enabled == on:
+            changed = False
+        else:
+            locked.pairing_enabled = on
+            locked.pairing_changed_at = timezone.now()
+            locked.pairing_changed_by = user
+            locked.save(
+                update_fields=["pairing_enabled", "pairing_changed_at", "pairing_changed_by"]
+            )
+            activity_record(
+                program=locked, actor=user, verb=Verb.PAIRING_ON if on else Verb.PAIRING_OFF
+            )
+            changed = True
+    program.pairing_enabled = locked.pairing_enabled
+    program.pairing_changed_at = locked.pairing_changed_at
+    program.pairing_changed_by_id = locked.pairing_changed_by_id
+    return changed
+
+
+def pairing_turn_on(*, program: Program, user) -> bool:
+    """Open pairing. Sends no email: inviting mentees is a separate, later step.
+
+    Returns False (and records nothing) when pairing was already on.
+    """
+    return _pairing_switch(program=program, user=user, on=True)
+
+
+def pairing_turn_off(*, program: Program, user) -> bool:
+    """Pause pairing (see ensure_pairing_open). Sends no email. False if already off."""
+    return _pairing_switch(program=program, user=user, on=False)
+
+
+def ensure_pairing_open(program: Program) -> None:
+    """Refuse new invitations and new mentor requests while pairing is off.
+
+    Reads the current value from the database, not the caller's copy. A
+    caller that must not race a Turn off locks the program row first
+    (program_for_admin(..., for_update=True)). Deciding or expiring requests
+    that are already pending does not call this: a pause never strands them.
+    """
+    is_open = Program.objects.filter(pk=program.pk).values_list("pairing_enabled", flat=True)
+    if not is_open.first():
+        raise DomainError(
+            "Pairing is turned off for this program, so no new invitations are sent and no new "
+            "mentor requests are accepted. Turn on Pairing on the Pairing page to continue."
+        )

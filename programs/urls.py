@@ -1,6 +1,6 @@
 from django.urls import path
 
-from programs.views import imports, participants, programs
+from programs.views import imports, pairing, participants, programs
 
 app_name = "programs"
 
@@ -9,6 +9,24 @@ urlpatterns = [
     path("new/", programs.program_create, name="create"),
     path("<int:program_id>/", programs.program_detail, name="detail"),
     path("<int:program_id>/edit/", programs.program_edit, name="edit"),
+    path("<int:program_id>/pairing/", pairing.pairing_page, name="pairing"),
+    path(
+        "<int:program_id>/pairing/steps/<slug:step>/done/",
+        pairing.step_done,
+        name="pairing_step_done",
+    ),
+    path(
+        "<int:program_id>/pairing/steps/<slug:step>/undo/",
+        pairing.step_undo,
+        name="pairing_step_undo",
+    ),
+    path("<int:program_id>/pairing/turn-on/", pairing.turn_on, name="pairing_turn_on"),
+    path("<int:program_id>/pairing/turn-off/", pairing.turn_off, name="pairing_turn_off"),
+    path(
+        "organizations/<int:organization_id>/integrations/",
+        pairing.integration_list,
+        name="integrations",
+    ),
     path("<int:program_id>/participants/", participants.participant_list, name="participants"),
     path(
         "<int:program_id>/participants/<int:participant_id>/",

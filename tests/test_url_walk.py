@@ -51,6 +51,7 @@ def samples(program, org_admin):
         "participant_id": participant.pk,
         "import_id": upload.pk,
         "organization_id": program.organization_id,
+        "step": "integrations",
     }
 
 

@@ -1,0 +1,50 @@
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from invitations.forms import SupportRequestForm
+from invitations.support import support_request_submit
+from programs.access import admin_view, program_for_admin
+from programs.models import LaunchStep, SupportRequest
+from programs.selectors import support_recipient
+from programs.services import DomainError
+
+SUPPORT_PAGE = "invitations/support_request.html"
+
+
+@admin_view
+def support_request(request: HttpRequest, program_id: int) -> HttpResponse:
+    """Write to the customer support advisor; afterwards, offer to tick the step off."""
+    program = program_for_admin(request.user, program_id)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    form = SupportRequestForm(request.POST or None)
+    sent = None
+    if request.method == "GET" and request.GET.get("sent", "").isdigit():
+        sent = SupportRequest.objects.filter(program=program, pk=int(request.GET["sent"])).first()
+    if request.method == "POST" and form.is_valid():
+        try:
+            sent = support_request_submit(program=program, user=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            if not request.htmx:
+                url = reverse("invitations:support_request", kwargs={"program_id": program.pk})
+                return redirect(f"{url}?sent={sent.pk}")
+            form = SupportRequestForm()
+    context = {
+        "program": program,
+        "form": form,
+        "sent": sent,
+        "to_email": support_recipient(program.organization),
+        "step_done": LaunchStep.objects.filter(
+            program=program, step=LaunchStep.Step.SUPPORT_ADVISOR
+        )
+        .select_related("done_by")
+        .first(),
+        "step": LaunchStep.Step.SUPPORT_ADVISOR,
+    }
+    template = SUPPORT_PAGE
+    if request.htmx and request.htmx.target == "support-panel":
+        template += "#panel"
+    return render(request, template, context)

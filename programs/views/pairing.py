@@ -1,0 +1,201 @@
+"""The Pairing page's launch checklist, the switch, and the organization's integrations.
+
+Every action is a plain form POST that redirects back (no JavaScript needed);
+with htmx the same POST answers with just the part of the page it changed,
+plus out-of-band copies of the parts that depend on it (the Turn on Pairing
+warning, the activity log).
+"""
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from programs import selectors, services
+from programs.access import admin_view, organization_for_admin, program_for_admin, programs_for
+from programs.models import Integration, LaunchStep, Organization, Program
+
+# As elsewhere, authorization comes before the method check, so another
+# organization's admin gets 404 for every method.
+
+PAGE = "programs/pairing.html"
+
+
+def _checklist_context(request: HttpRequest, program: Program) -> dict:
+    return {
+        "program": program,
+        "readiness": selectors.program_readiness(program),
+        "checklist": selectors.launch_checklist(program),
+        "activity": selectors.activity_page(program, request.GET.get("page")),
+        "tab": "checklist",
+    }
+
+
+@admin_view
+def pairing_page(request: HttpRequest, program_id: int) -> HttpResponse:
+    """The launch checklist tab; htmx asks for one part of it by target id."""
+    program = program_for_admin(request.user, program_id)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    target = request.htmx.target if request.htmx else None
+    if target == "activity-log":
+        page = selectors.activity_page(program, request.GET.get("page"))
+        return render(request, PAGE + "#activity", {"program": program, "activity": page})
+    context = _checklist_context(request, program)
+    partial = {"pairing-panel": "#panel", "pairing-switch": "#switch"}.get(target, "")
+    return render(request, PAGE + partial, context)
+
+
+def _after_action(request: HttpRequest, program: Program, *, changed: str, step: str = ""):
+    """htmx: the changed part and what depends on it. Otherwise back to the page."""
+    if not request.htmx:
+        return redirect("programs:pairing", program_id=program.pk)
+    context = _checklist_context(request, program) | {"changed": changed}
+    if step:
+        context["step"] = context["checklist"].step(step)
+    return render(request, "programs/pairing_update.html", context)
+
+
+def _step_or_404(step: str) -> LaunchStep.Step:
+    if step not in LaunchStep.Step.values:
+        raise Http404("No such step")
+    return LaunchStep.Step(step)
+
+
+@admin_view
+def step_done(request: HttpRequest, program_id: int, step: str) -> HttpResponse:
+    program = program_for_admin(request.user, program_id)
+    step = _step_or_404(step)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    services.launch_step_mark_done(program=program, step=step, user=request.user)
+    if not request.htmx:
+        messages.success(request, f"“{step.label}” is marked done.")
+    return _after_action(request, program, changed="step", step=step)
+
+
+@admin_view
+def step_undo(request: HttpRequest, program_id: int, step: str) -> HttpResponse:
+    program = program_for_admin(request.user, program_id)
+    step = _step_or_404(step)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    services.launch_step_undo(program=program, step=step, user=request.user)
+    if not request.htmx:
+        messages.success(request, f"“{step.label}” is no longer marked done.")
+    return _after_action(request, program, changed="step", step=step)
+
+
+@admin_view
+def turn_on(request: HttpRequest, program_id: int) -> HttpResponse:
+    """GET: the confirmation (works without JavaScript). POST: turn pairing on."""
+    program = program_for_admin(request.user, program_id)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    if request.method == "GET":
+        template = "programs/pairing_turn_on.html"
+        if request.htmx and request.htmx.target == "pairing-switch":
+            template += "#confirm"
+        context = {"program": program, "checklist": selectors.launch_checklist(program)}
+        return render(request, template, context)
+    changed = services.pairing_turn_on(program=program, user=request.user)
+    if not request.htmx:
+        if changed:
+            messages.success(
+                request,
+                "Pairing is on. No emails were sent: invite your mentees from the "
+                "Unpaired Mentees tab when you are ready.",
+            )
+        else:
+            messages.info(request, "Pairing was already on; nothing changed.")
+    return _after_action(request, program, changed="switch")
+
+
+@admin_view
+def turn_off(request: HttpRequest, program_id: int) -> HttpResponse:
+    program = program_for_admin(request.user, program_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    changed = services.pairing_turn_off(program=program, user=request.user)
+    if not request.htmx:
+        if changed:
+            messages.success(
+                request,
+                "Pairing is off. No emails were sent. Requests already waiting can still be "
+                "answered and still expire.",
+            )
+        else:
+            messages.info(request, "Pairing was already off; nothing changed.")
+    return _after_action(request, program, changed="switch")
+
+
+# --- Integrations ----------------------------------------------------------------
+
+
+class IntegrationForm(forms.Form):
+    status = forms.ChoiceField(choices=Integration.Status.choices)
+    notes = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Who is on it, what is left, links to tickets.",
+    )
+
+
+def _back_program(request: HttpRequest, organization: Organization) -> Program | None:
+    """The program whose checklist led here (?program=), for the way back."""
+    raw = request.GET.get("program", "")
+    if not raw.isdigit():
+        return None
+    return programs_for(request.user).filter(organization=organization, pk=int(raw)).first()
+
+
+def _row(integration: Integration, form: IntegrationForm | None = None, **extra) -> dict:
+    if form is None:
+        form = IntegrationForm(
+            prefix=integration.kind,
+            initial={"status": integration.status, "notes": integration.notes},
+        )
+    return {"integration": integration, "form": form, **extra}
+
+
+@admin_view
+def integration_list(request: HttpRequest, organization_id: int) -> HttpResponse:
+    organization = organization_for_admin(request.user, organization_id)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    back = _back_program(request, organization)
+    context = {
+        "organization": organization,
+        "back": back,
+        "email_in_use": selectors.email_provider_in_use(),
+        "query": f"?program={back.pk}" if back else "",
+    }
+    rows = [_row(i) for i in selectors.integration_rows(organization)]
+    if request.method == "POST":
+        kind = request.POST.get("kind", "")
+        if kind not in Integration.Kind.values:
+            raise Http404("No such integration")
+        form = IntegrationForm(request.POST, prefix=kind)
+        index = Integration.Kind.values.index(kind)
+        if form.is_valid():
+            integration = services.integration_update(
+                organization=organization, kind=kind, user=request.user, **form.cleaned_data
+            )
+            if not request.htmx:
+                messages.success(request, f"{integration.get_kind_display()} saved.")
+                url = reverse("programs:integrations", kwargs={"organization_id": organization.pk})
+                return redirect(url + context["query"] + f"#integration-{kind}")
+            integration = selectors.integration_rows(organization)[index]
+            return render(
+                request,
+                "programs/integration_list.html#row",
+                context | {"row": _row(integration, saved=True)},
+            )
+        rows[index] = _row(rows[index]["integration"], form)
+        if request.htmx:
+            return render(
+                request, "programs/integration_list.html#row", context | {"row": rows[index]}
+            )
+    return render(request, "programs/integration_list.html", context | {"rows": rows})
