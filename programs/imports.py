@@ -147,7 +147,10 @@ def _detect_delimiter(text: str) -> str:
 
 
 def _looks_like_formula(value: str) -> bool:
-    if value[:1] in ("\t", "\r"):
+    first = value[:1]
+    if not first or first.isalnum():
+        return False  # the common case, decided without further work
+    if first in ("\t", "\r"):
         return True
     stripped = value.lstrip(" ")
     if not stripped:
