@@ -80,7 +80,7 @@ def test_pairing_page_shows_checklist_switch_tabs_and_readiness(program, org_adm
         "Nothing has happened yet",
     ):
         assert text in html, text
-    assert html.count("Mark as done") == 2
+    assert html.count(">Mark as done</button>") == 2
 
 
 def test_readiness_warns_when_mentors_cannot_take_every_mentee(program):
