@@ -16,7 +16,6 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from pairing_admin.celery import app as celery_app
 from programs import services
 from programs.access import admin_view
 from programs.models import WorkerPing
@@ -78,7 +77,7 @@ def _database_label() -> str:
 
 
 def _broker_label() -> str:
-    url = celery_app.conf.broker_url or settings.CELERY_BROKER_URL
+    url = settings.CELERY_BROKER_URL
     parts = urlsplit(url)
     if parts.scheme == "filesystem":
         return "Embedded (filesystem folder, one machine only)"

@@ -151,10 +151,8 @@ def test_page_names_the_email_mode(org_admin_client, settings, provider, expecte
     assert expected in org_admin_client.get(URL).content.decode()
 
 
-def test_redis_broker_is_shown_without_its_password(org_admin_client, monkeypatch):
-    from pairing_admin.celery import app
-
-    monkeypatch.setattr(app.conf, "broker_url", "redis://:s3cret-pass@cache.internal:6380/0")
+def test_redis_broker_is_shown_without_its_password(org_admin_client, settings):
+    settings.CELERY_BROKER_URL = "redis://:s3cret-pass@cache.internal:6380/0"
     page = org_admin_client.get(URL).content.decode()
     assert "Redis at cache.internal:6380" in page
     assert "s3cret-pass" not in page
