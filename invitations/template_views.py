@@ -1,7 +1,7 @@
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from invitations import templates_service as svc
 from invitations.models import EmailKind
@@ -82,10 +82,11 @@ def email_template_edit(request: HttpRequest, program_id: int, kind: str) -> Htt
 
 
 @admin_view
-@require_POST
 def email_template_reset(request: HttpRequest, program_id: int, kind: str) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)
+    program = program_for_admin(request.user, program_id)  # 404 before 405: reveal nothing
     kind = _kind(kind)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     svc.email_template_reset(program=program, kind=kind)
     messages.success(request, f"“{kind.label}” email reset to the default.")
     return redirect("email_templates:edit", program_id=program.pk, kind=kind.value)

@@ -25,18 +25,20 @@ SKIPPED_NAMESPACES = {
 }
 
 
-def _named_patterns(resolver=None, namespace=""):
+def _named_patterns(resolver=None, namespace="", params=()):
+    """(name, parameter names) of every named URL, prefixes' parameters included."""
     resolver = resolver or get_resolver()
     for entry in resolver.url_patterns:
+        own = tuple(entry.pattern.regex.groupindex)
         if isinstance(entry, URLResolver):
             ns = entry.namespace or ""
             if ns in SKIPPED_NAMESPACES:
                 continue
             child = f"{namespace}:{ns}" if namespace and ns else (ns or namespace)
-            yield from _named_patterns(entry, child)
+            yield from _named_patterns(entry, child, params + own)
         elif isinstance(entry, URLPattern) and entry.name:
             name = f"{namespace}:{entry.name}" if namespace else entry.name
-            yield name, entry
+            yield name, params + own
 
 
 @pytest.fixture
@@ -52,15 +54,15 @@ def samples(program, org_admin):
         "import_id": upload.pk,
         "organization_id": program.organization_id,
         "step": "integrations",
+        "kind": "invitation",
     }
 
 
 def _admin_urls(samples):
     urls = []
-    for name, pattern in _named_patterns():
+    for name, params in _named_patterns():
         if name in PUBLIC:
             continue
-        params = list(pattern.pattern.regex.groupindex)
         missing = [p for p in params if p not in samples]
         assert not missing, f"URL {name!r}: add a sample for {missing} to the URL walk"
         urls.append((name, reverse(name, kwargs={p: samples[p] for p in params})))
