@@ -4,14 +4,16 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from pairing_admin import views
-from programs.views import registration
+from programs.views import registration, system
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="programs:list", permanent=False), name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
+    path("system/", system.system, name="system"),
     path("programs/", include("programs.urls")),
+    path("programs/<int:program_id>/emails/", include("invitations.template_urls")),
     # Both mount their own program-scoped paths (programs/<id>/pairing/...).
     path("", include("invitations.urls")),
     path("", include("pairing.urls")),
