@@ -117,3 +117,85 @@ class EmailTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.program}"
+
+
+class InvitationBatch(models.Model):
+    """One click of Invite all Mentees / Invite to Pair / a bulk invite or resend."""
+
+    class Kind(models.TextChoices):
+        ALL = "all", "Invite all Mentees"
+        SELECTED = "selected", "Invite selected"
+        SINGLE = "single", "Invite to Pair"
+        RESEND = "resend", "Resend invitation"
+
+    program = models.ForeignKey(
+        Program, on_delete=models.CASCADE, related_name="invitation_batches"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    total = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.total})"
+
+
+class Invitation(models.Model):
+    """An admin invited this mentee to pair. Until one exists: Not Invited by Admin."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="invitations")
+    mentee = models.OneToOneField(
+        "programs.Participant", on_delete=models.CASCADE, related_name="invitation"
+    )
+    batch = models.ForeignKey(InvitationBatch, on_delete=models.PROTECT, related_name="invitations")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    invited_at = models.DateTimeField()
+    # How many times the invitation email was asked for (1 + resends); part of
+    # each email's idempotency key, so a resend is a new email on purpose.
+    sends = models.PositiveSmallIntegerField(default=1)
+    last_sent_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["program", "invited_at"])]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.mentee_id}"
+
+
+class AccessLink(models.Model):
+    """A personal link in an email: only the SHA-256 of its token is stored.
+
+    Bound to one person, one purpose and (for requests and pairings) one
+    object. Links that decide something act at most once (used_at, set with a
+    conditional update); preference links stay usable until they expire.
+    """
+
+    class Purpose(models.TextChoices):
+        PREFERENCES = "preferences", "Mentor preferences"
+        APPROVE = "approve", "Approve a request"
+        DECLINE = "decline", "Decline a request"
+        SESSION = "session", "Log a mentoring session"
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    participant = models.ForeignKey(
+        "programs.Participant", on_delete=models.CASCADE, related_name="access_links"
+    )
+    object_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["participant", "purpose"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} link for {self.participant_id}"

@@ -1,0 +1,88 @@
+"""Personal links in emails: unguessable, purpose-bound, stored only as a hash.
+
+A GET on a link's page validates and shows; only a POST consumes it, with a
+conditional update (used_at IS NULL), so mail scanners that follow links
+change nothing and a link acts at most once.
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models.functions import Now
+from django.urls import reverse
+from django.utils import timezone
+
+from invitations.models import AccessLink
+from programs.models import Participant
+
+Purpose = AccessLink.Purpose
+PREFERENCES_VALID_FOR = timedelta(days=120)
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def new_token() -> tuple[str, str]:
+    raw = secrets.token_urlsafe(32)
+    return raw, token_hash(raw)
+
+
+def link_url(raw: str) -> str:
+    return settings.PUBLIC_BASE_URL + reverse("link", kwargs={"token": raw})
+
+
+def link_create(
+    *,
+    purpose: str,
+    participant: Participant,
+    expires_at: datetime,
+    object_id: int | None = None,
+) -> tuple[AccessLink, str]:
+    """A new link; returns it and the raw token (put in the email, never stored)."""
+    raw, digest = new_token()
+    link = AccessLink.objects.create(
+        token_hash=digest,
+        purpose=purpose,
+        program_id=participant.program_id,
+        participant=participant,
+        object_id=object_id,
+        expires_at=expires_at,
+    )
+    return link, raw
+
+
+@dataclass(frozen=True)
+class Resolved:
+    link: AccessLink | None
+    problem: str = ""  # "", "unknown", "expired", "used"
+
+
+def link_resolve(raw: str) -> Resolved:
+    """Look a token up without changing anything (GET and HEAD use this)."""
+    if not raw or len(raw) > 100:
+        return Resolved(None, "unknown")
+    link = (
+        AccessLink.objects.select_related("participant", "program", "program__organization")
+        .filter(token_hash=token_hash(raw))
+        .first()
+    )
+    if link is None:
+        return Resolved(None, "unknown")
+    if link.used_at is not None:
+        return Resolved(link, "used")
+    if link.expires_at <= timezone.now():
+        return Resolved(link, "expired")
+    return Resolved(link)
+
+
+def link_use(link: AccessLink) -> bool:
+    """Consume a one-time link; False if it was used (or expired) meanwhile."""
+    return bool(
+        AccessLink.objects.filter(pk=link.pk, used_at__isnull=True, expires_at__gt=Now()).update(
+            used_at=Now()
+        )
+    )
