@@ -1,0 +1,149 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from programs.models import Participant, Program
+
+
+class MentorPreference(models.Model):
+    """A mentee's ranked choice of mentor (1 = first choice)."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    mentee = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="preferences")
+    mentor = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["mentee", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["mentee", "rank"], name="preference_rank_unique"),
+            models.UniqueConstraint(fields=["mentee", "mentor"], name="preference_mentor_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mentee_id} -> {self.mentor_id} (#{self.rank})"
+
+
+class MentorRequest(models.Model):
+    """A mentee asks a mentor. Pending until decided, expired, withdrawn or cancelled.
+
+    The database holds the rules: one pending request per mentee, and a
+    decided request carries its decision time. Status changes are
+    compare-and-set (UPDATE ... WHERE status = 'pending'), so a decided or
+    expired request never changes again.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+        EXPIRED = "expired", "Expired"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        CANCELLED = "cancelled", "Cancelled by an admin"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="mentor_requests")
+    mentee = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="requests_made")
+    mentor = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="requests_received"
+    )
+    rank = models.PositiveSmallIntegerField(default=1)
+    note = models.TextField(blank=True, max_length=1000)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    decline_message = models.TextField(blank=True, max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mentee"],
+                condition=Q(status="pending"),
+                name="one_pending_request_per_mentee",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_at__isnull=True)
+                | (~Q(status="pending") & Q(decided_at__isnull=False)),
+                name="request_decided_at_matches_status",
+            ),
+        ]
+        indexes = [
+            # The expiry sweep reads only pending rows, by deadline.
+            models.Index(
+                fields=["expires_at"],
+                name="request_pending_deadline_idx",
+                condition=Q(status="pending"),
+            ),
+            models.Index(fields=["program", "status"], name="request_program_status_idx"),
+            models.Index(fields=["mentor", "status"], name="request_mentor_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mentee_id} -> {self.mentor_id} ({self.status})"
+
+
+class Pairing(models.Model):
+    """A mentee and a mentor working together in a program."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        ENDED = "ended", "Ended"
+
+    class Origin(models.TextChoices):
+        REQUEST = "request", "Request"
+        ADMIN = "admin", "Admin"
+        AUTO_PAIR = "auto_pair", "Auto-pair"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="pairings")
+    mentee = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="pairings_as_mentee"
+    )
+    mentor = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="pairings_as_mentor"
+    )
+    origin = models.CharField(max_length=16, choices=Origin.choices)
+    request = models.OneToOneField(
+        MentorRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="pairing"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    started_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    end_reason = models.TextField(blank=True, max_length=2000)
+    do_not_pair_again = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mentee"],
+                condition=Q(status="active"),
+                name="one_active_pairing_per_mentee",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="active", ended_at__isnull=True)
+                | Q(status="ended", ended_at__isnull=False),
+                name="pairing_ended_at_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=~Q(mentee=models.F("mentor")), name="pairing_two_people"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["program", "status"], name="pairing_program_status_idx"),
+            models.Index(fields=["mentor", "status"], name="pairing_mentor_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mentee_id} with {self.mentor_id} ({self.status})"

@@ -135,6 +135,9 @@ class Participant(models.Model):
     capacity = models.PositiveSmallIntegerField(
         default=0, help_text="How many mentees this mentor can take at once"
     )
+    # A mentor who said "I'm unavailable for now" gets no new requests; their
+    # current pairings go on.
+    accepting_requests = models.BooleanField(default=True)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.ADMIN)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
