@@ -9,6 +9,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import wraps
 
 from django.conf import settings
 from django.db.models.functions import Now
@@ -31,8 +32,31 @@ def new_token() -> tuple[str, str]:
     return raw, token_hash(raw)
 
 
-def link_url(raw: str) -> str:
-    return settings.PUBLIC_BASE_URL + reverse("link", kwargs={"token": raw})
+# The page each kind of link opens (served by the app that owns the flow).
+LINK_VIEWS = {
+    Purpose.PREFERENCES: "pairing:preferences",
+    Purpose.APPROVE: "pairing:request_link",
+    Purpose.DECLINE: "pairing:request_link",
+    Purpose.SESSION: "pairing:session_link",
+}
+
+
+def link_url(raw: str, purpose: str) -> str:
+    return settings.PUBLIC_BASE_URL + reverse(LINK_VIEWS[purpose], kwargs={"token": raw})
+
+
+def token_page(view):
+    """Headers for pages opened from a personal link: never cached, never leaked
+    through a Referer header to another site."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    return wrapper
 
 
 def link_create(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pairing import views
+from pairing import public_views, views
 
 app_name = "pairing"
 
@@ -12,4 +12,8 @@ urlpatterns = [
     ),
     path("programs/<int:program_id>/pairing/active/", views.active_pairings, name="active"),
     path("programs/<int:program_id>/pairing/health/", views.health, name="health"),
+    # Personal links from emails (no login; the token is the credential).
+    path("p/<str:token>/", public_views.preferences, name="preferences"),
+    path("r/<str:token>/", public_views.request_link, name="request_link"),
+    path("s/<str:token>/", public_views.session_link, name="session_link"),
 ]

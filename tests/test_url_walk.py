@@ -18,6 +18,9 @@ PUBLIC = {
     "logout": "logging out is harmless for anyone",
     "healthz": "load balancers probe it without credentials; it shows no data",
     "register": "the program's public registration link (token-guarded)",
+    "pairing:preferences": "a mentee's personal link from an email (the token is the credential)",
+    "pairing:request_link": "a mentor's approve/decline link from an email (token)",
+    "pairing:session_link": "a participant's log-a-session link from an email (token)",
 }
 SKIPPED_NAMESPACES = {
     "admin": "Django admin: superusers only, its own login",
