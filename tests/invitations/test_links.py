@@ -56,7 +56,7 @@ def test_cross_purpose_and_unknown_links_get_one_neutral_page(db, client):
     unknown = client.get("/p/not-a-real-token/")
     assert wrong_purpose.status_code == unknown.status_code == 404
     for response in (wrong_purpose, unknown):
-        assert "This link can&#x27;t be used" in response.content.decode()
+        assert "This link can't be used" in response.content.decode()
 
 
 def test_link_pages_never_change_state_on_get_or_head(db, client):
