@@ -136,8 +136,9 @@ class Participant(models.Model):
         default=0, help_text="How many mentees this mentor can take at once"
     )
     # A mentor who said "I'm unavailable for now" gets no new requests; their
-    # current pairings go on.
-    accepting_requests = models.BooleanField(default=True)
+    # current pairings go on. A database default too: set-based imports insert
+    # rows without naming every column.
+    accepting_requests = models.BooleanField(default=True, db_default=True)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.ADMIN)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
