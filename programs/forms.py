@@ -16,28 +16,37 @@ class ProgramForm(forms.ModelForm):
             "default_mentor_capacity",
             "request_expiry_business_days",
             "max_preferences",
+            "after_decline",
+            "request_reminders",
         ]
         labels = {
             "default_mentor_capacity": "Default mentor capacity",
             "request_expiry_business_days": "Requests expire after (business days)",
             "max_preferences": "Mentors a mentee may rank",
+            "after_decline": "When a mentor declines or a request expires",
+            "request_reminders": "Send mentors a reminder one business day before a request expires",
         }
         help_texts = {
             "default_mentor_capacity": "How many mentees a mentor takes unless set per mentor (1-50).",
             "request_expiry_business_days": "Unanswered requests expire at the end of this business day (1-30).",
             "max_preferences": "1-10.",
         }
-        widgets = {"pairing_process": forms.RadioSelect}
+        widgets = {"pairing_process": forms.RadioSelect, "after_decline": forms.RadioSelect}
 
     def __init__(self, *args, organizations, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organization"].queryset = organizations
+        self.fields["after_decline"].required = False
         if self.instance.pk:
             # A program never moves between tenants.
             del self.fields["organization"]
         elif organizations.count() == 1:
             self.fields["organization"].initial = organizations.first()
             self.fields["organization"].widget = forms.HiddenInput()
+
+    def clean_after_decline(self):
+        # Older clients post no choice: keep the default behaviour.
+        return self.cleaned_data.get("after_decline") or Program.AfterDecline.CHOOSE_AGAIN
 
     def clean_name(self):
         name = " ".join(self.cleaned_data["name"].split())

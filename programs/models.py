@@ -58,6 +58,10 @@ class Program(models.Model):
         USER_LED = "user_led", "User-led (without Approval)"
         ADMIN_LED = "admin_led", "Admin-led"
 
+    class AfterDecline(models.TextChoices):
+        CHOOSE_AGAIN = "choose_again", "Ask the mentee to choose again"
+        NEXT_CHOICE = "next_choice", "Send to the mentee's next choice"
+
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="programs"
     )
@@ -69,6 +73,13 @@ class Program(models.Model):
     request_expiry_business_days = models.PositiveSmallIntegerField(default=3)
     max_preferences = models.PositiveSmallIntegerField(
         default=3, help_text="How many mentors a mentee may rank"
+    )
+    # What happens to a request a mentor declined or let expire.
+    after_decline = models.CharField(
+        max_length=16, choices=AfterDecline.choices, default=AfterDecline.CHOOSE_AGAIN
+    )
+    request_reminders = models.BooleanField(
+        default=True, help_text="Remind mentors one business day before a request expires"
     )
     pairing_enabled = models.BooleanField(default=False)
     pairing_changed_at = models.DateTimeField(null=True, blank=True)
@@ -311,6 +322,8 @@ class ActivityEvent(models.Model):
         STEP_UNDONE = "step_undone", "Marked a step not done"
         INTEGRATION_CHANGED = "integration_changed", "Changed an integration"
         SUPPORT_REQUEST_SENT = "support_request_sent", "Sent a support request"
+        REQUEST_CANCELLED = "request_cancelled", "Cancelled a mentor request"
+        PAIRED_BY_ADMIN = "paired_by_admin", "Paired a mentee with a mentor"
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="activity")
     # Null when the account was removed, or for changes the system made itself.
