@@ -32,13 +32,14 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from invitations.defaults import DEFAULTS
 from invitations.models import EmailTemplate, OutboundEmail, Suppression
 from invitations.rendering import Template, render
 from programs.models import Program
+from programs.services import DomainError, activity_record
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,10 @@ def _classify(exc: Exception) -> Exception:
 
 
 def _backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 1800))
+    # Capped well below the broker's visibility timeout (3600 s): a retry
+    # waiting as a countdown task is never redelivered while it waits.
+    base = settings.OUTBOX_RETRY_BASE_SECONDS
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 1800))
 
 
 def _message(row: OutboundEmail, connection) -> EmailMultiAlternatives:
@@ -315,17 +319,30 @@ def _schedule_retry(ids: list[int]) -> None:
 # --- The sweeper -----------------------------------------------------------------
 
 
-def outbox_sweep(*, stale_after: timedelta | None = None) -> dict[str, int]:
+def sending_stale_default() -> timedelta:
+    """How long a row may sit in "sending" before we assume its worker died.
+
+    Longer than any task may run (the hard time limit), so a live worker that
+    is merely slow never has its rows taken from it and sent a second time.
+    """
+    return timedelta(
+        seconds=max(settings.OUTBOX_STALE_SECONDS, settings.CELERY_TASK_TIME_LIMIT + 60)
+    )
+
+
+def outbox_sweep(
+    *, stale_after: timedelta | None = None, sending_stale_after: timedelta | None = None
+) -> dict[str, int]:
     """Re-dispatch queued rows nobody picked up; re-queue rows a dead worker held.
 
     Rows are locked with SKIP LOCKED, so two sweeps at once split the work
-    instead of doubling it.
+    instead of doubling it. `sending_stale_after` (default: above the task's
+    hard time limit) is only shortened by tests that killed their worker.
     """
     stale_after = stale_after or timedelta(seconds=settings.OUTBOX_STALE_SECONDS)
     now = timezone.now()
     cutoff = now - stale_after
-    # A worker's batch can legitimately run up to the task's hard time limit.
-    sending_cutoff = now - max(stale_after, timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60))
+    sending_cutoff = now - (sending_stale_after or sending_stale_default())
     with transaction.atomic():
         stuck_sending = list(
             OutboundEmail.objects.select_for_update(skip_locked=True)
@@ -353,3 +370,100 @@ def outbox_sweep(*, stale_after: timedelta | None = None) -> dict[str, int]:
     for chunk in _chunks(ids, BATCH_SIZE):
         send_outbox_batch.delay(chunk)
     return {"requeued_sending": len(stuck_sending), "redispatched": len(ids)}
+
+
+# --- The email log -----------------------------------------------------------------
+
+# An activity-log verb; programs.models.ActivityEvent.Verb names it for display.
+EMAIL_RESENT = "email_resent"
+LOG_PAGE_SIZE = 50
+
+
+def outbox_log(
+    *, program: Program, status: str = "", kind: str = "", recipient: str = ""
+) -> QuerySet[OutboundEmail]:
+    """The program's emails, newest first, filtered; `suppressed_address` annotated.
+
+    One query per page whatever its size (the pagination count is another).
+    """
+    emails = (
+        OutboundEmail.objects.filter(program=program)
+        .only(
+            "id", "kind", "to_email", "to_name", "status", "attempts", "last_error",
+            "created_at", "sent_at", "program_id",
+        )
+        .annotate(
+            suppressed_address=Exists(Suppression.objects.filter(email=OuterRef("to_email")))
+        )
+        .order_by("-created_at", "-id")
+    )  # fmt: skip
+    if status:
+        emails = emails.filter(status=status)
+    if kind:
+        emails = emails.filter(kind=kind)
+    if recipient:
+        emails = emails.filter(
+            Q(to_email__icontains=recipient.strip()) | Q(to_name__icontains=recipient.strip())
+        )
+    return emails
+
+
+def outbox_status_counts(*, program: Program) -> dict[str, int]:
+    """How many of the program's emails are in each status (one query)."""
+    counts = dict.fromkeys(Status.values, 0)
+    rows = (
+        OutboundEmail.objects.filter(program=program)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts.update(dict(rows))
+    return counts
+
+
+def outbox_resend(*, program: Program, email_id: int, user) -> OutboundEmail:
+    """Send a failed email again: the same row goes back to the queue.
+
+    Re-queueing the row (never copying it) keeps its idempotency key, so two
+    admins clicking Resend at once cannot produce two emails: only the first
+    conditional update (failed -> queued) wins. Suppressed addresses stay
+    suppressed: an admin cannot override a bounce or a complaint from here.
+    """
+    with transaction.atomic():
+        row = OutboundEmail.objects.filter(program=program, pk=email_id).first()
+        if row is None:
+            raise DomainError("There is no such email in this program's log.")
+        if row.status != Status.FAILED:
+            raise DomainError(
+                f"Only failed emails can be sent again; this one is "
+                f"{row.get_status_display().lower()}."
+            )
+        if Suppression.objects.filter(email=row.to_email).exists():
+            raise DomainError(
+                f"{row.to_email} bounced or complained earlier, so we no longer send to it."
+            )
+        who = getattr(user, "get_username", lambda: "an admin")()
+        requeued = OutboundEmail.objects.filter(pk=row.pk, status=Status.FAILED).update(
+            status=Status.QUEUED,
+            next_attempt_at=None,
+            touched_at=timezone.now(),
+            last_error=f"Resent by {who} after: {row.last_error}"[:2000],
+        )
+        if not requeued:
+            raise DomainError("This email has already been queued again.")
+        activity_record(
+            program=program,
+            actor=user,
+            verb=EMAIL_RESENT,
+            detail=f"{row.get_kind_display()} to {row.to_email}",
+        )
+        transaction.on_commit(lambda: _dispatch_ids([row.pk]), robust=True)
+    row.refresh_from_db()
+    return row
+
+
+def _dispatch_ids(ids: list[int]) -> None:
+    from invitations.tasks import send_outbox_batch
+
+    for chunk in _chunks(ids, BATCH_SIZE):
+        send_outbox_batch.delay(chunk)

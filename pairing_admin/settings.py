@@ -279,11 +279,14 @@ if EMAIL_PROVIDER == "":
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 elif EMAIL_PROVIDER == "smtp":
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+elif EMAIL_PROVIDER == "locmem":
+    # Keeps sent emails in the worker's memory: only for benchmarks and tests.
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 elif EMAIL_PROVIDER in _ANYMAIL_PROVIDERS:
     EMAIL_BACKEND = _ANYMAIL_PROVIDERS[EMAIL_PROVIDER]
 else:
     raise ImproperlyConfigured(
-        f"EMAIL_PROVIDER must be empty, 'smtp' or one of {', '.join(sorted(_ANYMAIL_PROVIDERS))};"
+        f"EMAIL_PROVIDER must be empty, 'smtp', 'locmem' or one of {', '.join(sorted(_ANYMAIL_PROVIDERS))};"
         f" got {EMAIL_PROVIDER!r}"
     )
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
@@ -308,6 +311,9 @@ ANYMAIL = {
 # Outbox rows queued or sending for longer than this are picked up again by
 # the sweeper (broker was down, a worker died).
 OUTBOX_STALE_SECONDS = env_int("OUTBOX_STALE_SECONDS", 120, minimum=1)
+# First wait before a temporary failure (SMTP 4xx) is retried; it doubles per
+# attempt, capped at 30 minutes (below the broker's visibility timeout).
+OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 30, minimum=1, maximum=1800)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 REGISTRATION_RATE_LIMIT = env_int("REGISTRATION_RATE_LIMIT", 20, minimum=1)  # per IP per hour
 

@@ -1,0 +1,180 @@
+import pytest
+from django.urls import reverse
+
+from invitations.models import EmailKind, OutboundEmail, Suppression
+from invitations.outbox import EMAIL_RESENT
+from programs.models import ActivityEvent
+from tests import factories
+
+Status = OutboundEmail.Status
+
+
+def _email(program, n: int, **fields) -> OutboundEmail:
+    defaults = {
+        "kind": EmailKind.SUPPORT_REQUEST,
+        "idempotency_key": f"log-test:{program.pk}:{n}",
+        "to_email": f"person{n}@example.org",
+        "to_name": f"Person {n}",
+        "subject": f"Subject {n}",
+        "body_text": f"Body {n}",
+        "status": Status.SENT,
+        "attempts": 1,
+    }
+    return OutboundEmail.objects.create(program=program, **{**defaults, **fields})
+
+
+def _url(program):
+    url = reverse("email_log:list", kwargs={"program_id": program.pk})
+    return url
+
+
+def _resend_url(program, email):
+    return reverse("email_log:resend", kwargs={"program_id": program.pk, "email_id": email.pk})
+
+
+def test_log_lists_the_programs_emails_with_status_attempts_and_error(
+    program, org_admin_client, other_org
+):
+    _email(program, 1)
+    _email(program, 2, status=Status.FAILED, attempts=3, last_error="550 5.1.1 No such user")
+    elsewhere = factories.ProgramFactory(organization=other_org)
+    _email(elsewhere, 3, to_email="stranger@example.org")
+
+    response = org_admin_client.get(_url(program))
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "person1@example.org" in body and "person2@example.org" in body
+    assert "550 5.1.1 No such user" in body
+    assert "stranger@example.org" not in body
+    assert (
+        body.count(
+            'action="'
+            + _resend_url(program, OutboundEmail.objects.get(to_email="person2@example.org"))
+        )
+        == 1
+    )
+    assert "Sent: 1" in body and "Failed: 1" in body
+
+
+def test_log_filters_by_status_kind_and_recipient(program, org_admin_client):
+    _email(program, 1)
+    _email(program, 2, status=Status.FAILED)
+    _email(program, 3, kind=EmailKind.INVITATION, to_email="ada@example.org", to_name="Ada")
+    url = _url(program)
+
+    failed = org_admin_client.get(url, {"status": "failed"}).content.decode()
+    assert "person2@example.org" in failed and "person1@example.org" not in failed
+
+    invitations = org_admin_client.get(url, {"kind": "invitation"}).content.decode()
+    assert "ada@example.org" in invitations and "person1@example.org" not in invitations
+
+    search = org_admin_client.get(url, {"q": "ADA"}).content.decode()
+    assert "ada@example.org" in search and "person2@example.org" not in search
+
+    bogus = org_admin_client.get(url, {"status": "nonsense"})
+    assert bogus.status_code == 200  # an unknown filter value is ignored
+
+
+def test_log_htmx_request_gets_only_the_results(program, org_admin_client):
+    _email(program, 1)
+    response = org_admin_client.get(
+        _url(program), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="email-log-results"
+    )
+    body = response.content.decode()
+    assert 'id="email-log-results"' in body and "<nav" not in body
+
+
+@pytest.mark.parametrize("size", [3, 70])
+def test_log_query_count_does_not_grow_with_the_number_of_emails(
+    program, org_admin_client, django_assert_num_queries, size
+):
+    for n in range(size):
+        _email(program, n, status=Status.FAILED if n % 2 else Status.SENT)
+    Suppression.objects.create(email="person1@example.org", reason="bounced")
+    # session, user, membership check, program, status counts, page count, the
+    # page (suppression is a subquery), then the session save (3: savepoint)
+    with django_assert_num_queries(10):
+        response = org_admin_client.get(_url(program))
+    assert response.status_code == 200
+    assert response.content.decode().count("<tr>") == min(size, 50) + 1
+
+
+def test_pagination_keeps_the_filters(program, org_admin_client):
+    for n in range(60):
+        _email(program, n, status=Status.FAILED)
+    body = org_admin_client.get(_url(program), {"status": "failed"}).content.decode()
+    assert "?status=failed&amp;page=2" in body
+
+
+def test_resend_requeues_the_failed_email_and_sends_it_once(
+    program, org_admin, org_admin_client, smtp_server, django_capture_on_commit_callbacks
+):
+    email = _email(program, 1, status=Status.FAILED, attempts=2, last_error="550 mailbox full")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = org_admin_client.post(_resend_url(program, email), {"status": "failed"})
+    assert response.status_code == 302
+    assert response.url == _url(program) + "?status=failed"
+    email.refresh_from_db()
+    assert email.status == Status.SENT and email.attempts == 3
+    assert "550 mailbox full" in email.last_error  # the history stays
+    assert [str(m["To"]) for m in smtp_server.messages] == ["Person 1 <person1@example.org>"]
+    event = ActivityEvent.objects.get(program=program, verb=EMAIL_RESENT)
+    assert event.actor == org_admin and "person1@example.org" in event.detail
+
+
+def test_resend_twice_sends_one_email(
+    program, org_admin_client, smtp_server, django_capture_on_commit_callbacks
+):
+    email = _email(program, 1, status=Status.FAILED)
+    smtp_server.refuse["person1@example.org"] = "451 4.3.0 try later"
+    with django_capture_on_commit_callbacks(execute=True):
+        org_admin_client.post(_resend_url(program, email))
+    email.refresh_from_db()
+    assert email.status == Status.QUEUED  # waiting for its retry
+    with django_capture_on_commit_callbacks(execute=True):
+        response = org_admin_client.post(_resend_url(program, email), follow=True)
+    assert "Only failed emails can be sent again" in response.content.decode()
+    assert OutboundEmail.objects.count() == 1
+    assert ActivityEvent.objects.filter(verb=EMAIL_RESENT).count() == 1
+
+
+def test_resend_does_not_bypass_suppression(
+    program, org_admin_client, smtp_server, django_capture_on_commit_callbacks
+):
+    email = _email(program, 1, status=Status.FAILED)
+    Suppression.objects.create(email="person1@example.org", reason="bounced")
+    body = org_admin_client.get(_url(program)).content.decode()
+    assert _resend_url(program, email) not in body  # no button
+    with django_capture_on_commit_callbacks(execute=True):
+        response = org_admin_client.post(_resend_url(program, email), follow=True)
+    assert "no longer send to it" in response.content.decode()
+    email.refresh_from_db()
+    assert email.status == Status.FAILED
+    assert smtp_server.messages == []
+
+
+def test_resend_of_a_sent_email_is_refused(program, org_admin_client, smtp_server):
+    email = _email(program, 1)
+    response = org_admin_client.post(_resend_url(program, email), follow=True)
+    assert "Only failed emails can be sent again" in response.content.decode()
+    assert smtp_server.messages == []
+
+
+def test_resend_cannot_reach_another_programs_email(program, org_admin_client, org, smtp_server):
+    other_program = factories.ProgramFactory(organization=org)
+    email = _email(other_program, 1, status=Status.FAILED)
+    response = org_admin_client.post(_resend_url(program, email), follow=True)
+    assert "no such email" in response.content.decode()
+    email.refresh_from_db()
+    assert email.status == Status.FAILED
+
+
+def test_resend_answers_get_with_405_and_outsiders_with_404(
+    program, org_admin_client, other_admin_client
+):
+    email = _email(program, 1, status=Status.FAILED)
+    assert org_admin_client.get(_resend_url(program, email)).status_code == 405
+    assert other_admin_client.post(_resend_url(program, email)).status_code == 404
+    email.refresh_from_db()
+    assert email.status == Status.FAILED
