@@ -1,7 +1,116 @@
-from programs.models import Program
+from dataclasses import dataclass
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+
+from invitations.models import Invitation
+from pairing.models import MentorRequest, Pairing
+from programs.models import Participant, Program
 from programs.selectors import program_headcount
+
+PAGE_SIZE = 50
 
 
 def pairing_overview(program: Program) -> dict[str, int]:
     """What the pairing tabs can say before there are requests or pairings (one query)."""
     return program_headcount(program)
+
+
+# --- Unpaired Mentees ------------------------------------------------------------------
+
+NOT_INVITED = "not_invited"
+INVITED = "invited"
+PENDING = "pending"
+SUB_TABS = {
+    NOT_INVITED: "Not Invited by Admin",
+    INVITED: "Invited",
+    PENDING: "Request pending",
+}
+
+
+def _unpaired(program: Program) -> QuerySet[Participant]:
+    """The program's mentees without an active pairing, with their state as flags."""
+    return (
+        Participant.objects.filter(program=program, role=Participant.Role.MENTEE)
+        .annotate(
+            is_paired=Exists(
+                Pairing.objects.filter(mentee=OuterRef("pk"), status=Pairing.Status.ACTIVE)
+            ),
+            is_invited=Exists(Invitation.objects.filter(mentee=OuterRef("pk"))),
+            is_pending=Exists(
+                MentorRequest.objects.filter(
+                    mentee=OuterRef("pk"), status=MentorRequest.Status.PENDING
+                )
+            ),
+        )
+        .filter(is_paired=False)
+    )
+
+
+_SUB_FILTERS = {
+    NOT_INVITED: Q(is_invited=False, is_pending=False),
+    INVITED: Q(is_invited=True, is_pending=False),
+    PENDING: Q(is_pending=True),
+}
+
+
+def unpaired_counts(program: Program) -> dict[str, int]:
+    """How many mentees each sub-tab holds, in one query."""
+    row = _unpaired(program).aggregate(
+        **{sub: Count("pk", filter=condition) for sub, condition in _SUB_FILTERS.items()}
+    )
+    return {sub: row[sub] or 0 for sub in SUB_TABS}
+
+
+def _search(qs: QuerySet[Participant], query: str) -> QuerySet[Participant]:
+    for word in query.split()[:5]:
+        qs = qs.filter(
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(email__icontains=word)
+            | Q(department__icontains=word)
+        )
+    return qs
+
+
+def unpaired_page(program: Program, *, sub: str, query: str = "", page_number=None) -> Page:
+    """One page (50 rows) of a sub-tab, by name; a fixed number of queries at any size.
+
+    Invited rows carry their invitation (who, when, how many sends); pending
+    rows their pending request, with the mentor and the deadline.
+    """
+    qs = _search(_unpaired(program).filter(_SUB_FILTERS[sub]), query)
+    if sub != NOT_INVITED:
+        qs = qs.select_related("invitation__invited_by")
+    if sub == PENDING:
+        qs = qs.prefetch_related(
+            Prefetch(
+                "requests_made",
+                queryset=MentorRequest.objects.filter(
+                    status=MentorRequest.Status.PENDING
+                ).select_related("mentor"),
+                to_attr="pending_requests",
+            )
+        )
+    qs = qs.order_by("last_name", "first_name", "id")
+    return Paginator(qs, PAGE_SIZE).get_page(page_number)
+
+
+@dataclass(frozen=True)
+class InviteAbility:
+    can_invite: bool
+    reason: str  # why the invite buttons are hidden, for the admin
+
+
+def invite_ability(program: Program) -> InviteAbility:
+    if not program.is_user_led:
+        return InviteAbility(
+            False,
+            "This program is admin-led: mentees are paired by auto-pair rather than invited "
+            "to choose a mentor, so there is nobody to invite here.",
+        )
+    if not program.pairing_enabled:
+        return InviteAbility(
+            False, "Turn on Pairing first: invitations go out only while pairing is on."
+        )
+    return InviteAbility(True, "")

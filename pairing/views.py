@@ -25,7 +25,35 @@ def _tab(request: HttpRequest, program_id: int, tab: str) -> HttpResponse:
 
 @admin_view
 def unpaired_mentees(request: HttpRequest, program_id: int) -> HttpResponse:
-    return _tab(request, program_id, "unpaired")
+    """Unpaired Mentees: sub-tabs with live counts, search, 50 rows a page.
+
+    htmx asks for the whole panel (tab switch) or only the results (search,
+    sub-tab, page); without JavaScript every link and form reloads the page.
+    """
+    program = program_for_admin(request.user, program_id)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    sub = request.GET.get("sub", "")
+    if sub not in selectors.SUB_TABS:
+        sub = selectors.NOT_INVITED
+    query = request.GET.get("q", "").strip()[:100]
+    context = {
+        "program": program,
+        "tab": "unpaired",
+        "sub": sub,
+        "sub_tabs": selectors.SUB_TABS,
+        "sub_label": selectors.SUB_TABS[sub],
+        "query": query,
+        "counts": selectors.unpaired_counts(program),
+        "page": selectors.unpaired_page(
+            program, sub=sub, query=query, page_number=request.GET.get("page")
+        ),
+        "ability": selectors.invite_ability(program),
+    }
+    template = "pairing/unpaired.html"
+    target = request.htmx.target if request.htmx else None
+    template += {"pairing-panel": "#panel", "unpaired-results": "#results"}.get(target, "")
+    return render(request, template, context)
 
 
 @admin_view

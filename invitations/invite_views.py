@@ -1,0 +1,200 @@
+"""Invite all Mentees, Invite to Pair, bulk invite and resend: prompt -> Send Emails -> progress.
+
+Every prompt is a plain page (GET changes nothing), so it works without
+JavaScript. Send Emails posts the count the prompt showed; if the count has
+changed meanwhile the prompt is shown again with the new number.
+"""
+
+from datetime import datetime
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from invitations import selectors, services
+from invitations.models import EmailKind
+from invitations.outbox import template_for
+from invitations.rendering import render as render_email
+from invitations.templates_service import SAMPLE_LINK
+from programs.access import admin_view, program_for_admin
+from programs.models import Participant, Program
+from programs.services import DomainError
+
+PROMPT = "invitations/invite_prompt.html"
+
+
+def _ids(request: HttpRequest) -> list[int]:
+    source = request.POST if request.method == "POST" else request.GET
+    return sorted({int(v) for v in source.getlist("mentee") if v.isdigit()})[
+        : services.MAX_SELECTED
+    ]
+
+
+def _expected(request: HttpRequest) -> int | None:
+    raw = request.POST.get("expected", "")
+    return int(raw) if raw.isdigit() else -1
+
+
+def _unpaired_url(program: Program, sub: str) -> str:
+    return reverse("pairing:unpaired", kwargs={"program_id": program.pk}) + f"?sub={sub}"
+
+
+def _preview(program: Program, first: Participant | None) -> tuple[str, str, str] | None:
+    if first is None:
+        return None
+    values = {
+        "first_name": first.first_name,
+        "program_name": program.name,
+        "organization_name": program.organization.name,
+        # The real link is drawn when the email is written; GET writes nothing.
+        "preferences_link": SAMPLE_LINK,
+    }
+    return render_email(EmailKind.INVITATION, template_for(program, EmailKind.INVITATION), values)
+
+
+def _prompt(request, program, *, mode: str, pool, ids=None, asked_at=None, problem="", status=200):
+    count = pool.count()
+    first = pool.first()
+    blocked = ""
+    try:
+        services.ensure_can_invite(program)
+    except DomainError as exc:
+        blocked = str(exc)
+    context = {
+        "program": program,
+        "mode": mode,
+        "count": count,
+        "first": first,
+        "preview": _preview(program, first),
+        "ids": ids or [],
+        "asked_at": asked_at.isoformat() if asked_at else "",
+        "problem": problem,
+        "blocked": blocked,
+        "back_url": _unpaired_url(program, "invited" if mode == "resend" else "not_invited"),
+        "action_url": reverse(f"invite:{mode}", kwargs={"program_id": program.pk}),
+    }
+    return render(request, PROMPT, context, status=status)
+
+
+def _refused(request, program, exc: DomainError, sub: str) -> HttpResponse:
+    messages.error(request, str(exc))
+    return redirect(_unpaired_url(program, sub))
+
+
+def _sent(request, program, batch) -> HttpResponse:
+    messages.success(
+        request,
+        f"{batch.total:,} invitation email{'s' if batch.total != 1 else ''} queued for sending.",
+    )
+    return redirect("invite:batch", program_id=program.pk, batch_id=batch.pk)
+
+
+@admin_view
+def invite_all(request: HttpRequest, program_id: int) -> HttpResponse:
+    """GET: the Invite all Mentees prompt. POST: Send Emails."""
+    program = program_for_admin(request.user, program_id)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    pool = selectors.mentees_not_invited(program)
+    if request.method == "GET":
+        return _prompt(request, program, mode="all", pool=pool)
+    try:
+        batch = services.invitation_send_all(
+            program=program, user=request.user, expected=_expected(request)
+        )
+    except services.CountChanged as exc:
+        return _prompt(request, program, mode="all", pool=pool, problem=str(exc), status=409)
+    except DomainError as exc:
+        return _refused(request, program, exc, "not_invited")
+    return _sent(request, program, batch)
+
+
+@admin_view
+def invite_selected(request: HttpRequest, program_id: int) -> HttpResponse:
+    """Invite to Pair (one row) or Perform Bulk Action on Selected -> Invite."""
+    program = program_for_admin(request.user, program_id)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    ids = _ids(request)
+    # Only this program's mentees that are still not invited: anything else
+    # in the request is dropped here and re-checked in the service.
+    pool = selectors.mentees_not_invited(program).filter(pk__in=ids)
+    valid = list(pool.values_list("pk", flat=True))
+    if request.method == "GET":
+        return _prompt(request, program, mode="selected", pool=pool, ids=valid)
+    try:
+        batch = services.invitation_send_selected(
+            program=program, user=request.user, mentee_ids=ids, expected=_expected(request)
+        )
+    except services.CountChanged as exc:
+        return _prompt(
+            request, program, mode="selected", pool=pool, ids=valid, problem=str(exc), status=409
+        )
+    except DomainError as exc:
+        return _refused(request, program, exc, "not_invited")
+    return _sent(request, program, batch)
+
+
+def _asked_at(request: HttpRequest) -> datetime | None:
+    try:
+        value = datetime.fromisoformat(request.POST.get("asked_at", ""))
+    except ValueError:
+        return None
+    return value if value.tzinfo else None
+
+
+@admin_view
+def invite_resend(request: HttpRequest, program_id: int) -> HttpResponse:
+    """Resend invitation: its own confirmation, and only to invitations sent before it."""
+    program = program_for_admin(request.user, program_id)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    ids = _ids(request)
+    now = timezone.now()
+    if request.method == "GET":
+        pool = services.resend_pool(program, ids, now)
+        valid = list(pool.values_list("pk", flat=True))
+        return _prompt(request, program, mode="resend", pool=pool, ids=valid, asked_at=now)
+    asked_at = _asked_at(request) or now
+    try:
+        batch = services.invitation_resend(
+            program=program,
+            user=request.user,
+            mentee_ids=ids,
+            expected=_expected(request),
+            asked_at=asked_at,
+        )
+    except services.CountChanged as exc:
+        pool = services.resend_pool(program, ids, now)
+        valid = list(pool.values_list("pk", flat=True))
+        return _prompt(
+            request,
+            program,
+            mode="resend",
+            pool=pool,
+            ids=valid,
+            asked_at=now,
+            problem=str(exc),
+            status=409,
+        )
+    except DomainError as exc:
+        return _refused(request, program, exc, "invited")
+    return _sent(request, program, batch)
+
+
+@admin_view
+def batch_progress(request: HttpRequest, program_id: int, batch_id: int) -> HttpResponse:
+    """The batch's progress; htmx polls the fragment every second until it is done."""
+    program = program_for_admin(request.user, program_id)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    batch = selectors.batch_for_program(program, batch_id)
+    if batch is None:
+        raise Http404("No such batch")
+    template = "invitations/invite_batch.html"
+    if request.htmx and request.htmx.target == "batch-progress":
+        template += "#progress"
+    context = {"program": program, "batch": batch, "progress": selectors.batch_progress(batch)}
+    return render(request, template, context)

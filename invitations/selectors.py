@@ -1,0 +1,82 @@
+"""Reads for inviting mentees: who can be invited or re-invited, and a batch's progress."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+
+from invitations.models import InvitationBatch, OutboundEmail
+from programs.models import Participant, Program
+
+Status = OutboundEmail.Status
+
+# Mentees who are paired or waiting for a mentor's answer are nobody to invite.
+# Those rows belong to the pairing app, which sits above this one: we reach
+# them through the reverse relations it declares on Participant, never by
+# importing it (tests/pairing/test_unpaired.py checks both apps agree).
+_BUSY = Q(pairings_as_mentee__status="active") | Q(requests_made__status="pending")
+
+
+def _mentees(program: Program) -> QuerySet[Participant]:
+    return Participant.objects.filter(program=program, role=Participant.Role.MENTEE)
+
+
+def _free_mentees(program: Program) -> QuerySet[Participant]:
+    busy = Participant.objects.filter(_BUSY, program=program).values("pk")
+    return _mentees(program).exclude(pk__in=busy)
+
+
+def mentees_not_invited(program: Program) -> QuerySet[Participant]:
+    """Not Invited by Admin: no invitation, not paired, no pending request; by name."""
+    return (
+        _free_mentees(program)
+        .filter(invitation__isnull=True)
+        .order_by("last_name", "first_name", "id")
+    )
+
+
+def mentees_invited(program: Program) -> QuerySet[Participant]:
+    """Invited, and still neither paired nor waiting on a request; by name."""
+    return (
+        _free_mentees(program)
+        .filter(invitation__isnull=False)
+        .order_by("last_name", "first_name", "id")
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    sent: int
+    failed: int
+    pending: int
+
+    @property
+    def done(self) -> bool:
+        return self.pending == 0
+
+    @property
+    def finished(self) -> int:
+        return self.sent + self.failed
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.finished / self.total) if self.total else 100
+
+
+def batch_progress(batch: InvitationBatch) -> Progress:
+    """Sent / failed / waiting emails of one batch, in one query."""
+    row = OutboundEmail.objects.filter(batch_id=batch.pk).aggregate(
+        total=Count("id"),
+        sent=Count("id", filter=Q(status=Status.SENT)),
+        failed=Count("id", filter=Q(status__in=[Status.FAILED, Status.BOUNCED, Status.SUPPRESSED])),
+        pending=Count("id", filter=Q(status__in=[Status.QUEUED, Status.SENDING])),
+    )
+    return Progress(**{k: row[k] or 0 for k in ("total", "sent", "failed", "pending")})
+
+
+def batch_for_program(program: Program, batch_id: int) -> InvitationBatch | None:
+    return (
+        InvitationBatch.objects.filter(program=program, pk=batch_id)
+        .select_related("created_by")
+        .first()
+    )

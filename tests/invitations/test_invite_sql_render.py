@@ -1,0 +1,87 @@
+"""PostgreSQL renders invitation emails exactly as render() does, tricky values included."""
+
+import pytest
+from django.db import connection
+
+from invitations.defaults import DEFAULTS
+from invitations.models import EmailKind
+from invitations.rendering import Template, render
+from invitations.sql_render import SQL, render_sql
+
+pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db]
+
+TRICKY_NAMES = [
+    "Ada",
+    "<script>alert('x')</script>",
+    'Zoë "Z" O\'Brien & Sons',
+    "Ünïcødé 名前 😀",
+    "  padded\tname  ",
+    "line\nbreak",
+    "two\n\nparagraphs",
+    "\n",
+    "",
+    " ",
+    "{{ preferences_link }}",
+    "{{first_name}}",
+    "https://evil.example/x?a=1&b=2",
+    "a\u00a0b\u2003c\u2028d",
+    "&amp; already",
+    "100% %s %(x)s",
+    "back\\slash \\1",
+]
+LINKS = [
+    "http://127.0.0.1:8000/p/AbC-123_xyz/",
+    "https://pairing.example.org/p/tok&en/",
+]
+TEMPLATES = {
+    "default": DEFAULTS[EmailKind.INVITATION],
+    "custom html": Template(
+        subject="  {{first_name}}   —  {{ program_name }}\t{{ organization_name }} ",
+        text="Hi {{ first_name }}: {{ preferences_link }}",
+        html="<p title='{{ first_name }}'>Hi {{ first_name }}</p><a href=\"{{ preferences_link }}\">go</a>",
+    ),
+    "links in text": Template(
+        subject="{{ preferences_link }}",
+        text=(
+            "\n\n  {{ first_name }}\n\n\n \nGo to {{ preferences_link }}. Or {{preferences_link}}{{first_name}}"
+            "\nSee https://x.example/{{ first_name }}&amp;y and {{ unknown_name }} here.\n  "
+        ),
+    ),
+    "only a placeholder": Template(subject="{{first_name}}", text="{{ first_name }}"),
+}
+PROGRAM = {"program_name": "Mentoring <2027> & more", "organization_name": 'O\'Reilly "Co"'}
+
+
+def _sql_render(template: Template, first_name: str, link: str) -> tuple[str, str, str]:
+    values = {**PROGRAM, "first_name": SQL("t.first_name"), "preferences_link": SQL("t.link")}
+    subject, text, body_html = render_sql(template, values)
+    query = (
+        f"SELECT {subject.sql}, {text.sql}, {body_html.sql} FROM (SELECT %s AS first_name, "
+        "%s AS link) AS t"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, [*subject.params, *text.params, *body_html.params, first_name, link])
+        return tuple(cursor.fetchone())
+
+
+@pytest.mark.parametrize("template_name", TEMPLATES)
+def test_sql_rendering_is_identical_to_python_rendering(template_name):
+    template = TEMPLATES[template_name]
+    mismatches = []
+    for name in TRICKY_NAMES:
+        for link in LINKS:
+            values = {**PROGRAM, "first_name": name, "preferences_link": link}
+            expected = render(EmailKind.INVITATION, template, values)
+            got = _sql_render(template, name, link)
+            if got != expected:
+                mismatches.append((name, link, expected, got))
+    assert not mismatches, mismatches[:2]
+
+
+def test_values_are_escaped_in_html_and_inert():
+    subject, _text, body_html = _sql_render(
+        TEMPLATES["custom html"], "<script>alert(1)</script>", LINKS[0]
+    )
+    assert "<script>" not in body_html
+    assert "&lt;script&gt;" in body_html
+    assert "\n" not in subject
