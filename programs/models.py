@@ -10,6 +10,11 @@ def _registration_token() -> str:
     return secrets.token_urlsafe(16)
 
 
+def default_match_weights() -> dict[str, int]:
+    """A new program's match weights (0 = ignored, 10 = must match); see programs.match_weights."""
+    return {"skills_for_goals": 5, "shared_interests": 2, "department": 1, "location": 2}
+
+
 class Organization(models.Model):
     """The tenant: every admin query is scoped to the admin's organizations."""
 
@@ -90,6 +95,8 @@ class Program(models.Model):
         max_length=32, unique=True, default=_registration_token, editable=False
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # {field key: 0-10} for the match score; read it through programs.match_weights.weights_of.
+    match_weights = models.JSONField(default=default_match_weights, blank=True)
 
     class Meta:
         ordering = ["name", "id"]
@@ -324,6 +331,7 @@ class ActivityEvent(models.Model):
         SUPPORT_REQUEST_SENT = "support_request_sent", "Sent a support request"
         REQUEST_CANCELLED = "request_cancelled", "Cancelled a mentor request"
         PAIRED_BY_ADMIN = "paired_by_admin", "Paired a mentee with a mentor"
+        MATCH_WEIGHTS_CHANGED = "match_weights_changed", "Changed the match weights"
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="activity")
     # Null when the account was removed, or for changes the system made itself.

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from programs.views import imports, pairing, participants, programs
+from programs.views import imports, match_weights, pairing, participants, programs
 
 app_name = "programs"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", programs.program_create, name="create"),
     path("<int:program_id>/", programs.program_detail, name="detail"),
     path("<int:program_id>/edit/", programs.program_edit, name="edit"),
+    path("<int:program_id>/match-weights/", match_weights.match_weights, name="match_weights"),
     path("<int:program_id>/pairing/", pairing.pairing_page, name="pairing"),
     path(
         "<int:program_id>/pairing/steps/<slug:step>/done/",

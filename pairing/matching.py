@@ -1,0 +1,473 @@
+"""The match score between a mentee and a mentor, 0-100, shared by the preference form and auto-pair.
+
+The program's weights (programs.match_weights: 0 = ignored, 1-9 = counts
+that much, 10 = must match) apply to these fields:
+
+- Skills for goals: the mentor's skills against the mentee's interests and
+  goals together.
+- Shared interests: the mentor's interests against the mentee's interests.
+- Same department, Same location: one value each, equal or not.
+
+Values are compared case-insensitively with runs of whitespace collapsed, so
+"machine  Learning" and "Machine learning" are the same thing.
+
+Overlap of a field, from 0 to 1:
+
+    list fields:   |shared| / max(|mentee's side|, 3)
+    single values: 1 when both are filled in and equal, else 0
+
+An empty field, on either side, shares nothing and scores 0.
+
+Why this measure. The mentee's side is the yardstick: the overlap says how
+much of what the mentee asked for this mentor offers. A mentor's extra skills
+never lower the score (Jaccard, |shared| / |union|, would punish a mentor for
+listing skills this mentee did not ask for), and a mentor who lists less can
+only cover less (|shared| / min(|a|, |b|) would give a mentor who lists a
+single skill full marks the moment it matches, so sparse profiles would float
+to the top). The floor of 3 does the same for sparse mentee profiles: one
+wish listed earns at most a third of the field, so in auto-pair a nearly empty
+profile never outscores a full one with real overlaps. For one mentee the
+denominator is the same for every mentor, so the preference form ranks
+mentors simply by how many of the mentee's wishes they cover.
+
+Score:
+
+    100 * sum(weight_f * overlap_f) / sum(weight_f)   over fields weighted 1-9
+
+Every field weighted 1-9 is in the denominator whether or not the two people
+filled it in: a blank profile cannot climb by leaving fields out. With no
+field weighted 1-9, every score is 0. A field weighted 10 (must match) does
+not score: a pair that does not share at least one value in it is not a
+candidate at all, and an empty field never matches.
+
+Reasons are the fields weighted above 0 that matched, with the shared values
+("Skills for goals: Python, SQL", "Same location: Lisbon").
+
+Scores are floats for ranking and the solver; show them rounded (`percent`).
+
+Bulk scoring: each list or single-value field becomes a token vocabulary (only
+tokens present on both sides: the others cannot overlap), the mentee side a
+sparse matrix holding each token's share of the score, the mentor side a 0/1
+matrix; one sparse-by-dense product per block of mentees gives the scores of
+the whole block. Must-match fields are one 0/1 product each. No Python loop
+runs per pair.
+
+People are Participant objects or mappings with the same keys (for example
+rows from `.values()`), so auto-pair can score 50,000 people without building
+model instances.
+"""
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+from scipy import sparse
+
+from programs.match_weights import FIELD_BY_KEY, FIELD_KEYS, IGNORED, MUST_MATCH
+
+FULL_AT = 3
+# Above this many cells the mentor side stays sparse instead of dense (float32 bytes / 4).
+_DENSE_MENTOR_CELLS = 16_000_000
+# Scores computed per block of mentees, about this many cells at a time.
+_BLOCK_CELLS = 8_000_000
+
+Person = Any  # a Participant or a mapping with the same keys
+
+
+def normalise(value: object) -> str:
+    """How values are compared: case-insensitive, whitespace collapsed."""
+    return " ".join(str(value).split()).casefold()
+
+
+def _get(person: Person, name: str, default: Any = None) -> Any:
+    if isinstance(person, Mapping):
+        return person.get(name, default)
+    return getattr(person, name, default)
+
+
+def _tags(*lists: object) -> dict[str, str]:
+    """{normalised: as first written} for the items of one or more lists."""
+    out: dict[str, str] = {}
+    for values in lists:
+        if not values:
+            continue
+        if isinstance(values, str):
+            values = [values]
+        for value in values:
+            display = " ".join(str(value).split())
+            if display:
+                out.setdefault(display.casefold(), display)
+    return out
+
+
+def _one(value: object) -> dict[str, str]:
+    display = " ".join(str(value or "").split())
+    return {display.casefold(): display} if display else {}
+
+
+@dataclass(frozen=True)
+class _Rule:
+    key: str
+    mentee: Callable[[Person], dict[str, str]]
+    mentor: Callable[[Person], dict[str, str]]
+    full_at: int
+
+
+_RULES: tuple[_Rule, ...] = (
+    _Rule(
+        "skills_for_goals",
+        lambda p: _tags(_get(p, "interests"), _get(p, "goals")),
+        lambda p: _tags(_get(p, "skills")),
+        FULL_AT,
+    ),
+    _Rule(
+        "shared_interests",
+        lambda p: _tags(_get(p, "interests")),
+        lambda p: _tags(_get(p, "interests")),
+        FULL_AT,
+    ),
+    _Rule(
+        "department",
+        lambda p: _one(_get(p, "department")),
+        lambda p: _one(_get(p, "department")),
+        1,
+    ),
+    _Rule("location", lambda p: _one(_get(p, "location")), lambda p: _one(_get(p, "location")), 1),
+)
+assert tuple(r.key for r in _RULES) == FIELD_KEYS, (
+    "pairing.matching and programs.match_weights disagree"
+)
+
+# One person's values, per rule: {normalised: display}.
+Profile = tuple[dict[str, str], ...]
+
+
+def mentee_profile(person: Person) -> Profile:
+    return tuple(rule.mentee(person) for rule in _RULES)
+
+
+def mentor_profile(person: Person) -> Profile:
+    return tuple(rule.mentor(person) for rule in _RULES)
+
+
+def _weights(weights: Mapping[str, int]) -> list[int]:
+    """Weights in rule order; a missing field counts as ignored."""
+    out = []
+    for rule in _RULES:
+        w = int(weights.get(rule.key, IGNORED))
+        if not IGNORED <= w <= MUST_MATCH:
+            raise ValueError(f"Weight of {rule.key} must be 0-10, not {w}")
+        out.append(w)
+    return out
+
+
+def _reasons(mentee: Profile, mentor: Profile, weights: list[int]) -> list[str]:
+    reasons = []
+    for rule, w, wanted, offered in zip(_RULES, weights, mentee, mentor, strict=True):
+        if w == IGNORED:
+            continue
+        # The mentor's spelling, in the mentor's order.
+        shared = [display for norm, display in offered.items() if norm in wanted]
+        if shared:
+            reasons.append(f"{FIELD_BY_KEY[rule.key].label}: {', '.join(shared)}")
+    return reasons
+
+
+def explain(mentee: Person, mentor: Person, weights: Mapping[str, int]) -> list[str]:
+    """Why they match: one line per field that scored (or passed a must-match)."""
+    return _reasons(mentee_profile(mentee), mentor_profile(mentor), _weights(weights))
+
+
+def percent(score: float) -> int:
+    """A score as shown to people: a whole number, halves rounded up."""
+    return int(np.floor(score + 0.5))
+
+
+class _Encoding:
+    """The sparse matrices behind a score block; built once per call."""
+
+    def __init__(
+        self, mentees: Sequence[Profile], mentors: Sequence[Profile], weights: list[int]
+    ) -> None:
+        self.n_mentees, self.n_mentors = len(mentees), len(mentors)
+        scoring = [i for i, w in enumerate(weights) if IGNORED < w < MUST_MATCH]
+        total = sum(weights[i] for i in scoring)
+        # Only tokens both sides use can overlap; the rest only count in the
+        # mentee's denominator, which is taken from the full profile.
+        score_cols: dict[tuple[int, str], int] = {}
+        for i in scoring:
+            common = set().union(*(p[i] for p in mentees)) & set().union(*(p[i] for p in mentors))
+            for token in common:
+                score_cols[(i, token)] = len(score_cols)
+        self.score_a = self._mentee_side(mentees, scoring, score_cols, weights, total)
+        self.score_b = self._mentor_side(mentors, scoring, score_cols)
+        self.must = []
+        for i, w in enumerate(weights):
+            if w != MUST_MATCH:
+                continue
+            common = set().union(*(p[i] for p in mentees)) & set().union(*(p[i] for p in mentors))
+            cols = {(i, t): n for n, t in enumerate(common)}
+            a = self._mentee_side(mentees, [i], cols, None, 0)
+            b = self._mentor_side(mentors, [i], cols)
+            self.must.append((a, b))
+
+    @staticmethod
+    def _mentee_side(profiles, fields, cols, weights, total):
+        indptr, indices, data = [0], [], []
+        for profile in profiles:
+            for i in fields:
+                values = profile[i]
+                if not values:
+                    continue
+                share = (
+                    100.0 * weights[i] / (total * max(len(values), _RULES[i].full_at))
+                    if weights is not None
+                    else 1.0
+                )
+                for token in values:
+                    col = cols.get((i, token))
+                    if col is not None:
+                        indices.append(col)
+                        data.append(share)
+            indptr.append(len(indices))
+        return sparse.csr_matrix(
+            (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32), indptr),
+            shape=(len(profiles), max(len(cols), 1)),
+        )
+
+    @staticmethod
+    def _mentor_side(profiles, fields, cols):
+        """Transposed (tokens x mentors): dense when small enough, else sparse."""
+        rows, mentor_ids = [], []
+        for j, profile in enumerate(profiles):
+            for i in fields:
+                for token in profile[i]:
+                    col = cols.get((i, token))
+                    if col is not None:
+                        rows.append(col)
+                        mentor_ids.append(j)
+        shape = (max(len(cols), 1), len(profiles))
+        if shape[0] * shape[1] <= _DENSE_MENTOR_CELLS:
+            dense = np.zeros(shape, dtype=np.float32)
+            dense[rows, mentor_ids] = 1.0
+            return dense
+        return sparse.csr_matrix(
+            (np.ones(len(rows), dtype=np.float32), (rows, mentor_ids)), shape=shape
+        )
+
+    def block(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """(scores float32, eligible bool or None when nothing must match) for mentees start:stop."""
+        scores = _product(self.score_a[start:stop], self.score_b)
+        eligible = None
+        for a, b in self.must:
+            hit = _product(a[start:stop], b) > 0
+            eligible = hit if eligible is None else eligible & hit
+        return scores, eligible
+
+    def block_rows(self) -> int:
+        return max(1, min(self.n_mentees, _BLOCK_CELLS // max(self.n_mentors, 1)))
+
+
+def _product(a: sparse.csr_matrix, b) -> np.ndarray:
+    out = a @ b
+    if sparse.issparse(out):
+        out = out.toarray()
+    return np.asarray(out, dtype=np.float32)
+
+
+@dataclass
+class ScoreMatrix:
+    """Scores of every mentee (rows) against every mentor (columns).
+
+    `scores` is float32, 0-100; `eligible` is False where a must-match field
+    did not match (those scores are 0 and mean nothing). `reasons(i, j)`
+    explains one pair.
+    """
+
+    scores: np.ndarray
+    eligible: np.ndarray
+    mentee_profiles: list[Profile] = field(repr=False)
+    mentor_profiles: list[Profile] = field(repr=False)
+    weights: list[int] = field(repr=False)
+
+    def reasons(self, i: int, j: int) -> list[str]:
+        return _reasons(self.mentee_profiles[i], self.mentor_profiles[j], self.weights)
+
+
+def score_matrix(
+    mentees: Sequence[Person], mentors: Sequence[Person], weights: Mapping[str, int]
+) -> ScoreMatrix:
+    """The full mentees x mentors matrix (fine to about 25 million pairs; beyond, use top_candidates)."""
+    w = _weights(weights)
+    mentee_profiles = [mentee_profile(p) for p in mentees]
+    mentor_profiles = [mentor_profile(p) for p in mentors]
+    enc = _Encoding(mentee_profiles, mentor_profiles, w)
+    scores = np.zeros((len(mentees), len(mentors)), dtype=np.float32)
+    eligible = np.ones((len(mentees), len(mentors)), dtype=bool)
+    step = enc.block_rows()
+    for start in range(0, len(mentees), step):
+        stop = min(start + step, len(mentees))
+        block, ok = enc.block(start, stop)
+        if ok is not None:
+            block[~ok] = 0.0
+            eligible[start:stop] = ok
+        scores[start:stop] = block
+    return ScoreMatrix(scores, eligible, mentee_profiles, mentor_profiles, w)
+
+
+def score_pair(mentee: Person, mentor: Person, weights: Mapping[str, int]) -> float | None:
+    """One pair's score, or None when a must-match field rules the pair out."""
+    matrix = score_matrix([mentee], [mentor], weights)
+    return float(matrix.scores[0, 0]) if matrix.eligible[0, 0] else None
+
+
+class Match(NamedTuple):
+    mentor: Person
+    score: float
+    reasons: list[str]
+
+    @property
+    def percent(self) -> int:
+        return percent(self.score)
+
+
+def _name_key(person: Person) -> tuple[str, int]:
+    name = f"{_get(person, 'first_name', '') or ''} {_get(person, 'last_name', '') or ''}"
+    pk = _get(person, "pk", None)
+    if pk is None:
+        pk = _get(person, "id", 0)
+    return normalise(name), pk or 0
+
+
+def rank_mentors_for(
+    mentee: Person, mentors: Sequence[Person], weights: Mapping[str, int]
+) -> list[Match]:
+    """The mentors a mentee may choose from, best match first, ties by name.
+
+    Mentors failing a must-match field are left out. Choosing who is
+    available (capacity, accepting requests) is the caller's job.
+    """
+    w = _weights(weights)
+    profile = mentee_profile(mentee)
+    mentor_profiles = [mentor_profile(m) for m in mentors]
+    scores, eligible = _Encoding([profile], mentor_profiles, w).block(0, 1)
+    # Rounded so that scores equal on paper but not in float32 tie, and go by name.
+    row = np.round(scores[0].astype(np.float64), 3).tolist()
+    keep = range(len(mentors)) if eligible is None else np.flatnonzero(eligible[0]).tolist()
+    order = sorted(keep, key=lambda j: (-row[j], *_name_key(mentors[j])))
+    return [Match(mentors[j], row[j], _reasons(profile, mentor_profiles[j], w)) for j in order]
+
+
+@dataclass
+class Candidates:
+    """The best mentors of every mentee, for the auto-pair solver.
+
+    Mentee i's candidates are `mentor[offsets[i]:offsets[i + 1]]` with their
+    `score`, best first (ties: lower mentor index first). Only eligible pairs
+    appear; a mentee with no candidate has an empty slice.
+    """
+
+    offsets: np.ndarray  # int64, len = mentees + 1
+    mentor: np.ndarray  # int32 mentor indexes
+    score: np.ndarray  # float32
+    mentee_profiles: list[Profile] = field(repr=False)
+    mentor_profiles: list[Profile] = field(repr=False)
+    weights: list[int] = field(repr=False)
+
+    @property
+    def mentee(self) -> np.ndarray:
+        """The mentee index of every candidate edge (int32, aligned with `mentor`)."""
+        counts = np.diff(self.offsets)
+        return np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+
+    def reasons(self, i: int, j: int) -> list[str]:
+        return _reasons(self.mentee_profiles[i], self.mentor_profiles[j], self.weights)
+
+
+def top_candidates(
+    mentees: Sequence[Person],
+    mentors: Sequence[Person],
+    weights: Mapping[str, int],
+    *,
+    k: int = 50,
+    exclude: Iterable[tuple[int, int]] = (),
+    differ_on: Sequence[str] = (),
+) -> Candidates:
+    """Each mentee's k best eligible mentors, scored in blocks (memory stays bounded).
+
+    `exclude` holds (mentee index, mentor index) pairs a rule forbids (do not
+    pair again, the mentee's manager); `differ_on` names single-value fields
+    ("department", "location") that must differ when both are filled in.
+    Excluded pairs never take a candidate's place.
+    """
+    w = _weights(weights)
+    mentee_profiles = [mentee_profile(p) for p in mentees]
+    mentor_profiles = [mentor_profile(p) for p in mentors]
+    n, m = len(mentees), len(mentors)
+    enc = _Encoding(mentee_profiles, mentor_profiles, w)
+    ex = np.asarray(list(exclude), dtype=np.int64).reshape(-1, 2)
+    ex = ex[np.argsort(ex[:, 0], kind="stable")]
+    differ = []
+    for key in differ_on:
+        i = FIELD_KEYS.index(key)
+        if _RULES[i].full_at != 1:
+            raise ValueError(f"{key} is not a single-value field")
+        differ.append(_codes([p[i] for p in mentee_profiles], [p[i] for p in mentor_profiles]))
+    k = max(0, min(k, m))
+    counts = np.zeros(n, dtype=np.int64)
+    mentor_parts, score_parts = [], []
+    step = enc.block_rows()
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        scores, ok = enc.block(start, stop)
+        if ok is None:
+            ok = np.ones(scores.shape, dtype=bool)
+        lo, hi = np.searchsorted(ex[:, 0], [start, stop])
+        ok[ex[lo:hi, 0] - start, ex[lo:hi, 1]] = False
+        for mentee_codes, mentor_codes in differ:
+            rows = mentee_codes[start:stop, None]
+            ok &= (rows < 0) | (rows != mentor_codes[None, :])
+        scores[~ok] = -np.inf
+        if k == 0:
+            continue
+        if k < m:
+            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        else:
+            top = np.broadcast_to(np.arange(m), scores.shape)
+        top_scores = np.take_along_axis(scores, top, axis=1)
+        # Best first; equal scores by mentor index, so results are reproducible.
+        order = np.lexsort((top, -top_scores), axis=1)
+        top = np.take_along_axis(top, order, axis=1)
+        top_scores = np.take_along_axis(top_scores, order, axis=1)
+        valid = np.isfinite(top_scores)
+        counts[start:stop] = valid.sum(axis=1)
+        mentor_parts.append(top[valid].astype(np.int32))
+        score_parts.append(top_scores[valid])
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return Candidates(
+        offsets,
+        np.concatenate(mentor_parts) if mentor_parts else np.zeros(0, dtype=np.int32),
+        np.concatenate(score_parts) if score_parts else np.zeros(0, dtype=np.float32),
+        mentee_profiles,
+        mentor_profiles,
+        w,
+    )
+
+
+def _codes(
+    mentee_values: list[dict[str, str]], mentor_values: list[dict[str, str]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of single values (-1 when empty), shared by both sides."""
+    vocab: dict[str, int] = {}
+
+    def code(values: dict[str, str]) -> int:
+        if not values:
+            return -1
+        return vocab.setdefault(next(iter(values)), len(vocab))
+
+    return (
+        np.fromiter((code(v) for v in mentee_values), dtype=np.int64, count=len(mentee_values)),
+        np.fromiter((code(v) for v in mentor_values), dtype=np.int64, count=len(mentor_values)),
+    )
