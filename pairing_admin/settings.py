@@ -247,6 +247,9 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "invitations.tasks.sweep_outbox", "schedule": 60.0},
+    # Mentor requests past their deadline; reminders one business day before it.
+    "expire-requests": {"task": "pairing.tasks.expire_requests", "schedule": 120.0},
+    "remind-requests": {"task": "pairing.tasks.remind_requests", "schedule": 300.0},
 }
 # A web request must not hang on a broker that is down: give up publishing
 # quickly; the outbox sweeper delivers what could not be handed over.

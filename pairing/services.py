@@ -1,0 +1,729 @@
+"""Mentor requests and pairings: every change, its locks and its emails.
+
+Concurrency rules, the same in every function here:
+
+- Lock order: mentor Participant rows first (SELECT ... FOR UPDATE, in id
+  order when there are several), then the request row. Capacity (active
+  pairings < mentor.capacity) is only checked while the mentor row is locked,
+  so concurrent approvals for one mentor queue up behind each other.
+- A request changes status only by compare-and-set
+  (UPDATE ... WHERE status = 'pending'); the rowcount says who won. The loser
+  raises RequestSettled and its transaction rolls back.
+- Emails are outbox rows written inside the winning transaction, so a loser
+  never emails anyone and a winner's emails are never lost.
+- The expiry sweeper never waits for a mentor lock: it claims due requests
+  with SKIP LOCKED and changes them set-based.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from invitations.links import PREFERENCES_VALID_FOR, Purpose, link_create, link_url, link_use
+from invitations.links import new_token as _new_token
+from invitations.models import AccessLink, EmailKind
+from invitations.outbox import Draft, outbox_add
+from pairing.deadlines import deadline_for_program, deadline_label
+from pairing.models import MentorPreference, MentorRequest, Pairing
+from programs.models import ActivityEvent, Participant, Program
+from programs.services import DomainError, activity_record, ensure_pairing_open
+
+Status = MentorRequest.Status
+AfterDecline = Program.AfterDecline
+SESSION_LINK_VALID_FOR = timedelta(days=400)
+NOTE_MAX = 1000
+MESSAGE_MAX = 1000
+# A reminder goes out once the last business day before the deadline has
+# begun (the deadline is the end of a day, so 24 hours before it), and never
+# to a request younger than REMIND_MIN_AGE: the request email is reminder enough.
+REMIND_BEFORE = timedelta(hours=24)
+REMIND_MIN_AGE = timedelta(hours=12)
+SWEEP_LIMIT = 20_000
+
+
+class RequestSettled(DomainError):
+    """The request was already decided, expired, withdrawn or cancelled."""
+
+    def __init__(self, request: MentorRequest):
+        self.request = request
+        when = request.decided_at
+        on = ""
+        if when is not None:
+            local = when.astimezone(ZoneInfo(request.program.organization.timezone))
+            on = f" on {local:%A} {local.day} {local:%B %Y}"
+        super().__init__(f"This request was already {request.get_status_display().lower()}{on}.")
+
+
+# --- Small helpers ----------------------------------------------------------------
+
+
+def _lock_mentors(ids: Iterable[int]) -> dict[int, Participant]:
+    """Lock mentor rows, always in id order (see the module docstring)."""
+    rows = Participant.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk")
+    return {row.pk: row for row in rows}
+
+
+def active_pairings_of(mentor_id: int) -> int:
+    return Pairing.objects.filter(mentor_id=mentor_id, status=Pairing.Status.ACTIVE).count()
+
+
+def _has_room(mentor: Participant, *, for_requests: bool = True) -> bool:
+    if mentor.role != Participant.Role.MENTOR:
+        return False
+    if for_requests and not mentor.accepting_requests:
+        return False
+    return active_pairings_of(mentor.pk) < mentor.capacity
+
+
+def _settle(request_id: int, status: str, now: datetime, *, live: bool, **fields) -> bool:
+    """Compare-and-set a pending request to `status`; True if this call won.
+
+    live=True: only a request whose deadline has not passed (people deciding);
+    live=False: only one whose deadline has passed (the expiry).
+    """
+    qs = MentorRequest.objects.filter(pk=request_id, status=Status.PENDING)
+    qs = qs.filter(expires_at__gt=now) if live else qs.filter(expires_at__lte=now)
+    return qs.update(status=status, decided_at=now, **fields) == 1
+
+
+def _reload(request_id: int) -> MentorRequest:
+    try:
+        return MentorRequest.objects.select_related(
+            "mentee", "mentor", "program", "program__organization"
+        ).get(pk=request_id)
+    except MentorRequest.DoesNotExist:
+        raise DomainError("There is no such request.") from None
+
+
+def _refuse_unless_live(request: MentorRequest, now: datetime) -> None:
+    if request.status != Status.PENDING:
+        raise RequestSettled(request)
+    if request.expires_at <= now:
+        raise DomainError("This request has passed its deadline, so it can no longer be answered.")
+
+
+def _lost(request_id: int) -> RequestSettled:
+    return RequestSettled(_reload(request_id))
+
+
+def _common(program: Program, person: Participant) -> dict[str, str]:
+    return {
+        "first_name": person.first_name,
+        "program_name": program.name,
+        "organization_name": program.organization.name,
+    }
+
+
+def _preferences_url(mentee: Participant, now: datetime) -> str:
+    _, raw = link_create(
+        purpose=Purpose.PREFERENCES, participant=mentee, expires_at=now + PREFERENCES_VALID_FOR
+    )
+    return link_url(raw, Purpose.PREFERENCES)
+
+
+def mentee_profile_text(mentee: Participant) -> str:
+    parts = [p for p in (mentee.title, mentee.department, mentee.location) if p]
+    if mentee.goals:
+        parts.append("goals: " + ", ".join(mentee.goals))
+    if mentee.skills:
+        parts.append("skills: " + ", ".join(mentee.skills))
+    return "; ".join(parts) or "(no profile details given)"
+
+
+def _request_draft(request: MentorRequest, *, kind: str, key: str) -> Draft:
+    """The email to a mentor with fresh Approve / Decline links for this request."""
+    program, mentor, mentee = request.program, request.mentor, request.mentee
+    links = {}
+    for purpose in (Purpose.APPROVE, Purpose.DECLINE):
+        _, raw = link_create(
+            purpose=purpose, participant=mentor, expires_at=request.expires_at, object_id=request.pk
+        )
+        links[purpose] = link_url(raw, purpose)
+    values = {
+        **_common(program, mentor),
+        "mentee_name": mentee.full_name,
+        "mentee_profile": mentee_profile_text(mentee),
+        "mentee_note": request.note or "(no note)",
+        "deadline": deadline_label(request.expires_at, program.organization.timezone),
+        "approve_link": links[Purpose.APPROVE],
+        "decline_link": links[Purpose.DECLINE],
+    }
+    return Draft(kind=kind, key=key, to_email=mentor.email, to_name=mentor.full_name, values=values)
+
+
+def _assignment_drafts(pairing: Pairing, program: Program, now: datetime) -> list[Draft]:
+    drafts = []
+    for person, partner, role in (
+        (pairing.mentee, pairing.mentor, "mentor"),
+        (pairing.mentor, pairing.mentee, "mentee"),
+    ):
+        _, raw = link_create(
+            purpose=Purpose.SESSION,
+            participant=person,
+            expires_at=now + SESSION_LINK_VALID_FOR,
+            object_id=pairing.pk,
+        )
+        drafts.append(
+            Draft(
+                kind=EmailKind.ASSIGNMENT,
+                key=f"assignment:{pairing.pk}:{person.pk}",
+                to_email=person.email,
+                to_name=person.full_name,
+                values={
+                    **_common(program, person),
+                    "partner_name": partner.full_name,
+                    "partner_email": partner.email,
+                    "partner_role": role,
+                    "session_link": link_url(raw, Purpose.SESSION),
+                },
+            )
+        )
+    return drafts
+
+
+def _pair(
+    *,
+    program: Program,
+    mentee: Participant,
+    mentor: Participant,
+    origin: str,
+    now: datetime,
+    request: MentorRequest | None = None,
+    user=None,
+) -> Pairing:
+    """Create the pairing and its Mentorship Assignments emails (mentor row held)."""
+    try:
+        with transaction.atomic():
+            pairing = Pairing.objects.create(
+                program=program,
+                mentee=mentee,
+                mentor=mentor,
+                origin=origin,
+                request=request,
+                created_by=user,
+            )
+    except IntegrityError:
+        raise DomainError(f"{mentee.full_name} is already paired with a mentor.") from None
+    outbox_add(_assignment_drafts(pairing, program, now), program=program)
+    return pairing
+
+
+def _available_mentor_ids(program: Program, ids: Sequence[int]) -> set[int]:
+    """Which of these mentors accept requests and have room (one query, no lock)."""
+    rows = (
+        Participant.objects.filter(
+            program=program, role=Participant.Role.MENTOR, accepting_requests=True, pk__in=ids
+        )
+        .annotate(active=Count("pairings_as_mentor", filter=Q(pairings_as_mentor__status="active")))
+        .values_list("pk", "capacity", "active")
+    )
+    return {pk for pk, capacity, active in rows if active < capacity}
+
+
+# --- The mentee's preferences ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What a submission led to: a pending request, or (without approval) a pairing."""
+
+    request: MentorRequest
+    pairing: Pairing | None = None
+
+
+def _validate_choices(program: Program, mentor_ids: Sequence[int], note: str) -> list[int]:
+    ids = [int(i) for i in mentor_ids]
+    if not ids:
+        raise DomainError("Choose at least one mentor.")
+    if len(set(ids)) != len(ids):
+        raise DomainError("Each mentor can be chosen only once.")
+    if len(ids) > program.max_preferences:
+        raise DomainError(f"You can choose up to {program.max_preferences} mentors.")
+    if len(note) > NOTE_MAX:
+        raise DomainError(f"Keep the note to {NOTE_MAX} characters.")
+    found = Participant.objects.filter(
+        program=program, role=Participant.Role.MENTOR, pk__in=ids
+    ).count()
+    if found != len(ids):
+        raise DomainError("One of the mentors you chose is not in this program.")
+    return ids
+
+
+def _refuse_if_busy(mentee: Participant) -> None:
+    pairing = (
+        Pairing.objects.filter(mentee=mentee, status=Pairing.Status.ACTIVE)
+        .select_related("mentor")
+        .first()
+    )
+    if pairing:
+        raise DomainError(f"You are already paired with {pairing.mentor.full_name}.")
+    pending = (
+        MentorRequest.objects.filter(mentee=mentee, status=Status.PENDING)
+        .select_related("mentor")
+        .first()
+    )
+    if pending:
+        raise DomainError(
+            f"Your request to {pending.mentor.full_name} is still waiting for an answer. "
+            "Withdraw it first if you want to choose again."
+        )
+
+
+@transaction.atomic
+def preferences_submit(
+    *, mentee: Participant, mentor_ids: Sequence[int], note: str = ""
+) -> Submitted:
+    """Save the mentee's ranked choices and act on them.
+
+    Without approval the first ranked mentor who still has room is paired at
+    once (if one filled up meanwhile, the next). With approval a pending
+    request goes to the first ranked mentor who still accepts requests.
+    """
+    program = Program.objects.select_related("organization").get(pk=mentee.program_id)
+    if mentee.role != Participant.Role.MENTEE:
+        raise DomainError("Only mentees choose mentors.")
+    ensure_pairing_open(program)
+    if program.pairing_process == Program.Process.ADMIN_LED:
+        raise DomainError("In this program the program team pairs mentees with mentors.")
+    note = note.strip()
+    ids = _validate_choices(program, mentor_ids, note)
+    _refuse_if_busy(mentee)
+    now = timezone.now()
+
+    MentorPreference.objects.filter(mentee=mentee).delete()
+    MentorPreference.objects.bulk_create(
+        MentorPreference(program=program, mentee=mentee, mentor_id=mentor_id, rank=rank)
+        for rank, mentor_id in enumerate(ids, start=1)
+    )
+
+    if program.pairing_process == Program.Process.USER_LED:
+        mentors = _lock_mentors(ids)
+        for rank, mentor_id in enumerate(ids, start=1):
+            mentor = mentors[mentor_id]
+            if not _has_room(mentor):
+                continue
+            request = _create_request(
+                program=program, mentee=mentee, mentor=mentor, rank=rank, note=note, now=now,
+                status=Status.APPROVED,
+            )  # fmt: skip
+            pairing = _pair(
+                program=program,
+                mentee=mentee,
+                mentor=mentor,
+                origin=Pairing.Origin.REQUEST,
+                now=now,
+                request=request,
+            )
+            return Submitted(request=request, pairing=pairing)
+        raise DomainError("None of the mentors you chose has room any more. Please choose again.")
+
+    available = _available_mentor_ids(program, ids)
+    for rank, mentor_id in enumerate(ids, start=1):
+        if mentor_id not in available:
+            continue
+        mentor = Participant.objects.get(pk=mentor_id)
+        request = _create_request(
+            program=program, mentee=mentee, mentor=mentor, rank=rank, note=note, now=now
+        )
+        outbox_add(
+            [_request_draft(request, kind=EmailKind.MENTOR_REQUEST, key=f"mentor-request:{request.pk}")],
+            program=program,
+        )  # fmt: skip
+        return Submitted(request=request)
+    raise DomainError("None of the mentors you chose has room any more. Please choose again.")
+
+
+def _create_request(
+    *,
+    program: Program,
+    mentee: Participant,
+    mentor: Participant,
+    rank: int,
+    note: str,
+    now: datetime,
+    status: str = Status.PENDING,
+) -> MentorRequest:
+    try:
+        with transaction.atomic():
+            request = MentorRequest.objects.create(
+                program=program,
+                mentee=mentee,
+                mentor=mentor,
+                rank=rank,
+                note=note,
+                status=status,
+                expires_at=deadline_for_program(now, program),
+                decided_at=None if status == Status.PENDING else now,
+            )
+    except IntegrityError:
+        # The partial unique index: a second tab or a double click got there first.
+        raise DomainError("You already have a request waiting for an answer.") from None
+    request.program, request.mentee, request.mentor = program, mentee, mentor
+    return request
+
+
+@transaction.atomic
+def request_withdraw(*, mentee: Participant, request_id: int) -> MentorRequest:
+    """The mentee takes back a pending request (from their preference link)."""
+    request = MentorRequest.objects.filter(pk=request_id, mentee=mentee).first()
+    if request is None:
+        raise DomainError("There is no such request.")
+    _lock_mentors([request.mentor_id])
+    if not _settle(request.pk, Status.WITHDRAWN, timezone.now(), live=True):
+        raise _lost(request.pk)
+    return _reload(request.pk)
+
+
+# --- The mentor's decision ---------------------------------------------------------
+
+
+def _check_link(link: AccessLink | None, request: MentorRequest, purpose: str) -> None:
+    if link is None:
+        return
+    if (
+        link.purpose != purpose
+        or link.object_id != request.pk
+        or link.participant_id != request.mentor_id
+    ):
+        raise DomainError("This link can't be used.")
+
+
+@transaction.atomic
+def request_approve(*, request_id: int, link: AccessLink | None = None, user=None) -> Pairing:
+    """The mentor says yes: pairing + Mentorship Assignments to both, or an error."""
+    mentor_id = MentorRequest.objects.filter(pk=request_id).values_list("mentor_id", flat=True)
+    mentor_id = mentor_id.first()
+    if mentor_id is None:
+        raise DomainError("There is no such request.")
+    mentor = _lock_mentors([mentor_id])[mentor_id]
+    request = _reload(request_id)
+    _check_link(link, request, Purpose.APPROVE)
+    now = timezone.now()
+    _refuse_unless_live(request, now)
+    if active_pairings_of(mentor.pk) >= mentor.capacity:
+        raise DomainError(
+            f"You already mentor {mentor.capacity} "
+            f"{'person' if mentor.capacity == 1 else 'people'}, the most this program has "
+            "you down for, so this request can't be approved. You can decline it instead, "
+            "or ask your program team to raise your capacity."
+        )
+    if not _settle(request.pk, Status.APPROVED, now, live=True, decided_by=user):
+        raise _lost(request.pk)
+    if link is not None and not link_use(link):
+        raise _lost(request.pk)
+    request.status, request.decided_at = Status.APPROVED, now
+    return _pair(
+        program=request.program,
+        mentee=request.mentee,
+        mentor=mentor,
+        origin=Pairing.Origin.REQUEST,
+        now=now,
+        request=request,
+        user=user,
+    )
+
+
+@transaction.atomic
+def request_decline(
+    *,
+    request_id: int,
+    message: str = "",
+    unavailable: bool = False,
+    link: AccessLink | None = None,
+    user=None,
+) -> MentorRequest:
+    """The mentor says no, optionally with a message and "I'm unavailable for now"."""
+    message = message.strip()
+    if len(message) > MESSAGE_MAX:
+        raise DomainError(f"Keep the message to {MESSAGE_MAX} characters.")
+    mentor_id = MentorRequest.objects.filter(pk=request_id).values_list("mentor_id", flat=True)
+    mentor_id = mentor_id.first()
+    if mentor_id is None:
+        raise DomainError("There is no such request.")
+    _lock_mentors([mentor_id])
+    request = _reload(request_id)
+    _check_link(link, request, Purpose.DECLINE)
+    now = timezone.now()
+    _refuse_unless_live(request, now)
+    if not _settle(
+        request.pk, Status.DECLINED, now, live=True, decline_message=message, decided_by=user
+    ):
+        raise _lost(request.pk)
+    if link is not None and not link_use(link):
+        raise _lost(request.pk)
+    if unavailable:
+        # Stops new requests only; the mentor's current pairings go on.
+        Participant.objects.filter(pk=mentor_id).update(accepting_requests=False)
+    request.status, request.decided_at, request.decline_message = Status.DECLINED, now, message
+    _after_ending([request], now=now)
+    return request
+
+
+# --- After a decline or an expiry --------------------------------------------------
+
+
+def _after_ending(requests: Sequence[MentorRequest], *, now: datetime) -> None:
+    """Tell each mentee, or pass the request on to their next choice (program setting).
+
+    Called inside the transaction that ended the requests; `requests` carry
+    their program, organization, mentee and mentor. Choose-again emails are
+    written in bulk (the sweeper may end thousands at once).
+    """
+    choose_again: dict[int, list[MentorRequest]] = defaultdict(list)
+    programs: dict[int, Program] = {}
+    for request in requests:
+        programs[request.program_id] = request.program
+        if not (
+            request.program.after_decline == AfterDecline.NEXT_CHOICE
+            and request.program.pairing_enabled
+            and _forward(request, now=now)
+        ):
+            choose_again[request.program_id].append(request)
+    for program_id, ended in choose_again.items():
+        _choose_again_emails(programs[program_id], ended, now=now)
+
+
+def _choose_again_emails(
+    program: Program, ended: Sequence[MentorRequest], *, now: datetime
+) -> None:
+    links, raws = [], []
+    for request in ended:
+        raw, digest = _new_token()
+        raws.append(raw)
+        links.append(
+            AccessLink(
+                token_hash=digest,
+                purpose=Purpose.PREFERENCES,
+                program_id=program.pk,
+                participant_id=request.mentee_id,
+                expires_at=now + PREFERENCES_VALID_FOR,
+            )
+        )
+    AccessLink.objects.bulk_create(links, batch_size=2000)
+    drafts = []
+    for request, raw in zip(ended, raws, strict=True):
+        values = {
+            **_common(program, request.mentee),
+            "mentor_name": request.mentor.full_name,
+            "preferences_link": link_url(raw, Purpose.PREFERENCES),
+        }
+        if request.status == Status.DECLINED:
+            kind, key = EmailKind.REQUEST_DECLINED, f"request-declined:{request.pk}"
+            values["decline_message"] = request.decline_message or "(no message)"
+        else:
+            kind, key = EmailKind.REQUEST_EXPIRED, f"request-expired:{request.pk}"
+        drafts.append(
+            Draft(
+                kind=kind,
+                key=key,
+                to_email=request.mentee.email,
+                to_name=request.mentee.full_name,
+                values=values,
+            )
+        )
+    outbox_add(drafts, program=program)
+
+
+def _forward(request: MentorRequest, *, now: datetime) -> bool:
+    """Pass an ended request to the mentee's next ranked mentor still available.
+
+    No mentor lock is needed: a pending request takes no capacity (the
+    approval checks it under the lock). False when nobody is left.
+    """
+    program = request.program
+    later = list(
+        MentorPreference.objects.filter(mentee_id=request.mentee_id, rank__gt=request.rank)
+        .order_by("rank")
+        .values_list("mentor_id", "rank")
+    )
+    if not later:
+        return False
+    available = _available_mentor_ids(program, [mentor_id for mentor_id, _ in later])
+    for mentor_id, rank in later:
+        if mentor_id not in available:
+            continue
+        mentor = Participant.objects.get(pk=mentor_id)
+        try:
+            new = _create_request(
+                program=program,
+                mentee=request.mentee,
+                mentor=mentor,
+                rank=rank,
+                note=request.note,
+                now=now,
+            )
+        except DomainError:
+            return False
+        outbox_add(
+            [
+                _request_draft(new, kind=EmailKind.MENTOR_REQUEST, key=f"mentor-request:{new.pk}"),
+                Draft(
+                    kind=EmailKind.REQUEST_FORWARDED,
+                    key=f"request-forwarded:{request.pk}",
+                    to_email=request.mentee.email,
+                    to_name=request.mentee.full_name,
+                    values={
+                        **_common(program, request.mentee),
+                        "mentor_name": request.mentor.full_name,
+                        "next_mentor_name": mentor.full_name,
+                        "deadline": deadline_label(new.expires_at, program.organization.timezone),
+                        "preferences_link": _preferences_url(request.mentee, now),
+                    },
+                ),
+            ],
+            program=program,
+        )
+        return True
+    return False
+
+
+# --- The sweeper ---------------------------------------------------------------------
+
+
+def requests_expire_due(*, now: datetime | None = None, limit: int = SWEEP_LIMIT) -> dict[str, int]:
+    """Expire every pending request past its deadline, and write the emails.
+
+    Safe to run twice or concurrently: rows are claimed with SKIP LOCKED (a
+    second sweep takes other rows or none), the UPDATE is compare-and-set,
+    and each email has its own idempotency key.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            MentorRequest.objects.select_for_update(skip_locked=True)
+            .filter(status=Status.PENDING, expires_at__lte=now)
+            .order_by("expires_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if not due:
+            return {"expired": 0}
+        expired = MentorRequest.objects.filter(pk__in=due, status=Status.PENDING).update(
+            status=Status.EXPIRED, decided_at=now
+        )
+        ended = list(
+            MentorRequest.objects.filter(pk__in=due, status=Status.EXPIRED, decided_at=now)
+            .select_related("mentee", "mentor", "program", "program__organization")
+            .order_by("pk")
+        )
+        _after_ending(ended, now=now)
+    return {"expired": expired}
+
+
+def requests_remind_due(*, now: datetime | None = None, limit: int = SWEEP_LIMIT) -> dict[str, int]:
+    """Remind mentors once, when the last business day before a deadline begins."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            MentorRequest.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                status=Status.PENDING,
+                reminder_sent_at__isnull=True,
+                expires_at__gt=now,
+                expires_at__lte=now + REMIND_BEFORE,
+                created_at__lte=now - REMIND_MIN_AGE,
+                program__request_reminders=True,
+            )
+            .order_by("expires_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if not due:
+            return {"reminded": 0}
+        MentorRequest.objects.filter(pk__in=due, reminder_sent_at__isnull=True).update(
+            reminder_sent_at=now
+        )
+        by_program: dict[int, list[Draft]] = defaultdict(list)
+        programs = {}
+        for request in MentorRequest.objects.filter(pk__in=due).select_related(
+            "mentee", "mentor", "program", "program__organization"
+        ):
+            programs[request.program_id] = request.program
+            by_program[request.program_id].append(
+                _request_draft(
+                    request, kind=EmailKind.REQUEST_REMINDER, key=f"request-reminder:{request.pk}"
+                )
+            )
+        for program_id, drafts in by_program.items():
+            outbox_add(drafts, program=programs[program_id])
+    return {"reminded": len(due)}
+
+
+# --- Admin actions -------------------------------------------------------------------
+
+
+@transaction.atomic
+def request_cancel(*, program: Program, request_id: int, user) -> MentorRequest:
+    """An admin cancels a pending request (no email; the mentee's link shows it)."""
+    request = MentorRequest.objects.filter(pk=request_id, program=program).first()
+    if request is None:
+        raise DomainError("There is no such request in this program.")
+    _lock_mentors([request.mentor_id])
+    if not _settle(request.pk, Status.CANCELLED, timezone.now(), live=True, decided_by=user):
+        raise _lost(request.pk)
+    request = _reload(request.pk)
+    activity_record(
+        program=program,
+        actor=user,
+        verb=ActivityEvent.Verb.REQUEST_CANCELLED,
+        detail=f"{request.mentee.full_name} → {request.mentor.full_name}",
+    )
+    return request
+
+
+@transaction.atomic
+def pairing_create_by_admin(*, program: Program, mentee_id: int, mentor_id: int, user) -> Pairing:
+    """Pair a mentee with a mentor by hand (Admin-led, or overriding a request).
+
+    A pending request of the mentee is settled in the same transaction:
+    approved if it was to this mentor, cancelled otherwise.
+    """
+    people = {
+        p.pk: p for p in Participant.objects.filter(program=program, pk__in=[mentee_id, mentor_id])
+    }
+    mentee, mentor = people.get(mentee_id), people.get(mentor_id)
+    if mentee is None or mentee.role != Participant.Role.MENTEE:
+        raise DomainError("Choose a mentee of this program.")
+    if mentor is None or mentor.role != Participant.Role.MENTOR:
+        raise DomainError("Choose a mentor of this program.")
+    pending = MentorRequest.objects.filter(mentee=mentee, status=Status.PENDING).first()
+    locked = _lock_mentors([mentor.pk] + ([pending.mentor_id] if pending else []))
+    mentor = locked[mentor.pk]
+    if active_pairings_of(mentor.pk) >= mentor.capacity:
+        raise DomainError(
+            f"{mentor.full_name} already has {mentor.capacity} active "
+            f"pairing{'s' if mentor.capacity != 1 else ''}, their capacity. Raise their "
+            "capacity on the participant page first, or choose another mentor."
+        )
+    now = timezone.now()
+    request = None
+    if pending is not None:
+        status = Status.APPROVED if pending.mentor_id == mentor.pk else Status.CANCELLED
+        won = (
+            MentorRequest.objects.filter(pk=pending.pk, status=Status.PENDING).update(
+                status=status, decided_at=now, decided_by=user
+            )
+            == 1
+        )
+        if won and status == Status.APPROVED:
+            request = pending
+    pairing = _pair(
+        program=Program.objects.select_related("organization").get(pk=program.pk),
+        mentee=mentee,
+        mentor=mentor,
+        origin=Pairing.Origin.ADMIN,
+        now=now,
+        request=request,
+        user=user,
+    )
+    activity_record(
+        program=program,
+        actor=user,
+        verb=ActivityEvent.Verb.PAIRED_BY_ADMIN,
+        detail=f"{mentee.full_name} with {mentor.full_name}",
+    )
+    return pairing

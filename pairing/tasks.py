@@ -1,0 +1,13 @@
+from celery import shared_task
+
+from pairing import services
+
+
+@shared_task(acks_late=True, soft_time_limit=100, time_limit=120)
+def expire_requests() -> dict[str, int]:
+    return services.requests_expire_due()
+
+
+@shared_task(acks_late=True, soft_time_limit=100, time_limit=120)
+def remind_requests() -> dict[str, int]:
+    return services.requests_remind_due()
