@@ -332,6 +332,8 @@ class ActivityEvent(models.Model):
         REQUEST_CANCELLED = "request_cancelled", "Cancelled a mentor request"
         PAIRED_BY_ADMIN = "paired_by_admin", "Paired a mentee with a mentor"
         MATCH_WEIGHTS_CHANGED = "match_weights_changed", "Changed the match weights"
+        INVITATIONS_SENT = "invitations_sent", "Sent invitations to pair"
+        INVITATIONS_RESENT = "invitations_resent", "Resent invitations to pair"
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="activity")
     # Null when the account was removed, or for changes the system made itself.
