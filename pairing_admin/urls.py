@@ -14,6 +14,7 @@ urlpatterns = [
     path("system/", system.system, name="system"),
     path("programs/", include("programs.urls")),
     path("programs/<int:program_id>/emails/", include("invitations.template_urls")),
+    path("programs/<int:program_id>/invite/", include("invitations.invite_urls")),
     # Both mount their own program-scoped paths (programs/<id>/pairing/...).
     path("", include("invitations.urls")),
     path("", include("pairing.urls")),

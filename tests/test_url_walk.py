@@ -8,6 +8,7 @@ be listed in PUBLIC with the reason.
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from invitations.models import InvitationBatch
 from programs.models import ParticipantImport
 from tests import factories
 from tests.conftest import MARKER
@@ -58,6 +59,7 @@ def samples(program, org_admin):
         "organization_id": program.organization_id,
         "step": "integrations",
         "kind": "invitation",
+        "batch_id": InvitationBatch.objects.create(program=program, kind="all").pk,
     }
 
 
