@@ -1,41 +1,288 @@
 """Pages mentees and mentors open from the links in their emails (no login).
 
-GET and HEAD only look; a POST from the page is the only thing that acts.
-Unknown, tampered, expired or cross-purpose links all get one neutral page.
+GET and HEAD only look: mail scanners follow every link in an email, so a
+page that acted on GET would approve requests nobody read. Only a POST from
+the page acts. Unknown, tampered, expired or cross-purpose links all get one
+neutral page, and every token page is rate-limited per IP address.
 """
 
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST, require_safe
 
 from invitations.links import Purpose, link_resolve, token_page
+from pairing import request_selectors, services
+from pairing.deadlines import deadline_label
+from pairing.forms import DeclineForm, PreferenceForm, ordinal
+from pairing.models import MentorRequest
+from pairing_admin.lib.ratelimit import client_ip, hit
+from programs.models import Participant, Program
+from programs.services import DomainError
+
+SHOWN_STEP = 30
 
 
 def _neutral(request: HttpRequest) -> HttpResponse:
     return render(request, "pairing/link_invalid.html", status=404)
 
 
+def rate_limited(view):
+    """At most TOKEN_PAGE_RATE_LIMIT hits per IP address per 10 minutes, across token pages."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        limit = getattr(settings, "TOKEN_PAGE_RATE_LIMIT", 300)
+        if not hit("token-page", client_ip(request), limit=limit, window_seconds=600):
+            return render(request, "pairing/request_rate_limited.html", status=429)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _mentee_link(token: str):
+    resolved = link_resolve(token)
+    link = resolved.link
+    if (
+        resolved.problem
+        or link.purpose != Purpose.PREFERENCES
+        or link.participant.role != Participant.Role.MENTEE
+    ):
+        return None
+    return link
+
+
+# --- Mentee: Submit Your Mentor Preferences ---------------------------------------
+
+
+def _shown(request: HttpRequest) -> int:
+    try:
+        return max(SHOWN_STEP, min(int(request.GET.get("shown", SHOWN_STEP)), 5000))
+    except ValueError:
+        return SHOWN_STEP
+
+
+def _matches(text: str, match) -> bool:
+    mentor = match.mentor
+    haystack = " ".join(
+        [
+            mentor.first_name,
+            mentor.last_name,
+            mentor.title,
+            mentor.department,
+            mentor.location,
+            *mentor.skills,
+            *mentor.interests,
+        ]
+    ).casefold()
+    return all(word in haystack for word in text.casefold().split())
+
+
+def _preference_page(request, token, link, *, form=None, error="", status=200) -> HttpResponse:
+    mentee, program = link.participant, link.program
+    state = request_selectors.mentee_state(mentee)
+    context = {
+        "token": token,
+        "mentee": mentee,
+        "program": program,
+        "state": state,
+        "timezone": program.organization.timezone,
+        "error": error,
+    }
+    if state.pending:
+        context["deadline"] = deadline_label(
+            state.pending.expires_at, program.organization.timezone
+        )
+    open_for_choices = (
+        state.pairing is None
+        and state.pending is None
+        and program.pairing_enabled
+        and program.pairing_process != Program.Process.ADMIN_LED
+    )
+    if open_for_choices:
+        source = request.POST if request.method == "POST" else request.GET
+        chosen = PreferenceForm.ranks_in(source)
+        query = source.get("q", "").strip()[:100]
+        department = source.get("department", "")
+        location = source.get("location", "")
+        options = request_selectors.mentor_options(mentee, program)
+        departments = sorted({m.mentor.department for m in options if m.mentor.department})
+        locations = sorted({m.mentor.location for m in options if m.mentor.location})
+        filtered = [
+            m
+            for m in options
+            if m.mentor.pk not in chosen
+            and (not query or _matches(query, m))
+            and (not department or m.mentor.department == department)
+            and (not location or m.mentor.location == location)
+        ]
+        picked = sorted(
+            (m for m in options if m.mentor.pk in chosen), key=lambda m: chosen[m.mentor.pk]
+        )
+        shown = _shown(request)
+        rank_choices = [(n, ordinal(n)) for n in range(1, program.max_preferences + 1)]
+        context.update(
+            form=form or PreferenceForm(offered=set(), max_preferences=program.max_preferences),
+            options_count=len(options),
+            filtered_count=len(filtered),
+            cards=[(m, chosen.get(m.mentor.pk)) for m in picked + filtered[:shown]],
+            more=len(filtered) > shown,
+            next_shown=shown + SHOWN_STEP,
+            query=query,
+            department=department,
+            location=location,
+            departments=departments,
+            locations=locations,
+            rank_choices=rank_choices,
+            approval=program.pairing_process == Program.Process.USER_LED_APPROVAL,
+        )
+    context["open_for_choices"] = open_for_choices
+    return render(request, "pairing/preferences.html", context, status=status)
+
+
 @require_safe
 @token_page
+@rate_limited
 def preferences(request: HttpRequest, token: str) -> HttpResponse:
-    resolved = link_resolve(token)
-    if resolved.problem or resolved.link.purpose != Purpose.PREFERENCES:
+    link = _mentee_link(token)
+    if link is None:
         return _neutral(request)
-    link = resolved.link
+    return _preference_page(request, token, link)
+
+
+@require_POST
+@token_page
+@rate_limited
+def preferences_submit(request: HttpRequest, token: str) -> HttpResponse:
+    link = _mentee_link(token)
+    if link is None:
+        return _neutral(request)
+    program = link.program
+    offered = {m.pk for m in request_selectors.mentors_with_room(program).only("pk")}
+    form = PreferenceForm(request.POST, offered=offered, max_preferences=program.max_preferences)
+    if not form.is_valid():
+        return _preference_page(request, token, link, form=form, status=400)
+    try:
+        result = services.preferences_submit(
+            mentee=link.participant, mentor_ids=form.ranked, note=form.cleaned_data["note"]
+        )
+    except DomainError as exc:
+        return _preference_page(request, token, link, form=form, error=str(exc), status=409)
+    if result.pairing:
+        messages.success(
+            request,
+            f"You're paired with {result.pairing.mentor.full_name}. We've emailed you both.",
+        )
+    else:
+        messages.success(
+            request,
+            f"Your request is on its way to {result.request.mentor.full_name}. "
+            "We'll email you when they answer.",
+        )
+    return redirect(reverse("pairing:preferences", kwargs={"token": token}))
+
+
+@require_POST
+@token_page
+@rate_limited
+def preferences_withdraw(request: HttpRequest, token: str) -> HttpResponse:
+    link = _mentee_link(token)
+    if link is None:
+        return _neutral(request)
+    try:
+        request_id = int(request.POST.get("request", ""))
+        services.request_withdraw(mentee=link.participant, request_id=request_id)
+    except (ValueError, DomainError) as exc:
+        message = str(exc) if isinstance(exc, DomainError) else "There is no such request."
+        messages.error(request, message)
+    else:
+        messages.success(request, "Your request is withdrawn. You can choose again below.")
+    return redirect(reverse("pairing:preferences", kwargs={"token": token}))
+
+
+# --- Mentor: Approve / Decline -------------------------------------------------------
+
+
+def _decided_page(request, mentor_request: MentorRequest, *, you_did: bool) -> HttpResponse:
+    zone = mentor_request.program.organization.timezone
     return render(
         request,
-        "pairing/preferences_placeholder.html",
-        {"participant": link.participant, "program": link.program},
+        "pairing/request_decided.html",
+        {
+            "mentor_request": mentor_request,
+            "when": deadline_label(mentor_request.decided_at, zone)
+            if mentor_request.decided_at
+            else "",
+            "you_did": you_did,
+        },
+    )
+
+
+@token_page
+@rate_limited
+def request_link(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
+    resolved = link_resolve(token)
+    link = resolved.link
+    if (
+        link is None
+        or link.purpose not in (Purpose.APPROVE, Purpose.DECLINE)
+        or resolved.problem == "expired"
+    ):
+        return _neutral(request)
+    mentor_request = (
+        MentorRequest.objects.select_related("mentee", "mentor", "program__organization")
+        .filter(pk=link.object_id, mentor_id=link.participant_id)
+        .first()
+    )
+    if mentor_request is None:
+        return _neutral(request)
+    if resolved.problem == "used" or mentor_request.status != MentorRequest.Status.PENDING:
+        return _decided_page(request, mentor_request, you_did=resolved.problem == "used")
+    approve = link.purpose == Purpose.APPROVE
+    form = DeclineForm(request.POST or None) if not approve else None
+    error = ""
+    if request.method == "POST":
+        try:
+            if approve:
+                services.request_approve(request_id=mentor_request.pk, link=link)
+            elif form.is_valid():
+                services.request_decline(
+                    request_id=mentor_request.pk,
+                    message=form.cleaned_data["message"],
+                    unavailable=form.cleaned_data["unavailable"],
+                    link=link,
+                )
+            else:
+                error = "Please check the message."
+        except DomainError as exc:
+            error = str(exc)
+        if not error:
+            return redirect(request.path)
+    zone = mentor_request.program.organization.timezone
+    return render(
+        request,
+        "pairing/request_confirm.html",
+        {
+            "mentor_request": mentor_request,
+            "mentee": mentor_request.mentee,
+            "approve": approve,
+            "form": form,
+            "error": error,
+            "deadline": deadline_label(mentor_request.expires_at, zone),
+            "profile": services.mentee_profile_text(mentor_request.mentee),
+        },
+        status=409 if error else 200,
     )
 
 
 @require_safe
 @token_page
-def request_link(request: HttpRequest, token: str) -> HttpResponse:
-    return _neutral(request)
-
-
-@require_safe
-@token_page
+@rate_limited
 def session_link(request: HttpRequest, token: str) -> HttpResponse:
     return _neutral(request)

@@ -21,6 +21,8 @@ PUBLIC = {
     "register": "the program's public registration link (token-guarded)",
     "pairing:preferences": "a mentee's personal link from an email (the token is the credential)",
     "pairing:request_link": "a mentor's approve/decline link from an email (token)",
+    "pairing:preferences_submit": "the mentee's choices, posted from their personal link (token)",
+    "pairing:preferences_withdraw": "a mentee withdraws a request from their personal link (token)",
     "pairing:session_link": "a participant's log-a-session link from an email (token)",
 }
 SKIPPED_NAMESPACES = {

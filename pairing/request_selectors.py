@@ -1,0 +1,120 @@
+"""Reads for mentor requests: the preference form's mentors, a mentee's state, the admin list."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from pairing.matching import Match, rank_mentors_for
+from pairing.models import MentorRequest, Pairing
+from programs.match_weights import weights_of
+from programs.models import Participant, Program
+
+MENTOR_FIELDS = (
+    "id",
+    "program_id",
+    "first_name",
+    "last_name",
+    "title",
+    "department",
+    "location",
+    "skills",
+    "interests",
+    "goals",
+    "bio",
+    "capacity",
+)
+
+
+def _active_count():
+    return Coalesce(
+        Subquery(
+            Pairing.objects.filter(mentor=OuterRef("pk"), status=Pairing.Status.ACTIVE)
+            .order_by()
+            .values("mentor")
+            .annotate(n=Count("pk"))
+            .values("n"),
+            output_field=IntegerField(),
+        ),
+        Value(0),
+    )
+
+
+def mentors_with_room(program: Program) -> QuerySet[Participant]:
+    """Mentors who accept requests and have room now (one query)."""
+    return (
+        Participant.objects.filter(
+            program=program, role=Participant.Role.MENTOR, accepting_requests=True
+        )
+        .annotate(active=_active_count())
+        .filter(active__lt=F("capacity"))
+        .only(*MENTOR_FIELDS)
+    )
+
+
+def mentor_options(mentee: Participant, program: Program) -> list[Match]:
+    """The mentors this mentee may choose, best match first, with reasons."""
+    return rank_mentors_for(mentee, list(mentors_with_room(program)), weights_of(program))
+
+
+@dataclass(frozen=True)
+class MenteeState:
+    pairing: Pairing | None
+    pending: MentorRequest | None
+    last_ended: MentorRequest | None
+
+
+def mentee_state(mentee: Participant) -> MenteeState:
+    """What the mentee's link should show first (three small queries)."""
+    pairing = (
+        Pairing.objects.filter(mentee=mentee, status=Pairing.Status.ACTIVE)
+        .select_related("mentor")
+        .first()
+    )
+    requests = list(
+        MentorRequest.objects.filter(mentee=mentee).select_related("mentor").order_by("-pk")[:1]
+    )
+    latest = requests[0] if requests else None
+    pending = latest if latest and latest.status == MentorRequest.Status.PENDING else None
+    ended = latest if latest and latest.status != MentorRequest.Status.PENDING else None
+    return MenteeState(pairing=pairing, pending=pending, last_ended=ended)
+
+
+def request_list(program: Program, *, status: str = "", query: str = "") -> QuerySet[MentorRequest]:
+    """The admin's requests list: newest first, people and decider joined (one query)."""
+    qs = MentorRequest.objects.filter(program=program).select_related(
+        "mentee", "mentor", "decided_by"
+    )
+    if status in MentorRequest.Status.values:
+        qs = qs.filter(status=status)
+    if query:
+        qs = qs.filter(
+            Q(mentee__first_name__icontains=query)
+            | Q(mentee__last_name__icontains=query)
+            | Q(mentee__email__icontains=query)
+            | Q(mentor__first_name__icontains=query)
+            | Q(mentor__last_name__icontains=query)
+            | Q(mentor__email__icontains=query)
+        )
+    return qs.order_by("-created_at", "-pk")
+
+
+def request_counts(program: Program) -> dict[str, int]:
+    rows = (
+        MentorRequest.objects.filter(program=program)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+    counts = dict.fromkeys(MentorRequest.Status.values, 0)
+    counts.update(dict(rows))
+    return counts
+
+
+def unpaired_mentees(program: Program) -> QuerySet[Participant]:
+    return (
+        Participant.objects.filter(program=program, role=Participant.Role.MENTEE)
+        .exclude(pairings_as_mentee__status=Pairing.Status.ACTIVE)
+        .only("id", "first_name", "last_name", "email")
+        .order_by("first_name", "last_name", "pk")
+    )
