@@ -310,8 +310,14 @@ def _schedule_retry(ids: list[int]) -> None:
         default=None,
     )
     countdown = max((delay - timezone.now()).total_seconds(), 1) if delay else 30
+    # Back to the queue this batch came from: a worker serving its own queue
+    # retries there, not on the default queue some other worker may serve.
+    current = send_outbox_batch.request
+    queue = (current.delivery_info or {}).get("routing_key") if current.id else None
     try:
-        send_outbox_batch.apply_async((ids,), countdown=countdown)
+        send_outbox_batch.apply_async(
+            (ids,), countdown=countdown, **({"queue": queue} if queue else {})
+        )
     except Exception:  # broker down: the sweeper will find these rows
         log.warning("could not schedule the retry of %d emails", len(ids), exc_info=True)
 
@@ -339,10 +345,13 @@ def outbox_sweep(
     instead of doubling it. `sending_stale_after` (default: above the task's
     hard time limit) is only shortened by tests that killed their worker.
     """
-    stale_after = stale_after or timedelta(seconds=settings.OUTBOX_STALE_SECONDS)
+    if stale_after is None:
+        stale_after = timedelta(seconds=settings.OUTBOX_STALE_SECONDS)
+    if sending_stale_after is None:
+        sending_stale_after = sending_stale_default()
     now = timezone.now()
     cutoff = now - stale_after
-    sending_cutoff = now - (sending_stale_after or sending_stale_default())
+    sending_cutoff = now - sending_stale_after
     with transaction.atomic():
         stuck_sending = list(
             OutboundEmail.objects.select_for_update(skip_locked=True)

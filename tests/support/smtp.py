@@ -1,9 +1,11 @@
 """A real SMTP server for tests (aiosmtpd on 127.0.0.1).
 
 Tests read what really went over the wire. `refuse` makes the server answer
-a recipient with an SMTP error ("451 ..." for a while, "550 ..." for good).
+a recipient with an SMTP error ("451 ..." for a while, "550 ..." for good);
+`delay` makes it slow to accept each message.
 """
 
+import asyncio
 import logging
 import socket
 import threading
@@ -24,6 +26,9 @@ class Receiver:
         self.messages: list[EmailMessage] = []
         self.refuse: dict[str, str] = {}  # recipient -> "451 4.3.0 try later"
         self.refused_count: dict[str, int] = {}
+        # Seconds the server takes to accept each message (a slow server, so
+        # a test can kill a worker in the middle of a batch).
+        self.delay = 0.0
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
 
@@ -37,6 +42,8 @@ class Receiver:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self._arrived:
             self.messages.append(message)
