@@ -40,16 +40,18 @@ def _active_count():
     )
 
 
-def mentors_with_room(program: Program) -> QuerySet[Participant]:
-    """Mentors who accept requests and have room now (one query)."""
-    return (
-        Participant.objects.filter(
-            program=program, role=Participant.Role.MENTOR, accepting_requests=True
-        )
-        .annotate(active=_active_count())
-        .filter(active__lt=F("capacity"))
-        .only(*MENTOR_FIELDS)
-    )
+def mentors_with_room(
+    program: Program, *, include_unavailable: bool = False
+) -> QuerySet[Participant]:
+    """Mentors who accept requests and have room now (one query).
+
+    include_unavailable: also those who said "I'm unavailable for now" (an
+    admin pairing by hand may still choose them).
+    """
+    qs = Participant.objects.filter(program=program, role=Participant.Role.MENTOR)
+    if not include_unavailable:
+        qs = qs.filter(accepting_requests=True)
+    return qs.annotate(active=_active_count()).filter(active__lt=F("capacity")).only(*MENTOR_FIELDS)
 
 
 def mentor_options(mentee: Participant, program: Program) -> list[Match]:

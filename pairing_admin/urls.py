@@ -18,6 +18,7 @@ urlpatterns = [
     # Both mount their own program-scoped paths (programs/<id>/pairing/...).
     path("", include("invitations.urls")),
     path("", include("pairing.urls")),
+    path("programs/<int:program_id>/requests/", include("pairing.request_urls")),
     path("join/<str:token>/", registration.register, name="register"),
     path("django-admin/", admin.site.urls),
 ]

@@ -60,6 +60,7 @@ def samples(program, org_admin):
         "import_id": upload.pk,
         "organization_id": program.organization_id,
         "step": "integrations",
+        "request_id": 1,  # cancel answers outsiders 404 and GET 405 before looking it up
         "kind": "invitation",
         "batch_id": InvitationBatch.objects.create(program=program, kind="all").pk,
     }

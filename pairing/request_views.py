@@ -1,0 +1,101 @@
+"""Admin: the program's mentor requests, cancelling one, pairing by hand."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+
+from pairing import request_selectors, services
+from pairing.deadlines import deadline_label
+from pairing.forms import AdminPairForm
+from pairing.models import MentorRequest
+from programs.access import admin_view, program_for_admin
+from programs.models import Participant
+from programs.services import DomainError
+
+PAGE_SIZE = 50
+
+
+@admin_view
+def request_list(request: HttpRequest, program_id: int) -> HttpResponse:
+    program = program_for_admin(request.user, program_id)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    status = request.GET.get("status", "")
+    status = status if status in MentorRequest.Status.values else ""
+    query = request.GET.get("q", "").strip()[:100]
+    requests = request_selectors.request_list(program, status=status, query=query)
+    page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = request_selectors.request_counts(program)
+    zone = program.organization.timezone
+    rows = [(r, deadline_label(r.expires_at, zone)) for r in page.object_list]
+    context = {
+        "program": program,
+        "page": page,
+        "rows": rows,
+        "status": status,
+        "query": query,
+        "statuses": MentorRequest.Status.choices,
+        "count_rows": [(label, counts[value]) for value, label in MentorRequest.Status.choices],
+    }
+    template = "pairing/requests.html"
+    if request.htmx and request.htmx.target == "request-results":
+        template += "#results"
+    return render(request, template, context)
+
+
+@admin_view
+def request_cancel(request: HttpRequest, program_id: int, request_id: int) -> HttpResponse:
+    program = program_for_admin(request.user, program_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        cancelled = services.request_cancel(
+            program=program, request_id=request_id, user=request.user
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"Cancelled {cancelled.mentee.full_name}'s request to {cancelled.mentor.full_name}.",
+        )
+    return redirect("requests:list", program_id=program.pk)
+
+
+@admin_view
+def pair_by_hand(request: HttpRequest, program_id: int) -> HttpResponse:
+    program = program_for_admin(request.user, program_id)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    mentors = (
+        request_selectors.mentors_with_room(program, include_unavailable=True)
+        .only("id", "first_name", "last_name", "email", "capacity")
+        .order_by("first_name", "last_name", "pk")
+    )
+    initial = {}
+    if request.GET.get("mentee"):
+        initial["mentee"] = request.GET["mentee"]
+    form = AdminPairForm(
+        request.POST or None,
+        initial=initial,
+        mentees=request_selectors.unpaired_mentees(program),
+        mentors=mentors,
+    )
+    if request.method == "POST" and form.is_valid():
+        mentee: Participant = form.cleaned_data["mentee"]
+        mentor: Participant = form.cleaned_data["mentor"]
+        try:
+            services.pairing_create_by_admin(
+                program=program, mentee_id=mentee.pk, mentor_id=mentor.pk, user=request.user
+            )
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                f"Paired {mentee.full_name} with {mentor.full_name}. "
+                "We're emailing them both their Mentorship Assignments.",
+            )
+            return redirect("requests:list", program_id=program.pk)
+    return render(request, "pairing/request_pair.html", {"program": program, "form": form})
