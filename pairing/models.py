@@ -147,3 +147,82 @@ class Pairing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mentee_id} with {self.mentor_id} ({self.status})"
+
+
+class MentoringSession(models.Model):
+    """A meeting of a pairing, logged by the mentee or mentor from their link, or by an admin.
+
+    A session dated today or earlier counts as held; one dated later is
+    upcoming (status "scheduled"). Ending the pairing cancels upcoming ones.
+    """
+
+    class Status(models.TextChoices):
+        LOGGED = "logged", "Held"
+        SCHEDULED = "scheduled", "Upcoming"
+        CANCELLED = "cancelled", "Cancelled"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    pairing = models.ForeignKey(Pairing, on_delete=models.CASCADE, related_name="sessions")
+    date = models.DateField()
+    minutes = models.PositiveSmallIntegerField()
+    note = models.TextField(blank=True, max_length=2000)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.LOGGED)
+    logged_by_participant = models.ForeignKey(
+        Participant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    logged_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(minutes__gte=5, minutes__lte=600), name="session_minutes_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="cancelled", cancelled_at__isnull=False)
+                | (~Q(status="cancelled") & Q(cancelled_at__isnull=True)),
+                name="session_cancelled_at_matches_status",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["pairing", "status", "date"], name="session_pairing_idx"),
+            models.Index(fields=["program", "date"], name="session_program_date_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session of {self.pairing_id} on {self.date}"
+
+
+class HealthRules(models.Model):
+    """A program's own health rules; without a row the defaults apply (see pairing.health)."""
+
+    program = models.OneToOneField(Program, on_delete=models.CASCADE, related_name="health_rules")
+    early_days = models.PositiveSmallIntegerField(default=14)
+    first_session_days = models.PositiveSmallIntegerField(default=14)
+    recent_days = models.PositiveSmallIntegerField(default=30)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(early_days__gte=1, early_days__lte=365)
+                & Q(first_session_days__gte=1, first_session_days__lte=365)
+                & Q(recent_days__gte=1, recent_days__lte=365)
+                & Q(early_days__lte=models.F("first_session_days")),
+                name="health_rules_ranges",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Health rules of {self.program_id}"
+
+
+# --- Auto-pair ---------------------------------------------------------------------
+

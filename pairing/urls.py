@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pairing import public_views, views
+from pairing import monitor_views, public_views, session_views, views
 
 app_name = "pairing"
 
@@ -12,10 +12,56 @@ urlpatterns = [
     ),
     path("programs/<int:program_id>/pairing/active/", views.active_pairings, name="active"),
     path("programs/<int:program_id>/pairing/health/", views.health, name="health"),
+    # Monitoring: a pairing's page, End Pairing, Export, sessions, health rules.
+    path(
+        "programs/<int:program_id>/pairing/pairings/<int:pairing_id>/",
+        monitor_views.pairing_detail,
+        name="detail",
+    ),
+    path(
+        "programs/<int:program_id>/pairing/pairings/<int:pairing_id>/end/",
+        monitor_views.pairing_end,
+        name="end",
+    ),
+    path(
+        "programs/<int:program_id>/pairing/pairings/<int:pairing_id>/sessions/",
+        monitor_views.session_add,
+        name="session_add",
+    ),
+    path(
+        "programs/<int:program_id>/pairing/pairings/<int:pairing_id>/sessions/<int:session_id>/cancel/",
+        monitor_views.session_cancel,
+        name="session_cancel",
+    ),
+    path(
+        "programs/<int:program_id>/pairing/active/end/",
+        monitor_views.pairing_end_bulk,
+        name="end_bulk",
+    ),
+    path(
+        "programs/<int:program_id>/pairing/active/export.csv",
+        monitor_views.export_active,
+        name="export_active",
+    ),
+    path(
+        "programs/<int:program_id>/pairing/unpaired/export.csv",
+        monitor_views.export_unpaired,
+        name="export_unpaired",
+    ),
+    path(
+        "programs/<int:program_id>/pairing/requests/export.csv",
+        monitor_views.export_requests,
+        name="export_requests",
+    ),
+    path(
+        "programs/<int:program_id>/pairing/health/rules/",
+        monitor_views.health_rules,
+        name="health_rules",
+    ),
     # Personal links from emails (no login; the token is the credential).
     path("p/<str:token>/", public_views.preferences, name="preferences"),
     path("p/<str:token>/choose/", public_views.preferences_submit, name="preferences_submit"),
     path("p/<str:token>/withdraw/", public_views.preferences_withdraw, name="preferences_withdraw"),
     path("r/<str:token>/", public_views.request_link, name="request_link"),
-    path("s/<str:token>/", public_views.session_link, name="session_link"),
+    path("s/<str:token>/", session_views.session_link, name="session_link"),
 ]

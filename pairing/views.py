@@ -8,19 +8,10 @@ exist they show what will appear there and what to do first.
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import render
 
+from pairing import health as monitor_health
 from pairing import selectors
+from pairing.monitor_views import filter_query, monitor_filters
 from programs.access import admin_view, program_for_admin
-
-
-def _tab(request: HttpRequest, program_id: int, tab: str) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)
-    if request.method != "GET":
-        return HttpResponseNotAllowed(["GET"])
-    template = f"pairing/{tab}.html"
-    if request.htmx and request.htmx.target == "pairing-panel":
-        template += "#panel"
-    context = {"program": program, "tab": tab, "overview": selectors.pairing_overview(program)}
-    return render(request, template, context)
 
 
 @admin_view
@@ -58,9 +49,56 @@ def unpaired_mentees(request: HttpRequest, program_id: int) -> HttpResponse:
 
 @admin_view
 def active_pairings(request: HttpRequest, program_id: int) -> HttpResponse:
-    return _tab(request, program_id, "active")
+    """Active Pairings: search, health filter, sortable columns, 50 rows a page.
+
+    htmx asks for the whole panel (tab switch) or only the results (search,
+    sort, page); without JavaScript every link and form reloads the page.
+    """
+    program = program_for_admin(request.user, program_id)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    filters = monitor_filters(request)
+    rules = monitor_health.rules_for(program)
+    sort_key, descending = monitor_health.parse_sort(filters["sort"])
+    headers = []
+    for key, label in monitor_health.SORT_LABELS.items():
+        current = key == sort_key
+        flip = f"{key}" if current and descending else f"-{key}" if current else key
+        link = filter_query({**filters, "sort": flip})
+        aria = ("descending" if descending else "ascending") if current else ""
+        headers.append({"key": key, "label": label, "query": link, "aria_sort": aria})
+    context = {
+        "program": program,
+        "tab": "active",
+        "headers": headers,
+        "filters": filters,
+        "sort_key": sort_key,
+        "descending": descending,
+        "health_labels": monitor_health.HEALTH_LABELS,
+        "health_label": monitor_health.HEALTH_LABELS.get(filters["health"], ""),
+        "page": monitor_health.active_page(
+            program, page_number=request.GET.get("page"), rules=rules, **filters
+        ),
+        "query_string": filter_query(filters),
+    }
+    template = "pairing/active.html"
+    target = request.htmx.target if request.htmx else None
+    template += {"pairing-panel": "#panel", "active-results": "#results"}.get(target, "")
+    return render(request, template, context)
 
 
 @admin_view
 def health(request: HttpRequest, program_id: int) -> HttpResponse:
-    return _tab(request, program_id, "health")
+    """Monitor Health: live figures, the pairings that need a check-in, two charts."""
+    program = program_for_admin(request.user, program_id)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    context = {
+        "program": program,
+        "tab": "health",
+        "summary": monitor_health.health_summary(program),
+    }
+    template = "pairing/health.html"
+    if request.htmx and request.htmx.target == "pairing-panel":
+        template += "#panel"
+    return render(request, template, context)

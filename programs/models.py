@@ -334,6 +334,14 @@ class ActivityEvent(models.Model):
         MATCH_WEIGHTS_CHANGED = "match_weights_changed", "Changed the match weights"
         INVITATIONS_SENT = "invitations_sent", "Sent invitations to pair"
         INVITATIONS_RESENT = "invitations_resent", "Resent invitations to pair"
+        PAIRING_ENDED = "pairing_ended", "Ended a pairing"
+        PAIRINGS_ENDED = "pairings_ended", "Ended pairings in bulk"
+        SESSION_LOGGED = "session_logged", "Logged a mentoring session"
+        SESSION_CANCELLED = "session_cancelled", "Cancelled a mentoring session"
+        HEALTH_RULES_CHANGED = "health_rules_changed", "Changed the health rules"
+        AUTOPAIR_RUN = "autopair_run", "Ran auto-pair"
+        AUTOPAIR_CONFIRMED = "autopair_confirmed", "Confirmed auto-pair proposals"
+        AUTOPAIR_DISCARDED = "autopair_discarded", "Discarded an auto-pair run"
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="activity")
     # Null when the account was removed, or for changes the system made itself.

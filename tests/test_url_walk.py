@@ -47,6 +47,20 @@ def _named_patterns(resolver=None, namespace="", params=()):
             yield name, params + own
 
 
+def _session(program):
+    """An active pairing of the program (its mentee named MARKER) with one session."""
+    from pairing.models import MentoringSession, Pairing
+
+    pairing = Pairing.objects.create(
+        program=program, origin="admin",
+        mentee=factories.ParticipantFactory(program=program, last_name=MARKER),
+        mentor=factories.MentorFactory(program=program),
+    )  # fmt: skip
+    return MentoringSession.objects.create(
+        program=program, pairing=pairing, date=pairing.started_at.date(), minutes=30
+    )
+
+
 @pytest.fixture
 def samples(program, org_admin):
     """One object of the first organization for every URL parameter name."""
@@ -60,6 +74,8 @@ def samples(program, org_admin):
         "import_id": upload.pk,
         "organization_id": program.organization_id,
         "step": "integrations",
+        "pairing_id": (session := _session(program)).pairing_id,
+        "session_id": session.pk,
         "request_id": 1,  # cancel answers outsiders 404 and GET 405 before looking it up
         "kind": "invitation",
         "batch_id": InvitationBatch.objects.create(program=program, kind="all").pk,

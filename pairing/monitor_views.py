@@ -1,0 +1,345 @@
+"""Admin pages for monitoring pairings: a pairing's page, End Pairing, Export, health rules.
+
+Access is checked before the method, so an admin of another organization
+gets 404 for every method; GET pages only read, every change is a POST that
+redirects (plain forms, so all of it works without JavaScript).
+"""
+
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from invitations.models import OutboundEmail
+from pairing import export, monitoring
+from pairing import health as monitor_health
+from pairing.models import MentoringSession, MentorRequest, Pairing
+from programs.access import admin_view, program_for_admin
+from programs.models import Program
+from programs.services import DomainError
+
+EMAILS_SHOWN = 50
+
+
+def monitor_filters(request: HttpRequest) -> dict[str, str]:
+    """The Active Pairings filters from the query string (also used by Export)."""
+    health = request.GET.get("health", "")
+    return {
+        "query": request.GET.get("q", "").strip()[:100],
+        "health": health if health in monitor_health.HEALTH_LABELS else "",
+        "sort": request.GET.get("sort", monitor_health.DEFAULT_SORT)[:20],
+    }
+
+
+def filter_query(filters: dict[str, str]) -> str:
+    """The filters as a query string, for sort links, pages and Export."""
+    params = {"q": filters["query"], "health": filters["health"], "sort": filters["sort"]}
+    return urlencode({k: v for k, v in params.items() if v})
+
+
+def _active_url(program: Program) -> str:
+    return reverse("pairing:active", kwargs={"program_id": program.pk})
+
+
+def _pairing(program: Program, pairing_id: int) -> Pairing:
+    pairing = (
+        Pairing.objects.filter(program=program, pk=pairing_id)
+        .select_related("mentee", "mentor", "created_by", "ended_by", "request")
+        .first()
+    )
+    if pairing is None:
+        raise Http404("No such pairing")
+    return pairing
+
+
+# --- Forms --------------------------------------------------------------------------
+
+
+class EndForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (seen by admins only)",
+        max_length=monitoring.REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Say why the pairing ends."},
+    )
+    notify = forms.BooleanField(
+        label="Notify mentee and mentor", required=False, initial=True,
+        help_text="Each gets the “Pairing ended” email; the reason is not included.",
+    )  # fmt: skip
+    do_not_pair_again = forms.BooleanField(
+        label="Do not pair again", required=False,
+        help_text="This mentee and mentor are never recommended or auto-paired together again "
+        "in this program.",
+    )  # fmt: skip
+
+
+class SessionForm(forms.Form):
+    date = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    minutes = forms.IntegerField(
+        label="Length (minutes)", min_value=monitoring.MINUTES_MIN, max_value=monitoring.MINUTES_MAX
+    )
+    note = forms.CharField(
+        label="Note", required=False, max_length=monitoring.NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )  # fmt: skip
+
+
+class RulesForm(forms.Form):
+    early_days = forms.IntegerField(label="Too Early to Tell for the first (days)", min_value=1, max_value=365)  # fmt: skip
+    first_session_days = forms.IntegerField(label="First session expected within (days)", min_value=1, max_value=365)  # fmt: skip
+    recent_days = forms.IntegerField(label="A session expected at least every (days)", min_value=1, max_value=365)  # fmt: skip
+
+
+# --- A pairing's page ---------------------------------------------------------------
+
+
+def _detail_context(program: Program, pairing: Pairing, form: SessionForm | None = None) -> dict:
+    sessions = list(
+        MentoringSession.objects.filter(pairing=pairing).select_related(
+            "logged_by_participant", "logged_by_user"
+        )
+    )
+    requests = list(
+        MentorRequest.objects.filter(program=program, mentee=pairing.mentee, mentor=pairing.mentor)
+        .select_related("decided_by")
+        .order_by("created_at", "id")
+    )
+    emails = list(
+        OutboundEmail.objects.filter(
+            program=program, to_email__in=[pairing.mentee.email, pairing.mentor.email]
+        )
+        .only("id", "kind", "to_email", "to_name", "status", "created_at", "sent_at", "subject")
+        .order_by("-created_at", "-id")[:EMAILS_SHOWN]
+    )
+    today = monitor_health.local_today(program)
+    return {
+        "program": program,
+        "tab": "active",
+        "pairing": pairing,
+        "sessions": sessions,
+        "requests": requests,
+        "emails": emails,
+        "emails_max": EMAILS_SHOWN,
+        "today": today,
+        "form": form or SessionForm(initial={"date": today, "minutes": 60}),
+    }
+
+
+@admin_view
+def pairing_detail(request: HttpRequest, program_id: int, pairing_id: int) -> HttpResponse:
+    """How the pairing began, requests between the two, sessions, emails, end."""
+    program = program_for_admin(request.user, program_id)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    pairing = _pairing(program, pairing_id)
+    return render(request, "pairing/pairing_detail.html", _detail_context(program, pairing))
+
+
+@admin_view
+def session_add(request: HttpRequest, program_id: int, pairing_id: int) -> HttpResponse:
+    """An admin logs a session on the pairing's page (POST only)."""
+    program = program_for_admin(request.user, program_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    pairing = _pairing(program, pairing_id)
+    form = SessionForm(request.POST)
+    if form.is_valid():
+        try:
+            monitoring.session_log(
+                pairing=pairing,
+                on=form.cleaned_data["date"],
+                minutes=form.cleaned_data["minutes"],
+                note=form.cleaned_data["note"],
+                user=request.user,
+            )
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Session logged.")
+            return redirect("pairing:detail", program_id=program.pk, pairing_id=pairing.pk)
+    context = _detail_context(program, pairing, form)
+    return render(request, "pairing/pairing_detail.html", context, status=400)
+
+
+@admin_view
+def session_cancel(
+    request: HttpRequest, program_id: int, pairing_id: int, session_id: int
+) -> HttpResponse:
+    program = program_for_admin(request.user, program_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    pairing = _pairing(program, pairing_id)
+    if not MentoringSession.objects.filter(pairing=pairing, pk=session_id).exists():
+        raise Http404("No such session")
+    try:
+        monitoring.session_cancel(program=program, session_id=session_id, user=request.user)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Session cancelled.")
+    return redirect("pairing:detail", program_id=program.pk, pairing_id=pairing.pk)
+
+
+# --- End Pairing ------------------------------------------------------------------------
+
+
+@admin_view
+def pairing_end(request: HttpRequest, program_id: int, pairing_id: int) -> HttpResponse:
+    """GET: the confirmation with a reason. POST: End Pairing."""
+    program = program_for_admin(request.user, program_id)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    pairing = _pairing(program, pairing_id)
+    form = EndForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                monitoring.pairing_end(
+                    program=program,
+                    pairing_id=pairing.pk,
+                    user=request.user,
+                    reason=form.cleaned_data["reason"],
+                    notify=form.cleaned_data["notify"],
+                    do_not_pair_again=form.cleaned_data["do_not_pair_again"],
+                )
+            except DomainError as exc:
+                form.add_error(None, str(exc))
+                status = 409
+            else:
+                told = " Both have been notified." if form.cleaned_data["notify"] else ""
+                messages.success(
+                    request,
+                    f"Pairing of {pairing.mentee.full_name} with {pairing.mentor.full_name} "
+                    f"ended.{told}",
+                )
+                return redirect(_active_url(program))
+    context = {"program": program, "tab": "active", "pairing": pairing, "form": form}
+    return render(request, "pairing/end_pairing.html", context, status=status)
+
+
+def _ids(request: HttpRequest) -> list[int]:
+    source = request.POST if request.method == "POST" else request.GET
+    ids = []
+    for raw in source.getlist("pairing")[: monitoring.BULK_MAX + 1]:
+        if raw.isdigit():
+            ids.append(int(raw))
+    return list(dict.fromkeys(ids))
+
+
+@admin_view
+def pairing_end_bulk(request: HttpRequest, program_id: int) -> HttpResponse:
+    """Perform Bulk Action on Selected -> End Pairing: GET confirms, POST ends."""
+    program = program_for_admin(request.user, program_id)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    ids = _ids(request)
+    chosen = list(
+        Pairing.objects.filter(program=program, pk__in=ids, status=Pairing.Status.ACTIVE)
+        .select_related("mentee", "mentor")
+        .order_by("mentee__last_name", "mentee__first_name", "id")[: monitoring.BULK_MAX]
+    )
+    form = EndForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                count = monitoring.pairing_end_bulk(
+                    program=program,
+                    pairing_ids=[p.pk for p in chosen],
+                    user=request.user,
+                    reason=form.cleaned_data["reason"],
+                    notify=form.cleaned_data["notify"],
+                    do_not_pair_again=form.cleaned_data["do_not_pair_again"],
+                )
+            except DomainError as exc:
+                form.add_error(None, str(exc))
+                status = 409
+            else:
+                messages.success(request, f"{count:,} pairing{'s' if count != 1 else ''} ended.")
+                return redirect(_active_url(program))
+    context = {"program": program, "tab": "active", "chosen": chosen, "form": form}
+    return render(request, "pairing/end_bulk.html", context, status=status)
+
+
+# --- Export -------------------------------------------------------------------------
+
+
+def _get_only(request: HttpRequest, program_id: int) -> Program | HttpResponse:
+    program = program_for_admin(request.user, program_id)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET"])
+    return program
+
+
+@admin_view
+def export_active(request: HttpRequest, program_id: int) -> HttpResponse:
+    """Export: the active pairings as filtered and sorted on the tab."""
+    program = _get_only(request, program_id)
+    if isinstance(program, HttpResponse):
+        return program
+    rows = export.active_rows(program, **monitor_filters(request))
+    return export.csv_response(
+        export.filename_for(program, "active-pairings"), export.ACTIVE_HEADER, rows
+    )
+
+
+@admin_view
+def export_unpaired(request: HttpRequest, program_id: int) -> HttpResponse:
+    program = _get_only(request, program_id)
+    if isinstance(program, HttpResponse):
+        return program
+    rows = export.unpaired_rows(program)
+    return export.csv_response(
+        export.filename_for(program, "unpaired-mentees"), export.UNPAIRED_HEADER, rows
+    )
+
+
+@admin_view
+def export_requests(request: HttpRequest, program_id: int) -> HttpResponse:
+    program = _get_only(request, program_id)
+    if isinstance(program, HttpResponse):
+        return program
+    rows = export.request_rows(program, status=request.GET.get("status", ""))
+    return export.csv_response(
+        export.filename_for(program, "requests"), export.REQUEST_HEADER, rows
+    )
+
+
+# --- Health rules -------------------------------------------------------------------
+
+
+@admin_view
+def health_rules(request: HttpRequest, program_id: int) -> HttpResponse:
+    program = program_for_admin(request.user, program_id)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    current = monitor_health.rules_for(program)
+    form = RulesForm(
+        request.POST or None,
+        initial={
+            "early_days": current.early_days,
+            "first_session_days": current.first_session_days,
+            "recent_days": current.recent_days,
+        },
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                monitoring.health_rules_update(
+                    program=program, user=request.user, **form.cleaned_data
+                )
+            except DomainError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, "Health rules saved; the Health tab uses them now.")
+                return redirect("pairing:health", program_id=program.pk)
+    context = {"program": program, "tab": "health", "form": form, "rules": current}
+    return render(request, "pairing/health_rules.html", context, status=status)

@@ -1,0 +1,333 @@
+"""Monitoring pairings: ending them, logging and cancelling mentoring sessions, health rules.
+
+Ending is compare-and-set on status = 'active' (UPDATE ... WHERE status =
+'active'), so two admins ending the same pairing at once end it once, and only
+the winner's transaction writes emails and the activity line. Capacity needs
+no bookkeeping: a mentor's load is the count of their active pairings.
+"""
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from invitations.models import EmailKind
+from invitations.outbox import Draft, outbox_add
+from pairing.health import local_today
+from pairing.models import HealthRules, MentoringSession, Pairing
+from programs.models import ActivityEvent, Participant, Program
+from programs.services import DomainError, activity_record
+
+Verb = ActivityEvent.Verb
+REASON_MAX = 2000
+NOTE_MAX = 2000
+MINUTES_MIN, MINUTES_MAX = 5, 600
+FUTURE_MAX = timedelta(days=180)
+BULK_MAX = 1000
+
+
+def do_not_pair_again_pairs(program: Program) -> set[tuple[int, int]]:
+    """(mentee id, mentor id) pairs an admin said never to pair again in this program.
+
+    The preference form and auto-pair leave these out (top_candidates takes
+    them as `exclude`, translated to indexes).
+    """
+    return set(
+        Pairing.objects.filter(program=program, do_not_pair_again=True).values_list(
+            "mentee_id", "mentor_id"
+        )
+    )
+
+
+def _ended_drafts(program: Program, pairing: Pairing) -> list[Draft]:
+    drafts = []
+    for person, partner in ((pairing.mentee, pairing.mentor), (pairing.mentor, pairing.mentee)):
+        drafts.append(
+            Draft(
+                kind=EmailKind.PAIRING_ENDED,
+                key=f"pairing_ended:{pairing.pk}:{person.pk}",
+                to_email=person.email,
+                to_name=person.full_name,
+                values={
+                    "first_name": person.first_name,
+                    "program_name": program.name,
+                    "organization_name": program.organization.name,
+                    "partner_name": partner.full_name,
+                },
+            )
+        )
+    return drafts
+
+
+def _clean_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("Say why the pairing ends: the reason is kept for admins only.")
+    if len(reason) > REASON_MAX:
+        raise DomainError(f"Keep the reason under {REASON_MAX:,} characters.")
+    return reason
+
+
+def _end(
+    *,
+    program: Program,
+    ids: Sequence[int],
+    user,
+    reason: str,
+    notify: bool,
+    do_not_pair_again: bool,
+    now: datetime,
+) -> list[Pairing]:
+    """End the given active pairings of the program (inside the caller's transaction)."""
+    # Lock in id order so two bulk ends over overlapping rows cannot deadlock.
+    locked = list(
+        Pairing.objects.select_for_update(of=("self",))
+        .filter(program=program, pk__in=sorted(set(ids)), status=Pairing.Status.ACTIVE)
+        .select_related("mentee", "mentor")
+        .order_by("pk")
+    )
+    if not locked:
+        return []
+    pks = [p.pk for p in locked]
+    ended = Pairing.objects.filter(pk__in=pks, status=Pairing.Status.ACTIVE).update(
+        status=Pairing.Status.ENDED,
+        ended_at=now,
+        ended_by=user,
+        end_reason=reason,
+        do_not_pair_again=do_not_pair_again,
+    )
+    if ended != len(pks):  # cannot happen while the rows are locked; refuse rather than guess
+        raise DomainError("These pairings changed while you were ending them; try again.")
+    today = local_today(program, now)
+    MentoringSession.objects.filter(pairing_id__in=pks, date__gt=today).exclude(
+        status=MentoringSession.Status.CANCELLED
+    ).update(status=MentoringSession.Status.CANCELLED, cancelled_at=now)
+    if notify:
+        drafts = [d for pairing in locked for d in _ended_drafts(program, pairing)]
+        outbox_add(drafts, program=program)
+    for pairing in locked:
+        pairing.status, pairing.ended_at, pairing.ended_by = Pairing.Status.ENDED, now, user
+        pairing.end_reason, pairing.do_not_pair_again = reason, do_not_pair_again
+    return locked
+
+
+def _consequences(notify: bool, do_not_pair_again: bool) -> str:
+    parts = ["both notified" if notify else "nobody notified"]
+    if do_not_pair_again:
+        parts.append("not to be paired again")
+    return "; ".join(parts)
+
+
+def pairing_end(
+    *,
+    program: Program,
+    pairing_id: int,
+    user,
+    reason: str,
+    notify: bool,
+    do_not_pair_again: bool = False,
+    now: datetime | None = None,
+) -> Pairing:
+    """End one active pairing: its upcoming sessions are cancelled, the mentor has room again."""
+    reason = _clean_reason(reason)
+    now = now or timezone.now()
+    with transaction.atomic():
+        ended = _end(
+            program=program,
+            ids=[pairing_id],
+            user=user,
+            reason=reason,
+            notify=notify,
+            do_not_pair_again=do_not_pair_again,
+            now=now,
+        )
+        if not ended:
+            if Pairing.objects.filter(program=program, pk=pairing_id).exists():
+                raise DomainError("This pairing has already ended.")
+            raise DomainError("There is no such pairing in this program.")
+        pairing = ended[0]
+        activity_record(
+            program=program,
+            actor=user,
+            verb=Verb.PAIRING_ENDED,
+            detail=f"{pairing.mentee.full_name} with {pairing.mentor.full_name} "
+            f"({_consequences(notify, do_not_pair_again)}): {reason}",
+        )
+    return pairing
+
+
+def pairing_end_bulk(
+    *,
+    program: Program,
+    pairing_ids: Sequence[int],
+    user,
+    reason: str,
+    notify: bool,
+    do_not_pair_again: bool = False,
+    now: datetime | None = None,
+) -> int:
+    """End the selected pairings that are still active; returns how many ended."""
+    reason = _clean_reason(reason)
+    ids = list(dict.fromkeys(int(i) for i in pairing_ids))
+    if not ids:
+        raise DomainError("Select at least one pairing to end.")
+    if len(ids) > BULK_MAX:
+        raise DomainError(f"End at most {BULK_MAX:,} pairings at a time.")
+    now = now or timezone.now()
+    with transaction.atomic():
+        ended = _end(
+            program=program,
+            ids=ids,
+            user=user,
+            reason=reason,
+            notify=notify,
+            do_not_pair_again=do_not_pair_again,
+            now=now,
+        )
+        if not ended:
+            raise DomainError("None of the selected pairings is still active.")
+        activity_record(
+            program=program,
+            actor=user,
+            verb=Verb.PAIRINGS_ENDED,
+            detail=f"{len(ended)} pairing{'s' if len(ended) != 1 else ''} "
+            f"({_consequences(notify, do_not_pair_again)}): {reason}",
+        )
+    return len(ended)
+
+
+# --- Mentoring sessions -------------------------------------------------------------
+
+
+def session_log(
+    *,
+    pairing: Pairing,
+    on: date,
+    minutes: int,
+    note: str = "",
+    participant: Participant | None = None,
+    user=None,
+    now: datetime | None = None,
+) -> MentoringSession:
+    """Log a session of an active pairing, by one of its two people or by an admin.
+
+    A date after today makes it an upcoming session. Submitting the same
+    session twice (a double click, a resent form) logs it once.
+    """
+    if (participant is None) == (user is None):
+        raise ValueError("a session is logged by a participant or by an admin user")
+    now = now or timezone.now()
+    program = pairing.program
+    today = local_today(program, now)
+    note = note.strip()
+    if len(note) > NOTE_MAX:
+        raise DomainError(f"Keep the note under {NOTE_MAX:,} characters.")
+    if not MINUTES_MIN <= minutes <= MINUTES_MAX:
+        raise DomainError(
+            f"A session lasts between {MINUTES_MIN} and {MINUTES_MAX} minutes; "
+            f"{minutes} is outside that."
+        )
+    started = local_today(program, pairing.started_at)
+    if on < started:
+        raise DomainError(f"The pairing began on {started:%-d %B %Y}; pick that day or later.")
+    if on > today + FUTURE_MAX:
+        raise DomainError("Pick a date within the next six months.")
+    if participant is not None and participant.pk not in (pairing.mentee_id, pairing.mentor_id):
+        raise DomainError("Only the mentee and mentor of a pairing can log its sessions.")
+    with transaction.atomic():
+        # The pairing row is held so an end cannot slip in between the check and the insert.
+        current = Pairing.objects.select_for_update().filter(pk=pairing.pk).first()
+        if current is None or current.status != Pairing.Status.ACTIVE:
+            raise DomainError("This pairing has ended, so no more sessions can be logged for it.")
+        twin = (
+            MentoringSession.objects.filter(pairing=pairing, date=on, minutes=minutes, note=note)
+            .exclude(status=MentoringSession.Status.CANCELLED)
+            .first()
+        )
+        if twin is not None:
+            return twin
+        session = MentoringSession.objects.create(
+            program=program,
+            pairing=pairing,
+            date=on,
+            minutes=minutes,
+            note=note,
+            status=MentoringSession.Status.SCHEDULED
+            if on > today
+            else MentoringSession.Status.LOGGED,
+            logged_by_participant=participant,
+            logged_by_user=user,
+        )
+        if user is not None:
+            activity_record(
+                program=program,
+                actor=user,
+                verb=Verb.SESSION_LOGGED,
+                detail=f"{on:%-d %B %Y}, {minutes} minutes, for pairing {pairing.pk}",
+            )
+    return session
+
+
+def session_cancel(
+    *, program: Program, session_id: int, user, now: datetime | None = None
+) -> MentoringSession:
+    """An admin cancels a session (an upcoming one, or one logged by mistake)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        changed = (
+            MentoringSession.objects.filter(program=program, pk=session_id)
+            .filter(~Q(status=MentoringSession.Status.CANCELLED))
+            .update(status=MentoringSession.Status.CANCELLED, cancelled_at=now)
+        )
+        session = MentoringSession.objects.filter(program=program, pk=session_id).first()
+        if session is None:
+            raise DomainError("There is no such session in this program.")
+        if not changed:
+            raise DomainError("This session was already cancelled.")
+        activity_record(
+            program=program,
+            actor=user,
+            verb=Verb.SESSION_CANCELLED,
+            detail=f"{session.date:%-d %B %Y} session of pairing {session.pairing_id}",
+        )
+    return session
+
+
+# --- Health rules -------------------------------------------------------------------
+
+
+def health_rules_update(
+    *, program: Program, user, early_days: int, first_session_days: int, recent_days: int
+) -> HealthRules:
+    for label, value in (
+        ("Too early to tell", early_days),
+        ("First session within", first_session_days),
+        ("A session at least every", recent_days),
+    ):
+        if not 1 <= value <= 365:
+            raise DomainError(f"{label}: choose between 1 and 365 days.")
+    if early_days > first_session_days:
+        raise DomainError(
+            "The “too early to tell” period cannot be longer than the time allowed for a "
+            "first session."
+        )
+    with transaction.atomic():
+        rules, _ = HealthRules.objects.update_or_create(
+            program=program,
+            defaults={
+                "early_days": early_days,
+                "first_session_days": first_session_days,
+                "recent_days": recent_days,
+                "updated_by": user,
+            },
+        )
+        activity_record(
+            program=program,
+            actor=user,
+            verb=Verb.HEALTH_RULES_CHANGED,
+            detail=f"too early {early_days} days, first session within {first_session_days} "
+            f"days, a session every {recent_days} days",
+        )
+    return rules

@@ -1,0 +1,138 @@
+"""The Active Pairings tab: columns, health, search, sort, pages, pinned query counts."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from pairing.models import MentoringSession, Pairing
+from tests import factories
+
+
+def pair(program, *, days_ago=0, sessions=(), origin="request", mentee=None, mentor=None):
+    """An active pairing started `days_ago`, with held sessions `sessions` days ago."""
+    mentee = mentee or factories.ParticipantFactory(program=program)
+    mentor = mentor or factories.MentorFactory(program=program)
+    pairing = Pairing.objects.create(program=program, mentee=mentee, mentor=mentor, origin=origin)
+    Pairing.objects.filter(pk=pairing.pk).update(
+        started_at=timezone.now() - timedelta(days=days_ago)
+    )
+    pairing.refresh_from_db()
+    today = timezone.localdate()
+    MentoringSession.objects.bulk_create(
+        MentoringSession(
+            program=program, pairing=pairing, date=today - timedelta(days=d), minutes=45
+        )
+        for d in sessions
+    )
+    return pairing
+
+
+def _url(program, **params):
+    url = reverse("pairing:active", kwargs={"program_id": program.pk})
+    return url + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
+
+
+def test_tab_lists_each_pairing_with_sessions_last_session_and_health(program, org_admin_client):
+    fresh = pair(program, days_ago=3, origin="admin")
+    quiet = pair(program, days_ago=40, sessions=[35], origin="auto_pair")
+    busy = pair(program, days_ago=60, sessions=[50, 20, 2])
+    fresh.mentee.first_name = "Freya"
+    fresh.mentee.save()
+    html = org_admin_client.get(_url(program)).content.decode()
+    assert "3 active pairings" in html
+    assert "Freya" in html
+    assert "Too Early to Tell" in html and "Needs Check-in" in html and "On Track" in html
+    assert "Auto-pair" in html and "Admin" in html and "Request" in html
+    last = timezone.localdate() - timedelta(days=2)
+    assert f"{last.day} {last:%b %Y}" in html
+    for pairing in (fresh, quiet, busy):
+        assert reverse("pairing:end", args=[program.pk, pairing.pk]) in html
+        assert f'name="pairing" value="{pairing.pk}"' in html  # bulk checkbox
+
+
+def test_ended_pairings_and_other_programs_are_not_listed(program, org_admin_client, other_org):
+    gone = pair(program, days_ago=10)
+    Pairing.objects.filter(pk=gone.pk).update(status="ended", ended_at=timezone.now())
+    elsewhere = factories.ProgramFactory(organization=other_org)
+    stranger = pair(elsewhere, days_ago=10)
+    stranger.mentee.first_name = "Outsider"
+    stranger.mentee.save()
+    html = org_admin_client.get(_url(program)).content.decode()
+    assert "No active pairings yet" in html
+    assert "Outsider" not in html
+
+
+def test_search_matches_mentee_or_mentor_and_health_filter_narrows(program, org_admin_client):
+    a = pair(program, days_ago=3)
+    a.mentor.last_name = "Quimby"
+    a.mentor.save()
+    pair(program, days_ago=40)
+    html = org_admin_client.get(_url(program, q="quimby")).content.decode()
+    assert "1 active pairing " in html and "Quimby" in html
+    html = org_admin_client.get(_url(program, health="check_in")).content.decode()
+    assert "1 active pairing " in html and "Needs Check-in" in html and "Quimby" not in html
+
+
+def test_sort_by_whitelisted_columns_and_unknown_sort_falls_back(program, org_admin_client):
+    few = pair(program, days_ago=30, sessions=[1])
+    many = pair(program, days_ago=30, sessions=[1, 2, 3])
+    few.mentee.first_name, many.mentee.first_name = "Fewsessions", "Manysessions"
+    few.mentee.save()
+    many.mentee.save()
+    html = org_admin_client.get(_url(program, sort="-sessions")).content.decode()
+    assert html.index("Manysessions") < html.index("Fewsessions")
+    assert 'aria-sort="descending"' in html
+    html = org_admin_client.get(_url(program, sort="sessions")).content.decode()
+    assert html.index("Fewsessions") < html.index("Manysessions")
+    response = org_admin_client.get(_url(program, sort="mentee__email;drop"))
+    assert response.status_code == 200
+
+
+def test_htmx_search_returns_only_the_results_fragment(program, org_admin_client):
+    pair(program)
+    response = org_admin_client.get(
+        _url(program, q="x"), headers={"HX-Request": "true", "HX-Target": "active-results"}
+    )
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="active-results">')
+    assert "<html" not in html
+
+
+@pytest.mark.parametrize("size", [5, 120])
+def test_query_count_is_fixed_whatever_the_number_of_pairings(
+    size, program, org_admin_client, django_assert_num_queries
+):
+    mentor = factories.MentorFactory(program=program, capacity=50)
+    mentees = factories.ParticipantFactory.create_batch(size, program=program)
+    pairings = Pairing.objects.bulk_create(
+        Pairing(program=program, mentee=m, mentor=mentor, origin="request") for m in mentees
+    )
+    MentoringSession.objects.bulk_create(
+        MentoringSession(program=program, pairing=p, date=timezone.localdate(), minutes=30)
+        for p in pairings
+    )
+    # session, user, membership check, program, health rules, count, one page of rows,
+    # and the session's save (3, with its savepoint)
+    with django_assert_num_queries(10):
+        response = org_admin_client.get(_url(program))
+    assert response.status_code == 200
+    assert response.content.decode().count('name="pairing"') == min(size, 50)
+
+
+def test_pages_of_fifty(program, org_admin_client):
+    mentor = factories.MentorFactory(program=program, capacity=50)
+    mentees = factories.ParticipantFactory.create_batch(55, program=program)
+    Pairing.objects.bulk_create(
+        Pairing(program=program, mentee=m, mentor=mentor, origin="request") for m in mentees
+    )
+    html = org_admin_client.get(_url(program, page=2)).content.decode()
+    assert "Page 2 of 2" in html
+    assert html.count('name="pairing"') == 5
+
+
+def test_other_organization_gets_404(program, other_admin_client):
+    pair(program)
+    assert other_admin_client.get(_url(program)).status_code == 404
+    assert other_admin_client.post(_url(program)).status_code == 404
