@@ -57,9 +57,11 @@ rows from `.values()`), so auto-pair can score 50,000 people without building
 model instances.
 """
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -81,9 +83,29 @@ def normalise(value: object) -> str:
 
 
 def _get(person: Person, name: str, default: Any = None) -> Any:
-    if isinstance(person, Mapping):
+    if type(person) is dict or isinstance(person, Mapping):
         return person.get(name, default)
     return getattr(person, name, default)
+
+
+# The same few hundred tags recur across thousands of profiles: remember how
+# each raw string normalises ({raw: (normalised, display)}, blank -> None).
+_SPELLINGS: dict[str, tuple[str, str] | None] = {}
+_SPELLINGS_MAX = 200_000
+
+
+def _spelling(value: object) -> tuple[str, str] | None:
+    try:
+        return _SPELLINGS[value]
+    except (KeyError, TypeError):
+        pass
+    display = " ".join(str(value).split())
+    found = (display.casefold(), display) if display else None
+    if isinstance(value, str):
+        if len(_SPELLINGS) >= _SPELLINGS_MAX:
+            _SPELLINGS.clear()
+        _SPELLINGS[value] = found
+    return found
 
 
 def _tags(*lists: object) -> dict[str, str]:
@@ -95,45 +117,29 @@ def _tags(*lists: object) -> dict[str, str]:
         if isinstance(values, str):
             values = [values]
         for value in values:
-            display = " ".join(str(value).split())
-            if display:
-                out.setdefault(display.casefold(), display)
+            found = _spelling(value)
+            if found is not None and found[0] not in out:
+                out[found[0]] = found[1]
     return out
 
 
 def _one(value: object) -> dict[str, str]:
-    display = " ".join(str(value or "").split())
-    return {display.casefold(): display} if display else {}
+    found = _spelling(value) if value else None
+    return {found[0]: found[1]} if found else {}
 
 
 @dataclass(frozen=True)
 class _Rule:
     key: str
-    mentee: Callable[[Person], dict[str, str]]
-    mentor: Callable[[Person], dict[str, str]]
+    # An overlap is |shared| / max(|mentee's side|, full_at).
     full_at: int
 
 
 _RULES: tuple[_Rule, ...] = (
-    _Rule(
-        "skills_for_goals",
-        lambda p: _tags(_get(p, "interests"), _get(p, "goals")),
-        lambda p: _tags(_get(p, "skills")),
-        FULL_AT,
-    ),
-    _Rule(
-        "shared_interests",
-        lambda p: _tags(_get(p, "interests")),
-        lambda p: _tags(_get(p, "interests")),
-        FULL_AT,
-    ),
-    _Rule(
-        "department",
-        lambda p: _one(_get(p, "department")),
-        lambda p: _one(_get(p, "department")),
-        1,
-    ),
-    _Rule("location", lambda p: _one(_get(p, "location")), lambda p: _one(_get(p, "location")), 1),
+    _Rule("skills_for_goals", FULL_AT),
+    _Rule("shared_interests", FULL_AT),
+    _Rule("department", 1),
+    _Rule("location", 1),
 )
 assert tuple(r.key for r in _RULES) == FIELD_KEYS, (
     "pairing.matching and programs.match_weights disagree"
@@ -143,12 +149,30 @@ assert tuple(r.key for r in _RULES) == FIELD_KEYS, (
 Profile = tuple[dict[str, str], ...]
 
 
+def _values(person: Person) -> tuple:
+    """(skills, interests, goals, department, location), read once per person."""
+    if type(person) is dict or isinstance(person, Mapping):
+        get = person.get
+        return get("skills"), get("interests"), get("goals"), get("department"), get("location")
+    return (
+        getattr(person, "skills", None),
+        getattr(person, "interests", None),
+        getattr(person, "goals", None),
+        getattr(person, "department", None),
+        getattr(person, "location", None),
+    )
+
+
 def mentee_profile(person: Person) -> Profile:
-    return tuple(rule.mentee(person) for rule in _RULES)
+    """What the mentee is looking for, per rule."""
+    _, interests, goals, department, location = _values(person)
+    return (_tags(interests, goals), _tags(interests), _one(department), _one(location))
 
 
 def mentor_profile(person: Person) -> Profile:
-    return tuple(rule.mentor(person) for rule in _RULES)
+    """What the mentor offers, per rule."""
+    skills, interests, _, department, location = _values(person)
+    return (_tags(skills), _tags(interests), _one(department), _one(location))
 
 
 def _weights(weights: Mapping[str, int]) -> list[int]:
@@ -162,16 +186,26 @@ def _weights(weights: Mapping[str, int]) -> list[int]:
     return out
 
 
-def _reasons(mentee: Profile, mentor: Profile, weights: list[int]) -> list[str]:
+_LABELS = tuple(FIELD_BY_KEY[rule.key].label for rule in _RULES)
+
+
+def _reason_fields(mentee: Profile, weights: list[int]) -> list[tuple[int, str, dict]]:
+    """(rule index, label, mentee's values) of the fields that can give a reason."""
+    return [(i, _LABELS[i], mentee[i]) for i, w in enumerate(weights) if w != IGNORED and mentee[i]]
+
+
+def _reasons_from(fields: list[tuple[int, str, dict]], mentor: Profile) -> list[str]:
     reasons = []
-    for rule, w, wanted, offered in zip(_RULES, weights, mentee, mentor, strict=True):
-        if w == IGNORED:
-            continue
+    for i, label, wanted in fields:
         # The mentor's spelling, in the mentor's order.
-        shared = [display for norm, display in offered.items() if norm in wanted]
+        shared = [display for norm, display in mentor[i].items() if norm in wanted]
         if shared:
-            reasons.append(f"{FIELD_BY_KEY[rule.key].label}: {', '.join(shared)}")
+            reasons.append(f"{label}: {', '.join(shared)}")
     return reasons
+
+
+def _reasons(mentee: Profile, mentor: Profile, weights: list[int]) -> list[str]:
+    return _reasons_from(_reason_fields(mentee, weights), mentor)
 
 
 def explain(mentee: Person, mentor: Person, weights: Mapping[str, int]) -> list[str]:
@@ -182,6 +216,17 @@ def explain(mentee: Person, mentor: Person, weights: Mapping[str, int]) -> list[
 def percent(score: float) -> int:
     """A score as shown to people: a whole number, halves rounded up."""
     return int(np.floor(score + 0.5))
+
+
+def _vocabulary(mentees: Sequence[Profile], mentors: Sequence[Profile], i: int) -> set[str]:
+    """Rule i's tokens on the side with fewer people.
+
+    Tokens only the other side uses never become columns (lookups skip them);
+    tokens only this side uses make empty columns, which cost nothing in the
+    product. One mentee against 5,000 mentors: about ten columns.
+    """
+    side = mentees if len(mentees) <= len(mentors) else mentors
+    return set().union(*(p[i] for p in side))
 
 
 class _Encoding:
@@ -197,8 +242,7 @@ class _Encoding:
         # mentee's denominator, which is taken from the full profile.
         score_cols: dict[tuple[int, str], int] = {}
         for i in scoring:
-            common = set().union(*(p[i] for p in mentees)) & set().union(*(p[i] for p in mentors))
-            for token in common:
+            for token in _vocabulary(mentees, mentors, i):
                 score_cols[(i, token)] = len(score_cols)
         self.score_a = self._mentee_side(mentees, scoring, score_cols, weights, total)
         self.score_b = self._mentor_side(mentors, scoring, score_cols)
@@ -206,8 +250,7 @@ class _Encoding:
         for i, w in enumerate(weights):
             if w != MUST_MATCH:
                 continue
-            common = set().union(*(p[i] for p in mentees)) & set().union(*(p[i] for p in mentors))
-            cols = {(i, t): n for n, t in enumerate(common)}
+            cols = {(i, t): n for n, t in enumerate(_vocabulary(mentees, mentors, i))}
             a = self._mentee_side(mentees, [i], cols, None, 0)
             b = self._mentor_side(mentors, [i], cols)
             self.must.append((a, b))
@@ -322,14 +365,36 @@ def score_pair(mentee: Person, mentor: Person, weights: Mapping[str, int]) -> fl
     return float(matrix.scores[0, 0]) if matrix.eligible[0, 0] else None
 
 
-class Match(NamedTuple):
-    mentor: Person
-    score: float
-    reasons: list[str]
+class Match:
+    """One mentor offered to a mentee: `mentor, score, reasons = match` works too.
+
+    Reasons are worked out when first read, so a page that shows 20 of 5,000
+    ranked mentors explains only those 20.
+    """
+
+    __slots__ = ("_fields", "_profile", "_reasons", "mentor", "score")
+
+    def __init__(self, mentor: Person, score: float, fields, profile: Profile | None) -> None:
+        self.mentor, self.score = mentor, score
+        self._fields, self._profile, self._reasons = fields, profile, None
+
+    @property
+    def reasons(self) -> list[str]:
+        if self._reasons is None:
+            self._reasons = (
+                [] if self._profile is None else _reasons_from(self._fields, self._profile)
+            )
+        return self._reasons
 
     @property
     def percent(self) -> int:
         return percent(self.score)
+
+    def __iter__(self):
+        return iter((self.mentor, self.score, self.reasons))
+
+    def __repr__(self) -> str:
+        return f"Match({self.mentor!r}, {self.score:.3f})"
 
 
 def _name_key(person: Person) -> tuple[str, int]:
@@ -337,7 +402,7 @@ def _name_key(person: Person) -> tuple[str, int]:
     pk = _get(person, "pk", None)
     if pk is None:
         pk = _get(person, "id", 0)
-    return normalise(name), pk or 0
+    return name.strip().casefold(), pk or 0
 
 
 def rank_mentors_for(
@@ -356,7 +421,13 @@ def rank_mentors_for(
     row = np.round(scores[0].astype(np.float64), 3).tolist()
     keep = range(len(mentors)) if eligible is None else np.flatnonzero(eligible[0]).tolist()
     order = sorted(keep, key=lambda j: (-row[j], *_name_key(mentors[j])))
-    return [Match(mentors[j], row[j], _reasons(profile, mentor_profiles[j], w)) for j in order]
+    fields = _reason_fields(profile, w)
+    # Without a must-match field, a score of 0 means nothing overlapped: no reasons.
+    some_must = MUST_MATCH in w
+    return [
+        Match(mentors[j], row[j], fields, mentor_profiles[j] if row[j] or some_must else None)
+        for j in order
+    ]
 
 
 @dataclass
@@ -415,35 +486,30 @@ def top_candidates(
             raise ValueError(f"{key} is not a single-value field")
         differ.append(_codes([p[i] for p in mentee_profiles], [p[i] for p in mentor_profiles]))
     k = max(0, min(k, m))
-    counts = np.zeros(n, dtype=np.int64)
-    mentor_parts, score_parts = [], []
-    step = enc.block_rows()
-    for start in range(0, n, step):
+
+    def one_block(start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         stop = min(start + step, n)
         scores, ok = enc.block(start, stop)
-        if ok is None:
-            ok = np.ones(scores.shape, dtype=bool)
         lo, hi = np.searchsorted(ex[:, 0], [start, stop])
-        ok[ex[lo:hi, 0] - start, ex[lo:hi, 1]] = False
-        for mentee_codes, mentor_codes in differ:
-            rows = mentee_codes[start:stop, None]
-            ok &= (rows < 0) | (rows != mentor_codes[None, :])
-        scores[~ok] = -np.inf
-        if k == 0:
-            continue
-        if k < m:
-            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        else:
-            top = np.broadcast_to(np.arange(m), scores.shape)
-        top_scores = np.take_along_axis(scores, top, axis=1)
-        # Best first; equal scores by mentor index, so results are reproducible.
-        order = np.lexsort((top, -top_scores), axis=1)
-        top = np.take_along_axis(top, order, axis=1)
-        top_scores = np.take_along_axis(top_scores, order, axis=1)
-        valid = np.isfinite(top_scores)
-        counts[start:stop] = valid.sum(axis=1)
-        mentor_parts.append(top[valid].astype(np.int32))
-        score_parts.append(top_scores[valid])
+        if hi > lo or differ:
+            ok = np.ones(scores.shape, dtype=bool) if ok is None else ok
+            ok[ex[lo:hi, 0] - start, ex[lo:hi, 1]] = False
+            for mentee_codes, mentor_codes in differ:
+                rows = mentee_codes[start:stop, None]
+                ok &= (rows < 0) | (rows != mentor_codes[None, :])
+        if ok is not None:
+            scores[~ok] = -np.inf
+        rows, cols, values = _best_k(scores, k)
+        return np.bincount(rows, minlength=stop - start), cols.astype(np.int32), values
+
+    step = enc.block_rows()
+    starts = range(0, n, step) if k else range(0)
+    # numpy and scipy release the GIL in the heavy parts: blocks run side by side.
+    with ThreadPoolExecutor(max_workers=_workers(len(starts))) as pool:
+        parts = list(pool.map(one_block, starts))
+    counts = np.concatenate([p[0] for p in parts]) if parts else np.zeros(n, dtype=np.int64)
+    mentor_parts = [p[1] for p in parts]
+    score_parts = [p[2] for p in parts]
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     return Candidates(
@@ -471,3 +537,55 @@ def _codes(
         np.fromiter((code(v) for v in mentee_values), dtype=np.int64, count=len(mentee_values)),
         np.fromiter((code(v) for v in mentor_values), dtype=np.int64, count=len(mentor_values)),
     )
+
+
+_SAMPLE_COLUMNS = 2048
+
+
+def _workers(blocks: int) -> int:
+    return max(1, min(blocks, os.cpu_count() or 1, 4))
+
+
+def _best_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's k best finite entries as (rows, cols, values): best first, ties by column.
+
+    A full partition of every row costs more than scoring did, so a threshold
+    comes from a sample of the columns first: for most rows, at least k
+    entries reach it and only those few are sorted. Rows where the sample
+    guessed wrong (fewer than k reach it, or ties flood it) get their exact
+    k-th value from a partition. Either way the threshold is at most the row's
+    k-th best value, so the result is exact.
+    """
+    c, n = scores.shape
+    lowest = np.finfo(np.float32).min  # a threshold that lets every finite entry in
+    if k >= n:
+        threshold = np.full(c, lowest, dtype=np.float32)
+        mask = scores >= lowest
+    else:
+        stride = max(1, n // _SAMPLE_COLUMNS)
+        sample = scores[:, ::stride]
+        # Twice the share of k the sample should hold, plus slack for small samples.
+        ks = min(sample.shape[1], 2 * k * sample.shape[1] // n + 8)
+        threshold = np.partition(sample, sample.shape[1] - ks, axis=1)[:, sample.shape[1] - ks]
+        np.maximum(threshold, lowest, out=threshold)
+        mask = scores >= threshold[:, None]
+        reached = np.count_nonzero(mask, axis=1)
+        redo = np.flatnonzero((reached < k) | (reached > 8 * k + 64))
+        if len(redo):
+            exact = np.partition(scores[redo], n - k, axis=1)[:, n - k]
+            threshold[redo] = np.maximum(exact, lowest)
+            mask[redo] = scores[redo] >= threshold[redo, None]
+    # Flat indexes: much faster than a 2-D nonzero.
+    flat = np.flatnonzero(mask)
+    rows, cols = np.divmod(flat, n)
+    values = scores.reshape(-1)[flat]
+    # Scores are never negative, so their float bits sort like the numbers: one
+    # int64 key (row ascending, score descending) and a stable sort, which keeps
+    # equal scores in column order. Far faster than a three-key lexsort.
+    key = (rows << 32) | (0x7FFFFFFF - values.view(np.int32)).astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    rows, cols, values = rows[order], cols[order], values[order]
+    # Position of each entry within its row; keep the first k.
+    first = np.searchsorted(rows, np.arange(c))
+    keep = np.arange(len(rows)) - first[rows] < k
+    return rows[keep], cols[keep], values[keep]

@@ -383,3 +383,38 @@ def test_top_candidates_reports_mentees_without_candidates():
 def test_weights_outside_0_to_10_are_refused():
     with pytest.raises(ValueError):
         matching.score_pair({}, {}, {**DEFAULT, "location": 11})
+
+
+@pytest.mark.parametrize("sample_columns", [16, 2048])
+def test_best_k_per_row_is_exact_with_ties_and_excluded_entries(sample_columns, monkeypatch):
+    monkeypatch.setattr(matching, "_SAMPLE_COLUMNS", sample_columns)
+    rng = np.random.default_rng(3)
+    scores = (rng.integers(0, 6, (60, 500)) * 12.5).astype(np.float32)
+    scores[rng.random(scores.shape) < 0.6] = 0.0  # floods of ties at 0
+    scores[10:20, :] = 0.0  # rows that are all ties
+    scores[20:30][rng.random((10, 500)) < 0.97] = -np.inf  # rows with few candidates
+    scores[30:35, :] = -np.inf  # rows with none
+    scores[35:40, ::7] = 99.0  # rows whose best are on a stride the sample sees
+
+    for k in (1, 7, 50, 499, 500):
+        rows, cols, values = matching._best_k(scores.copy(), k)
+
+        for i in range(scores.shape[0]):
+            finite = [
+                (-scores[i, j], j) for j in range(scores.shape[1]) if np.isfinite(scores[i, j])
+            ]
+            expected = sorted(finite)[:k]
+            mine = rows == i
+            assert cols[mine].tolist() == [j for _, j in expected], (k, i)
+            assert values[mine].tolist() == [-v for v, _ in expected], (k, i)
+
+
+def test_a_match_unpacks_as_mentor_score_reasons():
+    mentor = {"first_name": "Tom", "skills": ["SQL"], "location": "Leeds"}
+
+    (match,) = matching.rank_mentors_for({"goals": ["sql"], "location": "Leeds"}, [mentor], DEFAULT)
+    who, score, reasons = match
+
+    assert who is mentor
+    assert score == match.score == pytest.approx(100 * (5 / 3 + 2) / 10, abs=1e-3)
+    assert reasons == ["Skills for goals: SQL", "Same location: Leeds"]
