@@ -226,3 +226,125 @@ class HealthRules(models.Model):
 
 # --- Auto-pair ---------------------------------------------------------------------
 
+
+class AutoPairRun(models.Model):
+    """One auto-pair run: its settings, its progress, and (once staged) its result.
+
+    A program has at most one open run (queued, running or staged), held in
+    the database: staged proposals hold their mentors' capacity, and two
+    open runs would promise the same seats twice.
+    """
+
+    class Objective(models.TextChoices):
+        MOST_PAIRS = "most_pairs", "Pair as many mentees as possible"
+        QUALITY = "quality", "Highest match quality"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        STAGED = "staged", "Ready for review"
+        CONFIRMED = "confirmed", "Confirmed"
+        DISCARDED = "discarded", "Discarded"
+        FAILED = "failed", "Failed"
+
+    OPEN = (Status.QUEUED, Status.RUNNING, Status.STAGED)
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="autopair_runs")
+    objective = models.CharField(
+        max_length=16, choices=Objective.choices, default=Objective.MOST_PAIRS
+    )
+    # The rules of this run (see pairing.autopair.Options).
+    options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    progress_label = models.CharField(max_length=120, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    staged_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Seconds per phase: {"load", "score", "solve", "stage", "total"}.
+    timings = models.JSONField(default=dict, blank=True)
+    # Figures of the result: mentees, mentors, seats, pairs, total/average score,
+    # unpaired by reason, greedy baseline, confirmation outcome.
+    totals = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program"],
+                condition=Q(status__in=["queued", "running", "staged"]),
+                name="one_open_autopair_run_per_program",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Auto-pair run {self.pk} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+    @property
+    def is_working(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+class AutoPairProposal(models.Model):
+    """A pair the run proposes; becomes a Pairing when the admin confirms."""
+
+    run = models.ForeignKey(AutoPairRun, on_delete=models.CASCADE, related_name="proposals")
+    mentee = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="+")
+    mentor = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    reasons = models.JSONField(default=list, blank=True)
+    # The mentee's rank for this mentor in their submitted preferences, if any.
+    preference_rank = models.PositiveSmallIntegerField(null=True, blank=True)
+    # True when an admin swapped in this mentor by hand.
+    swapped = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-score", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "mentee"], name="autopair_one_proposal_per_mentee"
+            )
+        ]
+        indexes = [models.Index(fields=["run", "mentor"], name="autopair_proposal_mentor_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.mentee_id} -> {self.mentor_id} ({self.score:.1f})"
+
+
+class AutoPairUnpaired(models.Model):
+    """A mentee the run leaves unpaired, and why."""
+
+    class Reason(models.TextChoices):
+        NO_CANDIDATE = "no_candidate", "No mentor passes the must-match fields"
+        ALL_FULL = "all_full", "Every matching mentor is full or not accepting mentees"
+        RULE_EXCLUDED = "rule_excluded", "Every matching mentor is ruled out by a pairing rule"
+        NOT_CHOSEN = "not_chosen", "Their candidates went to other mentees"
+        NO_SCORE = "no_score", "No candidate adds any match score"
+        REMOVED = "removed", "Removed from the proposals by an admin"
+
+    run = models.ForeignKey(AutoPairRun, on_delete=models.CASCADE, related_name="unpaired")
+    mentee = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "mentee"], name="autopair_one_unpaired_per_mentee"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mentee_id}: {self.reason}"

@@ -1,6 +1,15 @@
 from django.urls import path
 
 from pairing import monitor_views, public_views, session_views, views
+from pairing.autopair_views import (
+    autopair_confirm,
+    autopair_discard,
+    autopair_home,
+    autopair_mentor,
+    autopair_progress,
+    autopair_remove,
+    autopair_run,
+)
 
 app_name = "pairing"
 
@@ -57,6 +66,38 @@ urlpatterns = [
         "programs/<int:program_id>/pairing/health/rules/",
         monitor_views.health_rules,
         name="health_rules",
+    ),
+    # Auto-pair: start a run, watch it, review, swap, confirm or discard.
+    path("programs/<int:program_id>/pairing/auto-pair/", autopair_home, name="autopair"),
+    path(
+        "programs/<int:program_id>/pairing/auto-pair/<int:run_id>/",
+        autopair_run,
+        name="autopair_run",
+    ),
+    path(
+        "programs/<int:program_id>/pairing/auto-pair/<int:run_id>/progress/",
+        autopair_progress,
+        name="autopair_progress",
+    ),
+    path(
+        "programs/<int:program_id>/pairing/auto-pair/<int:run_id>/mentees/<int:mentee_id>/remove/",
+        autopair_remove,
+        name="autopair_remove",
+    ),
+    path(
+        "programs/<int:program_id>/pairing/auto-pair/<int:run_id>/mentees/<int:mentee_id>/mentor/",
+        autopair_mentor,
+        name="autopair_mentor",
+    ),
+    path(
+        "programs/<int:program_id>/pairing/auto-pair/<int:run_id>/confirm/",
+        autopair_confirm,
+        name="autopair_confirm",
+    ),
+    path(
+        "programs/<int:program_id>/pairing/auto-pair/<int:run_id>/discard/",
+        autopair_discard,
+        name="autopair_discard",
     ),
     # Personal links from emails (no login; the token is the credential).
     path("p/<str:token>/", public_views.preferences, name="preferences"),

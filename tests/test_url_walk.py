@@ -61,6 +61,17 @@ def _session(program):
     )
 
 
+def _autopair_run(program, mentee):
+    """A staged auto-pair run proposing `mentee` with a mentor."""
+    from pairing.models import AutoPairProposal, AutoPairRun
+
+    run = AutoPairRun.objects.create(program=program, status="staged")
+    AutoPairProposal.objects.create(
+        run=run, mentee=mentee, mentor=factories.MentorFactory(program=program), score=1.0
+    )
+    return run
+
+
 @pytest.fixture
 def samples(program, org_admin):
     """One object of the first organization for every URL parameter name."""
@@ -79,6 +90,8 @@ def samples(program, org_admin):
         "request_id": 1,  # cancel answers outsiders 404 and GET 405 before looking it up
         "kind": "invitation",
         "batch_id": InvitationBatch.objects.create(program=program, kind="all").pk,
+        "run_id": _autopair_run(program, participant).pk,
+        "mentee_id": participant.pk,
     }
 
 

@@ -1,0 +1,153 @@
+"""Reads for the auto-pair pages: runs, the staged proposals, mentors to swap in."""
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Avg, Count, Q, QuerySet
+
+from pairing import matching
+from pairing.autopair import Options, blocked_mentor_ids, mentor_load, pair_problems
+from pairing.models import AutoPairProposal, AutoPairRun, AutoPairUnpaired
+from programs.match_weights import weights_of
+from programs.models import Participant, Program
+
+PER_PAGE = 50
+SORTS = {
+    "score": ("score", "id"),
+    "-score": ("-score", "id"),
+    "mentee": ("mentee__last_name", "mentee__first_name", "id"),
+    "mentor": ("mentor__last_name", "mentor__first_name", "id"),
+}
+SORT_LABELS = {
+    "-score": "Best match first",
+    "score": "Weakest match first",
+    "mentee": "Mentee name",
+    "mentor": "Mentor name",
+}
+SWAP_RESULTS = 20
+
+
+def run_for(program: Program, run_id: int) -> AutoPairRun | None:
+    return (
+        AutoPairRun.objects.filter(program=program, pk=run_id)
+        .select_related("created_by", "closed_by")
+        .first()
+    )
+
+
+def recent_runs(program: Program, limit: int = 10) -> list[AutoPairRun]:
+    return list(AutoPairRun.objects.filter(program=program).select_related("created_by")[:limit])
+
+
+def _name_filter(prefix: str, query: str) -> Q:
+    q = Q()
+    for word in query.split()[:5]:
+        q &= (
+            Q(**{f"{prefix}__first_name__icontains": word})
+            | Q(**{f"{prefix}__last_name__icontains": word})
+            | Q(**{f"{prefix}__email__icontains": word})
+        )
+    return q
+
+
+def proposal_summary(run: AutoPairRun) -> dict:
+    """Live figures of a staged run (the admin may have removed or swapped pairs)."""
+    figures = run.proposals.aggregate(
+        pairs=Count("id"),
+        average=Avg("score"),
+        swapped=Count("id", filter=Q(swapped=True)),
+        preferences=Count("id", filter=Q(preference_rank__isnull=False)),
+    )
+    by_reason = dict(
+        run.unpaired.order_by().values("reason").annotate(c=Count("id")).values_list("reason", "c")
+    )
+    figures["unpaired"] = sum(by_reason.values())
+    figures["by_reason"] = [
+        (value, label, by_reason[value])
+        for value, label in AutoPairUnpaired.Reason.choices
+        if by_reason.get(value)
+    ]
+    return figures
+
+
+def proposals_page(
+    run: AutoPairRun, *, query: str = "", sort: str = "-score", page_number=None, low: bool = False
+) -> Page:
+    qs: QuerySet = run.proposals.select_related("mentee", "mentor")
+    if query:
+        qs = qs.filter(_name_filter("mentee", query) | _name_filter("mentor", query))
+    if low:
+        qs = qs.filter(score__lt=LOW_SCORE)
+    qs = qs.order_by(*SORTS.get(sort, SORTS["-score"]))
+    return Paginator(qs, PER_PAGE).get_page(page_number)
+
+
+LOW_SCORE = 20.0
+
+
+def unpaired_page(run: AutoPairRun, *, reason: str = "", query: str = "", page_number=None) -> Page:
+    qs = run.unpaired.select_related("mentee").order_by(
+        "mentee__last_name", "mentee__first_name", "id"
+    )
+    if reason in AutoPairUnpaired.Reason.values:
+        qs = qs.filter(reason=reason)
+    if query:
+        qs = qs.filter(_name_filter("mentee", query))
+    return Paginator(qs, PER_PAGE).get_page(page_number)
+
+
+def run_mentee(run: AutoPairRun, mentee_id: int) -> tuple[Participant, AutoPairProposal | None]:
+    """The mentee (in this run) and their current proposal; (None, None) if not in the run."""
+    proposal = run.proposals.select_related("mentee", "mentor").filter(mentee_id=mentee_id).first()
+    if proposal is not None:
+        return proposal.mentee, proposal
+    row = run.unpaired.select_related("mentee").filter(mentee_id=mentee_id).first()
+    return (row.mentee if row else None), None
+
+
+def mentors_to_swap_in(run: AutoPairRun, mentee: Participant, *, query: str = "") -> list[dict]:
+    """Mentors with a free seat (this run's proposals held) who may take this mentee, best first.
+
+    Each: {"mentor", "free", "score", "reasons"}. Searches by name, email or
+    department; at most SWAP_RESULTS.
+    """
+    options = Options.from_json(run.options)
+    qs = Participant.objects.filter(program=run.program_id, role=Participant.Role.MENTOR)
+    if not options.include_not_accepting:
+        qs = qs.filter(accepting_requests=True)
+    for word in query.split()[:5]:
+        qs = qs.filter(
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(email__icontains=word)
+            | Q(department__icontains=word)
+        )
+    mentors = list(qs.order_by("last_name", "first_name", "id")[:500])
+    ids = [m.pk for m in mentors]
+    load = mentor_load(run.program, ids)
+    held = dict(
+        run.proposals.filter(mentor_id__in=ids)
+        .exclude(mentee=mentee)
+        .order_by()
+        .values("mentor_id")
+        .annotate(c=Count("id"))
+        .values_list("mentor_id", "c")
+    )
+    free = {m.pk: m.capacity - load.get(m.pk, 0) - held.get(m.pk, 0) for m in mentors}
+    open_mentors = [m for m in mentors if free[m.pk] > 0]
+    # rank_mentors_for leaves out mentors failing a must-match field.
+    ranked = matching.rank_mentors_for(mentee, open_mentors, weights_of(run.program))
+    blocked = blocked_mentor_ids(mentee)
+    out = []
+    for match in ranked:
+        if pair_problems(run, mentee, match.mentor, options, blocked=blocked, check_score=False):
+            continue
+        out.append(
+            {
+                "mentor": match.mentor,
+                "free": free[match.mentor.pk],
+                "score": match.score,
+                "reasons": match.reasons,
+            }
+        )
+        if len(out) >= SWAP_RESULTS:
+            break
+    return out

@@ -1,0 +1,257 @@
+"""Auto-pair pages: start a run, watch it, review the staged proposals, confirm or discard.
+
+Access is checked before the method, so outsiders get 404 everywhere. Every
+change is a POST answered by a redirect (works without JavaScript); the
+progress fragment polls through htmx while the worker runs.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from pairing import autopair, autopair_selectors
+from pairing.autopair import MAX_PREFERENCE_BONUS, Options
+from pairing.models import AutoPairRun, AutoPairUnpaired
+from programs.access import admin_view, program_for_admin
+from programs.services import DomainError
+
+Objective = AutoPairRun.Objective
+
+
+class RunForm(forms.Form):
+    objective = forms.ChoiceField(
+        choices=Objective.choices,
+        initial=Objective.MOST_PAIRS,
+        widget=forms.RadioSelect,
+        label="Aim for",
+    )
+    avoid_shared_manager = forms.BooleanField(
+        required=False, label="Not someone who reports to the same manager as the mentee"
+    )
+    different_department = forms.BooleanField(
+        required=False, label="Mentor from a different department"
+    )
+    include_not_accepting = forms.BooleanField(
+        required=False, label="Include mentors who have stopped accepting requests"
+    )
+    preference_bonus = forms.IntegerField(
+        min_value=0,
+        max_value=MAX_PREFERENCE_BONUS,
+        initial=10,
+        label="Bonus for a mentee's own choice (points)",
+        help_text=(
+            "Added to the match score when the mentee listed that mentor in their preferences: "
+            "the full bonus for a first choice, less for later ones. 0 ignores preferences."
+        ),
+    )
+
+    def options(self) -> Options:
+        return Options(**self.cleaned_data)
+
+
+def _run_url(program_id: int, run_id: int) -> str:
+    return reverse("pairing:autopair_run", kwargs={"program_id": program_id, "run_id": run_id})
+
+
+@admin_view
+def autopair_home(request: HttpRequest, program_id: int) -> HttpResponse:
+    """The run form, the open run if there is one, and recent runs."""
+    program = program_for_admin(request.user, program_id)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    form = RunForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = autopair.autopair_start(
+                program=program, user=request.user, options=form.options()
+            )
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+            status = 409
+        else:
+            return redirect(_run_url(program.pk, run.pk))
+    elif request.method == "POST":
+        status = 400
+    context = {
+        "program": program,
+        "tab": "autopair",
+        "form": form,
+        "open_run": autopair.open_run(program),
+        "runs": autopair_selectors.recent_runs(program),
+    }
+    template = "pairing/autopair.html"
+    if request.htmx and request.htmx.target == "pairing-panel":
+        template += "#panel"
+    return render(request, template, context, status=status)
+
+
+def _run_or_404(program, run_id: int) -> AutoPairRun:
+    run = autopair_selectors.run_for(program, run_id)
+    if run is None:
+        raise Http404("No such run")
+    return run
+
+
+@admin_view
+def autopair_run(request: HttpRequest, program_id: int, run_id: int) -> HttpResponse:
+    """One run: its progress while it works; its proposals and unpaired mentees once staged."""
+    program = program_for_admin(request.user, program_id)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    run = _run_or_404(program, run_id)
+    view = request.GET.get("view", "proposals")
+    if view not in ("proposals", "unpaired"):
+        view = "proposals"
+    query = request.GET.get("q", "").strip()[:100]
+    sort = request.GET.get("sort", "-score")
+    if sort not in autopair_selectors.SORTS:
+        sort = "-score"
+    reason = request.GET.get("reason", "")
+    context = {
+        "program": program,
+        "tab": "autopair",
+        "run": run,
+        "options": Options.from_json(run.options),
+        "view": view,
+        "query": query,
+        "sort": sort,
+        "sorts": autopair_selectors.SORT_LABELS,
+        "reason": reason,
+        "reasons": AutoPairUnpaired.Reason.choices,
+        "low": request.GET.get("low") == "1",
+        "low_score": autopair_selectors.LOW_SCORE,
+    }
+    if run.status in (AutoPairRun.Status.STAGED,):
+        context["summary"] = autopair_selectors.proposal_summary(run)
+        if view == "proposals":
+            context["page"] = autopair_selectors.proposals_page(
+                run, query=query, sort=sort, page_number=request.GET.get("page"), low=context["low"]
+            )
+        else:
+            context["page"] = autopair_selectors.unpaired_page(
+                run, reason=reason, query=query, page_number=request.GET.get("page")
+            )
+    template = "pairing/autopair_run.html"
+    target = request.htmx.target if request.htmx else None
+    template += {"pairing-panel": "#panel", "autopair-results": "#results"}.get(target, "")
+    return render(request, template, context)
+
+
+@admin_view
+def autopair_progress(request: HttpRequest, program_id: int, run_id: int) -> HttpResponse:
+    """The progress fragment; once the run stops working, the page reloads itself."""
+    program = program_for_admin(request.user, program_id)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    run = _run_or_404(program, run_id)
+    if not request.htmx:
+        return redirect(_run_url(program.pk, run.pk))
+    response = render(
+        request, "pairing/autopair_run.html#progress", {"program": program, "run": run}
+    )
+    if not run.is_working:
+        response["HX-Refresh"] = "true"
+    return response
+
+
+def _post_action(request, program_id: int, run_id: int, action) -> HttpResponse:
+    program = program_for_admin(request.user, program_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    run = _run_or_404(program, run_id)
+    try:
+        message = action(program, run)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        if message:
+            messages.success(request, message)
+    return redirect(_safe_next(request, program.pk, run.pk) or _run_url(program.pk, run.pk))
+
+
+def _safe_next(request, program_id: int, run_id: int) -> str:
+    nxt = request.POST.get("next", "")
+    return nxt if nxt.startswith(_run_url(program_id, run_id)) else ""
+
+
+@admin_view
+def autopair_remove(
+    request: HttpRequest, program_id: int, run_id: int, mentee_id: int
+) -> HttpResponse:
+    def action(program, run):
+        autopair.proposal_remove(program=program, run_id=run.pk, mentee_id=mentee_id)
+        return "Proposal removed; the mentee is in the unpaired list."
+
+    return _post_action(request, program_id, run_id, action)
+
+
+@admin_view
+def autopair_mentor(
+    request: HttpRequest, program_id: int, run_id: int, mentee_id: int
+) -> HttpResponse:
+    """Choose another mentor (with a free seat) for a mentee of a staged run."""
+    program = program_for_admin(request.user, program_id)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    run = _run_or_404(program, run_id)
+    mentee, proposal = autopair_selectors.run_mentee(run, mentee_id)
+    if mentee is None:
+        raise Http404("That mentee is not part of this run")
+    if request.method == "POST":
+        try:
+            mentor_id = int(request.POST.get("mentor", ""))
+        except ValueError:
+            messages.error(request, "Choose a mentor.")
+            return redirect(request.path)
+        try:
+            chosen = autopair.proposal_set_mentor(
+                program=program, run_id=run.pk, mentee_id=mentee.pk, mentor_id=mentor_id
+            )
+        except DomainError as exc:
+            messages.error(request, str(exc))
+            return redirect(request.path)
+        messages.success(
+            request, f"{mentee.full_name} is now proposed with {chosen.mentor.full_name}."
+        )
+        return redirect(_run_url(program.pk, run.pk))
+    query = request.GET.get("q", "").strip()[:100]
+    context = {
+        "program": program,
+        "tab": "autopair",
+        "run": run,
+        "mentee": mentee,
+        "proposal": proposal,
+        "query": query,
+        "here": request.path,
+        "mentors": autopair_selectors.mentors_to_swap_in(run, mentee, query=query)
+        if run.status == AutoPairRun.Status.STAGED
+        else [],
+    }
+    template = "pairing/autopair_mentor.html"
+    if request.htmx and request.htmx.target == "swap-results":
+        template += "#results"
+    return render(request, template, context)
+
+
+@admin_view
+def autopair_confirm(request: HttpRequest, program_id: int, run_id: int) -> HttpResponse:
+    def action(program, run):
+        result = autopair.autopair_confirm(program=program, run_id=run.pk, user=request.user)
+        text = f"Created {result.created} pairing{'s' if result.created != 1 else ''}."
+        if result.skipped:
+            text += f" {len(result.skipped)} proposal(s) no longer fitted and were skipped (listed below)."
+        return text
+
+    return _post_action(request, program_id, run_id, action)
+
+
+@admin_view
+def autopair_discard(request: HttpRequest, program_id: int, run_id: int) -> HttpResponse:
+    def action(program, run):
+        autopair.autopair_discard(program=program, run_id=run.pk, user=request.user)
+        return "Run discarded; its proposals no longer hold any seats."
+
+    return _post_action(request, program_id, run_id, action)

@@ -1,0 +1,415 @@
+"""Auto-pair in the database: runs, staging, remove / swap, confirm, discard, and the pages."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from invitations.models import OutboundEmail
+from pairing import autopair
+from pairing.autopair import Options
+from pairing.models import (
+    AutoPairProposal,
+    AutoPairRun,
+    AutoPairUnpaired,
+    MentorPreference,
+    MentorRequest,
+    Pairing,
+)
+from programs.models import ActivityEvent
+from programs.services import DomainError
+from tests import factories
+
+Status = AutoPairRun.Status
+Reason = AutoPairUnpaired.Reason
+
+
+def _mentee(program, **kw):
+    kw.setdefault("interests", ["python"])
+    return factories.ParticipantFactory(program=program, **kw)
+
+
+def _mentor(program, capacity=1, **kw):
+    kw.setdefault("skills", ["python"])
+    return factories.MentorFactory(program=program, capacity=capacity, **kw)
+
+
+def _run(program, user, django_capture_on_commit_callbacks, **options) -> AutoPairRun:
+    with django_capture_on_commit_callbacks(execute=True):
+        run = autopair.autopair_start(program=program, user=user, options=Options(**options))
+    run.refresh_from_db()
+    return run
+
+
+def _pairs(run):
+    return {(p.mentee_id, p.mentor_id) for p in run.proposals.all()}
+
+
+def test_run_stages_proposals_within_capacity_and_logs_it(
+    program, org_admin, django_capture_on_commit_callbacks
+):
+    mentees = [_mentee(program) for _ in range(5)]
+    big = _mentor(program, capacity=3)
+    small = _mentor(program, capacity=1)
+    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    assert run.status == Status.STAGED and run.progress == 100
+    assert run.totals["pairs"] == 4 and run.totals["seats"] == 4
+    per_mentor = {big.pk: 0, small.pk: 0}
+    for _, mentor_id in _pairs(run):
+        per_mentor[mentor_id] += 1
+    assert per_mentor == {big.pk: 3, small.pk: 1}
+    (left,) = run.unpaired.all()
+    assert left.mentee_id in {m.pk for m in mentees} and left.reason == Reason.NOT_CHOSEN
+    proposal = run.proposals.first()
+    assert "Skills for goals: python" in proposal.reasons
+    assert ActivityEvent.objects.filter(program=program, verb="autopair_run").count() == 1
+    # Staging sends nothing and pairs nobody yet.
+    assert not OutboundEmail.objects.exists()
+    assert not Pairing.objects.exists()
+
+
+def test_only_unpaired_mentees_and_free_seats_count(
+    program, org_admin, django_capture_on_commit_callbacks
+):
+    paired, pending, free = _mentee(program), _mentee(program), _mentee(program)
+    mentor = _mentor(program, capacity=3)
+    _mentor(program, capacity=5, accepting_requests=False)
+    Pairing.objects.create(program=program, mentee=paired, mentor=mentor, origin="admin")
+    MentorRequest.objects.create(
+        program=program,
+        mentee=pending,
+        mentor=mentor,
+        expires_at=timezone.now() + timedelta(days=3),
+    )
+    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    # One seat left on `mentor` (3 - 1 active - 1 pending); `closed` is not accepting.
+    assert _pairs(run) == {(free.pk, mentor.pk)}
+    assert run.totals["mentees"] == 1 and run.totals["seats"] == 1
+    autopair.autopair_discard(program=program, run_id=run.pk, user=org_admin)
+    run = _run(program, org_admin, django_capture_on_commit_callbacks, include_not_accepting=True)
+    assert run.totals["seats"] == 6
+
+
+def test_rules_keep_out_do_not_pair_again_and_the_managers(
+    program, org_admin, django_capture_on_commit_callbacks
+):
+    mentee = _mentee(program, manager_email="boss@example.org", department="Eng")
+    boss = _mentor(program, email="boss@example.org", department="Ops")
+    peer = _mentor(program, manager_email="boss@example.org", department="Ops")
+    same_dept = _mentor(program, department="Eng")
+    old = _mentor(program, department="Ops")
+    Pairing.objects.create(
+        program=program, mentee=mentee, mentor=old, origin="admin", status="ended",
+        ended_at=timezone.now(), do_not_pair_again=True,
+    )  # fmt: skip
+    run = _run(
+        program, org_admin, django_capture_on_commit_callbacks,
+        avoid_shared_manager=True, different_department=True,
+    )  # fmt: skip
+    assert not _pairs(run)
+    assert run.unpaired.get().reason == Reason.RULE_EXCLUDED
+    autopair.autopair_discard(program=program, run_id=run.pk, user=org_admin)
+    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    assert _pairs(run) in ({(mentee.pk, peer.pk)}, {(mentee.pk, same_dept.pk)})
+    assert boss.pk not in {m for _, m in _pairs(run)}
+
+
+def test_submitted_preference_wins_with_a_bonus(
+    program, org_admin, django_capture_on_commit_callbacks
+):
+    mentee = _mentee(program)
+    _mentor(program)  # the better match on paper
+    chosen = _mentor(program, skills=[])
+    MentorPreference.objects.create(program=program, mentee=mentee, mentor=chosen, rank=1)
+    run = _run(
+        program, org_admin, django_capture_on_commit_callbacks, objective="quality",
+        preference_bonus=50,
+    )  # fmt: skip
+    proposal = run.proposals.get()
+    assert proposal.mentor_id == chosen.pk and proposal.preference_rank == 1
+
+
+def test_a_second_run_is_refused_while_one_is_open(
+    program, org_admin, django_capture_on_commit_callbacks
+):
+    _mentee(program)
+    _mentor(program)
+    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    with pytest.raises(DomainError, match="confirm or discard"):
+        autopair.autopair_start(program=program, user=org_admin, options=Options())
+    autopair.autopair_discard(program=program, run_id=run.pk, user=org_admin)
+    assert _run(program, org_admin, django_capture_on_commit_callbacks).status == Status.STAGED
+
+
+def test_redelivered_task_does_nothing(program, org_admin, django_capture_on_commit_callbacks):
+    _mentee(program)
+    _mentor(program)
+    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    assert autopair.autopair_execute(run_id=run.pk) is False
+    assert run.proposals.count() == 1
+
+
+def test_a_crash_marks_the_run_failed(
+    program, org_admin, django_capture_on_commit_callbacks, monkeypatch
+):
+    _mentee(program)
+    _mentor(program)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("solver exploded")
+
+    monkeypatch.setattr(autopair, "solve", boom)
+    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    assert run.status == Status.FAILED and "solver exploded" in run.error
+    assert autopair.open_run(program) is None
+
+
+def test_remove_sends_the_mentee_back_to_the_unpaired_list(
+    program, org_admin, django_capture_on_commit_callbacks
+):
+    mentee = _mentee(program)
+    _mentor(program)
+    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    autopair.proposal_remove(program=program, run_id=run.pk, mentee_id=mentee.pk)
+    assert not run.proposals.exists()
+    assert run.unpaired.get().reason == Reason.REMOVED
+
+
+def test_swap_rechecks_seats_and_rules(program, org_admin, django_capture_on_commit_callbacks):
+    a, b = _mentee(program), _mentee(program, manager_email="lead@example.org")
+    m1 = _mentor(program, capacity=2)
+    spare = _mentor(program, capacity=1, skills=[])
+    manager = _mentor(program, capacity=1, email="lead@example.org", skills=[])
+    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    assert _pairs(run) == {(a.pk, m1.pk), (b.pk, m1.pk)}
+    with pytest.raises(DomainError, match="manager"):
+        autopair.proposal_set_mentor(
+            program=program, run_id=run.pk, mentee_id=b.pk, mentor_id=manager.pk
+        )
+    swapped = autopair.proposal_set_mentor(
+        program=program, run_id=run.pk, mentee_id=a.pk, mentor_id=spare.pk
+    )
+    assert swapped.swapped and swapped.mentor_id == spare.pk
+    # The swapped proposal now holds spare's only seat.
+    with pytest.raises(DomainError, match="no free seat"):
+        autopair.proposal_set_mentor(
+            program=program, run_id=run.pk, mentee_id=b.pk, mentor_id=spare.pk
+        )
+    # A removed mentee can be given a mentor again.
+    autopair.proposal_remove(program=program, run_id=run.pk, mentee_id=b.pk)
+    autopair.proposal_set_mentor(program=program, run_id=run.pk, mentee_id=b.pk, mentor_id=m1.pk)
+    assert not run.unpaired.exists()
+
+
+def test_confirm_creates_pairings_and_only_assignment_emails(
+    program, org_admin, django_capture_on_commit_callbacks
+):
+    mentees = [_mentee(program) for _ in range(3)]
+    mentor = _mentor(program, capacity=3)
+    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    result = autopair.autopair_confirm(program=program, run_id=run.pk, user=org_admin)
+    assert result.created == 3 and result.skipped == []
+    pairings = Pairing.objects.filter(program=program)
+    assert {p.mentee_id for p in pairings} == {m.pk for m in mentees}
+    assert {p.origin for p in pairings} == {"auto_pair"} and {p.mentor_id for p in pairings} == {
+        mentor.pk
+    }
+    emails = OutboundEmail.objects.filter(program=program)
+    assert {e.kind for e in emails} == {"assignment"}
+    expected = {f"assignment:{p.pk}:{p.mentee_id}" for p in pairings} | {
+        f"assignment:{p.pk}:{p.mentor_id}" for p in pairings
+    }
+    assert {e.idempotency_key for e in emails} == expected
+    assert all("/s/" in e.body_text for e in emails)
+    run.refresh_from_db()
+    assert run.status == Status.CONFIRMED and run.totals["confirmed"] == 3
+    assert ActivityEvent.objects.filter(program=program, verb="autopair_confirmed").exists()
+    with pytest.raises(DomainError):
+        autopair.autopair_confirm(program=program, run_id=run.pk, user=org_admin)
+
+
+def test_confirm_skips_and_reports_proposals_that_no_longer_fit(
+    program, org_admin, django_capture_on_commit_callbacks
+):
+    a, b, c = _mentee(program), _mentee(program), _mentee(program)
+    m1 = _mentor(program, capacity=2)
+    m2 = _mentor(program, capacity=1)
+    other = _mentor(program, capacity=1, skills=[])
+    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    assert len(_pairs(run)) == 3
+    # Meanwhile: mentee a gets paired elsewhere, and m2 fills up through a request.
+    Pairing.objects.create(program=program, mentee=a, mentor=other, origin="admin")
+    late = _mentee(program)
+    MentorRequest.objects.create(
+        program=program, mentee=late, mentor=m2, expires_at=timezone.now() + timedelta(days=3)
+    )
+    result = autopair.autopair_confirm(program=program, run_id=run.pk, user=org_admin)
+    reasons = sorted(s["why"] for s in result.skipped)
+    assert len(result.skipped) == 2
+    assert any("mentee was paired" in r for r in reasons)
+    assert any("no free seat" in r for r in reasons)
+    assert result.created == 1
+    assert Pairing.objects.filter(origin="auto_pair").count() == 1
+    for mentor in (m1, m2):
+        active = Pairing.objects.filter(mentor=mentor, status="active").count()
+        pending = MentorRequest.objects.filter(mentor=mentor, status="pending").count()
+        assert active + pending <= mentor.capacity
+    assert {b.pk, c.pk} & set(Pairing.objects.values_list("mentee_id", flat=True))
+
+
+def test_discard_drops_the_proposals_and_logs_it(
+    program, org_admin, django_capture_on_commit_callbacks
+):
+    _mentee(program)
+    _mentor(program)
+    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    autopair.autopair_discard(program=program, run_id=run.pk, user=org_admin)
+    run.refresh_from_db()
+    assert run.status == Status.DISCARDED and not AutoPairProposal.objects.exists()
+    assert ActivityEvent.objects.filter(program=program, verb="autopair_discarded").exists()
+    assert not Pairing.objects.exists() and not OutboundEmail.objects.exists()
+
+
+# --- Pages -----------------------------------------------------------------------------
+
+
+def test_run_form_starts_a_run_and_redirects_to_it(
+    program, org_admin_client, django_capture_on_commit_callbacks
+):
+    _mentee(program)
+    _mentor(program)
+    url = reverse("pairing:autopair", kwargs={"program_id": program.pk})
+    page = org_admin_client.get(url)
+    assert page.status_code == 200 and b"Pair as many mentees as possible" in page.content
+    with django_capture_on_commit_callbacks(execute=True):
+        response = org_admin_client.post(
+            url, {"objective": "quality", "preference_bonus": "5", "different_department": "on"}
+        )
+    run = AutoPairRun.objects.get()
+    assert response.status_code == 302 and response.url.endswith(f"/auto-pair/{run.pk}/")
+    assert run.options["different_department"] is True and run.objective == "quality"
+    again = org_admin_client.post(url, {"objective": "quality", "preference_bonus": "5"})
+    assert again.status_code == 409 and b"waiting for your review" in again.content
+
+
+def test_run_form_rejects_a_bad_bonus(program, org_admin_client):
+    url = reverse("pairing:autopair", kwargs={"program_id": program.pk})
+    response = org_admin_client.post(url, {"objective": "most_pairs", "preference_bonus": "99"})
+    assert response.status_code == 400 and not AutoPairRun.objects.exists()
+
+
+def test_progress_fragment_polls_while_working_and_refreshes_when_done(
+    program, org_admin, org_admin_client
+):
+    run = AutoPairRun.objects.create(program=program, created_by=org_admin, progress=40)
+    url = reverse("pairing:autopair_progress", kwargs={"program_id": program.pk, "run_id": run.pk})
+    working = org_admin_client.get(url, headers={"HX-Request": "true"})
+    assert b'hx-trigger="every 1s"' in working.content and "HX-Refresh" not in working
+    assert b'value="40"' in working.content
+    AutoPairRun.objects.filter(pk=run.pk).update(status=Status.STAGED)
+    done = org_admin_client.get(url, headers={"HX-Request": "true"})
+    assert done["HX-Refresh"] == "true"
+    assert org_admin_client.get(url).status_code == 302  # without htmx: the run page
+
+
+def _staged(program, user, mentees, mentors):
+    run = AutoPairRun.objects.create(
+        program=program, created_by=user, status=Status.STAGED,
+        totals={"mentees": mentees, "seats": mentees, "pairs": mentees, "all_pairs": True,
+                "candidate_edges": mentees, "total_score": 0, "k": mentors},
+        timings={"total": 1.0, "score": 0.5, "solve": 0.1},
+    )  # fmt: skip
+    people = [_mentee(program) for _ in range(mentees)]
+    coaches = [_mentor(program, capacity=min(mentees, 50)) for _ in range(mentors)]
+    AutoPairProposal.objects.bulk_create(
+        AutoPairProposal(run=run, mentee=m, mentor=coaches[i % mentors], score=50.0,
+                         reasons=["Skills for goals: python"])
+        for i, m in enumerate(people)
+    )  # fmt: skip
+    AutoPairUnpaired.objects.bulk_create(
+        AutoPairUnpaired(run=run, mentee=_mentee(program), reason=Reason.NO_CANDIDATE)
+        for _ in range(3)
+    )
+    return run
+
+
+@pytest.mark.parametrize("size", [5, 120])
+def test_review_page_query_count_does_not_grow_with_the_run(
+    size, program, org_admin, org_admin_client, django_assert_num_queries
+):
+    run = _staged(program, org_admin, size, 4)
+    url = reverse("pairing:autopair_run", kwargs={"program_id": program.pk, "run_id": run.pk})
+    # The same count at 5 and 120 proposals: no query per row.
+    with django_assert_num_queries(12):
+        response = org_admin_client.get(url)
+    assert response.status_code == 200
+    assert response.content.count(b"Change mentor") == min(size, 50)
+    with django_assert_num_queries(12):
+        unpaired = org_admin_client.get(url + "?view=unpaired")
+    assert unpaired.content.count(b"No mentor passes the must-match fields") >= 3
+
+
+def test_review_page_searches_and_sorts_with_htmx(program, org_admin, org_admin_client):
+    run = _staged(program, org_admin, 4, 2)
+    target = run.proposals.order_by("id").first()
+    target.mentee.first_name = "Philippa"
+    target.mentee.save()
+    url = reverse("pairing:autopair_run", kwargs={"program_id": program.pk, "run_id": run.pk})
+    response = org_admin_client.get(
+        url + "?q=philippa&sort=score",
+        headers={"HX-Request": "true", "HX-Target": "autopair-results"},
+    )
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="autopair-results">')
+    assert "Philippa" in body and body.count("Change mentor") == 1
+
+
+def test_swap_page_lists_mentors_with_seats_and_swaps(
+    program, org_admin, org_admin_client, django_capture_on_commit_callbacks
+):
+    mentee = _mentee(program)
+    first = _mentor(program, last_name="First")
+    full = _mentor(program, capacity=0, last_name="Fullone")
+    spare = _mentor(program, last_name="Sparesome", skills=[])
+    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    url = reverse(
+        "pairing:autopair_mentor",
+        kwargs={"program_id": program.pk, "run_id": run.pk, "mentee_id": mentee.pk},
+    )
+    page = org_admin_client.get(url).content.decode()
+    assert "Sparesome" in page and "Fullone" not in page
+    # The current mentor's seat is this mentee's own, so they are listed too.
+    assert f'value="{first.pk}"' in page
+    response = org_admin_client.post(url, {"mentor": spare.pk})
+    assert response.status_code == 302
+    assert run.proposals.get().mentor_id == spare.pk
+    refused = org_admin_client.post(url, {"mentor": full.pk}, follow=True)
+    assert b"no free seat" in refused.content
+    assert run.proposals.get().mentor_id == spare.pk
+
+
+def test_confirm_and_discard_buttons(
+    program, org_admin, org_admin_client, django_capture_on_commit_callbacks
+):
+    _mentee(program)
+    _mentor(program)
+    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    kwargs = {"program_id": program.pk, "run_id": run.pk}
+    assert (
+        org_admin_client.get(reverse("pairing:autopair_confirm", kwargs=kwargs)).status_code == 405
+    )
+    response = org_admin_client.post(
+        reverse("pairing:autopair_confirm", kwargs=kwargs), follow=True
+    )
+    assert b"Created 1 pairing." in response.content
+    assert Pairing.objects.filter(origin="auto_pair").count() == 1
+    response = org_admin_client.post(
+        reverse("pairing:autopair_discard", kwargs=kwargs), follow=True
+    )
+    assert b"confirmed; it cannot change" in response.content
+
+
+def test_unpaired_tab_bar_links_to_auto_pair(program, org_admin_client):
+    page = org_admin_client.get(reverse("pairing:unpaired", kwargs={"program_id": program.pk}))
+    assert reverse("pairing:autopair", kwargs={"program_id": program.pk}).encode() in page.content
