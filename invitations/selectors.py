@@ -2,18 +2,21 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from invitations.models import InvitationBatch, OutboundEmail
+from invitations.models import Invitation, InvitationBatch, OutboundEmail
 from programs.models import Participant, Program
 
 Status = OutboundEmail.Status
 
 # Mentees who are paired or waiting for a mentor's answer are nobody to invite.
 # Those rows belong to the pairing app, which sits above this one: we reach
-# them through the reverse relations it declares on Participant, never by
-# importing it (tests/pairing/test_unpaired.py checks both apps agree).
-_BUSY = Q(pairings_as_mentee__status="active") | Q(requests_made__status="pending")
+# its models through the reverse relations it declares on Participant, never
+# by importing it (tests/pairing/test_unpaired.py checks both apps agree).
+
+
+def _related(name: str):
+    return Participant._meta.get_field(name).related_model
 
 
 def _mentees(program: Program) -> QuerySet[Participant]:
@@ -21,15 +24,19 @@ def _mentees(program: Program) -> QuerySet[Participant]:
 
 
 def _free_mentees(program: Program) -> QuerySet[Participant]:
-    busy = Participant.objects.filter(_BUSY, program=program).values("pk")
-    return _mentees(program).exclude(pk__in=busy)
+    """Mentees with neither an active pairing nor a pending request (anti-joins)."""
+    pairing, request = _related("pairings_as_mentee"), _related("requests_made")
+    return _mentees(program).filter(
+        ~Exists(pairing.objects.filter(mentee=OuterRef("pk"), status="active")),
+        ~Exists(request.objects.filter(mentee=OuterRef("pk"), status="pending")),
+    )
 
 
 def mentees_not_invited(program: Program) -> QuerySet[Participant]:
     """Not Invited by Admin: no invitation, not paired, no pending request; by name."""
     return (
         _free_mentees(program)
-        .filter(invitation__isnull=True)
+        .filter(~Exists(Invitation.objects.filter(mentee=OuterRef("pk"))))
         .order_by("last_name", "first_name", "id")
     )
 
@@ -38,7 +45,7 @@ def mentees_invited(program: Program) -> QuerySet[Participant]:
     """Invited, and still neither paired nor waiting on a request; by name."""
     return (
         _free_mentees(program)
-        .filter(invitation__isnull=False)
+        .filter(Exists(Invitation.objects.filter(mentee=OuterRef("pk"))))
         .order_by("last_name", "first_name", "id")
     )
 

@@ -19,6 +19,7 @@ Guarantees an admin can rely on:
   until they expire, so an older email is never a dead end.
 """
 
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -262,23 +263,33 @@ _RANDOM_URLSAFE_SQL = (
     "translate(encode(uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()), 'base64'),"
     " '+/=', '-_')"
 )
-_SENTINEL = "TOKENxSENTINEL"
+_SPLIT = "TOKENxSPLIT"
 
 
 def _batch_sql(program: Program, batch: InvitationBatch, changed: SQL, now) -> int:
     """Links and outbox rows for the (mentee_id, sends) rows that `changed` yields.
 
     `changed` is a data-modifying statement with RETURNING mentee_id, sends.
+
+    Subject and text are rendered per row (plain concatenation). The HTML
+    made from the text (paragraphs, links) is the costly part, so it is
+    rendered once per distinct first name with a stand-in token in the link,
+    then each row swaps in its own token. That is exact: real and stand-in
+    tokens have the same length and only URL-safe characters, so every rule
+    of text_to_html treats them alike.
     """
     template = template_for(program, EmailKind.INVITATION)
-    prefix, suffix = link_url(_SENTINEL, Purpose.PREFERENCES).split(_SENTINEL)
-    values = {
-        "first_name": SQL("t.first_name"),
-        "program_name": program.name,
-        "organization_name": program.organization.name,
-        "preferences_link": SQL("t.link"),
-    }
-    subject, text, body_html = render_sql(template, values)
+    prefix, suffix = link_url(_SPLIT, Purpose.PREFERENCES).split(_SPLIT)
+    stand_in = secrets.token_urlsafe(32)  # fresh per batch: cannot occur in a name
+    constants = {"program_name": program.name, "organization_name": program.organization.name}
+    subject, text, _ = render_sql(
+        template,
+        {**constants, "first_name": SQL("d.first_name"), "preferences_link": SQL("d.link")},
+    )
+    _, _, body_html = render_sql(
+        template,
+        {**constants, "first_name": SQL("nm.first_name"), "preferences_link": SQL("nm.link")},
+    )
     participant = Participant._meta.db_table
     link_table = AccessLink._meta.db_table
     outbox = OutboundEmail._meta.db_table
@@ -286,34 +297,41 @@ def _batch_sql(program: Program, batch: InvitationBatch, changed: SQL, now) -> i
         f"""
         WITH changed AS ({changed.sql}),
         drawn AS MATERIALIZED (
-            SELECT p.id, p.first_name, p.last_name, p.email, changed.sends,
-                   {_RANDOM_URLSAFE_SQL} AS raw
-            FROM changed JOIN {participant} p ON p.id = changed.mentee_id
+            SELECT x.*, %s || x.raw || %s AS link FROM (
+                SELECT p.id, p.first_name, p.last_name, p.email, changed.sends,
+                       {_RANDOM_URLSAFE_SQL} AS raw
+                FROM changed JOIN {participant} p ON p.id = changed.mentee_id
+            ) AS x
         ),
-        t AS MATERIALIZED (SELECT drawn.*, %s || drawn.raw || %s AS link FROM drawn),
+        per_name AS MATERIALIZED (
+            SELECT nm.first_name, {body_html.sql} AS body_html
+            FROM (SELECT DISTINCT first_name, %s::text AS link FROM drawn) AS nm
+        ),
         links AS (
             INSERT INTO {link_table}
                 (token_hash, purpose, program_id, participant_id, object_id, created_at,
                  expires_at, used_at)
-            SELECT encode(sha256(convert_to(t.raw, 'UTF8')), 'hex'), %s, %s, t.id, NULL, %s,
+            SELECT encode(sha256(convert_to(d.raw, 'UTF8')), 'hex'), %s, %s, d.id, NULL, %s,
                    %s, NULL
-            FROM t
+            FROM drawn AS d
         )
         INSERT INTO {outbox}
             (program_id, kind, idempotency_key, batch_id, to_email, to_name, reply_to,
              subject, body_text, body_html, status, attempts, last_error,
              provider_message_id, created_at, touched_at, next_attempt_at, sent_at)
-        SELECT %s, %s, 'invitation:' || t.id || ':' || t.sends, %s,
-               lower(btrim(t.email, %s)), left(btrim(t.first_name || ' ' || t.last_name, %s), 200),
-               '', {subject.sql}, {text.sql}, {body_html.sql}, %s, 0, '', '', %s, %s, NULL, NULL
-        FROM t
-        ORDER BY t.last_name, t.first_name, t.id
+        SELECT %s, %s, 'invitation:' || d.id || ':' || d.sends, %s,
+               lower(btrim(d.email, %s)), left(btrim(d.first_name || ' ' || d.last_name, %s), 200),
+               '', {subject.sql}, {text.sql}, replace(n.body_html, %s, d.raw),
+               %s, 0, '', '', %s, %s, NULL, NULL
+        FROM drawn AS d JOIN per_name AS n ON n.first_name = d.first_name
         ON CONFLICT (idempotency_key) DO NOTHING
         """,  # noqa: S608 - only table names and our own fragments; values are parameters
         [
             *changed.params,
             prefix,
             suffix,
+            *body_html.params,
+            prefix + stand_in + suffix,
             Purpose.PREFERENCES.value,
             program.pk,
             now,
@@ -325,13 +343,15 @@ def _batch_sql(program: Program, batch: InvitationBatch, changed: SQL, now) -> i
             WHITESPACE,
             *subject.params,
             *text.params,
-            *body_html.params,
+            stand_in,
             OutboundEmail.Status.QUEUED.value,
             now,
             now,
         ],
     )
     with connection.cursor() as cursor:
+        # The batch's sorts and hashes fit in memory rather than spilling to disk.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(sql.sql, sql.params)
         return cursor.rowcount
 
