@@ -96,6 +96,11 @@ def filename_for(program: Program, what: str, now: datetime | None = None) -> st
     return f"{slug}-{what}-{day:%Y-%m-%d}.csv"
 
 
+def _name(first: str, last: str) -> str:
+    # Not stripped: the cell is exported as the person typed it (safe_cell judges it).
+    return f"{first} {last}" if last else first
+
+
 def _localizer(program: Program):
     tz = ZoneInfo(program.organization.timezone)
 
@@ -141,9 +146,9 @@ def active_rows(program: Program, **filters) -> Iterator[tuple]:
         chunk_size=CHUNK
     ):
         yield (
-            f"{mf} {ml}".strip(),
+            _name(mf, ml),
             me,
-            f"{tf} {tl}".strip(),
+            _name(tf, tl),
             te,
             local(started),
             origins.get(origin, origin),
@@ -229,6 +234,6 @@ def request_rows(program: Program, *, status: str = "") -> Iterator[tuple]:
     for row in qs.iterator(chunk_size=CHUNK):
         created, mf, ml, me, tf, tl, te, rank, st, expires, decided, note, message = row
         yield (
-            local(created), f"{mf} {ml}".strip(), me, f"{tf} {tl}".strip(), te, rank,
+            local(created), _name(mf, ml), me, _name(tf, tl), te, rank,
             statuses.get(st, st), local(expires), local(decided), note, message,
         )  # fmt: skip

@@ -1,0 +1,166 @@
+"""Monitor Health: status rules (defaults and the program's own), reasons, live figures,
+charts without JavaScript, a fixed query count."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from invitations.models import OutboundEmail
+from pairing import health, monitoring
+from pairing.models import MentoringSession, MentorRequest, Pairing
+from programs.models import ActivityEvent
+from programs.services import DomainError
+from tests import factories
+from tests.pairing.test_active import pair
+
+
+def _status(program, pairing):
+    return health.active_pairings(program).get(pk=pairing.pk)
+
+
+@pytest.mark.parametrize(
+    "days_ago, sessions, expected, reason",
+    [
+        (3, [], "too_early", ""),
+        (13, [], "too_early", ""),
+        (15, [], "check_in", "no_first_session"),
+        (20, [5], "on_track", ""),
+        (90, [31], "check_in", "no_recent_session"),
+        (90, [29], "on_track", ""),
+        (5, [1], "on_track", ""),
+    ],
+)
+def test_default_rules(program, days_ago, sessions, expected, reason):
+    row = _status(program, pair(program, days_ago=days_ago, sessions=sessions))
+    assert (row.health, row.check_in_reason) == (expected, reason)
+
+
+def test_cancelled_and_future_sessions_do_not_count(program):
+    pairing = pair(program, days_ago=20)
+    MentoringSession.objects.create(
+        program=program, pairing=pairing, date=timezone.localdate() - timedelta(days=1),
+        minutes=30, status="cancelled", cancelled_at=timezone.now(),
+    )  # fmt: skip
+    MentoringSession.objects.create(
+        program=program, pairing=pairing, date=timezone.localdate() + timedelta(days=3),
+        minutes=30, status="scheduled",
+    )  # fmt: skip
+    row = _status(program, pairing)
+    assert row.sessions_done == 0 and row.health == "check_in"
+
+
+def test_reasons_say_why_in_words(program):
+    rules = health.Rules()
+    today = timezone.localdate()
+    first = _status(program, pair(program, days_ago=20))
+    assert "No session logged since the start, 20 days ago" in health.reason_text(
+        first, rules, today
+    )
+    stale = _status(program, pair(program, days_ago=90, sessions=[45]))
+    assert "the last one was 45 days ago" in health.reason_text(stale, rules, today)
+
+
+def test_programs_own_rules_change_the_status(program, org_admin):
+    pairing = pair(program, days_ago=20)
+    assert _status(program, pairing).health == "check_in"
+    monitoring.health_rules_update(
+        program=program, user=org_admin, early_days=21, first_session_days=28, recent_days=60
+    )
+    assert _status(program, pairing).health == "too_early"
+    assert ActivityEvent.objects.filter(verb="health_rules_changed").exists()
+    with pytest.raises(DomainError, match="cannot be longer"):
+        monitoring.health_rules_update(
+            program=program, user=org_admin, early_days=30, first_session_days=10, recent_days=60
+        )
+
+
+def test_rules_page_saves_and_refuses_bad_values(program, org_admin_client):
+    url = reverse("pairing:health_rules", kwargs={"program_id": program.pk})
+    assert "Too Early to Tell for the first (days)" in org_admin_client.get(url).content.decode()
+    response = org_admin_client.post(
+        url, {"early_days": 7, "first_session_days": 10, "recent_days": 21}
+    )
+    assert response.status_code == 302
+    assert health.rules_for(program) == health.Rules(7, 10, 21)
+    response = org_admin_client.post(
+        url, {"early_days": 0, "first_session_days": 10, "recent_days": 21}
+    )
+    assert response.status_code == 400
+    assert health.rules_for(program) == health.Rules(7, 10, 21)
+
+
+def test_health_tab_shows_live_figures_check_ins_and_charts(program, org_admin_client):
+    pair(program, days_ago=3)
+    stale = pair(program, days_ago=90, sessions=[45, 60])
+    stale.mentee.first_name = "Stella"
+    stale.mentee.save()
+    pair(program, days_ago=40, sessions=[1, 8])
+    factories.ParticipantFactory(program=program)  # unpaired
+    MentorRequest.objects.create(
+        program=program, mentee=factories.ParticipantFactory(program=program),
+        mentor=stale.mentor, expires_at=timezone.now() + timedelta(days=1),
+    )  # fmt: skip
+    for i, status in enumerate(["failed", "bounced", "sent"]):
+        OutboundEmail.objects.create(
+            program=program, kind="invitation", idempotency_key=f"k{i}", to_email="a@b.c",
+            subject="s", body_text="b", status=status,
+        )  # fmt: skip
+    url = reverse("pairing:health", kwargs={"program_id": program.pk})
+    response = org_admin_client.get(url)
+    summary = response.context["summary"]
+    assert summary["pairings"]["active"] == 3
+    assert summary["sessions"]["total"] == 4 and summary["sessions"]["last_30"] == 2
+    assert summary["share_recent"] == 33
+    assert summary["pending"]["total"] == 1 and summary["pending"]["under_1"] == 1
+    assert summary["unpaired"] == 2
+    assert summary["emails"] == {"failed": 1, "bounced": 1}
+    html = response.content.decode()
+    assert "Stella" in html and "the last one was 45 days ago" in html
+    assert reverse("pairing:detail", args=[program.pk, stale.pk]) in html
+    assert html.count("<svg") == 2 and "Sessions held per week as a table" in html
+    assert "<script" not in html.split("<main", 1)[-1]
+    # Live: a session logged now changes the next page load.
+    monitoring.session_log(
+        pairing=stale, on=timezone.localdate(), minutes=30, participant=stale.mentee
+    )
+    again = org_admin_client.get(url).context["summary"]
+    assert again["sessions"]["total"] == 5 and again["pairings"]["check_in"] == 0
+
+
+def test_active_pairings_over_time_counts_ended_ones_while_they_lasted(program):
+    ended = pair(program, days_ago=50)
+    Pairing.objects.filter(pk=ended.pk).update(
+        status="ended", ended_at=timezone.now() - timedelta(days=20)
+    )
+    pair(program, days_ago=5)
+    bars = health.health_summary(program)["active_chart"].bars
+    assert bars[-1].value == 1  # this week: only the new one
+    assert bars[-5].value == 1  # a month ago: only the ended one
+    assert max(b.value for b in bars) >= 1
+
+
+@pytest.mark.parametrize("size", [5, 150])
+def test_health_tab_query_count_is_fixed(
+    size, program, org_admin_client, django_assert_num_queries
+):
+    mentor = factories.MentorFactory(program=program, capacity=50)
+    mentees = factories.ParticipantFactory.create_batch(size, program=program)
+    Pairing.objects.bulk_create(
+        Pairing(program=program, mentee=m, mentor=mentor, origin="request") for m in mentees
+    )
+    Pairing.objects.update(started_at=timezone.now() - timedelta(days=20))  # all need a check-in
+    url = reverse("pairing:health", kwargs={"program_id": program.pk})
+    # session, user, membership, program, rules, pairing figures, session figures, over time,
+    # pending requests, unpaired, emails, check-in list, and the session's save (3)
+    with django_assert_num_queries(15):
+        response = org_admin_client.get(url)
+    assert len(response.context["summary"]["check_in"]) == min(size, health.CHECK_IN_LIST_MAX)
+
+
+def test_health_tab_is_404_for_outsiders(program, other_admin_client):
+    url = reverse("pairing:health", kwargs={"program_id": program.pk})
+    assert other_admin_client.get(url).status_code == 404
+    rules = reverse("pairing:health_rules", kwargs={"program_id": program.pk})
+    assert other_admin_client.post(rules, {"early_days": 1}).status_code == 404
