@@ -117,7 +117,10 @@ def _tags(*lists: object) -> dict[str, str]:
         if isinstance(values, str):
             values = [values]
         for value in values:
-            found = _spelling(value)
+            # The cache lookup inlined: this loop runs for every tag of every person.
+            found = _SPELLINGS.get(value, False) if type(value) is str else False
+            if found is False:
+                found = _spelling(value)
             if found is not None and found[0] not in out:
                 out[found[0]] = found[1]
     return out
