@@ -4,6 +4,13 @@ GET and HEAD only look: mail scanners follow every link in an email, so a
 page that acted on GET would approve requests nobody read. Only a POST from
 the page acts. Unknown, tampered, expired or cross-purpose links all get one
 neutral page, and every token page is rate-limited per IP address.
+
+The POSTs are exempt from Django's CSRF check, on purpose: CSRF protects
+credentials a browser attaches by itself (cookies), and these pages have
+none: the unguessable token in the URL is the credential, so a forged form
+on another site cannot name it. The check would also break them: token
+pages send Referrer-Policy: no-referrer, with which browsers post
+"Origin: null", and Django refuses that origin.
 """
 
 from functools import wraps
@@ -13,6 +20,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 from invitations.links import Purpose, link_resolve, token_page
@@ -154,6 +162,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
     return _preference_page(request, token, link)
 
 
+@csrf_exempt
 @require_POST
 @token_page
 @rate_limited
@@ -186,6 +195,7 @@ def preferences_submit(request: HttpRequest, token: str) -> HttpResponse:
     return redirect(reverse("pairing:preferences", kwargs={"token": token}))
 
 
+@csrf_exempt
 @require_POST
 @token_page
 @rate_limited
@@ -222,6 +232,7 @@ def _decided_page(request, mentor_request: MentorRequest, *, you_did: bool) -> H
     )
 
 
+@csrf_exempt
 @token_page
 @rate_limited
 def request_link(request: HttpRequest, token: str) -> HttpResponse:

@@ -163,3 +163,11 @@ def test_mail_scanner_following_every_emailed_link_changes_nothing(live_program,
         for method in (scanner.head, scanner.get):
             assert method(f"/{path}").status_code in (200, 404), url
     assert _state() == before
+
+
+def test_posts_work_with_the_null_origin_browsers_send_under_no_referrer(pending):
+    """Referrer-Policy: no-referrer makes browsers post "Origin: null"; the token is the credential."""
+    client = Client(enforce_csrf_checks=True, HTTP_ORIGIN="null")
+    response = client.post(_links(pending)[Purpose.APPROVE])
+    assert response.status_code == 302
+    assert Pairing.objects.filter(request=pending).exists()
