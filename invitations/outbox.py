@@ -38,7 +38,7 @@ from django.utils import timezone
 from invitations.defaults import DEFAULTS
 from invitations.models import EmailTemplate, OutboundEmail, Suppression
 from invitations.rendering import Template, render
-from programs.models import Program
+from programs.models import ActivityEvent, Program
 from programs.services import DomainError, activity_record
 
 log = logging.getLogger(__name__)
@@ -383,8 +383,7 @@ def outbox_sweep(
 
 # --- The email log -----------------------------------------------------------------
 
-# An activity-log verb; programs.models.ActivityEvent.Verb names it for display.
-EMAIL_RESENT = "email_resent"
+EMAIL_RESENT = ActivityEvent.Verb.EMAIL_RESENT
 LOG_PAGE_SIZE = 50
 
 

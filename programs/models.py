@@ -342,6 +342,7 @@ class ActivityEvent(models.Model):
         AUTOPAIR_RUN = "autopair_run", "Ran auto-pair"
         AUTOPAIR_CONFIRMED = "autopair_confirmed", "Confirmed auto-pair proposals"
         AUTOPAIR_DISCARDED = "autopair_discarded", "Discarded an auto-pair run"
+        EMAIL_RESENT = "email_resent", "Resent a failed email"
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="activity")
     # Null when the account was removed, or for changes the system made itself.
