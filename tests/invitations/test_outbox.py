@@ -221,3 +221,63 @@ def test_two_sweepers_at_once_split_the_work(program, smtp_server, settings):
     assert sum(r["redispatched"] for r in results) == 40
     assert len(smtp_server.messages) == 40
     assert len({m["X-Outbox-Id"] for m in smtp_server.messages}) == 40
+
+
+def test_retry_wait_follows_the_configured_base(db, program, smtp_server, settings):
+    settings.OUTBOX_RETRY_BASE_SECONDS = 2
+    smtp_server.refuse["person1@example.org"] = "451 4.3.0 try later"
+    outbox_add([_support_draft(1)], program=program)
+    row = OutboundEmail.objects.get()
+    before = timezone.now()
+    outbox_send_batch([row.pk])
+    row.refresh_from_db()
+    assert timedelta(seconds=1) < row.next_attempt_at - before < timedelta(seconds=10)
+
+
+def test_sweeper_leaves_a_live_workers_sending_rows_alone_by_default(db, program, smtp_server):
+    outbox_add([_support_draft(1)], program=program)
+    # Five minutes in "sending": a long batch, still within the hard time limit.
+    OutboundEmail.objects.update(
+        status=Status.SENDING, attempts=1, touched_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert outbox_sweep()["requeued_sending"] == 0
+    assert OutboundEmail.objects.get().status == Status.SENDING
+    result = outbox_sweep(sending_stale_after=timedelta(minutes=1))
+    assert result["requeued_sending"] == 1
+    assert OutboundEmail.objects.get().status == Status.SENT
+    assert len(smtp_server.messages) == 1
+
+
+def _postmark_answers(monkeypatch, settings, status_code: int, answer: dict) -> None:
+    import json
+
+    import requests
+
+    settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
+    settings.ANYMAIL = {"POSTMARK_SERVER_TOKEN": "test-server-token"}
+
+    def fake_request(self, method, url, **kwargs):
+        response = requests.Response()
+        response.status_code, response.url = status_code, url
+        response._content = json.dumps(answer).encode()
+        return response
+
+    monkeypatch.setattr(requests.Session, "request", fake_request)
+
+
+def test_provider_refusing_the_recipient_fails_the_row(db, program, settings, monkeypatch):
+    answer = {"ErrorCode": 300, "Message": "Invalid 'To' address: 'person1@example.org'."}
+    _postmark_answers(monkeypatch, settings, 422, answer)
+    outbox_add([_support_draft(1)], program=program)
+    outbox_send_batch(list(OutboundEmail.objects.values_list("pk", flat=True)))
+    row = OutboundEmail.objects.get()
+    assert row.status == Status.FAILED and "rejected or invalid" in row.last_error
+
+
+def test_provider_api_error_is_retried_later(db, program, settings, monkeypatch):
+    _postmark_answers(monkeypatch, settings, 500, {"ErrorCode": 0, "Message": "Internal"})
+    outbox_add([_support_draft(1)], program=program)
+    outbox_send_batch(list(OutboundEmail.objects.values_list("pk", flat=True)))
+    row = OutboundEmail.objects.get()
+    assert row.status == Status.QUEUED and row.next_attempt_at > timezone.now()
+    assert "500" in row.last_error
