@@ -1,0 +1,70 @@
+"""Auto-pair in a browser: from the Unpaired Mentees tab to confirmed pairings."""
+
+import pytest
+
+from invitations.models import OutboundEmail
+from pairing.models import Pairing
+from tests import factories
+from tests.e2e.conftest import assert_no_horizontal_scroll, login
+
+
+@pytest.fixture
+def program():
+    organization = factories.OrganizationFactory(name="Northwind Mentoring")
+    program = factories.ProgramFactory(
+        organization=organization, name="Autumn cohort", pairing_process="admin_led"
+    )
+    for n, wish in enumerate(["python", "python", "sales", "design"], start=1):
+        factories.ParticipantFactory(
+            program=program, first_name=f"Mentee{n}", last_name="Doe", interests=[wish]
+        )
+    factories.MentorFactory(program=program, first_name="Pat", last_name="Py", capacity=2,
+                            skills=["python"])  # fmt: skip
+    factories.MentorFactory(program=program, first_name="Sam", last_name="Sales", capacity=1,
+                            skills=["sales"])  # fmt: skip
+    factories.MentorFactory(program=program, first_name="Dee", last_name="Spare", capacity=1,
+                            skills=["design"])  # fmt: skip
+    return program
+
+
+@pytest.fixture
+def admin(program):
+    return factories.MembershipFactory(organization=program.organization).user
+
+
+def test_admin_runs_auto_pair_reviews_swaps_and_confirms(page, live_server, program, admin):
+    login(page, live_server, admin)
+    page.goto(f"{live_server.url}/programs/{program.pk}/pairing/unpaired/")
+    page.get_by_role("link", name="Auto-pair").click()
+    page.get_by_role("heading", name="Auto-pair").wait_for()
+    page.get_by_label("Highest match quality").check()
+    page.get_by_label("Mentor from a different department").uncheck()
+    page.get_by_role("button", name="Run auto-pair").click()
+
+    # Tasks run in-process here, so the run is staged by the time the page loads.
+    page.get_by_role("heading", name="Auto-pair run: Ready for review").wait_for()
+    figures = page.locator("#autopair-figures")
+    assert "4" in figures.get_by_text("Pairs proposed").locator("..").inner_text()
+    assert page.locator("#autopair-results tbody tr").count() == 4
+
+    # Remove one proposal: that mentee moves to the unpaired list.
+    page.get_by_role("button", name="Remove Mentee4 Doe").click()
+    page.get_by_text("Proposal removed").wait_for()
+    assert page.locator("#autopair-results tbody tr").count() == 3
+    page.get_by_role("link", name="Left unpaired").click()
+    page.get_by_role("cell", name="Removed from the proposals by an admin").wait_for()
+
+    # Give them a mentor with a free seat by searching.
+    page.get_by_role("link", name="Choose a mentor for Mentee4 Doe").click()
+    page.get_by_label("Search mentors").fill("Spare")
+    # htmx narrows the list as you type; wait for it before acting.
+    page.get_by_role("button", name="Propose Pat Py").wait_for(state="detached")
+    page.get_by_role("button", name="Propose Dee Spare").click()
+    page.get_by_text("Mentee4 Doe is now proposed with Dee Spare.").wait_for()
+    assert_no_horizontal_scroll(page)
+
+    page.get_by_role("button", name="Confirm 4 pairs").click()
+    page.get_by_text("Created 4 pairings.").wait_for()
+    assert Pairing.objects.filter(program=program, origin="auto_pair").count() == 4
+    kinds = set(OutboundEmail.objects.filter(program=program).values_list("kind", flat=True))
+    assert kinds == {"assignment"}
