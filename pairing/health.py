@@ -321,10 +321,18 @@ def health_summary(program: Program, *, now: datetime | None = None) -> dict:
         failed=Count("pk", filter=Q(status=OutboundEmail.Status.FAILED)),
         bounced=Count("pk", filter=Q(status=OutboundEmail.Status.BOUNCED)),
     )
-    check_in = list(
+    # Pick the ids first (a narrow GROUP BY over pairing ids only), then read those rows
+    # with their people: grouping by every column of three tables costs far more.
+    order = (F("last_session").asc(nulls_first=True), "started_at", "id")
+    ids = list(
         annotated.filter(health=CHECK_IN)
+        .order_by(*order)
+        .values_list("pk", flat=True)[:CHECK_IN_LIST_MAX]
+    )
+    check_in = list(
+        with_health(Pairing.objects.filter(pk__in=ids), rules, today=today, now=now)
         .select_related("mentee", "mentor")
-        .order_by(F("last_session").asc(nulls_first=True), "started_at", "id")[:CHECK_IN_LIST_MAX]
+        .order_by(*order)
     )
     for pairing in check_in:
         pairing.reason = reason_text(pairing, rules, today)
