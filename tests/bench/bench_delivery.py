@@ -1,0 +1,137 @@
+"""Benchmark: delivery from the outbox by one real worker (concurrency 2).
+
+    .venv/bin/python tests/bench/run.py bench_delivery
+
+Queues N rows, starts one worker, dispatches and times until every row is
+"sent". Two backends: Django's locmem backend (the pipeline's own cost:
+claiming, building messages, marking rows) and a local SMTP sink (aiosmtpd in
+its own process). Each beside a baseline of one task per email, measured in
+the same run. Needs Redis: BENCH_BROKER_URL (default redis://127.0.0.1:6379/14).
+"""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+N = int(os.environ.get("BENCH_DELIVERY_EMAILS", "20000"))
+N_BASELINE = int(os.environ.get("BENCH_DELIVERY_BASELINE_EMAILS", "5000"))
+BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
+
+
+def _rows(program, n: int, tag: str) -> list[int]:
+    from invitations.models import EmailKind, OutboundEmail
+
+    body = "Hello,\n\nPlease choose your mentor: https://example.org/p/xxxxxxxx\n" * 3
+    OutboundEmail.objects.bulk_create(
+        (
+            OutboundEmail(
+                program=program, kind=EmailKind.INVITATION, idempotency_key=f"{tag}:{i}",
+                to_email=f"mentee{i}@example.org", to_name=f"Mentee {i}",
+                subject="Submit Your Mentor Preferences", body_text=body,
+                body_html=f"<p>{body}</p>",
+            )
+            for i in range(n)
+        ),
+        batch_size=5000,
+    )  # fmt: skip
+    return list(
+        OutboundEmail.objects.filter(idempotency_key__startswith=f"{tag}:")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _run(program, *, label: str, env: dict, n: int, one_per_task: bool, smtp_port=None) -> float:
+    from invitations.models import OutboundEmail
+    from invitations.outbox import _dispatch_ids
+    from invitations.tasks import send_outbox_batch
+    from pairing_admin.celery import app
+    from tests.support.worker import Worker
+
+    tag = f"bench-{uuid.uuid4().hex[:8]}"
+    ids = _rows(program, n, tag)
+    queue = f"bench-delivery-{os.getpid()}-{tag}"
+    app.conf.task_default_queue = queue
+    worker = Worker(
+        queue=queue,
+        smtp_port=smtp_port,
+        concurrency=2,
+        extra_env={"CELERY_BROKER_URL": BROKER, **env},
+    ).wait_ready()
+    try:
+        pending = OutboundEmail.objects.filter(idempotency_key__startswith=f"{tag}:").exclude(
+            status=OutboundEmail.Status.SENT
+        )
+        started = time.perf_counter()
+        if one_per_task:
+            for pk in ids:
+                send_outbox_batch.delay([pk])
+        else:
+            _dispatch_ids(ids)
+        published = time.perf_counter() - started
+        deadline = time.monotonic() + 900
+        while pending.exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{label}: not done after 15 min\n{worker.log()[-3000:]}")
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - started
+    finally:
+        worker.stop()
+    rate = n / elapsed
+    print(
+        f"{label:<44} {n:>6} emails {elapsed:7.2f} s  {rate:8,.0f} emails/s"
+        f"  (publishing {published:.2f} s)",
+        flush=True,
+    )
+    return rate
+
+
+def main() -> None:
+    from django.conf import settings
+
+    from pairing_admin.celery import app
+    from programs.models import Organization, Program
+
+    app.conf.update(broker_url=BROKER, broker_read_url=BROKER, broker_write_url=BROKER)
+    app.conf.task_always_eager = False
+    org = Organization.objects.create(name=f"Bench delivery {uuid.uuid4().hex[:6]}")
+    program = Program.objects.create(organization=org, name="Delivery benchmark")
+    print(f"broker {BROKER}, database {settings.DATABASES['default']['NAME']}")
+    sink = None
+    try:
+        locmem = {"EMAIL_PROVIDER": "locmem"}
+        _run(program, label="locmem, batches of 500", env=locmem, n=N, one_per_task=False)
+        _run(program, label="locmem, one task per email (baseline)", env=locmem,
+             n=N_BASELINE, one_per_task=True)  # fmt: skip
+
+        from tests.support.smtp import free_port
+
+        port = free_port()
+        sink = subprocess.Popen(
+            [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
+             "-l", f"127.0.0.1:{port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(1)
+        _run(program, label="SMTP sink, batches of 500", env={}, n=N, one_per_task=False,
+             smtp_port=port)  # fmt: skip
+        _run(program, label="SMTP sink, one task per email (baseline)", env={}, n=N_BASELINE,
+             one_per_task=True, smtp_port=port)  # fmt: skip
+    finally:
+        if sink is not None:
+            sink.terminate()
+            sink.wait(10)
+        org.delete()
+
+
+if __name__ == "__main__":
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pairing_admin.settings")
+    import django
+
+    django.setup()
+    main()
