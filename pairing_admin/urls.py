@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from invitations.webhooks import webhook_urlpatterns
 from pairing_admin import views
 from programs.views import registration, system
 
@@ -13,6 +14,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("system/", system.system, name="system"),
     path("programs/", include("programs.urls")),
+    # Before the template editor, whose "<str:kind>/" would swallow "log/".
+    path("programs/<int:program_id>/emails/log/", include("invitations.email_log_urls")),
     path("programs/<int:program_id>/emails/", include("invitations.template_urls")),
     path("programs/<int:program_id>/invite/", include("invitations.invite_urls")),
     # Both mount their own program-scoped paths (programs/<id>/pairing/...).
@@ -21,4 +24,7 @@ urlpatterns = [
     path("programs/<int:program_id>/requests/", include("pairing.request_urls")),
     path("join/<str:token>/", registration.register, name="register"),
     path("django-admin/", admin.site.urls),
+    # The email provider's tracking webhooks (bounces, complaints): public,
+    # guarded by anymail's webhook secret, refused while none is configured.
+    path("anymail/", include((webhook_urlpatterns(), "anymail"))),
 ]

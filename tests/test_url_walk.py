@@ -8,7 +8,7 @@ be listed in PUBLIC with the reason.
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from invitations.models import InvitationBatch
+from invitations.models import InvitationBatch, OutboundEmail
 from programs.models import ParticipantImport
 from tests import factories
 from tests.conftest import MARKER
@@ -28,6 +28,7 @@ PUBLIC = {
 SKIPPED_NAMESPACES = {
     "admin": "Django admin: superusers only, its own login",
     "djdt": "debug toolbar",
+    "anymail": "email provider webhooks: guarded by the webhook secret (tests/invitations/test_webhooks.py)",
 }
 
 
@@ -45,6 +46,13 @@ def _named_patterns(resolver=None, namespace="", params=()):
         elif isinstance(entry, URLPattern) and entry.name:
             name = f"{namespace}:{entry.name}" if namespace else entry.name
             yield name, params + own
+
+
+def _failed_email(program) -> OutboundEmail:
+    return OutboundEmail.objects.create(
+        program=program, kind="invitation", idempotency_key=f"walk:{MARKER}",
+        to_email="walk@example.org", subject=MARKER, body_text=MARKER, status="failed",
+    )  # fmt: skip
 
 
 def _session(program):
@@ -90,6 +98,7 @@ def samples(program, org_admin):
         "request_id": 1,  # cancel answers outsiders 404 and GET 405 before looking it up
         "kind": "invitation",
         "batch_id": InvitationBatch.objects.create(program=program, kind="all").pk,
+        "email_id": _failed_email(program).pk,
         "run_id": _autopair_run(program, participant).pk,
         "mentee_id": participant.pk,
     }
