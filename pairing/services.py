@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -595,17 +595,10 @@ def requests_expire_due(*, now: datetime | None = None, limit: int = SWEEP_LIMIT
     """
     now = now or timezone.now()
     with transaction.atomic():
-        due = list(
-            MentorRequest.objects.select_for_update(skip_locked=True)
-            .filter(status=Status.PENDING, expires_at__lte=now)
-            .order_by("expires_at")
-            .values_list("pk", flat=True)[:limit]
-        )
+        due = _claim_and_expire(now, limit)
         if not due:
             return {"expired": 0}
-        expired = MentorRequest.objects.filter(pk__in=due, status=Status.PENDING).update(
-            status=Status.EXPIRED, decided_at=now
-        )
+        expired = len(due)
         ended = list(
             MentorRequest.objects.filter(pk__in=due, status=Status.EXPIRED, decided_at=now)
             .select_related("mentee", "mentor", "program", "program__organization")
@@ -613,6 +606,37 @@ def requests_expire_due(*, now: datetime | None = None, limit: int = SWEEP_LIMIT
         )
         _after_ending(ended, now=now)
     return {"expired": expired}
+
+
+def _claim_and_expire(now: datetime, limit: int) -> list[int]:
+    """Claim due pending requests (SKIP LOCKED) and expire them; their ids."""
+    if connection.vendor == "postgresql":
+        # One statement: claim on the partial index of pending deadlines and
+        # change the claimed rows, without shipping the ids back and forth.
+        table = MentorRequest._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""UPDATE {table} SET status = %s, decided_at = %s
+                    WHERE id IN (
+                        SELECT id FROM {table}
+                        WHERE status = %s AND expires_at <= %s
+                        ORDER BY expires_at LIMIT %s
+                        FOR UPDATE SKIP LOCKED
+                    ) AND status = %s
+                    RETURNING id""",  # noqa: S608 - the table name only
+                [Status.EXPIRED, now, Status.PENDING, now, limit, Status.PENDING],
+            )
+            return sorted(row[0] for row in cursor.fetchall())
+    due = list(
+        MentorRequest.objects.select_for_update(skip_locked=True)
+        .filter(status=Status.PENDING, expires_at__lte=now)
+        .order_by("expires_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    MentorRequest.objects.filter(pk__in=due, status=Status.PENDING).update(
+        status=Status.EXPIRED, decided_at=now
+    )
+    return due
 
 
 def requests_remind_due(*, now: datetime | None = None, limit: int = SWEEP_LIMIT) -> dict[str, int]:

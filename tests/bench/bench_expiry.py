@@ -1,0 +1,196 @@
+"""Benchmark: the expiry sweep over 1,000,000 mentor requests, 10,000 of them due.
+
+    .venv/bin/python tests/bench/run.py bench_expiry
+
+Rows are generated set-based in SQL (generate_series): 100,000 mentees and
+1,000 mentors; 100,000 pending requests (10,000 past their deadline, the rest
+later) and 900,000 decided ones. Then one `requests_expire_due()` runs and
+every statement it sends is timed at the driver (execute start to finish, so
+"database time" includes the round trip). Printed separately:
+
+- state change: claiming the due rows (FOR UPDATE SKIP LOCKED on the partial
+  index of pending deadlines) and the compare-and-set UPDATE;
+- email enqueueing: loading the ended requests with their people, creating
+  the mentees' preference links and writing the outbox rows (database time,
+  and the Python time around it for rendering 10,000 emails).
+
+Handing the outbox rows to the broker happens after commit and is not part of
+the sweep; it is stubbed out here so the script needs no broker.
+The script deletes everything it made at the end.
+"""
+
+import os
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+MENTEES = 100_000
+MENTORS = 1_000
+PENDING = 100_000
+DUE = 10_000
+TOTAL = 1_000_000
+
+
+def _setup_django() -> None:
+    if str(BASE_DIR) not in sys.path:
+        sys.path.insert(0, str(BASE_DIR))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pairing_admin.settings")
+    import django
+
+    django.setup()
+
+
+PARTICIPANTS_SQL = """
+INSERT INTO programs_participant
+  (program_id, role, first_name, last_name, email, department, location, title, skills,
+   interests, goals, bio, manager_email, capacity, source, created_at, updated_at,
+   accepting_requests)
+SELECT %(program)s, %(role)s, 'First' || g, 'Last' || (g %% 997), %(role)s || g || '@bench.example.org',
+       'Department ' || (g %% 20), 'City ' || (g %% 40), '', '[]'::jsonb, '[]'::jsonb,
+       '[]'::jsonb, '', '', %(capacity)s, 'demo', now(), now(), true
+FROM generate_series(1, %(n)s) AS g
+"""
+
+# Request i: mentee = i-th mentee for the pending ones (one pending each), any
+# mentee for the decided ones; mentor round-robin.
+REQUESTS_SQL = """
+WITH mentees AS (
+  SELECT id, row_number() OVER (ORDER BY id) AS n FROM programs_participant
+  WHERE program_id = %(program)s AND role = 'mentee'
+), mentors AS (
+  SELECT id, row_number() OVER (ORDER BY id) AS n FROM programs_participant
+  WHERE program_id = %(program)s AND role = 'mentor'
+)
+INSERT INTO pairing_mentorrequest
+  (program_id, mentee_id, mentor_id, rank, note, status, decline_message, created_at,
+   expires_at, decided_at, decided_by_id, reminder_sent_at)
+SELECT %(program)s, me.id, mo.id, 1, 'Bench note ' || g,
+       CASE WHEN g <= %(pending)s THEN 'pending'
+            ELSE (ARRAY['approved', 'declined', 'expired', 'withdrawn'])[1 + g %% 4] END,
+       '',
+       now() - interval '10 days',
+       CASE WHEN g <= %(due)s THEN now() - (g || ' seconds')::interval
+            ELSE now() + interval '1 hour' + ((g %% 5000) || ' minutes')::interval END,
+       CASE WHEN g <= %(pending)s THEN NULL ELSE now() - interval '1 day' END,
+       NULL, NULL
+FROM generate_series(1, %(total)s) AS g
+JOIN mentees me ON me.n = 1 + ((g - 1) %% %(mentees)s)
+JOIN mentors mo ON mo.n = 1 + ((g - 1) %% %(mentors)s)
+"""
+
+
+def _generate(program_id: int) -> float:
+    from django.db import connection
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        # Generated rows reference rows generated just before: skip the
+        # per-row foreign key triggers while loading (superuser only).
+        cursor.execute("SET session_replication_role = replica")
+        for role, n, capacity in (("mentee", MENTEES, 0), ("mentor", MENTORS, 3)):
+            cursor.execute(
+                PARTICIPANTS_SQL,
+                {"program": program_id, "role": role, "n": n, "capacity": capacity},
+            )
+        cursor.execute(
+            REQUESTS_SQL,
+            {
+                "program": program_id,
+                "pending": PENDING,
+                "due": DUE,
+                "total": TOTAL,
+                "mentees": MENTEES,
+                "mentors": MENTORS,
+            },
+        )
+        cursor.execute("SET session_replication_role = DEFAULT")
+        cursor.execute("ANALYZE pairing_mentorrequest")
+        cursor.execute("ANALYZE programs_participant")
+    return time.perf_counter() - started
+
+
+class Timer:
+    """Times every statement at the driver and files it under a phase."""
+
+    def __init__(self) -> None:
+        self.by_phase: dict[str, float] = {"state change": 0.0, "email enqueueing": 0.0}
+        self.counts: dict[str, int] = {"state change": 0, "email enqueueing": 0}
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            elapsed = time.perf_counter() - started
+            text = sql.lstrip().upper()
+            state = (
+                "FOR UPDATE SKIP LOCKED" in text
+                or text.startswith('UPDATE "PAIRING_MENTORREQUEST"')
+                or text.startswith("UPDATE PAIRING_MENTORREQUEST")
+            )
+            phase = "state change" if state else "email enqueueing"
+            self.by_phase[phase] += elapsed
+            self.counts[phase] += 1
+
+
+def main() -> int:
+    _setup_django()
+    from django.db import connection
+    from django.utils import timezone
+
+    import invitations.outbox as outbox
+    from invitations.models import OutboundEmail
+    from pairing.models import MentorRequest
+    from pairing.services import requests_expire_due
+    from programs.models import Organization, Program
+
+    if connection.vendor != "postgresql":
+        print(f"warning: running on {connection.vendor}; the target figures are for PostgreSQL")
+    org = Organization.objects.create(name="bench_expiry organization (temporary)")
+    program = Program.objects.create(organization=org, name="bench expiry")
+    dispatched = []
+    outbox.outbox_dispatch = lambda keys=(), batch_id=None: dispatched.append(len(keys)) or 0
+    try:
+        generated = _generate(program.pk)
+        print(
+            f"generated {TOTAL:,} requests ({PENDING:,} pending, {DUE:,} due), "
+            f"{MENTEES + MENTORS:,} participants in {generated:.1f} s"
+        )
+        timer = Timer()
+        now = timezone.now()
+        started = time.perf_counter()
+        with connection.execute_wrapper(timer):
+            result = requests_expire_due(now=now)
+        wall = time.perf_counter() - started
+        expired = MentorRequest.objects.filter(program=program, status="expired", decided_at=now)
+        emails = OutboundEmail.objects.filter(program=program, kind="request_expired").count()
+        assert result == {"expired": DUE}, result
+        assert expired.count() == DUE and emails == DUE, (expired.count(), emails)
+        again = requests_expire_due(now=now)
+        assert again == {"expired": 0}, again
+        state_ms = timer.by_phase["state change"] * 1000
+        email_ms = timer.by_phase["email enqueueing"] * 1000
+        print(f"expiry sweep, {DUE:,} due of {TOTAL:,}, {connection.vendor}")
+        print(
+            f"  state change      database {state_ms:8.1f} ms  "
+            f"({timer.counts['state change']} statements)"
+        )
+        print(
+            f"  email enqueueing  database {email_ms:8.1f} ms  "
+            f"({timer.counts['email enqueueing']} statements), "
+            f"Python {wall * 1000 - state_ms - email_ms:8.1f} ms"
+        )
+        print(f"  whole sweep       wall     {wall * 1000:8.1f} ms; a second sweep found nothing")
+    finally:
+        with connection.cursor() as cursor:
+            for table in ("invitations_outboundemail", "invitations_accesslink"):
+                cursor.execute(f"DELETE FROM {table} WHERE program_id = %s", [program.pk])
+            cursor.execute("DELETE FROM pairing_mentorrequest WHERE program_id = %s", [program.pk])
+            cursor.execute("DELETE FROM programs_participant WHERE program_id = %s", [program.pk])
+        org.delete()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
