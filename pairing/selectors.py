@@ -111,6 +111,6 @@ def invite_ability(program: Program) -> InviteAbility:
         )
     if not program.pairing_enabled:
         return InviteAbility(
-            False, "Turn on Pairing first: invitations go out only while pairing is on."
+            False, "Pairing is off. Turn on Pairing first: invitations go out only while it is on."
         )
     return InviteAbility(True, "")
