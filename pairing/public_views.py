@@ -78,13 +78,13 @@ def _matches(text: str, match) -> bool:
     mentor = match.mentor
     haystack = " ".join(
         [
-            mentor.first_name,
-            mentor.last_name,
-            mentor.title,
-            mentor.department,
-            mentor.location,
-            *mentor.skills,
-            *mentor.interests,
+            mentor["first_name"],
+            mentor["last_name"],
+            mentor["title"],
+            mentor["department"],
+            mentor["location"],
+            *mentor["skills"],
+            *mentor["interests"],
         ]
     ).casefold()
     return all(word in haystack for word in text.casefold().split())
@@ -118,18 +118,18 @@ def _preference_page(request, token, link, *, form=None, error="", status=200) -
         department = source.get("department", "")
         location = source.get("location", "")
         options = request_selectors.mentor_options(mentee, program)
-        departments = sorted({m.mentor.department for m in options if m.mentor.department})
-        locations = sorted({m.mentor.location for m in options if m.mentor.location})
+        departments = sorted({m.mentor["department"] for m in options} - {""})
+        locations = sorted({m.mentor["location"] for m in options} - {""})
         filtered = [
             m
             for m in options
-            if m.mentor.pk not in chosen
+            if m.mentor["pk"] not in chosen
             and (not query or _matches(query, m))
-            and (not department or m.mentor.department == department)
-            and (not location or m.mentor.location == location)
+            and (not department or m.mentor["department"] == department)
+            and (not location or m.mentor["location"] == location)
         ]
         picked = sorted(
-            (m for m in options if m.mentor.pk in chosen), key=lambda m: chosen[m.mentor.pk]
+            (m for m in options if m.mentor["pk"] in chosen), key=lambda m: chosen[m.mentor["pk"]]
         )
         shown = _shown(request)
         rank_choices = [(n, ordinal(n)) for n in range(1, program.max_preferences + 1)]
@@ -137,7 +137,7 @@ def _preference_page(request, token, link, *, form=None, error="", status=200) -
             form=form or PreferenceForm(offered=set(), max_preferences=program.max_preferences),
             options_count=len(options),
             filtered_count=len(filtered),
-            cards=[(m, chosen.get(m.mentor.pk)) for m in picked + filtered[:shown]],
+            cards=[(m, chosen.get(m.mentor["pk"])) for m in picked + filtered[:shown]],
             more=len(filtered) > shown,
             next_shown=shown + SHOWN_STEP,
             query=query,

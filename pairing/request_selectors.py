@@ -55,8 +55,16 @@ def mentors_with_room(
 
 
 def mentor_options(mentee: Participant, program: Program) -> list[Match]:
-    """The mentors this mentee may choose, best match first, with reasons."""
-    return rank_mentors_for(mentee, list(mentors_with_room(program)), weights_of(program))
+    """The mentors this mentee may choose, best match first, with reasons.
+
+    Mentors are plain dicts (`pk`, `full_name` and MENTOR_FIELDS), not model
+    instances: building thousands of instances costs more than scoring them.
+    """
+    mentors = list(mentors_with_room(program).values(*MENTOR_FIELDS))
+    for mentor in mentors:
+        mentor["pk"] = mentor["id"]
+        mentor["full_name"] = f"{mentor['first_name']} {mentor['last_name']}".strip()
+    return rank_mentors_for(mentee, mentors, weights_of(program))
 
 
 @dataclass(frozen=True)
