@@ -23,6 +23,7 @@ SORT_LABELS = {
     "mentor": "Mentor name",
 }
 SWAP_RESULTS = 20
+SWAP_POOL = 20_000
 
 
 def run_for(program: Program, run_id: int) -> AutoPairRun | None:
@@ -120,12 +121,13 @@ def mentors_to_swap_in(run: AutoPairRun, mentee: Participant, *, query: str = ""
             | Q(email__icontains=word)
             | Q(department__icontains=word)
         )
-    mentors = list(qs.order_by("last_name", "first_name", "id")[:500])
+    # Every matching mentor is ranked, so the best free one is found without a search.
+    mentors = list(qs.order_by("last_name", "first_name", "id")[:SWAP_POOL])
     ids = [m.pk for m in mentors]
-    load = mentor_load(run.program, ids)
+    load = mentor_load(run.program, ids if len(ids) <= 1000 else None)
+    held_qs = run.proposals.filter(mentor_id__in=ids) if len(ids) <= 1000 else run.proposals.all()
     held = dict(
-        run.proposals.filter(mentor_id__in=ids)
-        .exclude(mentee=mentee)
+        held_qs.exclude(mentee=mentee)
         .order_by()
         .values("mentor_id")
         .annotate(c=Count("id"))
