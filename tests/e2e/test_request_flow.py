@@ -41,6 +41,18 @@ def _emails_to(smtp, person, count):
     )
 
 
+def _submit(page, name: str) -> None:
+    """Click a button that posts, once the page's own axe run has reported.
+
+    The harness holds a navigation until the page it leaves was audited; on a
+    busy machine that wait plus the POST (which sends its emails at once,
+    tasks being eager) can outlast the default action timeout.
+    """
+    page.wait_for_load_state()
+    page.evaluate("window.__e2eAxeOnLoad")
+    page.get_by_role("button", name=name).click(timeout=30_000)
+
+
 def _subjects(smtp, person):
     return [str(m["Subject"]) for m in smtp.to(person.email)]
 
@@ -64,6 +76,7 @@ def test_request_flow_from_invitation_to_mentorship_assignments(
     )
     second = factories.MentorFactory(program=program, first_name="Sam", skills=["Design"])
     page = phone_page
+    page.set_default_timeout(30_000)  # each POST sends its emails before it answers
 
     invitation_send_selected(program=program, user=admin, mentee_ids=[mentee.pk], expected=1)
     [invitation] = _emails_to(smtp_server, mentee, 1)
@@ -74,7 +87,7 @@ def test_request_flow_from_invitation_to_mentorship_assignments(
     page.get_by_label(f"Your choice for {first.full_name}").select_option(label="1st choice")
     page.get_by_label(f"Your choice for {second.full_name}").select_option(label="2nd choice")
     page.get_by_label("A note to your mentor").fill("I'd love to grow as a design lead.")
-    page.get_by_role("button", name="Send my request").click()
+    _submit(page, "Send my request")
     page.get_by_text(f"Your request is with {first.full_name}").wait_for()
     assert_no_horizontal_scroll(page)
 
@@ -89,7 +102,7 @@ def test_request_flow_from_invitation_to_mentorship_assignments(
     page.get_by_role("heading", name=f"Decline {mentee.full_name}'s request?").wait_for()
     assert_no_horizontal_scroll(page)
     page.get_by_label("A message to the mentee").fill("I'm on leave this term, sorry!")
-    page.get_by_role("button", name="Decline the request").click()
+    _submit(page, "Decline the request")
     page.get_by_role("heading", name="Request declined").wait_for()
 
     if after_decline == Program.AfterDecline.CHOOSE_AGAIN:
@@ -99,7 +112,7 @@ def test_request_flow_from_invitation_to_mentorship_assignments(
         page.goto(_link(declined, "/p/"))
         page.get_by_text("I'm on leave this term, sorry!").wait_for()
         page.get_by_label(f"Your choice for {second.full_name}").select_option(label="1st choice")
-        page.get_by_role("button", name="Send my request").click()
+        _submit(page, "Send my request")
         page.get_by_text(f"Your request is with {second.full_name}").wait_for()
     else:
         emails = _emails_to(smtp_server, mentee, 2)
@@ -109,7 +122,7 @@ def test_request_flow_from_invitation_to_mentorship_assignments(
     page.goto(_link(second_request, "/r/"))  # the first /r/ link is Approve
     page.get_by_role("heading", name=f"Approve {mentee.full_name}'s request?").wait_for()
     assert_no_horizontal_scroll(page)
-    page.get_by_role("button", name="Approve and pair us").click()
+    _submit(page, "Approve and pair us")
     page.get_by_role("heading", name=f"You're paired with {mentee.full_name}").wait_for()
 
     to_mentee = _emails_to(smtp_server, mentee, 3)[-1]
