@@ -46,15 +46,19 @@ def test_harmless_cells_are_left_alone(cell):
     assert safe_cell(cell) == cell
 
 
+# PostgreSQL cannot store NUL in text, so that one is only checked cell by cell above.
+STORABLE = [value for value in DANGEROUS if "\x00" not in value]
+
+
 def test_injection_table_survives_a_round_trip_through_csv_reader(program, org_admin_client):
-    for value in DANGEROUS:
+    for value in STORABLE:
         mentee = factories.ParticipantFactory(program=program, first_name=value, last_name="")
         pair(program, mentee=mentee)
     url = reverse("pairing:export_active", kwargs={"program_id": program.pk})
     rows = _read(org_admin_client.get(url + "?sort=mentee"))
     names = {row[0] for row in rows[1:]}
-    assert len(names) == len(DANGEROUS)
-    for value in DANGEROUS:
+    assert len(names) == len(STORABLE)
+    for value in STORABLE:
         assert "'" + value in names, repr(value)
     assert all(name.startswith("'") for name in names)
 
