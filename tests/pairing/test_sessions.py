@@ -74,11 +74,26 @@ def test_post_logs_a_session_and_the_link_can_be_used_again(program, csrf_client
     assert MentoringSession.objects.count() == 2
 
 
-def test_post_without_the_csrf_token_is_refused(program, csrf_client):
+def test_post_from_a_no_referrer_page_is_accepted_on_the_strength_of_the_token(
+    program, csrf_client
+):
+    # The page sends Referrer-Policy: no-referrer, so browsers post "Origin: null"
+    # and no Referer; the token in the URL is the credential, not a cookie.
     pairing = pair(program, days_ago=10)
-    response = csrf_client.post(_link(pairing), {"date": timezone.localdate(), "minutes": "30"})
-    assert response.status_code == 403
-    assert not MentoringSession.objects.exists()
+    response = csrf_client.post(
+        _link(pairing),
+        {"date": timezone.localdate().isoformat(), "minutes": "30"},
+        HTTP_ORIGIN="null",
+    )
+    assert response.status_code == 302
+    assert MentoringSession.objects.count() == 1
+    forged = csrf_client.post(
+        reverse("pairing:session_link", kwargs={"token": "guessed-token"}),
+        {"date": timezone.localdate().isoformat(), "minutes": "30"},
+        HTTP_ORIGIN="null",
+    )
+    assert forged.status_code == 404
+    assert MentoringSession.objects.count() == 1
 
 
 def test_future_date_is_an_upcoming_session(program, csrf_client):
