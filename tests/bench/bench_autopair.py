@@ -50,6 +50,15 @@ def _program(label: str, people: list[dict], capacity: int | None):
             fields["capacity"] = capacity
         rows.append(Participant(program=program, **fields))
     Participant.objects.bulk_create(rows, batch_size=5000)
+    # What autovacuum does after a bulk load (and after earlier benchmarks left
+    # dead rows behind): without it the planner believes the freshly loaded
+    # program is empty and picks a nested-loop anti-join for "unpaired mentees"
+    # that took minutes at 50,000 mentees.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table in ("programs_participant", "pairing_pairing", "pairing_mentorrequest"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
     return org, program
 
 
