@@ -243,6 +243,8 @@ def test_permanent_refusal_fails_that_row_with_the_reason_and_sends_the_rest(
             outbox_add(_drafts(5, "gone"), program=program)
         smtp_server.wait_for(4)
         assert _wait(lambda: OutboundEmail.objects.filter(status=Status.FAILED).exists())
+        # The last "sent" mark is written just after the server accepted the message.
+        assert _wait(lambda: OutboundEmail.objects.filter(status=Status.SENT).count() == 4)
     failed = OutboundEmail.objects.get(status=Status.FAILED)
     assert failed.to_email == "gone1@example.org"
     assert "550" in failed.last_error and "No such user" in failed.last_error
