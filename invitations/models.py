@@ -84,7 +84,9 @@ class OutboundEmail(models.Model):
             ),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["idempotency_key"], name="outbox_idempotency_key_unique")
+            models.UniqueConstraint(
+                fields=["idempotency_key"], name="outbox_idempotency_key_unique"
+            )
         ]
 
     def __str__(self) -> str:
