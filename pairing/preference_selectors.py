@@ -1,0 +1,233 @@
+"""The preference form's mentors: thousands of them ranked for one mentee, fast.
+
+The form lists every mentor with room, best match first (pairing.matching is
+the one place the score is defined; this module only decides which mentors
+it needs to score). Two things make a page with 5,000 mentors cheap:
+
+- A pool per program, kept in this process with the version of the rows it
+  was built from. On PostgreSQL one statement works out the current version
+  (a digest of every mentor-with-room's id and row version) and sends the
+  rows only when it differs from the pool held, as one JSON document decoded
+  once. There is nothing to invalidate: any change to a mentor with room, or
+  to who has room, changes the version and the next page builds a new pool.
+  A pool holds each mentor's normalised values (matching.mentor_profile), an
+  index from each value to the mentors who have it, and the name order.
+- Only mentors who share a value with the mentee in a field that counts are
+  scored. Everyone else scores 0 (an empty overlap adds nothing to the
+  score), has no reasons, and follows the scored mentors in name order,
+  exactly where matching.rank_mentors_for would put them. With a must-match
+  field, only mentors sharing a value in it are eligible at all.
+"""
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db import connection
+from django.db.models.expressions import RawSQL
+
+from pairing import matching
+from pairing.matching import Match
+from pairing.request_selectors import mentors_with_room
+from programs.match_weights import FIELD_KEYS, IGNORED, MUST_MATCH, weights_of
+from programs.models import Participant, Program
+
+# What the form shows of every mentor.
+FIELDS = (
+    "id",
+    "first_name",
+    "last_name",
+    "title",
+    "department",
+    "location",
+    "skills",
+    "interests",
+    "bio",
+)
+_POOLS_MAX = 16
+_pools: "OrderedDict[int, tuple[str, MentorPool]]" = OrderedDict()
+_pools_lock = threading.Lock()
+
+
+@dataclass
+class MentorPool:
+    """A program's mentors with room, prepared for ranking against any mentee."""
+
+    mentors: list[dict]  # id order; the page reads these, nobody writes them
+    profiles: list[tuple]  # matching.mentor_profile of each mentor
+    name_rank: np.ndarray  # each mentor's place in the name order
+    index: list[dict[str, np.ndarray]]  # per field: {normalised value: mentor positions}
+    position: dict[int, int]  # mentor id -> position
+    departments: list[str]
+    locations: list[str]
+    _haystacks: list[str] | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(cls, mentors: list[dict]) -> "MentorPool":
+        for mentor in mentors:
+            mentor["pk"] = mentor["id"]
+            mentor["full_name"] = f"{mentor['first_name']} {mentor['last_name']}".strip()
+            mentor["skills"] = mentor["skills"] or []
+            mentor["interests"] = mentor["interests"] or []
+        profiles = [matching.mentor_profile(m) for m in mentors]
+        positions: list[dict[str, list[int]]] = [{} for _ in FIELD_KEYS]
+        for j, profile in enumerate(profiles):
+            for i, values in enumerate(profile):
+                for value in values:
+                    positions[i].setdefault(value, []).append(j)
+        index = [
+            {value: np.asarray(js, dtype=np.int64) for value, js in by_value.items()}
+            for by_value in positions
+        ]
+        position = {m["pk"]: j for j, m in enumerate(mentors)}
+        # The name order, as matching ranks equal scores: with every weight at
+        # 0 every score is 0, so the ranking is the tie order alone.
+        by_name = matching.rank_mentors_for({}, mentors, dict.fromkeys(FIELD_KEYS, IGNORED))
+        name_rank = np.empty(len(mentors), dtype=np.int64)
+        order = np.asarray([position[m.mentor["pk"]] for m in by_name], dtype=np.int64)
+        name_rank[order] = np.arange(len(mentors))
+        return cls(
+            mentors=mentors,
+            profiles=profiles,
+            name_rank=name_rank,
+            index=index,
+            position=position,
+            departments=sorted({m["department"] for m in mentors} - {""}),
+            locations=sorted({m["location"] for m in mentors} - {""}),
+        )
+
+    def haystack(self, mentor: dict) -> str:
+        """What the search box looks through for one mentor (built on first search)."""
+        if self._haystacks is None:
+            self._haystacks = [
+                " ".join(
+                    [
+                        m["first_name"],
+                        m["last_name"],
+                        m["title"],
+                        m["department"],
+                        m["location"],
+                        *m["skills"],
+                        *m["interests"],
+                    ]
+                ).casefold()
+                for m in self.mentors
+            ]
+        return self._haystacks[self.position[mentor["pk"]]]
+
+    def _sharing(self, profile: tuple, i: int) -> np.ndarray:
+        """Positions of the mentors sharing at least one value of field i with the mentee."""
+        hits = [self.index[i][value] for value in profile[i] if value in self.index[i]]
+        if not hits:
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(np.concatenate(hits))
+
+    def rank(self, mentee, weights: Mapping[str, int]) -> list[Match]:
+        """What matching.rank_mentors_for(mentee, self.mentors, weights) returns, cheaper."""
+        w = [weights.get(key, IGNORED) for key in FIELD_KEYS]
+        profile = matching.mentee_profile(mentee)
+        must = [i for i, x in enumerate(w) if x == MUST_MATCH]
+        if must:
+            eligible = self._sharing(profile, must[0])
+            for i in must[1:]:
+                eligible = np.intersect1d(eligible, self._sharing(profile, i))
+            return matching.rank_mentors_for(
+                mentee, [self.mentors[j] for j in eligible.tolist()], weights
+            )
+        counted = [self._sharing(profile, i) for i, x in enumerate(w) if x != IGNORED]
+        scored = np.unique(np.concatenate(counted)) if counted else np.zeros(0, dtype=np.int64)
+        ranked = matching.rank_mentors_for(
+            mentee, [self.mentors[j] for j in scored.tolist()], weights
+        )
+        cut = next((n for n, match in enumerate(ranked) if not match.score), len(ranked))
+        # Score 0: the scored mentors who still got nothing, and everyone not scored.
+        rest = np.ones(len(self.mentors), dtype=bool)
+        rest[scored] = False
+        zero = np.concatenate(
+            [[self.position[m.mentor["pk"]] for m in ranked[cut:]], np.flatnonzero(rest)]
+        ).astype(np.int64)
+        zero = zero[np.argsort(self.name_rank[zero], kind="stable")]
+        return ranked[:cut] + [Match(self.mentors[j], 0.0, (), None) for j in zero.tolist()]
+
+
+def _fetch_sql(program: Program, known: str) -> tuple[str, str | None]:
+    """(version, rows) of the program's mentors with room, in one statement.
+
+    The version digests every such mentor's id and row version (PostgreSQL's
+    xmin and ctid: any UPDATE writes a new row version, even a bulk
+    `.update()` that leaves updated_at alone; within one transaction the new
+    version gets a new ctid). rows, the mentors as one JSON text of
+    [id, first_name, ...] arrays in id order, is only built and sent when the
+    version differs from `known`.
+    """
+    table = connection.ops.quote_name(Participant._meta.db_table)
+    qs = (
+        mentors_with_room(program)
+        .order_by()
+        .annotate(row_version=RawSQL(f"{table}.xmin::text || {table}.ctid::text", []))  # noqa: S611
+        .values_list("id", "row_version")
+    )
+    sql, params = qs.query.sql_with_params()
+    columns = ", ".join(f"p.{connection.ops.quote_name(name)}" for name in FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH m(id, row_version) AS MATERIALIZED ({sql}),
+                version AS (
+                    SELECT md5(coalesce(
+                        string_agg(m.id || ':' || m.row_version, ',' ORDER BY m.id), ''
+                    )) AS digest
+                    FROM m
+                )
+                SELECT version.digest, CASE WHEN version.digest = %s THEN NULL ELSE (
+                    SELECT coalesce(json_agg(json_build_array({columns}) ORDER BY p.id), '[]')::text
+                    FROM {table} p JOIN m ON m.id = p.id
+                ) END
+                FROM version""",  # noqa: S608 - table and column names only
+            [*params, known],
+        )
+        return cursor.fetchone()
+
+
+def _rows_orm(program: Program) -> list[dict]:
+    return list(mentors_with_room(program).order_by("pk").values(*FIELDS))
+
+
+def mentor_pool(program: Program, *, use_sql: bool | None = None) -> MentorPool:
+    """The program's mentors with room, prepared (one query).
+
+    On PostgreSQL the pool is kept per program in this process and reused
+    while the mentors' version is unchanged; elsewhere it is built each time.
+    """
+    if use_sql is None:
+        use_sql = connection.vendor == "postgresql"
+    if not use_sql:
+        return MentorPool.build(_rows_orm(program))
+    with _pools_lock:
+        held = _pools.get(program.pk)
+    version, text = _fetch_sql(program, held[0] if held else "")
+    if text is None:
+        return held[1]
+    pool = MentorPool.build([dict(zip(FIELDS, row, strict=True)) for row in json.loads(text)])
+    with _pools_lock:
+        _pools[program.pk] = (version, pool)
+        _pools.move_to_end(program.pk)
+        while len(_pools) > _POOLS_MAX:
+            _pools.popitem(last=False)
+    return pool
+
+
+@dataclass(frozen=True)
+class MentorOptions:
+    pool: MentorPool
+    matches: list[Match]  # best match first
+
+
+def mentor_options(
+    mentee: Participant, program: Program, *, use_sql: bool | None = None
+) -> MentorOptions:
+    """The mentors this mentee may choose, best match first, with reasons (one query)."""
+    pool = mentor_pool(program, use_sql=use_sql)
+    return MentorOptions(pool=pool, matches=pool.rank(mentee, weights_of(program)))
