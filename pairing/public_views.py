@@ -24,7 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 from invitations.links import Purpose, link_resolve, token_page
-from pairing import request_selectors, services
+from pairing import preference_selectors, request_selectors, services
 from pairing.deadlines import deadline_label
 from pairing.forms import DeclineForm, PreferenceForm, ordinal
 from pairing.models import MentorRequest
@@ -74,20 +74,8 @@ def _shown(request: HttpRequest) -> int:
         return SHOWN_STEP
 
 
-def _matches(text: str, match) -> bool:
-    mentor = match.mentor
-    haystack = " ".join(
-        [
-            mentor["first_name"],
-            mentor["last_name"],
-            mentor["title"],
-            mentor["department"],
-            mentor["location"],
-            *mentor["skills"],
-            *mentor["interests"],
-        ]
-    ).casefold()
-    return all(word in haystack for word in text.casefold().split())
+def _matches(words: list[str], haystack: str) -> bool:
+    return all(word in haystack for word in words)
 
 
 def _preference_page(request, token, link, *, form=None, error="", status=200) -> HttpResponse:
@@ -117,14 +105,14 @@ def _preference_page(request, token, link, *, form=None, error="", status=200) -
         query = source.get("q", "").strip()[:100]
         department = source.get("department", "")
         location = source.get("location", "")
-        options = request_selectors.mentor_options(mentee, program)
-        departments = sorted({m.mentor["department"] for m in options} - {""})
-        locations = sorted({m.mentor["location"] for m in options} - {""})
+        found = preference_selectors.mentor_options(mentee, program)
+        pool, options = found.pool, found.matches
+        words = query.casefold().split()
         filtered = [
             m
             for m in options
             if m.mentor["pk"] not in chosen
-            and (not query or _matches(query, m))
+            and (not words or _matches(words, pool.haystack(m.mentor)))
             and (not department or m.mentor["department"] == department)
             and (not location or m.mentor["location"] == location)
         ]
@@ -143,8 +131,8 @@ def _preference_page(request, token, link, *, form=None, error="", status=200) -
             query=query,
             department=department,
             location=location,
-            departments=departments,
-            locations=locations,
+            departments=pool.departments,
+            locations=pool.locations,
             rank_choices=rank_choices,
             approval=program.pairing_process == Program.Process.USER_LED_APPROVAL,
         )
