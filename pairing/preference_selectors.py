@@ -57,7 +57,6 @@ class MentorPool:
     """A program's mentors with room, prepared for ranking against any mentee."""
 
     mentors: list[dict]  # id order; the page reads these, nobody writes them
-    profiles: list[tuple]  # matching.mentor_profile of each mentor
     name_rank: np.ndarray  # each mentor's place in the name order
     index: list[dict[str, np.ndarray]]  # per field: {normalised value: mentor positions}
     position: dict[int, int]  # mentor id -> position
@@ -85,13 +84,16 @@ class MentorPool:
         position = {m["pk"]: j for j, m in enumerate(mentors)}
         # The name order, as matching ranks equal scores: with every weight at
         # 0 every score is 0, so the ranking is the tie order alone.
-        by_name = matching.rank_mentors_for({}, mentors, dict.fromkeys(FIELD_KEYS, IGNORED))
+        names = [
+            {"pk": m["pk"], "first_name": m["first_name"], "last_name": m["last_name"]}
+            for m in mentors
+        ]
+        by_name = matching.rank_mentors_for({}, names, dict.fromkeys(FIELD_KEYS, IGNORED))
         name_rank = np.empty(len(mentors), dtype=np.int64)
         order = np.asarray([position[m.mentor["pk"]] for m in by_name], dtype=np.int64)
         name_rank[order] = np.arange(len(mentors))
         return cls(
             mentors=mentors,
-            profiles=profiles,
             name_rank=name_rank,
             index=index,
             position=position,
