@@ -159,7 +159,7 @@ def test_a_crash_marks_the_run_failed(
     def boom(*args, **kwargs):
         raise RuntimeError("solver exploded")
 
-    monkeypatch.setattr(autopair, "solve", boom)
+    monkeypatch.setattr(autopair.runs, "solve", boom)
     run = _run(program, org_admin, django_capture_on_commit_callbacks)
     assert run.status == Status.FAILED and "solver exploded" in run.error
     assert autopair.open_run(program) is None

@@ -1,0 +1,259 @@
+"""The candidate graph of one run, in memory: who may be paired with whom, at what weight."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pairing import matching
+from pairing.autopair.options import (
+    _DIAGNOSE_CELLS,
+    ALL_PAIRS_LIMIT,
+    CANDIDATES,
+    SCALE,
+    Options,
+    Reason,
+)
+from programs.match_weights import MUST_MATCH
+
+# --- The problem, in memory ------------------------------------------------------------
+
+
+@dataclass
+class Problem:
+    """Mentees x mentors as arrays: the candidate graph and everything to explain it.
+
+    Edge e joins mentee `edge_mentee[e]` and mentor `edge_mentor[e]` (indexes
+    into `mentees` / `mentors`), with its match score, preference bonus and
+    preference rank (0 = not a preference).
+    """
+
+    mentees: list[dict]
+    mentors: list[dict]
+    free: np.ndarray  # int64 seats per mentor
+    edge_mentee: np.ndarray
+    edge_mentor: np.ndarray
+    edge_score: np.ndarray  # float64, the match score
+    edge_bonus: np.ndarray  # float64
+    edge_rank: np.ndarray  # int16
+    all_pairs: bool
+    k: int
+    candidates: matching.Candidates = field(repr=False)
+    # Mentees without a single edge, with why (Reason values).
+    no_edge_reason: dict[int, str] = field(default_factory=dict)
+
+    def weights(self) -> np.ndarray:
+        """Integer weight of every edge: (score + bonus) in thousandths of a point."""
+        return np.rint((self.edge_score + self.edge_bonus) * SCALE).astype(np.int64)
+
+    def reasons(self, i: int, j: int) -> list[str]:
+        return self.candidates.reasons(i, j)
+
+
+def _lower(value: object) -> str:
+    return str(value or "").strip().lower()
+
+
+def _rule_exclusions(
+    mentees: Sequence[Mapping],
+    mentors: Sequence[Mapping],
+    *,
+    do_not_pair: Iterable[tuple[int, int]],
+    avoid_shared_manager: bool,
+) -> list[tuple[int, int]]:
+    """(mentee index, mentor index) pairs the rules forbid."""
+    mentee_at = {p["id"]: i for i, p in enumerate(mentees)}
+    mentor_at = {p["id"]: j for j, p in enumerate(mentors)}
+    out = []
+    for mentee_id, mentor_id in do_not_pair:
+        i, j = mentee_at.get(mentee_id), mentor_at.get(mentor_id)
+        if i is not None and j is not None:
+            out.append((i, j))
+    by_email: dict[str, list[int]] = defaultdict(list)
+    by_manager: dict[str, list[int]] = defaultdict(list)
+    for j, mentor in enumerate(mentors):
+        by_email[_lower(mentor.get("email"))].append(j)
+        if avoid_shared_manager and _lower(mentor.get("manager_email")):
+            by_manager[_lower(mentor.get("manager_email"))].append(j)
+    for i, mentee in enumerate(mentees):
+        manager = _lower(mentee.get("manager_email"))
+        if not manager:
+            continue
+        # Never the mentee's own manager.
+        out.extend((i, j) for j in by_email.get(manager, ()))
+        if avoid_shared_manager:
+            out.extend((i, j) for j in by_manager.get(manager, ()))
+    return out
+
+
+def _differs(options: Options) -> list[str]:
+    return ["department"] if options.different_department else []
+
+
+def _any_eligible(
+    mentees: Sequence[Mapping], mentors: Sequence[Mapping], weights: Mapping[str, int]
+) -> np.ndarray:
+    """For each mentee: does any of these mentors pass the must-match fields?"""
+    if not mentors:
+        return np.zeros(len(mentees), dtype=bool)
+    if MUST_MATCH not in weights.values():
+        return np.ones(len(mentees), dtype=bool)
+    out = np.zeros(len(mentees), dtype=bool)
+    step = max(1, _DIAGNOSE_CELLS // len(mentors))
+    for start in range(0, len(mentees), step):
+        block = matching.score_matrix(mentees[start : start + step], mentors, weights)
+        out[start : start + step] = block.eligible.any(axis=1)
+    return out
+
+
+def build_problem(
+    mentees: Sequence[Mapping],
+    mentors: Sequence[Mapping],
+    free: Sequence[int],
+    weights: Mapping[str, int],
+    options: Options,
+    *,
+    unavailable: Sequence[Mapping] = (),
+    do_not_pair: Iterable[tuple[int, int]] = (),
+    preferences: Mapping[tuple[int, int], int] | None = None,
+    max_rank: int = 3,
+) -> Problem:
+    """The candidate graph for these mentees and the mentors with free seats.
+
+    `free[j]` is mentor j's number of free seats (> 0). `unavailable` are the
+    program's other mentors (full, or not accepting): they are never
+    candidates, only used to say why a mentee has none. `preferences` maps
+    (mentee id, mentor id) to the mentee's rank for that mentor.
+    """
+    mentees, mentors = list(mentees), list(mentors)
+    n, m = len(mentees), len(mentors)
+    preferences = preferences or {}
+    exclude = _rule_exclusions(
+        mentees, mentors, do_not_pair=do_not_pair, avoid_shared_manager=options.avoid_shared_manager
+    )
+    k = options.candidates_per_mentee or (m if n * m <= ALL_PAIRS_LIMIT else CANDIDATES)
+    k = min(k, m)
+    cands = matching.top_candidates(
+        mentees, mentors, weights, k=k, exclude=exclude, differ_on=_differs(options)
+    )
+    edge_mentee = cands.mentee.astype(np.int64)
+    edge_mentor = cands.mentor.astype(np.int64)
+    edge_score = cands.score.astype(np.float64)
+
+    # Preferences outside a mentee's top k still belong in the graph.
+    mentee_at = {p["id"]: i for i, p in enumerate(mentees)}
+    mentor_at = {p["id"]: j for j, p in enumerate(mentors)}
+    pref_key, pref_rank = [], []
+    for (mentee_id, mentor_id), rank in preferences.items():
+        i, j = mentee_at.get(mentee_id), mentor_at.get(mentor_id)
+        if i is not None and j is not None:
+            pref_key.append(i * m + j)
+            pref_rank.append(rank)
+    pref_key = np.asarray(pref_key, dtype=np.int64)
+    pref_rank = np.asarray(pref_rank, dtype=np.int64)
+    if len(pref_key) and k < m:
+        have = np.isin(pref_key, edge_mentee * m + edge_mentor)
+        missing = pref_key[~have]
+        extra = _score_pairs(mentees, mentors, weights, missing // m, missing % m, exclude, options)
+        if extra is not None:
+            ei, ej, es = extra
+            edge_mentee = np.concatenate([edge_mentee, ei])
+            edge_mentor = np.concatenate([edge_mentor, ej])
+            edge_score = np.concatenate([edge_score, es])
+
+    edge_rank = np.zeros(len(edge_mentee), dtype=np.int16)
+    edge_bonus = np.zeros(len(edge_mentee), dtype=np.float64)
+    if len(pref_key) and len(edge_mentee):
+        order = np.argsort(pref_key)
+        sorted_keys, sorted_rank = pref_key[order], pref_rank[order]
+        keys = edge_mentee * m + edge_mentor
+        pos = np.clip(np.searchsorted(sorted_keys, keys), 0, len(sorted_keys) - 1)
+        hit = sorted_keys[pos] == keys
+        rank = np.where(hit, np.clip(sorted_rank[pos], 1, max_rank), 0)
+        edge_rank = rank.astype(np.int16)
+        # A first choice earns the full bonus, the last of max_rank choices 1/max_rank of it.
+        edge_bonus = np.where(
+            hit, options.preference_bonus * (max_rank + 1 - rank) / max_rank, 0.0
+        ).astype(np.float64)
+
+    problem = Problem(
+        mentees=mentees,
+        mentors=mentors,
+        free=np.asarray(free, dtype=np.int64).reshape(m),
+        edge_mentee=edge_mentee,
+        edge_mentor=edge_mentor,
+        edge_score=edge_score,
+        edge_bonus=edge_bonus,
+        edge_rank=edge_rank,
+        all_pairs=k >= m,
+        k=k,
+        candidates=cands,
+    )
+    problem.no_edge_reason = _diagnose(problem, weights, unavailable)
+    return problem
+
+
+def _score_pairs(mentees, mentors, weights, rows, cols, exclude, options):
+    """Scores of chosen (mentee, mentor) index pairs that pass every rule, or None."""
+    if not len(rows):
+        return None
+    forbidden = {(int(i), int(j)) for i, j in exclude}
+    dept = "department" in _differs(options)
+    keep_i, keep_j, keep_s = [], [], []
+    by_mentee: dict[int, list[int]] = defaultdict(list)
+    for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+        if (i, j) in forbidden:
+            continue
+        if dept:
+            a, b = (
+                matching.normalise(mentees[i].get("department") or ""),
+                matching.normalise(mentors[j].get("department") or ""),
+            )
+            if a and a == b:
+                continue
+        by_mentee[i].append(j)
+    mentee_list = sorted(by_mentee)
+    step = 500
+    for start in range(0, len(mentee_list), step):
+        chunk = mentee_list[start : start + step]
+        mentor_list = sorted({j for i in chunk for j in by_mentee[i]})
+        col_of = {j: c for c, j in enumerate(mentor_list)}
+        block = matching.score_matrix(
+            [mentees[i] for i in chunk], [mentors[j] for j in mentor_list], weights
+        )
+        for r, i in enumerate(chunk):
+            for j in by_mentee[i]:
+                if block.eligible[r, col_of[j]]:
+                    keep_i.append(i)
+                    keep_j.append(j)
+                    keep_s.append(float(block.scores[r, col_of[j]]))
+    if not keep_i:
+        return None
+    return (
+        np.asarray(keep_i, dtype=np.int64),
+        np.asarray(keep_j, dtype=np.int64),
+        np.asarray(keep_s, dtype=np.float64),
+    )
+
+
+def _diagnose(problem: Problem, weights, unavailable) -> dict[int, str]:
+    """Why each mentee without a single candidate has none."""
+    has_edge = np.zeros(len(problem.mentees), dtype=bool)
+    has_edge[problem.edge_mentee] = True
+    lonely = np.flatnonzero(~has_edge).tolist()
+    if not lonely:
+        return {}
+    people = [problem.mentees[i] for i in lonely]
+    # A must-match pass among mentors with seats means only the rules stood in the way.
+    ruled_out = _any_eligible(people, problem.mentors, weights)
+    full = _any_eligible(people, list(unavailable), weights)
+    out = {}
+    for n, i in enumerate(lonely):
+        if ruled_out[n]:
+            out[i] = Reason.RULE_EXCLUDED
+        elif full[n]:
+            out[i] = Reason.ALL_FULL
+        else:
+            out[i] = Reason.NO_CANDIDATE
+    return out

@@ -1,0 +1,324 @@
+"""A staged run under review: remove or swap proposals, confirm, discard."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from invitations.links import Purpose, link_create, link_url
+from invitations.models import EmailKind
+from invitations.outbox import Draft, outbox_add
+from pairing import matching
+from pairing.autopair.options import SESSION_LINK_VALID_FOR_DAYS, Options, Reason, RunStatus, Verb
+from pairing.autopair.problem import _lower
+from pairing.autopair.reading import _counts, mentor_load
+from pairing.models import (
+    AutoPairProposal,
+    AutoPairRun,
+    AutoPairUnpaired,
+    MentorPreference,
+    MentorRequest,
+    Pairing,
+)
+from programs.match_weights import weights_of
+from programs.models import Participant, Program
+from programs.services import DomainError, activity_record
+
+
+def _staged_run(program: Program, run_id: int) -> AutoPairRun:
+    run = AutoPairRun.objects.select_for_update().filter(program=program, pk=run_id).first()
+    if run is None:
+        raise DomainError("There is no such auto-pair run.")
+    if run.status != RunStatus.STAGED:
+        raise DomainError(f"This run is {run.get_status_display().lower()}; it cannot change.")
+    return run
+
+
+@transaction.atomic
+def proposal_remove(*, program: Program, run_id: int, mentee_id: int) -> None:
+    """Take a mentee out of the proposals; they join the unpaired list."""
+    run = _staged_run(program, run_id)
+    deleted, _ = AutoPairProposal.objects.filter(run=run, mentee_id=mentee_id).delete()
+    if not deleted:
+        raise DomainError("That mentee has no proposal in this run.")
+    AutoPairUnpaired.objects.create(run=run, mentee_id=mentee_id, reason=Reason.REMOVED)
+
+
+def seats_free(run: AutoPairRun, mentor_ids: Sequence[int]) -> dict[int, int]:
+    """Free seats of mentors, counting this run's proposals as held."""
+    mentors = dict(
+        Participant.objects.filter(pk__in=mentor_ids, program=run.program_id).values_list(
+            "pk", "capacity"
+        )
+    )
+    load = mentor_load(run.program, list(mentors))
+    held = _counts(AutoPairProposal.objects.filter(run=run, mentor_id__in=mentors), "mentor_id")
+    return {pk: cap - load.get(pk, 0) - held.get(pk, 0) for pk, cap in mentors.items()}
+
+
+def blocked_mentor_ids(mentee: Participant) -> set[int]:
+    """Mentors this mentee must not be paired with again."""
+    return set(
+        Pairing.objects.filter(mentee=mentee, do_not_pair_again=True).values_list(
+            "mentor_id", flat=True
+        )
+    )
+
+
+def pair_problems(
+    run: AutoPairRun,
+    mentee: Participant,
+    mentor: Participant,
+    options: Options,
+    *,
+    blocked: set[int] | None = None,
+    check_score: bool = True,
+) -> str | None:
+    """Why this mentor cannot be proposed for this mentee in this run (None: they can).
+
+    `blocked` (from blocked_mentor_ids) saves a query per mentor when checking many.
+    """
+    if mentor.role != Participant.Role.MENTOR or mentor.program_id != run.program_id:
+        return "That person is not a mentor in this program."
+    if not mentor.accepting_requests and not options.include_not_accepting:
+        return f"{mentor.full_name} is not accepting new mentees."
+    if blocked is None:
+        blocked = blocked_mentor_ids(mentee)
+    if mentor.pk in blocked:
+        return f"{mentee.full_name} and {mentor.full_name} were marked “do not pair again”."
+    manager = _lower(mentee.manager_email)
+    if manager and manager == _lower(mentor.email):
+        return f"{mentor.full_name} is {mentee.full_name}'s manager."
+    if options.avoid_shared_manager and manager and manager == _lower(mentor.manager_email):
+        return f"{mentor.full_name} and {mentee.full_name} have the same manager."
+    if options.different_department:
+        dept = matching.normalise(mentee.department)
+        if dept and dept == matching.normalise(mentor.department):
+            return f"This run pairs across departments; both are in {mentor.department}."
+    if check_score and matching.score_pair(mentee, mentor, weights_of(run.program)) is None:
+        return f"{mentor.full_name} does not share a must-match field with {mentee.full_name}."
+    return None
+
+
+@transaction.atomic
+def proposal_set_mentor(
+    *, program: Program, run_id: int, mentee_id: int, mentor_id: int
+) -> AutoPairProposal:
+    """Swap in another mentor for a proposal, or propose one for a mentee left unpaired."""
+    run = _staged_run(program, run_id)
+    options = Options.from_json(run.options)
+    mentee = Participant.objects.filter(pk=mentee_id, program=program).first()
+    in_run = mentee is not None and (
+        AutoPairProposal.objects.filter(run=run, mentee=mentee).exists()
+        or AutoPairUnpaired.objects.filter(run=run, mentee=mentee).exists()
+    )
+    if not in_run:
+        raise DomainError("That mentee is not part of this run.")
+    # Lock the mentor so two swaps cannot both take their last seat.
+    mentor = Participant.objects.select_for_update().filter(pk=mentor_id, program=program).first()
+    if mentor is None:
+        raise DomainError("There is no such mentor in this program.")
+    problem = pair_problems(run, mentee, mentor, options)
+    if problem:
+        raise DomainError(problem)
+    current = AutoPairProposal.objects.filter(run=run, mentee=mentee).first()
+    if current is not None and current.mentor_id == mentor.pk:
+        return current
+    if seats_free(run, [mentor.pk]).get(mentor.pk, 0) <= 0:
+        raise DomainError(f"{mentor.full_name} has no free seat left.")
+    weights = weights_of(program)
+    score = matching.score_pair(mentee, mentor, weights) or 0.0
+    rank = (
+        MentorPreference.objects.filter(mentee=mentee, mentor=mentor)
+        .values_list("rank", flat=True)
+        .first()
+    )
+    fields = {
+        "mentor": mentor,
+        "score": score,
+        "reasons": matching.explain(mentee, mentor, weights),
+        "preference_rank": rank,
+        "swapped": True,
+    }
+    if current is None:
+        AutoPairUnpaired.objects.filter(run=run, mentee=mentee).delete()
+        return AutoPairProposal.objects.create(run=run, mentee=mentee, **fields)
+    for key, value in fields.items():
+        setattr(current, key, value)
+    current.save()
+    return current
+
+
+@dataclass
+class ConfirmResult:
+    created: int
+    skipped: list[dict]
+
+
+def _assignment_drafts(program: Program, pairs, people, now: datetime) -> list[Draft]:
+    common = {"program_name": program.name, "organization_name": program.organization.name}
+    drafts = []
+    for pairing_id, mentee_id, mentor_id in pairs:
+        for person_id, partner_id, role in (
+            (mentee_id, mentor_id, "mentor"),
+            (mentor_id, mentee_id, "mentee"),
+        ):
+            person, partner = people[person_id], people[partner_id]
+            _, raw = link_create(
+                purpose=Purpose.SESSION,
+                participant=person,
+                expires_at=now + timedelta(days=SESSION_LINK_VALID_FOR_DAYS),
+                object_id=pairing_id,
+            )
+            drafts.append(
+                Draft(
+                    kind=EmailKind.ASSIGNMENT,
+                    key=f"assignment:{pairing_id}:{person_id}",
+                    to_email=person.email,
+                    to_name=person.full_name,
+                    values={
+                        **common,
+                        "first_name": person.first_name,
+                        "partner_name": partner.full_name,
+                        "partner_email": partner.email,
+                        "partner_role": role,
+                        "session_link": link_url(raw, Purpose.SESSION),
+                    },
+                )
+            )
+    return drafts
+
+
+def autopair_confirm(*, program: Program, run_id: int, user) -> ConfirmResult:
+    """Create the proposed pairings in one transaction, re-checking every seat.
+
+    Mentor rows are locked in id order (the same order request approvals
+    lock them in, so the two cannot deadlock), then each proposal is checked
+    again: the mentee may have been paired or asked someone meanwhile, a
+    mentor may have filled up. Those are skipped and listed, never dropped
+    silently; the rest become pairings and Mentorship Assignments emails.
+    """
+    try:
+        with transaction.atomic():
+            return _confirm(program=program, run_id=run_id, user=user)
+    except IntegrityError:
+        # A mentee was paired by a concurrent approval between our check and insert.
+        raise DomainError(
+            "Someone paired one of these mentees while confirming. Nothing was created; "
+            "confirm again and that proposal will be listed as skipped."
+        ) from None
+
+
+def _confirm(*, program: Program, run_id: int, user) -> ConfirmResult:
+    run = _staged_run(program, run_id)
+    proposals = list(
+        AutoPairProposal.objects.filter(run=run)
+        .order_by("-score", "id")
+        .values_list("mentee_id", "mentor_id")
+    )
+    mentor_ids = sorted({mentor_id for _, mentor_id in proposals})
+    mentee_ids = [mentee_id for mentee_id, _ in proposals]
+    locked = list(
+        Participant.objects.select_for_update()
+        .filter(pk__in=mentor_ids, program=program, role=Participant.Role.MENTOR)
+        .order_by("pk")
+        .values_list("pk", "capacity")
+    )
+    seats = {pk: cap for pk, cap in locked}
+    for pk, used in mentor_load(program, mentor_ids).items():
+        seats[pk] = seats.get(pk, 0) - used
+    busy = set(
+        Pairing.objects.filter(mentee_id__in=mentee_ids, status=Pairing.Status.ACTIVE).values_list(
+            "mentee_id", flat=True
+        )
+    ) | set(
+        MentorRequest.objects.filter(
+            mentee_id__in=mentee_ids, status=MentorRequest.Status.PENDING
+        ).values_list("mentee_id", flat=True)
+    )
+    blocked = set(
+        Pairing.objects.filter(program=program, do_not_pair_again=True).values_list(
+            "mentee_id", "mentor_id"
+        )
+    )
+    people = {
+        p.pk: p
+        for p in Participant.objects.filter(pk__in=set(mentee_ids) | set(mentor_ids)).only(
+            "first_name", "last_name", "email", "program_id"
+        )
+    }
+    keep, skipped = [], []
+    for mentee_id, mentor_id in proposals:
+        why = None
+        if mentee_id in busy:
+            why = "the mentee was paired or requested a mentor meanwhile"
+        elif mentor_id not in seats:
+            why = "the mentor is no longer in the program"
+        elif (mentee_id, mentor_id) in blocked:
+            why = "the pair was marked “do not pair again”"
+        elif seats[mentor_id] <= 0:
+            why = "the mentor has no free seat left"
+        if why:
+            skipped.append(
+                {
+                    "mentee": people[mentee_id].full_name if mentee_id in people else "",
+                    "mentor": people[mentor_id].full_name if mentor_id in people else "",
+                    "why": why,
+                }
+            )
+            continue
+        seats[mentor_id] -= 1
+        keep.append((mentee_id, mentor_id))
+    created = Pairing.objects.bulk_create(
+        [
+            Pairing(
+                program=program,
+                mentee_id=mentee_id,
+                mentor_id=mentor_id,
+                origin=Pairing.Origin.AUTO_PAIR,
+                created_by=user,
+            )
+            for mentee_id, mentor_id in keep
+        ],
+        batch_size=2000,
+    )
+    now = timezone.now()
+    pairs = [(p.pk, p.mentee_id, p.mentor_id) for p in created]
+    outbox_add(_assignment_drafts(program, pairs, people, now), program=program)
+    run.status = RunStatus.CONFIRMED
+    run.closed_at = now
+    run.closed_by = user
+    run.totals = {**run.totals, "confirmed": len(created), "skipped": skipped[:1000]}
+    run.totals["skipped_count"] = len(skipped)
+    run.save(update_fields=["status", "closed_at", "closed_by", "totals"])
+    detail = f"Created {len(created)} pairing{'s' if len(created) != 1 else ''}"
+    if skipped:
+        detail += f"; skipped {len(skipped)} that no longer fit"
+    activity_record(program=program, actor=user, verb=Verb.AUTOPAIR_CONFIRMED, detail=detail)
+    return ConfirmResult(created=len(created), skipped=skipped)
+
+
+@transaction.atomic
+def autopair_discard(*, program: Program, run_id: int, user) -> AutoPairRun:
+    """Drop a run (queued, running or staged): its proposals release their seats."""
+    run = AutoPairRun.objects.select_for_update().filter(program=program, pk=run_id).first()
+    if run is None:
+        raise DomainError("There is no such auto-pair run.")
+    if run.status not in AutoPairRun.OPEN:
+        raise DomainError(f"This run is {run.get_status_display().lower()}; it cannot change.")
+    pairs = run.proposals.count()
+    run.proposals.all().delete()
+    run.unpaired.all().delete()
+    run.status = RunStatus.DISCARDED
+    run.closed_at = timezone.now()
+    run.closed_by = user
+    run.save(update_fields=["status", "closed_at", "closed_by"])
+    activity_record(
+        program=program,
+        actor=user,
+        verb=Verb.AUTOPAIR_DISCARDED,
+        detail=f"Discarded {pairs} proposed pair{'s' if pairs != 1 else ''}",
+    )
+    return run
