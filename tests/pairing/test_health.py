@@ -4,6 +4,7 @@ charts without JavaScript, a fixed query count."""
 from datetime import timedelta
 
 import pytest
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -152,9 +153,9 @@ def test_health_tab_query_count_is_fixed(
     )
     Pairing.objects.update(started_at=timezone.now() - timedelta(days=20))  # all need a check-in
     url = reverse("pairing:health", kwargs={"program_id": program.pk})
-    # session, user, membership, program, rules, pairing figures, session figures, over time,
-    # pending requests, unpaired, emails, check-in ids, check-in rows, the session save (3)
-    with django_assert_num_queries(16):
+    # session, user, membership, program, rules, pairing figures with the check-in rows,
+    # sessions per day, over time, pending requests, unpaired, emails, the session save (3)
+    with django_assert_num_queries(14):
         response = org_admin_client.get(url)
     assert len(response.context["summary"]["check_in"]) == min(size, health.CHECK_IN_LIST_MAX)
 
@@ -164,3 +165,65 @@ def test_health_tab_is_404_for_outsiders(program, other_admin_client):
     assert other_admin_client.get(url).status_code == 404
     rules = reverse("pairing:health_rules", kwargs={"program_id": program.pk})
     assert other_admin_client.post(rules, {"early_days": 1}).status_code == 404
+
+
+CASES = [(3, []), (13, []), (15, []), (25, []), (18, []), (20, [5]), (90, [31]), (90, [29]), (5, [1]), (40, [35]),
+         (60, [50, 20, 2]), (200, [100, 45]), (30, [30]), (16, [15])]  # fmt: skip
+
+
+@pytest.mark.parametrize("custom_rules", [False, True])
+def test_health_tab_figures_agree_with_the_active_pairings_annotations(
+    program, org_admin, custom_rules
+):
+    """The Health tab's derived table and the Active Pairings tab's annotations: same rules."""
+    if custom_rules:
+        monitoring.health_rules_update(
+            program=program, user=org_admin, early_days=10, first_session_days=21, recent_days=40
+        )
+    for days_ago, sessions in CASES:
+        pairing = pair(program, days_ago=days_ago, sessions=sessions)
+        MentoringSession.objects.create(  # never counts
+            program=program, pairing=pairing, date=timezone.localdate() - timedelta(days=1),
+            minutes=30, status="cancelled", cancelled_at=timezone.now(),
+        )  # fmt: skip
+    gone = pair(program, days_ago=90)
+    Pairing.objects.filter(pk=gone.pk).update(status="ended", ended_at=timezone.now())
+    summary = health.health_summary(program)
+    rows = list(health.active_pairings(program))
+    figures = summary["pairings"]
+    assert figures["active"] == len(rows) == len(CASES)
+    for status in ("on_track", "check_in", "too_early"):
+        assert figures[status] == sum(r.health == status for r in rows), status
+    assert figures["check_in"] > 0
+    recent = timezone.localdate() - timedelta(days=30)
+    assert figures["with_recent"] == sum(
+        bool(r.last_session and r.last_session > recent) for r in rows
+    )
+    listed = health.active_pairings(program, health="check_in").order_by(
+        F("last_session").asc(nulls_first=True), "started_at", "id"
+    )
+    assert [p.pk for p in summary["check_in"]] == [p.pk for p in listed]
+    by_pk = {r.pk: r for r in rows}
+    for item in summary["check_in"]:
+        row = by_pk[item.pk]
+        assert item.check_in_reason == row.check_in_reason
+        assert item.reason == health.reason_text(
+            row, health.rules_for(program), timezone.localdate()
+        )
+        assert item.mentee_name == row.mentee.full_name and item.started_at == row.started_at
+
+
+def test_check_in_list_is_capped_and_says_how_many_more(program):
+    mentor = factories.MentorFactory(program=program, capacity=50)
+    mentees = factories.ParticipantFactory.create_batch(
+        health.CHECK_IN_LIST_MAX + 3, program=program
+    )
+    Pairing.objects.bulk_create(
+        Pairing(program=program, mentee=m, mentor=mentor, origin="request") for m in mentees
+    )
+    Pairing.objects.update(started_at=timezone.now() - timedelta(days=20))
+    pair(program, days_ago=2)  # too early: never listed
+    summary = health.health_summary(program)
+    assert len(summary["check_in"]) == health.CHECK_IN_LIST_MAX
+    assert summary["check_in_more"] == 3
+    assert summary["pairings"]["too_early"] == 1
