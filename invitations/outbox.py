@@ -32,9 +32,10 @@ from anymail.exceptions import AnymailError, AnymailInvalidAddress, AnymailRecip
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
+from psycopg import pq
 
 from invitations.defaults import DEFAULTS
 from invitations.models import EmailTemplate, OutboundEmail, Suppression
@@ -217,15 +218,63 @@ _MARK_SENT_SQL = (
     f"UPDATE {OutboundEmail._meta.db_table} SET status = %s, touched_at = %s, sent_at = %s,"  # noqa: S608
     " provider_message_id = %s WHERE id = %s AND status = %s"
 )
+# The same statement with libpq's numbered parameters.
+_MARK_SENT_PG = _MARK_SENT_SQL.replace("%s", "${}").format(*range(1, 7)).encode()
 
 
-def _mark_sent(cursor, row: OutboundEmail, provider_id: str) -> None:
-    # The hot path (once per email): plain SQL, one round trip, its own
-    # commit, so a worker killed now loses at most the message in flight.
-    now = timezone.now()
-    cursor.execute(
-        _MARK_SENT_SQL, [Status.SENT, now, now, provider_id[:200], row.pk, Status.SENDING]
-    )
+class _SentMarks:
+    """Marks rows "sent", one commit per email, without waiting on each one.
+
+    The hot path (once per email). Each mark is its own autocommit UPDATE, so
+    a worker killed at any moment leaves at most the message in flight
+    unmarked. On PostgreSQL the mark is sent without waiting for its answer:
+    the next message is built meanwhile, and `settle()` collects the answer
+    before that message goes out, so no message is ever sent while the
+    previous one's mark is unconfirmed. Elsewhere (SQLite) it is a plain
+    UPDATE.
+    """
+
+    def __init__(self, cursor) -> None:
+        self.cursor = cursor
+        self.pgconn = None
+        self.in_flight = False
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            self.pgconn = connection.connection.pgconn
+
+    def __enter__(self) -> "_SentMarks":
+        if self.pgconn is not None:
+            # libpq's blocking mode for our own sends; psycopg's mode comes back on exit.
+            self.nonblocking, self.pgconn.nonblocking = self.pgconn.nonblocking, 0
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            self.settle()
+        finally:
+            if self.pgconn is not None:
+                self.pgconn.nonblocking = self.nonblocking
+
+    def mark(self, row: OutboundEmail, provider_id: str) -> None:
+        now = timezone.now()
+        params = [Status.SENT, now, now, provider_id[:200], row.pk, Status.SENDING]
+        if self.pgconn is None:
+            self.cursor.execute(_MARK_SENT_SQL, params)
+            return
+        self.settle()
+        self.pgconn.send_query_params(_MARK_SENT_PG, [str(value).encode() for value in params])
+        self.in_flight = True
+
+    def settle(self) -> None:
+        """Wait until the last mark is committed (raise if it failed)."""
+        if not self.in_flight:
+            return
+        failure = None
+        while (result := self.pgconn.get_result()) is not None:
+            if result.status != pq.ExecStatus.COMMAND_OK:
+                failure = result.error_message.decode(errors="replace")
+        self.in_flight = False
+        if failure:
+            raise DatabaseError(f"Could not mark an email sent: {failure}")
 
 
 @contextmanager
@@ -284,19 +333,20 @@ def outbox_send_batch(ids: Sequence[int]) -> dict[str, int]:
     retry_ids: list[int] = []
     mail = get_connection(fail_silently=False)
     remaining = list(rows)
-    with _asynchronous_commits(), connection.cursor() as cursor:
-        _send_rows(mail, cursor, remaining, suppressed, counts, retry_ids)
+    with _asynchronous_commits(), connection.cursor() as cursor, _SentMarks(cursor) as marks:
+        _send_rows(mail, marks, remaining, suppressed, counts, retry_ids)
     if retry_ids:
         _schedule_retry(retry_ids)
     return counts
 
 
-def _send_rows(mail, cursor, remaining, suppressed, counts, retry_ids) -> None:
+def _send_rows(mail, marks, remaining, suppressed, counts, retry_ids) -> None:
     try:
         mail.open()
         while remaining:
             row = remaining.pop(0)
             if row.to_email in suppressed:
+                marks.settle()
                 _mark(
                     row,
                     Status.SUPPRESSED,
@@ -306,8 +356,12 @@ def _send_rows(mail, cursor, remaining, suppressed, counts, retry_ids) -> None:
                 continue
             message = _message(row, mail)
             try:
+                marks.settle()
                 message.send()
             except SoftTimeLimitExceeded:
+                remaining.insert(0, row)
+                raise
+            except DatabaseError:
                 remaining.insert(0, row)
                 raise
             except Exception as exc:
@@ -325,12 +379,16 @@ def _send_rows(mail, cursor, remaining, suppressed, counts, retry_ids) -> None:
                 continue
             status = getattr(message, "anymail_status", None)
             provider_id = getattr(status, "message_id", None) or message.extra_headers["Message-ID"]
-            _mark_sent(cursor, row, str(provider_id))
+            marks.mark(row, str(provider_id))
             counts["sent"] += 1
     except SoftTimeLimitExceeded:
+        marks.settle()
         retry_ids += _requeue(remaining, "Not sent: the batch ran out of time")
         counts["retry"] += len(remaining)
+    except DatabaseError:
+        raise  # the rows stay in "sending"; the sweeper re-queues them
     except Exception as exc:  # opening the connection failed
+        marks.settle()
         problem = _classify(exc)
         retry_ids += _requeue(remaining, f"Not sent: {problem}")
         counts["retry"] += len(remaining)

@@ -2,9 +2,12 @@ import threading
 import time
 from datetime import timedelta
 
+import psycopg
 import pytest
-from django.db import connection, transaction
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from psycopg import pq
 
 from invitations.models import EmailKind, OutboundEmail, Suppression
 from invitations.outbox import MAX_ATTEMPTS, Draft, outbox_add, outbox_send_batch, outbox_sweep
@@ -281,3 +284,66 @@ def test_provider_api_error_is_retried_later(db, program, settings, monkeypatch)
     row = OutboundEmail.objects.get()
     assert row.status == Status.QUEUED and row.next_attempt_at > timezone.now()
     assert "500" in row.last_error
+
+
+def _queued_rows(program, n: int) -> None:
+    # Written directly: outbox_add outside a transaction would send at once.
+    OutboundEmail.objects.bulk_create(
+        OutboundEmail(
+            program=program, kind=EmailKind.SUPPORT_REQUEST, idempotency_key=f"q{i}",
+            to_email=f"q{i}@example.org", subject="s", body_text="b",
+        )
+        for i in range(n)
+    )  # fmt: skip
+
+
+class _MarkCheckingBackend(BaseEmailBackend):
+    """Records, as each message goes out, whether the worker's database session
+    still has a statement in flight, and how many rows another session sees sent."""
+
+    seen: list[tuple[str, int]] = []
+
+    def send_messages(self, messages):
+        state = pq.TransactionStatus(connection.connection.pgconn.transaction_status).name
+        with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+            sent = other.execute(
+                "SELECT count(*) FROM invitations_outboundemail WHERE status = 'sent'"
+            ).fetchone()[0]
+        self.seen.append((state, sent))
+        return len(messages)
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_each_message_waits_for_the_previous_sent_mark_to_commit(program, settings):
+    # The duplicate bound after a SIGKILL rests on this: when a message goes
+    # out, the previous one's mark is answered (nothing in flight) and committed.
+    settings.EMAIL_BACKEND = f"{__name__}._MarkCheckingBackend"
+    _MarkCheckingBackend.seen = []
+    _queued_rows(program, 12)
+    pgconn = connection.connection.pgconn
+    mode = pgconn.nonblocking
+    counts = outbox_send_batch(list(OutboundEmail.objects.values_list("pk", flat=True)))
+    assert counts["sent"] == 12
+    assert _MarkCheckingBackend.seen == [("IDLE", n) for n in range(12)]
+    assert OutboundEmail.objects.filter(status=Status.SENT).count() == 12
+    assert pgconn.nonblocking == mode  # psycopg's own mode is back
+    assert OutboundEmail.objects.exclude(provider_message_id="").count() == 12
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_failed_mark_stops_the_batch_and_leaves_the_row_for_the_sweeper(
+    program, smtp_server, monkeypatch
+):
+    from invitations import outbox
+
+    _queued_rows(program, 3)
+    ids = list(OutboundEmail.objects.order_by("pk").values_list("pk", flat=True))
+    monkeypatch.setattr(outbox, "_MARK_SENT_PG", b"UPDATE no_such_table SET x = $1")
+    with pytest.raises(DatabaseError, match="Could not mark an email sent"):
+        outbox_send_batch(ids)
+    # The first message went out; its mark failed, so nothing else was sent.
+    assert len(smtp_server.messages) == 1
+    assert set(OutboundEmail.objects.values_list("status", flat=True)) == {Status.SENDING}
+    assert OutboundEmail.objects.count() == 3  # the connection still works
