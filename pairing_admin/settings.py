@@ -174,6 +174,10 @@ if env_bool("TRUST_X_FORWARDED_PROTO", False):
     # behind the host's TLS terminator).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# How many proxies of ours stand in front of the app, each appending to
+# X-Forwarded-For; rate limits then key on the address the outermost one saw.
+# 0: X-Forwarded-For is ignored (anyone can forge it) and REMOTE_ADDR is used.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 
 # Only our own static files: htmx is served locally, there are no inline
 # scripts or styles, and htmx is configured (meta tag) not to inject styles

@@ -9,6 +9,7 @@ can get up to twice the limit, which is fine for slowing abuse down.
 import hashlib
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
@@ -30,9 +31,23 @@ def hit(scope: str, identity: str, *, limit: int, window_seconds: int) -> bool:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The address the request came from, as the web server saw it.
+    """The address the request came from.
 
-    X-Forwarded-For is not trusted: anyone can set it, and trusting it would
-    let a client pick a fresh identity for every request.
+    With TRUSTED_PROXY_COUNT = 0 (the default) that is REMOTE_ADDR, and
+    X-Forwarded-For is ignored: anyone can set it, and trusting it would let a
+    client pick a fresh identity for every request. Behind N proxies of our
+    own, each appends the address it saw, so the client is the N-th entry
+    from the right; entries further left are whatever the client sent and
+    are never used. A request that did not pass through all N proxies has
+    fewer entries: then REMOTE_ADDR is the best we know.
     """
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    remote = request.META.get("REMOTE_ADDR") or "unknown"
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies <= 0:
+        return remote
+    chain = [
+        part.strip()
+        for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        if part.strip()
+    ]
+    return chain[-proxies] if len(chain) >= proxies else remote

@@ -160,3 +160,36 @@ def test_rate_limiter_allows_exactly_the_limit_per_identity(limit):
     assert results == [True] * limit + [False, False]
     assert ratelimit.hit("t", "5.6.7.8", limit=limit, window_seconds=60)
     assert ratelimit.hit("other-scope", "1.2.3.4", limit=limit, window_seconds=60)
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "expected"),
+    [
+        (0, "203.0.113.9", "10.0.0.2"),  # no proxy configured: the header is ignored
+        (1, "203.0.113.9", "203.0.113.9"),  # one proxy appended the client's address
+        (1, "198.51.100.1, 203.0.113.9", "203.0.113.9"),  # a forged entry on the left
+        (2, "198.51.100.1, 203.0.113.9, 10.0.0.7", "203.0.113.9"),
+        (2, "203.0.113.9", "10.0.0.2"),  # did not pass both proxies: REMOTE_ADDR
+        (1, "", "10.0.0.2"),
+    ],
+)
+def test_client_address_behind_trusted_proxies(rf, settings, proxies, forwarded, expected):
+    settings.TRUSTED_PROXY_COUNT = proxies
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
+    assert ratelimit.client_ip(request) == expected
+
+
+def test_behind_a_proxy_each_visitor_has_their_own_limit(anon_client, program, settings):
+    settings.REGISTRATION_RATE_LIMIT = 1
+    settings.TRUSTED_PROXY_COUNT = 1
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    first = anon_client.post(
+        _url(program), _form(email="a@example.org"), HTTP_X_FORWARDED_FOR="203.0.113.1", **proxy
+    )
+    again = anon_client.post(
+        _url(program), _form(email="b@example.org"), HTTP_X_FORWARDED_FOR="203.0.113.1", **proxy
+    )
+    other = anon_client.post(
+        _url(program), _form(email="c@example.org"), HTTP_X_FORWARDED_FOR="203.0.113.2", **proxy
+    )
+    assert (first.status_code, again.status_code, other.status_code) == (302, 429, 302)
