@@ -1,9 +1,11 @@
 """Reading a program from the database into a Problem."""
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, TextField
+from django.db.models.functions import Cast
 
 from pairing.autopair.options import PERSON_FIELDS, Options
 from pairing.autopair.problem import Problem, build_problem
@@ -53,13 +55,38 @@ def mentor_load(program: Program, mentor_ids: Sequence[int] | None = None) -> di
     return load
 
 
+_JSON_FIELDS = ("skills", "interests", "goals")
+
+
+def person_rows(qs, *extra: str) -> list[dict]:
+    """PERSON_FIELDS (and `extra`) of every row, as dicts, like `.values()` but faster.
+
+    The list fields come back as JSON text and are decoded in one call for all
+    rows: `.values()` decodes every cell on its own, which took most of the
+    read at 50,000 people.
+    """
+    names = [f for f in PERSON_FIELDS if f not in _JSON_FIELDS] + list(extra)
+    casts = {f"{f}_json": Cast(f, TextField()) for f in _JSON_FIELDS}
+    rows = list(qs.order_by("pk").annotate(**casts).values_list(*names, *casts))
+    width = len(names)
+    texts = [text or "null" for row in rows for text in row[width:]]
+    decoded = json.loads("[" + ",".join(texts) + "]") if texts else []
+    out = []
+    step = len(_JSON_FIELDS)
+    for n, row in enumerate(rows):
+        person = dict(zip(names, row[:width], strict=True))
+        person.update(zip(_JSON_FIELDS, decoded[n * step : n * step + step], strict=True))
+        out.append(person)
+    return out
+
+
 def problem_for(program: Program, options: Options) -> Problem:
     """Read the program and build its candidate graph."""
-    mentees = list(unpaired_mentees_qs(program).order_by("pk").values(*PERSON_FIELDS))
-    mentor_rows = list(
-        Participant.objects.filter(program=program, role=Participant.Role.MENTOR)
-        .order_by("pk")
-        .values(*PERSON_FIELDS, "capacity", "accepting_requests")
+    mentees = person_rows(unpaired_mentees_qs(program))
+    mentor_rows = person_rows(
+        Participant.objects.filter(program=program, role=Participant.Role.MENTOR),
+        "capacity",
+        "accepting_requests",
     )
     load = mentor_load(program)
     available, free, unavailable = [], [], []

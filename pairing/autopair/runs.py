@@ -1,5 +1,6 @@
 """Starting and executing a run: from the admin's click to staged proposals."""
 
+import itertools
 import json
 import logging
 import time
@@ -204,21 +205,25 @@ def _insert(model, columns: Sequence[str], rows: list[tuple]) -> None:
 
 
 def _stage(run: AutoPairRun, problem: Problem, solution: Solution, reasons) -> None:
-    proposals = []
-    for e in solution.chosen.tolist():
-        i, j = int(problem.edge_mentee[e]), int(problem.edge_mentor[e])
-        rank = int(problem.edge_rank[e])
-        proposals.append(
-            (
-                run.pk,
-                problem.mentees[i]["id"],
-                problem.mentors[j]["id"],
-                float(problem.edge_score[e]),
-                json.dumps(problem.reasons(i, j)),
-                rank or None,
-                False,
-            )
+    chosen = solution.chosen
+    rows, cols = problem.edge_mentee[chosen].tolist(), problem.edge_mentor[chosen].tolist()
+    encode = json.JSONEncoder().encode
+    explained = map(encode, problem.candidates.reasons_many(rows, cols))
+    mentee_ids = [problem.mentees[i]["id"] for i in rows]
+    mentor_ids = [problem.mentors[j]["id"] for j in cols]
+    scores = problem.edge_score[chosen].tolist()
+    ranks = [rank or None for rank in problem.edge_rank[chosen].tolist()]
+    proposals = list(
+        zip(
+            itertools.repeat(run.pk),
+            mentee_ids,
+            mentor_ids,
+            scores,
+            explained,
+            ranks,
+            itertools.repeat(False),
         )
+    )
     _insert(
         AutoPairProposal,
         ["run_id", "mentee_id", "mentor_id", "score", "reasons", "preference_rank", "swapped"],

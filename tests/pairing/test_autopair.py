@@ -17,7 +17,7 @@ from pairing.models import (
     MentorRequest,
     Pairing,
 )
-from programs.models import ActivityEvent
+from programs.models import ActivityEvent, Participant
 from programs.services import DomainError
 from tests import factories
 
@@ -148,6 +148,19 @@ def test_redelivered_task_does_nothing(program, org_admin, django_capture_on_com
     run = _run(program, org_admin, django_capture_on_commit_callbacks)
     assert autopair.autopair_execute(run_id=run.pk) is False
     assert run.proposals.count() == 1
+
+
+def test_person_rows_read_like_values(program):
+    """The fast read (list fields decoded in one go) gives what `.values()` gives."""
+    _mentee(program, interests=["Python", "public  speaking"], goals=[], skills=["SQL"])
+    _mentee(program, interests=[], goals=['Leading "teams"'], department="Legal")
+    _mentor(program, skills=["Python", "Zoë's topic"], interests=["Ünïcode"])
+    qs = Participant.objects.filter(program=program)
+
+    rows = autopair.reading.person_rows(qs, "capacity")
+
+    assert rows == list(qs.order_by("pk").values(*autopair.PERSON_FIELDS, "capacity"))
+    assert rows[1]["goals"] == ['Leading "teams"']
 
 
 def test_a_crash_marks_the_run_failed(

@@ -418,3 +418,18 @@ def test_a_match_unpacks_as_mentor_score_reasons():
     assert who is mentor
     assert score == match.score == pytest.approx(100 * (5 / 3 + 2) / 10, abs=1e-3)
     assert reasons == ["Skills for goals: SQL", "Same location: Leeds"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_reasons_of_many_pairs_are_each_pairs_reasons(seed):
+    rng = random.Random(seed)
+    mentees = [_person(rng, n) for n in range(25)]
+    mentors = [_person(rng, 100 + n) for n in range(15)]
+    weights = _weights(rng)
+    found = matching.top_candidates(mentees, mentors, weights, k=15)
+    pairs = [(rng.randrange(25), rng.randrange(15)) for _ in range(60)]
+
+    many = found.reasons_many([i for i, _ in pairs], [j for _, j in pairs])
+
+    assert many == [found.reasons(i, j) for i, j in pairs]
+    assert many == [matching.explain(mentees[i], mentors[j], weights) for i, j in pairs]
