@@ -219,6 +219,20 @@ def _order(key: str, descending: bool) -> list:
     return order
 
 
+def search_filter(qs: QuerySet[Pairing], query: str) -> QuerySet[Pairing]:
+    """Pairings whose mentee or mentor matches every word (up to five) of the search."""
+    for word in query.split()[:5]:
+        qs = qs.filter(
+            Q(mentee__first_name__icontains=word)
+            | Q(mentee__last_name__icontains=word)
+            | Q(mentee__email__icontains=word)
+            | Q(mentor__first_name__icontains=word)
+            | Q(mentor__last_name__icontains=word)
+            | Q(mentor__email__icontains=word)
+        )
+    return qs
+
+
 def active_pairings(
     program: Program,
     *,
@@ -231,16 +245,7 @@ def active_pairings(
     """The program's active pairings, annotated, searched, filtered and sorted."""
     now = now or timezone.now()
     rules = rules or rules_for(program)
-    qs = Pairing.objects.filter(program=program, status=Pairing.Status.ACTIVE)
-    for word in query.split()[:5]:
-        qs = qs.filter(
-            Q(mentee__first_name__icontains=word)
-            | Q(mentee__last_name__icontains=word)
-            | Q(mentee__email__icontains=word)
-            | Q(mentor__first_name__icontains=word)
-            | Q(mentor__last_name__icontains=word)
-            | Q(mentor__email__icontains=word)
-        )
+    qs = search_filter(Pairing.objects.filter(program=program, status=Pairing.Status.ACTIVE), query)
     qs = with_health(qs, rules, today=local_today(program, now), now=now)
     if health in HEALTH_LABELS:
         qs = qs.filter(health=health)

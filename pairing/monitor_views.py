@@ -283,10 +283,8 @@ def export_active(request: HttpRequest, program_id: int) -> HttpResponse:
     program = _get_only(request, program_id)
     if isinstance(program, HttpResponse):
         return program
-    rows = export.active_rows(program, **monitor_filters(request))
-    return export.csv_response(
-        export.filename_for(program, "active-pairings"), export.ACTIVE_HEADER, rows
-    )
+    body = export.active_export(program, **monitor_filters(request))
+    return export.csv_response(export.filename_for(program, "active-pairings"), body)
 
 
 @admin_view
@@ -294,10 +292,8 @@ def export_unpaired(request: HttpRequest, program_id: int) -> HttpResponse:
     program = _get_only(request, program_id)
     if isinstance(program, HttpResponse):
         return program
-    rows = export.unpaired_rows(program)
-    return export.csv_response(
-        export.filename_for(program, "unpaired-mentees"), export.UNPAIRED_HEADER, rows
-    )
+    body = export.unpaired_export(program)
+    return export.csv_response(export.filename_for(program, "unpaired-mentees"), body)
 
 
 @admin_view
@@ -305,10 +301,8 @@ def export_requests(request: HttpRequest, program_id: int) -> HttpResponse:
     program = _get_only(request, program_id)
     if isinstance(program, HttpResponse):
         return program
-    rows = export.request_rows(program, status=request.GET.get("status", ""))
-    return export.csv_response(
-        export.filename_for(program, "requests"), export.REQUEST_HEADER, rows
-    )
+    body = export.request_export(program, status=request.GET.get("status", ""))
+    return export.csv_response(export.filename_for(program, "requests"), body)
 
 
 # --- Health rules -------------------------------------------------------------------

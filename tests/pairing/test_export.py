@@ -2,12 +2,15 @@
 
 import csv
 import io
+import random
+import sys
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from pairing.export import safe_cell
+from pairing import export, health
+from pairing.export import BOM, safe_cell
 from pairing.models import MentorRequest, Pairing
 from tests import factories
 from tests.conftest import MARKER
@@ -146,3 +149,140 @@ def test_requests_export_has_every_request_and_filters_by_status(program, org_ad
     assert "'=1+1" in [row[9] for row in rows[1:]]
     rows = _read(org_admin_client.get(url + "?status=declined"))
     assert len(rows) == 2 and rows[1][6] == "Declined"
+
+
+# --- One rule, two implementations: Python (safe_cell) and PostgreSQL (COPY) -----------
+
+MORE_DANGEROUS = [
+    "ok\u2028=1+1",  # a Unicode line separator starts a new line too
+    "a\x0b@SUM(A1)",
+    "name\n\tindented",
+    "x\r\n\u3000+1",
+    "\u2003-1",
+]
+MORE_SAFE = ["café", "Ünal-Smith", "a - b", "x\nmiddle = y", "\u00e9@x"]
+
+
+def _reference(text: str) -> bool:
+    """safe_cell's rule as the issue words it: splitlines() and lstrip() on each line."""
+    if not text:
+        return False
+    if text[0] in "\t\r\0":
+        return True
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if line and (line[0] in "\t\r\0" or (stripped and stripped[0] in "=+-@")):
+            return True
+    return False
+
+
+def _fuzz(count: int, *, nul: bool = True) -> list[str]:
+    rng = random.Random(6)
+    alphabet = "a1 =+-@\t\r\n\x0b\x1c\x1f\x85\xa0\u2028\u3000'\","
+    alphabet += "\0" if nul else ""
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(count)]
+
+
+@pytest.mark.parametrize("cell", MORE_DANGEROUS)
+def test_more_dangerous_cells_get_a_leading_quote(cell):
+    assert safe_cell(cell) == "'" + cell
+
+
+@pytest.mark.parametrize("cell", MORE_SAFE)
+def test_more_harmless_cells_are_left_alone(cell):
+    assert safe_cell(cell) == cell
+
+
+def test_the_character_classes_are_pythons_own():
+    every = [chr(i) for i in range(sys.maxunicode + 1)]
+    assert set(export.SPACES) == {c for c in every if c.isspace()}
+    assert set(export.LINE_BREAKS) == {c for c in every if len(f"a{c}b".splitlines()) == 2}
+
+
+def test_safe_cell_follows_the_worded_rule_on_random_cells():
+    for text in [*DANGEROUS, *SAFE, *MORE_DANGEROUS, *MORE_SAFE, *_fuzz(20000)]:
+        assert (safe_cell(text) != text) == _reference(text), repr(text)
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.django_db
+def test_postgresql_pattern_judges_every_cell_as_python_does():
+    from django.db import connection
+
+    cells = [*STORABLE, *SAFE, *MORE_DANGEROUS, *MORE_SAFE, *_fuzz(5000, nul=False)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT x ~ %s FROM unnest(%s::text[]) AS x", [export.PG_DANGER, cells])
+        judged = [row[0] for row in cursor.fetchall()]
+    assert judged == [bool(export.DANGER.search(c)) for c in cells]
+
+
+def _bytes(chunks) -> bytes:
+    return b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
+
+
+@pytest.mark.needs_postgres
+def test_postgresql_copy_exports_are_byte_for_byte_the_python_ones(program):
+    """The COPY path (PostgreSQL) and the csv-module path (SQLite) write the same file."""
+    program.organization.timezone = "America/New_York"
+    program.organization.save()
+    cells = [*STORABLE, *SAFE, *MORE_DANGEROUS, *MORE_SAFE, 'say "hi", then go', "trail "]
+    for i, value in enumerate(cells):
+        mentee = factories.ParticipantFactory(
+            program=program, first_name=value or "x", last_name=cells[-1 - i],
+            email=f"{value.strip()[:3].lower()}{i}@example.org", department=value, title=value,
+        )  # fmt: skip
+        mentor = factories.MentorFactory(program=program, first_name=f"M{i}", last_name=value)
+        pairing = pair(program, mentee=mentee, mentor=mentor, days_ago=i * 7 % 60,
+                       sessions=[i % 40] if i % 3 else [], origin=["request", "admin", "auto_pair"][i % 3])  # fmt: skip
+        MentorRequest.objects.create(
+            program=program, mentee=pairing.mentee, mentor=mentor, note=value,
+            decline_message=cells[-1 - i], expires_at=timezone.now(), rank=1 + i % 3,
+        )  # fmt: skip
+        waiting = factories.ParticipantFactory(
+            program=program, first_name=value or "w", location=value
+        )
+        if i % 2:
+            MentorRequest.objects.create(
+                program=program, mentee=waiting, mentor=mentor, expires_at=timezone.now()
+            )
+    now = timezone.now()
+    for sort in health.SORTS:
+        for direction in ("", "-"):
+            for status in ("", *health.HEALTH_LABELS):
+                filters = {"sort": direction + sort, "health": status, "now": now}
+                fast = _bytes(export.copy_stream(
+                    export.ACTIVE_HEADER, *export.active_copy_sql(program, **filters)))  # fmt: skip
+                slow = _bytes(export.csv_stream(
+                    export.ACTIVE_HEADER, export.active_rows(program, **filters)))  # fmt: skip
+                assert fast == slow, filters
+    for query in ("M1", "example.org m2", "nobody"):
+        fast = _bytes(export.copy_stream(
+            export.ACTIVE_HEADER, *export.active_copy_sql(program, query=query, now=now)))  # fmt: skip
+        slow = _bytes(export.csv_stream(
+            export.ACTIVE_HEADER, export.active_rows(program, query=query, now=now)))  # fmt: skip
+        assert fast == slow, query
+    assert _bytes(export.copy_stream(export.UNPAIRED_HEADER, *export.unpaired_copy_sql(program))) \
+        == _bytes(export.csv_stream(export.UNPAIRED_HEADER, export.unpaired_rows(program)))  # fmt: skip
+    MentorRequest.objects.filter(note="+cmd").update(status="declined", decided_at=now)
+    for status in ("", "pending", "declined"):
+        fast = _bytes(export.copy_stream(
+            export.REQUEST_HEADER, *export.request_copy_sql(program, status=status)))  # fmt: skip
+        slow = _bytes(export.csv_stream(
+            export.REQUEST_HEADER, export.request_rows(program, status=status)))  # fmt: skip
+        assert fast == slow, status
+    assert fast.count(b"\r\n") == 1 + MentorRequest.objects.filter(status="declined").count()
+
+
+@pytest.mark.needs_postgres
+def test_leaving_a_copy_export_early_leaves_the_connection_usable(program):
+    from django.db import connection
+
+    for _ in range(3):
+        pair(program)
+    stream = export.copy_stream(export.ACTIVE_HEADER, *export.active_copy_sql(program))
+    assert next(stream).startswith(BOM.encode())
+    next(stream)
+    stream.close()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
