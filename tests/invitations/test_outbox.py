@@ -347,3 +347,19 @@ def test_failed_mark_stops_the_batch_and_leaves_the_row_for_the_sweeper(
     assert len(smtp_server.messages) == 1
     assert set(OutboundEmail.objects.values_list("status", flat=True)) == {Status.SENDING}
     assert OutboundEmail.objects.count() == 3  # the connection still works
+
+
+def test_multipart_boundaries_are_random_per_message_and_parts_survive(db, program, smtp_server):
+    outbox_add([_support_draft(n) for n in (1, 2)], program=program)
+    outbox_send_batch(list(OutboundEmail.objects.values_list("pk", flat=True)))
+    boundaries = []
+    for message in smtp_server.wait_for(2):
+        boundary = message.get_boundary()
+        assert boundary.startswith("=_outbox_") and len(boundary) == len("=_outbox_") + 32
+        boundaries.append(boundary)
+        types = [part.get_content_type() for part in message.walk()]
+        assert types == ["multipart/alternative", "text/plain", "text/html"]
+        assert "Body" in text_of(message)
+        html = message.get_body(preferencelist=("html",)).get_content()
+        assert "<p>" in html and "Body" in html
+    assert boundaries[0] != boundaries[1]
