@@ -1,6 +1,6 @@
 from django import forms
 
-from programs.models import Organization, Participant, Program
+from programs.models import PROFILE_FIELDS, Organization, Participant, Program
 from programs.services import split_tags
 
 
@@ -94,13 +94,7 @@ class ParticipantForm(forms.ModelForm):
             "first_name",
             "last_name",
             "email",
-            "title",
-            "department",
-            "location",
-            "skills",
-            "interests",
-            "goals",
-            "bio",
+            *PROFILE_FIELDS,
             "manager_email",
             "capacity",
         ]

@@ -21,22 +21,11 @@ from django.core.validators import EmailValidator
 from django.db import connection, transaction
 from django.utils import timezone
 
-from programs.models import Participant, ParticipantImport, Program
+from programs.models import PROFILE_FIELDS, Participant, ParticipantImport, Program
 from programs.services import DomainError, split_tags
 
 REQUIRED_COLUMNS = ("email", "role", "first_name")
-OPTIONAL_COLUMNS = (
-    "last_name",
-    "title",
-    "department",
-    "location",
-    "skills",
-    "interests",
-    "goals",
-    "bio",
-    "manager_email",
-    "capacity",
-)
+OPTIONAL_COLUMNS = ("last_name", *PROFILE_FIELDS, "manager_email", "capacity")
 # `name` may stand in for first_name (+ last_name), split on the first space.
 ACCEPTED_COLUMNS = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS, "name")
 TAG_COLUMNS = ("skills", "interests", "goals")
@@ -432,21 +421,7 @@ def participants_upsert(*, program: Program, parsed: ParsedImport) -> tuple[int,
     return len(parsed.rows) - updated, updated
 
 
-_COPY_FIELDS = (
-    "email",
-    "role",
-    "first_name",
-    "last_name",
-    "title",
-    "department",
-    "location",
-    "skills",
-    "interests",
-    "goals",
-    "bio",
-    "manager_email",
-    "capacity",
-)
+_COPY_FIELDS = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
 _COPY_TYPES = {"skills": "jsonb", "interests": "jsonb", "goals": "jsonb", "capacity": "smallint"}
 _STAGING = "participant_import_staging"
 

@@ -125,6 +125,11 @@ class Program(models.Model):
         return self.pairing_process != self.Process.ADMIN_LED
 
 
+# What a person tells about themselves beyond name, email and role: the
+# fields a CSV import, the registration form and the admin's form share.
+PROFILE_FIELDS = ("title", "department", "location", "skills", "interests", "goals", "bio")
+
+
 class Participant(models.Model):
     class Role(models.TextChoices):
         MENTEE = "mentee", "Mentee"

@@ -4,20 +4,9 @@ from typing import Any
 
 from django.db import transaction
 
-from programs.models import Participant, Program
+from programs.models import PROFILE_FIELDS, Participant, Program
 
-PROFILE_FIELDS = (
-    "role",
-    "first_name",
-    "last_name",
-    "title",
-    "department",
-    "location",
-    "skills",
-    "interests",
-    "goals",
-    "bio",
-)
+REGISTRATION_FIELDS = ("role", "first_name", "last_name", *PROFILE_FIELDS)
 
 
 @transaction.atomic
@@ -32,7 +21,7 @@ def registration_submit(
     email = email.strip().lower()
     values = {
         name: profile.get(name) or ([] if name in ("skills", "interests", "goals") else "")
-        for name in PROFILE_FIELDS
+        for name in REGISTRATION_FIELDS
     }
     if values["role"] == Participant.Role.MENTOR:
         values["capacity"] = capacity or program.default_mentor_capacity
