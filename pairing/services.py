@@ -472,46 +472,106 @@ def _after_ending(requests: Sequence[MentorRequest], *, now: datetime) -> None:
     """Tell each mentee, or pass the request on to their next choice (program setting).
 
     Called inside the transaction that ended the requests; `requests` carry
-    their program, organization, mentee and mentor. Choose-again emails are
-    written in bulk (the sweeper may end thousands at once).
+    their program, organization, mentee and mentor.
     """
-    choose_again: dict[int, list[MentorRequest]] = defaultdict(list)
+    choose_again: dict[int, list[_Ended]] = defaultdict(list)
     programs: dict[int, Program] = {}
     for request in requests:
         programs[request.program_id] = request.program
-        if not (
-            request.program.after_decline == AfterDecline.NEXT_CHOICE
-            and request.program.pairing_enabled
-            and _forward(request, now=now)
-        ):
-            choose_again[request.program_id].append(request)
+        if not (_forwards(request.program) and _forward(request, now=now)):
+            choose_again[request.program_id].append(_Ended.of(request))
     for program_id, ended in choose_again.items():
         _choose_again_emails(programs[program_id], ended, now=now)
 
 
-def _choose_again_emails(
-    program: Program, ended: Sequence[MentorRequest], *, now: datetime
-) -> None:
-    links, raws = [], []
-    for request in ended:
-        raw, digest = _new_token()
-        raws.append(raw)
-        links.append(
-            AccessLink(
-                token_hash=digest,
-                purpose=Purpose.PREFERENCES,
-                program_id=program.pk,
-                participant_id=request.mentee_id,
-                expires_at=now + PREFERENCES_VALID_FOR,
-            )
+def _forwards(program: Program) -> bool:
+    """Does an ended request of this program pass to the mentee's next choice?"""
+    return program.after_decline == AfterDecline.NEXT_CHOICE and program.pairing_enabled
+
+
+@dataclass(frozen=True)
+class _Ended:
+    """What the choose-again email needs of an ended request."""
+
+    pk: int
+    status: str
+    decline_message: str
+    mentee_id: int
+    mentee_first_name: str
+    mentee_name: str
+    mentee_email: str
+    mentor_name: str
+
+    @classmethod
+    def of(cls, request: MentorRequest) -> "_Ended":
+        return cls(
+            pk=request.pk,
+            status=request.status,
+            decline_message=request.decline_message,
+            mentee_id=request.mentee_id,
+            mentee_first_name=request.mentee.first_name,
+            mentee_name=request.mentee.full_name,
+            mentee_email=request.mentee.email,
+            mentor_name=request.mentor.full_name,
         )
-    AccessLink.objects.bulk_create(links, batch_size=2000)
+
+
+# Stands in for a token while the link's URL is worked out once (tokens are
+# URL-safe, so every link is this URL with the token in its place).
+_TOKEN_SLOT = "TOKENxSLOT"  # noqa: S105 - not a secret
+
+
+def _preference_links(program: Program, mentee_ids: Sequence[int], now: datetime) -> list[str]:
+    """New preference links for these mentees, written in one statement; their URLs."""
+    tokens = [_new_token() for _ in mentee_ids]
+    expires_at = now + PREFERENCES_VALID_FOR
+    if connection.vendor == "postgresql":
+        table = AccessLink._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""INSERT INTO {table}
+                        (token_hash, purpose, program_id, participant_id, object_id,
+                         created_at, expires_at, used_at)
+                    SELECT t.token_hash, %s, %s, t.participant_id, NULL, %s, %s, NULL
+                    FROM unnest(%s::text[], %s::bigint[]) AS t(token_hash, participant_id)""",  # noqa: S608 - table name only
+                [
+                    Purpose.PREFERENCES.value,
+                    program.pk,
+                    now,
+                    expires_at,
+                    [digest for _, digest in tokens],
+                    list(mentee_ids),
+                ],
+            )
+    else:
+        AccessLink.objects.bulk_create(
+            [
+                AccessLink(
+                    token_hash=digest,
+                    purpose=Purpose.PREFERENCES,
+                    program_id=program.pk,
+                    participant_id=mentee_id,
+                    expires_at=expires_at,
+                )
+                for (_, digest), mentee_id in zip(tokens, mentee_ids, strict=True)
+            ],
+            batch_size=2000,
+        )
+    prefix, suffix = link_url(_TOKEN_SLOT, Purpose.PREFERENCES).split(_TOKEN_SLOT)
+    return [prefix + raw + suffix for raw, _ in tokens]
+
+
+def _choose_again_emails(program: Program, ended: Sequence[_Ended], *, now: datetime) -> None:
+    """The declined or expired email to each mentee, with a new link to the form (in bulk)."""
+    urls = _preference_links(program, [e.mentee_id for e in ended], now)
+    common = {"program_name": program.name, "organization_name": program.organization.name}
     drafts = []
-    for request, raw in zip(ended, raws, strict=True):
+    for request, url in zip(ended, urls, strict=True):
         values = {
-            **_common(program, request.mentee),
-            "mentor_name": request.mentor.full_name,
-            "preferences_link": link_url(raw, Purpose.PREFERENCES),
+            **common,
+            "first_name": request.mentee_first_name,
+            "mentor_name": request.mentor_name,
+            "preferences_link": url,
         }
         if request.status == Status.DECLINED:
             kind, key = EmailKind.REQUEST_DECLINED, f"request-declined:{request.pk}"
@@ -522,8 +582,8 @@ def _choose_again_emails(
             Draft(
                 kind=kind,
                 key=key,
-                to_email=request.mentee.email,
-                to_name=request.mentee.full_name,
+                to_email=request.mentee_email,
+                to_name=request.mentee_name,
                 values=values,
             )
         )
@@ -591,21 +651,69 @@ def requests_expire_due(*, now: datetime | None = None, limit: int = SWEEP_LIMIT
 
     Safe to run twice or concurrently: rows are claimed with SKIP LOCKED (a
     second sweep takes other rows or none), the UPDATE is compare-and-set,
-    and each email has its own idempotency key.
+    and each email has its own idempotency key. The emails are outbox rows
+    written in the same transaction as the expiry.
     """
     now = now or timezone.now()
     with transaction.atomic():
         due = _claim_and_expire(now, limit)
         if not due:
             return {"expired": 0}
-        expired = len(due)
-        ended = list(
-            MentorRequest.objects.filter(pk__in=due, status=Status.EXPIRED, decided_at=now)
-            .select_related("mentee", "mentor", "program", "program__organization")
-            .order_by("pk")
+        _after_expiry(due, now=now)
+    return {"expired": len(due)}
+
+
+_EXPIRED_FIELDS = (
+    "pk",
+    "program_id",
+    "mentee_id",
+    "mentee__first_name",
+    "mentee__last_name",
+    "mentee__email",
+    "mentor__first_name",
+    "mentor__last_name",
+)
+
+
+def _after_expiry(ids: Sequence[int], *, now: datetime) -> None:
+    """The emails for requests this sweep expired (thousands at a time).
+
+    Programs that pass an ended request to the mentee's next choice go
+    through `_after_ending` one request at a time (each one may create a new
+    request); for the others, the expired emails are read as plain rows and
+    written in bulk.
+    """
+    rows = list(
+        MentorRequest.objects.filter(pk__in=ids, status=Status.EXPIRED, decided_at=now)
+        .order_by("pk")
+        .values_list(*_EXPIRED_FIELDS)
+    )
+    programs = Program.objects.select_related("organization").in_bulk({r[1] for r in rows})
+    forward: list[int] = []
+    expired: dict[int, list[_Ended]] = defaultdict(list)
+    for pk, program_id, mentee_id, first, last, email, mentor_first, mentor_last in rows:
+        if _forwards(programs[program_id]):
+            forward.append(pk)
+            continue
+        expired[program_id].append(
+            _Ended(
+                pk=pk,
+                status=Status.EXPIRED,
+                decline_message="",
+                mentee_id=mentee_id,
+                mentee_first_name=first,
+                mentee_name=f"{first} {last}".strip(),
+                mentee_email=email,
+                mentor_name=f"{mentor_first} {mentor_last}".strip(),
+            )
         )
-        _after_ending(ended, now=now)
-    return {"expired": expired}
+    if forward:
+        ended = MentorRequest.objects.filter(pk__in=forward).select_related(
+            "mentee", "mentor", "program", "program__organization"
+        )
+        _after_ending(list(ended.order_by("pk")), now=now)
+    for program_id, ended in expired.items():
+        _choose_again_emails(programs[program_id], ended, now=now)
 
 
 def _claim_and_expire(now: datetime, limit: int) -> list[int]:
