@@ -363,3 +363,32 @@ def test_multipart_boundaries_are_random_per_message_and_parts_survive(db, progr
         html = message.get_body(preferencelist=("html",)).get_content()
         assert "<p>" in html and "Body" in html
     assert boundaries[0] != boundaries[1]
+
+
+@pytest.mark.parametrize(
+    ("subject", "to"),
+    [
+        ("Submit Your Mentor Preferences", "Ada Lovelace <ada@example.org>"),
+        ("Two  spaces, a\ttab and a trailing space ", "ada@example.org"),
+        ("A subject long enough to need folding " * 3, "Zoë Ångström <zoe@example.org>"),
+        ("Ünïcode subject =?utf-8?q?not-encoded?=", '"Quoted, Name" <q@example.org>'),
+        ("", "x@example.org"),
+    ],
+)
+def test_outbox_message_bytes_equal_djangos_own(subject, to):
+    from django.core.mail import EmailMultiAlternatives
+
+    from invitations.outbox import _OutboxEmail
+
+    headers = {"Message-ID": "<fixed@pairing.invalid>", "Date": "Sat, 28 Nov 2026 10:00:00 -0000"}
+    written = []
+    for cls in (_OutboxEmail, EmailMultiAlternatives):
+        message = cls(subject=subject, body="Hello\n\nLine", to=[to], headers=headers)
+        message.attach_alternative("<p>Hello</p>", "text/html")
+        mime = message.message()
+        if cls is _OutboxEmail:
+            boundary = mime.get_boundary()
+        else:
+            mime.set_boundary(boundary)
+        written.append(mime.as_bytes(linesep="\r\n"))
+    assert written[0] == written[1]
