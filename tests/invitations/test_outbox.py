@@ -392,3 +392,19 @@ def test_outbox_message_bytes_equal_djangos_own(subject, to):
             mime.set_boundary(boundary)
         written.append(mime.as_bytes(linesep="\r\n"))
     assert written[0] == written[1]
+
+
+@pytest.mark.needs_postgres
+def test_outbox_bodies_use_lz4_where_the_server_has_it(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+        )
+        server_has_lz4 = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT attname, attcompression FROM pg_attribute WHERE attrelid ="
+            " 'invitations_outboundemail'::regclass AND attname IN ('body_text', 'body_html')"
+        )
+        methods = dict(cursor.fetchall())
+    expected = "l" if server_has_lz4 else ""
+    assert methods == {"body_text": expected, "body_html": expected}
