@@ -57,6 +57,7 @@ rows from `.values()`), so auto-pair can score 50,000 people without building
 model instances.
 """
 
+import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -73,6 +74,8 @@ FULL_AT = 3
 _DENSE_MENTOR_CELLS = 16_000_000
 # Scores computed per block of mentees, about this many cells at a time.
 _BLOCK_CELLS = 8_000_000
+# Integer scores (top_candidates) are int16 numerators; -1 marks an excluded pair.
+_INT_LIMIT = 32_000
 
 Person = Any  # a Participant or a mapping with the same keys
 
@@ -236,7 +239,12 @@ class _Encoding:
     """The sparse matrices behind a score block; built once per call."""
 
     def __init__(
-        self, mentees: Sequence[Profile], mentors: Sequence[Profile], weights: list[int]
+        self,
+        mentees: Sequence[Profile],
+        mentors: Sequence[Profile],
+        weights: list[int],
+        *,
+        integer: bool = False,
     ) -> None:
         self.n_mentees, self.n_mentors = len(mentees), len(mentors)
         scoring = [i for i, w in enumerate(weights) if IGNORED < w < MUST_MATCH]
@@ -247,8 +255,18 @@ class _Encoding:
         for i in scoring:
             for token in _vocabulary(mentees, mentors, i):
                 score_cols[(i, token)] = len(score_cols)
-        self.score_a = self._mentee_side(mentees, scoring, score_cols, weights, total)
-        self.score_b = self._mentor_side(mentors, scoring, score_cols)
+        # Integer mode: block() gives int16 numerators, score = numerator * unit[row].
+        self.unit: np.ndarray | None = None
+        found = (
+            self._mentee_side_int(mentees, scoring, score_cols, weights, total) if integer else None
+        )
+        if found is not None:
+            self.score_a, self.unit = found
+            b = self._mentor_side(mentors, scoring, score_cols)
+            self.score_b = b.astype(np.int16)
+        else:
+            self.score_a = self._mentee_side(mentees, scoring, score_cols, weights, total)
+            self.score_b = self._mentor_side(mentors, scoring, score_cols)
         self.must = []
         for i, w in enumerate(weights):
             if w != MUST_MATCH:
@@ -283,6 +301,43 @@ class _Encoding:
         )
 
     @staticmethod
+    def _mentee_side_int(profiles, fields, cols, weights, total):
+        """The mentee side as exact integers, or None when they would not fit int16.
+
+        A mentee's score is 100 / total * sum(weight * shared / denominator)
+        over the fields. With L the least common multiple of this mentee's
+        denominators, every share weight * L / denominator is a whole number,
+        so a row of the product holds exact numerators (ties are true ties)
+        and unit = 100 / (total * L) turns one into points. A numerator is at
+        most total * L: int16 holds it for every realistic profile.
+        """
+        if not total:
+            return None
+        indptr, indices, data = [0], [], []
+        unit = np.empty(len(profiles), dtype=np.float64)
+        full_at = [_RULES[i].full_at for i in range(len(_RULES))]
+        for row, profile in enumerate(profiles):
+            present = [(i, profile[i]) for i in fields if profile[i]]
+            denominators = [max(len(values), full_at[i]) for i, values in present]
+            lcm = math.lcm(*denominators) if denominators else 1
+            if total * lcm > _INT_LIMIT:
+                return None
+            unit[row] = 100.0 / (total * lcm)
+            for (i, values), denominator in zip(present, denominators, strict=True):
+                share = weights[i] * lcm // denominator
+                for token in values:
+                    col = cols.get((i, token))
+                    if col is not None:
+                        indices.append(col)
+                        data.append(share)
+            indptr.append(len(indices))
+        a = sparse.csr_matrix(
+            (np.asarray(data, dtype=np.int16), np.asarray(indices, dtype=np.int32), indptr),
+            shape=(len(profiles), max(len(cols), 1)),
+        )
+        return a, unit
+
+    @staticmethod
     def _mentor_side(profiles, fields, cols):
         """Transposed (tokens x mentors): dense when small enough, else sparse."""
         rows, mentor_ids = [], []
@@ -304,7 +359,7 @@ class _Encoding:
 
     def block(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray | None]:
         """(scores float32, eligible bool or None when nothing must match) for mentees start:stop."""
-        scores = _product(self.score_a[start:stop], self.score_b)
+        scores = _product(self.score_a[start:stop], self.score_b, self.score_a.dtype)
         eligible = None
         for a, b in self.must:
             hit = _product(a[start:stop], b) > 0
@@ -315,11 +370,11 @@ class _Encoding:
         return max(1, min(self.n_mentees, _BLOCK_CELLS // max(self.n_mentors, 1)))
 
 
-def _product(a: sparse.csr_matrix, b) -> np.ndarray:
+def _product(a: sparse.csr_matrix, b, dtype=np.float32) -> np.ndarray:
     out = a @ b
     if sparse.issparse(out):
         out = out.toarray()
-    return np.asarray(out, dtype=np.float32)
+    return np.asarray(out, dtype=dtype)
 
 
 @dataclass
@@ -506,7 +561,8 @@ def top_candidates(
     mentee_profiles = [mentee_profile(p) for p in mentees]
     mentor_profiles = [mentor_profile(p) for p in mentors]
     n, m = len(mentees), len(mentors)
-    enc = _Encoding(mentee_profiles, mentor_profiles, w)
+    enc = _Encoding(mentee_profiles, mentor_profiles, w, integer=True)
+    excluded = -np.inf if enc.unit is None else -1
     ex = np.asarray(list(exclude), dtype=np.int64).reshape(-1, 2)
     ex = ex[np.argsort(ex[:, 0], kind="stable")]
     differ = []
@@ -528,8 +584,10 @@ def top_candidates(
                 rows = mentee_codes[start:stop, None]
                 ok &= (rows < 0) | (rows != mentor_codes[None, :])
         if ok is not None:
-            scores[~ok] = -np.inf
+            scores[~ok] = excluded
         rows, cols, values = _best_k(scores, k)
+        if enc.unit is not None:
+            values = (values * enc.unit[start + rows]).astype(np.float32)
         return np.bincount(rows, minlength=stop - start), cols.astype(np.int32), values
 
     step = enc.block_rows()
@@ -587,9 +645,11 @@ def _best_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     k-th best value, so the result is exact.
     """
     c, n = scores.shape
-    lowest = np.finfo(np.float32).min  # a threshold that lets every finite entry in
+    integer = scores.dtype == np.int16
+    # A threshold that lets every valid entry in: finite floats, integers >= 0.
+    lowest = 0 if integer else np.finfo(np.float32).min
     if k >= n:
-        threshold = np.full(c, lowest, dtype=np.float32)
+        threshold = np.full(c, lowest, dtype=scores.dtype)
         mask = scores >= lowest
     else:
         stride = max(1, n // _SAMPLE_COLUMNS)
@@ -612,7 +672,10 @@ def _best_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     # Scores are never negative, so their float bits sort like the numbers: one
     # int64 key (row ascending, score descending) and a stable sort, which keeps
     # equal scores in column order. Far faster than a three-key lexsort.
-    key = (rows << 32) | (0x7FFFFFFF - values.view(np.int32)).astype(np.int64)
+    if integer:
+        key = (rows << 16) | (0x7FFF - values.astype(np.int64))
+    else:
+        key = (rows << 32) | (0x7FFFFFFF - values.view(np.int32)).astype(np.int64)
     order = np.argsort(key, kind="stable")
     rows, cols, values = rows[order], cols[order], values[order]
     # Position of each entry within its row; keep the first k.

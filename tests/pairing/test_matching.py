@@ -433,3 +433,46 @@ def test_reasons_of_many_pairs_are_each_pairs_reasons(seed):
 
     assert many == [found.reasons(i, j) for i, j in pairs]
     assert many == [matching.explain(mentees[i], mentors[j], weights) for i, j in pairs]
+
+
+def test_best_k_on_integer_scores_is_exact_with_ties_and_excluded_entries():
+    rng = np.random.default_rng(5)
+    scores = rng.integers(0, 6, (60, 500)).astype(np.int16) * 7
+    scores[rng.random(scores.shape) < 0.6] = 0  # floods of ties at 0
+    scores[10:20, :] = 0  # rows that are all ties
+    scores[20:30][rng.random((10, 500)) < 0.97] = -1  # -1: excluded
+    scores[30:35, :] = -1  # rows with none
+
+    for k in (1, 7, 50, 500):
+        rows, cols, values = matching._best_k(scores.copy(), k)
+
+        for i in range(scores.shape[0]):
+            valid = [(-int(scores[i, j]), j) for j in range(500) if scores[i, j] >= 0]
+            expected = sorted(valid)[:k]
+            mine = rows == i
+            assert cols[mine].tolist() == [j for _, j in expected], (k, i)
+            assert values[mine].tolist() == [-v for v, _ in expected], (k, i)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_top_candidates_integer_scores_agree_with_the_float_path(seed, monkeypatch):
+    """Exact integer numerators (the fast path) and float32 scores pick the same mentors,
+    except where float32 rounding broke a tie that is exact on paper."""
+    rng = random.Random(seed)
+    mentees = [_person(rng, n) for n in range(30)]
+    mentors = [_person(rng, 100 + n) for n in range(25)]
+    weights = _weights(rng)
+
+    fast = matching.top_candidates(mentees, mentors, weights, k=6)
+    monkeypatch.setattr(matching, "_INT_LIMIT", 0)  # every row too big: the float path
+    slow = matching.top_candidates(mentees, mentors, weights, k=6)
+
+    assert fast.offsets.tolist() == slow.offsets.tolist()
+    np.testing.assert_allclose(fast.score, slow.score, atol=1e-3)
+    for i, mentee in enumerate(mentees):
+        part = slice(fast.offsets[i], fast.offsets[i + 1])
+        exact = [reference_score(mentee, mentors[j], weights) for j in fast.mentor[part]]
+        assert fast.score[part] == pytest.approx(exact, abs=1e-4)
+        # Best first, ties by the lower mentor index, with exact ties.
+        keys = [(-round(s, 4), j) for s, j in zip(exact, fast.mentor[part].tolist(), strict=True)]
+        assert keys == sorted(keys)
