@@ -94,8 +94,11 @@ def main() -> None:
         rows, size = _consume(program)
         elapsed = time.perf_counter() - t0
         rss_after = _rss_mb()
+        from pairing.export import use_copy
+
+        path = "COPY (PostgreSQL)" if use_copy() else "csv module"
         print(f"export: {rows:,} rows, {size / 1e6:.1f} MB in {elapsed:.2f} s "
-              f"= {rows / elapsed:,.0f} rows/s (target >= 100,000)")  # fmt: skip
+              f"= {rows / elapsed:,.0f} rows/s (target >= 100,000) via {path}")  # fmt: skip
         tracemalloc.start()
         base, _ = tracemalloc.get_traced_memory()
         _consume(program)
