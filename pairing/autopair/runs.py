@@ -1,11 +1,10 @@
 """Starting and executing a run: from the admin's click to staged proposals."""
 
-import itertools
 import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -137,6 +136,7 @@ def _execute(run: AutoPairRun) -> None:
         locked.timings = {
             "score": round(t1 - t0, 3),
             "solve": round(solution.seconds, 3),
+            "solve_cpu": round(solution.cpu_seconds, 3),
             "stage": round(t3 - t2, 3),
             "total": round(t3 - t0, 3),
         }
@@ -179,11 +179,13 @@ def _totals(problem: Problem, solution: Solution, reasons: Mapping[int, str]) ->
     }
 
 
-def _insert(model, columns: Sequence[str], rows: list[tuple]) -> None:
-    """Insert many plain rows. On PostgreSQL through COPY: a 50,000-row stage is
-    dominated by INSERT statement building otherwise (bulk_create prepares every
-    field of every row in Python)."""
-    if not rows:
+def _insert(model, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+    """Insert many plain rows (a list, or a generator consumed as they are sent).
+
+    On PostgreSQL through COPY: a 50,000-row stage is dominated by INSERT
+    statement building otherwise (bulk_create prepares every field of every
+    row in Python)."""
+    if isinstance(rows, list) and not rows:
         return
     table = model._meta.db_table
     with connection.cursor() as cursor:
@@ -204,24 +206,30 @@ def _insert(model, columns: Sequence[str], rows: list[tuple]) -> None:
             )
 
 
+def _chunked_reasons(problem: Problem, rows: list[int], cols: list[int], size: int = 2000):
+    """The reasons of these pairs, worked out a chunk at a time as they are consumed."""
+    for start in range(0, len(rows), size):
+        yield from problem.candidates.reasons_many(
+            rows[start : start + size], cols[start : start + size]
+        )
+
+
 def _stage(run: AutoPairRun, problem: Problem, solution: Solution, reasons) -> None:
     chosen = solution.chosen
     rows, cols = problem.edge_mentee[chosen].tolist(), problem.edge_mentor[chosen].tolist()
     encode = json.JSONEncoder().encode
-    explained = map(encode, problem.candidates.reasons_many(rows, cols))
-    mentee_ids = [problem.mentees[i]["id"] for i in rows]
-    mentor_ids = [problem.mentors[j]["id"] for j in cols]
-    scores = problem.edge_score[chosen].tolist()
-    ranks = [rank or None for rank in problem.edge_rank[chosen].tolist()]
-    proposals = list(
-        zip(
-            itertools.repeat(run.pk),
-            mentee_ids,
-            mentor_ids,
-            scores,
-            explained,
-            ranks,
-            itertools.repeat(False),
+    mentees, mentors = problem.mentees, problem.mentors
+    # Rows are made while COPY sends them: PostgreSQL inserts the first ones
+    # while the later ones are being explained, on the other core.
+    proposals = (
+        (run.pk, mentees[i]["id"], mentors[j]["id"], score, encode(why), rank or None, False)
+        for i, j, score, rank, why in zip(
+            rows,
+            cols,
+            problem.edge_score[chosen].tolist(),
+            problem.edge_rank[chosen].tolist(),
+            _chunked_reasons(problem, rows, cols),
+            strict=True,
         )
     )
     _insert(

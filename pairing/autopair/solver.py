@@ -43,28 +43,38 @@ def solve(problem: Problem, objective: str) -> Solution:
     source, sink = 0, n + m + 1
     weight = problem.weights()
     edge_cost = -weight if objective == Objective.MOST_PAIRS else -(weight * (n + 1) + 1)
-    tails = [np.zeros(n, np.int64), 1 + problem.edge_mentee, n + 1 + np.arange(m)]
-    heads = [1 + np.arange(n), n + 1 + problem.edge_mentor, np.full(m, sink, np.int64)]
+    # Node ids as int32, what the solver takes (int64 would be converted arc by arc).
+    node = np.int32
+    tails = [
+        np.zeros(n, node),
+        (1 + problem.edge_mentee).astype(node),
+        n + 1 + np.arange(m, dtype=node),
+    ]
+    heads = [
+        1 + np.arange(n, dtype=node),
+        (n + 1 + problem.edge_mentor).astype(node),
+        np.full(m, sink, node),
+    ]
     caps = [np.ones(n, np.int64), np.ones(e, np.int64), problem.free]
     costs = [np.zeros(n, np.int64), edge_cost, np.zeros(m, np.int64)]
     if objective != Objective.MOST_PAIRS:
         # Leaving a mentee unpaired costs nothing: flow may go straight to the sink.
-        tails.append(np.array([source]))
-        heads.append(np.array([sink]))
-        caps.append(np.array([n]))
-        costs.append(np.array([0]))
+        tails.append(np.array([source], node))
+        heads.append(np.array([sink], node))
+        caps.append(np.array([n], np.int64))
+        costs.append(np.array([0], np.int64))
     flow = min_cost_flow.SimpleMinCostFlow()
     flow.add_arcs_with_capacity_and_unit_cost(
         np.concatenate(tails), np.concatenate(heads), np.concatenate(caps), np.concatenate(costs)
     )
-    flow.set_nodes_supplies(np.array([source, sink]), np.array([n, -n]))
+    flow.set_nodes_supplies(np.array([source, sink], node), np.array([n, -n], np.int64))
     if objective == Objective.MOST_PAIRS:
         status = flow.solve_max_flow_with_min_cost()
     else:
         status = flow.solve()
     if status != flow.OPTIMAL:
         raise RuntimeError(f"The min-cost flow solver stopped with status {status}")
-    edge_arcs = np.arange(n, n + e)
+    edge_arcs = np.arange(n, n + e, dtype=node)
     chosen = np.flatnonzero(flow.flows(edge_arcs) > 0)
     return _summarise(problem, chosen, time.perf_counter() - started, time.process_time() - cpu)
 

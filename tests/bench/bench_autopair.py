@@ -144,7 +144,8 @@ def _instance(label: str, mentees: int, mentors: int, capacity: int | None) -> N
             t = run.timings
             print(
                 f"  click-to-staged ({objective}): {elapsed:.2f} s, {cpu:.2f} s CPU here "
-                f"(read+score {t['score']:.2f}, solve {t['solve']:.2f}, stage {t['stage']:.2f}); "
+                f"(read+score {t['score']:.2f}, solve {t['solve']:.2f} "
+                f"[{t.get('solve_cpu', 0):.2f} CPU], stage {t['stage']:.2f}); "
                 f"{run.totals['pairs']:,} pairs, average score {run.totals['average_score']}",
                 flush=True,
             )
