@@ -42,10 +42,15 @@ class MentorRequest(models.Model):
         WITHDRAWN = "withdrawn", "Withdrawn"
         CANCELLED = "cancelled", "Cancelled by an admin"
 
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="mentor_requests")
+    # program, mentor and decided_by have no index of their own: the Meta
+    # indexes cover their lookups, and every index is one more write for each
+    # request the expiry sweep changes.
+    program = models.ForeignKey(
+        Program, on_delete=models.CASCADE, related_name="mentor_requests", db_index=False
+    )
     mentee = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="requests_made")
     mentor = models.ForeignKey(
-        Participant, on_delete=models.CASCADE, related_name="requests_received"
+        Participant, on_delete=models.CASCADE, related_name="requests_received", db_index=False
     )
     rank = models.PositiveSmallIntegerField(default=1)
     note = models.TextField(blank=True, max_length=1000)
@@ -55,7 +60,12 @@ class MentorRequest(models.Model):
     expires_at = models.DateTimeField()
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -82,6 +92,12 @@ class MentorRequest(models.Model):
             ),
             models.Index(fields=["program", "status"], name="request_program_status_idx"),
             models.Index(fields=["mentor", "status"], name="request_mentor_status_idx"),
+            # Only people decide; the sweep's expiries leave it empty.
+            models.Index(
+                fields=["decided_by"],
+                name="request_decided_by_idx",
+                condition=Q(decided_by__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -720,17 +720,22 @@ def _claim_and_expire(now: datetime, limit: int) -> list[int]:
     """Claim due pending requests (SKIP LOCKED) and expire them; their ids."""
     if connection.vendor == "postgresql":
         # One statement: claim on the partial index of pending deadlines and
-        # change the claimed rows, without shipping the ids back and forth.
+        # change the claimed rows where they lie (by ctid: no second index
+        # lookup per row). The claimed rows stay locked until commit, so their
+        # ctids hold. A row whose newer version was committed after this
+        # statement began (its status still pending) is claimed but not
+        # changed, and the next sweep expires it: never a wrong change, at
+        # worst one sweep later.
         table = MentorRequest._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""UPDATE {table} SET status = %s, decided_at = %s
-                    WHERE id IN (
-                        SELECT id FROM {table}
+                    WHERE ctid = ANY(ARRAY(
+                        SELECT ctid FROM {table}
                         WHERE status = %s AND expires_at <= %s
                         ORDER BY expires_at LIMIT %s
                         FOR UPDATE SKIP LOCKED
-                    ) AND status = %s
+                    )) AND status = %s
                     RETURNING id""",  # noqa: S608 - the table name only
                 [Status.EXPIRED, now, Status.PENDING, now, limit, Status.PENDING],
             )
