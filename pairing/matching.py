@@ -503,6 +503,9 @@ class Candidates:
     mentee_profiles: list[Profile] = field(repr=False)
     mentor_profiles: list[Profile] = field(repr=False)
     weights: list[int] = field(repr=False)
+    # Points per score numerator, per mentee: every score of mentee i is a whole
+    # multiple of unit[i] (None when the profiles were too irregular for int16).
+    unit: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def mentee(self) -> np.ndarray:
@@ -607,6 +610,7 @@ def top_candidates(
         mentee_profiles,
         mentor_profiles,
         w,
+        enc.unit,
     )
 
 

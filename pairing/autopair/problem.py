@@ -1,8 +1,10 @@
 """The candidate graph of one run, in memory: who may be paired with whom, at what weight."""
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 
@@ -42,13 +44,68 @@ class Problem:
     candidates: matching.Candidates = field(repr=False)
     # Mentees without a single edge, with why (Reason values).
     no_edge_reason: dict[int, str] = field(default_factory=dict)
+    preference_bonus: float = 0
+    max_rank: int = 3
+    _weights: tuple[np.ndarray, Fraction] | None = field(default=None, repr=False)
 
     def weights(self) -> np.ndarray:
-        """Integer weight of every edge: (score + bonus) in thousandths of a point."""
-        return np.rint((self.edge_score + self.edge_bonus) * SCALE).astype(np.int64)
+        """Integer weight of every edge: (score + bonus) * weight_scale, exactly when possible."""
+        if self._weights is None:
+            self._weights = _exact_weights(self) or (
+                np.rint((self.edge_score + self.edge_bonus) * SCALE).astype(np.int64),
+                Fraction(SCALE),
+            )
+        return self._weights[0]
+
+    @property
+    def weight_scale(self) -> Fraction:
+        """Solver weight units per point of score + bonus."""
+        self.weights()
+        return self._weights[1]
 
     def reasons(self, i: int, j: int) -> list[str]:
         return self.candidates.reasons(i, j)
+
+
+# Costs the solver sees stay below this: the quality objective multiplies a
+# weight by (mentees + 1) and the solver scales costs by its node count.
+_COST_LIMIT = 2**62
+
+
+def _exact_weights(problem: Problem) -> tuple[np.ndarray, Fraction] | None:
+    """Weights in the smallest unit the scores and bonuses actually have, or None.
+
+    Mentee i's scores are whole multiples of 100 / T_i points (T_i = the sum
+    of the scoring weights times the least common multiple of the mentee's
+    denominators, pairing.matching), and a bonus is a multiple of
+    preference_bonus / max_rank. In units of 1 / (T * max_rank) points, with
+    T the least common multiple of the T_i, every weight is a whole number:
+    the solver optimises the score as defined, with no rounding. None (round
+    to 1/SCALE of a point instead) when the scores are not in that form or
+    the unit would make the costs too large.
+    """
+    unit = problem.candidates.unit
+    bonus = problem.preference_bonus
+    rank_count = int(problem.max_rank)
+    if unit is None or bonus != int(bonus) or not len(problem.edge_mentee):
+        return None
+    edge_unit = unit[problem.edge_mentee]
+    numerator = np.rint(problem.edge_score / edge_unit)
+    if np.abs(problem.edge_score / edge_unit - numerator).max() > 0.05:
+        return None
+    per_mentee = np.rint(100.0 / edge_unit).astype(np.int64)  # T_i
+    common = math.lcm(*np.unique(per_mentee).tolist())  # T
+    top = (100 + int(bonus)) * common * rank_count
+    if top * (len(problem.mentees) + 2) * (len(problem.mentees) + len(problem.mentors) + 3) > (
+        _COST_LIMIT
+    ):
+        return None
+    rank = problem.edge_rank.astype(np.int64)
+    bonus_steps = np.where(rank > 0, rank_count + 1 - rank, 0)
+    weight = numerator.astype(np.int64) * (common // per_mentee) * (100 * rank_count)
+    weight += int(bonus) * bonus_steps * common
+    divisor = int(np.gcd.reduce(weight)) or 1
+    return weight // divisor, Fraction(common * rank_count, divisor)
 
 
 def _lower(value: object) -> str:
@@ -189,6 +246,8 @@ def build_problem(
         all_pairs=k >= m,
         k=k,
         candidates=cands,
+        preference_bonus=options.preference_bonus,
+        max_rank=max_rank,
     )
     problem.no_edge_reason = _diagnose(problem, weights, unavailable)
     return problem

@@ -10,12 +10,13 @@ Two independent checks:
 
 import itertools
 import random
+from fractions import Fraction
 
 import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from pairing import autopair, matching
+from pairing import matching
 from pairing.autopair import Options, build_problem, solve, solve_greedy, unpaired_reasons
 from pairing.models import AutoPairRun, AutoPairUnpaired
 
@@ -105,7 +106,7 @@ def _check_valid(problem, solution, do_not_pair, options, weights):
 
 
 def _brute_force(mentees, mentors, free, weights, do_not_pair, preferences, options):
-    """(most pairs, best weight at that count) and best weight overall, by enumeration."""
+    """(most pairs, best points at that count) and best points overall, by enumeration."""
     n, m = len(mentees), len(mentors)
     w = {}
     for i, j in itertools.product(range(n), range(m)):
@@ -114,7 +115,7 @@ def _brute_force(mentees, mentors, free, weights, do_not_pair, preferences, opti
             continue
         rank = preferences.get((mentees[i]["id"], mentors[j]["id"]))
         bonus = options.preference_bonus * (3 + 1 - rank) / 3 if rank else 0.0
-        w[i, j] = int(np.rint((score + bonus) * autopair.SCALE))
+        w[i, j] = score + bonus  # points
     best_most, best_quality = (0, 0), (0, 0)
     for choice in itertools.product(range(-1, m), repeat=n):
         load = [0] * m
@@ -149,14 +150,14 @@ def test_solver_equals_exhaustive_optimum_on_tiny_instances(seed):
     best_most, best_quality = _brute_force(mentees, mentors, free, weights, dnp, prefs, options)
     solution = solve(problem, options.objective)
     _check_valid(problem, solution, dnp, options, weights)
-    # Scores here come from a 1 x 1 score matrix, the solver's from a block: float32
-    # sums may differ in the last bit, so allow one solver unit (0.001 point) per pair.
-    tol = solution.pairs
+    # The solver's weights are exact (whole units of the scores' own denominator);
+    # the enumeration adds float32 scores, so allow float noise, far below a unit.
+    points = float(solution.total_weight / problem.weight_scale)
     if options.objective == MOST:
         assert solution.pairs == best_most[0]
-        assert abs(solution.total_weight - best_most[1]) <= tol
+        assert points == pytest.approx(best_most[1], abs=1e-3)
     else:
-        assert abs(solution.total_weight - best_quality[0]) <= tol
+        assert points == pytest.approx(best_quality[0], abs=1e-3)
 
 
 def _hungarian(problem, objective):
@@ -234,6 +235,24 @@ def _mentee(pid, **kw):
 
 
 W = {"skills_for_goals": 5, "shared_interests": 0, "department": 0, "location": 0}
+
+
+def test_weights_are_the_exact_scores_not_rounded_to_a_thousandth():
+    """A third of a field is 33.333... points: rounded to 0.001 point, two such
+    pairs would not weigh twice one; in the scores' own unit they do."""
+    mentee = _mentee(1, interests=["a", "b", "c"])
+    mentors = [_mentor(10, skills=["a"]), _mentor(11, skills=["a", "b"])]
+    weights = {**W, "shared_interests": 0}
+    options = Options(preference_bonus=5)
+    problem = build_problem(
+        [mentee], mentors, [1, 1], weights, options, preferences={(1, 10): 2}, max_rank=3
+    )
+    w = problem.weights().tolist()
+    by_mentor = dict(zip(problem.edge_mentor.tolist(), w, strict=True))
+    scale = problem.weight_scale
+    # Mentor 10: a third of the field plus the bonus of a second choice (5 * 2 / 3).
+    assert Fraction(by_mentor[0]) / scale == Fraction(100, 3) + Fraction(10, 3)
+    assert Fraction(by_mentor[1]) / scale == Fraction(200, 3)
 
 
 def test_most_pairs_gives_up_a_better_pair_to_pair_everyone():
