@@ -255,6 +255,18 @@ def test_weights_are_the_exact_scores_not_rounded_to_a_thousandth():
     assert Fraction(by_mentor[1]) / scale == Fraction(200, 3)
 
 
+def test_weights_fall_back_to_thousandths_when_the_exact_unit_is_too_fine(monkeypatch):
+    from pairing.autopair import problem as problem_module
+
+    monkeypatch.setattr(problem_module, "_COST_LIMIT", 0)
+    mentee = _mentee(1, interests=["a", "b", "c"])
+    problem = build_problem([mentee], [_mentor(10, skills=["a"])], [1], W, Options())
+
+    assert problem.weight_scale == 1000
+    assert problem.weights().tolist() == [33333]
+    assert solve(problem, MOST).pairs == 1
+
+
 def test_most_pairs_gives_up_a_better_pair_to_pair_everyone():
     # Mentee 1 fits both mentors, mentee 2 only mentor 11 (who has one seat).
     mentees = [_mentee(1, interests=["python", "sql"]), _mentee(2)]
