@@ -22,7 +22,7 @@ it needs to score). Two things make a page with 5,000 mentors cheap:
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,18 +35,8 @@ from pairing.request_selectors import mentors_with_room
 from programs.match_weights import FIELD_KEYS, IGNORED, MUST_MATCH, weights_of
 from programs.models import Participant, Program
 
-# What the form shows of every mentor.
-FIELDS = (
-    "id",
-    "first_name",
-    "last_name",
-    "title",
-    "department",
-    "location",
-    "skills",
-    "interests",
-    "bio",
-)
+# What the form ranks, searches and filters by (bios are read for the cards shown).
+FIELDS = ("id", "first_name", "last_name", "title", "department", "location", "skills", "interests")
 _POOLS_MAX = 16
 _pools: "OrderedDict[int, tuple[str, MentorPool]]" = OrderedDict()
 _pools_lock = threading.Lock()
@@ -233,3 +223,10 @@ def mentor_options(
     """The mentors this mentee may choose, best match first, with reasons (one query)."""
     pool = mentor_pool(program, use_sql=use_sql)
     return MentorOptions(pool=pool, matches=pool.rank(mentee, weights_of(program)))
+
+
+def bios(mentor_ids: Sequence[int]) -> dict[int, str]:
+    """The bios of the mentors whose cards are shown (one query)."""
+    if not mentor_ids:
+        return {}
+    return dict(Participant.objects.filter(pk__in=mentor_ids).values_list("pk", "bio"))

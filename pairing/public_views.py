@@ -120,12 +120,14 @@ def _preference_page(request, token, link, *, form=None, error="", status=200) -
             (m for m in options if m.mentor["pk"] in chosen), key=lambda m: chosen[m.mentor["pk"]]
         )
         shown = _shown(request)
+        cards = picked + filtered[:shown]
+        bios = preference_selectors.bios([m.mentor["pk"] for m in cards])
         rank_choices = [(n, ordinal(n)) for n in range(1, program.max_preferences + 1)]
         context.update(
             form=form or PreferenceForm(offered=set(), max_preferences=program.max_preferences),
             options_count=len(options),
             filtered_count=len(filtered),
-            cards=[(m, chosen.get(m.mentor["pk"])) for m in picked + filtered[:shown]],
+            cards=[(m, chosen.get(m.mentor["pk"]), bios.get(m.mentor["pk"], "")) for m in cards],
             more=len(filtered) > shown,
             next_shown=shown + SHOWN_STEP,
             query=query,
