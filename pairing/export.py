@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import (
     Case,
     CharField,
@@ -151,8 +151,27 @@ def copy_stream(header: Iterable[str], sql: str, params: list) -> Iterator[bytes
             yield b"\r\n".join(block) + b"\r\n"
 
 
-def use_copy() -> bool:
-    return connection.vendor == "postgresql"
+_ZONES_KNOWN_TO_DATABASE: dict[str, bool] = {}
+
+
+def use_copy(program: Program) -> bool:
+    """COPY on PostgreSQL, when the database knows the organization's time zone.
+
+    PostgreSQL's zone data and Python's may differ (one updated before the
+    other); an unknown zone would end the COPY with an error after the header
+    was sent, so such a program takes the csv-module path instead.
+    """
+    if connection.vendor != "postgresql":
+        return False
+    zone = program.organization.timezone
+    if zone not in _ZONES_KNOWN_TO_DATABASE:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT now() AT TIME ZONE %s", [zone])
+            _ZONES_KNOWN_TO_DATABASE[zone] = True
+        except DatabaseError:
+            _ZONES_KNOWN_TO_DATABASE[zone] = False
+    return _ZONES_KNOWN_TO_DATABASE[zone]
 
 
 def csv_response(filename: str, body: Iterable[str | bytes]) -> StreamingHttpResponse:
@@ -387,7 +406,7 @@ def active_copy_sql(
 
 def active_export(program: Program, **filters) -> Iterator[str | bytes]:
     """The Active Pairings CSV: COPY on PostgreSQL, Python's csv module elsewhere."""
-    if use_copy():
+    if use_copy(program):
         return copy_stream(ACTIVE_HEADER, *active_copy_sql(program, **filters))
     return csv_stream(ACTIVE_HEADER, active_rows(program, **filters))
 
@@ -453,7 +472,7 @@ def unpaired_copy_sql(program: Program) -> tuple[str, list]:
 
 
 def unpaired_export(program: Program) -> Iterator[str | bytes]:
-    if use_copy():
+    if use_copy(program):
         return copy_stream(UNPAIRED_HEADER, *unpaired_copy_sql(program))
     return csv_stream(UNPAIRED_HEADER, unpaired_rows(program))
 
@@ -517,6 +536,6 @@ def request_copy_sql(program: Program, *, status: str = "") -> tuple[str, list]:
 
 
 def request_export(program: Program, *, status: str = "") -> Iterator[str | bytes]:
-    if use_copy():
+    if use_copy(program):
         return copy_stream(REQUEST_HEADER, *request_copy_sql(program, status=status))
     return csv_stream(REQUEST_HEADER, request_rows(program, status=status))

@@ -286,3 +286,20 @@ def test_leaving_a_copy_export_early_leaves_the_connection_usable(program):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         assert cursor.fetchone() == (1,)
+
+
+@pytest.mark.needs_postgres
+def test_a_zone_postgresql_does_not_know_takes_the_python_path(program, monkeypatch):
+    from django.db import connection
+
+    from programs.models import Organization
+
+    monkeypatch.setattr(export, "_ZONES_KNOWN_TO_DATABASE", {})
+    assert export.use_copy(program)
+    Organization.objects.filter(pk=program.organization_id).update(timezone="Nowhere/Atlantis")
+    program.organization.refresh_from_db()
+    assert not export.use_copy(program)
+    # The failed probe left the surrounding transaction usable.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
