@@ -24,11 +24,17 @@ def _mentees(program: Program) -> QuerySet[Participant]:
 
 
 def _free_mentees(program: Program) -> QuerySet[Participant]:
-    """Mentees with neither an active pairing nor a pending request (anti-joins)."""
+    """Mentees with neither an active pairing nor a pending request (anti-joins).
+
+    Pairings and requests are in their mentee's program; saying so lets the
+    database read only this program's rows (through the program-first
+    indexes) instead of every active pairing of every program.
+    """
     pairing, request = _related("pairings_as_mentee"), _related("requests_made")
+    same = {"mentee": OuterRef("pk"), "program": OuterRef("program")}
     return _mentees(program).filter(
-        ~Exists(pairing.objects.filter(mentee=OuterRef("pk"), status="active")),
-        ~Exists(request.objects.filter(mentee=OuterRef("pk"), status="pending")),
+        ~Exists(pairing.objects.filter(**same, status="active")),
+        ~Exists(request.objects.filter(**same, status="pending")),
     )
 
 
