@@ -111,7 +111,7 @@ def main() -> None:
         rss_after = _rss_mb()
         from pairing.export import use_copy
 
-        path = "COPY (PostgreSQL)" if use_copy() else "csv module"
+        path = "COPY (PostgreSQL)" if use_copy(program) else "csv module"
         print(f"export: {rows:,} rows, {size / 1e6:.1f} MB in {elapsed:.2f} s "
               f"= {rows / elapsed:,.0f} rows/s (target >= 100,000) via {path}")  # fmt: skip
         tracemalloc.start()
