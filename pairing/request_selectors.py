@@ -2,11 +2,23 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from pairing.matching import Match, rank_mentors_for
-from pairing.models import MentorRequest, Pairing
+from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing
 from programs.match_weights import weights_of
 from programs.models import Participant, Program
 
@@ -26,10 +38,10 @@ MENTOR_FIELDS = (
 )
 
 
-def _active_count():
+def _count_per_mentor(rows: QuerySet):
     return Coalesce(
         Subquery(
-            Pairing.objects.filter(mentor=OuterRef("pk"), status=Pairing.Status.ACTIVE)
+            rows.filter(mentor=OuterRef("pk"))
             .order_by()
             .values("mentor")
             .annotate(n=Count("pk"))
@@ -40,18 +52,38 @@ def _active_count():
     )
 
 
+def _active_count():
+    return _count_per_mentor(Pairing.objects.filter(status=Pairing.Status.ACTIVE))
+
+
+def _held_count(program: Program):
+    """Seats the program's staged auto-pair run holds (pairing.services.held_seats_of).
+
+    Without a staged run (nearly always) the per-mentor count is never
+    evaluated: the database answers the uncorrelated EXISTS once.
+    """
+    staged = AutoPairRun.objects.filter(program=program, status=AutoPairRun.Status.STAGED)
+    held = _count_per_mentor(AutoPairProposal.objects.filter(run__in=staged.values("pk")))
+    return Case(When(Exists(staged), then=held), default=Value(0))
+
+
 def mentors_with_room(
     program: Program, *, include_unavailable: bool = False
 ) -> QuerySet[Participant]:
     """Mentors who accept requests and have room now (one query).
 
-    include_unavailable: also those who said "I'm unavailable for now" (an
-    admin pairing by hand may still choose them).
+    Room: capacity minus active pairings and the seats a staged auto-pair run
+    holds. include_unavailable: also those who said "I'm unavailable for now"
+    (an admin pairing by hand may still choose them).
     """
     qs = Participant.objects.filter(program=program, role=Participant.Role.MENTOR)
     if not include_unavailable:
         qs = qs.filter(accepting_requests=True)
-    return qs.annotate(active=_active_count()).filter(active__lt=F("capacity")).only(*MENTOR_FIELDS)
+    return (
+        qs.annotate(active=_active_count(), held=_held_count(program))
+        .filter(capacity__gt=F("active") + F("held"))
+        .only(*MENTOR_FIELDS)
+    )
 
 
 def mentor_options(mentee: Participant, program: Program) -> list[Match]:

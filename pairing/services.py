@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
 from invitations.links import PREFERENCES_VALID_FOR, Purpose, link_create, link_url, link_use
@@ -30,7 +30,7 @@ from invitations.links import new_token as _new_token
 from invitations.models import AccessLink, EmailKind
 from invitations.outbox import Draft, outbox_add
 from pairing.deadlines import deadline_for_program, deadline_label
-from pairing.models import MentorPreference, MentorRequest, Pairing
+from pairing.models import AutoPairProposal, AutoPairRun, MentorPreference, MentorRequest, Pairing
 from programs.models import ActivityEvent, Participant, Program
 from programs.services import DomainError, activity_record, ensure_pairing_open
 
@@ -73,12 +73,36 @@ def active_pairings_of(mentor_id: int) -> int:
     return Pairing.objects.filter(mentor_id=mentor_id, status=Pairing.Status.ACTIVE).count()
 
 
-def _has_room(mentor: Participant, *, for_requests: bool = True) -> bool:
+def held_seats_of(mentor_id: int, *, except_mentee_id: int | None = None) -> int:
+    """Seats of this mentor that a staged auto-pair run holds for its proposals.
+
+    While an admin reviews a run, its proposals keep their mentors' seats:
+    requests and hand pairings go to mentors with room left after them. A
+    mentee's own proposal does not stand in that mentee's way. (Confirming
+    the run re-checks every seat under the mentor locks in any case.)
+    """
+    held = AutoPairProposal.objects.filter(
+        mentor_id=mentor_id, run__status=AutoPairRun.Status.STAGED
+    )
+    if except_mentee_id is not None:
+        held = held.exclude(mentee_id=except_mentee_id)
+    return held.count()
+
+
+def _has_room(mentor: Participant, mentee_id: int, *, for_requests: bool = True) -> bool:
     if mentor.role != Participant.Role.MENTOR:
         return False
     if for_requests and not mentor.accepting_requests:
         return False
-    return active_pairings_of(mentor.pk) < mentor.capacity
+    taken = active_pairings_of(mentor.pk) + held_seats_of(mentor.pk, except_mentee_id=mentee_id)
+    return taken < mentor.capacity
+
+
+def _refuse_if_held(mentor: Participant, mentee_id: int, message: str) -> None:
+    """Raise `message` when the seats left after active pairings are held by auto-pair."""
+    active = active_pairings_of(mentor.pk)
+    if active + held_seats_of(mentor.pk, except_mentee_id=mentee_id) >= mentor.capacity:
+        raise DomainError(message)
 
 
 def _settle(request_id: int, status: str, now: datetime, *, live: bool, **fields) -> bool:
@@ -214,16 +238,29 @@ def _pair(
     return pairing
 
 
-def _available_mentor_ids(program: Program, ids: Sequence[int]) -> set[int]:
-    """Which of these mentors accept requests and have room (one query, no lock)."""
-    rows = (
-        Participant.objects.filter(
-            program=program, role=Participant.Role.MENTOR, accepting_requests=True, pk__in=ids
-        )
-        .annotate(active=Count("pairings_as_mentor", filter=Q(pairings_as_mentor__status="active")))
-        .values_list("pk", "capacity", "active")
+def _available_mentor_ids(program: Program, ids: Sequence[int], *, mentee_id: int) -> set[int]:
+    """Which of these mentors accept requests and have room (no lock).
+
+    Room: capacity minus active pairings and seats a staged auto-pair run
+    holds for other mentees.
+    """
+    rows = Participant.objects.filter(
+        program=program, role=Participant.Role.MENTOR, accepting_requests=True, pk__in=ids
+    ).values_list("pk", "capacity")
+    active = dict(
+        Pairing.objects.filter(mentor_id__in=ids, status=Pairing.Status.ACTIVE)
+        .values_list("mentor_id")
+        .annotate(n=Count("pk"))
+        .order_by()
     )
-    return {pk for pk, capacity, active in rows if active < capacity}
+    held = dict(
+        AutoPairProposal.objects.filter(mentor_id__in=ids, run__status=AutoPairRun.Status.STAGED)
+        .exclude(mentee_id=mentee_id)
+        .values_list("mentor_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {pk for pk, capacity in rows if active.get(pk, 0) + held.get(pk, 0) < capacity}
 
 
 # --- The mentee's preferences ----------------------------------------------------
@@ -306,7 +343,7 @@ def preferences_submit(
         mentors = _lock_mentors(ids)
         for rank, mentor_id in enumerate(ids, start=1):
             mentor = mentors[mentor_id]
-            if not _has_room(mentor):
+            if not _has_room(mentor, mentee.pk):
                 continue
             request = _create_request(
                 program=program, mentee=mentee, mentor=mentor, rank=rank, note=note, now=now,
@@ -323,7 +360,7 @@ def preferences_submit(
             return Submitted(request=request, pairing=pairing)
         raise DomainError("None of the mentors you chose has room any more. Please choose again.")
 
-    available = _available_mentor_ids(program, ids)
+    available = _available_mentor_ids(program, ids, mentee_id=mentee.pk)
     for rank, mentor_id in enumerate(ids, start=1):
         if mentor_id not in available:
             continue
@@ -413,6 +450,13 @@ def request_approve(*, request_id: int, link: AccessLink | None = None, user=Non
             "you down for, so this request can't be approved. You can decline it instead, "
             "or ask your program team to raise your capacity."
         )
+    _refuse_if_held(
+        mentor,
+        request.mentee_id,
+        "Your program team is reviewing an automatic pairing that uses your remaining "
+        f"{'seat' if mentor.capacity == 1 else 'seats'}, so this request can't be approved "
+        "right now. You can decline it instead, or ask your program team.",
+    )
     if not _settle(request.pk, Status.APPROVED, now, live=True, decided_by=user):
         raise _lost(request.pk)
     if link is not None and not link_use(link):
@@ -604,7 +648,9 @@ def _forward(request: MentorRequest, *, now: datetime) -> bool:
     )
     if not later:
         return False
-    available = _available_mentor_ids(program, [mentor_id for mentor_id, _ in later])
+    available = _available_mentor_ids(
+        program, [mentor_id for mentor_id, _ in later], mentee_id=request.mentee_id
+    )
     for mentor_id, rank in later:
         if mentor_id not in available:
             continue
@@ -836,6 +882,12 @@ def pairing_create_by_admin(*, program: Program, mentee_id: int, mentor_id: int,
             f"pairing{'s' if mentor.capacity != 1 else ''}, their capacity. Raise their "
             "capacity on the participant page first, or choose another mentor."
         )
+    _refuse_if_held(
+        mentor,
+        mentee.pk,
+        f"{mentor.full_name}'s remaining seats are held by the auto-pair run under review. "
+        "Remove or swap those proposals, or discard the run, first; or choose another mentor.",
+    )
     now = timezone.now()
     request = None
     if pending is not None:

@@ -1,0 +1,102 @@
+"""Seats held by a staged auto-pair run count against requests and hand pairings."""
+
+import pytest
+
+from pairing import services
+from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing
+from pairing.request_selectors import mentors_with_room
+from programs.models import Program
+from programs.services import DomainError
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def live_program(org):
+    return factories.ProgramFactory(organization=org, pairing_enabled=True)
+
+
+def _hold(program, mentor, mentee, user=None, status=AutoPairRun.Status.STAGED):
+    run = AutoPairRun.objects.create(program=program, created_by=user, status=status)
+    AutoPairProposal.objects.create(run=run, mentee=mentee, mentor=mentor, score=50.0)
+    return run
+
+
+def _mentee(program):
+    return factories.ParticipantFactory(program=program)
+
+
+def test_a_held_seat_is_not_offered_and_comes_back_when_the_run_is_discarded(live_program):
+    held = factories.MentorFactory(program=live_program, capacity=1)
+    roomy = factories.MentorFactory(program=live_program, capacity=2)
+    run = _hold(live_program, held, _mentee(live_program))
+    # One open run per program: a second proposal joins the same run.
+    AutoPairProposal.objects.create(run=run, mentee=_mentee(live_program), mentor=roomy, score=1)
+    assert set(mentors_with_room(live_program).values_list("pk", flat=True)) == {roomy.pk}
+    AutoPairRun.objects.filter(pk=run.pk).update(status=AutoPairRun.Status.DISCARDED)
+    assert set(mentors_with_room(live_program).values_list("pk", flat=True)) == {held.pk, roomy.pk}
+
+
+def test_user_led_submit_skips_a_mentor_whose_seat_is_held(live_program):
+    live_program.pairing_process = Program.Process.USER_LED
+    live_program.save()
+    held = factories.MentorFactory(program=live_program, capacity=1)
+    free = factories.MentorFactory(program=live_program, capacity=1)
+    _hold(live_program, held, _mentee(live_program))
+    mentee = _mentee(live_program)
+    result = services.preferences_submit(mentee=mentee, mentor_ids=[held.pk, free.pk], note="")
+    assert result.pairing.mentor_id == free.pk
+
+
+def test_with_approval_the_request_goes_past_a_held_mentor(live_program):
+    held = factories.MentorFactory(program=live_program, capacity=1)
+    free = factories.MentorFactory(program=live_program, capacity=1)
+    _hold(live_program, held, _mentee(live_program))
+    request = services.preferences_submit(
+        mentee=_mentee(live_program), mentor_ids=[held.pk, free.pk], note=""
+    ).request
+    assert request.mentor_id == free.pk and request.status == MentorRequest.Status.PENDING
+
+
+def test_approving_into_a_held_seat_is_refused_with_a_reason(live_program):
+    mentor = factories.MentorFactory(program=live_program, capacity=1)
+    request = services.preferences_submit(
+        mentee=_mentee(live_program), mentor_ids=[mentor.pk], note=""
+    ).request
+    _hold(live_program, mentor, _mentee(live_program))  # staged after the request was made
+    with pytest.raises(DomainError, match="reviewing an automatic pairing"):
+        services.request_approve(request_id=request.pk)
+    assert MentorRequest.objects.get(pk=request.pk).status == MentorRequest.Status.PENDING
+    assert not Pairing.objects.exists()
+
+
+def test_a_mentees_own_proposal_does_not_block_their_own_request(live_program):
+    mentor = factories.MentorFactory(program=live_program, capacity=1)
+    mentee = _mentee(live_program)
+    request = services.preferences_submit(mentee=mentee, mentor_ids=[mentor.pk], note="").request
+    _hold(live_program, mentor, mentee)
+    pairing = services.request_approve(request_id=request.pk)
+    assert pairing.mentee_id == mentee.pk and pairing.mentor_id == mentor.pk
+
+
+def test_admin_pairing_by_hand_into_a_held_seat_is_refused(live_program, org_admin):
+    mentor = factories.MentorFactory(program=live_program, capacity=1)
+    _hold(live_program, mentor, _mentee(live_program))
+    with pytest.raises(DomainError, match="held by the auto-pair run under review"):
+        services.pairing_create_by_admin(
+            program=live_program, mentee_id=_mentee(live_program).pk, mentor_id=mentor.pk,
+            user=org_admin,
+        )  # fmt: skip
+    assert not Pairing.objects.exists()
+
+
+@pytest.mark.parametrize("status", [AutoPairRun.Status.CONFIRMED, AutoPairRun.Status.DISCARDED])
+def test_closed_runs_hold_nothing(live_program, org_admin, status):
+    mentor = factories.MentorFactory(program=live_program, capacity=1)
+    _hold(live_program, mentor, _mentee(live_program), status=status)
+    pairing = services.pairing_create_by_admin(
+        program=live_program, mentee_id=_mentee(live_program).pk, mentor_id=mentor.pk,
+        user=org_admin,
+    )  # fmt: skip
+    assert pairing.mentor_id == mentor.pk
