@@ -86,6 +86,11 @@ AUDIT_SCRIPT = """
     queue = run.catch(() => null);
     return run;
   };
+  // Settles once no axe run is going: axe scrolls and measures the page while it runs.
+  window.__e2eAxeIdle = async () => {
+    if (window.__e2eAxeOnLoad) await window.__e2eAxeOnLoad;
+    await queue;
+  };
   if (window.top !== window) return;  // axe.run in the top frame reaches into frames itself
   window.__e2eAxeOnLoad = null;
   window.addEventListener("securitypolicyviolation", (e) => {
@@ -345,9 +350,16 @@ def tab_to(page: Page, locator, max_presses: int = 30) -> None:
 
 
 def assert_no_horizontal_scroll(page: Page) -> None:
-    """The page fits its viewport's width; names the elements that stick out."""
+    """The page fits its viewport's width; names the elements that stick out.
+
+    Measured once the page has loaded and no axe run is going (axe scrolls
+    and measures elements while it checks them, which can widen the page for
+    a moment).
+    """
+    page.wait_for_load_state()
     overflow = page.evaluate(
-        """() => {
+        """async () => {
+          if (window.__e2eAxeIdle) await window.__e2eAxeIdle();
           const width = document.documentElement.clientWidth;
           if (document.documentElement.scrollWidth <= width) return null;
           const culprits = [...document.querySelectorAll("body *")]
