@@ -31,6 +31,7 @@ from datetime import timedelta
 from email.policy import compat32
 from email.utils import formataddr, make_msgid
 
+import psycopg
 from anymail.exceptions import AnymailError, AnymailInvalidAddress, AnymailRecipientsRefused
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -310,17 +311,26 @@ class _SentMarks:
             self.cursor.execute(_MARK_SENT_SQL, params)
             return
         self.settle()
-        self.pgconn.send_query_params(_MARK_SENT_PG, [str(value).encode() for value in params])
+        # Flagged first: an exception landing right after the send (a soft time
+        # limit) must not leave a statement in flight that settle() ignores.
         self.in_flight = True
+        try:
+            self.pgconn.send_query_params(_MARK_SENT_PG, [str(value).encode() for value in params])
+        except psycopg.Error as exc:
+            self.in_flight = False
+            raise DatabaseError(f"Could not mark an email sent: {exc}") from exc
 
     def settle(self) -> None:
         """Wait until the last mark is committed (raise if it failed)."""
         if not self.in_flight:
             return
         failure = None
-        while (result := self.pgconn.get_result()) is not None:
-            if result.status != pq.ExecStatus.COMMAND_OK:
-                failure = result.error_message.decode(errors="replace")
+        try:
+            while (result := self.pgconn.get_result()) is not None:
+                if result.status != pq.ExecStatus.COMMAND_OK:
+                    failure = result.error_message.decode(errors="replace")
+        except psycopg.Error as exc:  # the connection itself failed
+            failure = str(exc)
         self.in_flight = False
         if failure:
             raise DatabaseError(f"Could not mark an email sent: {failure}")

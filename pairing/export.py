@@ -77,6 +77,9 @@ def _danger_pattern(nul: bool) -> str:
 
 DANGER = re.compile(_danger_pattern(nul=True))
 PG_DANGER = _danger_pattern(nul=False)
+# The same test over several cells joined by LF: a cell starting with CR is
+# dangerous, and after the joining LF it is no longer at the start.
+SUSPECT_JOINED = PG_DANGER + "|\n\r"
 _BREAK = re.compile(f"[{LINE_BREAKS}]")
 
 
@@ -390,7 +393,7 @@ def active_copy_sql(
                 to_char(h.last, 'YYYY-MM-DD') AS last_text,
                 {_sql_label("h.health", HEALTH_LABELS.items())} AS health,
                 ({mentee} || E'\\n' || me.email || E'\\n' || {mentor} || E'\\n' || mt.email)
-                    ~ {_sql_text(PG_DANGER)} AS suspect,
+                    ~ {_sql_text(SUSPECT_JOINED)} AS suspect,
                 me.last_name AS mentee_last, me.first_name AS mentee_first,
                 mt.last_name AS mentor_last, mt.first_name AS mentor_first,
                 h.started_at, h.last, h.health AS health_code, h.id

@@ -63,7 +63,11 @@ def _held_count(program: Program):
     evaluated: the database answers the uncorrelated EXISTS once.
     """
     staged = AutoPairRun.objects.filter(program=program, status=AutoPairRun.Status.STAGED)
-    held = _count_per_mentor(AutoPairProposal.objects.filter(run__in=staged.values("pk")))
+    held = _count_per_mentor(
+        AutoPairProposal.objects.filter(run__in=staged.values("pk")).exclude(
+            mentee__pairings_as_mentee__status=Pairing.Status.ACTIVE
+        )
+    )
     return Case(When(Exists(staged), then=held), default=Value(0))
 
 

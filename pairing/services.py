@@ -73,17 +73,23 @@ def active_pairings_of(mentor_id: int) -> int:
     return Pairing.objects.filter(mentor_id=mentor_id, status=Pairing.Status.ACTIVE).count()
 
 
+def _holding(proposals):
+    """The proposals that hold a seat: in a staged run, for a mentee not paired since."""
+    return proposals.filter(run__status=AutoPairRun.Status.STAGED).exclude(
+        mentee__pairings_as_mentee__status=Pairing.Status.ACTIVE
+    )
+
+
 def held_seats_of(mentor_id: int, *, except_mentee_id: int | None = None) -> int:
     """Seats of this mentor that a staged auto-pair run holds for its proposals.
 
     While an admin reviews a run, its proposals keep their mentors' seats:
     requests and hand pairings go to mentors with room left after them. A
-    mentee's own proposal does not stand in that mentee's way. (Confirming
-    the run re-checks every seat under the mentor locks in any case.)
+    mentee's own proposal does not stand in that mentee's way, and a proposal
+    for a mentee who got paired meanwhile holds nothing (confirming skips it).
+    Confirming the run re-checks every seat under the mentor locks in any case.
     """
-    held = AutoPairProposal.objects.filter(
-        mentor_id=mentor_id, run__status=AutoPairRun.Status.STAGED
-    )
+    held = _holding(AutoPairProposal.objects.filter(mentor_id=mentor_id))
     if except_mentee_id is not None:
         held = held.exclude(mentee_id=except_mentee_id)
     return held.count()
@@ -254,7 +260,7 @@ def _available_mentor_ids(program: Program, ids: Sequence[int], *, mentee_id: in
         .order_by()
     )
     held = dict(
-        AutoPairProposal.objects.filter(mentor_id__in=ids, run__status=AutoPairRun.Status.STAGED)
+        _holding(AutoPairProposal.objects.filter(mentor_id__in=ids))
         .exclude(mentee_id=mentee_id)
         .values_list("mentor_id")
         .annotate(n=Count("pk"))

@@ -303,3 +303,15 @@ def test_a_zone_postgresql_does_not_know_takes_the_python_path(program, monkeypa
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         assert cursor.fetchone() == (1,)
+
+
+@pytest.mark.needs_postgres
+def test_copy_export_guards_a_later_cell_that_starts_with_cr(program):
+    # The row's first cells are harmless; the mentor's name starts with CR.
+    mentee = factories.ParticipantFactory(program=program, first_name="Ann", last_name="Lee")
+    mentor = factories.MentorFactory(program=program, first_name="\rBob", last_name="Ray")
+    pair(program, mentee=mentee, mentor=mentor)
+    fast = _bytes(export.copy_stream(export.ACTIVE_HEADER, *export.active_copy_sql(program)))
+    slow = _bytes(export.csv_stream(export.ACTIVE_HEADER, export.active_rows(program)))
+    assert fast == slow
+    assert "\"'\rBob Ray\"" in fast.decode()

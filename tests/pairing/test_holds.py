@@ -100,3 +100,18 @@ def test_closed_runs_hold_nothing(live_program, org_admin, status):
         user=org_admin,
     )  # fmt: skip
     assert pairing.mentor_id == mentor.pk
+
+
+def test_a_proposal_for_a_mentee_paired_meanwhile_holds_nothing(live_program, org_admin):
+    mentor = factories.MentorFactory(program=live_program, capacity=2)
+    mentee = _mentee(live_program)
+    request = services.preferences_submit(mentee=mentee, mentor_ids=[mentor.pk], note="").request
+    _hold(live_program, mentor, mentee)
+    services.request_approve(request_id=request.pk)  # one seat taken, by the proposed mentee
+    assert services.held_seats_of(mentor.pk) == 0
+    assert mentor.pk in set(mentors_with_room(live_program).values_list("pk", flat=True))
+    other = services.pairing_create_by_admin(
+        program=live_program, mentee_id=_mentee(live_program).pk, mentor_id=mentor.pk,
+        user=org_admin,
+    )  # fmt: skip
+    assert other.mentor_id == mentor.pk
