@@ -39,6 +39,7 @@ def _setup_django() -> None:
 
 def _program(label: str, people: list[dict], capacity: int | None):
     from programs.models import Organization, Participant, Program
+    from tests.bench.dbtools import vacuum
 
     org = Organization.objects.create(name=f"Bench autopair {label}")
     program = Program.objects.create(organization=org, name=f"Bench {label}")
@@ -57,8 +58,11 @@ def _program(label: str, people: list[dict], capacity: int | None):
     from django.db import connection
 
     with connection.cursor() as cursor:
-        for table in ("programs_participant", "pairing_pairing", "pairing_mentorrequest"):
-            cursor.execute(f"VACUUM ANALYZE {table}")
+        vacuum(
+            cursor,
+            ("programs_participant", "pairing_pairing", "pairing_mentorrequest"),
+            analyze=True,
+        )
     return org, program
 
 

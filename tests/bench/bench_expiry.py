@@ -90,12 +90,13 @@ JOIN mentors mo ON mo.n = 1 + ((g - 1) %% %(mentors)s)
 def _generate(program_id: int) -> float:
     from django.db import connection
 
+    from tests.bench.dbtools import vacuum
+
     started = time.perf_counter()
     with connection.cursor() as cursor:
         # An earlier run's teardown left a million dead rows (autovacuum is off
         # on some of our machines): reclaim them first, as in production.
-        for table in TABLES:
-            cursor.execute(f"VACUUM {table}")
+        vacuum(cursor, TABLES)
         # Generated rows reference rows generated just before: skip the
         # per-row foreign key triggers while loading (superuser only).
         cursor.execute("SET session_replication_role = replica")
@@ -118,8 +119,7 @@ def _generate(program_id: int) -> float:
         cursor.execute("SET session_replication_role = DEFAULT")
         # What autovacuum does after a bulk load (off on some of our machines),
         # and what it would long have done to requests made days ago.
-        for table in TABLES:
-            cursor.execute(f"VACUUM ANALYZE {table}")
+        vacuum(cursor, TABLES, analyze=True)
     return time.perf_counter() - started
 
 

@@ -16,22 +16,18 @@ ROWS = 100_000
 TABLES = ("programs_participant", "pairing_pairing", "pairing_mentoringsession")
 
 
-def _vacuum(cursor, *, analyze: bool = False) -> None:
-    for table in TABLES:
-        cursor.execute(f"VACUUM {'ANALYZE ' if analyze else ''}{table}")
-
-
 def _setup():
     from django.db import connection
     from django.utils import timezone
 
     from pairing.models import Pairing
     from programs.models import Organization, Participant, Program
+    from tests.bench.dbtools import vacuum
 
     with connection.cursor() as cursor:
         # An earlier run's teardown left dead rows (autovacuum is off on some of our machines):
         # reclaim them first, so this run's tables are as compact as in production.
-        _vacuum(cursor)
+        vacuum(cursor, TABLES)
     org = Organization.objects.create(name="Bench export org", timezone="Europe/London")
     program = Program.objects.create(organization=org, name="Bench export")
     mentors = Participant.objects.bulk_create(
@@ -61,7 +57,7 @@ def _setup():
         # What autovacuum does after a bulk load (it is off on some of our machines): fresh
         # statistics and a visibility map for the tables read.
         cursor.execute("ANALYZE")
-        _vacuum(cursor, analyze=True)
+        vacuum(cursor, TABLES, analyze=True)
     return org, program
 
 

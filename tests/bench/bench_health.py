@@ -21,11 +21,6 @@ TABLES = (
 )
 
 
-def _vacuum(cursor, *, analyze: bool = False) -> None:
-    for table in TABLES:
-        cursor.execute(f"VACUUM {'ANALYZE ' if analyze else ''}{table}")
-
-
 def _setup():
     from django.contrib.auth import get_user_model
     from django.db import connection
@@ -33,11 +28,12 @@ def _setup():
 
     from pairing.models import MentoringSession, Pairing
     from programs.models import Membership, Organization, Participant, Program
+    from tests.bench.dbtools import vacuum
 
     with connection.cursor() as cursor:
         # An earlier run's teardown left dead rows (autovacuum is off on some of our machines):
         # reclaim them first, so this run's tables are as compact as in production.
-        _vacuum(cursor)
+        vacuum(cursor, TABLES)
     org = Organization.objects.create(name="Bench health org", timezone="Europe/London")
     program = Program.objects.create(organization=org, name="Bench health")
     user, _ = get_user_model().objects.get_or_create(username="bench-health@bench.example")
@@ -70,7 +66,7 @@ def _setup():
         # What autovacuum does after a bulk load (it is off on some of our machines): fresh
         # statistics and a visibility map for the tables read.
         cursor.execute("ANALYZE")
-        _vacuum(cursor, analyze=True)
+        vacuum(cursor, TABLES, analyze=True)
     return org, program, user
 
 

@@ -17,6 +17,12 @@ import time
 from pathlib import Path
 
 MENTEES = 50_000
+SEEDED_TABLES = (
+    "programs_participant",
+    "invitations_invitation",
+    "invitations_accesslink",
+    "invitations_outboundemail",
+)
 MENTORS = 12_500
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -86,6 +92,7 @@ def main() -> int:
 
     from invitations import outbox, selectors, services
     from programs.models import Program
+    from tests.bench.dbtools import vacuum
 
     vendor = connection.vendor
     if vendor != "postgresql":
@@ -100,13 +107,7 @@ def main() -> int:
         # statistics, so the planner does not believe the freshly seeded
         # tables are empty, and hint bits and the visibility map, so the
         # first statement after seeding does not pay for rewriting every page.
-        for table in (
-            "programs_participant",
-            "invitations_invitation",
-            "invitations_accesslink",
-            "invitations_outboundemail",
-        ):
-            cursor.execute(f"VACUUM ANALYZE {table}")  # fmt: skip
+        vacuum(cursor, SEEDED_TABLES, analyze=True)
     expected = selectors.mentees_not_invited(program).count()
     assert expected == MENTEES, expected
 
