@@ -187,22 +187,22 @@ def _request_draft(request: MentorRequest, *, kind: str, key: str) -> Draft:
     return Draft(kind=kind, key=key, to_email=mentor.email, to_name=mentor.full_name, values=values)
 
 
-def _assignment_drafts(pairing: Pairing, program: Program, now: datetime) -> list[Draft]:
+def assignment_drafts(
+    program: Program, pairing_id: int, mentee: Participant, mentor: Participant, now: datetime
+) -> list[Draft]:
+    """The Mentorship Assignments email to both people, each with their session link."""
     drafts = []
-    for person, partner, role in (
-        (pairing.mentee, pairing.mentor, "mentor"),
-        (pairing.mentor, pairing.mentee, "mentee"),
-    ):
+    for person, partner, role in ((mentee, mentor, "mentor"), (mentor, mentee, "mentee")):
         _, raw = link_create(
             purpose=Purpose.SESSION,
             participant=person,
             expires_at=now + SESSION_LINK_VALID_FOR,
-            object_id=pairing.pk,
+            object_id=pairing_id,
         )
         drafts.append(
             Draft(
                 kind=EmailKind.ASSIGNMENT,
-                key=f"assignment:{pairing.pk}:{person.pk}",
+                key=f"assignment:{pairing_id}:{person.pk}",
                 to_email=person.email,
                 to_name=person.full_name,
                 values={
@@ -240,7 +240,10 @@ def _pair(
             )
     except IntegrityError:
         raise DomainError(f"{mentee.full_name} is already paired with a mentor.") from None
-    outbox_add(_assignment_drafts(pairing, program, now), program=program)
+    outbox_add(
+        assignment_drafts(program, pairing.pk, pairing.mentee, pairing.mentor, now),
+        program=program,
+    )
     return pairing
 
 

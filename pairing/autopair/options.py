@@ -19,7 +19,6 @@ SCALE = 1000  # score points -> integer solver units (0.001 of a point)
 ALL_PAIRS_LIMIT = 4_000_000  # up to this many mentee x mentor pairs, the graph holds every pair
 CANDIDATES = 50  # per mentee above that size
 MAX_PREFERENCE_BONUS = 50
-SESSION_LINK_VALID_FOR_DAYS = 400
 _DIAGNOSE_CELLS = 4_000_000
 
 PERSON_FIELDS = (

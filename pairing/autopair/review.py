@@ -2,16 +2,14 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from invitations.links import Purpose, link_create, link_url
-from invitations.models import EmailKind
 from invitations.outbox import Draft, outbox_add
 from pairing import matching
-from pairing.autopair.options import SESSION_LINK_VALID_FOR_DAYS, Options, Reason, RunStatus, Verb
+from pairing.autopair.options import Options, Reason, RunStatus, Verb
 from pairing.autopair.problem import _lower
 from pairing.autopair.reading import _counts, mentor_load
 from pairing.models import (
@@ -22,6 +20,7 @@ from pairing.models import (
     MentorRequest,
     Pairing,
 )
+from pairing.services import assignment_drafts
 from programs.match_weights import weights_of
 from programs.models import Participant, Program
 from programs.services import DomainError, activity_record
@@ -158,36 +157,9 @@ class ConfirmResult:
 
 
 def _assignment_drafts(program: Program, pairs, people, now: datetime) -> list[Draft]:
-    common = {"program_name": program.name, "organization_name": program.organization.name}
     drafts = []
     for pairing_id, mentee_id, mentor_id in pairs:
-        for person_id, partner_id, role in (
-            (mentee_id, mentor_id, "mentor"),
-            (mentor_id, mentee_id, "mentee"),
-        ):
-            person, partner = people[person_id], people[partner_id]
-            _, raw = link_create(
-                purpose=Purpose.SESSION,
-                participant=person,
-                expires_at=now + timedelta(days=SESSION_LINK_VALID_FOR_DAYS),
-                object_id=pairing_id,
-            )
-            drafts.append(
-                Draft(
-                    kind=EmailKind.ASSIGNMENT,
-                    key=f"assignment:{pairing_id}:{person_id}",
-                    to_email=person.email,
-                    to_name=person.full_name,
-                    values={
-                        **common,
-                        "first_name": person.first_name,
-                        "partner_name": partner.full_name,
-                        "partner_email": partner.email,
-                        "partner_role": role,
-                        "session_link": link_url(raw, Purpose.SESSION),
-                    },
-                )
-            )
+        drafts += assignment_drafts(program, pairing_id, people[mentee_id], people[mentor_id], now)
     return drafts
 
 
