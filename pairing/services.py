@@ -104,9 +104,8 @@ def _has_room(mentor: Participant, mentee_id: int, *, for_requests: bool = True)
     return taken < mentor.capacity
 
 
-def _refuse_if_held(mentor: Participant, mentee_id: int, message: str) -> None:
-    """Raise `message` when the seats left after active pairings are held by auto-pair."""
-    active = active_pairings_of(mentor.pk)
+def _refuse_if_held(mentor: Participant, mentee_id: int, active: int, message: str) -> None:
+    """Raise `message` when the seats left after `active` pairings are held by auto-pair."""
     if active + held_seats_of(mentor.pk, except_mentee_id=mentee_id) >= mentor.capacity:
         raise DomainError(message)
 
@@ -452,7 +451,8 @@ def request_approve(*, request_id: int, link: AccessLink | None = None, user=Non
     _check_link(link, request, Purpose.APPROVE)
     now = timezone.now()
     _refuse_unless_live(request, now)
-    if active_pairings_of(mentor.pk) >= mentor.capacity:
+    active = active_pairings_of(mentor.pk)
+    if active >= mentor.capacity:
         raise DomainError(
             f"You already mentor {mentor.capacity} "
             f"{'person' if mentor.capacity == 1 else 'people'}, the most this program has "
@@ -462,6 +462,7 @@ def request_approve(*, request_id: int, link: AccessLink | None = None, user=Non
     _refuse_if_held(
         mentor,
         request.mentee_id,
+        active,
         "Your program team is reviewing an automatic pairing that uses your remaining "
         f"{'seat' if mentor.capacity == 1 else 'seats'}, so this request can't be approved "
         "right now. You can decline it instead, or ask your program team.",
@@ -885,7 +886,8 @@ def pairing_create_by_admin(*, program: Program, mentee_id: int, mentor_id: int,
     pending = MentorRequest.objects.filter(mentee=mentee, status=Status.PENDING).first()
     locked = _lock_mentors([mentor.pk] + ([pending.mentor_id] if pending else []))
     mentor = locked[mentor.pk]
-    if active_pairings_of(mentor.pk) >= mentor.capacity:
+    active = active_pairings_of(mentor.pk)
+    if active >= mentor.capacity:
         raise DomainError(
             f"{mentor.full_name} already has {mentor.capacity} active "
             f"pairing{'s' if mentor.capacity != 1 else ''}, their capacity. Raise their "
@@ -894,6 +896,7 @@ def pairing_create_by_admin(*, program: Program, mentee_id: int, mentor_id: int,
     _refuse_if_held(
         mentor,
         mentee.pk,
+        active,
         f"{mentor.full_name}'s remaining seats are held by the auto-pair run under review. "
         "Remove or swap those proposals, or discard the run, first; or choose another mentor.",
     )
