@@ -207,6 +207,11 @@ def run_axe(page: Page) -> list[dict]:
 def _audited_context(browser: Browser, **options) -> tuple[BrowserContext, Audit]:
     context = browser.new_context(**options)
     context.set_default_timeout(ACTION_TIMEOUT_MS)
+    # A navigation may be held for up to AXE_WAIT_SECONDS while the page it
+    # leaves finishes its axe run: it gets that long on top of its own time,
+    # so a run that outlives the hold ends as the audit's warning, not as a
+    # navigation timeout racing the hold (seen once in CI on a /p/ page).
+    context.set_default_navigation_timeout(ACTION_TIMEOUT_MS + AXE_WAIT_SECONDS * 1000)
     audit = Audit()
     _AUDITS[context] = audit
 
