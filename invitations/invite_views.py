@@ -60,6 +60,7 @@ def _prompt(request, program, *, mode: str, pool, ids=None, asked_at=None, probl
     blocked = ""
     try:
         services.ensure_can_invite(program)
+        services.ensure_none_preparing(program)
     except DomainError as exc:
         blocked = str(exc)
     context = {
@@ -84,10 +85,11 @@ def _refused(request, program, exc: DomainError, sub: str) -> HttpResponse:
 
 
 def _sent(request, program, batch) -> HttpResponse:
-    messages.success(
-        request,
-        f"{batch.total:,} invitation email{'s' if batch.total != 1 else ''} queued for sending.",
-    )
+    emails = f"{batch.total:,} invitation email{'s' if batch.total != 1 else ''}"
+    if batch.state == batch.State.PREPARING:
+        messages.success(request, f"{emails} are being written and sent; this page shows how far.")
+    else:
+        messages.success(request, f"{emails} queued for sending.")
     return redirect("invite:batch", program_id=program.pk, batch_id=batch.pk)
 
 

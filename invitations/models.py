@@ -159,8 +159,37 @@ class InvitationBatch(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     total = models.PositiveIntegerField(default=0)
 
+    class State(models.TextChoices):
+        PREPARING = "preparing", "Preparing"
+        READY = "ready", "Ready"
+        STOPPED = "stopped", "Stopped"
+
+    # A large Invite all commits only the batch with the mentees it covers;
+    # a worker then writes their invitations, links and outbox rows a chunk
+    # (one transaction) at a time, from `prepared` on. Small batches are
+    # written in the click's own transaction and start out ready.
+    state = models.CharField(max_length=16, choices=State.choices, default=State.READY)
+    planned = models.PositiveIntegerField(default=0)  # the count the admin confirmed
+    mentee_ids = models.JSONField(default=list, blank=True)  # emptied once prepared
+    prepared = models.PositiveIntegerField(default=0)  # how many of mentee_ids are done
+    touched_at = models.DateTimeField(null=True, blank=True)
+    stop_reason = models.CharField(max_length=300, blank=True)
+
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # One batch at a time is prepared per program: invite clicks wait
+            # for it, so a mentee is never counted into two batches.
+            models.UniqueConstraint(
+                fields=["program"],
+                condition=Q(state="preparing"),
+                name="invitation_batch_one_preparing",
+            ),
+            models.CheckConstraint(
+                condition=Q(prepared__lte=models.F("planned")),
+                name="invitation_batch_prepared_lte_planned",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.total})"

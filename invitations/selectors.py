@@ -62,10 +62,13 @@ class Progress:
     sent: int
     failed: int
     pending: int
+    # A large batch a worker is still writing: `prepared` of `total` mentees so far.
+    preparing: bool = False
+    prepared: int = 0
 
     @property
     def done(self) -> bool:
-        return self.pending == 0
+        return not self.preparing and self.pending == 0
 
     @property
     def finished(self) -> int:
@@ -84,12 +87,20 @@ def batch_progress(batch: InvitationBatch) -> Progress:
         failed=Count("id", filter=Q(status__in=[Status.FAILED, Status.BOUNCED, Status.SUPPRESSED])),
         pending=Count("id", filter=Q(status__in=[Status.QUEUED, Status.SENDING])),
     )
-    return Progress(**{k: row[k] or 0 for k in ("total", "sent", "failed", "pending")})
+    counts = {k: row[k] or 0 for k in ("total", "sent", "failed", "pending")}
+    if batch.state != InvitationBatch.State.PREPARING:
+        return Progress(**counts)
+    # Emails not written yet count as waiting, so the bar never looks finished early.
+    unwritten = max(batch.planned - counts["total"], 0)
+    counts["total"] += unwritten
+    counts["pending"] += unwritten
+    return Progress(**counts, preparing=True, prepared=batch.prepared)
 
 
 def batch_for_program(program: Program, batch_id: int) -> InvitationBatch | None:
     return (
         InvitationBatch.objects.filter(program=program, pk=batch_id)
         .select_related("created_by")
+        .defer("mentee_ids")  # up to a few hundred kB while a large batch is prepared
         .first()
     )

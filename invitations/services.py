@@ -2,9 +2,20 @@
 
 One transaction writes the batch, the invitations, one personal preference
 link per mentee and one outbox row per email; the outbox hands the rows to
-the workers after commit. On PostgreSQL the whole batch is a handful of
-set-based statements (50,000 mentees commit in well under a second); on
-SQLite, the embedded demo database, the same service loops in Python.
+the workers after commit. On PostgreSQL that is a handful of set-based
+statements; on SQLite, the embedded demo database, the same service loops in
+Python.
+
+An Invite all for more than settings.INVITE_IN_WORKER_ABOVE mentees is
+prepared by a worker instead: the click's transaction commits the batch with
+the ids of the mentees it confirmed (one row, so the click returns at once),
+and `invitation_batch_prepare` writes their invitations, links and emails
+INVITE_WORKER_CHUNK mentees per transaction, each chunk exactly as a small
+batch would be written (so every email's outbox row is still written with
+the invitation that causes it). Sending starts after the first chunk. The
+batch remembers how far it got, so a worker that dies or a broker that was
+down only delays it: the sweeper (`invitation_batches_resume`) picks it up.
+While a batch is being prepared, new invitations in its program wait for it.
 
 Guarantees an admin can rely on:
 - The number they confirmed is the number sent: the POST carries the count
@@ -21,8 +32,9 @@ Guarantees an admin can rely on:
 
 import secrets
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.template.defaultfilters import pluralize
@@ -37,6 +49,7 @@ from programs.models import ActivityEvent, Participant, Program
 from programs.services import DomainError, activity_record, ensure_pairing_open
 
 Kind = InvitationBatch.Kind
+State = InvitationBatch.State
 Verb = ActivityEvent.Verb
 MAX_SELECTED = 500  # a bulk action comes from one page (50 rows); generous headroom
 
@@ -82,10 +95,27 @@ def _use_sql(use_sql: bool | None) -> bool:
 
 
 def _lock(program: Program) -> Program:
-    # The row lock serialises invite clicks and Turn off Pairing for this program.
+    # The row lock serialises invite clicks, batch preparation and Turn off
+    # Pairing for this program.
     locked = Program.objects.select_for_update().select_related("organization").get(pk=program.pk)
     ensure_can_invite(locked)
+    ensure_none_preparing(locked)
     return locked
+
+
+def ensure_none_preparing(program: Program) -> None:
+    """New invitations wait while a large batch of the program is still being written."""
+    preparing = (
+        InvitationBatch.objects.filter(program=program, state=State.PREPARING)
+        .values_list("planned", flat=True)
+        .first()
+    )
+    if preparing is not None:
+        raise DomainError(
+            f"Invitations for {preparing:,} mentees are still being written. Nothing was "
+            f"sent now: please try again once they are all written (the batch's progress "
+            f"page shows how far it got)."
+        )
 
 
 def _check(pool: QuerySet[Participant], expected: int | None) -> int:
@@ -102,8 +132,8 @@ def _start(program: Program, user, kind: str) -> InvitationBatch:
 
 
 def _finish(batch: InvitationBatch, sent: int, *, user, verb: str) -> InvitationBatch:
-    batch.total = sent
-    batch.save(update_fields=["total"])
+    batch.total = batch.planned = sent
+    batch.save(update_fields=["total", "planned"])
     detail = f"{sent:,} email{pluralize(sent)} ({batch.get_kind_display()})"
     activity_record(program=batch.program, actor=user, verb=verb, detail=detail)
     return batch
@@ -183,16 +213,150 @@ def _invite(*, program, user, ids, expected, use_sql) -> InvitationBatch:
         pool = selectors.mentees_not_invited(program)
         if ids is not None:
             pool = pool.filter(pk__in=ids)
-        _check(pool, expected)
+        count = _check(pool, expected)
+        if ids is None and count > settings.INVITE_IN_WORKER_ABOVE:
+            return _stage(program, user, pool, expected)
         kind = Kind.ALL if ids is None else (Kind.SINGLE if len(ids) == 1 else Kind.SELECTED)
         batch = _start(program, user, kind)
-        now = timezone.now()
-        if _use_sql(use_sql):
-            sent = _invite_sql(program, batch, pool, user, now)
-            transaction.on_commit(lambda: outbox_dispatch(batch_id=batch.pk), robust=True)
-        else:
-            sent = _invite_python(program, batch, pool, user, now)
+        sent = _write(program, batch, pool, user, use_sql)
         return _finish(batch, sent, user=user, verb=Verb.INVITATIONS_SENT)
+
+
+def _write(program, batch, pool, user, use_sql, *, chunk: Sequence[int] = ()) -> int:
+    """Invitations, links and outbox rows for `pool`, in the caller's transaction.
+
+    After commit the batch's emails go to the broker: all of them, or for one
+    chunk of a staged batch only that chunk's (the earlier chunks' emails
+    were handed over already).
+    """
+    now = timezone.now()
+    if not _use_sql(use_sql):
+        return _invite_python(program, batch, pool, user, now)
+    sent = _invite_sql(program, batch, pool, user, now)
+    if chunk:
+        keys = [invitation_key(pk, 1) for pk in chunk]
+        transaction.on_commit(lambda: outbox_dispatch(keys=keys), robust=True)
+    else:
+        transaction.on_commit(lambda: outbox_dispatch(batch_id=batch.pk), robust=True)
+    return sent
+
+
+# --- Large batches, prepared by a worker -----------------------------------------------
+
+
+def _stage(program, user, pool, expected) -> InvitationBatch:
+    """Commit the batch with the mentees it covers; a worker writes their emails."""
+    ids = list(pool.order_by("pk").values_list("pk", flat=True))
+    if expected is not None and len(ids) != expected:  # changed since the count
+        raise CountChanged(expected, len(ids))
+    batch = InvitationBatch.objects.create(
+        program=program,
+        kind=Kind.ALL,
+        created_by=user,
+        state=State.PREPARING,
+        planned=len(ids),
+        total=len(ids),
+        mentee_ids=ids,
+        touched_at=timezone.now(),
+    )
+    transaction.on_commit(lambda: _prepare_later(batch.pk), robust=True)
+    detail = f"{len(ids):,} email{pluralize(len(ids))} ({batch.get_kind_display()})"
+    activity_record(program=program, actor=user, verb=Verb.INVITATIONS_SENT, detail=detail)
+    return batch
+
+
+def _prepare_later(batch_id: int) -> None:
+    from invitations.tasks import prepare_invitation_batch
+
+    prepare_invitation_batch.delay(batch_id)
+
+
+def invitation_batch_prepare(
+    batch_id: int, *, chunk: int | None = None, use_sql: bool | None = None
+) -> dict[str, int]:
+    """Write a staged batch's invitations, links and emails, one chunk per transaction.
+
+    Each chunk locks the program (as a click would) and the batch, takes the
+    next mentees from where the batch got to, writes them exactly like a
+    small batch and moves the batch on, all in one transaction; its emails
+    are handed to the broker after that commit. Two preparers at once take
+    turns on the locks and never write a chunk twice (the unique invitation
+    per mentee and the outbox's idempotency keys would refuse it anyway).
+    If pairing was turned off meanwhile, the batch stops where it is and says
+    why: the mentees not reached yet stay Not Invited by Admin.
+    """
+    chunk = chunk or settings.INVITE_WORKER_CHUNK
+    chunks = 0
+    while True:
+        with transaction.atomic():
+            program_id = (
+                InvitationBatch.objects.filter(pk=batch_id, state=State.PREPARING)
+                .values_list("program_id", flat=True)
+                .first()
+            )
+            if program_id is None:
+                break
+            program = (
+                Program.objects.select_for_update()
+                .select_related("organization")
+                .get(pk=program_id)
+            )
+            batch = (
+                InvitationBatch.objects.select_for_update()
+                .filter(pk=batch_id, state=State.PREPARING)
+                .first()
+            )
+            if batch is None:
+                break
+            if _stop_if_closed(program, batch):
+                break
+            ids = batch.mentee_ids[batch.prepared : batch.prepared + chunk]
+            pool = selectors.mentees_not_invited(program).filter(pk__in=ids)
+            _write(program, batch, pool, batch.created_by, use_sql, chunk=ids)
+            batch.prepared += len(ids)
+            fields = ["prepared", "touched_at"]
+            if batch.prepared >= len(batch.mentee_ids):
+                _settle(batch, State.READY)
+                fields += ["state", "total", "mentee_ids"]
+            batch.touched_at = timezone.now()
+            batch.save(update_fields=fields)
+            chunks += 1
+    return {"chunks": chunks}
+
+
+def _stop_if_closed(program: Program, batch: InvitationBatch) -> bool:
+    try:
+        ensure_can_invite(program)
+    except DomainError as exc:
+        batch.stop_reason = str(exc)[:300]
+        _settle(batch, State.STOPPED)
+        batch.touched_at = timezone.now()
+        batch.save(update_fields=["state", "total", "mentee_ids", "stop_reason", "touched_at"])
+        return True
+    return False
+
+
+def _settle(batch: InvitationBatch, state: str) -> None:
+    batch.state = state
+    batch.total = OutboundEmail.objects.filter(batch_id=batch.pk).count()
+    batch.mentee_ids = []
+
+
+def invitation_batches_resume(*, stale_after: timedelta | None = None) -> dict[str, int]:
+    """Hand batches whose preparation stalled (broker down, worker died) to a worker again.
+
+    Safe to run while a worker is still on one: preparers take turns per chunk.
+    """
+    if stale_after is None:
+        stale_after = timedelta(seconds=settings.OUTBOX_STALE_SECONDS)
+    stalled = list(
+        InvitationBatch.objects.filter(
+            state=State.PREPARING, touched_at__lt=timezone.now() - stale_after
+        ).values_list("pk", flat=True)
+    )
+    for pk in stalled:
+        _prepare_later(pk)
+    return {"resumed": len(stalled)}
 
 
 # --- Python path (SQLite, the demo) ----------------------------------------------------

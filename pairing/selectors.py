@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
-from invitations.models import Invitation
+from invitations.models import Invitation, InvitationBatch
 from pairing.models import MentorRequest, Pairing
 from programs.models import Participant, Program
 from programs.selectors import program_headcount
@@ -100,6 +100,7 @@ def unpaired_page(program: Program, *, sub: str, query: str = "", page_number=No
 class InviteAbility:
     can_invite: bool
     reason: str  # why the invite buttons are hidden, for the admin
+    preparing_batch_id: int | None = None  # a large batch still being written
 
 
 def invite_ability(program: Program) -> InviteAbility:
@@ -112,5 +113,17 @@ def invite_ability(program: Program) -> InviteAbility:
     if not program.pairing_enabled:
         return InviteAbility(
             False, "Pairing is off. Turn on Pairing first: invitations go out only while it is on."
+        )
+    preparing = (
+        InvitationBatch.objects.filter(program=program, state=InvitationBatch.State.PREPARING)
+        .values_list("pk", "planned")
+        .first()
+    )
+    if preparing is not None:
+        return InviteAbility(
+            False,
+            f"Invitations for {preparing[1]:,} mentees are being written and sent. You can "
+            f"invite more mentees once they are all written.",
+            preparing_batch_id=preparing[0],
         )
     return InviteAbility(True, "")

@@ -240,6 +240,8 @@ else:
     # A message unacknowledged this long is redelivered; every task's hard
     # time limit is far below it.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Where tasks are published (workers consume it: `celery worker -Q <name>`).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -251,6 +253,11 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "invitations.tasks.sweep_outbox", "schedule": 60.0},
+    # Large Invite all batches whose preparation stalled (broker down, worker died).
+    "resume-invitation-batches": {
+        "task": "invitations.tasks.resume_invitation_batches",
+        "schedule": 60.0,
+    },
     # Mentor requests past their deadline; reminders one business day before it.
     "expire-requests": {"task": "pairing.tasks.expire_requests", "schedule": 120.0},
     "remind-requests": {"task": "pairing.tasks.remind_requests", "schedule": 300.0},
@@ -321,6 +328,11 @@ OUTBOX_STALE_SECONDS = env_int("OUTBOX_STALE_SECONDS", 120, minimum=1)
 # First wait before a temporary failure (SMTP 4xx) is retried; it doubles per
 # attempt, capped at 30 minutes (below the broker's visibility timeout).
 OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 30, minimum=1, maximum=1800)
+# An Invite all for more mentees than this commits only the batch in the
+# click; a worker writes the invitations and emails, INVITE_WORKER_CHUNK
+# mentees per transaction (sending starts with the first chunk).
+INVITE_IN_WORKER_ABOVE = env_int("INVITE_IN_WORKER_ABOVE", 2000, minimum=0)
+INVITE_WORKER_CHUNK = env_int("INVITE_WORKER_CHUNK", 5000, minimum=1)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 REGISTRATION_RATE_LIMIT = env_int("REGISTRATION_RATE_LIMIT", 20, minimum=1)  # per IP per hour
 

@@ -137,7 +137,10 @@ def _worker_session(_smtp_session, django_db_setup, django_db_blocker):
         if reason:
             pytest.fail(f"celery_worker needs {marker}: {reason}; mark the test with it")
     with django_db_blocker.unblock():
-        worker = Worker(queue=TEST_QUEUE, smtp_port=_smtp_session[1]).wait_ready()
+        # Small preparation chunks: a staged Invite all in a test crosses chunk boundaries.
+        worker = Worker(
+            queue=TEST_QUEUE, smtp_port=_smtp_session[1], extra_env={"INVITE_WORKER_CHUNK": "400"}
+        ).wait_ready()
     yield worker
     worker.stop()
 

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from django.urls import reverse
 
-from invitations.models import AccessLink, OutboundEmail
+from invitations.models import AccessLink, InvitationBatch, OutboundEmail
 from programs.models import Participant
 from programs.services import pairing_turn_on
 from tests.support.smtp import text_of
@@ -19,9 +19,14 @@ LINK = re.compile(r"https?://\S+/p/([A-Za-z0-9_-]+)/")
 
 @pytest.mark.needs_postgres
 @pytest.mark.needs_redis
+@pytest.mark.parametrize("prepared_by", ["click", "worker"])
 def test_invite_all_for_1000_mentees_sends_exactly_one_email_each_with_its_own_link(
-    celery_worker, smtp_server, program, org_admin, org_admin_client
+    celery_worker, smtp_server, program, org_admin, org_admin_client, settings, prepared_by
 ):
+    if prepared_by == "worker":  # the batch is committed alone; the worker writes 400 at a time
+        settings.INVITE_IN_WORKER_ABOVE = MENTEES - 1
+    else:
+        settings.INVITE_IN_WORKER_ABOVE = MENTEES
     pairing_turn_on(program=program, user=org_admin)
     Participant.objects.bulk_create(
         Participant(
@@ -62,3 +67,6 @@ def test_invite_all_for_1000_mentees_sends_exactly_one_email_each_with_its_own_l
             assert f"Hi {name}," in text
     assert len(tokens) == MENTEES
     assert OutboundEmail.objects.filter(program=program, status="sent").count() == MENTEES
+    batch = InvitationBatch.objects.get(program=program)
+    assert (batch.state, batch.planned, batch.total) == ("ready", MENTEES, MENTEES)
+    assert batch.prepared == (MENTEES if prepared_by == "worker" else 0)

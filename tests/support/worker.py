@@ -37,6 +37,8 @@ class Worker:
             "DATABASE_URL": test_database_url(),
             "DATABASE_CONN_MAX_AGE": "0",
             "PYTHONUNBUFFERED": "1",
+            # Tasks the worker itself publishes (a staged batch's emails) stay on its queue.
+            "CELERY_QUEUE": queue,
         }
         if smtp_port:
             env.update(EMAIL_PROVIDER="smtp", EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(smtp_port))
