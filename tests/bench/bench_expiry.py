@@ -5,9 +5,21 @@
 Rows are generated set-based in SQL (generate_series): 100,000 mentees and
 1,000 mentors; 100,000 pending requests (10,000 past their deadline, the rest
 later) and 900,000 decided ones; the tables are vacuumed before and after the
-load, as autovacuum would. Then one `requests_expire_due()` runs and
-every statement it sends is timed at the driver (execute start to finish, so
-"database time" includes the round trip). Printed separately:
+load, as autovacuum would. As in production:
+
+- the due requests were made together (the oldest ids), each among others
+  made at the same time and decided since (one request in ten is still
+  pending), so they are spread over ~1,400 heap pages; their mentees are spread
+  over the whole program (their entries lie all over the mentee index), and
+  they go to all the mentors;
+- the sweep runs long after those rows were written: a CHECKPOINT just before
+  it flushes the load's dirty pages (so the sweep does not pay for writing
+  them out) and makes each page the sweep changes its first change since a
+  checkpoint, which writes the whole page to the WAL (full_page_writes).
+
+Then one `requests_expire_due()` runs and every statement it sends is timed
+at the driver (execute start to finish, so "database time" includes the
+round trip). Printed separately:
 
 - state change: claiming the due rows (FOR UPDATE SKIP LOCKED on the partial
   index of pending deadlines) and the compare-and-set UPDATE;
@@ -31,6 +43,7 @@ MENTORS = 1_000
 PENDING = 100_000
 DUE = 10_000
 TOTAL = 1_000_000
+SPREAD = 7_919  # a prime: g -> g * SPREAD mod MENTEES is a permutation
 TABLES = (
     "pairing_mentorrequest",
     "programs_participant",
@@ -59,8 +72,15 @@ SELECT %(program)s, %(role)s, 'First' || g, 'Last' || (g %% 997), %(role)s || g 
 FROM generate_series(1, %(n)s) AS g
 """
 
-# Request i: mentee = i-th mentee for the pending ones (one pending each), any
-# mentee for the decided ones; mentor round-robin.
+# Requests come in the order they were made; one in EVERY (the first of each ten)
+# is still pending, the others were decided. The pending request of ten-group b
+# is due if b < DUE: the due requests were made together (the oldest ids), each
+# among nine made at the same time and decided since, as in production, so
+# they lie on ~1,400 heap pages, not packed on 143. Pending request b's mentee is
+# number 1 + b * SPREAD mod MENTEES, a permutation: one pending request per
+# mentee, and the due ones all over the mentee index (not the first 10,000
+# mentees by id). Mentors in turn, each due request of ten-group b to mentor
+# b mod MENTORS.
 REQUESTS_SQL = """
 WITH mentees AS (
   SELECT id, row_number() OVER (ORDER BY id) AS n FROM programs_participant
@@ -68,22 +88,26 @@ WITH mentees AS (
 ), mentors AS (
   SELECT id, row_number() OVER (ORDER BY id) AS n FROM programs_participant
   WHERE program_id = %(program)s AND role = 'mentor'
+), requests AS (
+  SELECT g, (g - 1) / %(every)s AS b, (g - 1) %% %(every)s = 0 AS pending
+  FROM generate_series(1, %(total)s) AS g
 )
 INSERT INTO pairing_mentorrequest
   (program_id, mentee_id, mentor_id, rank, note, status, decline_message, created_at,
    expires_at, decided_at, decided_by_id, reminder_sent_at)
-SELECT %(program)s, me.id, mo.id, 1, 'Bench note ' || g,
-       CASE WHEN g <= %(pending)s THEN 'pending'
-            ELSE (ARRAY['approved', 'declined', 'expired', 'withdrawn'])[1 + g %% 4] END,
+SELECT %(program)s, me.id, mo.id, 1, 'Bench note ' || r.g,
+       CASE WHEN r.pending THEN 'pending'
+            ELSE (ARRAY['approved', 'declined', 'expired', 'withdrawn'])[1 + r.g %% 4] END,
        '',
        now() - interval '10 days',
-       CASE WHEN g <= %(due)s THEN now() - (g || ' seconds')::interval
-            ELSE now() + interval '1 hour' + ((g %% 5000) || ' minutes')::interval END,
-       CASE WHEN g <= %(pending)s THEN NULL ELSE now() - interval '1 day' END,
+       CASE WHEN r.pending AND r.b < %(due)s THEN now() - (r.b || ' seconds')::interval
+            ELSE now() + interval '1 hour' + ((r.g %% 5000) || ' minutes')::interval END,
+       CASE WHEN r.pending THEN NULL ELSE now() - interval '1 day' END,
        NULL, NULL
-FROM generate_series(1, %(total)s) AS g
-JOIN mentees me ON me.n = 1 + ((g - 1) %% %(mentees)s)
-JOIN mentors mo ON mo.n = 1 + ((g - 1) %% %(mentors)s)
+FROM requests r
+JOIN mentees me
+  ON me.n = 1 + (CASE WHEN r.pending THEN r.b ELSE r.g - 1 END)::bigint * %(spread)s %% %(mentees)s
+JOIN mentors mo ON mo.n = 1 + (r.b + (r.g - 1) %% %(every)s) %% %(mentors)s
 """
 
 
@@ -109,11 +133,12 @@ def _generate(program_id: int) -> float:
             REQUESTS_SQL,
             {
                 "program": program_id,
-                "pending": PENDING,
+                "every": TOTAL // PENDING,
                 "due": DUE,
                 "total": TOTAL,
                 "mentees": MENTEES,
                 "mentors": MENTORS,
+                "spread": SPREAD,
             },
         )
         cursor.execute("SET session_replication_role = DEFAULT")
@@ -123,19 +148,46 @@ def _generate(program_id: int) -> float:
     return time.perf_counter() - started
 
 
-class Timer:
-    """Times every statement at the driver and files it under a phase."""
+def _checkpoint() -> None:
+    """Flush every dirty page: the sweep meets the load as if written long ago."""
+    from django.db import connection
 
-    def __init__(self) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("CHECKPOINT")
+
+
+class Timer:
+    """Times every statement at the driver and files it under a phase.
+
+    When the database server runs on this machine, it also reads the server
+    process's CPU time and its time waiting for a CPU (/proc/<pid>/schedstat):
+    on a machine shared with other work, the wall time is noisy and the CPU
+    time much less so.
+    """
+
+    def __init__(self, backend_pid: int) -> None:
         self.by_phase: dict[str, float] = {"state change": 0.0, "email enqueueing": 0.0}
         self.counts: dict[str, int] = {"state change": 0, "email enqueueing": 0}
+        self.cpu: dict[str, float] = {"state change": 0.0, "email enqueueing": 0.0}
+        self.waited: dict[str, float] = {"state change": 0.0, "email enqueueing": 0.0}
+        self._schedstat = Path(f"/proc/{backend_pid}/schedstat")
+        self.has_cpu = self._sched() is not None
+
+    def _sched(self) -> tuple[int, int] | None:
+        try:
+            on_cpu, waiting = self._schedstat.read_text().split()[:2]
+        except OSError:
+            return None
+        return int(on_cpu), int(waiting)
 
     def __call__(self, execute, sql, params, many, context):
+        before = self._sched() if self.has_cpu else None
         started = time.perf_counter()
         try:
             return execute(sql, params, many, context)
         finally:
             elapsed = time.perf_counter() - started
+            after = self._sched() if before else None
             text = sql.lstrip().upper()
             state = (
                 "FOR UPDATE SKIP LOCKED" in text
@@ -145,6 +197,18 @@ class Timer:
             phase = "state change" if state else "email enqueueing"
             self.by_phase[phase] += elapsed
             self.counts[phase] += 1
+            if before and after:
+                self.cpu[phase] += (after[0] - before[0]) / 1e9
+                self.waited[phase] += (after[1] - before[1]) / 1e9
+
+
+def _server(timer: Timer, phase: str) -> str:
+    if not timer.has_cpu:
+        return ""
+    return (
+        f"; server CPU {timer.cpu[phase] * 1000:.1f} ms, "
+        f"waited for a CPU {timer.waited[phase] * 1000:.1f} ms"
+    )
 
 
 def main() -> int:
@@ -170,7 +234,10 @@ def main() -> int:
             f"generated {TOTAL:,} requests ({PENDING:,} pending, {DUE:,} due), "
             f"{MENTEES + MENTORS:,} participants in {generated:.1f} s"
         )
-        timer = Timer()
+        _checkpoint()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            timer = Timer(cursor.fetchone()[0])
         now = timezone.now()
         started = time.perf_counter()
         with connection.execute_wrapper(timer):
@@ -187,12 +254,12 @@ def main() -> int:
         print(f"expiry sweep, {DUE:,} due of {TOTAL:,}, {connection.vendor}")
         print(
             f"  state change      database {state_ms:8.1f} ms  "
-            f"({timer.counts['state change']} statements)"
+            f"({timer.counts['state change']} statements){_server(timer, 'state change')}"
         )
         print(
             f"  email enqueueing  database {email_ms:8.1f} ms  "
             f"({timer.counts['email enqueueing']} statements), "
-            f"Python {wall * 1000 - state_ms - email_ms:8.1f} ms"
+            f"Python {wall * 1000 - state_ms - email_ms:8.1f} ms{_server(timer, 'email enqueueing')}"
         )
         print(f"  whole sweep       wall     {wall * 1000:8.1f} ms; a second sweep found nothing")
     finally:
