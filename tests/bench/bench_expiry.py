@@ -9,7 +9,7 @@ load, as autovacuum would. As in production:
 
 - the due requests were made together (the oldest ids), each among others
   made at the same time and decided since (one request in ten is still
-  pending), so they are spread over ~1,400 heap pages; their mentees are spread
+  pending), so they are spread over ~1,500 heap pages; their mentees are spread
   over the whole program (their entries lie all over the mentee index), and
   they go to all the mentors;
 - the sweep runs long after those rows were written: a CHECKPOINT just before
@@ -19,7 +19,8 @@ load, as autovacuum would. As in production:
 
 Then one `requests_expire_due()` runs and every statement it sends is timed
 at the driver (execute start to finish, so "database time" includes the
-round trip). Printed separately:
+round trip); with the server on this machine, its CPU time too (steadier
+than the wall time when other work shares the machine). Printed separately:
 
 - state change: claiming the due rows (FOR UPDATE SKIP LOCKED on the partial
   index of pending deadlines) and the compare-and-set UPDATE;
@@ -72,15 +73,14 @@ SELECT %(program)s, %(role)s, 'First' || g, 'Last' || (g %% 997), %(role)s || g 
 FROM generate_series(1, %(n)s) AS g
 """
 
-# Requests come in the order they were made; one in EVERY (the first of each ten)
-# is still pending, the others were decided. The pending request of ten-group b
-# is due if b < DUE: the due requests were made together (the oldest ids), each
-# among nine made at the same time and decided since, as in production, so
-# they lie on ~1,400 heap pages, not packed on 143. Pending request b's mentee is
-# number 1 + b * SPREAD mod MENTEES, a permutation: one pending request per
-# mentee, and the due ones all over the mentee index (not the first 10,000
-# mentees by id). Mentors in turn, each due request of ten-group b to mentor
-# b mod MENTORS.
+# Requests come in the order they were made, in groups of ten made at the same
+# time: the first of group b is still pending, the nine others were decided
+# (TOTAL // PENDING = 10). It is due if b < DUE: the due requests were made
+# together (the oldest ids), each among nine decided since, as in production,
+# so they lie on ~1,500 heap pages, not packed on 143. Group b's pending
+# request is from mentee number 1 + b * SPREAD mod MENTEES, a permutation: one
+# pending request per mentee, and the due ones all over the mentee index (not
+# the first 10,000 mentees by id); it goes to mentor number 1 + b mod MENTORS.
 REQUESTS_SQL = """
 WITH mentees AS (
   SELECT id, row_number() OVER (ORDER BY id) AS n FROM programs_participant
