@@ -14,7 +14,15 @@ from PATH, /usr/sbin, or extracted (not installed: no mail service starts)
 from Debian's postfix package into var/bench/. Where none can be had, the
 Python aiosmtpd sink is used instead, and the line says so: on a 2-core
 machine that sink alone needs about as much CPU per message as our worker.
-The CPU each process used is printed beside every figure.
+The CPU each process used is printed beside every figure, PostgreSQL's too
+(the whole local server: its backends, the ones that ended included, and its
+background writers; on a shared machine it counts other work as well).
+
+The table is vacuumed before the rows are written and vacuumed and analyzed
+after, as autovacuum would (it is off on some of our machines). Completion is
+polled from the lowest row not yet seen sent upwards, so each row is read
+about once in all: a poll that scanned every row each time took PostgreSQL
+CPU from the worker it was timing.
 """
 
 import os
@@ -32,8 +40,14 @@ BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
 
 
 def _rows(program, n: int, tag: str) -> list[int]:
-    from invitations.models import EmailKind, OutboundEmail
+    from django.db import connection
 
+    from invitations.models import EmailKind, OutboundEmail
+    from tests.bench.dbtools import vacuum
+
+    table = OutboundEmail._meta.db_table
+    with connection.cursor() as cursor:
+        vacuum(cursor, [table])  # dead rows an earlier run left behind
     body = "Hello,\n\nPlease choose your mentor: https://example.org/p/xxxxxxxx\n" * 3
     OutboundEmail.objects.bulk_create(
         (
@@ -47,6 +61,8 @@ def _rows(program, n: int, tag: str) -> list[int]:
         ),
         batch_size=5000,
     )  # fmt: skip
+    with connection.cursor() as cursor:
+        vacuum(cursor, [table], analyze=True)
     return list(
         OutboundEmail.objects.filter(idempotency_key__startswith=f"{tag}:")
         .order_by("pk")
@@ -102,8 +118,13 @@ def _start_sink(port: int) -> tuple[subprocess.Popen, str]:
     return process, name
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU so far of a process and its live descendants, from /proc."""
+def _cpu_seconds(pid: int, *, reaped: bool = False) -> float:
+    """User + system CPU so far of a process and its live descendants, from /proc.
+
+    `reaped` adds the CPU of the children the process has already waited for
+    (PostgreSQL's ended backends: one per task, as the worker does not keep
+    its connection).
+    """
     stats = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -111,21 +132,64 @@ def _cpu_seconds(pid: int) -> float:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue  # gone meanwhile
-            stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+            own = int(fields[11]) + int(fields[12])
+            stats[int(entry.name)] = (int(fields[1]), own, int(fields[13]) + int(fields[14]))
     tree, ticks, grew = {pid}, 0, True
     while grew:
         grew = False
-        for child, (parent, _) in stats.items():
+        for child, (parent, *_) in stats.items():
             if parent in tree and child not in tree:
                 tree.add(child)
                 grew = True
     ticks = sum(stats[p][1] for p in tree if p in stats)
+    if reaped and pid in stats:
+        ticks += stats[pid][2]
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_pid() -> int | None:
+    """The local PostgreSQL server's main process (our session's parent), if we can see it."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    try:
+        parent = int(
+            (Path("/proc") / str(backend) / "stat").read_text().rsplit(")", 1)[1].split()[1]
+        )
+        name = (Path("/proc") / str(parent) / "comm").read_text().strip()
+    except OSError:
+        return None  # a server on another machine, or in a container
+    return parent if name.startswith("postgres") else None
+
+
+def _pending(ids: list[int], tag: str):
+    """Yields whether any of our rows (`ids`, ascending) is not yet sent.
+
+    Sent is final here, so each poll starts at the lowest row the last one
+    found unsent and reads only rows sent since.
+    """
+    from invitations.models import OutboundEmail
+
+    lowest, highest = ids[0], ids[-1]
+    while True:
+        lowest = (
+            OutboundEmail.objects.filter(pk__gte=lowest, pk__lte=highest)
+            .filter(idempotency_key__startswith=f"{tag}:")
+            .exclude(status=OutboundEmail.Status.SENT)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if lowest is None:
+            yield False
+            return
+        yield True
 
 
 def _run(program, *, label: str, env: dict, n: int, one_per_task: bool, smtp_port=None,
          sink_pid=None) -> float:  # fmt: skip
-    from invitations.models import OutboundEmail
     from invitations.outbox import _dispatch_ids
     from invitations.tasks import send_outbox_batch
     from pairing_admin.celery import app
@@ -141,12 +205,12 @@ def _run(program, *, label: str, env: dict, n: int, one_per_task: bool, smtp_por
         concurrency=2,
         extra_env={"CELERY_BROKER_URL": BROKER, **env},
     ).wait_ready()
+    postgres = _postgres_pid()
     try:
-        pending = OutboundEmail.objects.filter(idempotency_key__startswith=f"{tag}:").exclude(
-            status=OutboundEmail.Status.SENT
-        )
+        pending = _pending(ids, tag)
         worker_cpu = _cpu_seconds(worker.process.pid)
         sink_cpu = _cpu_seconds(sink_pid) if sink_pid else 0.0
+        postgres_cpu = _cpu_seconds(postgres, reaped=True) if postgres else 0.0
         started = time.perf_counter()
         if one_per_task:
             for pk in ids:
@@ -155,17 +219,21 @@ def _run(program, *, label: str, env: dict, n: int, one_per_task: bool, smtp_por
             _dispatch_ids(ids)
         published = time.perf_counter() - started
         deadline = time.monotonic() + 900
-        while pending.exists():
+        while next(pending):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{label}: not done after 15 min\n{worker.log()[-3000:]}")
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
         worker_cpu = _cpu_seconds(worker.process.pid) - worker_cpu
         sink_cpu = (_cpu_seconds(sink_pid) - sink_cpu) if sink_pid else 0.0
+        if postgres:
+            postgres_cpu = _cpu_seconds(postgres, reaped=True) - postgres_cpu
     finally:
         worker.stop()
     rate = n / elapsed
     cpu = f"worker CPU {worker_cpu / n * 1e6:4.0f} us/email"
+    if postgres:
+        cpu += f", PostgreSQL CPU {postgres_cpu / n * 1e6:4.0f} us/email"
     if sink_pid:
         cpu += f", sink CPU {sink_cpu / n * 1e6:4.0f} us/email"
     print(

@@ -1,6 +1,7 @@
 import threading
 import time
 from datetime import timedelta
+from email.policy import compat32
 
 import psycopg
 import pytest
@@ -349,6 +350,59 @@ def test_failed_mark_stops_the_batch_and_leaves_the_row_for_the_sweeper(
     assert OutboundEmail.objects.count() == 3  # the connection still works
 
 
+@pytest.mark.needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_sent_mark_is_prepared_once_per_connection(program, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+    def prepared():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'outbox_mark_sent_%%'"
+            )
+            return cursor.fetchone()[0]
+
+    _queued_rows(program, 9)
+    ids = list(OutboundEmail.objects.order_by("pk").values_list("pk", flat=True))
+    assert outbox_send_batch(ids[:3])["sent"] == 3
+    assert prepared() == 1
+    assert outbox_send_batch(ids[3:6])["sent"] == 3  # the same connection: found, not re-prepared
+    assert prepared() == 1
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # what a connection pooler's reset does
+    assert outbox_send_batch(ids[6:])["sent"] == 3
+    assert prepared() == 1
+    assert OutboundEmail.objects.filter(status=Status.SENT).count() == 9
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_claim_skips_rows_another_session_holds_and_sends_in_id_order(program, smtp_server):
+    _queued_rows(program, 6)
+    ids = list(OutboundEmail.objects.order_by("pk").values_list("pk", flat=True))
+    for pk in reversed(ids):  # each new row version lands after the last: stored in reverse
+        OutboundEmail.objects.filter(pk=pk).update(subject="s")
+    with connection.cursor() as cursor:
+        cursor.execute("SET lock_timeout = '5s'")  # waiting for the lock fails the test
+        # Rows read in storage order, not the primary key's: the order sent
+        # must not depend on the plan.
+        cursor.execute("SET enable_indexscan = off; SET enable_bitmapscan = off")
+    try:
+        with psycopg.connect(**connection.get_connection_params()) as other:
+            other.execute(
+                "SELECT 1 FROM invitations_outboundemail WHERE id = %s FOR UPDATE", [ids[2]]
+            )
+            counts = outbox_send_batch(list(reversed(ids)))
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout; RESET enable_indexscan; RESET enable_bitmapscan")
+    assert counts["sent"] == 5
+    assert [int(m["X-Outbox-Id"]) for m in smtp_server.messages] == ids[:2] + ids[3:]
+    held = OutboundEmail.objects.get(pk=ids[2])
+    assert held.status == Status.QUEUED and held.attempts == 0
+    assert set(OutboundEmail.objects.exclude(pk=ids[2]).values_list("attempts", flat=True)) == {1}
+
+
 def test_multipart_boundaries_are_random_per_message_and_parts_survive(db, program, smtp_server):
     outbox_add([_support_draft(n) for n in (1, 2)], program=program)
     outbox_send_batch(list(OutboundEmail.objects.values_list("pk", flat=True)))
@@ -363,6 +417,9 @@ def test_multipart_boundaries_are_random_per_message_and_parts_survive(db, progr
         html = message.get_body(preferencelist=("html",)).get_content()
         assert "<p>" in html and "Body" in html
     assert boundaries[0] != boundaries[1]
+
+
+_LONG_LINE = "x" * 999  # over RFC 5322's 998: Django encodes the body quoted-printable
 
 
 @pytest.mark.parametrize(
@@ -392,6 +449,130 @@ def test_outbox_message_bytes_equal_djangos_own(subject, to):
             mime.set_boundary(boundary)
         written.append(mime.as_bytes(linesep="\r\n"))
     assert written[0] == written[1]
+
+
+def _mime_state(part):
+    """Everything a MIME object holds, parts included (the policy aside)."""
+    state = dict(vars(part))
+    state.pop("policy")
+    if isinstance(state["_payload"], list):
+        state["_payload"] = [_mime_state(sub) for sub in state["_payload"]]
+    return type(part), state
+
+
+@pytest.mark.parametrize(
+    ("fields", "built_directly"),
+    [
+        ({}, True),
+        ({"html": None}, True),  # text only: no multipart
+        ({"body": "Grüße, Zoë 🎉\n", "html": "<p>Grüße</p>"}, True),  # 8bit parts
+        ({"body": "CRLF\r\nlines\r\n", "html": ""}, True),
+        ({"reply_to": ["Help <help@example.org>"], "cc": ["c@example.org", "d@example.org"]}, True),
+        ({"to": ["Zoë Ångström <zoe@example.org>", "b@example.org"]}, True),
+        ({"subject": "Ünïcode and a subject long enough to need folding " * 2}, True),
+        ({"headers": {"X-Outbox-Id": "7"}}, True),  # Django's own Date and Message-ID
+        ({"headers": {"Message-ID": "<m@x>", "X-Note": "Ünïcode value"}}, True),
+        # Left to Django: quoted-printable bodies, a line split only by a
+        # separator bytes do not split at, an empty body, headers Django sets itself.
+        ({"body": _LONG_LINE}, False),
+        ({"html": "<p>" + _LONG_LINE}, False),
+        ({"body": "a" * 600 + "\u2028" + "b" * 600}, False),
+        ({"body": ""}, False),
+        ({"headers": {"Reply-To": "r@example.org"}}, False),
+        ({"headers": {"From": "Someone <s@example.org>"}}, False),
+    ],
+)
+def test_outbox_message_is_the_message_django_builds(fields, built_directly, monkeypatch):
+    from django.core.mail import EmailMultiAlternatives
+    from django.core.mail import message as django_message
+
+    from invitations import outbox
+
+    # What Django draws at random or from the clock, fixed for both.
+    for module in (outbox, django_message):
+        monkeypatch.setattr(module, "formatdate", lambda localtime=False: "Sat, 28 Nov 2026")
+        monkeypatch.setattr(module, "make_msgid", lambda domain=None: f"<fixed@{domain}>")
+    fields = {
+        "subject": "Submit Your Mentor Preferences",
+        "body": "Hello\n\nLine",
+        "html": "<p>Hello</p>",
+        "to": ["Ada Lovelace <ada@example.org>"],
+        "headers": {"Message-ID": "<id@pairing.invalid>", "X-Outbox-Id": "7"},
+        **fields,
+    }
+    html = fields.pop("html")
+    built = []
+    for cls in (outbox._OutboxEmail, EmailMultiAlternatives):
+        message = cls(**fields)
+        if html is not None:
+            message.attach_alternative(html, "text/html")
+        if cls is outbox._OutboxEmail:
+            assert (message._build() is not None) == built_directly
+        mime = message.message()
+        if mime.is_multipart():
+            if cls is outbox._OutboxEmail:
+                boundary = mime.get_boundary()
+            else:
+                mime.set_boundary(boundary)
+        built.append(mime)
+    ours, djangos = built
+    assert _mime_state(ours) == _mime_state(djangos)
+    assert ours.policy is outbox.HEADER_POLICY
+    written = ours.as_bytes(linesep="\r\n")
+    djangos.policy = outbox.HEADER_POLICY
+    assert written == djangos.as_bytes(linesep="\r\n")
+    djangos.policy = compat32
+    assert written == djangos.as_bytes(linesep="\r\n")
+
+
+def test_outbox_message_checks_headers_like_django():
+    from django.core.mail import BadHeaderError
+
+    from invitations.outbox import _OutboxEmail
+
+    message = _OutboxEmail(subject="Hi\nBcc: victim@example.org", body="b", to=["a@example.org"])
+    with pytest.raises(BadHeaderError):
+        message.message()
+    message = _OutboxEmail(subject="Hi", body="b", to=["a@example.org\nBcc: v@example.org"])
+    with pytest.raises(BadHeaderError):
+        message.message()
+
+
+def test_locmem_copy_is_equal_and_independent(settings):
+    from email.mime.text import MIMEText
+
+    from django.core import mail
+
+    from invitations.outbox import _OutboxEmail
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox = []
+    attachment = MIMEText("note")
+    message = _OutboxEmail(
+        subject="Hi", body="Body", to=["a@example.org"], reply_to=["r@example.org"],
+        headers={"X-Outbox-Id": "7"}, attachments=[attachment],
+    )  # fmt: skip
+    message.attach_alternative("<p>Body</p>", "text/html")
+    message.metadata = {"outbox_id": "7"}
+    message.send()
+    [kept] = mail.outbox
+    assert kept is not message and type(kept) is _OutboxEmail
+    assert {k: v for k, v in vars(kept).items() if k not in ("attachments", "connection")} == {
+        k: v for k, v in vars(message).items() if k not in ("attachments", "connection")
+    }
+    # Nothing the two could change is shared: changing one leaves the other.
+    message.to.append("b@example.org")
+    message.extra_headers["X-Outbox-Id"] = "8"
+    message.metadata["outbox_id"] = "8"
+    message.alternatives.clear()
+    attachment.set_payload("changed")
+    assert kept.to == ["a@example.org"] and kept.extra_headers == {"X-Outbox-Id": "7"}
+    assert kept.metadata == {"outbox_id": "7"}
+    assert kept.alternatives == [("<p>Body</p>", "text/html")]
+    assert kept.attachments[0] is not attachment
+    assert kept.attachments[0].get_payload() == "note"
+    assert kept.connection is not message.connection
+    assert b"<p>Body</p>" in kept.message().as_bytes()
 
 
 @pytest.mark.needs_postgres
