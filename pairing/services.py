@@ -719,38 +719,36 @@ def requests_expire_due(*, now: datetime | None = None, limit: int = SWEEP_LIMIT
     return {"expired": len(due)}
 
 
-_EXPIRED_FIELDS = (
-    "pk",
-    "program_id",
-    "mentee_id",
-    "mentee__first_name",
-    "mentee__last_name",
-    "mentee__email",
-    "mentor__first_name",
-    "mentor__last_name",
-)
+# What the sweep returns of each request it expired: the row's own columns.
+_EXPIRED_FIELDS = ("pk", "program_id", "mentee_id", "mentor_id")
+_Expired = tuple[int, int, int, int]
 
 
-def _after_expiry(ids: Sequence[int], *, now: datetime) -> None:
+def _after_expiry(rows: Sequence[_Expired], *, now: datetime) -> None:
     """The emails for requests this sweep expired (thousands at a time).
 
     Programs that pass an ended request to the mentee's next choice go
     through `_after_ending` one request at a time (each one may create a new
-    request); for the others, the expired emails are read as plain rows and
-    written in bulk.
+    request); for the others, the expired emails are written in bulk from the
+    rows the sweep returned and their people's names and addresses, read by
+    primary key (the requests are not read again: at thousands of ids the
+    planner would rather scan the whole requests table).
     """
-    rows = list(
-        MentorRequest.objects.filter(pk__in=ids, status=Status.EXPIRED, decided_at=now)
-        .order_by("pk")
-        .values_list(*_EXPIRED_FIELDS)
-    )
     programs = Program.objects.select_related("organization").in_bulk({r[1] for r in rows})
-    forward: list[int] = []
+    forward = [pk for pk, program_id, _, _ in rows if _forwards(programs[program_id])]
+    told = [row for row in rows if not _forwards(programs[row[1]])]
+    people = {
+        pk: (first, last, email)
+        for pk, first, last, email in Participant.objects.filter(
+            pk__in={row[2] for row in told} | {row[3] for row in told}
+        )
+        .order_by()
+        .values_list("pk", "first_name", "last_name", "email")
+    }
     expired: dict[int, list[_Ended]] = defaultdict(list)
-    for pk, program_id, mentee_id, first, last, email, mentor_first, mentor_last in rows:
-        if _forwards(programs[program_id]):
-            forward.append(pk)
-            continue
+    for pk, program_id, mentee_id, mentor_id in told:
+        first, last, email = people[mentee_id]
+        mentor_first, mentor_last, _ = people[mentor_id]
         expired[program_id].append(
             _Ended(
                 pk=pk,
@@ -772,8 +770,8 @@ def _after_expiry(ids: Sequence[int], *, now: datetime) -> None:
         _choose_again_emails(programs[program_id], ended, now=now)
 
 
-def _claim_and_expire(now: datetime, limit: int) -> list[int]:
-    """Claim due pending requests (SKIP LOCKED) and expire them; their ids."""
+def _claim_and_expire(now: datetime, limit: int) -> list[_Expired]:
+    """Claim due pending requests (SKIP LOCKED) and expire them; the expired rows, by id."""
     if connection.vendor == "postgresql":
         # One statement: claim on the partial index of pending deadlines and
         # change the claimed rows where they lie (by ctid: no second index
@@ -792,10 +790,10 @@ def _claim_and_expire(now: datetime, limit: int) -> list[int]:
                         ORDER BY expires_at LIMIT %s
                         FOR UPDATE SKIP LOCKED
                     )) AND status = %s
-                    RETURNING id""",  # noqa: S608 - the table name only
+                    RETURNING id, program_id, mentee_id, mentor_id""",  # noqa: S608 - the table name only
                 [Status.EXPIRED, now, Status.PENDING, now, limit, Status.PENDING],
             )
-            return sorted(row[0] for row in cursor.fetchall())
+            return sorted(cursor.fetchall())
     due = list(
         MentorRequest.objects.select_for_update(skip_locked=True)
         .filter(status=Status.PENDING, expires_at__lte=now)
@@ -805,7 +803,11 @@ def _claim_and_expire(now: datetime, limit: int) -> list[int]:
     MentorRequest.objects.filter(pk__in=due, status=Status.PENDING).update(
         status=Status.EXPIRED, decided_at=now
     )
-    return due
+    return list(
+        MentorRequest.objects.filter(pk__in=due, status=Status.EXPIRED, decided_at=now)
+        .order_by("pk")
+        .values_list(*_EXPIRED_FIELDS)
+    )
 
 
 def requests_remind_due(*, now: datetime | None = None, limit: int = SWEEP_LIMIT) -> dict[str, int]:
