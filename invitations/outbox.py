@@ -29,7 +29,7 @@ import smtplib
 import socket
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import Message
 from email.policy import compat32
@@ -162,9 +162,12 @@ class _Claimed:
     body_text: str
     body_html: str
     attempts: int
+    suppressed: bool = False  # the address bounced or complained earlier
 
 
-_CLAIMED_COLUMNS = tuple("id" if f.name == "pk" else f.name for f in fields(_Claimed))
+_CLAIMED_COLUMNS = (
+    "id", "to_email", "to_name", "reply_to", "subject", "body_text", "body_html", "attempts",
+)  # fmt: skip
 
 
 class _Transient(Exception):
@@ -293,8 +296,8 @@ class _OutboxEmail(EmailMultiAlternatives):
       author.
     - Plain headers skip compat32's folding machinery (`_HeaderPolicy`).
     - A copy (Django's locmem backend keeps a deep copy of every message it
-      "sends") shares the strings, which cannot change, instead of copying
-      them one by one.
+      "sends") shares the strings, which cannot change, and the connection
+      instead of copying them one by one.
     """
 
     def message(self, *args, **kwargs):
@@ -364,7 +367,8 @@ class _OutboxEmail(EmailMultiAlternatives):
         clone = self.__class__.__new__(self.__class__)
         memo[id(self)] = clone
         for name, value in self.__dict__.items():
-            clone.__dict__[name] = _copy(value, memo)
+            # The backend is what carries the message, not part of it: shared.
+            clone.__dict__[name] = value if name == "connection" else _copy(value, memo)
         return clone
 
 
@@ -422,13 +426,15 @@ def _message(row: _Claimed, connection) -> EmailMultiAlternatives:
 
 _TABLE = OutboundEmail._meta.db_table
 # Lock the claimable rows (SKIP LOCKED: another worker's rows are left to it),
-# move them queued -> sending and return them: one statement, one round trip.
+# move them queued -> sending and return them, each with whether its address is
+# suppressed: one statement, one round trip.
 _CLAIM_SQL = (
     f"WITH claimable AS (SELECT id FROM {_TABLE} WHERE id = ANY(%s) AND status = %s"  # noqa: S608
     " AND (next_attempt_at IS NULL OR next_attempt_at <= %s) FOR UPDATE SKIP LOCKED)"
     f" UPDATE {_TABLE} AS e SET status = %s, attempts = e.attempts + 1, touched_at = %s"
     " FROM claimable WHERE e.id = claimable.id AND e.status = %s"
-    f" RETURNING {', '.join(f'e.{column}' for column in _CLAIMED_COLUMNS)}"
+    f" RETURNING {', '.join(f'e.{column}' for column in _CLAIMED_COLUMNS)},"
+    f" EXISTS (SELECT 1 FROM {Suppression._meta.db_table} s WHERE s.email = e.to_email)"
 )
 
 
@@ -454,7 +460,15 @@ def _claim(ids: Sequence[int]) -> list[_Claimed]:
             status=Status.SENDING, attempts=F("attempts") + 1, touched_at=now
         )
     rows = OutboundEmail.objects.filter(pk__in=pks).order_by("pk")
-    return [_Claimed(*values) for values in rows.values_list(*_CLAIMED_COLUMNS)]
+    claimed = [_Claimed(*values) for values in rows.values_list(*_CLAIMED_COLUMNS)]
+    suppressed = set(
+        Suppression.objects.filter(email__in={row.to_email for row in claimed}).values_list(
+            "email", flat=True
+        )
+    )
+    for row in claimed:
+        row.suppressed = row.to_email in suppressed
+    return claimed
 
 
 def _mark(row: _Claimed, status: str, **fields) -> None:
@@ -611,27 +625,22 @@ def outbox_send_batch(ids: Sequence[int]) -> dict[str, int]:
     counts = {"sent": 0, "failed": 0, "suppressed": 0, "retry": 0}
     if not rows:
         return counts
-    suppressed = set(
-        Suppression.objects.filter(email__in={r.to_email for r in rows}).values_list(
-            "email", flat=True
-        )
-    )
     retry_ids: list[int] = []
     mail = get_connection(fail_silently=False)
     remaining = list(rows)
     with _asynchronous_commits(), connection.cursor() as cursor, _SentMarks(cursor) as marks:
-        _send_rows(mail, marks, remaining, suppressed, counts, retry_ids)
+        _send_rows(mail, marks, remaining, counts, retry_ids)
     if retry_ids:
         _schedule_retry(retry_ids)
     return counts
 
 
-def _send_rows(mail, marks, remaining, suppressed, counts, retry_ids) -> None:
+def _send_rows(mail, marks, remaining, counts, retry_ids) -> None:
     try:
         mail.open()
         while remaining:
             row = remaining.pop(0)
-            if row.to_email in suppressed:
+            if row.suppressed:
                 marks.settle()
                 _mark(
                     row,

@@ -571,7 +571,7 @@ def test_locmem_copy_is_equal_and_independent(settings):
     assert kept.alternatives == [("<p>Body</p>", "text/html")]
     assert kept.attachments[0] is not attachment
     assert kept.attachments[0].get_payload() == "note"
-    assert kept.connection is not message.connection
+    assert kept.connection is message.connection  # the backend, not part of the message
     assert b"<p>Body</p>" in kept.message().as_bytes()
 
 
