@@ -272,9 +272,12 @@ def _text_part(text: str, subtype: str) -> SafeMIMEText | None:
     part = SafeMIMEText.__new__(SafeMIMEText)
     Message.__init__(part)
     part.encoding = "utf-8"
-    Message.__setitem__(part, "Content-Type", f'text/{subtype}; charset="utf-8"')
-    Message.__setitem__(part, "MIME-Version", "1.0")
-    Message.__setitem__(part, "Content-Transfer-Encoding", "7bit" if ascii else "8bit")
+    # compat32 keeps a header as the (name, value) it was given: what msg[name] = value does.
+    part._headers += [
+        ("Content-Type", f'text/{subtype}; charset="utf-8"'),
+        ("MIME-Version", "1.0"),
+        ("Content-Transfer-Encoding", "7bit" if ascii else "8bit"),
+    ]
     # Python keeps an 8bit body as its UTF-8 bytes decoded with surrogateescape.
     part.set_payload(text if ascii else data.decode("ascii", "surrogateescape"))
     part._charset = utf8_charset  # what set_payload(text, charset) records
@@ -338,10 +341,10 @@ class _OutboxEmail(EmailMultiAlternatives):
             msg = SafeMIMEMultipart.__new__(SafeMIMEMultipart)
             Message.__init__(msg)
             msg.encoding = "utf-8"
-            Message.__setitem__(
-                msg, "Content-Type", f'multipart/alternative; boundary="{_boundary()}"'
-            )
-            Message.__setitem__(msg, "MIME-Version", "1.0")
+            msg._headers += [
+                ("Content-Type", f'multipart/alternative; boundary="{_boundary()}"'),
+                ("MIME-Version", "1.0"),
+            ]
             msg._payload = parts  # what attach() builds
         headers = [
             _checked_header("Subject", self.subject),
@@ -359,8 +362,7 @@ class _OutboxEmail(EmailMultiAlternatives):
             unchecked.append(("Message-ID", make_msgid(domain=DNS_NAME)))
         unchecked += self.extra_headers.items()
         headers += (forbid_multi_line_headers(name, value, "utf-8") for name, value in unchecked)
-        for name, value in headers:
-            Message.__setitem__(msg, name, value)
+        msg._headers += headers
         return msg
 
     def __deepcopy__(self, memo):
