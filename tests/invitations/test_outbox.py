@@ -435,15 +435,15 @@ _LONG_LINE = "x" * 999  # over RFC 5322's 998: Django encodes the body quoted-pr
 def test_outbox_message_bytes_equal_djangos_own(subject, to):
     from django.core.mail import EmailMultiAlternatives
 
-    from invitations.outbox import _OutboxEmail
+    from invitations.mime import OutboxEmail
 
     headers = {"Message-ID": "<fixed@pairing.invalid>", "Date": "Sat, 28 Nov 2026 10:00:00 -0000"}
     written = []
-    for cls in (_OutboxEmail, EmailMultiAlternatives):
+    for cls in (OutboxEmail, EmailMultiAlternatives):
         message = cls(subject=subject, body="Hello\n\nLine", to=[to], headers=headers)
         message.attach_alternative("<p>Hello</p>", "text/html")
         mime = message.message()
-        if cls is _OutboxEmail:
+        if cls is OutboxEmail:
             boundary = mime.get_boundary()
         else:
             mime.set_boundary(boundary)
@@ -486,10 +486,10 @@ def test_outbox_message_is_the_message_django_builds(fields, built_directly, mon
     from django.core.mail import EmailMultiAlternatives
     from django.core.mail import message as django_message
 
-    from invitations import outbox
+    from invitations import mime as mime_module
 
     # What Django draws at random or from the clock, fixed for both.
-    for module in (outbox, django_message):
+    for module in (mime_module, django_message):
         monkeypatch.setattr(module, "formatdate", lambda localtime=False: "Sat, 28 Nov 2026")
         monkeypatch.setattr(module, "make_msgid", lambda domain=None: f"<fixed@{domain}>")
     fields = {
@@ -502,24 +502,24 @@ def test_outbox_message_is_the_message_django_builds(fields, built_directly, mon
     }
     html = fields.pop("html")
     built = []
-    for cls in (outbox._OutboxEmail, EmailMultiAlternatives):
+    for cls in (mime_module.OutboxEmail, EmailMultiAlternatives):
         message = cls(**fields)
         if html is not None:
             message.attach_alternative(html, "text/html")
-        if cls is outbox._OutboxEmail:
+        if cls is mime_module.OutboxEmail:
             assert (message._build() is not None) == built_directly
         mime = message.message()
         if mime.is_multipart():
-            if cls is outbox._OutboxEmail:
+            if cls is mime_module.OutboxEmail:
                 boundary = mime.get_boundary()
             else:
                 mime.set_boundary(boundary)
         built.append(mime)
     ours, djangos = built
     assert _mime_state(ours) == _mime_state(djangos)
-    assert ours.policy is outbox.HEADER_POLICY
+    assert ours.policy is mime_module.HEADER_POLICY
     written = ours.as_bytes(linesep="\r\n")
-    djangos.policy = outbox.HEADER_POLICY
+    djangos.policy = mime_module.HEADER_POLICY
     assert written == djangos.as_bytes(linesep="\r\n")
     djangos.policy = compat32
     assert written == djangos.as_bytes(linesep="\r\n")
@@ -528,12 +528,12 @@ def test_outbox_message_is_the_message_django_builds(fields, built_directly, mon
 def test_outbox_message_checks_headers_like_django():
     from django.core.mail import BadHeaderError
 
-    from invitations.outbox import _OutboxEmail
+    from invitations.mime import OutboxEmail
 
-    message = _OutboxEmail(subject="Hi\nBcc: victim@example.org", body="b", to=["a@example.org"])
+    message = OutboxEmail(subject="Hi\nBcc: victim@example.org", body="b", to=["a@example.org"])
     with pytest.raises(BadHeaderError):
         message.message()
-    message = _OutboxEmail(subject="Hi", body="b", to=["a@example.org\nBcc: v@example.org"])
+    message = OutboxEmail(subject="Hi", body="b", to=["a@example.org\nBcc: v@example.org"])
     with pytest.raises(BadHeaderError):
         message.message()
 
@@ -543,12 +543,12 @@ def test_locmem_copy_is_equal_and_independent(settings):
 
     from django.core import mail
 
-    from invitations.outbox import _OutboxEmail
+    from invitations.mime import OutboxEmail
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     mail.outbox = []
     attachment = MIMEText("note")
-    message = _OutboxEmail(
+    message = OutboxEmail(
         subject="Hi", body="Body", to=["a@example.org"], reply_to=["r@example.org"],
         headers={"X-Outbox-Id": "7"}, attachments=[attachment],
     )  # fmt: skip
@@ -556,7 +556,7 @@ def test_locmem_copy_is_equal_and_independent(settings):
     message.metadata = {"outbox_id": "7"}
     message.send()
     [kept] = mail.outbox
-    assert kept is not message and type(kept) is _OutboxEmail
+    assert kept is not message and type(kept) is OutboxEmail
     assert {k: v for k, v in vars(kept).items() if k not in ("attachments", "connection")} == {
         k: v for k, v in vars(message).items() if k not in ("attachments", "connection")
     }
