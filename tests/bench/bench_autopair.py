@@ -18,6 +18,12 @@ capacities), and synthetic cohorts of seed_demo profiles with every mentor at
 capacity 4: 10,000 x 2,500 and 50,000 x 12,500 (50 candidates per mentee).
 Participants are written to the benchmark database first (not timed), and
 removed afterwards. Set BENCH_AUTOPAIR_SIZES=small to skip the 50,000 run.
+
+Only the solver, on the two synthetic instances built in memory (no database,
+same people, scores and candidate graph as above), each objective solved
+BENCH_AUTOPAIR_REPEAT times (default 5), median and range of wall and CPU time:
+
+    .venv/bin/python tests/bench/bench_autopair.py --solver-only
 """
 
 import os
@@ -171,8 +177,55 @@ def _gap(optimal: float, greedy: float) -> str:
     return f"{100.0 * (optimal - greedy) / greedy:+.2f}%"
 
 
+def _solver_only(label: str, mentees: int, mentors: int, capacity: int, repeat: int) -> None:
+    import statistics
+
+    from pairing import autopair
+    from pairing.autopair import Options
+    from programs.management.commands.seed_demo import generate_people
+    from programs.match_weights import weights_of
+    from programs.models import Participant, Program
+
+    people = generate_people(mentees=mentees, mentors=mentors, seed=2027)
+    # What problem_for reads back from _program's rows: ids in insertion order, bench emails.
+    for n, person in enumerate(people, start=1):
+        person["id"], person["email"] = n, f"bench{n}@example.org"
+    mentee_rows = [p for p in people if p["role"] == Participant.Role.MENTEE]
+    mentor_rows = [p for p in people if p["role"] == Participant.Role.MENTOR]
+    problem = autopair.build_problem(
+        mentee_rows,
+        mentor_rows,
+        [capacity] * len(mentor_rows),
+        weights_of(Program()),
+        Options(),
+        max_rank=max(Program().max_preferences, 1),
+    )
+    print(
+        f"\n{label}: {len(problem.edge_mentee):,} candidate pairs, solve() {repeat} times each",
+        flush=True,
+    )
+    for objective in ("most_pairs", "quality"):
+        runs = [autopair.solve(problem, objective) for _ in range(repeat)]
+        wall = [r.seconds for r in runs]
+        cpu = [r.cpu_seconds for r in runs]
+        print(
+            f"  {objective:<11} wall median {statistics.median(wall):.3f} s "
+            f"({min(wall):.3f}-{max(wall):.3f}), CPU median {statistics.median(cpu):.3f} s "
+            f"({min(cpu):.3f}-{max(cpu):.3f}); {runs[0].pairs:,} pairs, "
+            f"total weight {runs[0].total_weight:,}",
+            flush=True,
+        )
+
+
 def main() -> None:
     _setup_django()
+    if "--solver-only" in sys.argv:
+        repeat = int(os.environ.get("BENCH_AUTOPAIR_REPEAT", "5"))
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        _solver_only("synthetic 10k", 10_000, 2_500, 4, repeat)
+        if os.environ.get("BENCH_AUTOPAIR_SIZES") != "small":
+            _solver_only("synthetic 50k", 50_000, 12_500, 4, repeat)
+        return
     load = os.getloadavg()[0]
     print(
         f"load average {load:.1f} on {os.cpu_count()} cores: wall times include waiting for the CPU"

@@ -17,7 +17,14 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 
 from pairing import matching
-from pairing.autopair import Options, build_problem, solve, solve_greedy, unpaired_reasons
+from pairing.autopair import (
+    Options,
+    Problem,
+    build_problem,
+    solve,
+    solve_greedy,
+    unpaired_reasons,
+)
 from pairing.models import AutoPairRun, AutoPairUnpaired
 
 MOST, QUALITY = AutoPairRun.Objective.MOST_PAIRS, AutoPairRun.Objective.QUALITY
@@ -370,3 +377,43 @@ def test_large_instances_keep_preferences_outside_the_top_k():
     assert not problem.all_pairs
     ids = sorted(problem.mentors[j]["id"] for j in problem.edge_mentor)
     assert len(ids) == 4 and 17 in ids
+
+
+def _weighted_problem(seed):
+    """A candidate graph with integer weights chosen here, not scored: few distinct
+    values (ties everywhere), zeros, mentees without a pair, edges in random order."""
+    rng = random.Random(seed)
+    n, m = rng.randint(5, 45), rng.randint(1, 12)
+    density = rng.choice([0.1, 0.3, 0.7, 1.0])
+    top = rng.choice([1, 3, 20, 1000])
+    pairs = [(i, j) for i in range(n) for j in range(m) if rng.random() < density]
+    rng.shuffle(pairs)
+    weights = np.array([rng.randint(0, top) for _ in pairs], dtype=np.int64)
+    e = len(pairs)
+    return Problem(
+        mentees=[{"id": i} for i in range(n)],
+        mentors=[{"id": 1000 + j} for j in range(m)],
+        free=np.array([rng.randint(1, 4) for _ in range(m)], dtype=np.int64),
+        edge_mentee=np.array([i for i, _ in pairs], dtype=np.int64).reshape(e),
+        edge_mentor=np.array([j for _, j in pairs], dtype=np.int64).reshape(e),
+        edge_score=weights.astype(np.float64),
+        edge_bonus=np.zeros(e),
+        edge_rank=np.zeros(e, dtype=np.int16),
+        all_pairs=False,
+        k=m,
+        candidates=None,
+        _weights=(weights, Fraction(1)),
+    )
+
+
+@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("objective", [MOST, QUALITY])
+def test_solver_equals_hungarian_on_tied_and_zero_weights_in_any_edge_order(seed, objective):
+    problem = _weighted_problem(seed)
+    solution = solve(problem, objective)
+    mentees = problem.edge_mentee[solution.chosen]
+    assert len(set(mentees.tolist())) == len(mentees)
+    load = np.bincount(problem.edge_mentor[solution.chosen], minlength=len(problem.mentors))
+    assert (load <= problem.free).all()
+    assert solution.total_weight == int(problem.weights()[solution.chosen].sum())
+    assert (solution.pairs, solution.total_weight) == _hungarian(problem, objective)
