@@ -97,6 +97,15 @@ def batch_progress(batch: InvitationBatch) -> Progress:
     return Progress(**counts, preparing=True, prepared=batch.prepared)
 
 
+def preparing_batch(program: Program) -> tuple[int, int] | None:
+    """(id, mentees planned) of the program's batch a worker is still writing, if any."""
+    return (
+        InvitationBatch.objects.filter(program=program, state=InvitationBatch.State.PREPARING)
+        .values_list("pk", "planned")
+        .first()
+    )
+
+
 def batch_for_program(program: Program, batch_id: int) -> InvitationBatch | None:
     return (
         InvitationBatch.objects.filter(program=program, pk=batch_id)

@@ -105,14 +105,10 @@ def _lock(program: Program) -> Program:
 
 def ensure_none_preparing(program: Program) -> None:
     """New invitations wait while a large batch of the program is still being written."""
-    preparing = (
-        InvitationBatch.objects.filter(program=program, state=State.PREPARING)
-        .values_list("planned", flat=True)
-        .first()
-    )
+    preparing = selectors.preparing_batch(program)
     if preparing is not None:
         raise DomainError(
-            f"Invitations for {preparing:,} mentees are still being written. Nothing was "
+            f"Invitations for {preparing[1]:,} mentees are still being written. Nothing was "
             f"sent now: please try again once they are all written (the batch's progress "
             f"page shows how far it got)."
         )

@@ -3,7 +3,8 @@ from dataclasses import dataclass
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
-from invitations.models import Invitation, InvitationBatch
+from invitations import selectors as invite_selectors
+from invitations.models import Invitation
 from pairing.models import MentorRequest, Pairing
 from programs.models import Participant, Program
 from programs.selectors import program_headcount
@@ -114,11 +115,7 @@ def invite_ability(program: Program) -> InviteAbility:
         return InviteAbility(
             False, "Pairing is off. Turn on Pairing first: invitations go out only while it is on."
         )
-    preparing = (
-        InvitationBatch.objects.filter(program=program, state=InvitationBatch.State.PREPARING)
-        .values_list("pk", "planned")
-        .first()
-    )
+    preparing = invite_selectors.preparing_batch(program)
     if preparing is not None:
         return InviteAbility(
             False,

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 
 from pairing_admin.celery import app as celery_app
+from programs.services import pairing_turn_on
 from tests import factories
 from tests.support import services, smtp
 from tests.support.worker import Worker
@@ -73,6 +74,14 @@ def other_org(db):
 @pytest.fixture
 def program(org):
     return factories.ProgramFactory(organization=org, name=f"{MARKER} Cohort")
+
+
+@pytest.fixture
+def live(program, org_admin):
+    """`program` with pairing turned on."""
+    pairing_turn_on(program=program, user=org_admin)
+    program.refresh_from_db()
+    return program
 
 
 @pytest.fixture

@@ -57,3 +57,17 @@ class ParticipantFactory(factory.django.DjangoModelFactory):
 
 class MentorFactory(ParticipantFactory):
     role = Participant.Role.MENTOR
+
+
+def bulk_mentees(program, n, *, first="Mentee", last="Bulk", email="mentee") -> list[Participant]:
+    """n mentees in one INSERT: first names {first}00000.., emails {email}{i}@example.org."""
+    return Participant.objects.bulk_create(
+        Participant(
+            program=program,
+            role=Participant.Role.MENTEE,
+            first_name=f"{first}{i:05}",
+            last_name=last,
+            email=f"{email}{i}@example.org",
+        )
+        for i in range(n)
+    )

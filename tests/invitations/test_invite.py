@@ -14,7 +14,7 @@ from invitations.defaults import DEFAULTS
 from invitations.models import AccessLink, EmailKind, Invitation, InvitationBatch, OutboundEmail
 from invitations.rendering import render
 from programs.models import ActivityEvent, Participant, Program
-from programs.services import DomainError, pairing_turn_on
+from programs.services import DomainError
 from tests import factories
 
 LINK = re.compile(r"https?://\S+/p/([A-Za-z0-9_-]+)/")
@@ -31,13 +31,6 @@ def _mentees(program, n, **extra):
         )
         for i in range(n)
     ]
-
-
-@pytest.fixture
-def live(program, org_admin):
-    pairing_turn_on(program=program, user=org_admin)
-    program.refresh_from_db()
-    return program
 
 
 def _paths():

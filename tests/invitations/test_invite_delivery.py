@@ -11,6 +11,7 @@ from django.urls import reverse
 from invitations.models import AccessLink, InvitationBatch, OutboundEmail
 from programs.models import Participant
 from programs.services import pairing_turn_on
+from tests import factories
 from tests.support.smtp import text_of
 
 MENTEES = 1000
@@ -28,16 +29,7 @@ def test_invite_all_for_1000_mentees_sends_exactly_one_email_each_with_its_own_l
     else:
         settings.INVITE_IN_WORKER_ABOVE = MENTEES
     pairing_turn_on(program=program, user=org_admin)
-    Participant.objects.bulk_create(
-        Participant(
-            program=program,
-            role="mentee",
-            first_name=f"Mentee{i:04}",
-            last_name="Load",
-            email=f"mentee{i}@example.org",
-        )
-        for i in range(MENTEES)
-    )
+    factories.bulk_mentees(program, MENTEES, last="Load")
     url = reverse("invite:all", kwargs={"program_id": program.pk})
     response = org_admin_client.post(url, {"expected": MENTEES})
     assert response.status_code == 302, response.content.decode()[:500]

@@ -10,10 +10,10 @@ from django.urls import reverse
 
 from invitations import outbox, services
 from invitations.models import AccessLink, Invitation, InvitationBatch, OutboundEmail
-from programs.models import Participant
-from programs.services import DomainError, pairing_turn_off, pairing_turn_on
+from programs.services import DomainError, pairing_turn_off
 from tests import factories
 from tests.invitations import test_reliability as reliability
+from tests.invitations.test_invite import _paths
 from tests.support.worker import Worker
 
 State = InvitationBatch.State
@@ -22,29 +22,8 @@ own_redis = reliability.own_redis
 workers = reliability.workers
 
 
-def _paths():
-    """Both writing paths where the database has them (SQL only on PostgreSQL)."""
-    return [False, True] if connection.vendor == "postgresql" else [False]
-
-
 def _mentees(program, n):
-    return Participant.objects.bulk_create(
-        Participant(
-            program=program,
-            role="mentee",
-            first_name=f"Big{i:03}",
-            last_name="Batch",
-            email=f"big{i}@example.org",
-        )
-        for i in range(n)
-    )
-
-
-@pytest.fixture
-def live(program, org_admin):
-    pairing_turn_on(program=program, user=org_admin)
-    program.refresh_from_db()
-    return program
+    return factories.bulk_mentees(program, n, first="Big", last="Batch", email="big")
 
 
 @pytest.fixture

@@ -12,20 +12,12 @@ from invitations.models import Invitation, InvitationBatch
 from pairing import selectors
 from pairing.models import MentorRequest, Pairing
 from programs.models import Participant, Program
-from programs.services import pairing_turn_on
 from tests import factories
 
 
 def _url(program, **params):
     url = reverse("pairing:unpaired", kwargs={"program_id": program.pk})
     return url + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
-
-
-@pytest.fixture
-def live(program, org_admin):
-    pairing_turn_on(program=program, user=org_admin)
-    program.refresh_from_db()
-    return program
 
 
 @pytest.fixture
@@ -121,16 +113,7 @@ def test_htmx_search_answers_with_the_results_only(cast, live, org_admin_client)
 
 
 def _bulk_mentees(program, n):
-    Participant.objects.bulk_create(
-        Participant(
-            program=program,
-            role="mentee",
-            first_name=f"M{i:05}",
-            last_name="Bulk",
-            email=f"m{i}@example.org",
-        )
-        for i in range(n)
-    )
+    factories.bulk_mentees(program, n, first="M", email="m")
 
 
 @pytest.mark.parametrize("size", [10, 2000])
