@@ -13,10 +13,12 @@ REGISTRATION_FIELDS = ("role", "first_name", "last_name", *PROFILE_FIELDS)
 def registration_submit(
     *, program: Program, email: str, capacity: int | None = None, **profile: Any
 ) -> tuple[Participant, bool]:
-    """Register a person, or update their profile if the email is known.
+    """Register a person; a known email changes nothing.
 
-    Returns (participant, created). How a person first joined (`source`) is
-    kept when they register again.
+    Returns (participant, created). The link is shared with a whole
+    organization, so a second registration with someone's email must not
+    rewrite their profile or turn a paired mentee into a mentor: the first
+    registration (or the admin's import) stands, and admins edit profiles.
     """
     email = email.strip().lower()
     values = {
@@ -27,12 +29,11 @@ def registration_submit(
         values["capacity"] = capacity or program.default_mentor_capacity
     else:
         values["capacity"] = 0
-    # update_or_create retries the get after an IntegrityError, so two
+    # get_or_create retries the get after an IntegrityError, so two
     # submissions racing with the same email still end with one person.
-    participant, created = Participant.objects.update_or_create(
+    participant, created = Participant.objects.get_or_create(
         program=program,
         email=email,
-        defaults=values,
-        create_defaults={**values, "source": Participant.Source.REGISTRATION},
+        defaults={**values, "source": Participant.Source.REGISTRATION},
     )
     return participant, created

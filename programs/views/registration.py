@@ -35,11 +35,10 @@ def register(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "programs/register_limited.html", context, status=429)
     form = RegistrationForm(request.POST or None, default_capacity=program.default_mentor_capacity)
     if request.method == "POST" and form.is_valid():
-        _, created = registration_submit(program=program, **form.cleaned_data)
-        if created:
-            messages.success(request, f"You're registered for {program.name}. Thank you!")
-        else:
-            messages.success(request, f"Your profile was updated for {program.name}. Thank you!")
+        # The same answer whether the email was known or not: the page must
+        # not tell a visitor who is in the program.
+        registration_submit(program=program, **form.cleaned_data)
+        messages.success(request, f"Thank you: your registration for {program.name} is in.")
         return redirect(reverse("register", kwargs={"token": token}) + "?thanks=1")
     context["form"] = form
     return render(request, "programs/register.html", context)

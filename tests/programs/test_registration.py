@@ -53,7 +53,7 @@ def test_new_registration_creates_a_participant_and_thanks_them(anon_client, pro
 
     assert response.status_code == 302
     assert response.url == _url(program) + "?thanks=1"
-    assert _messages(response) == [f"You're registered for {program.name}. Thank you!"]
+    assert _messages(response) == [f"Thank you: your registration for {program.name} is in."]
     person = Participant.objects.get()
     assert person.program == program
     assert person.email == "zoe@example.org"
@@ -76,21 +76,32 @@ def test_mentor_capacity_defaults_to_the_programs_and_can_be_chosen(anon_client,
     assert capacities == {"m1@example.org": program.default_mentor_capacity, "m2@example.org": 5}
 
 
-def test_registering_again_with_the_same_email_updates_the_profile(anon_client, program):
+def test_registering_with_a_known_email_changes_nothing_and_says_the_same(anon_client, program):
+    # The link goes to a whole organization: whoever knows a colleague's email
+    # must not be able to rewrite their profile or turn them into a mentor.
     imported = factories.ParticipantFactory(
-        program=program, email="zoe@example.org", source=Participant.Source.IMPORT
+        program=program,
+        email="zoe@example.org",
+        role=Participant.Role.MENTEE,
+        department="Finance",
+        first_name="Zoe",
+        capacity=0,
+        source=Participant.Source.IMPORT,
     )
+    before = Participant.objects.values().get(pk=imported.pk)
 
     response = anon_client.post(
-        _url(program), _form(email=" ZOE@example.ORG ", role="mentor", department="Legal")
+        _url(program),
+        _form(email=" ZOE@example.ORG ", role="mentor", department="Legal", first_name="Mallory"),
     )
 
-    assert _messages(response) == [f"Your profile was updated for {program.name}. Thank you!"]
-    person = Participant.objects.get()
-    assert person.pk == imported.pk
-    assert (person.role, person.department, person.first_name) == ("mentor", "Legal", "Zoe")
-    assert person.capacity == program.default_mentor_capacity
-    assert person.source == Participant.Source.IMPORT
+    assert response.status_code == 302
+    # Word for word what a new person is told: the page does not reveal who is registered.
+    assert _messages(response) == [f"Thank you: your registration for {program.name} is in."]
+    assert Participant.objects.count() == 1
+    assert Participant.objects.values().get(pk=imported.pk) == before
+    thanks = anon_client.get(response.url).content.decode()
+    assert "your first registration stands" in thanks
 
 
 def test_the_same_email_in_another_program_is_another_person(anon_client, program):
