@@ -280,10 +280,3 @@ def request_link(request: HttpRequest, token: str) -> HttpResponse:
         },
         status=409 if error else 200,
     )
-
-
-@require_safe
-@token_page
-@rate_limited
-def session_link(request: HttpRequest, token: str) -> HttpResponse:
-    return _neutral(request)

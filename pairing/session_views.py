@@ -18,6 +18,7 @@ from pairing import monitoring
 from pairing.health import local_today
 from pairing.models import MentoringSession, Pairing
 from pairing.monitor_views import SessionForm
+from pairing.public_views import rate_limited
 from programs.services import DomainError
 
 
@@ -45,6 +46,7 @@ def _pairing_for(token: str) -> tuple[Pairing | None, object]:
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
 @token_page
+@rate_limited
 def session_link(request: HttpRequest, token: str) -> HttpResponse:
     pairing, person = _pairing_for(token)
     if pairing is None:

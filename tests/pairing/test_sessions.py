@@ -198,3 +198,16 @@ def test_pairing_page_is_404_for_outsiders(program, other_admin_client):
     add = reverse("pairing:session_add", args=[program.pk, pairing.pk])
     assert other_admin_client.post(add, {"date": "2026-01-01", "minutes": 30}).status_code == 404
     assert not MentoringSession.objects.filter(minutes=30).exists()
+
+
+def test_the_session_link_is_rate_limited_per_address(program, settings):
+    # Guessing tokens on /s/ costs as much as on the other token pages.
+    settings.TOKEN_PAGE_RATE_LIMIT = 3
+    url = _link(pair(program, days_ago=10))
+    client = Client(REMOTE_ADDR="10.0.0.1")
+    statuses = [client.get(url).status_code for _ in range(3)]
+    guess = reverse("pairing:session_link", kwargs={"token": "x" * 43})
+    statuses += [client.get(guess).status_code, client.post(url, {"minutes": "30"}).status_code]
+    assert statuses == [200, 200, 200, 429, 429]
+    assert MentoringSession.objects.count() == 0
+    assert Client(REMOTE_ADDR="10.0.0.2").get(url).status_code == 200
