@@ -97,8 +97,15 @@ class ParticipantForm(forms.ModelForm):
             *PROFILE_FIELDS,
             "manager_email",
             "capacity",
+            "accepting_requests",
         ]
-        labels = {"capacity": "Mentor capacity"}
+        labels = {"capacity": "Mentor capacity", "accepting_requests": "Accepting new requests"}
+        help_texts = {
+            "accepting_requests": (
+                "Mentors only. Turned off when a mentor answers “I'm unavailable for now”; "
+                "their current pairings go on. Turn it back on when they can take requests again."
+            )
+        }
         widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
 
     def clean_email(self):

@@ -64,6 +64,9 @@ class ParsedImport:
     lines: list[int] = field(default_factory=list)
     # Model fields the file provides; on re-import only these are overwritten.
     provided_fields: list[str] = field(default_factory=list)
+    # Emails of the rows with a capacity written in; a blank or missing one
+    # keeps a known mentor's capacity (see _capacities).
+    explicit_capacity: set[str] = field(default_factory=set)
 
     @property
     def error_count(self) -> int:
@@ -299,6 +302,7 @@ def _parse_row(
             error("capacity", f"“{capacity}” must be a whole number from 0 to {MAX_CAPACITY}")
         else:
             row["capacity"] = int(capacity)
+            result.explicit_capacity.add(email)
     elif "capacity" in columns:
         row["capacity"] = default_mentor_capacity if role == Participant.Role.MENTOR else 0
 
@@ -342,19 +346,97 @@ def import_preview(*, participant_import: ParticipantImport) -> ImportPreview:
     parsed = parse_import(
         participant_import.content, default_mentor_capacity=program.default_mentor_capacity
     )
-    existing = _existing_emails(program, parsed)
-    updates = sum(1 for row in parsed.rows if row["email"] in existing)
+    known = _known(program, parsed)
+    parsed.row_errors += _conflicts(program, parsed, known)
+    updates = sum(1 for row in parsed.rows if row["email"] in known)
     return ImportPreview(parsed=parsed, new_count=len(parsed.rows) - updates, update_count=updates)
 
 
-def _existing_emails(program: Program, parsed: ParsedImport) -> set[str]:
+@dataclass(frozen=True)
+class _Known:
+    """A person already in the program, as the import compares them."""
+
+    pk: int
+    role: str
+    capacity: int
+    name: str
+
+
+def _known(program: Program, parsed: ParsedImport, *, pks=None) -> dict[str, _Known]:
+    """{email: _Known} for the program's people (or only those with `pks`)."""
     if not parsed.rows:
-        return set()
-    return set(Participant.objects.filter(program=program).values_list("email", flat=True))
+        return {}
+    people = Participant.objects.filter(program=program)
+    if pks is not None:
+        people = people.filter(pk__in=pks)
+    return {
+        email: _Known(pk, role, capacity, f"{first} {last}".strip())
+        for pk, email, role, capacity, first, last in people.values_list(
+            "pk", "email", "role", "capacity", "first_name", "last_name"
+        )
+    }
+
+
+def _capacities(parsed: ParsedImport, known: dict[str, _Known], program: Program) -> list[int]:
+    """Each row's capacity after the import.
+
+    A capacity written in the file wins. Otherwise a person who keeps their
+    role keeps their capacity (a blank cell must not reset a mentor to the
+    program's default), and a new mentor, or a mentee becoming one, gets the
+    program's default; mentees have 0.
+    """
+    out = []
+    for row in parsed.rows:
+        person = known.get(row["email"])
+        if row["email"] in parsed.explicit_capacity:
+            out.append(row["capacity"])
+        elif person is not None and person.role == row["role"]:
+            out.append(person.capacity)
+        elif row["role"] == Participant.Role.MENTOR:
+            out.append(program.default_mentor_capacity)
+        else:
+            out.append(0)
+    return out
+
+
+def _changes(parsed: ParsedImport, known: dict[str, _Known], program: Program):
+    """(line, row, person, capacity) for the rows that change a known person's role
+    or lower a mentor's capacity: what their pairings may forbid."""
+    for line, row, capacity in zip(
+        parsed.lines, parsed.rows, _capacities(parsed, known, program), strict=True
+    ):
+        person = known.get(row["email"])
+        if person is not None and (
+            person.role != row["role"]
+            or (row["role"] == Participant.Role.MENTOR and capacity < person.capacity)
+        ):
+            yield line, row, person, capacity
+
+
+def _conflicts(program: Program, parsed: ParsedImport, known: dict[str, _Known]) -> list[RowError]:
+    """A row error for each change the person's pairings, requests or staged
+    auto-pair proposals forbid (pairing.engagement says why)."""
+    from pairing.engagement import capacity_problem, engagements, role_change_problem
+
+    changes = list(_changes(parsed, known, program))
+    if not changes:
+        return []
+    ties = engagements(program, [person.pk for _, _, person, _ in changes])
+    errors = []
+    for line, row, person, capacity in changes:
+        tie = ties.get(person.pk)
+        if person.role != row["role"]:
+            if problem := role_change_problem(person.name, tie):
+                errors.append(RowError(line, "role", problem))
+        elif problem := capacity_problem(person.name, capacity, tie):
+            errors.append(RowError(line, "capacity", problem))
+    return errors
 
 
 def import_apply(*, participant_import: ParticipantImport) -> ParticipantImport:
     """Apply a previewed file, all or nothing, at most once."""
+    from pairing.engagement import lock_participants
+
     program = participant_import.program
     _ensure_waiting(participant_import)
     # Validate before taking any lock; the stored text cannot change, but the
@@ -367,6 +449,22 @@ def import_apply(*, participant_import: ParticipantImport) -> ParticipantImport:
             "This file has errors, so nothing was imported. Fix them and upload it again."
         )
     with transaction.atomic():
+        known = _known(program, parsed)
+        # The people whose role or capacity the file changes: locked (as an
+        # approval locks its mentor), then read again and checked against
+        # their pairings, so none can be paired meanwhile.
+        changing = [person.pk for _, _, person, _ in _changes(parsed, known, program)]
+        if changing:
+            lock_participants(changing)
+            known |= _known(program, parsed, pks=changing)
+            conflicts = _conflicts(program, parsed, known)
+            if conflicts:
+                first = conflicts[0]
+                more = len(conflicts) - 1
+                raise DomainError(
+                    f"Nothing was imported. Line {first.line}: {first.reason}"
+                    + (f" ({more} more row{'s' if more > 1 else ''} like it.)" if more else "")
+                )
         # The conditional update is the once-only guard: a second confirm
         # (double click, two tabs) finds the status already changed.
         claimed = ParticipantImport.objects.filter(
@@ -375,7 +473,7 @@ def import_apply(*, participant_import: ParticipantImport) -> ParticipantImport:
         if not claimed:
             participant_import.refresh_from_db(fields=["status"])
             _ensure_waiting(participant_import)
-        created, updated = participants_upsert(program=program, parsed=parsed)
+        created, updated = participants_upsert(program=program, parsed=parsed, known=known)
         ParticipantImport.objects.filter(pk=participant_import.pk).update(
             created_count=created, updated_count=updated
         )
@@ -390,7 +488,9 @@ def _ensure_waiting(participant_import: ParticipantImport) -> None:
         raise DomainError("This file was discarded; upload it again to import it.")
 
 
-def participants_upsert(*, program: Program, parsed: ParsedImport) -> tuple[int, int]:
+def participants_upsert(
+    *, program: Program, parsed: ParsedImport, known: dict[str, _Known] | None = None
+) -> tuple[int, int]:
     """Insert or update every row by (program, email); returns (created, updated).
 
     Must run inside a transaction. A fixed number of queries whatever the
@@ -399,26 +499,29 @@ def participants_upsert(*, program: Program, parsed: ParsedImport) -> tuple[int,
     """
     if not connection.in_atomic_block:
         raise RuntimeError("participants_upsert must run inside transaction.atomic()")
-    existing = _existing_emails(program, parsed)
-    # Only the columns the file provides overwrite people already there.
+    if known is None:
+        known = _known(program, parsed)
+    rows = [
+        {**row, "capacity": capacity}
+        for row, capacity in zip(parsed.rows, _capacities(parsed, known, program), strict=True)
+    ]
+    # Only the columns the file provides overwrite people already there, and
+    # the capacity (worked out per row: kept unless written in or the role changes).
     update_fields = [*parsed.provided_fields, "updated_at"]
+    if "capacity" not in update_fields:
+        update_fields.append("capacity")
     if connection.vendor == "postgresql":
-        _upsert_with_copy(program, parsed, update_fields)
+        _upsert_with_copy(program, rows, update_fields)
     else:
         Participant.objects.bulk_create(
-            [
-                Participant(
-                    program=program, source=Participant.Source.IMPORT, **_defaults_for(row, program)
-                )
-                for row in parsed.rows
-            ],
+            [Participant(program=program, source=Participant.Source.IMPORT, **row) for row in rows],
             batch_size=2000,
             update_conflicts=True,
             unique_fields=["program", "email"],
             update_fields=update_fields,
         )
-    updated = sum(1 for row in parsed.rows if row["email"] in existing)
-    return len(parsed.rows) - updated, updated
+    updated = sum(1 for row in rows if row["email"] in known)
+    return len(rows) - updated, updated
 
 
 _COPY_FIELDS = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
@@ -426,7 +529,7 @@ _COPY_TYPES = {"skills": "jsonb", "interests": "jsonb", "goals": "jsonb", "capac
 _STAGING = "participant_import_staging"
 
 
-def _upsert_with_copy(program: Program, parsed: ParsedImport, update_fields: list[str]) -> None:
+def _upsert_with_copy(program: Program, rows: list[dict], update_fields: list[str]) -> None:
     # bulk_create spends most of its time turning 10,000 model instances into
     # SQL parameters in Python; COPY streams plain tuples, which keeps a
     # 10,000-row import well under two seconds.
@@ -443,8 +546,7 @@ def _upsert_with_copy(program: Program, parsed: ParsedImport, update_fields: lis
         cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{_STAGING}")
         cursor.execute(f"CREATE TEMPORARY TABLE {_STAGING} ({staging_columns}) ON COMMIT DROP")
         with cursor.copy(f"COPY {_STAGING} ({copy_columns}) FROM STDIN") as copy:
-            for row in parsed.rows:
-                values = _defaults_for(row, program)
+            for values in rows:
                 copy.write_row(
                     [
                         json.dumps(values.get(f, [])) if f in TAG_COLUMNS else values.get(f, "")
@@ -463,14 +565,6 @@ def _upsert_with_copy(program: Program, parsed: ParsedImport, update_fields: lis
             [program.pk, Participant.Source.IMPORT.value, now, now],
         )
         cursor.execute(f"DROP TABLE pg_temp.{_STAGING}")
-
-
-def _defaults_for(row: dict[str, Any], program: Program) -> dict[str, Any]:
-    values = dict(row)
-    if "capacity" not in values:
-        is_mentor = values["role"] == Participant.Role.MENTOR
-        values["capacity"] = program.default_mentor_capacity if is_mentor else 0
-    return values
 
 
 def import_discard(*, participant_import: ParticipantImport) -> bool:

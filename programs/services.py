@@ -44,6 +44,29 @@ def split_tags(raw: str) -> list[str]:
 
 @transaction.atomic
 def participant_update(*, participant: Participant, **fields) -> Participant:
+    """Save an admin's edit of a person; DomainError (nothing saved) if it would
+    contradict their pairings: a role change while they are paired, hold a
+    request or sit in a staged auto-pair run, or a mentor's capacity below
+    the people they mentor now."""
+    from pairing.engagement import (
+        capacity_problem,
+        engagements,
+        lock_participants,
+        role_change_problem,
+    )
+
+    lock_participants([participant.pk])
+    current = Participant.objects.get(pk=participant.pk)
+    role = fields.get("role", current.role)
+    capacity = fields.get("capacity", current.capacity)
+    if role != current.role or (role == Participant.Role.MENTOR and capacity < current.capacity):
+        tie = engagements(current.program, [current.pk]).get(current.pk)
+        if role != current.role and (problem := role_change_problem(current.full_name, tie)):
+            raise DomainError(problem)
+        if role == Participant.Role.MENTOR and (
+            problem := capacity_problem(current.full_name, capacity, tie)
+        ):
+            raise DomainError(problem)
     for key, value in fields.items():
         setattr(participant, key, value)
     if "email" in fields:

@@ -40,9 +40,13 @@ def participant_edit(request: HttpRequest, program_id: int, participant_id: int)
     form = ParticipantForm(request.POST or None, instance=participant)
     if request.method == "POST" and form.is_valid():
         participant.refresh_from_db()
-        services.participant_update(participant=participant, **form.cleaned_data)
-        messages.success(request, f"{participant.full_name} saved.")
-        return redirect("programs:participants", program_id=program.pk)
+        try:
+            services.participant_update(participant=participant, **form.cleaned_data)
+        except services.DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"{participant.full_name} saved.")
+            return redirect("programs:participants", program_id=program.pk)
     return render(
         request,
         "programs/participant_form.html",

@@ -1,0 +1,121 @@
+"""What ties participants to pairing, for the profile edits that must respect it.
+
+An admin's edit or a CSV re-import may change a person's role or a mentor's
+capacity. Neither may leave the data contradicting itself: a mentor who is
+now a mentee still mentoring two people, a mentee who is now a mentor still
+in their own pairing or holding a request, a mentor with capacity 1 and two
+active pairings. `engagement_problems` says, in words for the admin, what
+stands in the way; the callers refuse the change and write nothing.
+
+Callers lock the participants' rows first (the approvals and the auto-pair
+confirm lock the mentor's row before pairing), so what is read here cannot
+change before their edit commits.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Count, Q
+
+from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing
+from programs.models import Participant, Program
+
+_CHUNK = 10_000  # ids per query (SQLite caps the parameters of one statement)
+
+
+@dataclass
+class Engagement:
+    mentoring: int = 0  # active pairings as the mentor
+    paired: bool = False  # in an active pairing as the mentee
+    pending: bool = False  # a pending request, made or received
+    staged: bool = False  # in a proposal of a staged auto-pair run
+
+
+def engagements(program: Program, ids: Iterable[int]) -> dict[int, Engagement]:
+    """{participant id: Engagement} for those of `ids` with any tie (four queries)."""
+    out: dict[int, Engagement] = {}
+    ids = sorted(set(ids))
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        active = Pairing.objects.filter(program=program, status=Pairing.Status.ACTIVE)
+        for mentor_id, count in (
+            active.filter(mentor_id__in=chunk)
+            .order_by()
+            .values("mentor_id")
+            .annotate(n=Count("pk"))
+            .values_list("mentor_id", "n")
+        ):
+            out.setdefault(mentor_id, Engagement()).mentoring = count
+        for mentee_id in active.filter(mentee_id__in=chunk).values_list("mentee_id", flat=True):
+            out.setdefault(mentee_id, Engagement()).paired = True
+        pending = MentorRequest.objects.filter(
+            Q(mentee_id__in=chunk) | Q(mentor_id__in=chunk),
+            program=program,
+            status=MentorRequest.Status.PENDING,
+        )
+        for pair in pending.values_list("mentee_id", "mentor_id"):
+            for pk in pair:
+                if pk in chunk:
+                    out.setdefault(pk, Engagement()).pending = True
+        staged = AutoPairProposal.objects.filter(
+            Q(mentee_id__in=chunk) | Q(mentor_id__in=chunk),
+            run__program=program,
+            run__status=AutoPairRun.Status.STAGED,
+        )
+        for pair in staged.values_list("mentee_id", "mentor_id"):
+            for pk in pair:
+                if pk in chunk:
+                    out.setdefault(pk, Engagement()).staged = True
+    return out
+
+
+def role_change_problem(name: str, tie: Engagement | None) -> str | None:
+    """Why this person's role cannot change now, or None."""
+    if tie is None:
+        return None
+    reasons = []
+    if tie.mentoring:
+        reasons.append(f"mentors {_people(tie.mentoring)}")
+    if tie.paired:
+        reasons.append("is in an active pairing as a mentee")
+    if tie.pending:
+        reasons.append("has a pending mentor request")
+    if tie.staged:
+        reasons.append("is in the auto-pair run waiting for review")
+    if not reasons:
+        return None
+    return (
+        f"{name} {_join(reasons)}, so their role can't change. End the pairing, "
+        "cancel the request or discard the auto-pair run first."
+    )
+
+
+def capacity_problem(name: str, capacity: int, tie: Engagement | None) -> str | None:
+    """Why a mentor's capacity cannot drop to `capacity`, or None."""
+    mentoring = tie.mentoring if tie else 0
+    if capacity >= mentoring:
+        return None
+    return (
+        f"{name} mentors {_people(mentoring)} now, so their capacity can't go below "
+        f"{mentoring}. End a pairing first."
+    )
+
+
+def _people(n: int) -> str:
+    return "1 person" if n == 1 else f"{n} people"
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def lock_participants(ids: Iterable[int]) -> None:
+    """Lock these participants' rows, in id order (the order every locker uses)."""
+    ids = sorted(set(ids))
+    for start in range(0, len(ids), _CHUNK):
+        list(
+            Participant.objects.select_for_update()
+            .filter(pk__in=ids[start : start + _CHUNK])
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )

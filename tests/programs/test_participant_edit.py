@@ -1,0 +1,161 @@
+"""An admin edits a participant: profile changes save; a role or capacity change that
+would contradict their pairings, requests or staged proposals is refused, and nothing
+is saved."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing
+from programs.models import Participant
+from tests import factories
+
+
+def _url(person) -> str:
+    return reverse(
+        "programs:participant_edit",
+        kwargs={"program_id": person.program_id, "participant_id": person.pk},
+    )
+
+
+def _form(person, **overrides) -> dict:
+    data = {
+        "role": person.role,
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "email": person.email,
+        "title": person.title,
+        "department": person.department,
+        "location": person.location,
+        "skills": ", ".join(person.skills),
+        "interests": ", ".join(person.interests),
+        "goals": ", ".join(person.goals),
+        "bio": person.bio,
+        "manager_email": person.manager_email,
+        "capacity": str(person.capacity),
+    }
+    if person.accepting_requests:
+        data["accepting_requests"] = "on"
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def _pending(mentee, mentor):
+    return MentorRequest.objects.create(
+        program=mentee.program,
+        mentee=mentee,
+        mentor=mentor,
+        expires_at=timezone.now() + timedelta(days=3),
+    )
+
+
+def _staged(mentee, mentor):
+    run = AutoPairRun.objects.create(program=mentee.program, status=AutoPairRun.Status.STAGED)
+    AutoPairProposal.objects.create(run=run, mentee=mentee, mentor=mentor, score=40.0)
+    return run
+
+
+def test_an_edit_saves_the_profile(program, org_admin_client):
+    person = factories.ParticipantFactory(program=program, department="Finance")
+    response = org_admin_client.post(_url(person), _form(person, department="Legal"))
+    assert response.status_code == 302
+    person.refresh_from_db()
+    assert person.department == "Legal"
+
+
+def _tie(kind, program):
+    """A mentee (role mentee) tied to pairing by `kind`, and their mentor."""
+    mentee = factories.ParticipantFactory(program=program, first_name="Ana", last_name="Ruiz")
+    mentor = factories.MentorFactory(program=program, capacity=3)
+    if kind == "paired":
+        Pairing.objects.create(program=program, mentee=mentee, mentor=mentor, origin="admin")
+    elif kind == "pending":
+        _pending(mentee, mentor)
+    else:
+        _staged(mentee, mentor)
+    return mentee, mentor
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("paired", "is in an active pairing as a mentee"),
+        ("pending", "has a pending mentor request"),
+        ("staged", "is in the auto-pair run waiting for review"),
+    ],
+)
+def test_a_tied_mentee_cannot_become_a_mentor(program, org_admin_client, kind, reason):
+    mentee, _ = _tie(kind, program)
+    before = Participant.objects.values().get(pk=mentee.pk)
+
+    response = org_admin_client.post(
+        _url(mentee), _form(mentee, role="mentor", capacity="5", department="Legal")
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"Ana Ruiz {reason}, so their role can" in page
+    # Nothing of the edit was saved, not even the harmless part.
+    assert Participant.objects.values().get(pk=mentee.pk) == before
+
+
+@pytest.mark.parametrize("kind", ["paired", "pending", "staged"])
+def test_a_tied_mentor_cannot_become_a_mentee(program, org_admin_client, kind):
+    _, mentor = _tie(kind, program)
+    response = org_admin_client.post(_url(mentor), _form(mentor, role="mentee", capacity="0"))
+    assert response.status_code == 200
+    assert "so their role can" in response.content.decode()
+    assert Participant.objects.get(pk=mentor.pk).role == Participant.Role.MENTOR
+
+
+def test_a_person_with_no_ties_can_change_role(program, org_admin_client):
+    mentee = factories.ParticipantFactory(program=program)
+    # An ended pairing is history, not a tie.
+    ended = Pairing.objects.create(
+        program=program, mentee=mentee, mentor=factories.MentorFactory(program=program),
+        origin="admin", status=Pairing.Status.ENDED, ended_at=timezone.now(),
+    )  # fmt: skip
+    response = org_admin_client.post(_url(mentee), _form(mentee, role="mentor", capacity="2"))
+    assert response.status_code == 302
+    mentee.refresh_from_db()
+    assert (mentee.role, mentee.capacity) == ("mentor", 2)
+    assert Pairing.objects.get(pk=ended.pk).status == Pairing.Status.ENDED
+
+
+def test_capacity_cannot_drop_below_the_people_a_mentor_mentors(program, org_admin_client):
+    mentor = factories.MentorFactory(program=program, capacity=3, first_name="Bo", last_name="")
+    for _ in range(2):
+        Pairing.objects.create(
+            program=program,
+            mentee=factories.ParticipantFactory(program=program),
+            mentor=mentor,
+            origin="admin",
+        )
+
+    response = org_admin_client.post(_url(mentor), _form(mentor, capacity="1"))
+    assert response.status_code == 200
+    assert "Bo mentors 2 people now, so their capacity can" in response.content.decode()
+    assert Participant.objects.get(pk=mentor.pk).capacity == 3
+
+    assert org_admin_client.post(_url(mentor), _form(mentor, capacity="2")).status_code == 302
+    assert Participant.objects.get(pk=mentor.pk).capacity == 2
+
+
+def test_a_mentor_who_was_unavailable_can_take_requests_again(program, org_admin_client):
+    mentor = factories.MentorFactory(program=program, accepting_requests=False)
+    page = org_admin_client.get(_url(mentor)).content.decode()
+    assert "Accepting new requests" in page
+    response = org_admin_client.post(_url(mentor), _form(mentor, accepting_requests="on"))
+    assert response.status_code == 302
+    assert Participant.objects.get(pk=mentor.pk).accepting_requests is True
+    org_admin_client.post(_url(mentor), _form(mentor, accepting_requests=None))
+    assert Participant.objects.get(pk=mentor.pk).accepting_requests is False
+
+
+def test_another_organizations_admin_cannot_edit(program, other_admin_client):
+    person = factories.ParticipantFactory(program=program, department="Finance")
+    response = other_admin_client.post(_url(person), _form(person, department="Legal"))
+    assert response.status_code == 404
+    assert Participant.objects.get(pk=person.pk).department == "Finance"
