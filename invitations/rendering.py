@@ -76,6 +76,14 @@ VARIABLES: dict[str, dict[str, str]] = {
     },
 }
 
+# Values the product generates: our own signed links. Only these, and the text
+# the template's author wrote, become clickable in an HTML part made from the
+# text. Every other value can come from participants (names, profiles, notes,
+# decline messages; anyone can register through the public form), and a URL
+# in it must stay plain text: a note saying "approve here: https://evil..."
+# must not turn into a link beside our real Approve and Decline links.
+LINK_VARIABLES = frozenset({"preferences_link", "approve_link", "decline_link", "session_link"})
+
 
 @dataclass(frozen=True)
 class Template:
@@ -127,22 +135,60 @@ def _one_line(value: str) -> str:
     return " ".join(value.split())
 
 
-def text_to_html(text: str) -> str:
-    """Paragraphs and links from plain text; everything else escaped."""
-    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
-    out = []
-    for paragraph in paragraphs:
-        escaped = html.escape(paragraph)
-        linked = re.sub(r"(https?://[^\s<>&]+(?:&amp;[^\s<>&]+)*)", r'<a href="\1">\1</a>', escaped)
-        out.append("<p>" + linked.replace("\n", "<br>\n") + "</p>")
-    return "<!doctype html><html><body>" + "\n".join(out) + "</body></html>"
+URL = re.compile(r"(https?://[^\s<>&]+(?:&amp;[^\s<>&]+)*)")
+LINK_TAG = r'<a href="\1">\1</a>'
+HTML_HEAD = "<!doctype html><html><body>"
+HTML_TAIL = "</body></html>"
+
+
+def linkify(escaped: str) -> str:
+    """Links for the URLs in already-escaped text that we trust."""
+    return URL.sub(LINK_TAG, escaped)
+
+
+def paragraphs_to_html(body: str) -> str:
+    """Paragraphs and line breaks around an escaped (and linked) body.
+
+    Escaping and linking neither add nor remove whitespace outside a tag, so
+    splitting after them gives the paragraphs of the plain text.
+    """
+    paragraphs = [p for p in re.split(r"\n\s*\n", body.strip()) if p.strip()]
+    out = ["<p>" + p.replace("\n", "<br>\n") + "</p>" for p in paragraphs]
+    return HTML_HEAD + "\n".join(out) + HTML_TAIL
+
+
+def _linked_text(source: str, values: dict[str, str]) -> str:
+    """The text template as escaped HTML, with links only where we trust them.
+
+    The template is cut at each placeholder that is not one of our links. A
+    run of the author's text and our link values is linked as a whole (so
+    `{{ preferences_link }}?x=1` stays one link); any other value is only
+    escaped, and no link reaches into it or starts in it.
+    """
+    out: list[str] = []
+    run: list[str] = []
+    position = 0
+    for match in PLACEHOLDER.finditer(source):
+        run.append(source[position : match.start()])
+        name = match.group(1)
+        if name in LINK_VARIABLES:
+            run.append(values.get(name, ""))
+        else:
+            out.append(linkify(html.escape("".join(run))))
+            out.append(html.escape(values.get(name, "")))
+            run = []
+        position = match.end()
+    run.append(source[position:])
+    out.append(linkify(html.escape("".join(run))))
+    return "".join(out)
 
 
 def render(kind: str, template: Template, values: dict[str, str]) -> tuple[str, str, str]:
     """(subject, text, html) with the values substituted.
 
     Values are plain strings: the subject gets them on one line (no header
-    injection), the HTML part gets them escaped.
+    injection), the HTML part gets them escaped; an HTML part made from the
+    text links only the author's URLs and our LINK_VARIABLES.
     """
     allowed = VARIABLES[kind]
     clean = {k: str(values.get(k, "")) for k in allowed}
@@ -151,5 +197,5 @@ def render(kind: str, template: Template, values: dict[str, str]) -> tuple[str, 
     if template.html.strip():
         body_html = _substitute(template.html, clean, html.escape)
     else:
-        body_html = text_to_html(text)
+        body_html = paragraphs_to_html(_linked_text(template.text, clean))
     return subject, text, body_html

@@ -12,7 +12,11 @@ How it stays identical to render():
   re.sub: a value that looks like a placeholder is never substituted again).
 - Values the same for every row (program and organization name) are
   transformed in Python by the same helpers; per-row values by SQL
-  equivalents of `_one_line`, `html.escape` and `text_to_html`.
+  equivalents of `_one_line`, `html.escape`, `linkify` and
+  `paragraphs_to_html`.
+- An HTML part made from the text is cut into the same runs as
+  rendering._linked_text: the author's text and our link values are linked,
+  every other value is only escaped.
 - Python's notion of whitespace (str.isspace, re's \\s) is spelled out as an
   explicit character class, so the database's locale plays no part.
 """
@@ -20,7 +24,15 @@ How it stays identical to render():
 import html
 import sys
 
-from invitations.rendering import PLACEHOLDER, Template, _one_line, text_to_html
+from invitations.rendering import (
+    HTML_HEAD,
+    HTML_TAIL,
+    LINK_VARIABLES,
+    PLACEHOLDER,
+    Template,
+    _one_line,
+    linkify,
+)
 
 # Every character Python treats as whitespace (str.split/strip, re's \s).
 WHITESPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
@@ -28,9 +40,6 @@ _WS_CLASS = "[" + WHITESPACE + "]"
 _NOT_URL = "[^" + WHITESPACE + "<>&]"
 URL_RE = f"(https?://{_NOT_URL}+(?:&amp;{_NOT_URL}+)*)"
 PARAGRAPH_RE = "\n" + _WS_CLASS + "*\n"
-
-# text_to_html's frame, taken from the function itself.
-_HTML_HEAD, _HTML_TAIL = text_to_html("x").split("<p>x</p>")
 
 
 class SQL:
@@ -74,21 +83,57 @@ def html_escape(expr: SQL) -> SQL:
     return SQL(sql, expr.params)
 
 
-def text_to_html_sql(text: SQL) -> SQL:
-    """SQL for rendering.text_to_html(text): paragraphs, links, line breaks."""
-    paragraph = SQL("para")
-    linked = SQL(
-        f"regexp_replace({html_escape(paragraph).sql}, %s, '<a href=\"\\1\">\\1</a>', 'g')",
-        [URL_RE],
+def linkify_sql(escaped: SQL) -> SQL:
+    """SQL for rendering.linkify(escaped)."""
+    return SQL(
+        f"regexp_replace({escaped.sql}, %s, '<a href=\"\\1\">\\1</a>', 'g')",
+        [*escaped.params, URL_RE],
     )
-    body = f"""(SELECT %s || coalesce(string_agg(
-            '<p>' || replace({linked.sql}, E'\\n', E'<br>\\n') || '</p>', E'\\n' ORDER BY n
+
+
+def paragraphs_to_html_sql(body: SQL) -> SQL:
+    """SQL for rendering.paragraphs_to_html(body): paragraphs, line breaks, frame."""
+    sql = f"""(SELECT %s || coalesce(string_agg(
+            '<p>' || replace(para, E'\\n', E'<br>\\n') || '</p>', E'\\n' ORDER BY n
         ), '') || %s
-        FROM regexp_split_to_table(btrim({text.sql}, %s), %s) WITH ORDINALITY AS s(para, n)
+        FROM regexp_split_to_table(btrim({body.sql}, %s), %s) WITH ORDINALITY AS s(para, n)
         WHERE btrim(para, %s) <> '')"""  # noqa: S608 - our own fragments; values are parameters
-    params = [_HTML_HEAD, *linked.params, _HTML_TAIL, *text.params, WHITESPACE]
-    params += [PARAGRAPH_RE, WHITESPACE]
-    return SQL(body, params)
+    params = [HTML_HEAD, HTML_TAIL, *body.params, WHITESPACE, PARAGRAPH_RE, WHITESPACE]
+    return SQL(sql, params)
+
+
+def _linked_run(run: list[SQL | str]) -> SQL:
+    """Escaped and linked author's text plus link values (rendering._linked_text)."""
+    if all(isinstance(piece, str) for piece in run):
+        return SQL.value(linkify(html.escape("".join(run))))
+    escaped = [
+        SQL.value(html.escape(piece)) if isinstance(piece, str) else html_escape(piece)
+        for piece in run
+    ]
+    return linkify_sql(concat(escaped))
+
+
+def linked_text_sql(source: str, values: dict[str, SQL | str]) -> SQL:
+    """SQL for rendering._linked_text(source, values)."""
+    parts: list[SQL] = []
+    run: list[SQL | str] = []
+    position = 0
+    for match in PLACEHOLDER.finditer(source):
+        run.append(source[position : match.start()])
+        name = match.group(1)
+        value = values.get(name, "")
+        if name in LINK_VARIABLES:
+            run.append(value)
+        else:
+            parts.append(_linked_run(run))
+            parts.append(
+                SQL.value(html.escape(value)) if isinstance(value, str) else html_escape(value)
+            )
+            run = []
+        position = match.end()
+    run.append(source[position:])
+    parts.append(_linked_run(run))
+    return concat(parts)
 
 
 def _substitute(source: str, values: dict[str, SQL | str], transform) -> SQL:
@@ -126,5 +171,5 @@ def render_sql(template: Template, values: dict[str, SQL | str]) -> tuple[SQL, S
     if template.html.strip():
         body_html = _substitute(template.html, values, (html.escape, html_escape))
     else:
-        body_html = text_to_html_sql(text)
+        body_html = paragraphs_to_html_sql(linked_text_sql(template.text, values))
     return subject, text, body_html

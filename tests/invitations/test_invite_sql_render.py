@@ -1,5 +1,7 @@
 """PostgreSQL renders invitation emails exactly as render() does, tricky values included."""
 
+import re
+
 import pytest
 from django.db import connection
 
@@ -28,6 +30,12 @@ TRICKY_NAMES = [
     "&amp; already",
     "100% %s %(x)s",
     "back\\slash \\1",
+    "Please use https://evil.example/approve instead",
+    "evil.example/approve",
+    "s://evil.example/x",
+    "https://evil.example/?next=",
+    "@evil.example/a&b",
+    "?a=1&b=2\n\nhttps://evil.example/p2",
 ]
 LINKS = [
     "http://127.0.0.1:8000/p/AbC-123_xyz/",
@@ -48,8 +56,20 @@ TEMPLATES = {
         ),
     ),
     "only a placeholder": Template(subject="{{first_name}}", text="{{ first_name }}"),
+    "urls touching values": Template(
+        subject="s",
+        text=(
+            "https://{{ first_name }} http{{ first_name }} https://x.example/{{ first_name }}&b\n"
+            "{{ first_name }}{{ preferences_link }}?utm=mail&amp;x=1{{ first_name }}"
+            "{{preferences_link}}\n\n{{ program_name }} https://help.example.org/a&b "
+            "{{ organization_name }}https://help.example.org/{{ first_name }}"
+        ),
+    ),
 }
-PROGRAM = {"program_name": "Mentoring <2027> & more", "organization_name": 'O\'Reilly "Co"'}
+PROGRAM = {
+    "program_name": "Mentoring <2027> & more https://evil.example/p",
+    "organization_name": 'O\'Reilly "Co" https://evil.example/o?',
+}
 
 
 def _sql_render(template: Template, first_name: str, link: str) -> tuple[str, str, str]:
@@ -85,3 +105,12 @@ def test_values_are_escaped_in_html_and_inert():
     assert "<script>" not in body_html
     assert "&lt;script&gt;" in body_html
     assert "\n" not in subject
+
+
+@pytest.mark.parametrize("template_name", TEMPLATES)
+def test_sql_rendering_links_only_our_link_and_the_authors_urls(template_name):
+    template = TEMPLATES[template_name]
+    for name in TRICKY_NAMES:
+        _subject, _text, body_html = _sql_render(template, name, LINKS[0])
+        for href in re.findall(r'<a href="([^"]*)">', body_html):
+            assert "evil" not in href, (name, body_html)
