@@ -436,7 +436,7 @@ def _batch_sql(program: Program, batch: InvitationBatch, changed: SQL, now) -> i
     rendered once per distinct first name with a stand-in token in the link,
     then each row swaps in its own token. That is exact: real and stand-in
     tokens have the same length and only URL-safe characters, so every rule
-    of text_to_html treats them alike.
+    of linkify and paragraphs_to_html treats them alike.
     """
     template = template_for(program, EmailKind.INVITATION)
     prefix, suffix = link_url(_SPLIT, Purpose.PREFERENCES).split(_SPLIT)
