@@ -21,8 +21,14 @@ from django.core.validators import EmailValidator
 from django.db import connection, transaction
 from django.utils import timezone
 
-from programs.models import PROFILE_FIELDS, Participant, ParticipantImport, Program
-from programs.services import DomainError, split_tags
+from programs.models import (
+    PROFILE_FIELDS,
+    ActivityEvent,
+    Participant,
+    ParticipantImport,
+    Program,
+)
+from programs.services import DomainError, activity_record, split_tags
 
 REQUIRED_COLUMNS = ("email", "role", "first_name")
 OPTIONAL_COLUMNS = ("last_name", *PROFILE_FIELDS, "manager_email", "capacity")
@@ -433,8 +439,8 @@ def _conflicts(program: Program, parsed: ParsedImport, known: dict[str, _Known])
     return errors
 
 
-def import_apply(*, participant_import: ParticipantImport) -> ParticipantImport:
-    """Apply a previewed file, all or nothing, at most once."""
+def import_apply(*, participant_import: ParticipantImport, user=None) -> ParticipantImport:
+    """Apply a previewed file, all or nothing, at most once (and say so in the activity log)."""
     from pairing.engagement import lock_participants
 
     program = participant_import.program
@@ -476,6 +482,12 @@ def import_apply(*, participant_import: ParticipantImport) -> ParticipantImport:
         created, updated = participants_upsert(program=program, parsed=parsed, known=known)
         ParticipantImport.objects.filter(pk=participant_import.pk).update(
             created_count=created, updated_count=updated
+        )
+        activity_record(
+            program=program,
+            actor=user,
+            verb=ActivityEvent.Verb.PARTICIPANTS_IMPORTED,
+            detail=f"{participant_import.filename}: {created} new, {updated} updated",
         )
     participant_import.refresh_from_db()
     return participant_import

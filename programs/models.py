@@ -348,6 +348,8 @@ class ActivityEvent(models.Model):
         AUTOPAIR_CONFIRMED = "autopair_confirmed", "Confirmed auto-pair proposals"
         AUTOPAIR_DISCARDED = "autopair_discarded", "Discarded an auto-pair run"
         EMAIL_RESENT = "email_resent", "Resent a failed email"
+        PARTICIPANT_EDITED = "participant_edited", "Edited a participant"
+        PARTICIPANTS_IMPORTED = "participants_imported", "Imported participants"
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="activity")
     # Null when the account was removed, or for changes the system made itself.

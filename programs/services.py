@@ -43,11 +43,11 @@ def split_tags(raw: str) -> list[str]:
 
 
 @transaction.atomic
-def participant_update(*, participant: Participant, **fields) -> Participant:
+def participant_update(*, participant: Participant, user=None, **fields) -> Participant:
     """Save an admin's edit of a person; DomainError (nothing saved) if it would
     contradict their pairings: a role change while they are paired, hold a
     request or sit in a staged auto-pair run, or a mentor's capacity below
-    the people they mentor now."""
+    the people they mentor now. What changed goes to the activity log."""
     from pairing.engagement import (
         capacity_problem,
         engagements,
@@ -72,7 +72,29 @@ def participant_update(*, participant: Participant, **fields) -> Participant:
     if "email" in fields:
         participant.email = participant.email.strip().lower()
     participant.save()
+    if changes := _changes(current, participant, fields):
+        activity_record(
+            program=current.program,
+            actor=user,
+            verb=Verb.PARTICIPANT_EDITED,
+            detail=f"{participant.full_name}: {changes}",
+        )
     return participant
+
+
+def _changes(before: Participant, after: Participant, fields) -> str:
+    """'role mentee → mentor; capacity 0 → 2; department, skills' (empty if none)."""
+    shown, named = [], []
+    for name in fields:
+        old, new = getattr(before, name), getattr(after, name)
+        if old == new:
+            continue
+        if name in ("role", "capacity", "accepting_requests"):
+            label = Participant._meta.get_field(name).verbose_name
+            shown.append(f"{label} {old} → {new}")
+        else:
+            named.append(str(Participant._meta.get_field(name).verbose_name))
+    return "; ".join(shown + ([", ".join(named)] if named else []))
 
 
 @transaction.atomic

@@ -78,7 +78,7 @@ def import_confirm(request: HttpRequest, program_id: int, import_id: int) -> Htt
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     try:
-        done = imports.import_apply(participant_import=participant_import)
+        done = imports.import_apply(participant_import=participant_import, user=request.user)
     except DomainError as exc:
         messages.error(request, str(exc))
         return redirect("programs:import_preview", program_id=program.pk, import_id=import_id)

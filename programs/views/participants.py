@@ -41,7 +41,9 @@ def participant_edit(request: HttpRequest, program_id: int, participant_id: int)
     if request.method == "POST" and form.is_valid():
         participant.refresh_from_db()
         try:
-            services.participant_update(participant=participant, **form.cleaned_data)
+            services.participant_update(
+                participant=participant, user=request.user, **form.cleaned_data
+            )
         except services.DomainError as exc:
             form.add_error(None, str(exc))
         else:

@@ -191,3 +191,16 @@ def test_the_preview_page_lists_the_reason(org_admin_client, program):
     assert "This file cannot be imported until these errors are fixed" in page
     assert "is in an active pairing as a mentee" in page
     assert reverse("programs:import_confirm", args=[program.pk, upload.pk]) not in page
+
+
+def test_a_confirmed_import_is_in_the_activity_log(org_admin_client, org_admin, program):
+    from programs.models import ActivityEvent
+
+    factories.ParticipantFactory(program=program, email="a@x.org")
+    upload, _ = _preview(
+        org_admin_client, program, "email,role,first_name\na@x.org,mentee,Ann\nb@x.org,mentee,Bo\n"
+    )
+    _confirm(org_admin_client, upload)
+    event = ActivityEvent.objects.get()
+    assert (event.verb, event.actor) == ("participants_imported", org_admin)
+    assert event.detail == "people.csv: 1 new, 1 updated"

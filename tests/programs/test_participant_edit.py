@@ -159,3 +159,21 @@ def test_another_organizations_admin_cannot_edit(program, other_admin_client):
     response = other_admin_client.post(_url(person), _form(person, department="Legal"))
     assert response.status_code == 404
     assert Participant.objects.get(pk=person.pk).department == "Finance"
+
+
+def test_an_edit_is_in_the_activity_log_with_what_changed(program, org_admin, org_admin_client):
+    from programs.models import ActivityEvent
+
+    person = factories.ParticipantFactory(
+        program=program, first_name="Ana", last_name="Ruiz", capacity=0, department="Finance"
+    )
+    org_admin_client.post(_url(person), _form(person))  # nothing changed: nothing logged
+    assert not ActivityEvent.objects.exists()
+
+    org_admin_client.post(
+        _url(person), _form(person, role="mentor", capacity="2", department="Legal", bio="Hi")
+    )
+
+    event = ActivityEvent.objects.get()
+    assert (event.verb, event.actor, event.program) == ("participant_edited", org_admin, program)
+    assert event.detail == "Ana Ruiz: role mentee → mentor; capacity 0 → 2; department, bio"
