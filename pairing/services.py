@@ -130,15 +130,33 @@ def _reload(request_id: int) -> MentorRequest:
         raise DomainError("There is no such request.") from None
 
 
-def _refuse_unless_live(request: MentorRequest, now: datetime) -> None:
+def _refuse_unless_live(
+    request: MentorRequest, now: datetime, *, can_no_longer: str = "be answered"
+) -> None:
     if request.status != Status.PENDING:
         raise RequestSettled(request)
     if request.expires_at <= now:
-        raise DomainError("This request has passed its deadline, so it can no longer be answered.")
+        raise DomainError(
+            f"This request has passed its deadline, so it can no longer {can_no_longer}."
+        )
 
 
 def _lost(request_id: int) -> RequestSettled:
     return RequestSettled(_reload(request_id))
+
+
+def _lost_or_late(request_id: int, now: datetime, *, can_no_longer: str) -> DomainError:
+    """Why a live-only compare-and-set did not win: settled already, or past its deadline.
+
+    A request past its deadline stays pending until the sweeper expires it
+    (and emails the mentee), so "already pending" would be no reason at all.
+    """
+    request = _reload(request_id)
+    try:
+        _refuse_unless_live(request, now, can_no_longer=can_no_longer)
+    except DomainError as exc:
+        return exc
+    return RequestSettled(request)
 
 
 def _common(program: Program, person: Participant) -> dict[str, str]:
@@ -420,8 +438,9 @@ def request_withdraw(*, mentee: Participant, request_id: int) -> MentorRequest:
     if request is None:
         raise DomainError("There is no such request.")
     _lock_mentors([request.mentor_id])
-    if not _settle(request.pk, Status.WITHDRAWN, timezone.now(), live=True):
-        raise _lost(request.pk)
+    now = timezone.now()
+    if not _settle(request.pk, Status.WITHDRAWN, now, live=True):
+        raise _lost_or_late(request.pk, now, can_no_longer="be withdrawn")
     return _reload(request.pk)
 
 
@@ -858,8 +877,9 @@ def request_cancel(*, program: Program, request_id: int, user) -> MentorRequest:
     if request is None:
         raise DomainError("There is no such request in this program.")
     _lock_mentors([request.mentor_id])
-    if not _settle(request.pk, Status.CANCELLED, timezone.now(), live=True, decided_by=user):
-        raise _lost(request.pk)
+    now = timezone.now()
+    if not _settle(request.pk, Status.CANCELLED, now, live=True, decided_by=user):
+        raise _lost_or_late(request.pk, now, can_no_longer="be cancelled")
     request = _reload(request.pk)
     activity_record(
         program=program,

@@ -1,6 +1,9 @@
 """Seats held by a staged auto-pair run count against requests and hand pairings."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from pairing import services
 from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing
@@ -115,3 +118,40 @@ def test_a_proposal_for_a_mentee_paired_meanwhile_holds_nothing(live_program, or
         user=org_admin,
     )  # fmt: skip
     assert other.mentor_id == mentor.pk
+
+
+# --- Requests past their deadline, not yet expired by the sweeper -----------------
+# (Here rather than in test_requests.py, whose owner is someone else this round.)
+
+
+def _past_deadline(program):
+    mentee = _mentee(program)
+    mentor = factories.MentorFactory(program=program, capacity=1)
+    request = services.preferences_submit(mentee=mentee, mentor_ids=[mentor.pk]).request
+    MentorRequest.objects.filter(pk=request.pk).update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    return request
+
+
+def test_cancelling_a_request_past_its_deadline_says_so_and_changes_nothing(
+    live_program, org_admin
+):
+    request = _past_deadline(live_program)
+    with pytest.raises(DomainError, match="passed its deadline, so it can no longer be cancelled"):
+        services.request_cancel(program=live_program, request_id=request.pk, user=org_admin)
+    assert MentorRequest.objects.get(pk=request.pk).status == MentorRequest.Status.PENDING
+
+
+def test_withdrawing_a_request_past_its_deadline_says_so_and_changes_nothing(live_program):
+    request = _past_deadline(live_program)
+    with pytest.raises(DomainError, match="passed its deadline, so it can no longer be withdrawn"):
+        services.request_withdraw(mentee=request.mentee, request_id=request.pk)
+    assert MentorRequest.objects.get(pk=request.pk).status == MentorRequest.Status.PENDING
+
+
+def test_cancelling_a_settled_request_still_says_how_it_ended(live_program, org_admin):
+    request = _past_deadline(live_program)
+    services.requests_expire_due()
+    with pytest.raises(DomainError, match="already expired"):
+        services.request_cancel(program=live_program, request_id=request.pk, user=org_admin)
