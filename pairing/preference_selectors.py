@@ -17,21 +17,29 @@ it needs to score). Two things make a page with 5,000 mentors cheap:
   score), has no reasons, and follows the scored mentors in name order,
   exactly where matching.rank_mentors_for would put them. With a must-match
   field, only mentors sharing a value in it are eligible at all.
+
+What is per mentee stays out of the pool and is read with it, in the same
+statement: the mentors an admin said never to pair with this mentee again,
+and the mentee's own auto-pair proposal. A staged auto-pair run holds seats,
+so a mentor whose last seats it holds is in the pool but offered only to the
+mentees proposed for them (their own proposal frees that seat for them, as
+pairing.services counts it).
 """
 
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import connection
+from django.db.models import Exists, OuterRef
 from django.db.models.expressions import RawSQL
 
 from pairing import matching
 from pairing.matching import Match
-from pairing.request_selectors import mentors_with_room
+from pairing.request_selectors import do_not_pair_again, mentors_with_room_for_some, own_proposals
 from programs.match_weights import FIELD_KEYS, IGNORED, MUST_MATCH, weights_of
 from programs.models import Participant, Program
 
@@ -44,9 +52,10 @@ _pools_lock = threading.Lock()
 
 @dataclass
 class MentorPool:
-    """A program's mentors with room, prepared for ranking against any mentee."""
+    """A program's mentors with room (for some mentee), prepared for ranking against any mentee."""
 
     mentors: list[dict]  # id order; the page reads these, nobody writes them
+    proposed_only: np.ndarray  # bool per mentor: room only for mentees proposed for them
     name_rank: np.ndarray  # each mentor's place in the name order
     index: list[dict[str, np.ndarray]]  # per field: {normalised value: mentor positions}
     position: dict[int, int]  # mentor id -> position
@@ -56,6 +65,7 @@ class MentorPool:
 
     @classmethod
     def build(cls, mentors: list[dict]) -> "MentorPool":
+        proposed_only = np.asarray([not m.pop("open_to_all", True) for m in mentors], dtype=bool)
         for mentor in mentors:
             mentor["pk"] = mentor["id"]
             mentor["full_name"] = f"{mentor['first_name']} {mentor['last_name']}".strip()
@@ -84,6 +94,7 @@ class MentorPool:
         name_rank[order] = np.arange(len(mentors))
         return cls(
             mentors=mentors,
+            proposed_only=proposed_only,
             name_rank=name_rank,
             index=index,
             position=position,
@@ -117,8 +128,28 @@ class MentorPool:
             return np.zeros(0, dtype=np.int64)
         return np.unique(np.concatenate(hits))
 
-    def rank(self, mentee, weights: Mapping[str, int]) -> list[Match]:
-        """What matching.rank_mentors_for(mentee, self.mentors, weights) returns, cheaper."""
+    def hidden_from(self, *, proposed: Collection[int], blocked: Collection[int]) -> np.ndarray:
+        """Which mentors (a bool per position) one mentee may not choose.
+
+        proposed: mentors of the mentee's own staged proposals (held for them);
+        blocked: mentors they must not be paired with again.
+        """
+        hidden = self.proposed_only.copy()
+        for mentor_id in proposed:
+            if mentor_id in self.position:
+                hidden[self.position[mentor_id]] = False
+        for mentor_id in blocked:
+            if mentor_id in self.position:
+                hidden[self.position[mentor_id]] = True
+        return hidden
+
+    def rank(
+        self, mentee, weights: Mapping[str, int], *, hidden: np.ndarray | None = None
+    ) -> list[Match]:
+        """What matching.rank_mentors_for(mentee, self.mentors, weights) returns, cheaper.
+
+        hidden (from hidden_from): mentors left out, as if not in the pool.
+        """
         w = [weights.get(key, IGNORED) for key in FIELD_KEYS]
         profile = matching.mentee_profile(mentee)
         must = [i for i, x in enumerate(w) if x == MUST_MATCH]
@@ -126,17 +157,21 @@ class MentorPool:
             eligible = self._sharing(profile, must[0])
             for i in must[1:]:
                 eligible = np.intersect1d(eligible, self._sharing(profile, i))
+            if hidden is not None:
+                eligible = eligible[~hidden[eligible]]
             return matching.rank_mentors_for(
                 mentee, [self.mentors[j] for j in eligible.tolist()], weights
             )
         counted = [self._sharing(profile, i) for i, x in enumerate(w) if x != IGNORED]
         scored = np.unique(np.concatenate(counted)) if counted else np.zeros(0, dtype=np.int64)
+        if hidden is not None:
+            scored = scored[~hidden[scored]]
         ranked = matching.rank_mentors_for(
             mentee, [self.mentors[j] for j in scored.tolist()], weights
         )
         cut = next((n for n, match in enumerate(ranked) if not match.score), len(ranked))
         # Score 0: the scored mentors who still got nothing, and everyone not scored.
-        rest = np.ones(len(self.mentors), dtype=bool)
+        rest = np.ones(len(self.mentors), dtype=bool) if hidden is None else ~hidden
         rest[scored] = False
         zero = np.concatenate(
             [[self.position[m.mentor["pk"]] for m in ranked[cut:]], np.flatnonzero(rest)]
@@ -145,70 +180,118 @@ class MentorPool:
         return ranked[:cut] + [Match(self.mentors[j], 0.0, (), None) for j in zero.tolist()]
 
 
-def _fetch_sql(program: Program, known: str) -> tuple[str, str | None]:
-    """(version, rows) of the program's mentors with room, in one statement.
+@dataclass(frozen=True)
+class _ForMentee:
+    """What is per mentee, read with the pool: mentor ids."""
 
-    The version digests every such mentor's id and row version (PostgreSQL's
+    proposed: frozenset[int] = frozenset()
+    blocked: frozenset[int] = frozenset()
+
+
+def _per_mentee_sql(mentee_id: int) -> tuple[str, list]:
+    """Two ARRAY(...) columns: the mentee's proposed and blocked mentor ids."""
+    columns, params = [], []
+    for qs in (own_proposals(mentee_id), do_not_pair_again(mentee_id)):
+        sql, more = qs.order_by().values("mentor_id").query.sql_with_params()
+        columns.append(f"ARRAY({sql})")
+        params.extend(more)
+    return ", ".join(columns), params
+
+
+def _fetch_sql(
+    program: Program, known: str, mentee_id: int | None = None
+) -> tuple[str, str | None, _ForMentee]:
+    """(version, rows, per mentee) of the program's mentors with room, in one statement.
+
+    The version digests every such mentor's id, row version (PostgreSQL's
     xmin and ctid: any UPDATE writes a new row version, even a bulk
     `.update()` that leaves updated_at alone; within one transaction the new
-    version gets a new ctid). rows, the mentors as one JSON text of
-    [id, first_name, ...] arrays in id order, is only built and sent when the
-    version differs from `known`.
+    version gets a new ctid) and whether its room is open to all (staging or
+    discarding an auto-pair run changes that without touching the row). rows,
+    the mentors as one JSON text of [id, first_name, ..., open_to_all] arrays
+    in id order, is only built and sent when the version differs from `known`.
     """
     table = connection.ops.quote_name(Participant._meta.db_table)
     qs = (
-        mentors_with_room(program)
+        mentors_with_room_for_some(program)
         .order_by()
         .annotate(row_version=RawSQL(f"{table}.xmin::text || {table}.ctid::text", []))  # noqa: S611
-        .values_list("id", "row_version")
+        .values_list("id", "row_version", "open_to_all")
     )
     sql, params = qs.query.sql_with_params()
     columns = ", ".join(f"p.{connection.ops.quote_name(name)}" for name in FIELDS)
+    extra, extra_params = _per_mentee_sql(mentee_id) if mentee_id is not None else ("", [])
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""WITH m(id, row_version) AS MATERIALIZED ({sql}),
+            f"""WITH m(id, row_version, open_to_all) AS MATERIALIZED ({sql}),
                 version AS (
-                    SELECT md5(coalesce(
-                        string_agg(m.id || ':' || m.row_version, ',' ORDER BY m.id), ''
-                    )) AS digest
+                    SELECT md5(coalesce(string_agg(
+                        m.id || ':' || m.row_version || CASE WHEN m.open_to_all THEN '' ELSE 'h' END,
+                        ',' ORDER BY m.id
+                    ), '')) AS digest
                     FROM m
                 )
                 SELECT version.digest, CASE WHEN version.digest = %s THEN NULL ELSE (
-                    SELECT coalesce(json_agg(json_build_array({columns}) ORDER BY p.id), '[]')::text
+                    SELECT coalesce(
+                        json_agg(json_build_array({columns}, m.open_to_all) ORDER BY p.id), '[]'
+                    )::text
                     FROM {table} p JOIN m ON m.id = p.id
-                ) END
+                ) END{", " + extra if extra else ""}
                 FROM version""",  # noqa: S608 - table and column names only
-            [*params, known],
+            [*params, known, *extra_params],
         )
-        return cursor.fetchone()
+        row = cursor.fetchone()
+    mine = _ForMentee(frozenset(row[2]), frozenset(row[3])) if extra else _ForMentee()
+    return row[0], row[1], mine
 
 
-def _rows_orm(program: Program) -> list[dict]:
-    return list(mentors_with_room(program).order_by("pk").values(*FIELDS))
+def _rows_orm(program: Program, mentee_id: int | None = None) -> tuple[list[dict], _ForMentee]:
+    qs = mentors_with_room_for_some(program).order_by("pk")
+    if mentee_id is None:
+        return list(qs.values(*FIELDS, "open_to_all")), _ForMentee()
+    rows = list(
+        qs.values(
+            *FIELDS,
+            "open_to_all",
+            proposed=Exists(own_proposals(mentee_id).filter(mentor=OuterRef("pk"))),
+            blocked=Exists(do_not_pair_again(mentee_id).filter(mentor=OuterRef("pk"))),
+        )
+    )
+    proposed = frozenset(row["id"] for row in rows if row.pop("proposed"))
+    blocked = frozenset(row["id"] for row in rows if row.pop("blocked"))
+    return rows, _ForMentee(proposed, blocked)
 
 
-def mentor_pool(program: Program, *, use_sql: bool | None = None) -> MentorPool:
-    """The program's mentors with room, prepared (one query).
-
-    On PostgreSQL the pool is kept per program in this process and reused
-    while the mentors' version is unchanged; elsewhere it is built each time.
-    """
+def _pool_for(
+    program: Program, mentee_id: int | None, *, use_sql: bool | None
+) -> tuple["MentorPool", _ForMentee]:
     if use_sql is None:
         use_sql = connection.vendor == "postgresql"
     if not use_sql:
-        return MentorPool.build(_rows_orm(program))
+        rows, mine = _rows_orm(program, mentee_id)
+        return MentorPool.build(rows), mine
     with _pools_lock:
         held = _pools.get(program.pk)
-    version, text = _fetch_sql(program, held[0] if held else "")
+    version, text, mine = _fetch_sql(program, held[0] if held else "", mentee_id)
     if text is None:
-        return held[1]
-    pool = MentorPool.build([dict(zip(FIELDS, row, strict=True)) for row in json.loads(text)])
+        return held[1], mine
+    row_fields = (*FIELDS, "open_to_all")
+    pool = MentorPool.build([dict(zip(row_fields, row, strict=True)) for row in json.loads(text)])
     with _pools_lock:
         _pools[program.pk] = (version, pool)
         _pools.move_to_end(program.pk)
         while len(_pools) > _POOLS_MAX:
             _pools.popitem(last=False)
-    return pool
+    return pool, mine
+
+
+def mentor_pool(program: Program, *, use_sql: bool | None = None) -> MentorPool:
+    """The program's mentors with room (for some mentee at least), prepared (one query).
+
+    On PostgreSQL the pool is kept per program in this process and reused
+    while the mentors' version is unchanged; elsewhere it is built each time.
+    """
+    return _pool_for(program, None, use_sql=use_sql)[0]
 
 
 @dataclass(frozen=True)
@@ -220,9 +303,16 @@ class MentorOptions:
 def mentor_options(
     mentee: Participant, program: Program, *, use_sql: bool | None = None
 ) -> MentorOptions:
-    """The mentors this mentee may choose, best match first, with reasons (one query)."""
-    pool = mentor_pool(program, use_sql=use_sql)
-    return MentorOptions(pool=pool, matches=pool.rank(mentee, weights_of(program)))
+    """The mentors this mentee may choose, best match first, with reasons (one query).
+
+    Left out: mentors an admin said never to pair with this mentee again, and
+    mentors whose last seats a staged auto-pair run holds for other mentees.
+    """
+    pool, mine = _pool_for(program, mentee.pk, use_sql=use_sql)
+    hidden = None
+    if mine.blocked or pool.proposed_only.any():
+        hidden = pool.hidden_from(proposed=mine.proposed, blocked=mine.blocked)
+    return MentorOptions(pool=pool, matches=pool.rank(mentee, weights_of(program), hidden=hidden))
 
 
 def bios(mentor_ids: Sequence[int]) -> dict[int, str]:

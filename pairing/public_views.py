@@ -161,7 +161,13 @@ def preferences_submit(request: HttpRequest, token: str) -> HttpResponse:
     if link is None:
         return _neutral(request)
     program = link.program
-    offered = {m.pk for m in request_selectors.mentors_with_room(program).only("pk")}
+    # What the page could have offered; the service refuses the rest with its
+    # reasons (a mentor this mentee must not be paired with again, for one).
+    offered = set(
+        request_selectors.mentors_with_room(program, for_mentee_id=link.participant_id)
+        .order_by()
+        .values_list("pk", flat=True)
+    )
     form = PreferenceForm(request.POST, offered=offered, max_preferences=program.max_preferences)
     if not form.is_valid():
         return _preference_page(request, token, link, form=form, status=400)

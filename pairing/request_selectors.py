@@ -3,9 +3,11 @@
 from dataclasses import dataclass
 
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     Exists,
+    ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
@@ -15,11 +17,9 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest
 
-from pairing.matching import Match, rank_mentors_for
 from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing
-from programs.match_weights import weights_of
 from programs.models import Participant, Program
 
 MENTOR_FIELDS = (
@@ -56,51 +56,94 @@ def _active_count():
     return _count_per_mentor(Pairing.objects.filter(status=Pairing.Status.ACTIVE))
 
 
-def _held_count(program: Program):
+def _held_count(program: Program, *, except_mentee_id: int | None = None):
     """Seats the program's staged auto-pair run holds (pairing.services.held_seats_of).
 
-    Without a staged run (nearly always) the per-mentor count is never
-    evaluated: the database answers the uncorrelated EXISTS once.
+    except_mentee_id: that mentee's own proposal does not count (it holds the
+    seat for them, as the services see it). Without a staged run (nearly
+    always) the per-mentor count is never evaluated: the database answers the
+    uncorrelated EXISTS once.
     """
     staged = AutoPairRun.objects.filter(program=program, status=AutoPairRun.Status.STAGED)
-    held = _count_per_mentor(
-        AutoPairProposal.objects.filter(run__in=staged.values("pk")).exclude(
-            mentee__pairings_as_mentee__status=Pairing.Status.ACTIVE
-        )
+    proposals = AutoPairProposal.objects.filter(run__in=staged.values("pk")).exclude(
+        mentee__pairings_as_mentee__status=Pairing.Status.ACTIVE
     )
-    return Case(When(Exists(staged), then=held), default=Value(0))
+    if except_mentee_id is not None:
+        proposals = proposals.exclude(mentee_id=except_mentee_id)
+    return Case(When(Exists(staged), then=_count_per_mentor(proposals)), default=Value(0))
+
+
+def _mentors(
+    program: Program, *, include_unavailable: bool, except_mentee_id: int | None = None
+) -> QuerySet[Participant]:
+    qs = Participant.objects.filter(program=program, role=Participant.Role.MENTOR)
+    if not include_unavailable:
+        qs = qs.filter(accepting_requests=True)
+    return qs.annotate(
+        active=_active_count(), held=_held_count(program, except_mentee_id=except_mentee_id)
+    )
 
 
 def mentors_with_room(
-    program: Program, *, include_unavailable: bool = False
+    program: Program, *, include_unavailable: bool = False, for_mentee_id: int | None = None
 ) -> QuerySet[Participant]:
     """Mentors who accept requests and have room now (one query).
 
     Room: capacity minus active pairings and the seats a staged auto-pair run
-    holds. include_unavailable: also those who said "I'm unavailable for now"
-    (an admin pairing by hand may still choose them).
+    holds; for_mentee_id: the seat held by that mentee's own proposal is
+    theirs to take (as pairing.services counts it). include_unavailable: also
+    those who said "I'm unavailable for now" (an admin pairing by hand may
+    still choose them). "Do not pair again" is per mentee and not applied here.
     """
-    qs = Participant.objects.filter(program=program, role=Participant.Role.MENTOR)
-    if not include_unavailable:
-        qs = qs.filter(accepting_requests=True)
     return (
-        qs.annotate(active=_active_count(), held=_held_count(program))
+        _mentors(program, include_unavailable=include_unavailable, except_mentee_id=for_mentee_id)
         .filter(capacity__gt=F("active") + F("held"))
         .only(*MENTOR_FIELDS)
     )
 
 
-def mentor_options(mentee: Participant, program: Program) -> list[Match]:
-    """The mentors this mentee may choose, best match first, with reasons.
+def mentors_with_room_for_some(program: Program) -> QuerySet[Participant]:
+    """mentors_with_room, plus those whose last seats a staged run holds (one query).
 
-    Mentors are plain dicts (`pk`, `full_name` and MENTOR_FIELDS), not model
-    instances: building thousands of instances costs more than scoring them.
+    `open_to_all` says which have room for anyone; the others have room only
+    for a mentee the run proposes for them (their own proposal frees one seat,
+    and a mentee has one proposal per run). The preference form's shared pool is
+    built from this, and each mentee's own proposal applied per mentee.
     """
-    mentors = list(mentors_with_room(program).values(*MENTOR_FIELDS))
-    for mentor in mentors:
-        mentor["pk"] = mentor["id"]
-        mentor["full_name"] = f"{mentor['first_name']} {mentor['last_name']}".strip()
-    return rank_mentors_for(mentee, mentors, weights_of(program))
+    return (
+        _mentors(program, include_unavailable=False)
+        # capacity >= active + held, and > active: one comparison, so the
+        # active count is worked out once per mentor.
+        .filter(capacity__gt=F("active") + Greatest(F("held") - 1, 0))
+        .annotate(
+            # CASE keeps the common case cheap: without held seats, the active
+            # count is not worked out a second time.
+            open_to_all=Case(
+                When(held=0, then=Value(True)),
+                default=ExpressionWrapper(Q(capacity__gt=F("active") + F("held")), BooleanField()),
+                output_field=BooleanField(),
+            )
+        )
+        .only(*MENTOR_FIELDS)
+    )
+
+
+def own_proposals(mentee_id: int) -> QuerySet[AutoPairProposal]:
+    """The staged auto-pair proposal for this mentee (at most one: one open run per program)."""
+    return AutoPairProposal.objects.filter(
+        mentee_id=mentee_id, run__status=AutoPairRun.Status.STAGED
+    )
+
+
+def do_not_pair_again(mentee_id: int) -> QuerySet[Pairing]:
+    """The mentee's ended pairings an admin marked "do not pair again".
+
+    The rule auto-pair applies (pairing.autopair.review.blocked_mentor_ids,
+    pairing.monitoring.do_not_pair_again_pairs) on the same rows: their
+    `mentor_id`s are not offered to this mentee on the preference form, not
+    requested (forwarding included) and not paired with them by hand.
+    """
+    return Pairing.objects.filter(mentee_id=mentee_id, do_not_pair_again=True)
 
 
 @dataclass(frozen=True)

@@ -63,19 +63,29 @@ def request_cancel(request: HttpRequest, program_id: int, request_id: int) -> Ht
     return redirect("requests:list", program_id=program.pk)
 
 
+def _id_or_none(value: str) -> int | None:
+    """A row id from a query or form value, None for anything else (junk, or too big for SQL)."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
+
+
 @admin_view
 def pair_by_hand(request: HttpRequest, program_id: int) -> HttpResponse:
     program = program_for_admin(request.user, program_id)
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
-    mentors = (
-        request_selectors.mentors_with_room(program, include_unavailable=True)
-        .only("id", "first_name", "last_name", "email", "capacity")
-        .order_by("first_name", "last_name", "pk")
-    )
     initial = {}
     if request.GET.get("mentee"):
         initial["mentee"] = request.GET["mentee"]
+    # The chosen mentee's own auto-pair proposal holds its seat for them, so
+    # that mentor is listed for them (the service counts seats the same way).
+    mentee_id = (request.POST or request.GET).get("mentee", "")
+    mentors = (
+        request_selectors.mentors_with_room(
+            program, include_unavailable=True, for_mentee_id=_id_or_none(mentee_id)
+        )
+        .only("id", "first_name", "last_name", "email", "capacity")
+        .order_by("first_name", "last_name", "pk")
+    )
     form = AdminPairForm(
         request.POST or None,
         initial=initial,

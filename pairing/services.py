@@ -31,6 +31,7 @@ from invitations.models import AccessLink, EmailKind
 from invitations.outbox import Draft, outbox_add
 from pairing.deadlines import deadline_for_program, deadline_label
 from pairing.models import AutoPairProposal, AutoPairRun, MentorPreference, MentorRequest, Pairing
+from pairing.request_selectors import do_not_pair_again
 from programs.models import ActivityEvent, Participant, Program
 from programs.services import DomainError, activity_record, ensure_pairing_open
 
@@ -159,6 +160,21 @@ def _lost_or_late(request_id: int, now: datetime, *, can_no_longer: str) -> Doma
     return RequestSettled(request)
 
 
+def _not_again(mentee: Participant, mentor_ids: Sequence[int]) -> str:
+    """The names of these mentors marked "do not pair again" with the mentee ("" if none).
+
+    The mark is on the ended pairing (request_selectors.do_not_pair_again), the
+    same rule auto-pair applies; it binds requests and hand pairings too.
+    """
+    blocked = do_not_pair_again(mentee.pk).filter(mentor_id__in=mentor_ids)
+    return " and ".join(
+        f"{first} {last}".strip()
+        for first, last in Participant.objects.filter(pk__in=blocked.values("mentor_id"))
+        .order_by("first_name", "last_name", "pk")
+        .values_list("first_name", "last_name")
+    )
+
+
 def _common(program: Program, person: Participant) -> dict[str, str]:
     return {
         "first_name": person.first_name,
@@ -265,14 +281,19 @@ def _pair(
 
 
 def _available_mentor_ids(program: Program, ids: Sequence[int], *, mentee_id: int) -> set[int]:
-    """Which of these mentors accept requests and have room (no lock).
+    """Which of these mentors the mentee may request: accepting, with room, not ruled out (no lock).
 
     Room: capacity minus active pairings and seats a staged auto-pair run
-    holds for other mentees.
+    holds for other mentees. Mentors marked "do not pair again" with this
+    mentee are left out.
     """
-    rows = Participant.objects.filter(
-        program=program, role=Participant.Role.MENTOR, accepting_requests=True, pk__in=ids
-    ).values_list("pk", "capacity")
+    rows = (
+        Participant.objects.filter(
+            program=program, role=Participant.Role.MENTOR, accepting_requests=True, pk__in=ids
+        )
+        .exclude(pk__in=do_not_pair_again(mentee_id).values("mentor_id"))
+        .values_list("pk", "capacity")
+    )
     active = dict(
         Pairing.objects.filter(mentor_id__in=ids, status=Pairing.Status.ACTIVE)
         .values_list("mentor_id")
@@ -357,6 +378,11 @@ def preferences_submit(
     note = note.strip()
     ids = _validate_choices(program, mentor_ids, note)
     _refuse_if_busy(mentee)
+    if names := _not_again(mentee, ids):
+        raise DomainError(
+            f"Your program team has asked that you not be paired with {names} again. "
+            "Please choose another mentor."
+        )
     now = timezone.now()
 
     MentorPreference.objects.filter(mentee=mentee).delete()
@@ -905,6 +931,11 @@ def pairing_create_by_admin(*, program: Program, mentee_id: int, mentor_id: int,
         raise DomainError("Choose a mentee of this program.")
     if mentor is None or mentor.role != Participant.Role.MENTOR:
         raise DomainError("Choose a mentor of this program.")
+    if _not_again(mentee, [mentor.pk]):
+        raise DomainError(
+            f"{mentee.full_name} and {mentor.full_name} were marked “do not pair again” when "
+            "their pairing ended. Choose another mentor."
+        )
     pending = MentorRequest.objects.filter(mentee=mentee, status=Status.PENDING).first()
     locked = _lock_mentors([mentor.pk] + ([pending.mentor_id] if pending else []))
     mentor = locked[mentor.pk]

@@ -3,10 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
+from invitations.links import Purpose, link_create
 from pairing import services
 from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing
+from pairing.preference_selectors import mentor_options
 from pairing.request_selectors import mentors_with_room
 from programs.models import Program
 from programs.services import DomainError
@@ -118,6 +122,111 @@ def test_a_proposal_for_a_mentee_paired_meanwhile_holds_nothing(live_program, or
         user=org_admin,
     )  # fmt: skip
     assert other.mentor_id == mentor.pk
+
+
+# --- A mentee's own proposal is theirs to take, on the form and by hand -----------
+
+
+def _link(mentee):
+    _, raw = link_create(
+        purpose=Purpose.PREFERENCES,
+        participant=mentee,
+        expires_at=timezone.now() + timedelta(days=5),
+    )
+    return raw
+
+
+def _ways():
+    return [True, False] if connection.vendor == "postgresql" else [False]
+
+
+@pytest.mark.parametrize("use_sql", _ways())
+def test_the_form_offers_a_held_mentor_to_the_mentee_proposed_and_nobody_else(
+    live_program, use_sql
+):
+    held = factories.MentorFactory(program=live_program, capacity=1)
+    roomy = factories.MentorFactory(program=live_program, capacity=1)
+    proposed, other = _mentee(live_program), _mentee(live_program)
+    _hold(live_program, held, proposed)
+    for _ in range(2):  # on PostgreSQL the second round comes from the kept pool
+        mine = mentor_options(proposed, live_program, use_sql=use_sql).matches
+        theirs = mentor_options(other, live_program, use_sql=use_sql).matches
+        assert {m.mentor["pk"] for m in mine} == {held.pk, roomy.pk}
+        assert {m.mentor["pk"] for m in theirs} == {roomy.pk}
+
+
+def test_staging_a_proposal_for_a_mentors_last_seat_hides_them_from_a_kept_pool(live_program):
+    # The last seat going to a held one changes no participant row; the pool still follows.
+    mentor = factories.MentorFactory(program=live_program, capacity=2)
+    first, second, other = (_mentee(live_program) for _ in range(3))
+    run = _hold(live_program, mentor, first)
+    assert [m.mentor["pk"] for m in mentor_options(other, live_program).matches] == [mentor.pk]
+    AutoPairProposal.objects.create(run=run, mentee=second, mentor=mentor, score=1)
+    assert mentor_options(other, live_program).matches == []
+    assert [m.mentor["pk"] for m in mentor_options(second, live_program).matches] == [mentor.pk]
+    AutoPairRun.objects.filter(pk=run.pk).update(status=AutoPairRun.Status.DISCARDED)
+    assert [m.mentor["pk"] for m in mentor_options(other, live_program).matches] == [mentor.pk]
+
+
+@pytest.mark.parametrize("process", [Program.Process.USER_LED, Program.Process.USER_LED_APPROVAL])
+def test_the_mentee_proposed_can_choose_their_held_mentor_on_the_form(
+    live_program, client, process
+):
+    live_program.pairing_process = process
+    live_program.save()
+    held = factories.MentorFactory(program=live_program, capacity=1)
+    mentee = _mentee(live_program)
+    _hold(live_program, held, mentee)
+    raw = _link(mentee)
+    assert f"rank_{held.pk}" in client.get(f"/p/{raw}/").content.decode()
+    response = client.post(f"/p/{raw}/choose/", {f"rank_{held.pk}": "1"})
+    assert response.status_code == 302
+    request = MentorRequest.objects.get(mentee=mentee)
+    assert request.mentor_id == held.pk
+    if process == Program.Process.USER_LED:
+        assert Pairing.objects.get(mentee=mentee, status=Pairing.Status.ACTIVE).mentor_id == held.pk
+
+
+def test_another_mentee_posting_a_held_mentor_is_told_they_are_no_longer_available(
+    live_program, client
+):
+    held = factories.MentorFactory(program=live_program, capacity=1)
+    _hold(live_program, held, _mentee(live_program))
+    response = client.post(f"/p/{_link(_mentee(live_program))}/choose/", {f"rank_{held.pk}": "1"})
+    assert response.status_code == 400 and "no longer available" in response.content.decode()
+    assert not MentorRequest.objects.exists()
+
+
+def test_pairing_by_hand_offers_a_held_mentor_for_the_mentee_proposed_only(
+    live_program, org_admin_client
+):
+    held = factories.MentorFactory(program=live_program, capacity=1)
+    proposed, other = _mentee(live_program), _mentee(live_program)
+    _hold(live_program, held, proposed)
+    url = reverse("requests:pair", kwargs={"program_id": live_program.pk})
+    assert (
+        f'value="{held.pk}"' in org_admin_client.get(f"{url}?mentee={proposed.pk}").content.decode()
+    )
+    assert (
+        f'value="{held.pk}"'
+        not in org_admin_client.get(f"{url}?mentee={other.pk}").content.decode()
+    )
+    refused = org_admin_client.post(url, {"mentee": other.pk, "mentor": held.pk})
+    assert refused.status_code == 200 and "mentor" in refused.context["form"].errors
+    response = org_admin_client.post(url, {"mentee": proposed.pk, "mentor": held.pk})
+    assert response.status_code == 302
+    assert Pairing.objects.get(mentee=proposed, status=Pairing.Status.ACTIVE).mentor_id == held.pk
+
+
+def test_pairing_by_hand_with_a_junk_mentee_id_lists_only_mentors_with_room(
+    live_program, org_admin_client
+):
+    held = factories.MentorFactory(program=live_program, capacity=1)
+    _hold(live_program, held, _mentee(live_program))
+    url = reverse("requests:pair", kwargs={"program_id": live_program.pk})
+    for junk in ("x", "99999999999999999999999", "-1"):
+        response = org_admin_client.get(f"{url}?mentee={junk}")
+        assert response.status_code == 200 and f'value="{held.pk}"' not in response.content.decode()
 
 
 # --- Requests past their deadline, not yet expired by the sweeper -----------------
