@@ -114,7 +114,7 @@ def lock_participants(ids: Iterable[int]) -> None:
     ids = sorted(set(ids))
     for start in range(0, len(ids), _CHUNK):
         list(
-            Participant.objects.select_for_update()
+            Participant.objects.select_for_update(no_key=True)
             .filter(pk__in=ids[start : start + _CHUNK])
             .order_by("pk")
             .values_list("pk", flat=True)

@@ -2,10 +2,20 @@
 
 Concurrency rules, the same in every function here:
 
-- Lock order: mentor Participant rows first (SELECT ... FOR UPDATE, in id
-  order when there are several), then the request row. Capacity (active
-  pairings < mentor.capacity) is only checked while the mentor row is locked,
-  so concurrent approvals for one mentor queue up behind each other.
+- Lock order: Participant rows first (SELECT ... FOR NO KEY UPDATE, all of
+  them in one statement, in id order), then the request row. NO KEY: the
+  foreign-key checks of rows that point at a person (a link, a request)
+  take a key-share lock, which this one leaves alone, so a sweeper writing
+  a mentee's link never waits for someone holding that mentee. The mentor's row is
+  locked wherever capacity is checked (active pairings < mentor.capacity), so
+  concurrent approvals for one mentor queue up behind each other. The
+  mentee's row is locked wherever a request or a pairing is made for them
+  (submit, approve, pair by hand, auto-pair confirm), and "not paired, no
+  request waiting" is checked under it, so no two of those can leave a
+  mentee paired with a request still waiting. Passing an ended request on to
+  the next choice runs after its request row is locked (the sweeper claims
+  rows first), so it takes the mentee's row only if free (SKIP LOCKED) and
+  otherwise tells the mentee to choose again, rather than risk a deadlock.
 - A request changes status only by compare-and-set
   (UPDATE ... WHERE status = 'pending'); the rowcount says who won. The loser
   raises RequestSettled and its transaction rolls back.
@@ -64,9 +74,13 @@ class RequestSettled(DomainError):
 # --- Small helpers ----------------------------------------------------------------
 
 
-def _lock_mentors(ids: Iterable[int]) -> dict[int, Participant]:
-    """Lock mentor rows, always in id order (see the module docstring)."""
-    rows = Participant.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk")
+def _lock_people(ids: Iterable[int]) -> dict[int, Participant]:
+    """Lock participant rows, in one statement and id order (see the module docstring)."""
+    rows = (
+        Participant.objects.select_for_update(no_key=True)
+        .filter(pk__in=sorted(set(ids)))
+        .order_by("pk")
+    )
     return {row.pk: row for row in rows}
 
 
@@ -377,6 +391,10 @@ def preferences_submit(
         raise DomainError("In this program the program team pairs mentees with mentors.")
     note = note.strip()
     ids = _validate_choices(program, mentor_ids, note)
+    people = _lock_people([mentee.pk, *ids])
+    mentee = people[mentee.pk]
+    if mentee.role != Participant.Role.MENTEE:
+        raise DomainError("Only mentees choose mentors.")
     _refuse_if_busy(mentee)
     if names := _not_again(mentee, ids):
         raise DomainError(
@@ -392,9 +410,8 @@ def preferences_submit(
     )
 
     if program.pairing_process == Program.Process.USER_LED:
-        mentors = _lock_mentors(ids)
         for rank, mentor_id in enumerate(ids, start=1):
-            mentor = mentors[mentor_id]
+            mentor = people[mentor_id]
             if not _has_room(mentor, mentee.pk):
                 continue
             request = _create_request(
@@ -416,9 +433,8 @@ def preferences_submit(
     for rank, mentor_id in enumerate(ids, start=1):
         if mentor_id not in available:
             continue
-        mentor = Participant.objects.get(pk=mentor_id)
         request = _create_request(
-            program=program, mentee=mentee, mentor=mentor, rank=rank, note=note, now=now
+            program=program, mentee=mentee, mentor=people[mentor_id], rank=rank, note=note, now=now
         )
         outbox_add(
             [_request_draft(request, kind=EmailKind.MENTOR_REQUEST, key=f"mentor-request:{request.pk}")],
@@ -463,7 +479,7 @@ def request_withdraw(*, mentee: Participant, request_id: int) -> MentorRequest:
     request = MentorRequest.objects.filter(pk=request_id, mentee=mentee).first()
     if request is None:
         raise DomainError("There is no such request.")
-    _lock_mentors([request.mentor_id])
+    _lock_people([request.mentor_id])
     now = timezone.now()
     if not _settle(request.pk, Status.WITHDRAWN, now, live=True):
         raise _lost_or_late(request.pk, now, can_no_longer="be withdrawn")
@@ -487,15 +503,24 @@ def _check_link(link: AccessLink | None, request: MentorRequest, purpose: str) -
 @transaction.atomic
 def request_approve(*, request_id: int, link: AccessLink | None = None, user=None) -> Pairing:
     """The mentor says yes: pairing + Mentorship Assignments to both, or an error."""
-    mentor_id = MentorRequest.objects.filter(pk=request_id).values_list("mentor_id", flat=True)
-    mentor_id = mentor_id.first()
-    if mentor_id is None:
+    ids = MentorRequest.objects.filter(pk=request_id).values_list("mentor_id", "mentee_id").first()
+    if ids is None:
         raise DomainError("There is no such request.")
-    mentor = _lock_mentors([mentor_id])[mentor_id]
+    mentor_id = ids[0]
+    mentor = _lock_people(ids)[mentor_id]  # and the mentee's row
     request = _reload(request_id)
     _check_link(link, request, Purpose.APPROVE)
     now = timezone.now()
     _refuse_unless_live(request, now)
+    if mentor.role != Participant.Role.MENTOR:
+        raise DomainError(
+            "You are no longer a mentor in this program, so this request can't be approved."
+        )
+    if _not_again(request.mentee, [mentor.pk]):
+        raise DomainError(
+            f"Your program team has asked that you and {request.mentee.full_name} not be "
+            "paired again, so this request can't be approved. You can decline it instead."
+        )
     active = active_pairings_of(mentor.pk)
     if active >= mentor.capacity:
         raise DomainError(
@@ -545,7 +570,7 @@ def request_decline(
     mentor_id = mentor_id.first()
     if mentor_id is None:
         raise DomainError("There is no such request.")
-    _lock_mentors([mentor_id])
+    _lock_people([mentor_id])
     request = _reload(request_id)
     _check_link(link, request, Purpose.DECLINE)
     now = timezone.now()
@@ -693,9 +718,21 @@ def _forward(request: MentorRequest, *, now: datetime) -> bool:
     """Pass an ended request to the mentee's next ranked mentor still available.
 
     No mentor lock is needed: a pending request takes no capacity (the
-    approval checks it under the lock). False when nobody is left.
+    approval checks it under the lock). The mentee's row is locked, but only
+    if free: our caller already holds the ended request's row, and whoever
+    holds the mentee (a submit, a hand pairing) may be waiting for that row.
+    False when nobody is left or the mentee is busy elsewhere: the caller
+    then asks the mentee to choose again. True when it was passed on, or
+    when the mentee turned out to be paired already (nothing to say).
     """
     program = request.program
+    free = Participant.objects.select_for_update(skip_locked=True, no_key=True).filter(
+        pk=request.mentee_id
+    )
+    if not list(free.values_list("pk", flat=True)):
+        return False
+    if Pairing.objects.filter(mentee_id=request.mentee_id, status=Pairing.Status.ACTIVE).exists():
+        return True
     later = list(
         MentorPreference.objects.filter(mentee_id=request.mentee_id, rank__gt=request.rank)
         .order_by("rank")
@@ -902,7 +939,7 @@ def request_cancel(*, program: Program, request_id: int, user) -> MentorRequest:
     request = MentorRequest.objects.filter(pk=request_id, program=program).first()
     if request is None:
         raise DomainError("There is no such request in this program.")
-    _lock_mentors([request.mentor_id])
+    _lock_people([request.mentor_id])
     now = timezone.now()
     if not _settle(request.pk, Status.CANCELLED, now, live=True, decided_by=user):
         raise _lost_or_late(request.pk, now, can_no_longer="be cancelled")
@@ -937,8 +974,11 @@ def pairing_create_by_admin(*, program: Program, mentee_id: int, mentor_id: int,
             "their pairing ended. Choose another mentor."
         )
     pending = MentorRequest.objects.filter(mentee=mentee, status=Status.PENDING).first()
-    locked = _lock_mentors([mentor.pk] + ([pending.mentor_id] if pending else []))
+    locked = _lock_people([mentee.pk, mentor.pk] + ([pending.mentor_id] if pending else []))
     mentor = locked[mentor.pk]
+    # Under the mentee's lock no request can appear meanwhile; one made just
+    # before (a submit, a forward) is the one to settle.
+    pending = MentorRequest.objects.filter(mentee=mentee, status=Status.PENDING).first()
     active = active_pairings_of(mentor.pk)
     if active >= mentor.capacity:
         raise DomainError(

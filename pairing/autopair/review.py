@@ -116,7 +116,11 @@ def proposal_set_mentor(
     if not in_run:
         raise DomainError("That mentee is not part of this run.")
     # Lock the mentor so two swaps cannot both take their last seat.
-    mentor = Participant.objects.select_for_update().filter(pk=mentor_id, program=program).first()
+    mentor = (
+        Participant.objects.select_for_update(no_key=True)
+        .filter(pk=mentor_id, program=program)
+        .first()
+    )
     if mentor is None:
         raise DomainError("There is no such mentor in this program.")
     problem = pair_problems(run, mentee, mentor, options)
@@ -166,8 +170,8 @@ def _assignment_drafts(program: Program, pairs, people, now: datetime) -> list[D
 def autopair_confirm(*, program: Program, run_id: int, user) -> ConfirmResult:
     """Create the proposed pairings in one transaction, re-checking every seat.
 
-    Mentor rows are locked in id order (the same order request approvals
-    lock them in, so the two cannot deadlock), then each proposal is checked
+    Mentor and mentee rows are locked in id order (the same order request
+    approvals and submits lock them in, so they cannot deadlock), then each proposal is checked
     again: the mentee may have been paired or asked someone meanwhile, a
     mentor may have filled up. Those are skipped and listed, never dropped
     silently; the rest become pairings and Mentorship Assignments emails.
@@ -192,13 +196,17 @@ def _confirm(*, program: Program, run_id: int, user) -> ConfirmResult:
     )
     mentor_ids = sorted({mentor_id for _, mentor_id in proposals})
     mentee_ids = [mentee_id for mentee_id, _ in proposals]
+    # Mentors and mentees in one statement, in id order (pairing.services'
+    # lock order): no request or pairing can be made for these mentees, nor
+    # a mentor's capacity or anyone's role changed, until this commits.
     locked = list(
-        Participant.objects.select_for_update()
-        .filter(pk__in=mentor_ids, program=program, role=Participant.Role.MENTOR)
+        Participant.objects.select_for_update(no_key=True)
+        .filter(pk__in={*mentor_ids, *mentee_ids}, program=program)
         .order_by("pk")
-        .values_list("pk", "capacity")
+        .values_list("pk", "role", "capacity")
     )
-    seats = {pk: cap for pk, cap in locked}
+    roles = {pk: role for pk, role, _ in locked}
+    seats = {pk: cap for pk, role, cap in locked if role == Participant.Role.MENTOR}
     for pk, used in mentor_load(program, mentor_ids).items():
         seats[pk] = seats.get(pk, 0) - used
     busy = set(
@@ -224,7 +232,9 @@ def _confirm(*, program: Program, run_id: int, user) -> ConfirmResult:
     keep, skipped = [], []
     for mentee_id, mentor_id in proposals:
         why = None
-        if mentee_id in busy:
+        if roles.get(mentee_id) != Participant.Role.MENTEE:
+            why = "the mentee is no longer a mentee in the program"
+        elif mentee_id in busy:
             why = "the mentee was paired or requested a mentor meanwhile"
         elif mentor_id not in seats:
             why = "the mentor is no longer in the program"

@@ -277,6 +277,22 @@ def test_confirm_skips_and_reports_proposals_that_no_longer_fit(
     assert Pairing.objects.get(origin="auto_pair").mentee_id == with_m1[1]
 
 
+def test_confirm_skips_a_mentee_who_is_no_longer_a_mentee(
+    program, org_admin, django_capture_on_commit_callbacks
+):
+    mentee = _mentee(program)
+    mentor = _mentor(program, capacity=2)
+    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    assert _pairs(run) == {(mentee.pk, mentor.pk)}
+    # As the data may stand after a database edit (the admin's form refuses it while the
+    # run is staged).
+    Participant.objects.filter(pk=mentee.pk).update(role="mentor")
+    result = autopair.autopair_confirm(program=program, run_id=run.pk, user=org_admin)
+    assert result.created == 0
+    assert [s["why"] for s in result.skipped] == ["the mentee is no longer a mentee in the program"]
+    assert not Pairing.objects.exists()
+
+
 def test_discard_drops_the_proposals_and_logs_it(
     program, org_admin, django_capture_on_commit_callbacks
 ):

@@ -197,3 +197,33 @@ def test_a_ruled_out_mentor_held_for_the_mentee_is_still_not_offered(live_progra
     run = AutoPairRun.objects.create(program=live_program, status=AutoPairRun.Status.STAGED)
     AutoPairProposal.objects.create(run=run, mentee=mentee, mentor=ruled_out, score=1.0)
     assert mentor_options(mentee, live_program).matches == []
+
+
+def test_approving_a_request_made_before_the_rule_is_refused(live_program, org_admin):
+    mentee = factories.ParticipantFactory(program=live_program, first_name="Mia", last_name="")
+    mentor = factories.MentorFactory(program=live_program, capacity=3)
+    _ruled_out(live_program, mentee, mentor, org_admin)
+    # A request that reached the mentor before the mark existed (made directly here).
+    request = MentorRequest.objects.create(
+        program=live_program,
+        mentee=mentee,
+        mentor=mentor,
+        expires_at=timezone.now() + timedelta(days=3),
+    )
+    with pytest.raises(DomainError, match="you and Mia not be paired again"):
+        services.request_approve(request_id=request.pk)
+    request.refresh_from_db()
+    assert request.status == MentorRequest.Status.PENDING
+    assert not Pairing.objects.filter(mentee=mentee, status=Pairing.Status.ACTIVE).exists()
+
+
+def test_a_person_no_longer_a_mentor_cannot_approve(live_program):
+    mentee = factories.ParticipantFactory(program=live_program)
+    mentor = factories.MentorFactory(program=live_program, capacity=3)
+    request = services.preferences_submit(mentee=mentee, mentor_ids=[mentor.pk]).request
+    # Not through the admin's form (which refuses it while a request waits): the data as it
+    # may stand after an older release or a database edit.
+    type(mentor).objects.filter(pk=mentor.pk).update(role="mentee")
+    with pytest.raises(DomainError, match="no longer a mentor"):
+        services.request_approve(request_id=request.pk)
+    assert not Pairing.objects.filter(mentee=mentee).exists()
