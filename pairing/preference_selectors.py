@@ -59,8 +59,6 @@ class MentorPool:
     name_rank: np.ndarray  # each mentor's place in the name order
     index: list[dict[str, np.ndarray]]  # per field: {normalised value: mentor positions}
     position: dict[int, int]  # mentor id -> position
-    departments: list[str]
-    locations: list[str]
     _haystacks: list[str] | None = field(default=None, repr=False)
 
     @classmethod
@@ -98,8 +96,6 @@ class MentorPool:
             name_rank=name_rank,
             index=index,
             position=position,
-            departments=sorted({m["department"] for m in mentors} - {""}),
-            locations=sorted({m["location"] for m in mentors} - {""}),
         )
 
     def haystack(self, mentor: dict) -> str:
@@ -298,6 +294,15 @@ def mentor_pool(program: Program, *, use_sql: bool | None = None) -> MentorPool:
 class MentorOptions:
     pool: MentorPool
     matches: list[Match]  # best match first
+
+    @property
+    def departments(self) -> list[str]:
+        """The filter's departments: only those of mentors this mentee may choose."""
+        return sorted({m.mentor["department"] for m in self.matches} - {""})
+
+    @property
+    def locations(self) -> list[str]:
+        return sorted({m.mentor["location"] for m in self.matches} - {""})
 
 
 def mentor_options(

@@ -133,8 +133,8 @@ def _preference_page(request, token, link, *, form=None, error="", status=200) -
             query=query,
             department=department,
             location=location,
-            departments=pool.departments,
-            locations=pool.locations,
+            departments=found.departments,
+            locations=found.locations,
             rank_choices=rank_choices,
             approval=program.pairing_process == Program.Process.USER_LED_APPROVAL,
         )

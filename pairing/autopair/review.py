@@ -20,6 +20,7 @@ from pairing.models import (
     MentorRequest,
     Pairing,
 )
+from pairing.request_selectors import do_not_pair_again
 from pairing.services import assignment_drafts
 from programs.match_weights import weights_of
 from programs.models import Participant, Program
@@ -58,12 +59,8 @@ def seats_free(run: AutoPairRun, mentor_ids: Sequence[int]) -> dict[int, int]:
 
 
 def blocked_mentor_ids(mentee: Participant) -> set[int]:
-    """Mentors this mentee must not be paired with again."""
-    return set(
-        Pairing.objects.filter(mentee=mentee, do_not_pair_again=True).values_list(
-            "mentor_id", flat=True
-        )
-    )
+    """Mentors this mentee must not be paired with again (the rule requests keep too)."""
+    return set(do_not_pair_again(mentee.pk).values_list("mentor_id", flat=True))
 
 
 def pair_problems(

@@ -61,17 +61,22 @@ def test_the_form_leaves_out_a_mentor_ruled_out_for_this_mentee_only(
 ):
     mentee = factories.ParticipantFactory(program=live_program)
     other = factories.ParticipantFactory(program=live_program)
-    ruled_out = factories.MentorFactory(program=live_program, capacity=2)
-    fine = factories.MentorFactory(program=live_program, capacity=2)
+    ruled_out = factories.MentorFactory(
+        program=live_program, capacity=2, department="Legal", location="Oslo"
+    )
+    fine = factories.MentorFactory(
+        program=live_program, capacity=2, department="Sales", location="Lima"
+    )
     _ruled_out(live_program, mentee, ruled_out, org_admin)
-    offered = [
-        m.mentor["pk"] for m in mentor_options(mentee, live_program, use_sql=use_sql).matches
-    ]
-    assert offered == [fine.pk]
+    options = mentor_options(mentee, live_program, use_sql=use_sql)
+    assert [m.mentor["pk"] for m in options.matches] == [fine.pk]
+    # Nor do the filters offer what only that mentor has.
+    assert (options.departments, options.locations) == (["Sales"], ["Lima"])
     # The exclusion is the mentee's, not the shared pool's: the next mentee
     # (on PostgreSQL, served from the same kept pool) still sees both.
-    shown = {m.mentor["pk"] for m in mentor_options(other, live_program, use_sql=use_sql).matches}
-    assert shown == {ruled_out.pk, fine.pk}
+    theirs = mentor_options(other, live_program, use_sql=use_sql)
+    assert {m.mentor["pk"] for m in theirs.matches} == {ruled_out.pk, fine.pk}
+    assert theirs.departments == ["Legal", "Sales"]
 
 
 @pytest.mark.parametrize("use_sql", _ways())

@@ -88,7 +88,7 @@ def test_the_pool_holds_the_mentors_with_room_and_what_the_form_shows(program, u
     assert preference_selectors.bios([ana.pk, bo.pk])[ana.pk] == "Ten years of data work."
     assert first.mentor["full_name"] == ana.full_name
     assert first.reasons[0] == "Skills for goals: Python"
-    assert options.pool.departments == ["Engineering"]
+    assert options.departments == ["Engineering"]
     assert "python" in options.pool.haystack(first.mentor)
 
 
