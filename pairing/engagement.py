@@ -48,24 +48,18 @@ def engagements(program: Program, ids: Iterable[int]) -> dict[int, Engagement]:
             out.setdefault(mentor_id, Engagement()).mentoring = count
         for mentee_id in active.filter(mentee_id__in=chunk).values_list("mentee_id", flat=True):
             out.setdefault(mentee_id, Engagement()).paired = True
+        either_side = Q(mentee_id__in=chunk) | Q(mentor_id__in=chunk)
         pending = MentorRequest.objects.filter(
-            Q(mentee_id__in=chunk) | Q(mentor_id__in=chunk),
-            program=program,
-            status=MentorRequest.Status.PENDING,
+            either_side, program=program, status=MentorRequest.Status.PENDING
         )
-        for pair in pending.values_list("mentee_id", "mentor_id"):
-            for pk in pair:
-                if pk in chunk:
-                    out.setdefault(pk, Engagement()).pending = True
         staged = AutoPairProposal.objects.filter(
-            Q(mentee_id__in=chunk) | Q(mentor_id__in=chunk),
-            run__program=program,
-            run__status=AutoPairRun.Status.STAGED,
+            either_side, run__program=program, run__status=AutoPairRun.Status.STAGED
         )
-        for pair in staged.values_list("mentee_id", "mentor_id"):
-            for pk in pair:
-                if pk in chunk:
-                    out.setdefault(pk, Engagement()).staged = True
+        members = set(chunk)
+        for rows, flag in ((pending, "pending"), (staged, "staged")):
+            for pair in rows.values_list("mentee_id", "mentor_id"):
+                for pk in members.intersection(pair):
+                    setattr(out.setdefault(pk, Engagement()), flag, True)
     return out
 
 

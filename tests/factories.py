@@ -71,3 +71,32 @@ def bulk_mentees(program, n, *, first="Mentee", last="Bulk", email="mentee") -> 
         )
         for i in range(n)
     )
+
+
+def preferences_link(mentee, *, days: int = 5) -> str:
+    """A fresh personal preferences link for `mentee`: the raw token for /p/<token>/."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from invitations.links import Purpose, link_create
+
+    _, raw = link_create(
+        purpose=Purpose.PREFERENCES,
+        participant=mentee,
+        expires_at=timezone.now() + timedelta(days=days),
+    )
+    return raw
+
+
+def mentor_with_pairings(program, n: int, **fields) -> Participant:
+    """A mentor with `n` active pairings (admin-made), each with a new mentee."""
+    from pairing.models import Pairing
+
+    mentor = MentorFactory(program=program, **fields)
+    for _ in range(n):
+        Pairing.objects.create(
+            program=program, mentee=ParticipantFactory(program=program), mentor=mentor,
+            origin="admin",
+        )  # fmt: skip
+    return mentor

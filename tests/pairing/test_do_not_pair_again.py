@@ -12,7 +12,6 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from invitations.links import Purpose, link_create
 from invitations.models import EmailKind, OutboundEmail
 from pairing import services
 from pairing.models import AutoPairProposal, AutoPairRun, MentorPreference, MentorRequest, Pairing
@@ -32,12 +31,7 @@ def live_program(org):
 
 
 def _link(mentee):
-    _, raw = link_create(
-        purpose=Purpose.PREFERENCES,
-        participant=mentee,
-        expires_at=timezone.now() + timedelta(days=5),
-    )
-    return raw
+    return factories.preferences_link(mentee)
 
 
 def _ruled_out(program, mentee, mentor, user):

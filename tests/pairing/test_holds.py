@@ -7,7 +7,6 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from invitations.links import Purpose, link_create
 from pairing import services
 from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing
 from pairing.preference_selectors import mentor_options
@@ -128,12 +127,7 @@ def test_a_proposal_for_a_mentee_paired_meanwhile_holds_nothing(live_program, or
 
 
 def _link(mentee):
-    _, raw = link_create(
-        purpose=Purpose.PREFERENCES,
-        participant=mentee,
-        expires_at=timezone.now() + timedelta(days=5),
-    )
-    return raw
+    return factories.preferences_link(mentee)
 
 
 def _ways():

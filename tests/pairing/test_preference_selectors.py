@@ -1,13 +1,10 @@
 """The preference form's mentor pool: the same ranking as pairing.matching, reused until a mentor changes."""
 
 import random
-from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
-from invitations.links import Purpose, link_create
 from pairing import matching, preference_selectors
 from pairing.models import Pairing
 from pairing.preference_selectors import MentorPool, mentor_options, mentor_pool
@@ -113,12 +110,7 @@ def test_the_pool_is_reused_until_a_mentor_or_their_room_changes(program):
 
 
 def _link(mentee):
-    _, raw = link_create(
-        purpose=Purpose.PREFERENCES,
-        participant=mentee,
-        expires_at=timezone.now() + timedelta(days=5),
-    )
-    return raw
+    return factories.preferences_link(mentee)
 
 
 def test_every_mentor_is_reachable_by_search_and_paging_and_choices_survive(program, client):

@@ -20,12 +20,7 @@ def live_program(org):
 
 
 def _link(mentee):
-    _, raw = link_create(
-        purpose=Purpose.PREFERENCES,
-        participant=mentee,
-        expires_at=timezone.now() + timedelta(days=5),
-    )
-    return raw
+    return factories.preferences_link(mentee)
 
 
 def _mentee(program, **kw):

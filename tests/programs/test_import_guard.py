@@ -93,16 +93,9 @@ def test_pending_requests_and_staged_proposals_also_hold_roles(org_admin_client,
 
 
 def test_capacity_cannot_drop_below_active_pairings(org_admin_client, program):
-    mentor = factories.MentorFactory(
-        program=program, email="m@x.org", first_name="Max", last_name="", capacity=3
+    mentor = factories.mentor_with_pairings(
+        program, 2, email="m@x.org", first_name="Max", last_name="", capacity=3
     )
-    for _ in range(2):
-        Pairing.objects.create(
-            program=program,
-            mentee=factories.ParticipantFactory(program=program),
-            mentor=mentor,
-            origin="admin",
-        )
 
     upload, preview = _preview(
         org_admin_client, program, "email,role,first_name,capacity\nm@x.org,mentor,Max,1\n"

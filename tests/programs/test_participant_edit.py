@@ -125,14 +125,7 @@ def test_a_person_with_no_ties_can_change_role(program, org_admin_client):
 
 
 def test_capacity_cannot_drop_below_the_people_a_mentor_mentors(program, org_admin_client):
-    mentor = factories.MentorFactory(program=program, capacity=3, first_name="Bo", last_name="")
-    for _ in range(2):
-        Pairing.objects.create(
-            program=program,
-            mentee=factories.ParticipantFactory(program=program),
-            mentor=mentor,
-            origin="admin",
-        )
+    mentor = factories.mentor_with_pairings(program, 2, capacity=3, first_name="Bo", last_name="")
 
     response = org_admin_client.post(_url(mentor), _form(mentor, capacity="1"))
     assert response.status_code == 200
