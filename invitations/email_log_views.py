@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from invitations import outbox
 from invitations.models import EmailKind, OutboundEmail
+from pairing_admin.lib.params import row_id, search_text
 from programs.access import admin_view, program_for_admin
 from programs.services import DomainError
 
@@ -20,13 +21,13 @@ def _filters(data) -> dict[str, str]:
     return {
         "status": status if status in OutboundEmail.Status.values else "",
         "kind": kind if kind in EmailKind.values else "",
-        "q": data.get("q", "").strip()[:100],
+        "q": search_text(data.get("q")),
     }
 
 
 def _log_url(program_id: int, filters: dict[str, str], page: str = "") -> str:
     query = {k: v for k, v in filters.items() if v}
-    if page and page.isdigit() and page != "1":
+    if row_id(page) not in (None, 1):
         query["page"] = page
     url = reverse("email_log:list", kwargs={"program_id": program_id})
     return f"{url}?{urlencode(query)}" if query else url

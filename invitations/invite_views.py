@@ -18,6 +18,7 @@ from invitations.models import EmailKind
 from invitations.outbox import template_for
 from invitations.rendering import render as render_email
 from invitations.templates_service import SAMPLE_LINK
+from pairing_admin.lib.params import row_id, row_ids
 from programs.access import admin_view, program_for_admin
 from programs.models import Participant, Program
 from programs.services import DomainError
@@ -27,14 +28,14 @@ PROMPT = "invitations/invite_prompt.html"
 
 def _ids(request: HttpRequest) -> list[int]:
     source = request.POST if request.method == "POST" else request.GET
-    return sorted({int(v) for v in source.getlist("mentee") if v.isdigit()})[
-        : services.MAX_SELECTED
-    ]
+    return sorted(row_ids(source.getlist("mentee")))[: services.MAX_SELECTED]
 
 
-def _expected(request: HttpRequest) -> int | None:
-    raw = request.POST.get("expected", "")
-    return int(raw) if raw.isdigit() else -1
+def _expected(request: HttpRequest) -> int:
+    """The number of emails the admin confirmed; -1 when the form lacks it, which
+    never matches, so nothing is sent unconfirmed."""
+    confirmed = row_id(request.POST.get("expected"))
+    return -1 if confirmed is None else confirmed
 
 
 def _unpaired_url(program: Program, sub: str) -> str:

@@ -45,6 +45,7 @@ from invitations.links import PREFERENCES_VALID_FOR, Purpose, link_url, new_toke
 from invitations.models import AccessLink, EmailKind, Invitation, InvitationBatch, OutboundEmail
 from invitations.outbox import Draft, outbox_add, outbox_dispatch, template_for
 from invitations.sql_render import SQL, WHITESPACE, render_sql
+from pairing_admin.lib.params import row_ids
 from programs.models import ActivityEvent, Participant, Program
 from programs.services import DomainError, activity_record, ensure_pairing_open
 
@@ -60,11 +61,18 @@ class CountChanged(DomainError):
     def __init__(self, expected: int, count: int) -> None:
         self.expected = expected
         self.count = count
-        super().__init__(
-            f"The number of emails changed from {expected:,} to {count:,} since you opened "
-            f"this prompt (someone else may have invited mentees meanwhile). Nothing was sent: "
-            f"please check the new number."
-        )
+        if expected < 0:  # the form did not say which number was confirmed
+            message = (
+                f"Nothing was sent: please check the number of emails ({count:,}) "
+                "and click Send Emails again."
+            )
+        else:
+            message = (
+                f"The number of emails changed from {expected:,} to {count:,} since you opened "
+                "this prompt (someone else may have invited mentees meanwhile). Nothing was "
+                "sent: please check the new number."
+            )
+        super().__init__(message)
 
 
 def ensure_can_invite(program: Program) -> None:
@@ -195,7 +203,7 @@ def resend_pool(program: Program, ids: list[int], asked_at: datetime) -> QuerySe
 
 
 def _clean_ids(ids: Sequence) -> list[int]:
-    clean = sorted({int(i) for i in ids if str(i).isdigit()})
+    clean = sorted(row_ids(ids))
     if not clean:
         raise DomainError("Please select at least one mentee.")
     if len(clean) > MAX_SELECTED:

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_http_methods
 from invitations import templates_service as svc
 from invitations.models import EmailKind
 from invitations.rendering import VARIABLES, Template, TemplateError
+from pairing_admin.lib.params import row_id
 from programs.access import admin_view, program_for_admin
 from programs.models import Participant
 
@@ -33,8 +34,8 @@ def email_template_edit(request: HttpRequest, program_id: int, kind: str) -> Htt
     kind = _kind(kind)
     current = svc.template_for(program, kind)
     participant = None
-    participant_id = request.GET.get("participant") or request.POST.get("participant")
-    if participant_id and participant_id.isdigit():
+    participant_id = row_id(request.GET.get("participant") or request.POST.get("participant"))
+    if participant_id is not None:
         # Only a participant of this program: never another organization's data.
         participant = Participant.objects.filter(program=program, pk=participant_id).first()
     error = ""

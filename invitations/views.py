@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from invitations.forms import SupportRequestForm
 from invitations.support import support_request_submit
+from pairing_admin.lib.params import row_id
 from programs.access import admin_view, program_for_admin
 from programs.models import LaunchStep, SupportRequest
 from programs.selectors import support_recipient
@@ -20,8 +21,9 @@ def support_request(request: HttpRequest, program_id: int) -> HttpResponse:
         return HttpResponseNotAllowed(["GET", "POST"])
     form = SupportRequestForm(request.POST or None)
     sent = None
-    if request.method == "GET" and request.GET.get("sent", "").isdigit():
-        sent = SupportRequest.objects.filter(program=program, pk=int(request.GET["sent"])).first()
+    sent_id = row_id(request.GET.get("sent")) if request.method == "GET" else None
+    if sent_id is not None:
+        sent = SupportRequest.objects.filter(program=program, pk=sent_id).first()
     if request.method == "POST" and form.is_valid():
         try:
             sent = support_request_submit(program=program, user=request.user, **form.cleaned_data)

@@ -26,6 +26,7 @@ from django.urls import URLPattern
 from django.utils import timezone
 
 from invitations.models import OutboundEmail, ProviderEvent, Suppression
+from pairing_admin.lib.params import row_id
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +90,11 @@ def _matching_rows(event: AnymailTrackingEvent, recipient: str):
     rows = OutboundEmail.objects.none()
     if event.message_id:
         rows = OutboundEmail.objects.filter(provider_message_id=str(event.message_id))
-    outbox_id = str((event.metadata or {}).get("outbox_id", ""))
-    if outbox_id.isdigit():
+    outbox_id = row_id((event.metadata or {}).get("outbox_id"))
+    if outbox_id is not None:
         # Our own id travels as metadata; the address must match too, so a
         # forged id cannot mark someone else's email.
-        rows = rows | OutboundEmail.objects.filter(pk=int(outbox_id), to_email=recipient)
+        rows = rows | OutboundEmail.objects.filter(pk=outbox_id, to_email=recipient)
     return rows
 
 

@@ -14,6 +14,7 @@ from django.urls import reverse
 from pairing import autopair, autopair_selectors
 from pairing.autopair import MAX_PREFERENCE_BONUS, Options
 from pairing.models import AutoPairRun, AutoPairUnpaired
+from pairing_admin.lib.params import search_text
 from programs.access import admin_view, program_for_admin
 from programs.services import DomainError
 
@@ -105,7 +106,7 @@ def autopair_run(request: HttpRequest, program_id: int, run_id: int) -> HttpResp
     view = request.GET.get("view", "proposals")
     if view not in ("proposals", "unpaired"):
         view = "proposals"
-    query = request.GET.get("q", "").strip()[:100]
+    query = search_text(request.GET.get("q"))
     sort = request.GET.get("sort", "-score")
     if sort not in autopair_selectors.SORTS:
         sort = "-score"
@@ -217,7 +218,7 @@ def autopair_mentor(
             request, f"{mentee.full_name} is now proposed with {chosen.mentor.full_name}."
         )
         return redirect(_run_url(program.pk, run.pk))
-    query = request.GET.get("q", "").strip()[:100]
+    query = search_text(request.GET.get("q"))
     context = {
         "program": program,
         "tab": "autopair",

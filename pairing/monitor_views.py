@@ -17,6 +17,7 @@ from invitations.models import OutboundEmail
 from pairing import export, monitoring
 from pairing import health as monitor_health
 from pairing.models import MentoringSession, MentorRequest, Pairing
+from pairing_admin.lib.params import row_ids, search_text
 from programs.access import admin_view, program_for_admin
 from programs.models import Program
 from programs.services import DomainError
@@ -28,7 +29,7 @@ def monitor_filters(request: HttpRequest) -> dict[str, str]:
     """The Active Pairings filters from the query string (also used by Export)."""
     health = request.GET.get("health", "")
     return {
-        "query": request.GET.get("q", "").strip()[:100],
+        "query": search_text(request.GET.get("q")),
         "health": health if health in monitor_health.HEALTH_LABELS else "",
         "sort": request.GET.get("sort", monitor_health.DEFAULT_SORT)[:20],
     }
@@ -224,11 +225,7 @@ def pairing_end(request: HttpRequest, program_id: int, pairing_id: int) -> HttpR
 
 def _ids(request: HttpRequest) -> list[int]:
     source = request.POST if request.method == "POST" else request.GET
-    ids = []
-    for raw in source.getlist("pairing")[: monitoring.BULK_MAX + 1]:
-        if raw.isdigit():
-            ids.append(int(raw))
-    return list(dict.fromkeys(ids))
+    return row_ids(source.getlist("pairing")[: monitoring.BULK_MAX + 1])
 
 
 @admin_view

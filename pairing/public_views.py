@@ -28,6 +28,7 @@ from pairing import preference_selectors, request_selectors, services
 from pairing.deadlines import deadline_label
 from pairing.forms import DeclineForm, PreferenceForm, ordinal
 from pairing.models import MentorRequest
+from pairing_admin.lib.params import search_text
 from pairing_admin.lib.ratelimit import client_ip, hit
 from programs.models import Participant, Program
 from programs.services import DomainError
@@ -102,7 +103,7 @@ def _preference_page(request, token, link, *, form=None, error="", status=200) -
     if open_for_choices:
         source = request.POST if request.method == "POST" else request.GET
         chosen = PreferenceForm.ranks_in(source)
-        query = source.get("q", "").strip()[:100]
+        query = search_text(source.get("q"))
         department = source.get("department", "")
         location = source.get("location", "")
         found = preference_selectors.mentor_options(mentee, program)

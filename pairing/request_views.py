@@ -9,6 +9,7 @@ from pairing import request_selectors, services
 from pairing.deadlines import deadline_label
 from pairing.forms import AdminPairForm
 from pairing.models import MentorRequest
+from pairing_admin.lib.params import row_id, search_text
 from programs.access import admin_view, program_for_admin
 from programs.models import Participant
 from programs.services import DomainError
@@ -23,7 +24,7 @@ def request_list(request: HttpRequest, program_id: int) -> HttpResponse:
         return HttpResponseNotAllowed(["GET"])
     status = request.GET.get("status", "")
     status = status if status in MentorRequest.Status.values else ""
-    query = request.GET.get("q", "").strip()[:100]
+    query = search_text(request.GET.get("q"))
     requests = request_selectors.request_list(program, status=status, query=query)
     page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
     counts = request_selectors.request_counts(program)
@@ -63,9 +64,7 @@ def request_cancel(request: HttpRequest, program_id: int, request_id: int) -> Ht
     return redirect("requests:list", program_id=program.pk)
 
 
-def _id_or_none(value: str) -> int | None:
-    """A row id from a query or form value, None for anything else (junk, or too big for SQL)."""
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
+_id_or_none = row_id
 
 
 @admin_view

@@ -11,6 +11,7 @@ from django.shortcuts import render
 from pairing import health as monitor_health
 from pairing import selectors
 from pairing.monitor_views import filter_query, monitor_filters
+from pairing_admin.lib.params import search_text
 from programs.access import admin_view, program_for_admin
 
 
@@ -27,7 +28,7 @@ def unpaired_mentees(request: HttpRequest, program_id: int) -> HttpResponse:
     sub = request.GET.get("sub", "")
     if sub not in selectors.SUB_TABS:
         sub = selectors.NOT_INVITED
-    query = request.GET.get("q", "").strip()[:100]
+    query = search_text(request.GET.get("q"))
     context = {
         "program": program,
         "tab": "unpaired",

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from pairing_admin.lib.params import row_id
 from programs import selectors, services
 from programs.access import admin_view, organization_for_admin, program_for_admin, programs_for
 from programs.models import Integration, LaunchStep, Organization, Program
@@ -145,10 +146,10 @@ class IntegrationForm(forms.Form):
 
 def _back_program(request: HttpRequest, organization: Organization) -> Program | None:
     """The program whose checklist led here (?program=), for the way back."""
-    raw = request.GET.get("program", "")
-    if not raw.isdigit():
+    pk = row_id(request.GET.get("program"))
+    if pk is None:
         return None
-    return programs_for(request.user).filter(organization=organization, pk=int(raw)).first()
+    return programs_for(request.user).filter(organization=organization, pk=pk).first()
 
 
 def _row(integration: Integration, form: IntegrationForm | None = None, **extra) -> dict:

@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from pairing_admin.lib.params import search_text
 from programs import selectors, services
 from programs.access import admin_view, program_for_admin
 from programs.forms import ParticipantForm
@@ -15,7 +16,7 @@ PAGE_SIZE = 50
 @admin_view
 def participant_list(request: HttpRequest, program_id: int) -> HttpResponse:
     program = program_for_admin(request.user, program_id)
-    query = request.GET.get("q", "").strip()[:100]
+    query = search_text(request.GET.get("q"))
     role = request.GET.get("role", "")
     participants = selectors.participant_search(program, query=query, role=role)
     page = Paginator(participants, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -148,9 +148,13 @@ def test_count_changed_meanwhile_shows_the_prompt_again(live, org_admin_client):
 
 def test_post_without_a_confirmed_count_sends_nothing(live, org_admin_client):
     _mentees(live, 2)
-    response = org_admin_client.post(_url("invite:all", live))
-    assert response.status_code == 409
-    assert _nothing_written()
+    for posted in ({}, {"expected": "²"}):
+        response = org_admin_client.post(_url("invite:all", live), posted)
+        assert response.status_code == 409
+        html = response.content.decode()
+        assert "please check the number of emails (2) and click Send Emails again" in html
+        assert "changed from" not in html
+        assert _nothing_written()
 
 
 def test_pairing_off_refuses_and_writes_nothing(program, org_admin_client):
