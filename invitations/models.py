@@ -174,6 +174,11 @@ class InvitationBatch(models.Model):
     prepared = models.PositiveIntegerField(default=0)  # how many of mentee_ids are done
     touched_at = models.DateTimeField(null=True, blank=True)
     stop_reason = models.CharField(max_length=300, blank=True)
+    # The invitation template as it was when the admin clicked Send Emails
+    # ({"subject", "text", "html"}): every chunk of the batch renders from it,
+    # so an edit saved meanwhile never changes emails halfway through a batch.
+    # Empty for batches written before it existed (they use the current one).
+    template = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -76,14 +76,20 @@ def template_for(program: Program | None, kind: str) -> Template:
 
 
 def outbox_add(
-    drafts: Sequence[Draft], *, program: Program | None, batch_id: int | None = None
+    drafts: Sequence[Draft],
+    *,
+    program: Program | None,
+    batch_id: int | None = None,
+    templates: dict[str, Template] | None = None,
 ) -> int:
     """Write drafts to the outbox in the current transaction; send after commit.
 
+    `templates` fixes the template of some kinds (an invitation batch renders
+    from the version the admin confirmed); other kinds use the program's own.
     Returns how many drafts were given (rows already present for the same key
     are left alone: the same cause never produces two emails).
     """
-    templates: dict[str, Template] = {}
+    templates = dict(templates or {})
     rows = []
     for draft in drafts:
         if draft.kind not in templates:

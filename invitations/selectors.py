@@ -110,6 +110,6 @@ def batch_for_program(program: Program, batch_id: int) -> InvitationBatch | None
     return (
         InvitationBatch.objects.filter(program=program, pk=batch_id)
         .select_related("created_by")
-        .defer("mentee_ids")  # up to a few hundred kB while a large batch is prepared
+        .defer("mentee_ids", "template")  # up to a few hundred kB while a batch is prepared
         .first()
     )

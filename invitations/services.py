@@ -44,6 +44,7 @@ from invitations import selectors
 from invitations.links import PREFERENCES_VALID_FOR, Purpose, link_url, new_token
 from invitations.models import AccessLink, EmailKind, Invitation, InvitationBatch, OutboundEmail
 from invitations.outbox import Draft, outbox_add, outbox_dispatch, template_for
+from invitations.rendering import Template
 from invitations.sql_render import SQL, WHITESPACE, render_sql
 from pairing_admin.lib.params import row_ids
 from programs.models import ActivityEvent, Participant, Program
@@ -132,7 +133,28 @@ def _check(pool: QuerySet[Participant], expected: int | None) -> int:
 
 
 def _start(program: Program, user, kind: str) -> InvitationBatch:
-    return InvitationBatch.objects.create(program=program, kind=kind, created_by=user)
+    return InvitationBatch.objects.create(
+        program=program, kind=kind, created_by=user, template=template_snapshot(program)
+    )
+
+
+def template_snapshot(program: Program) -> dict[str, str]:
+    """The invitation template as it is now, to keep on the batch the admin confirmed."""
+    template = template_for(program, EmailKind.INVITATION)
+    return {"subject": template.subject, "text": template.text, "html": template.html}
+
+
+def batch_template(batch: InvitationBatch) -> Template:
+    """What every email of the batch is rendered from: its snapshot, taken at the click.
+
+    A batch from before snapshots existed has none and uses the current template.
+    """
+    snapshot = batch.template or {}
+    if not snapshot.get("subject"):
+        return template_for(batch.program, EmailKind.INVITATION)
+    return Template(
+        subject=snapshot["subject"], text=snapshot.get("text", ""), html=snapshot.get("html", "")
+    )
 
 
 def _finish(batch: InvitationBatch, sent: int, *, user, verb: str) -> InvitationBatch:
@@ -262,6 +284,7 @@ def _stage(program, user, pool, expected) -> InvitationBatch:
         total=len(ids),
         mentee_ids=ids,
         touched_at=timezone.now(),
+        template=template_snapshot(program),
     )
     transaction.on_commit(lambda: _prepare_later(batch.pk), robust=True)
     detail = f"{len(ids):,} email{pluralize(len(ids))} ({batch.get_kind_display()})"
@@ -390,7 +413,8 @@ def _links_and_drafts(program, batch, invitations: list[tuple[Participant, int]]
             )
         )
     AccessLink.objects.bulk_create(links, batch_size=2000)
-    return outbox_add(drafts, program=program, batch_id=batch.pk)
+    templates = {EmailKind.INVITATION: batch_template(batch)}
+    return outbox_add(drafts, program=program, batch_id=batch.pk, templates=templates)
 
 
 def _invite_python(program, batch, pool, user, now) -> int:
@@ -446,7 +470,7 @@ def _batch_sql(program: Program, batch: InvitationBatch, changed: SQL, now) -> i
     tokens have the same length and only URL-safe characters, so every rule
     of linkify and paragraphs_to_html treats them alike.
     """
-    template = template_for(program, EmailKind.INVITATION)
+    template = batch_template(batch)
     prefix, suffix = link_url(_SPLIT, Purpose.PREFERENCES).split(_SPLIT)
     stand_in = secrets.token_urlsafe(32)  # fresh per batch: cannot occur in a name
     constants = {"program_name": program.name, "organization_name": program.organization.name}

@@ -287,3 +287,66 @@ def test_broker_down_at_the_click_then_the_sweepers_deliver_each_invitation_once
     )
     assert set(counts.values()) == {1}, worker.log()[-3000:]
     assert batch.prepared == 60 and batch.total == 60
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("use_sql", _paths())
+def test_a_template_saved_mid_batch_changes_none_of_its_emails(
+    live, org_admin, staged, use_sql, monkeypatch
+):
+    from invitations.models import EmailKind
+    from invitations.rendering import Template
+    from invitations.templates_service import email_template_save
+
+    _mentees(live, 12)
+    email_template_save(
+        program=live,
+        kind=EmailKind.INVITATION,
+        template=Template(subject="Confirmed {{ first_name }}", text="Go {{ preferences_link }}"),
+        user=org_admin,
+    )
+    batch = _stage(live, org_admin, 12)
+    write = services._write
+    calls = []
+
+    def write_then_edit(*args, **kwargs):
+        written = write(*args, **kwargs)
+        if not calls:  # an admin saves a new wording after the first chunk
+            email_template_save(
+                program=live,
+                kind=EmailKind.INVITATION,
+                template=Template(
+                    subject="Edited {{ first_name }}", text="New {{ preferences_link }}"
+                ),
+                user=org_admin,
+            )
+        calls.append(written)
+        return written
+
+    monkeypatch.setattr(services, "_write", write_then_edit)
+    assert services.invitation_batch_prepare(batch.pk, chunk=5, use_sql=use_sql) == {"chunks": 3}
+    rows = OutboundEmail.objects.filter(batch_id=batch.pk)
+    assert rows.count() == 12
+    assert {subject.split()[0] for subject in rows.values_list("subject", flat=True)} == {
+        "Confirmed"
+    }
+    assert {text.split()[0] for text in rows.values_list("body_text", flat=True)} == {"Go"}
+    # The next batch takes the new wording.
+    extra = factories.ParticipantFactory(program=live)
+    later = services.invitation_send_selected(
+        program=live, user=org_admin, mentee_ids=[extra.pk], expected=1, use_sql=use_sql
+    )
+    assert OutboundEmail.objects.get(batch_id=later.pk).subject.startswith("Edited")
+
+
+@pytest.mark.django_db
+def test_the_click_keeps_the_template_it_confirmed(live, org_admin, staged):
+    _mentees(live, 8)
+    batch = _stage(live, org_admin, 8)
+    batch.refresh_from_db()
+    default = services.template_for(live, "invitation")
+    assert batch.template == {
+        "subject": default.subject,
+        "text": default.text,
+        "html": default.html,
+    }
