@@ -10,14 +10,18 @@ PostgreSQL export, where grouping 10,000 or 100,000 joined rows costs far more.
 Tests check that both forms agree.
 
 Rules (each number is the program's own, see HealthRules):
-- Too Early to Tell: started less than `early_days` ago and no session yet.
-- Needs Check-in: no session `first_session_days` after the start, or a
-  session once but none in the last `recent_days`.
-- On Track: everything else.
+- Too Early to Tell: no session yet, and the first one is not due: started
+  less than `first_session_days` days ago.
+- Needs Check-in: no session `first_session_days` days after the start, or a
+  session once but none in the last `recent_days` days.
+- On Track: a session held, the last one within `recent_days` days.
+A pairing without a held session is never On Track. Days are calendar days of
+the organization's time zone: a pairing that began on 1 January (local) is 15
+days old on the 16th wherever the server's clock or UTC says otherwise.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.paginator import Page, Paginator
@@ -57,7 +61,11 @@ NO_RECENT_SESSION = "no_recent_session"
 
 @dataclass(frozen=True)
 class Rules:
-    early_days: int = 14
+    """Two numbers. A pairing without a session is Too Early to Tell until its first
+    session is due, so a separate "too early" period could only open a window in
+    which a pairing with no session at all read On Track (HealthRules.early_days
+    is kept equal to first_session_days and not read)."""
+
     first_session_days: int = 14
     recent_days: int = 30
 
@@ -66,14 +74,18 @@ class Rules:
         return [
             (
                 HEALTH_LABELS[TOO_EARLY],
-                f"Started less than {self.early_days} days ago and no session logged yet.",
+                f"No session logged yet, and started less than {self.first_session_days} "
+                "days ago (the time allowed for a first session).",
             ),
             (
                 HEALTH_LABELS[CHECK_IN],
                 f"No session logged {self.first_session_days} days after the start, "
                 f"or no session in the last {self.recent_days} days.",
             ),
-            (HEALTH_LABELS[ON_TRACK], "Everything else: sessions are being logged."),
+            (
+                HEALTH_LABELS[ON_TRACK],
+                f"A session held, the last one within the last {self.recent_days} days.",
+            ),
         ]
 
 
@@ -81,12 +93,27 @@ def rules_for(program: Program) -> Rules:
     row = HealthRules.objects.filter(program=program).first()
     if row is None:
         return Rules()
-    return Rules(row.early_days, row.first_session_days, row.recent_days)
+    return Rules(row.first_session_days, row.recent_days)
 
 
 def local_today(program: Program, now: datetime | None = None) -> date:
     now = now or timezone.now()
     return now.astimezone(ZoneInfo(program.organization.timezone)).date()
+
+
+def first_session_due_before(program: Program, rules: Rules, today: date) -> datetime:
+    """Pairings started before this instant have had `first_session_days` local days.
+
+    A pairing's age is counted in the organization's calendar days (today's local
+    date minus the local date it started), as the tab's "Started" column and the
+    reason text show it: started on local day S, its first session is due once
+    S <= today - N, that is when it started before the local midnight that opens
+    day today - N + 1. One instant, so SQL compares timestamps and needs no time
+    zone support of its own.
+    """
+    tz = ZoneInfo(program.organization.timezone)
+    day = today - timedelta(days=rules.first_session_days - 1)
+    return datetime.combine(day, time.min, tz)
 
 
 def held_sessions(today: date) -> Q:
@@ -95,7 +122,7 @@ def held_sessions(today: date) -> Q:
 
 
 def with_health(
-    qs: QuerySet[Pairing], rules: Rules, *, today: date, now: datetime
+    qs: QuerySet[Pairing], rules: Rules, *, program: Program, today: date
 ) -> QuerySet[Pairing]:
     """Annotate sessions_done, last_session, health and check_in_reason (one GROUP BY)."""
     held = held_sessions(today)
@@ -103,19 +130,18 @@ def with_health(
         sessions_done=Count("sessions", filter=held),
         last_session=Max("sessions__date", filter=held),
     )
-    early = now - timedelta(days=rules.early_days)
-    first_due = now - timedelta(days=rules.first_session_days)
+    due = first_session_due_before(program, rules, today)
     stale = today - timedelta(days=rules.recent_days)
     return qs.annotate(
         health=Case(
-            When(Q(sessions_done=0, started_at__gt=early), then=Value(TOO_EARLY)),
-            When(Q(sessions_done=0, started_at__lte=first_due), then=Value(CHECK_IN)),
+            When(Q(sessions_done=0, started_at__gte=due), then=Value(TOO_EARLY)),
+            When(Q(sessions_done=0), then=Value(CHECK_IN)),
             When(Q(sessions_done__gt=0, last_session__lte=stale), then=Value(CHECK_IN)),
             default=Value(ON_TRACK),
             output_field=CharField(),
         ),
         check_in_reason=Case(
-            When(Q(sessions_done=0, started_at__lte=first_due), then=Value(NO_FIRST_SESSION)),
+            When(Q(sessions_done=0, started_at__lt=due), then=Value(NO_FIRST_SESSION)),
             When(Q(sessions_done__gt=0, last_session__lte=stale), then=Value(NO_RECENT_SESSION)),
             default=Value(""),
             output_field=CharField(),
@@ -123,10 +149,14 @@ def with_health(
     )
 
 
-def reason_text(pairing: Pairing, rules: Rules, today: date) -> str:
-    """Why an annotated pairing needs a check-in, in words ("" if it does not)."""
+def reason_text(pairing: "Pairing | CheckIn", rules: Rules, today: date, tz: ZoneInfo) -> str:
+    """Why an annotated pairing needs a check-in, in words ("" if it does not).
+
+    Days are counted between local dates (`tz`: the organization's), as the
+    rules are applied and as the row's "Started" date is shown.
+    """
     if pairing.check_in_reason == NO_FIRST_SESSION:
-        started = pairing.started_at.date()
+        started = pairing.started_at.astimezone(tz).date()
         return (
             f"No session logged since the start, {(today - started).days} days ago "
             f"(the rule allows {rules.first_session_days})."
@@ -140,8 +170,13 @@ def reason_text(pairing: Pairing, rules: Rules, today: date) -> str:
     return ""
 
 
-def health_table(program: Program, rules: Rules, *, today: date, now: datetime) -> tuple[str, list]:
+def health_table(
+    program: Program, rules: Rules, *, today: date, now: datetime | None = None
+) -> tuple[str, list]:
     """SQL (and its parameters) of the program's active pairings with their health.
+
+    Every boundary follows from `today`, the organization's local date (`now`
+    is accepted for older callers and not needed).
 
     Columns: id, mentee_id, mentor_id, started_at, origin, n (held sessions,
     NULL for none), last (the last held session's date), health and reason,
@@ -152,16 +187,15 @@ def health_table(program: Program, rules: Rules, *, today: date, now: datetime) 
     index on (program, date) serves and the pairings are read once.
     """
     ops = connection.ops
-    early = ops.adapt_datetimefield_value(now - timedelta(days=rules.early_days))
-    first_due = ops.adapt_datetimefield_value(now - timedelta(days=rules.first_session_days))
+    due = ops.adapt_datetimefield_value(first_session_due_before(program, rules, today))
     stale = ops.adapt_datefield_value(today - timedelta(days=rules.recent_days))
     sql = f"""
         SELECT p.id, p.mentee_id, p.mentor_id, p.started_at, p.origin, s.n, s.last,
-            CASE WHEN s.n IS NULL AND p.started_at > %s THEN '{TOO_EARLY}'
-                 WHEN s.n IS NULL AND p.started_at <= %s THEN '{CHECK_IN}'
+            CASE WHEN s.n IS NULL AND p.started_at >= %s THEN '{TOO_EARLY}'
+                 WHEN s.n IS NULL THEN '{CHECK_IN}'
                  WHEN s.last <= %s THEN '{CHECK_IN}'
                  ELSE '{ON_TRACK}' END AS health,
-            CASE WHEN s.n IS NULL AND p.started_at <= %s THEN '{NO_FIRST_SESSION}'
+            CASE WHEN s.n IS NULL AND p.started_at < %s THEN '{NO_FIRST_SESSION}'
                  WHEN s.last <= %s THEN '{NO_RECENT_SESSION}'
                  ELSE '' END AS reason
         FROM pairing_pairing p
@@ -174,7 +208,7 @@ def health_table(program: Program, rules: Rules, *, today: date, now: datetime) 
         WHERE p.program_id = %s AND p.status = %s"""  # noqa: S608 (constants only)
     active = Pairing.Status.ACTIVE.value
     params = [
-        early, first_due, stale, first_due, stale,
+        due, stale, due, stale,
         program.pk, MentoringSession.Status.CANCELLED.value, ops.adapt_datefield_value(today),
         program.pk, active,
     ]  # fmt: skip
@@ -246,7 +280,7 @@ def active_pairings(
     now = now or timezone.now()
     rules = rules or rules_for(program)
     qs = search_filter(Pairing.objects.filter(program=program, status=Pairing.Status.ACTIVE), query)
-    qs = with_health(qs, rules, today=local_today(program, now), now=now)
+    qs = with_health(qs, rules, program=program, today=local_today(program, now))
     if health in HEALTH_LABELS:
         qs = qs.filter(health=health)
     key, descending = parse_sort(sort)
@@ -340,7 +374,7 @@ def _pairing_figures(
     (longest without a session first), so the first CHECK_IN_LIST_MAX rows
     hold the list, and only those rows are joined to their people.
     """
-    table, params = health_table(program, rules, today=today, now=now)
+    table, params = health_table(program, rules, today=today)
     recent = connection.ops.adapt_datefield_value(today - timedelta(days=30))
     sql = f"""
         SELECT t.total, t.on_track, t.check_in, t.too_early, t.with_recent,
@@ -384,7 +418,7 @@ def _pairing_figures(
             last_session=_from_db_date(last),
             check_in_reason=why,
         )
-        pairing.reason = reason_text(pairing, rules, today)
+        pairing.reason = reason_text(pairing, rules, today, tz)
         check_in.append(pairing)
     return {k: int(v or 0) for k, v in figures.items()}, check_in
 

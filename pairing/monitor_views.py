@@ -89,7 +89,6 @@ class SessionForm(forms.Form):
 
 
 class RulesForm(forms.Form):
-    early_days = forms.IntegerField(label="Too Early to Tell for the first (days)", min_value=1, max_value=365)  # fmt: skip
     first_session_days = forms.IntegerField(label="First session expected within (days)", min_value=1, max_value=365)  # fmt: skip
     recent_days = forms.IntegerField(label="A session expected at least every (days)", min_value=1, max_value=365)  # fmt: skip
 
@@ -314,7 +313,6 @@ def health_rules(request: HttpRequest, program_id: int) -> HttpResponse:
     form = RulesForm(
         request.POST or None,
         initial={
-            "early_days": current.early_days,
             "first_session_days": current.first_session_days,
             "recent_days": current.recent_days,
         },
