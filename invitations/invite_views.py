@@ -56,8 +56,10 @@ def _preview(program: Program, first: Participant | None) -> tuple[str, str, str
 
 
 def _prompt(request, program, *, mode: str, pool, ids=None, asked_at=None, problem="", status=200):
-    count = pool.count()
-    first = pool.first()
+    # `pool` is everyone chosen; mentees whose address is suppressed get no
+    # email and are shown as skipped (the service counts the same way).
+    count, skipped = selectors.prompt_counts(pool)
+    first = selectors.sendable(pool).first() if count else None
     blocked = ""
     try:
         services.ensure_can_invite(program)
@@ -68,6 +70,7 @@ def _prompt(request, program, *, mode: str, pool, ids=None, asked_at=None, probl
         "program": program,
         "mode": mode,
         "count": count,
+        "skipped": skipped,
         "first": first,
         "preview": _preview(program, first),
         "ids": ids or [],

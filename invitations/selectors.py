@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from invitations.models import Invitation, InvitationBatch, OutboundEmail
+from invitations.models import Invitation, InvitationBatch, OutboundEmail, Suppression
 from programs.models import Participant, Program
 
 Status = OutboundEmail.Status
@@ -54,6 +54,39 @@ def mentees_invited(program: Program) -> QuerySet[Participant]:
         .filter(Exists(Invitation.objects.filter(mentee=OuterRef("pk"))))
         .order_by("last_name", "first_name", "id")
     )
+
+
+# An address that bounced or complained is never sent to (the outbox would
+# mark the email "suppressed"). Its mentee is left out of invitations
+# altogether: no email, no Invitation, so they stay Not Invited by Admin (or
+# keep their earlier invitation on a resend) and every count an admin sees,
+# from the prompt to the progress bar and the outbox, is of emails that go.
+# Participant emails are stored lower-cased, as suppressions are.
+def _suppressed() -> Exists:
+    return Exists(Suppression.objects.filter(email=OuterRef("email")))
+
+
+def sendable(pool: QuerySet[Participant]) -> QuerySet[Participant]:
+    """The mentees of `pool` whose address we still send to."""
+    return pool.filter(~_suppressed())
+
+
+def suppressed(pool: QuerySet[Participant]) -> QuerySet[Participant]:
+    """The mentees of `pool` skipped because their address bounced or complained."""
+    return pool.filter(_suppressed())
+
+
+def prompt_counts(pool: QuerySet[Participant]) -> tuple[int, int]:
+    """(emails that will go, mentees skipped for a suppressed address), in one query."""
+    row = (
+        pool.order_by()
+        .annotate(is_suppressed=_suppressed())
+        .aggregate(
+            sent=Count("pk", filter=Q(is_suppressed=False)),
+            skipped=Count("pk", filter=Q(is_suppressed=True)),
+        )
+    )
+    return row["sent"] or 0, row["skipped"] or 0
 
 
 @dataclass(frozen=True)

@@ -123,10 +123,17 @@ def ensure_none_preparing(program: Program) -> None:
         )
 
 
-def _check(pool: QuerySet[Participant], expected: int | None) -> int:
-    count = pool.count()
+def _check(chosen: QuerySet[Participant], expected: int | None) -> int:
+    """The number of emails for `chosen` (its sendable mentees), as the prompt counted it."""
+    count, skipped = selectors.prompt_counts(chosen)
     if expected is not None and count != expected:
         raise CountChanged(expected, count)
+    if count == 0 and skipped:
+        raise DomainError(
+            f"Nothing was sent: the {skipped:,} mentee{pluralize(skipped)} you chose "
+            f"{pluralize(skipped, 'has,have')} an address that bounced or complained, so we "
+            f"no longer send to it."
+        )
     if count == 0:
         raise DomainError("There is nobody to invite: every mentee you chose is already invited.")
     return count
@@ -206,8 +213,9 @@ def invitation_resend(
     ids = _clean_ids(mentee_ids)
     with transaction.atomic():
         program = _lock(program)
-        pool = resend_pool(program, ids, asked_at)
-        _check(pool, expected)
+        chosen = resend_pool(program, ids, asked_at)
+        _check(chosen, expected)
+        pool = selectors.sendable(chosen)
         batch = _start(program, user, Kind.RESEND)
         now = timezone.now()
         if _use_sql(use_sql):
@@ -219,6 +227,8 @@ def invitation_resend(
 
 
 def resend_pool(program: Program, ids: list[int], asked_at: datetime) -> QuerySet[Participant]:
+    """The chosen invited mentees whose invitation may be resent (suppressed ones included:
+    the prompt counts them as skipped; only `selectors.sendable` of them get an email)."""
     return selectors.mentees_invited(program).filter(
         pk__in=ids, invitation__last_sent_at__lt=asked_at
     )
@@ -236,10 +246,11 @@ def _clean_ids(ids: Sequence) -> list[int]:
 def _invite(*, program, user, ids, expected, use_sql) -> InvitationBatch:
     with transaction.atomic():
         program = _lock(program)
-        pool = selectors.mentees_not_invited(program)
+        chosen = selectors.mentees_not_invited(program)
         if ids is not None:
-            pool = pool.filter(pk__in=ids)
-        count = _check(pool, expected)
+            chosen = chosen.filter(pk__in=ids)
+        count = _check(chosen, expected)
+        pool = selectors.sendable(chosen)
         if ids is None and count > settings.INVITE_IN_WORKER_ABOVE:
             return _stage(program, user, pool, expected)
         kind = Kind.ALL if ids is None else (Kind.SINGLE if len(ids) == 1 else Kind.SELECTED)
@@ -338,7 +349,8 @@ def invitation_batch_prepare(
             if _stop_if_closed(program, batch):
                 break
             ids = batch.mentee_ids[batch.prepared : batch.prepared + chunk]
-            pool = selectors.mentees_not_invited(program).filter(pk__in=ids)
+            # An address suppressed since the click is skipped like a removed mentee.
+            pool = selectors.sendable(selectors.mentees_not_invited(program).filter(pk__in=ids))
             _write(program, batch, pool, batch.created_by, use_sql, chunk=ids)
             batch.prepared += len(ids)
             fields = ["prepared", "touched_at"]

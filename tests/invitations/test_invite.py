@@ -343,3 +343,84 @@ def test_outsiders_get_404_for_every_invite_url(live, other_admin_client, org_ad
         for method in ("get", "post", "put"):
             response = getattr(other_admin_client, method)(_url(name, live, **kwargs))
             assert response.status_code == 404, (name, method)
+
+
+# --- Suppressed addresses ----------------------------------------------------------------
+
+
+def _suppress(*people):
+    from invitations.models import Suppression
+
+    for person in people:
+        Suppression.objects.create(email=person.email, reason="bounced")
+
+
+@pytest.mark.parametrize("use_sql", [False, True], ids=["python", "sql"])
+def test_invite_all_skips_suppressed_addresses_and_every_count_agrees(
+    live, org_admin, org_admin_client, use_sql
+):
+    if use_sql and connection.vendor != "postgresql":
+        pytest.skip("the set-based path is PostgreSQL's")
+    from pairing import selectors as pairing_selectors
+
+    people = _mentees(live, 3)
+    _suppress(people[0])
+    html = org_admin_client.get(_url("invite:all", live)).content.decode()
+    assert "2 emails</strong> will be sent" in html
+    assert 'name="expected" value="2"' in html
+    assert "1 mentee skipped</strong>" in html and "stays Not Invited by Admin" in html
+    assert f"As {people[1].full_name} will see it" in html  # the first who gets the email
+
+    with pytest.raises(services.CountChanged):  # the old count that included the bounce
+        services.invitation_send_all(program=live, user=org_admin, expected=3, use_sql=use_sql)
+    batch = services.invitation_send_all(program=live, user=org_admin, expected=2, use_sql=use_sql)
+    assert batch.total == batch.planned == 2
+    rows = OutboundEmail.objects.filter(batch_id=batch.pk)
+    assert sorted(rows.values_list("to_email", flat=True)) == sorted(p.email for p in people[1:])
+    assert not Invitation.objects.filter(mentee=people[0]).exists()
+    progress = selectors_progress(batch)
+    assert (progress.total, progress.pending) == (2, 2)
+    # The Unpaired tab still lists the skipped mentee as Not Invited by Admin,
+    # and the next prompt says why no email goes to them.
+    assert pairing_selectors.unpaired_counts(live)["not_invited"] == 1
+    again = org_admin_client.get(_url("invite:all", live)).content.decode()
+    assert "<strong>No email</strong> will be sent" in again and "Send Emails" not in again
+
+
+def selectors_progress(batch):
+    from invitations import selectors
+
+    return selectors.batch_progress(batch)
+
+
+def test_invite_to_pair_a_suppressed_mentee_says_why_nothing_goes(
+    live, org_admin, org_admin_client
+):
+    (a,) = _mentees(live, 1)
+    _suppress(a)
+    html = org_admin_client.get(_url("invite:selected", live), {"mentee": a.pk}).content.decode()
+    assert "No email</strong> will be sent" in html and "1 mentee skipped" in html
+    with pytest.raises(DomainError, match="bounced or complained"):
+        services.invitation_send_selected(
+            program=live, user=org_admin, mentee_ids=[a.pk], expected=0
+        )
+    assert _nothing_written()
+
+
+def test_resend_skips_suppressed_addresses_who_keep_their_invitation(
+    live, org_admin, org_admin_client
+):
+    a, b = _mentees(live, 2)
+    services.invitation_send_all(program=live, user=org_admin, expected=2)
+    _suppress(a)
+    prompt = org_admin_client.get(_url("invite:resend", live), {"mentee": [a.pk, b.pk]})
+    html = prompt.content.decode()
+    assert "1 email</strong> will be sent again" in html
+    assert "1 mentee skipped" in html and "keeps the earlier invitation" in html
+    batch = services.invitation_resend(
+        program=live, user=org_admin, mentee_ids=[a.pk, b.pk], expected=1, asked_at=timezone.now()
+    )
+    assert batch.total == 1
+    assert Invitation.objects.get(mentee=a).sends == 1
+    assert Invitation.objects.get(mentee=b).sends == 2
+    assert OutboundEmail.objects.filter(batch_id=batch.pk).get().to_email == b.email

@@ -350,3 +350,23 @@ def test_the_click_keeps_the_template_it_confirmed(live, org_admin, staged):
         "text": default.text,
         "html": default.html,
     }
+
+
+@pytest.mark.django_db
+def test_a_large_batch_skips_suppressed_addresses_at_the_click_and_in_each_chunk(
+    live, org_admin, staged
+):
+    from invitations.models import Suppression
+
+    people = _mentees(live, 10)
+    Suppression.objects.create(email=people[0].email, reason="bounced")
+    with pytest.raises(services.CountChanged):
+        _stage(live, org_admin, 10)
+    batch = _stage(live, org_admin, 9)
+    assert people[0].pk not in batch.mentee_ids
+    Suppression.objects.create(email=people[5].email, reason="complained")  # after the click
+    services.invitation_batch_prepare(batch.pk, chunk=4)
+    batch.refresh_from_db()
+    assert (batch.state, batch.planned, batch.total) == (State.READY, 9, 8)
+    assert _counts(live) == (8, 8, 8)
+    assert not Invitation.objects.filter(mentee__in=[people[0], people[5]]).exists()
