@@ -1,23 +1,58 @@
 """Sending a support request: the stored request and its email, in one transaction."""
 
-from django.db import transaction
+import re
+import secrets
+
+from django.db import IntegrityError, transaction
 
 from invitations.models import EmailKind
 from invitations.outbox import Draft, outbox_add
 from programs import services
 from programs.models import Program, SupportRequest
 
+FORM_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def support_form_token() -> str:
+    """A fresh one-time token for a support request form page (a hidden field)."""
+    return secrets.token_urlsafe(24)
+
+
+def clean_form_token(raw: str | None) -> str | None:
+    """The posted token when it looks like ours, else None (the request is then not deduplicated)."""
+    return raw if raw and FORM_TOKEN_RE.fullmatch(raw) else None
+
 
 @transaction.atomic
-def support_request_submit(*, program: Program, user, subject: str, message: str) -> SupportRequest:
+def support_request_submit(
+    *, program: Program, user, subject: str, message: str, form_token: str | None = None
+) -> SupportRequest:
     """Store the request, log it, and queue the email to the organization's advisor.
 
     Raises DomainError (and writes nothing) when the organization has no
     address to send it to. Replies go straight to the admin (Reply-To).
+
+    With the form's one-time token, a second submit of the same form page returns
+    the request the first one wrote, with no second email. Two at once: the
+    unique (program, form_token) constraint makes the later insert wait for the
+    earlier transaction and then fail, and the later one reads the winner's row.
     """
-    request = services.support_request_create(
-        program=program, user=user, subject=subject, message=message
-    )
+    if form_token:
+        earlier = SupportRequest.objects.filter(program=program, form_token=form_token).first()
+        if earlier is not None:
+            return earlier
+        try:
+            with transaction.atomic():  # a savepoint: the loser's activity line goes too
+                request = services.support_request_create(
+                    program=program, user=user, subject=subject, message=message
+                )
+                SupportRequest.objects.filter(pk=request.pk).update(form_token=form_token)
+        except IntegrityError:
+            return SupportRequest.objects.get(program=program, form_token=form_token)
+    else:
+        request = services.support_request_create(
+            program=program, user=user, subject=subject, message=message
+        )
     admin_email = user.email or ""
     outbox_add(
         [

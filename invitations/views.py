@@ -3,7 +3,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from invitations.forms import SupportRequestForm
-from invitations.support import support_request_submit
+from invitations.support import clean_form_token, support_form_token, support_request_submit
 from pairing_admin.lib.params import row_id
 from programs.access import admin_view, program_for_admin
 from programs.models import LaunchStep, SupportRequest
@@ -26,7 +26,12 @@ def support_request(request: HttpRequest, program_id: int) -> HttpResponse:
         sent = SupportRequest.objects.filter(program=program, pk=sent_id).first()
     if request.method == "POST" and form.is_valid():
         try:
-            sent = support_request_submit(program=program, user=request.user, **form.cleaned_data)
+            sent = support_request_submit(
+                program=program,
+                user=request.user,
+                form_token=clean_form_token(request.POST.get("form_token")),
+                **form.cleaned_data,
+            )
         except DomainError as exc:
             form.add_error(None, str(exc))
         else:
@@ -34,9 +39,13 @@ def support_request(request: HttpRequest, program_id: int) -> HttpResponse:
                 url = reverse("invitations:support_request", kwargs={"program_id": program.pk})
                 return redirect(f"{url}?sent={sent.pk}")
             form = SupportRequestForm()
+    # A form page's one-time token: kept when its POST is re-rendered with errors, new for
+    # each fresh form, so only a repeat of the same submission is recognised as one.
+    posted = clean_form_token(request.POST.get("form_token")) if form.is_bound else None
     context = {
         "program": program,
         "form": form,
+        "form_token": posted or support_form_token(),
         "sent": sent,
         "to_email": support_recipient(program.organization),
         "step_done": LaunchStep.objects.filter(

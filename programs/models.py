@@ -312,11 +312,20 @@ class SupportRequest(models.Model):
     message = models.TextField(max_length=5000)
     to_email = models.EmailField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # The one-time token of the form page it was sent from: a second submit of the same
+    # page (a double click, a resent POST, two at once) finds this row instead of writing
+    # another request and another email. Null for requests sent without one.
+    form_token = models.CharField(max_length=64, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["program", "-created_at"], name="support_program_recent_idx")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "form_token"], name="support_request_once_per_form"
+            )
         ]
 
     def __str__(self) -> str:
