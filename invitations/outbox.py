@@ -42,7 +42,7 @@ from psycopg import pq
 from invitations.defaults import DEFAULTS
 from invitations.mime import OutboxEmail
 from invitations.models import EmailTemplate, OutboundEmail, Suppression
-from invitations.rendering import Template, render
+from invitations.rendering import Template, _one_line, render
 from programs.models import ActivityEvent, Program
 from programs.services import DomainError, activity_record
 
@@ -102,7 +102,7 @@ def outbox_add(
                 idempotency_key=draft.key[:200],
                 batch_id=batch_id,
                 to_email=draft.to_email.strip().lower(),
-                to_name=draft.to_name[:200],
+                to_name=_one_line(draft.to_name)[:200],  # a header: never a newline
                 reply_to=draft.reply_to,
                 subject=subject,
                 body_text=text,
@@ -180,6 +180,11 @@ def _classify(exc: Exception) -> Exception:
         return _Permanent(str(exc))
     if isinstance(exc, AnymailError):
         return _Transient(str(exc))
+    if isinstance(exc, ValueError):
+        # The message itself cannot be built (BadHeaderError: a newline in a
+        # name or subject; an address that cannot be encoded): building it
+        # again later gives the same error, so retrying only delays the news.
+        return _Permanent(_unbuildable(exc))
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, message = next(iter(exc.recipients.values()))
         text = (
@@ -195,6 +200,10 @@ def _classify(exc: Exception) -> Exception:
     if isinstance(exc, (ConnectionError, socket.timeout, OSError, smtplib.SMTPException)):
         return _ConnectionLost(f"{type(exc).__name__}: {exc}")
     return _Transient(f"{type(exc).__name__}: {exc}")
+
+
+def _unbuildable(exc: Exception) -> str:
+    return f"The email could not be built ({type(exc).__name__}: {exc}); fix the recipient's details and resend"
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -447,7 +456,13 @@ def _send_rows(mail, marks, remaining, counts, retry_ids) -> None:
                 )
                 counts["suppressed"] += 1
                 continue
-            message = _message(row, mail)
+            try:
+                message = _message(row, mail)
+            except ValueError as exc:  # a header Python's email package refuses
+                marks.settle()
+                _mark(row, Status.FAILED, last_error=_unbuildable(exc)[:2000])
+                counts["failed"] += 1
+                continue
             try:
                 marks.settle()
                 message.send()

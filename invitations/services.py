@@ -45,7 +45,7 @@ from invitations.links import PREFERENCES_VALID_FOR, Purpose, link_url, new_toke
 from invitations.models import AccessLink, EmailKind, Invitation, InvitationBatch, OutboundEmail
 from invitations.outbox import Draft, outbox_add, outbox_dispatch, template_for
 from invitations.rendering import Template
-from invitations.sql_render import SQL, WHITESPACE, render_sql
+from invitations.sql_render import SQL, WHITESPACE, one_line, render_sql
 from pairing_admin.lib.params import row_ids
 from programs.models import ActivityEvent, Participant, Program
 from programs.services import DomainError, activity_record, ensure_pairing_open
@@ -494,6 +494,8 @@ def _batch_sql(program: Program, batch: InvitationBatch, changed: SQL, now) -> i
         template,
         {**constants, "first_name": SQL("nm.first_name"), "preferences_link": SQL("nm.link")},
     )
+    # The recipient's name goes into the To header: on one line, as in outbox_add.
+    to_name = one_line(SQL("(d.first_name || ' ' || d.last_name)"))
     participant = Participant._meta.db_table
     link_table = AccessLink._meta.db_table
     outbox = OutboundEmail._meta.db_table
@@ -524,7 +526,7 @@ def _batch_sql(program: Program, batch: InvitationBatch, changed: SQL, now) -> i
              subject, body_text, body_html, status, attempts, last_error,
              provider_message_id, created_at, touched_at, next_attempt_at, sent_at)
         SELECT %s, %s, 'invitation:' || d.id || ':' || d.sends, %s,
-               lower(btrim(d.email, %s)), left(btrim(d.first_name || ' ' || d.last_name, %s), 200),
+               lower(btrim(d.email, %s)), left({to_name.sql}, 200),
                '', {subject.sql}, {text.sql}, replace(n.body_html, %s, d.raw),
                %s, 0, '', '', %s, %s, NULL, NULL
         FROM drawn AS d JOIN per_name AS n ON n.first_name = d.first_name
@@ -544,7 +546,7 @@ def _batch_sql(program: Program, batch: InvitationBatch, changed: SQL, now) -> i
             EmailKind.INVITATION.value,
             batch.pk,
             WHITESPACE,
-            WHITESPACE,
+            *to_name.params,
             *subject.params,
             *text.params,
             stand_in,

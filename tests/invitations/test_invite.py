@@ -424,3 +424,17 @@ def test_resend_skips_suppressed_addresses_who_keep_their_invitation(
     assert Invitation.objects.get(mentee=a).sends == 1
     assert Invitation.objects.get(mentee=b).sends == 2
     assert OutboundEmail.objects.filter(batch_id=batch.pk).get().to_email == b.email
+
+
+@pytest.mark.parametrize("use_sql", [False, True], ids=["python", "sql"])
+def test_a_name_with_a_newline_is_invited_with_a_one_line_to_header(live, org_admin, use_sql):
+    if use_sql and connection.vendor != "postgresql":
+        pytest.skip("the set-based path is PostgreSQL's")
+    from invitations import outbox
+
+    (a,) = _mentees(live, 1)
+    Participant.objects.filter(pk=a.pk).update(first_name="Ann\nBcc: x@evil.test")
+    batch = services.invitation_send_all(program=live, user=org_admin, expected=1, use_sql=use_sql)
+    row = OutboundEmail.objects.get(batch_id=batch.pk)
+    assert row.to_name == "Ann Bcc: x@evil.test L000"
+    assert outbox.outbox_send_batch([row.pk])["sent"] == 1

@@ -179,6 +179,37 @@ def test_subject_values_cannot_inject_headers(db, program, smtp_server):
     assert "\n" not in message["Subject"]
 
 
+def test_a_name_with_a_newline_is_sent_on_one_line(db, program, smtp_server):
+    draft = _support_draft(1)
+    draft.to_name = "Ann\nBcc: victim@example.org"
+    outbox_add([draft], program=program)
+    assert outbox_send_batch(list(OutboundEmail.objects.values_list("pk", flat=True)))["sent"] == 1
+    assert OutboundEmail.objects.get().to_name == "Ann Bcc: victim@example.org"
+    assert smtp_server.messages[0]["Bcc"] is None
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"to_name": "Ann\nBcc: victim@example.org"},  # written before names were one line
+        {"subject": "Hi\r\nBcc: victim@example.org"},
+    ],
+    ids=["name", "subject"],
+)
+def test_a_message_that_cannot_be_built_fails_at_once_with_the_reason(
+    db, program, smtp_server, fields
+):
+    outbox_add([_support_draft(1), _support_draft(2)], program=program)
+    bad = OutboundEmail.objects.get(to_email="person1@example.org")
+    OutboundEmail.objects.filter(pk=bad.pk).update(**fields)
+    counts = outbox_send_batch(list(OutboundEmail.objects.values_list("pk", flat=True)))
+    assert counts == {"sent": 1, "failed": 1, "suppressed": 0, "retry": 0}
+    bad.refresh_from_db()
+    assert (bad.status, bad.attempts, bad.next_attempt_at) == (Status.FAILED, 1, None)
+    assert "could not be built" in bad.last_error and "newline" in bad.last_error
+    assert [str(m["To"]) for m in smtp_server.messages] == ["Person 2 <person2@example.org>"]
+
+
 def test_sweeper_redispatches_stale_queued_and_requeues_stuck_sending(db, program, smtp_server):
     outbox_add([_support_draft(n) for n in (1, 2, 3)], program=program)
     old = timezone.now() - timedelta(hours=1)
