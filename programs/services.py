@@ -24,11 +24,54 @@ def program_create(*, organization: Organization, name: str, **fields) -> Progra
     return Program.objects.create(organization=organization, name=name.strip(), **fields)
 
 
+# How the activity log names a program setting (as the settings form labels it).
+PROGRAM_SETTING_LABELS = {
+    "organization": "organization",
+    "name": "name",
+    "pairing_process": "pairing process",
+    "default_mentor_capacity": "default mentor capacity",
+    "request_expiry_business_days": "requests expire after (business days)",
+    "max_preferences": "mentors a mentee may rank",
+    "after_decline": "when a mentor declines or a request expires",
+    "request_reminders": "reminder before a request expires",
+}
+
+
+def _setting_text(program: Program, name: str) -> str:
+    field = Program._meta.get_field(name)
+    if field.choices:
+        return str(getattr(program, f"get_{name}_display")())
+    value = getattr(program, name)
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"“{value}”" if name == "name" else str(value)
+
+
+def _setting_changes(before: Program, after: Program, fields) -> str:
+    """'pairing process User-led → Admin-led; name “A” → “B”' (empty if nothing changed)."""
+    return "; ".join(
+        f"{PROGRAM_SETTING_LABELS.get(name, name)} {_setting_text(before, name)} → "
+        f"{_setting_text(after, name)}"
+        for name in fields
+        if getattr(before, name) != getattr(after, name)
+    )
+
+
 @transaction.atomic
-def program_update(*, program: Program, **fields) -> Program:
+def program_update(*, program: Program, user=None, **fields) -> Program:
+    """Save an admin's edit of the program's settings; what changed goes to the activity log.
+
+    The row is locked so two admins saving at once each log the change they made
+    against what the other saved, and a save that changes nothing logs nothing.
+    """
+    current = Program.objects.select_for_update().get(pk=program.pk)
     for key, value in fields.items():
         setattr(program, key, value)
     program.save(update_fields=[*fields.keys()])
+    if changes := _setting_changes(current, program, fields):
+        activity_record(
+            program=program, actor=user, verb=Verb.PROGRAM_SETTINGS_CHANGED, detail=changes
+        )
     return program
 
 

@@ -40,7 +40,7 @@ def program_edit(request: HttpRequest, program_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         # form.save() is not used: writes go through the service.
         program.refresh_from_db()
-        services.program_update(program=program, **form.cleaned_data)
+        services.program_update(program=program, user=request.user, **form.cleaned_data)
         messages.success(request, "Program settings saved.")
         return redirect("programs:detail", program_id=program.pk)
     return render(request, "programs/program_form.html", {"form": form, "program": program})

@@ -1,6 +1,6 @@
 from django.urls import reverse
 
-from programs.models import Program
+from programs.models import ActivityEvent, Program
 from tests import factories
 from tests.conftest import MARKER
 
@@ -98,3 +98,46 @@ def test_program_list_query_count_is_fixed(org, org_admin_client, django_assert_
     factories.ProgramFactory.create_batch(30, organization=org)
     with django_assert_num_queries(len(ctx.captured_queries)):
         org_admin_client.get(reverse("programs:list"))
+
+
+def _as_saved(program, **overrides):
+    data = {
+        "name": program.name,
+        "pairing_process": program.pairing_process,
+        "default_mentor_capacity": program.default_mentor_capacity,
+        "request_expiry_business_days": program.request_expiry_business_days,
+        "max_preferences": program.max_preferences,
+        "after_decline": program.after_decline,
+        "request_reminders": "on" if program.request_reminders else "",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v != ""}
+
+
+def test_editing_settings_logs_what_changed_and_an_unchanged_save_logs_nothing(
+    program, org_admin, org_admin_client
+):
+    url = reverse("programs:edit", kwargs={"program_id": program.pk})
+    assert org_admin_client.post(url, _as_saved(program)).status_code == 302
+    assert not ActivityEvent.objects.filter(program=program).exists()
+
+    before = Program.Process(program.pairing_process).label
+    response = org_admin_client.post(
+        url,
+        _as_saved(
+            program,
+            pairing_process=Program.Process.ADMIN_LED,
+            request_expiry_business_days=program.request_expiry_business_days + 2,
+        ),
+    )
+
+    assert response.status_code == 302
+    event = ActivityEvent.objects.get(program=program)
+    assert (event.verb, event.actor) == (ActivityEvent.Verb.PROGRAM_SETTINGS_CHANGED, org_admin)
+    days = program.request_expiry_business_days
+    assert event.detail == (
+        f"pairing process {before} → {Program.Process.ADMIN_LED.label}; "
+        f"requests expire after (business days) {days} → {days + 2}"
+    )
+    page = org_admin_client.get(reverse("programs:pairing", kwargs={"program_id": program.pk}))
+    assert "Changed the program settings: pairing process" in page.content.decode()
