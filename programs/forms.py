@@ -1,6 +1,7 @@
 from django import forms
 
 from programs.models import PROFILE_FIELDS, Organization, Participant, Program
+from programs.registration import SINGLE_LINE_FIELDS, one_line
 from programs.services import split_tags
 
 
@@ -70,6 +71,15 @@ class ProgramForm(forms.ModelForm):
         return self._clean_range("max_preferences", 1, 10)
 
 
+def _single_lines(cleaned_data: dict) -> dict:
+    """Names, title, department and location on one line (a pasted newline
+    would otherwise reach email headers); bio keeps its lines."""
+    for name in SINGLE_LINE_FIELDS:
+        if isinstance(cleaned_data.get(name), str):
+            cleaned_data[name] = one_line(cleaned_data[name])
+    return cleaned_data
+
+
 class TagsField(forms.CharField):
     """A tag list typed as 'Python, data; SQL'."""
 
@@ -123,6 +133,9 @@ class ParticipantForm(forms.ModelForm):
             raise forms.ValidationError("Choose a number from 0 to 50.")
         return capacity
 
+    def clean(self):
+        return _single_lines(super().clean())
+
 
 class ImportUploadForm(forms.Form):
     # Empty files reach the import service, which explains what a file needs.
@@ -169,3 +182,6 @@ class RegistrationForm(forms.Form):
 
     def clean_email(self):
         return self.cleaned_data["email"].strip().lower()
+
+    def clean(self):
+        return _single_lines(super().clean())

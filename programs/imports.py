@@ -28,6 +28,7 @@ from programs.models import (
     ParticipantImport,
     Program,
 )
+from programs.registration import one_line
 from programs.services import DomainError, activity_record, split_tags
 
 REQUIRED_COLUMNS = ("email", "role", "first_name")
@@ -36,6 +37,9 @@ OPTIONAL_COLUMNS = ("last_name", *PROFILE_FIELDS, "manager_email", "capacity")
 ACCEPTED_COLUMNS = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS, "name")
 TAG_COLUMNS = ("skills", "interests", "goals")
 TEXT_COLUMNS = ("first_name", "last_name", "title", "department", "location", "bio")
+# A quoted CSV cell may hold newlines; only the bio keeps them (names go into
+# email headers, the rest is shown on one line).
+MULTI_LINE_COLUMNS = frozenset({"bio"})
 MAX_CAPACITY = 50
 ROLES = frozenset(Participant.Role.values)
 PREVIEW_ROWS = 50
@@ -273,7 +277,7 @@ def _parse_row(
     row["role"] = role
 
     if "name" in raw:
-        first, _, last = raw["name"].partition(" ")
+        first, _, last = one_line(raw["name"]).partition(" ")
         row["first_name"], row["last_name"] = first, " ".join(last.split())
         if not first:
             error("name", "is missing")
@@ -286,7 +290,7 @@ def _parse_row(
     for column in TEXT_COLUMNS:
         if column not in raw:
             continue
-        value = raw[column]
+        value = raw[column] if column in MULTI_LINE_COLUMNS else one_line(raw[column])
         if column == "first_name" and not value:
             error(column, "is missing")
         if len(value) > _field_max[column]:

@@ -7,6 +7,14 @@ from django.db import transaction
 from programs.models import PROFILE_FIELDS, Participant, Program
 
 REGISTRATION_FIELDS = ("role", "first_name", "last_name", *PROFILE_FIELDS)
+# Profile values shown on one line, and names that go into email headers (To)
+# and subjects: a newline in them is never wanted (bio keeps its lines).
+SINGLE_LINE_FIELDS = ("first_name", "last_name", "title", "department", "location")
+
+
+def one_line(value: str) -> str:
+    """Every run of whitespace, newlines included, as one space; trimmed."""
+    return " ".join(value.split())
 
 
 @transaction.atomic
@@ -25,6 +33,8 @@ def registration_submit(
         name: profile.get(name) or ([] if name in ("skills", "interests", "goals") else "")
         for name in REGISTRATION_FIELDS
     }
+    for name in SINGLE_LINE_FIELDS:
+        values[name] = one_line(values[name])
     if values["role"] == Participant.Role.MENTOR:
         values["capacity"] = capacity or program.default_mentor_capacity
     else:

@@ -112,3 +112,24 @@ def test_decode_strips_the_bom_and_refuses_other_encodings():
         decode_upload("é".encode("cp1252"))
     with pytest.raises(ImportFileError, match="binary data"):
         decode_upload(b"PK\x03\x04\x00\x00")
+
+
+def test_newlines_in_single_line_columns_become_spaces_but_bio_keeps_them():
+    text = (
+        "email,role,first_name,last_name,title,department,location,bio\n"
+        'a@example.org,mentee,"Ann\nBcc: x@evil.test","Lee\r\n  Smith","Lead\tengineer",'
+        '"Data\n\nScience","New\nYork","Line one\nLine two"\n'
+    )
+    parsed = _parse(text)
+    assert parsed.row_errors == []
+    row = parsed.rows[0]
+    assert row["first_name"] == "Ann Bcc: x@evil.test"
+    assert row["last_name"] == "Lee Smith"
+    assert row["title"] == "Lead engineer"
+    assert (row["department"], row["location"]) == ("Data Science", "New York")
+    assert row["bio"] == "Line one\nLine two"
+
+
+def test_a_name_column_with_a_newline_is_split_as_if_it_were_a_space():
+    parsed = _parse('email,role,name\na@example.org,mentee,"Ann\nvan  Lee"\n')
+    assert (parsed.rows[0]["first_name"], parsed.rows[0]["last_name"]) == ("Ann", "van Lee")

@@ -204,3 +204,63 @@ def test_behind_a_proxy_each_visitor_has_their_own_limit(anon_client, program, s
         _url(program), _form(email="c@example.org"), HTTP_X_FORWARDED_FOR="203.0.113.2", **proxy
     )
     assert (first.status_code, again.status_code, other.status_code) == (302, 429, 302)
+
+
+def test_newlines_in_names_and_profile_lines_are_collapsed_but_bio_keeps_them(anon_client, program):
+    data = _form(
+        first_name="Zoe\nBcc: x@evil.test",
+        last_name="Quinn\r\n Jr",
+        title="Senior\nAnalyst",
+        department="Fin\nance",
+        location="New\n\nYork",
+        bio="Line one\nLine two",
+    )
+    anon_client.post(_url(program), data)
+    person = Participant.objects.get()
+    assert (person.first_name, person.last_name) == ("Zoe Bcc: x@evil.test", "Quinn Jr")
+    assert (person.title, person.department, person.location) == (
+        "Senior Analyst",
+        "Fin ance",
+        "New York",
+    )
+    assert person.bio == "Line one\nLine two"
+
+
+def test_the_registration_service_collapses_newlines_whoever_calls_it(program):
+    from programs.registration import registration_submit
+
+    person, created = registration_submit(
+        program=program, email="a@example.org", role="mentee", first_name="Ann\nB", bio="x\ny"
+    )
+    assert created and person.first_name == "Ann B" and person.bio == "x\ny"
+
+
+def test_the_admins_participant_form_keeps_single_line_fields_on_one_line(program):
+    from programs.forms import ParticipantForm
+
+    person = factories.ParticipantFactory(program=program)
+    data = {
+        "role": "mentee",
+        "first_name": "Ann\nBcc: x@evil.test",
+        "last_name": "Lee\r\nSmith",
+        "email": person.email,
+        "title": "Lead\nengineer",
+        "department": "Data\nScience",
+        "location": "New\nYork",
+        "bio": "Line one\nLine two",
+        "capacity": "0",
+        "accepting_requests": "on",
+    }
+    form = ParticipantForm(data, instance=person)
+    assert form.is_valid(), form.errors
+    saved = form.save()
+    assert (saved.first_name, saved.last_name, saved.title) == (
+        "Ann Bcc: x@evil.test",
+        "Lee Smith",
+        "Lead engineer",
+    )
+    assert (saved.department, saved.location, saved.bio) == (
+        "Data Science",
+        "New York",
+        "Line one\nLine two",
+    )
