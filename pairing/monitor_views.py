@@ -245,9 +245,11 @@ def pairing_end_bulk(request: HttpRequest, program_id: int) -> HttpResponse:
         status = 400
         if form.is_valid():
             try:
+                # Every posted id goes to the service (it ends only this program's active
+                # ones), so a second submit learns that they were already ended.
                 count = monitoring.pairing_end_bulk(
                     program=program,
-                    pairing_ids=[p.pk for p in chosen],
+                    pairing_ids=ids,
                     user=request.user,
                     reason=form.cleaned_data["reason"],
                     notify=form.cleaned_data["notify"],

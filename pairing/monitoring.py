@@ -187,7 +187,15 @@ def pairing_end_bulk(
             now=now,
         )
         if not ended:
-            raise DomainError("None of the selected pairings is still active.")
+            # A second submit of the same confirmation (a double click, a reload) lands here:
+            # say that the work is done rather than that nothing was selected.
+            if Pairing.objects.filter(program=program, pk__in=ids).exists():
+                raise DomainError(
+                    "These pairings were already ended; nothing more to do."
+                    if len(ids) > 1
+                    else "This pairing was already ended; nothing more to do."
+                )
+            raise DomainError("None of the selected pairings is in this program.")
         activity_record(
             program=program,
             actor=user,

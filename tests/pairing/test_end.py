@@ -155,3 +155,28 @@ def test_outsider_gets_404_for_every_method(program, other_admin_client):
     for method in ("get", "post", "put"):
         assert getattr(other_admin_client, method)(_end_url(program, pairing)).status_code == 404
     assert Pairing.objects.get(pk=pairing.pk).status == "active"
+
+
+def test_bulk_end_submitted_twice_says_the_pairings_were_already_ended(program, org_admin_client):
+    a, b = pair(program), pair(program)
+    url = reverse("pairing:end_bulk", kwargs={"program_id": program.pk})
+    data = {"pairing": [a.pk, b.pk], "reason": "Cohort over", "notify": "on"}
+    assert org_admin_client.post(url, data).status_code == 302
+
+    again = org_admin_client.post(url, data)
+
+    html = again.content.decode()
+    assert again.status_code == 409
+    assert "These pairings were already ended" in html
+    assert "Select at least one pairing" not in html
+    assert OutboundEmail.objects.count() == 4  # the first submit's emails only
+    assert ActivityEvent.objects.filter(verb="pairings_ended").count() == 1
+
+
+def test_bulk_end_of_pairings_from_elsewhere_ends_nothing(program, org_admin):
+    other = pair(factories.ProgramFactory(organization=program.organization))
+    with pytest.raises(DomainError, match="None of the selected pairings is in this program"):
+        monitoring.pairing_end_bulk(
+            program=program, pairing_ids=[other.pk], user=org_admin, reason="x", notify=False
+        )
+    assert Pairing.objects.get(pk=other.pk).status == "active"
