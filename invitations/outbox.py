@@ -656,11 +656,15 @@ def outbox_resend(*, program: Program, email_id: int, user) -> OutboundEmail:
                 f"{row.to_email} bounced or complained earlier, so we no longer send to it."
             )
         who = getattr(user, "get_username", lambda: "an admin")()
+        # A deliberate resend starts a fresh set of attempts (the sender may
+        # have given up after MAX_ATTEMPTS); last_error keeps what happened.
+        history = f"Resent by {who} after {row.attempts} attempt{'s' if row.attempts != 1 else ''}"
         requeued = OutboundEmail.objects.filter(pk=row.pk, status=Status.FAILED).update(
             status=Status.QUEUED,
+            attempts=0,
             next_attempt_at=None,
             touched_at=timezone.now(),
-            last_error=f"Resent by {who} after: {row.last_error}"[:2000],
+            last_error=f"{history}: {row.last_error}"[:2000],
         )
         if not requeued:
             raise DomainError("This email has already been queued again.")

@@ -116,11 +116,37 @@ def test_resend_requeues_the_failed_email_and_sends_it_once(
     assert response.status_code == 302
     assert response.url == _url(program) + "?status=failed"
     email.refresh_from_db()
-    assert email.status == Status.SENT and email.attempts == 3
-    assert "550 mailbox full" in email.last_error  # the history stays
+    assert email.status == Status.SENT and email.attempts == 1  # a fresh count from the resend
+    assert email.last_error == (
+        f"Resent by {org_admin.get_username()} after 2 attempts: 550 mailbox full"
+    )  # the history stays
     assert [str(m["To"]) for m in smtp_server.messages] == ["Person 1 <person1@example.org>"]
     event = ActivityEvent.objects.get(program=program, verb=EMAIL_RESENT)
     assert event.actor == org_admin and "person1@example.org" in event.detail
+
+
+def test_resend_after_the_sender_gave_up_gets_a_fresh_set_of_retries(
+    program, org_admin, smtp_server
+):
+    from invitations.outbox import MAX_ATTEMPTS, outbox_resend, outbox_send_batch
+
+    email = _email(
+        program,
+        1,
+        status=Status.FAILED,
+        attempts=MAX_ATTEMPTS,
+        last_error=f"Gave up after {MAX_ATTEMPTS} attempts: 451 busy",
+    )
+    outbox_resend(program=program, email_id=email.pk, user=org_admin)
+    email.refresh_from_db()
+    assert (email.status, email.attempts, email.next_attempt_at) == (Status.QUEUED, 0, None)
+    assert email.last_error.startswith(f"Resent by {org_admin.get_username()} after 8 attempts")
+    smtp_server.refuse["person1@example.org"] = "451 4.3.0 still busy"
+    outbox_send_batch([email.pk])
+    email.refresh_from_db()
+    # Retried later like any new email, not given up after one more try.
+    assert (email.status, email.attempts) == (Status.QUEUED, 1)
+    assert email.next_attempt_at is not None and "451" in email.last_error
 
 
 def test_resend_twice_sends_one_email(
