@@ -85,6 +85,12 @@ VARIABLES: dict[str, dict[str, str]] = {
 LINK_VARIABLES = frozenset({"preferences_link", "approve_link", "decline_link", "session_link"})
 
 
+# The outbox's and the template's subject column (OutboundEmail.subject,
+# EmailTemplate.subject): a longer template is refused at save, and a rendered
+# subject that long values push past it is cut with an ellipsis.
+SUBJECT_MAX = 300
+
+
 @dataclass(frozen=True)
 class Template:
     subject: str
@@ -121,6 +127,11 @@ def validate_template(kind: str, template: Template) -> None:
         raise TemplateError("Subject: must be a single line.")
     if not template.subject.strip():
         raise TemplateError("Subject: cannot be empty.")
+    if len(template.subject.strip()) > SUBJECT_MAX:
+        raise TemplateError(
+            f"Subject: at most {SUBJECT_MAX} characters, placeholders included "
+            f"(this one has {len(template.subject.strip()):,})."
+        )
     if not template.text.strip():
         raise TemplateError("Text body: cannot be empty.")
     validate(kind, template.text, field="Text body")
@@ -133,6 +144,20 @@ def _substitute(source: str, values: dict[str, str], escape) -> str:
 
 def _one_line(value: str) -> str:
     return " ".join(value.split())
+
+
+# The last word of a cut subject, dropped so the cut falls between words
+# (unless that word is long: then it is cut mid-word).
+LAST_WORD = r" +[^ ]{0,30}$"
+
+
+def fit_subject(subject: str) -> str:
+    """A one-line subject cut to SUBJECT_MAX characters, between words, ending in "…"."""
+    if len(subject) <= SUBJECT_MAX:
+        return subject
+    head = subject[:SUBJECT_MAX]
+    cut = re.sub(LAST_WORD, "", head)
+    return (cut if cut != head else head[: SUBJECT_MAX - 1]).rstrip() + "…"
 
 
 URL = re.compile(r"(https?://[^\s<>&]+(?:&amp;[^\s<>&]+)*)")
@@ -192,7 +217,7 @@ def render(kind: str, template: Template, values: dict[str, str]) -> tuple[str, 
     """
     allowed = VARIABLES[kind]
     clean = {k: str(values.get(k, "")) for k in allowed}
-    subject = _one_line(_substitute(template.subject, clean, _one_line))[:300]
+    subject = fit_subject(_one_line(_substitute(template.subject, clean, _one_line)))
     text = _substitute(template.text, clean, lambda v: v)
     if template.html.strip():
         body_html = _substitute(template.html, clean, html.escape)

@@ -27,8 +27,10 @@ import sys
 from invitations.rendering import (
     HTML_HEAD,
     HTML_TAIL,
+    LAST_WORD,
     LINK_VARIABLES,
     PLACEHOLDER,
+    SUBJECT_MAX,
     Template,
     _one_line,
     linkify,
@@ -163,10 +165,32 @@ def _same(expr):
     return expr
 
 
+def fit_subject_sql(subject: SQL) -> SQL:
+    """SQL for rendering.fit_subject (the subject is one line already: only spaces remain).
+
+    A scalar subquery, so the subject expression is written (and computed) once.
+    """
+    return SQL(
+        "(SELECT CASE WHEN char_length(s.v) <= %s THEN s.v ELSE ("  # noqa: S608 - our fragments
+        " SELECT rtrim(CASE WHEN h.cut <> h.head THEN h.cut ELSE left(h.head, %s) END, ' ')"
+        " || %s FROM (SELECT left(s.v, %s) AS head, regexp_replace(left(s.v, %s), %s, '')"
+        f" AS cut) AS h) END FROM (SELECT {subject.sql} AS v) AS s)",
+        [
+            SUBJECT_MAX,
+            SUBJECT_MAX - 1,
+            "…",
+            SUBJECT_MAX,
+            SUBJECT_MAX,
+            LAST_WORD,
+            *subject.params,
+        ],
+    )
+
+
 def render_sql(template: Template, values: dict[str, SQL | str]) -> tuple[SQL, SQL, SQL]:
     """(subject, text, html) as SQL expressions: render() done by the database."""
     subject = _substitute(template.subject, values, (_one_line, one_line))
-    subject = SQL(f"left({one_line(subject).sql}, 300)", one_line(subject).params)
+    subject = fit_subject_sql(one_line(subject))
     text = _substitute(template.text, values, (_same, _same))
     if template.html.strip():
         body_html = _substitute(template.html, values, (html.escape, html_escape))

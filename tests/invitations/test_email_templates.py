@@ -144,3 +144,33 @@ def test_unknown_kind_is_404(program, org_admin_client):
 def test_get_never_writes(program, org_admin_client):
     org_admin_client.get(_edit_url(program) + "?subject=x&body_text=y&action=save")
     assert not EmailTemplate.objects.exists()
+
+
+def test_a_rendered_subject_past_300_characters_is_cut_with_an_ellipsis():
+    from invitations.rendering import SUBJECT_MAX, render
+
+    template = Template(subject="Hi {{ first_name }}, welcome", text="t")
+    values = {"first_name": "word " * 100}
+    subject, _, _ = render(EmailKind.INVITATION, template, values)
+    assert len(subject) <= SUBJECT_MAX and subject.endswith("word…")
+    assert subject.startswith("Hi word word")
+    long_word, _, _ = render(EmailKind.INVITATION, template, {"first_name": "x" * 400})
+    assert long_word == "Hi " + "x" * 296 + "…"  # no word to cut at: cut mid-word
+    short, _, _ = render(EmailKind.INVITATION, template, {"first_name": "Ann"})
+    assert short == "Hi Ann, welcome"
+
+
+def test_a_subject_over_300_characters_is_refused_at_save_with_a_message(program, org_admin_client):
+    response = org_admin_client.post(
+        _edit_url(program),
+        {"subject": "x" * 301, "body_text": "Hi {{ preferences_link }}", "action": "save"},
+    )
+    assert response.status_code == 400
+    assert "Subject: at most 300 characters" in response.content.decode()
+    assert "(this one has 301)" in response.content.decode()
+    assert not EmailTemplate.objects.exists()
+    saved = org_admin_client.post(
+        _edit_url(program),
+        {"subject": "x" * 300, "body_text": "Hi {{ preferences_link }}", "action": "save"},
+    )
+    assert saved.status_code == 302 and EmailTemplate.objects.get().subject == "x" * 300

@@ -36,6 +36,14 @@ TRICKY_NAMES = [
     "https://evil.example/?next=",
     "@evil.example/a&b",
     "?a=1&b=2\n\nhttps://evil.example/p2",
+    # Subjects past SUBJECT_MAX (300) characters: cut, with an ellipsis.
+    "x" * 300,
+    "x" * 301,
+    "a" * 298 + " " + "b" * 10,
+    "a" * 297 + "\n\t b" * 10,
+    "😀" * 350,
+    "word " * 100,
+    "a" * 290 + " " + "b" * 40,
 ]
 LINKS = [
     "http://127.0.0.1:8000/p/AbC-123_xyz/",
