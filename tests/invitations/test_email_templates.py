@@ -174,3 +174,28 @@ def test_a_subject_over_300_characters_is_refused_at_save_with_a_message(program
         {"subject": "x" * 300, "body_text": "Hi {{ preferences_link }}", "action": "save"},
     )
     assert saved.status_code == 302 and EmailTemplate.objects.get().subject == "x" * 300
+
+
+def test_template_list_shows_the_edit_date_in_the_organizations_timezone(
+    program, org_admin, org_admin_client
+):
+    from datetime import UTC, datetime
+
+    from invitations.templates_service import email_template_save
+
+    program.organization.timezone = "Pacific/Auckland"
+    program.organization.save(update_fields=["timezone"])
+    saved = email_template_save(
+        program=program,
+        kind=EmailKind.INVITATION,
+        template=Template(subject="Hi", text="Go {{ preferences_link }}"),
+        user=org_admin,
+    )
+    # 20:00 UTC on 10 March is 09:00 on 11 March in Auckland.
+    EmailTemplate.objects.filter(pk=saved.pk).update(
+        updated_at=datetime(2026, 3, 10, 20, tzinfo=UTC)
+    )
+    html = org_admin_client.get(
+        reverse("email_templates:list", kwargs={"program_id": program.pk})
+    ).content.decode()
+    assert "Edited 11 Mar 2026" in html
