@@ -13,6 +13,16 @@ from programs.models import Program, SupportRequest
 FORM_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
+class AlreadySent(services.DomainError):
+    """This form page was sent before, with other words: the new ones were not sent."""
+
+    def __init__(self, earlier: SupportRequest) -> None:
+        super().__init__(
+            f"This form was already sent as “{earlier.subject}”, so your changes were not "
+            "sent. Check them and click Send again to send them as a new request."
+        )
+
+
 def support_form_token() -> str:
     """A fresh one-time token for a support request form page (a hidden field)."""
     return secrets.token_urlsafe(24)
@@ -36,11 +46,20 @@ def support_request_submit(
     the request the first one wrote, with no second email. Two at once: the
     unique (program, form_token) constraint makes the later insert wait for the
     earlier transaction and then fail, and the later one reads the winner's row.
+    The same page sent again with other words (back, edit, send) raises
+    AlreadySent rather than dropping them silently.
     """
+
+    def same_or_refuse(earlier: SupportRequest) -> SupportRequest:
+        # Compared as support_request_create stores them.
+        if (earlier.subject, earlier.message) != (" ".join(subject.split()), message.strip()):
+            raise AlreadySent(earlier)
+        return earlier
+
     if form_token:
         earlier = SupportRequest.objects.filter(program=program, form_token=form_token).first()
         if earlier is not None:
-            return earlier
+            return same_or_refuse(earlier)
         try:
             with transaction.atomic():  # a savepoint: the loser's activity line goes too
                 request = services.support_request_create(
@@ -48,7 +67,9 @@ def support_request_submit(
                 )
                 SupportRequest.objects.filter(pk=request.pk).update(form_token=form_token)
         except IntegrityError:
-            return SupportRequest.objects.get(program=program, form_token=form_token)
+            return same_or_refuse(
+                SupportRequest.objects.get(program=program, form_token=form_token)
+            )
     else:
         request = services.support_request_create(
             program=program, user=user, subject=subject, message=message

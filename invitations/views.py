@@ -3,7 +3,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from invitations.forms import SupportRequestForm
-from invitations.support import clean_form_token, support_form_token, support_request_submit
+from invitations.support import (
+    AlreadySent,
+    clean_form_token,
+    support_form_token,
+    support_request_submit,
+)
 from pairing_admin.lib.params import row_id
 from programs.access import admin_view, program_for_admin
 from programs.models import LaunchStep, SupportRequest
@@ -21,6 +26,7 @@ def support_request(request: HttpRequest, program_id: int) -> HttpResponse:
         return HttpResponseNotAllowed(["GET", "POST"])
     form = SupportRequestForm(request.POST or None)
     sent = None
+    fresh_token = False
     sent_id = row_id(request.GET.get("sent")) if request.method == "GET" else None
     if sent_id is not None:
         sent = SupportRequest.objects.filter(program=program, pk=sent_id).first()
@@ -34,6 +40,7 @@ def support_request(request: HttpRequest, program_id: int) -> HttpResponse:
             )
         except DomainError as exc:
             form.add_error(None, str(exc))
+            fresh_token = isinstance(exc, AlreadySent)
         else:
             if not request.htmx:
                 url = reverse("invitations:support_request", kwargs={"program_id": program.pk})
@@ -42,6 +49,8 @@ def support_request(request: HttpRequest, program_id: int) -> HttpResponse:
     # A form page's one-time token: kept when its POST is re-rendered with errors, new for
     # each fresh form, so only a repeat of the same submission is recognised as one.
     posted = clean_form_token(request.POST.get("form_token")) if form.is_bound else None
+    if fresh_token:  # that page's token is spent: the corrected words go as a new request
+        posted = None
     context = {
         "program": program,
         "form": form,

@@ -132,3 +132,25 @@ def test_two_submits_at_once_write_one_request_and_one_email(org):
 
         assert len(set(results)) == 1 and isinstance(results[0], int), results
     assert _written(program) == (5, 5, 5)
+
+
+def test_the_same_page_sent_again_with_other_words_says_so_and_sends_them_on_request(
+    program, org_admin_client
+):
+    token = _token(org_admin_client.get(_url(program)).content.decode())
+    org_admin_client.post(_url(program), {**DATA, "form_token": token})
+
+    # Back to the sent page, edit, send: not silently dropped, not silently sent.
+    edited = {"subject": "Help, urgent", "message": "Please call today"}
+    response = org_admin_client.post(_url(program), {**edited, "form_token": token})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "already sent as “Help”, so your changes were not sent" in html
+    assert _written(program) == (1, 1, 1)
+    fresh = _token(html)
+    assert fresh != token
+    again = org_admin_client.post(_url(program), {**edited, "form_token": fresh})
+    assert again.status_code == 302
+    assert _written(program) == (2, 2, 2)
+    assert SupportRequest.objects.filter(subject="Help, urgent").count() == 1
