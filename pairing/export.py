@@ -36,6 +36,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from invitations.models import Invitation
+from pairing import request_selectors
 from pairing.health import (
     DEFAULT_SORT,
     HEALTH_LABELS,
@@ -497,17 +498,15 @@ REQUEST_HEADER = [
 ]
 
 
-def _requests(program: Program, status: str) -> QuerySet[MentorRequest]:
-    qs = MentorRequest.objects.filter(program=program)
-    if status in dict(MentorRequest.Status.choices):
-        qs = qs.filter(status=status)
-    return qs.order_by("-created_at", "-id")
+def _requests(program: Program, status: str, query: str = "") -> QuerySet[MentorRequest]:
+    """The requests the list shows for the same filters (status, search), newest first."""
+    return request_selectors.request_list(program, status=status, query=query).select_related(None)
 
 
-def request_rows(program: Program, *, status: str = "") -> Iterator[tuple]:
+def request_rows(program: Program, *, status: str = "", query: str = "") -> Iterator[tuple]:
     statuses = dict(MentorRequest.Status.choices)
     local = _localizer(program)
-    qs = _requests(program, status).values_list(
+    qs = _requests(program, status, query).values_list(
         "created_at", "mentee__first_name", "mentee__last_name", "mentee__email",
         "mentor__first_name", "mentor__last_name", "mentor__email", "rank", "status",
         "expires_at", "decided_at", "note", "decline_message",
@@ -520,7 +519,7 @@ def request_rows(program: Program, *, status: str = "") -> Iterator[tuple]:
         )  # fmt: skip
 
 
-def request_copy_sql(program: Program, *, status: str = "") -> tuple[str, list]:
+def request_copy_sql(program: Program, *, status: str = "", query: str = "") -> tuple[str, list]:
     tz = program.organization.timezone
     columns = {
         "x_created": _LocalText(F("created_at"), tz),
@@ -535,10 +534,10 @@ def request_copy_sql(program: Program, *, status: str = "") -> tuple[str, list]:
         "x_note": _SafeText(F("note")),
         "x_message": _SafeText(F("decline_message")),
     }
-    return _queryset_copy_sql(_requests(program, status), columns)
+    return _queryset_copy_sql(_requests(program, status, query), columns)
 
 
-def request_export(program: Program, *, status: str = "") -> Iterator[str | bytes]:
+def request_export(program: Program, *, status: str = "", query: str = "") -> Iterator[str | bytes]:
     if use_copy(program):
-        return copy_stream(REQUEST_HEADER, *request_copy_sql(program, status=status))
-    return csv_stream(REQUEST_HEADER, request_rows(program, status=status))
+        return copy_stream(REQUEST_HEADER, *request_copy_sql(program, status=status, query=query))
+    return csv_stream(REQUEST_HEADER, request_rows(program, status=status, query=query))

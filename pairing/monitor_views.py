@@ -299,7 +299,9 @@ def export_requests(request: HttpRequest, program_id: int) -> HttpResponse:
     program = _get_only(request, program_id)
     if isinstance(program, HttpResponse):
         return program
-    body = export.request_export(program, status=request.GET.get("status", ""))
+    body = export.request_export(
+        program, status=request.GET.get("status", ""), query=search_text(request.GET.get("q"))
+    )
     return export.csv_response(export.filename_for(program, "requests"), body)
 
 

@@ -134,7 +134,7 @@ def test_unpaired_export_lists_mentees_without_an_active_pairing(program, org_ad
 
 def test_requests_export_has_every_request_and_filters_by_status(program, org_admin_client):
     mentor = factories.MentorFactory(program=program)
-    a = factories.ParticipantFactory(program=program)
+    a = factories.ParticipantFactory(program=program, last_name="Quill")
     b = factories.ParticipantFactory(program=program)
     MentorRequest.objects.create(
         program=program, mentee=a, mentor=mentor, expires_at=timezone.now(), note="=1+1"
@@ -149,6 +149,14 @@ def test_requests_export_has_every_request_and_filters_by_status(program, org_ad
     assert "'=1+1" in [row[9] for row in rows[1:]]
     rows = _read(org_admin_client.get(url + "?status=declined"))
     assert len(rows) == 2 and rows[1][6] == "Declined"
+    # The requests page's search applies too, and its link carries the filters.
+    rows = _read(org_admin_client.get(url, {"q": a.last_name}))
+    assert [row[2] for row in rows[1:]] == [a.email]
+    page = org_admin_client.get(
+        reverse("requests:list", kwargs={"program_id": program.pk}),
+        {"q": a.last_name, "status": "pending"},
+    ).content.decode()
+    assert f'{url}?q={a.last_name}&amp;status=pending" download' in page
 
 
 # --- One rule, two implementations: Python (safe_cell) and PostgreSQL (COPY) -----------
