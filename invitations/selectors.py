@@ -78,15 +78,13 @@ def suppressed(pool: QuerySet[Participant]) -> QuerySet[Participant]:
 
 def prompt_counts(pool: QuerySet[Participant]) -> tuple[int, int]:
     """(emails that will go, mentees skipped for a suppressed address), in one query."""
-    row = (
-        pool.order_by()
-        .annotate(is_suppressed=_suppressed())
-        .aggregate(
-            sent=Count("pk", filter=Q(is_suppressed=False)),
-            skipped=Count("pk", filter=Q(is_suppressed=True)),
-        )
+    # An uncorrelated IN, which PostgreSQL hashes once: as a per-row EXISTS in the
+    # select list it took 0.1 - 0.6 s for 50,000 mentees (the click's budget is 1 s).
+    row = pool.order_by().aggregate(
+        total=Count("pk"),
+        skipped=Count("pk", filter=Q(email__in=Suppression.objects.values("email"))),
     )
-    return row["sent"] or 0, row["skipped"] or 0
+    return (row["total"] or 0) - (row["skipped"] or 0), row["skipped"] or 0
 
 
 @dataclass(frozen=True)
