@@ -42,7 +42,8 @@ from psycopg import pq
 from invitations.defaults import DEFAULTS
 from invitations.mime import OutboxEmail
 from invitations.models import EmailTemplate, OutboundEmail, Suppression
-from invitations.rendering import Template, _one_line, render
+from invitations.rendering import Template, render
+from pairing_admin.lib.text import one_line
 from programs.models import ActivityEvent, Program
 from programs.services import DomainError, activity_record
 
@@ -102,7 +103,7 @@ def outbox_add(
                 idempotency_key=draft.key[:200],
                 batch_id=batch_id,
                 to_email=draft.to_email.strip().lower(),
-                to_name=_one_line(draft.to_name)[:200],  # a header: never a newline
+                to_name=one_line(draft.to_name)[:200],  # a header: never a newline
                 reply_to=draft.reply_to,
                 subject=subject,
                 body_text=text,

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from invitations.models import EmailKind
+from pairing_admin.lib.text import one_line
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 # Any remaining brace or template-tag syntax after placeholders are removed.
@@ -142,8 +143,7 @@ def _substitute(source: str, values: dict[str, str], escape) -> str:
     return PLACEHOLDER.sub(lambda m: escape(values.get(m.group(1), "")), source)
 
 
-def _one_line(value: str) -> str:
-    return " ".join(value.split())
+_one_line = one_line  # the name sql_render pairs with its SQL twin
 
 
 # The last word of a cut subject, dropped so the cut falls between words

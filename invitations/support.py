@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 
 from invitations.models import EmailKind
 from invitations.outbox import Draft, outbox_add
+from pairing_admin.lib.text import one_line
 from programs import services
 from programs.models import Program, SupportRequest
 
@@ -52,7 +53,7 @@ def support_request_submit(
 
     def same_or_refuse(earlier: SupportRequest) -> SupportRequest:
         # Compared as support_request_create stores them.
-        if (earlier.subject, earlier.message) != (" ".join(subject.split()), message.strip()):
+        if (earlier.subject, earlier.message) != (one_line(subject), message.strip()):
             raise AlreadySent(earlier)
         return earlier
 

@@ -63,6 +63,25 @@ def engagements(program: Program, ids: Iterable[int]) -> dict[int, Engagement]:
     return out
 
 
+def touches_pairing(old_role: str, old_capacity: int, role: str, capacity: int) -> bool:
+    """Whether changing a person from (old_role, old_capacity) to (role, capacity) is a
+    change their ties may forbid: a new role, or a mentor's capacity lowered."""
+    return role != old_role or (role == Participant.Role.MENTOR and capacity < old_capacity)
+
+
+def change_problem(
+    name: str, *, old_role: str, role: str, capacity: int, tie: Engagement | None
+) -> tuple[str, str] | None:
+    """(the field, why) when the person's ties forbid this change, else None."""
+    if role != old_role:
+        problem = role_change_problem(name, tie)
+        return ("role", problem) if problem else None
+    if role == Participant.Role.MENTOR:
+        problem = capacity_problem(name, capacity, tie)
+        return ("capacity", problem) if problem else None
+    return None
+
+
 def role_change_problem(name: str, tie: Engagement | None) -> str | None:
     """Why this person's role cannot change now, or None."""
     if tie is None:
@@ -103,13 +122,20 @@ def _join(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def lock_participants(ids: Iterable[int]) -> None:
-    """Lock these participants' rows, in id order (the order every locker uses)."""
+def lock_participants(ids: Iterable[int]) -> dict[int, Participant]:
+    """Lock these participants' rows, in id order (the order every locker uses, see
+    pairing.services), and return them as they are now.
+
+    FOR NO KEY UPDATE: the foreign-key checks of rows that point at a person (a
+    link, a request) take a key-share lock, which this one leaves alone.
+    """
     ids = sorted(set(ids))
+    rows: dict[int, Participant] = {}
     for start in range(0, len(ids), _CHUNK):
-        list(
+        for row in (
             Participant.objects.select_for_update(no_key=True)
             .filter(pk__in=ids[start : start + _CHUNK])
             .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        ):
+            rows[row.pk] = row
+    return rows

@@ -26,7 +26,7 @@ Concurrency rules, the same in every function here:
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -40,6 +40,7 @@ from invitations.links import new_token as _new_token
 from invitations.models import AccessLink, EmailKind
 from invitations.outbox import Draft, outbox_add
 from pairing.deadlines import deadline_for_program, deadline_label
+from pairing.engagement import lock_participants
 from pairing.models import AutoPairProposal, AutoPairRun, MentorPreference, MentorRequest, Pairing
 from pairing.request_selectors import do_not_pair_again
 from programs.models import ActivityEvent, Participant, Program
@@ -72,16 +73,6 @@ class RequestSettled(DomainError):
 
 
 # --- Small helpers ----------------------------------------------------------------
-
-
-def _lock_people(ids: Iterable[int]) -> dict[int, Participant]:
-    """Lock participant rows, in one statement and id order (see the module docstring)."""
-    rows = (
-        Participant.objects.select_for_update(no_key=True)
-        .filter(pk__in=sorted(set(ids)))
-        .order_by("pk")
-    )
-    return {row.pk: row for row in rows}
 
 
 def active_pairings_of(mentor_id: int) -> int:
@@ -391,7 +382,7 @@ def preferences_submit(
         raise DomainError("In this program the program team pairs mentees with mentors.")
     note = note.strip()
     ids = _validate_choices(program, mentor_ids, note)
-    people = _lock_people([mentee.pk, *ids])
+    people = lock_participants([mentee.pk, *ids])
     mentee = people[mentee.pk]
     if mentee.role != Participant.Role.MENTEE:
         raise DomainError("Only mentees choose mentors.")
@@ -479,7 +470,7 @@ def request_withdraw(*, mentee: Participant, request_id: int) -> MentorRequest:
     request = MentorRequest.objects.filter(pk=request_id, mentee=mentee).first()
     if request is None:
         raise DomainError("There is no such request.")
-    _lock_people([request.mentor_id])
+    lock_participants([request.mentor_id])
     now = timezone.now()
     if not _settle(request.pk, Status.WITHDRAWN, now, live=True):
         raise _lost_or_late(request.pk, now, can_no_longer="be withdrawn")
@@ -507,7 +498,7 @@ def request_approve(*, request_id: int, link: AccessLink | None = None, user=Non
     if ids is None:
         raise DomainError("There is no such request.")
     mentor_id = ids[0]
-    mentor = _lock_people(ids)[mentor_id]  # and the mentee's row
+    mentor = lock_participants(ids)[mentor_id]  # and the mentee's row
     request = _reload(request_id)
     _check_link(link, request, Purpose.APPROVE)
     now = timezone.now()
@@ -570,7 +561,7 @@ def request_decline(
     mentor_id = mentor_id.first()
     if mentor_id is None:
         raise DomainError("There is no such request.")
-    _lock_people([mentor_id])
+    lock_participants([mentor_id])
     request = _reload(request_id)
     _check_link(link, request, Purpose.DECLINE)
     now = timezone.now()
@@ -939,7 +930,7 @@ def request_cancel(*, program: Program, request_id: int, user) -> MentorRequest:
     request = MentorRequest.objects.filter(pk=request_id, program=program).first()
     if request is None:
         raise DomainError("There is no such request in this program.")
-    _lock_people([request.mentor_id])
+    lock_participants([request.mentor_id])
     now = timezone.now()
     if not _settle(request.pk, Status.CANCELLED, now, live=True, decided_by=user):
         raise _lost_or_late(request.pk, now, can_no_longer="be cancelled")
@@ -974,7 +965,7 @@ def pairing_create_by_admin(*, program: Program, mentee_id: int, mentor_id: int,
             "their pairing ended. Choose another mentor."
         )
     pending = MentorRequest.objects.filter(mentee=mentee, status=Status.PENDING).first()
-    locked = _lock_people([mentee.pk, mentor.pk] + ([pending.mentor_id] if pending else []))
+    locked = lock_participants([mentee.pk, mentor.pk] + ([pending.mentor_id] if pending else []))
     mentor = locked[mentor.pk]
     # Under the mentee's lock no request can appear meanwhile; one made just
     # before (a submit, a forward) is the one to settle.

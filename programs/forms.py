@@ -1,7 +1,8 @@
 from django import forms
 
+from pairing_admin.lib.text import one_line
 from programs.models import PROFILE_FIELDS, Organization, Participant, Program
-from programs.registration import SINGLE_LINE_FIELDS, one_line
+from programs.registration import SINGLE_LINE_FIELDS
 from programs.services import split_tags
 
 

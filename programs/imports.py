@@ -21,6 +21,7 @@ from django.core.validators import EmailValidator
 from django.db import connection, transaction
 from django.utils import timezone
 
+from pairing_admin.lib.text import one_line
 from programs.models import (
     PROFILE_FIELDS,
     ActivityEvent,
@@ -28,7 +29,6 @@ from programs.models import (
     ParticipantImport,
     Program,
 )
-from programs.registration import one_line
 from programs.services import DomainError, activity_record, split_tags
 
 REQUIRED_COLUMNS = ("email", "role", "first_name")
@@ -407,13 +407,14 @@ def _capacities(parsed: ParsedImport, known: dict[str, _Known], program: Program
 def _changes(parsed: ParsedImport, known: dict[str, _Known], program: Program):
     """(line, row, person, capacity) for the rows that change a known person's role
     or lower a mentor's capacity: what their pairings may forbid."""
+    from pairing.engagement import touches_pairing
+
     for line, row, capacity in zip(
         parsed.lines, parsed.rows, _capacities(parsed, known, program), strict=True
     ):
         person = known.get(row["email"])
-        if person is not None and (
-            person.role != row["role"]
-            or (row["role"] == Participant.Role.MENTOR and capacity < person.capacity)
+        if person is not None and touches_pairing(
+            person.role, person.capacity, row["role"], capacity
         ):
             yield line, row, person, capacity
 
@@ -421,7 +422,7 @@ def _changes(parsed: ParsedImport, known: dict[str, _Known], program: Program):
 def _conflicts(program: Program, parsed: ParsedImport, known: dict[str, _Known]) -> list[RowError]:
     """A row error for each change the person's pairings, requests or staged
     auto-pair proposals forbid (pairing.engagement says why)."""
-    from pairing.engagement import capacity_problem, engagements, role_change_problem
+    from pairing.engagement import change_problem, engagements
 
     changes = list(_changes(parsed, known, program))
     if not changes:
@@ -429,12 +430,15 @@ def _conflicts(program: Program, parsed: ParsedImport, known: dict[str, _Known])
     ties = engagements(program, [person.pk for _, _, person, _ in changes])
     errors = []
     for line, row, person, capacity in changes:
-        tie = ties.get(person.pk)
-        if person.role != row["role"]:
-            if problem := role_change_problem(_name(person), tie):
-                errors.append(RowError(line, "role", problem))
-        elif problem := capacity_problem(_name(person), capacity, tie):
-            errors.append(RowError(line, "capacity", problem))
+        found = change_problem(
+            _name(person),
+            old_role=person.role,
+            role=row["role"],
+            capacity=capacity,
+            tie=ties.get(person.pk),
+        )
+        if found:
+            errors.append(RowError(line, *found))
     return errors
 
 

@@ -4,17 +4,13 @@ from typing import Any
 
 from django.db import transaction
 
+from pairing_admin.lib.text import one_line
 from programs.models import PROFILE_FIELDS, Participant, Program
 
 REGISTRATION_FIELDS = ("role", "first_name", "last_name", *PROFILE_FIELDS)
 # Profile values shown on one line, and names that go into email headers (To)
 # and subjects: a newline in them is never wanted (bio keeps its lines).
 SINGLE_LINE_FIELDS = ("first_name", "last_name", "title", "department", "location")
-
-
-def one_line(value: str) -> str:
-    """Every run of whitespace, newlines included, as one space; trimmed."""
-    return " ".join(value.split())
 
 
 @transaction.atomic

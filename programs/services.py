@@ -1,6 +1,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from pairing_admin.lib.text import one_line
 from programs.models import (
     ActivityEvent,
     Integration,
@@ -91,25 +92,18 @@ def participant_update(*, participant: Participant, user=None, **fields) -> Part
     contradict their pairings: a role change while they are paired, hold a
     request or sit in a staged auto-pair run, or a mentor's capacity below
     the people they mentor now. What changed goes to the activity log."""
-    from pairing.engagement import (
-        capacity_problem,
-        engagements,
-        lock_participants,
-        role_change_problem,
-    )
+    from pairing.engagement import change_problem, engagements, lock_participants, touches_pairing
 
-    lock_participants([participant.pk])
-    current = Participant.objects.get(pk=participant.pk)
+    current = lock_participants([participant.pk])[participant.pk]
     role = fields.get("role", current.role)
     capacity = fields.get("capacity", current.capacity)
-    if role != current.role or (role == Participant.Role.MENTOR and capacity < current.capacity):
+    if touches_pairing(current.role, current.capacity, role, capacity):
         tie = engagements(current.program, [current.pk]).get(current.pk)
-        if role != current.role and (problem := role_change_problem(current.full_name, tie)):
-            raise DomainError(problem)
-        if role == Participant.Role.MENTOR and (
-            problem := capacity_problem(current.full_name, capacity, tie)
-        ):
-            raise DomainError(problem)
+        found = change_problem(
+            current.full_name, old_role=current.role, role=role, capacity=capacity, tie=tie
+        )
+        if found:
+            raise DomainError(found[1])
     for key, value in fields.items():
         setattr(participant, key, value)
     if "email" in fields:
@@ -235,7 +229,7 @@ SUPPORT_MESSAGE_MAX = 5000
 @transaction.atomic
 def support_request_create(*, program: Program, user, subject: str, message: str) -> SupportRequest:
     """Store a support request and log it. The email is the caller's job (invitations)."""
-    subject = " ".join(subject.split())
+    subject = one_line(subject)
     message = message.strip()
     if not subject or not message:
         raise DomainError("Please write both a subject and a message.")
