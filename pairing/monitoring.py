@@ -28,19 +28,6 @@ FUTURE_MAX = timedelta(days=180)
 BULK_MAX = 1000
 
 
-def do_not_pair_again_pairs(program: Program) -> set[tuple[int, int]]:
-    """(mentee id, mentor id) pairs an admin said never to pair again in this program.
-
-    The preference form and auto-pair leave these out (top_candidates takes
-    them as `exclude`, translated to indexes).
-    """
-    return set(
-        Pairing.objects.filter(program=program, do_not_pair_again=True).values_list(
-            "mentee_id", "mentor_id"
-        )
-    )
-
-
 def _ended_drafts(program: Program, pairing: Pairing) -> list[Draft]:
     drafts = []
     for person, partner in ((pairing.mentee, pairing.mentor), (pairing.mentor, pairing.mentee)):

@@ -138,12 +138,22 @@ def own_proposals(mentee_id: int) -> QuerySet[AutoPairProposal]:
 def do_not_pair_again(mentee_id: int) -> QuerySet[Pairing]:
     """The mentee's ended pairings an admin marked "do not pair again".
 
-    The rule auto-pair applies (pairing.autopair.review.blocked_mentor_ids,
-    pairing.monitoring.do_not_pair_again_pairs) on the same rows: their
+    The rule auto-pair applies (do_not_pair_again_pairs below, and
+    pairing.autopair.review.blocked_mentor_ids) on the same rows: their
     `mentor_id`s are not offered to this mentee on the preference form, not
     requested (forwarding included) and not paired with them by hand.
     """
     return Pairing.objects.filter(mentee_id=mentee_id, do_not_pair_again=True)
+
+
+def do_not_pair_again_pairs(program: Program) -> set[tuple[int, int]]:
+    """(mentee id, mentor id) pairs an admin said never to pair again in this program:
+    what auto-pair leaves out when it builds a run and when it confirms one."""
+    return set(
+        Pairing.objects.filter(program=program, do_not_pair_again=True).values_list(
+            "mentee_id", "mentor_id"
+        )
+    )
 
 
 @dataclass(frozen=True)

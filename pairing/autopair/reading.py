@@ -14,6 +14,7 @@ from pairing.models import (
     MentorRequest,
     Pairing,
 )
+from pairing.request_selectors import do_not_pair_again_pairs
 from programs.match_weights import weights_of
 from programs.models import Participant, Program
 
@@ -97,9 +98,7 @@ def problem_for(program: Program, options: Options) -> Problem:
             free.append(seats)
         else:
             unavailable.append(row)
-    do_not_pair = Pairing.objects.filter(program=program, do_not_pair_again=True).values_list(
-        "mentee_id", "mentor_id"
-    )
+    do_not_pair = do_not_pair_again_pairs(program)
     preferences = {
         (mentee_id, mentor_id): rank
         for mentee_id, mentor_id, rank in MentorPreference.objects.filter(

@@ -20,7 +20,7 @@ from pairing.models import (
     MentorRequest,
     Pairing,
 )
-from pairing.request_selectors import do_not_pair_again
+from pairing.request_selectors import do_not_pair_again, do_not_pair_again_pairs
 from pairing.services import assignment_drafts
 from programs.match_weights import weights_of
 from programs.models import Participant, Program
@@ -215,11 +215,7 @@ def _confirm(*, program: Program, run_id: int, user) -> ConfirmResult:
             mentee_id__in=mentee_ids, status=MentorRequest.Status.PENDING
         ).values_list("mentee_id", flat=True)
     )
-    blocked = set(
-        Pairing.objects.filter(program=program, do_not_pair_again=True).values_list(
-            "mentee_id", "mentor_id"
-        )
-    )
+    blocked = do_not_pair_again_pairs(program)
     people = {
         p.pk: p
         for p in Participant.objects.filter(pk__in=set(mentee_ids) | set(mentor_ids)).only(

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from invitations.models import EmailKind, OutboundEmail
-from pairing import monitoring
+from pairing import monitoring, request_selectors
 from pairing.models import MentoringSession, Pairing
 from pairing.services import active_pairings_of
 from programs.models import ActivityEvent
@@ -93,7 +93,9 @@ def test_do_not_pair_again_is_kept_for_recommendations(program, org_admin):
         program=program, pairing_id=pairing.pk, user=org_admin, reason="Clash",
         notify=False, do_not_pair_again=True,
     )  # fmt: skip
-    assert monitoring.do_not_pair_again_pairs(program) == {(pairing.mentee_id, pairing.mentor_id)}
+    assert request_selectors.do_not_pair_again_pairs(program) == {
+        (pairing.mentee_id, pairing.mentor_id)
+    }
 
 
 def test_mentee_can_be_paired_again_after_the_end(program, org_admin):
