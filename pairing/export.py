@@ -368,7 +368,7 @@ def active_copy_sql(
     """
     now = now or timezone.now()
     rules = rules or rules_for(program)
-    table, table_params = health_table(program, rules, today=local_today(program, now), now=now)
+    table, table_params = health_table(program, rules, today=local_today(program, now))
     where, where_params = [], []
     if health in HEALTH_LABELS:
         where.append("h.health = %s")

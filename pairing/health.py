@@ -170,13 +170,10 @@ def reason_text(pairing: "Pairing | CheckIn", rules: Rules, today: date, tz: Zon
     return ""
 
 
-def health_table(
-    program: Program, rules: Rules, *, today: date, now: datetime | None = None
-) -> tuple[str, list]:
+def health_table(program: Program, rules: Rules, *, today: date) -> tuple[str, list]:
     """SQL (and its parameters) of the program's active pairings with their health.
 
-    Every boundary follows from `today`, the organization's local date (`now`
-    is accepted for older callers and not needed).
+    Every boundary follows from `today`, the organization's local date.
 
     Columns: id, mentee_id, mentor_id, started_at, origin, n (held sessions,
     NULL for none), last (the last held session's date), health and reason,
