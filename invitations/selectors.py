@@ -71,11 +71,6 @@ def sendable(pool: QuerySet[Participant]) -> QuerySet[Participant]:
     return pool.filter(~_suppressed())
 
 
-def suppressed(pool: QuerySet[Participant]) -> QuerySet[Participant]:
-    """The mentees of `pool` skipped because their address bounced or complained."""
-    return pool.filter(_suppressed())
-
-
 def prompt_counts(pool: QuerySet[Participant]) -> tuple[int, int]:
     """(emails that will go, mentees skipped for a suppressed address), in one query."""
     # An uncorrelated IN, which PostgreSQL hashes once: as a per-row EXISTS in the
