@@ -30,11 +30,11 @@ def _free_mentees(program: Program) -> QuerySet[Participant]:
     database read only this program's rows (through the program-first
     indexes) instead of every active pairing of every program.
     """
-    pairing, request = _related("pairings_as_mentee"), _related("requests_made")
+    pairing, waiting = _related("pairings_as_mentee"), _related("pending_as_mentee")
     same = {"mentee": OuterRef("pk"), "program": OuterRef("program")}
     return _mentees(program).filter(
         ~Exists(pairing.objects.filter(**same, status="active")),
-        ~Exists(request.objects.filter(**same, status="pending")),
+        ~Exists(waiting.objects.filter(**same)),
     )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q
 
-from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing
+from pairing.models import AutoPairProposal, AutoPairRun, Pairing, PendingRequest
 from programs.models import Participant, Program
 
 _CHUNK = 10_000  # ids per query (SQLite caps the parameters of one statement)
@@ -49,9 +49,7 @@ def engagements(program: Program, ids: Iterable[int]) -> dict[int, Engagement]:
         for mentee_id in active.filter(mentee_id__in=chunk).values_list("mentee_id", flat=True):
             out.setdefault(mentee_id, Engagement()).paired = True
         either_side = Q(mentee_id__in=chunk) | Q(mentor_id__in=chunk)
-        pending = MentorRequest.objects.filter(
-            either_side, program=program, status=MentorRequest.Status.PENDING
-        )
+        pending = PendingRequest.objects.filter(either_side, program=program)
         staged = AutoPairProposal.objects.filter(
             either_side, run__program=program, run__status=AutoPairRun.Status.STAGED
         )

@@ -48,7 +48,7 @@ from pairing.health import (
     rules_for,
     search_filter,
 )
-from pairing.models import MentorRequest, Pairing
+from pairing.models import MentorRequest, Pairing, PendingRequest
 from programs.models import Participant, Program
 
 CHUNK = 2000
@@ -432,9 +432,7 @@ NOT_INVITED = "Not Invited by Admin"
 
 def unpaired_queryset(program: Program) -> QuerySet[Participant]:
     """Mentees of the program without an active pairing, by name."""
-    pending = MentorRequest.objects.filter(
-        mentee=OuterRef("pk"), status=MentorRequest.Status.PENDING
-    )
+    pending = PendingRequest.objects.filter(mentee=OuterRef("pk"))
     return (
         Participant.objects.filter(program=program, role=Participant.Role.MENTEE)
         .exclude(

@@ -43,7 +43,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from invitations.models import OutboundEmail
-from pairing.models import HealthRules, MentoringSession, MentorRequest, Pairing
+from pairing.models import HealthRules, MentoringSession, MentorRequest, Pairing, PendingRequest
 from programs.models import Participant, Program
 
 PAGE_SIZE = 50
@@ -461,7 +461,7 @@ def health_summary(program: Program, *, now: datetime | None = None) -> dict:
         }
     )
     pending = MentorRequest.objects.filter(
-        program=program, status=MentorRequest.Status.PENDING
+        pk__in=PendingRequest.objects.filter(program=program).values("request_id")
     ).aggregate(
         total=Count("pk"),
         under_1=Count("pk", filter=Q(created_at__gt=now - timedelta(days=1))),

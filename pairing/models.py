@@ -28,8 +28,9 @@ class MentorPreference(models.Model):
 class MentorRequest(models.Model):
     """A mentee asks a mentor. Pending until decided, expired, withdrawn or cancelled.
 
-    The database holds the rules: one pending request per mentee, and a
-    decided request carries its decision time. Status changes are
+    The database holds the rules: one pending request per mentee (on
+    PendingRequest, which its triggers keep), and a decided request carries
+    its decision time. Status changes are
     compare-and-set (UPDATE ... WHERE status = 'pending'), so a decided or
     expired request never changes again.
     """
@@ -42,15 +43,14 @@ class MentorRequest(models.Model):
         WITHDRAWN = "withdrawn", "Withdrawn"
         CANCELLED = "cancelled", "Cancelled by an admin"
 
-    # program, mentor and decided_by have no index of their own: the Meta
-    # indexes cover their lookups, and every index is one more write for each
-    # request the expiry sweep changes.
-    program = models.ForeignKey(
-        Program, on_delete=models.CASCADE, related_name="mentor_requests", db_index=False
-    )
+    # No index of this table mentions status, so deciding or expiring a
+    # request is a HOT update (the row changes in place, no index is written):
+    # what keeps the expiry of thousands of requests cheap. Where a request is
+    # pending is in PendingRequest, which the database keeps.
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="mentor_requests")
     mentee = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="requests_made")
     mentor = models.ForeignKey(
-        Participant, on_delete=models.CASCADE, related_name="requests_received", db_index=False
+        Participant, on_delete=models.CASCADE, related_name="requests_received"
     )
     rank = models.PositiveSmallIntegerField(default=1)
     note = models.TextField(blank=True, max_length=1000)
@@ -72,11 +72,6 @@ class MentorRequest(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["mentee"],
-                condition=Q(status="pending"),
-                name="one_pending_request_per_mentee",
-            ),
             models.CheckConstraint(
                 condition=Q(status="pending", decided_at__isnull=True)
                 | (~Q(status="pending") & Q(decided_at__isnull=False)),
@@ -84,14 +79,6 @@ class MentorRequest(models.Model):
             ),
         ]
         indexes = [
-            # The expiry sweep reads only pending rows, by deadline.
-            models.Index(
-                fields=["expires_at"],
-                name="request_pending_deadline_idx",
-                condition=Q(status="pending"),
-            ),
-            models.Index(fields=["program", "status"], name="request_program_status_idx"),
-            models.Index(fields=["mentor", "status"], name="request_mentor_status_idx"),
             # Only people decide; the sweep's expiries leave it empty.
             models.Index(
                 fields=["decided_by"],
@@ -102,6 +89,45 @@ class MentorRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mentee_id} -> {self.mentor_id} ({self.status})"
+
+
+class PendingRequest(models.Model):
+    """One row per pending request, written only by the database's triggers.
+
+    Migration 0005 installs them: making a pending request inserts its row
+    here; any change of its status from pending, or deleting the request,
+    deletes it; a decided request can never become pending again (the
+    trigger raises). Code reads this table (who is waiting, by program,
+    mentee, mentor or deadline) and never writes it.
+
+    Why a table of its own: if the requests table indexed status, every
+    decision and expiry would write a new entry into each of its indexes
+    (one random page each). With pending-ness here, the expiry sweep changes
+    its rows in place and deletes these narrow rows instead.
+    """
+
+    request = models.OneToOneField(
+        MentorRequest, primary_key=True, on_delete=models.DO_NOTHING, related_name="waiting"
+    )
+    program = models.ForeignKey(Program, on_delete=models.DO_NOTHING, related_name="+")
+    # The unique constraint below is the mentee's index.
+    mentee = models.ForeignKey(
+        Participant, on_delete=models.DO_NOTHING, related_name="pending_as_mentee", db_index=False
+    )
+    mentor = models.ForeignKey(Participant, on_delete=models.DO_NOTHING, related_name="+")
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["mentee"], name="one_pending_request_per_mentee"),
+        ]
+        indexes = [
+            # The expiry and reminder sweeps read by deadline.
+            models.Index(fields=["expires_at"], name="request_pending_deadline_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mentee_id} -> {self.mentor_id} (pending)"
 
 
 class Pairing(models.Model):

@@ -184,7 +184,11 @@ def request_list(program: Program, *, status: str = "", query: str = "") -> Quer
     qs = MentorRequest.objects.filter(program=program).select_related(
         "mentee", "mentor", "decided_by"
     )
-    if status in MentorRequest.Status.values:
+    if status == MentorRequest.Status.PENDING:
+        # Through the pending requests' table: the requests table has no
+        # index on status (pairing.models.PendingRequest says why).
+        qs = qs.filter(waiting__program=program)
+    elif status in MentorRequest.Status.values:
         qs = qs.filter(status=status)
     if query:
         qs = qs.filter(

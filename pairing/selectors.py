@@ -5,7 +5,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from invitations import selectors as invite_selectors
 from invitations.models import Invitation
-from pairing.models import MentorRequest, Pairing
+from pairing.models import MentorRequest, Pairing, PendingRequest
 from programs.models import Participant, Program
 from programs.selectors import program_headcount
 
@@ -38,11 +38,7 @@ def _unpaired(program: Program) -> QuerySet[Participant]:
                 Pairing.objects.filter(mentee=OuterRef("pk"), status=Pairing.Status.ACTIVE)
             ),
             is_invited=Exists(Invitation.objects.filter(mentee=OuterRef("pk"))),
-            is_pending=Exists(
-                MentorRequest.objects.filter(
-                    mentee=OuterRef("pk"), status=MentorRequest.Status.PENDING
-                )
-            ),
+            is_pending=Exists(PendingRequest.objects.filter(mentee=OuterRef("pk"))),
         )
         .filter(is_paired=False)
     )

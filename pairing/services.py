@@ -21,8 +21,9 @@ Concurrency rules, the same in every function here:
   raises RequestSettled and its transaction rolls back.
 - Emails are outbox rows written inside the winning transaction, so a loser
   never emails anyone and a winner's emails are never lost.
-- The expiry sweeper never waits for a mentor lock: it claims due requests
-  with SKIP LOCKED and changes them set-based.
+- The expiry sweeper takes no participant lock: it changes due requests
+  set-based, by compare-and-set, and passes one on to a next choice only if
+  it can take the mentee's row without waiting.
 """
 
 from collections import defaultdict
@@ -41,7 +42,14 @@ from invitations.models import AccessLink, EmailKind
 from invitations.outbox import Draft, outbox_add
 from pairing.deadlines import deadline_for_program, deadline_label
 from pairing.engagement import lock_participants
-from pairing.models import AutoPairProposal, AutoPairRun, MentorPreference, MentorRequest, Pairing
+from pairing.models import (
+    AutoPairProposal,
+    AutoPairRun,
+    MentorPreference,
+    MentorRequest,
+    Pairing,
+    PendingRequest,
+)
 from pairing.request_selectors import do_not_pair_again
 from programs.models import ActivityEvent, Participant, Program
 from programs.services import DomainError, activity_record, ensure_pairing_open
@@ -458,7 +466,8 @@ def _create_request(
                 decided_at=None if status == Status.PENDING else now,
             )
     except IntegrityError:
-        # The partial unique index: a second tab or a double click got there first.
+        # one_pending_request_per_mentee (PendingRequest, written by the insert's
+        # trigger): a second tab or a double click got there first.
         raise DomainError("You already have a request waiting for an answer.") from None
     request.program, request.mentee, request.mentor = program, mentee, mentor
     return request
@@ -778,9 +787,9 @@ def _forward(request: MentorRequest, *, now: datetime) -> bool:
 def requests_expire_due(*, now: datetime | None = None, limit: int = SWEEP_LIMIT) -> dict[str, int]:
     """Expire every pending request past its deadline, and write the emails.
 
-    Safe to run twice or concurrently: rows are claimed with SKIP LOCKED (a
-    second sweep takes other rows or none), the UPDATE is compare-and-set,
-    and each email has its own idempotency key. The emails are outbox rows
+    Safe to run twice or concurrently: the UPDATE is compare-and-set (a
+    second sweep finds the rows no longer pending and leaves them), and each
+    email has its own idempotency key. The emails are outbox rows
     written in the same transaction as the expiry.
     """
     now = now or timezone.now()
@@ -844,40 +853,44 @@ def _after_expiry(rows: Sequence[_Expired], *, now: datetime) -> None:
 
 
 def _claim_and_expire(now: datetime, limit: int) -> list[_Expired]:
-    """Claim due pending requests (SKIP LOCKED) and expire them; the expired rows, by id."""
+    """Expire the due pending requests (up to `limit`); the expired rows, by id.
+
+    The due requests are found in PendingRequest by deadline and changed by
+    compare-and-set (still pending, deadline passed); the database's trigger
+    then deletes their PendingRequest rows. No index of the requests table
+    mentions status, so each change is made in place on its page.
+
+    Concurrent sweeps: the UPDATE locks each row it changes; a second sweep
+    that meets a row the first one holds waits for it, then finds it no
+    longer pending and leaves it. A person deciding at the same moment is
+    the same race, won by whoever locks the row first. The request row is
+    always locked before its PendingRequest row (by the trigger), as in
+    every other status change, so these never deadlock.
+    """
+    due = (
+        PendingRequest.objects.filter(expires_at__lte=now)
+        .order_by("expires_at")
+        .values("request_id")[:limit]
+    )
     if connection.vendor == "postgresql":
-        # One statement: claim on the partial index of pending deadlines and
-        # change the claimed rows where they lie (by ctid: no second index
-        # lookup per row). The claimed rows stay locked until commit, so their
-        # ctids hold. A row whose newer version was committed after this
-        # statement began (its status still pending) is claimed but not
-        # changed, and the next sweep expires it: never a wrong change, at
-        # worst one sweep later.
+        # One statement, the due ids in an array (the planner then looks
+        # each one up by primary key rather than joining the whole table).
         table = MentorRequest._meta.db_table
+        due_sql, due_params = due.query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""UPDATE {table} SET status = %s, decided_at = %s
-                    WHERE ctid = ANY(ARRAY(
-                        SELECT ctid FROM {table}
-                        WHERE status = %s AND expires_at <= %s
-                        ORDER BY expires_at LIMIT %s
-                        FOR UPDATE SKIP LOCKED
-                    )) AND status = %s
-                    RETURNING id, program_id, mentee_id, mentor_id""",  # noqa: S608 - the table name only
-                [Status.EXPIRED, now, Status.PENDING, now, limit, Status.PENDING],
+                    WHERE id = ANY(ARRAY({due_sql})) AND status = %s AND expires_at <= %s
+                    RETURNING id, program_id, mentee_id, mentor_id""",  # noqa: S608 - our table and query
+                [Status.EXPIRED, now, *due_params, Status.PENDING, now],
             )
             return sorted(cursor.fetchall())
-    due = list(
-        MentorRequest.objects.select_for_update(skip_locked=True)
-        .filter(status=Status.PENDING, expires_at__lte=now)
-        .order_by("expires_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    MentorRequest.objects.filter(pk__in=due, status=Status.PENDING).update(
+    ids = list(due.values_list("request_id", flat=True))
+    MentorRequest.objects.filter(pk__in=ids, status=Status.PENDING, expires_at__lte=now).update(
         status=Status.EXPIRED, decided_at=now
     )
     return list(
-        MentorRequest.objects.filter(pk__in=due, status=Status.EXPIRED, decided_at=now)
+        MentorRequest.objects.filter(pk__in=ids, status=Status.EXPIRED, decided_at=now)
         .order_by("pk")
         .values_list(*_EXPIRED_FIELDS)
     )
@@ -890,10 +903,11 @@ def requests_remind_due(*, now: datetime | None = None, limit: int = SWEEP_LIMIT
         due = list(
             MentorRequest.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(
+                pk__in=PendingRequest.objects.filter(
+                    expires_at__gt=now, expires_at__lte=now + REMIND_BEFORE
+                ).values("request_id"),
                 status=Status.PENDING,
                 reminder_sent_at__isnull=True,
-                expires_at__gt=now,
-                expires_at__lte=now + REMIND_BEFORE,
                 created_at__lte=now - REMIND_MIN_AGE,
                 program__request_reminders=True,
             )

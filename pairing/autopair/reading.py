@@ -11,8 +11,8 @@ from pairing.autopair.options import PERSON_FIELDS, Options
 from pairing.autopair.problem import Problem, build_problem
 from pairing.models import (
     MentorPreference,
-    MentorRequest,
     Pairing,
+    PendingRequest,
 )
 from pairing.request_selectors import do_not_pair_again_pairs
 from programs.match_weights import weights_of
@@ -22,7 +22,7 @@ from programs.models import Participant, Program
 
 
 def _counts(qs, key: str) -> dict[int, int]:
-    return dict(qs.order_by().values(key).annotate(c=Count("id")).values_list(key, "c"))
+    return dict(qs.order_by().values(key).annotate(c=Count("pk")).values_list(key, "c"))
 
 
 def unpaired_mentees_qs(program: Program):
@@ -32,20 +32,14 @@ def unpaired_mentees_qs(program: Program):
         .exclude(
             Exists(Pairing.objects.filter(mentee=OuterRef("pk"), status=Pairing.Status.ACTIVE))
         )
-        .exclude(
-            Exists(
-                MentorRequest.objects.filter(
-                    mentee=OuterRef("pk"), status=MentorRequest.Status.PENDING
-                )
-            )
-        )
+        .exclude(Exists(PendingRequest.objects.filter(mentee=OuterRef("pk"))))
     )
 
 
 def mentor_load(program: Program, mentor_ids: Sequence[int] | None = None) -> dict[int, int]:
     """Seats taken per mentor: active pairings + pending requests."""
     pairings = Pairing.objects.filter(program=program, status=Pairing.Status.ACTIVE)
-    pending = MentorRequest.objects.filter(program=program, status=MentorRequest.Status.PENDING)
+    pending = PendingRequest.objects.filter(program=program)
     if mentor_ids is not None:
         pairings = pairings.filter(mentor_id__in=mentor_ids)
         pending = pending.filter(mentor_id__in=mentor_ids)

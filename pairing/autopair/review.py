@@ -17,8 +17,8 @@ from pairing.models import (
     AutoPairRun,
     AutoPairUnpaired,
     MentorPreference,
-    MentorRequest,
     Pairing,
+    PendingRequest,
 )
 from pairing.request_selectors import do_not_pair_again, do_not_pair_again_pairs
 from pairing.services import assignment_drafts
@@ -211,9 +211,7 @@ def _confirm(*, program: Program, run_id: int, user) -> ConfirmResult:
             "mentee_id", flat=True
         )
     ) | set(
-        MentorRequest.objects.filter(
-            mentee_id__in=mentee_ids, status=MentorRequest.Status.PENDING
-        ).values_list("mentee_id", flat=True)
+        PendingRequest.objects.filter(mentee_id__in=mentee_ids).values_list("mentee_id", flat=True)
     )
     blocked = do_not_pair_again_pairs(program)
     people = {

@@ -22,8 +22,9 @@ at the driver (execute start to finish, so "database time" includes the
 round trip); with the server on this machine, its CPU time too (steadier
 than the wall time when other work shares the machine). Printed separately:
 
-- state change: claiming the due rows (FOR UPDATE SKIP LOCKED on the partial
-  index of pending deadlines) and the compare-and-set UPDATE;
+- state change: the one UPDATE that finds the due requests by deadline in
+  the pending requests' table and changes them by compare-and-set, with the
+  trigger that deletes their pending rows;
 - email enqueueing: loading the ended requests with their people, creating
   the mentees' preference links and writing the outbox rows (database time,
   and the Python time around it for rendering 10,000 emails).
@@ -47,6 +48,7 @@ TOTAL = 1_000_000
 SPREAD = 7_919  # a prime: g -> g * SPREAD mod MENTEES is a permutation
 TABLES = (
     "pairing_mentorrequest",
+    "pairing_pendingrequest",
     "programs_participant",
     "invitations_accesslink",
     "invitations_outboundemail",
@@ -111,6 +113,13 @@ JOIN mentors mo ON mo.n = 1 + (r.b + (r.g - 1) %% %(every)s) %% %(mentors)s
 """
 
 
+WAITING_SQL = """
+INSERT INTO pairing_pendingrequest (request_id, program_id, mentee_id, mentor_id, expires_at)
+SELECT id, program_id, mentee_id, mentor_id, expires_at FROM pairing_mentorrequest
+WHERE program_id = %(program)s AND status = 'pending' ORDER BY id
+"""
+
+
 def _generate(program_id: int) -> float:
     from django.db import connection
 
@@ -142,6 +151,9 @@ def _generate(program_id: int) -> float:
             },
         )
         cursor.execute("SET session_replication_role = DEFAULT")
+        # In replica mode no trigger fired: write the pending requests' rows
+        # as the insert trigger would have.
+        cursor.execute(WAITING_SQL, {"program": program_id})
         # What autovacuum does after a bulk load (off on some of our machines),
         # and what it would long have done to requests made days ago.
         vacuum(cursor, TABLES, analyze=True)

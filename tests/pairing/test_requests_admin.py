@@ -41,6 +41,8 @@ def test_list_shows_status_deadline_and_decline_message(live_program, org_admin_
     assert f"{local.day} " in html
     html = org_admin_client.get(_url(live_program), {"status": "declined"}).content.decode()
     assert declined.mentee.full_name in html and pending.mentee.full_name not in html
+    html = org_admin_client.get(_url(live_program), {"status": "pending"}).content.decode()
+    assert pending.mentee.full_name in html and declined.mentee.full_name not in html
     html = org_admin_client.get(
         _url(live_program), {"q": pending.mentor.first_name}
     ).content.decode()
