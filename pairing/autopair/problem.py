@@ -250,6 +250,9 @@ def build_problem(
         max_rank=max_rank,
     )
     problem.no_edge_reason = _diagnose(problem, weights, unavailable)
+    # The solver's integer weights are part of the graph: worked out here, once
+    # for both objectives, not inside the solve (0.3 s at 2.5 million pairs).
+    problem.weights()
     return problem
 
 
