@@ -1,6 +1,19 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _ensure_triggers(sender, using, **kwargs) -> None:
+    from django.db import connections
+
+    from pairing.pending_triggers import ensure_sqlite_triggers
+
+    ensure_sqlite_triggers(connections[using])
 
 
 class PairingConfig(AppConfig):
     name = "pairing"
     verbose_name = "Pairing"
+
+    def ready(self) -> None:
+        # SQLite drops a table's triggers when a migration rebuilds the table.
+        post_migrate.connect(_ensure_triggers, sender=self)

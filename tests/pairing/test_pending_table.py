@@ -3,11 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from django.apps import apps
 from django.db import IntegrityError, connection, transaction
+from django.db.models.signals import post_migrate
 from django.utils import timezone
 
-from pairing import services
+from pairing import pending_triggers, services
 from pairing.models import MentorRequest, PendingRequest
+from programs.models import Program
 from tests import factories
 
 Status = MentorRequest.Status
@@ -61,9 +64,29 @@ def test_a_pending_request_has_its_row_and_a_decided_one_none(live):
         lambda r, admin: services.request_withdraw(mentee=r.mentee, request_id=r.pk),
         lambda r, admin: services.request_cancel(program=r.program, request_id=r.pk, user=admin),
         lambda r, admin: services.requests_expire_due(now=r.expires_at + timedelta(seconds=1)),
+        lambda r, admin: services.pairing_create_by_admin(
+            program=r.program, mentee_id=r.mentee_id, mentor_id=r.mentor_id, user=admin
+        ),
+        lambda r, admin: services.pairing_create_by_admin(
+            program=r.program,
+            mentee_id=r.mentee_id,
+            mentor_id=factories.MentorFactory(program=r.program).pk,
+            user=admin,
+        ),
         lambda r, admin: r.delete(),
+        lambda r, admin: MentorRequest.objects.filter(pk=r.pk)._raw_delete("default"),
     ],
-    ids=["approve", "decline", "withdraw", "cancel", "expire", "delete"],
+    ids=[
+        "approve",
+        "decline",
+        "withdraw",
+        "cancel",
+        "expire",
+        "pair-by-hand-same-mentor",
+        "pair-by-hand-other-mentor",
+        "delete",
+        "raw-delete",
+    ],
 )
 def test_every_way_out_of_pending_removes_the_row(live, org_admin, settle):
     request, other = _submit(live), _submit(live)
@@ -73,21 +96,74 @@ def test_every_way_out_of_pending_removes_the_row(live, org_admin, settle):
     assert _waiting() == _mirror(other)
 
 
-def test_deleting_the_mentee_removes_the_row(live):
+@pytest.mark.parametrize("who", ["mentee", "mentor"])
+def test_deleting_a_person_removes_their_rows(live, who):
     request, other = _submit(live), _submit(live)
-    request.mentee.delete()
+    getattr(request, who).delete()
     assert _waiting() == _mirror(other)
 
 
-def test_the_database_refuses_a_second_pending_request_for_a_mentee(live):
+def test_deleting_a_program_removes_its_rows(live, org):
+    elsewhere = factories.ProgramFactory(organization=org, pairing_enabled=True)
+    _submit(live)
+    kept = _submit(elsewhere)
+    Program.objects.filter(pk=live.pk).delete()
+    assert _waiting() == _mirror(kept)
+
+
+def test_passing_a_request_on_moves_the_row_to_the_new_request(live):
+    live.after_decline = Program.AfterDecline.NEXT_CHOICE
+    live.save()
+    first, second = (factories.MentorFactory(program=live, capacity=2) for _ in range(2))
+    mentee = factories.ParticipantFactory(program=live)
+    request = services.preferences_submit(mentee=mentee, mentor_ids=[first.pk, second.pk]).request
+    services.request_decline(request_id=request.pk)
+    passed = MentorRequest.objects.get(status=Status.PENDING)
+    assert passed.mentor == second
+    assert _waiting() == _mirror(passed)
+
+
+def test_bulk_made_requests_get_their_rows(live):
+    mentor = factories.MentorFactory(program=live, capacity=5)
+    mentees = factories.ParticipantFactory.create_batch(3, program=live)
+    now = timezone.now()
+    made = MentorRequest.objects.bulk_create(
+        [
+            MentorRequest(program=live, mentee=mentees[0], mentor=mentor, expires_at=now),
+            MentorRequest(
+                program=live, mentee=mentees[1], mentor=mentor, expires_at=now,
+                status=Status.DECLINED, decided_at=now,
+            ),
+            MentorRequest(program=live, mentee=mentees[2], mentor=mentor, expires_at=now),
+        ],
+        batch_size=2,
+    )  # fmt: skip
+    assert _waiting() == _mirror(made[0], made[2])
+
+
+def test_a_moved_request_moves_its_row(live):
     request = _submit(live)
+    other_mentor = factories.MentorFactory(program=live)
+    MentorRequest.objects.filter(pk=request.pk).update(mentor=other_mentor)
+    assert _waiting() == _mirror(request)
+    assert _waiting()[0][3] == other_mentor.pk
+
+
+@pytest.mark.parametrize("ignore_conflicts", [False, True])
+def test_the_database_refuses_a_second_pending_request_for_a_mentee(live, ignore_conflicts):
+    """Even INSERT OR IGNORE (SQLite) must not store a second one without its row."""
+    request = _submit(live)
+    second = MentorRequest(
+        program=live,
+        mentee=request.mentee,
+        mentor=factories.MentorFactory(program=live),
+        expires_at=request.expires_at,
+    )
     with pytest.raises(IntegrityError), transaction.atomic():
-        MentorRequest.objects.create(
-            program=live,
-            mentee=request.mentee,
-            mentor=factories.MentorFactory(program=live),
-            expires_at=request.expires_at,
-        )
+        MentorRequest.objects.bulk_create([second], ignore_conflicts=ignore_conflicts)
+    assert list(
+        MentorRequest.objects.filter(status=Status.PENDING).values_list("pk", flat=True)
+    ) == [request.pk]
     assert _waiting() == _mirror(request)
 
 
@@ -133,3 +209,33 @@ def test_the_expiry_changes_each_request_in_place(live):
         assert services.requests_expire_due(now=later) == {"expired": 5}
         cursor.execute("SELECT pg_stat_get_xact_tuples_hot_updated(%s::regclass)", [table])
         assert cursor.fetchone()[0] - before == 5
+
+
+def _trigger_names() -> set[str]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        else:
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+        return {name for (name,) in cursor.fetchall()}
+
+
+def test_the_migrated_database_has_every_trigger(db):
+    expected = (
+        set(pending_triggers.SQLITE)
+        if connection.vendor == "sqlite"
+        else {"pairing_request_made", "pairing_request_changed", "pairing_request_deleted"}
+    )
+    assert expected <= _trigger_names()
+
+
+def test_a_migrate_puts_back_the_sqlite_triggers_a_table_rebuild_dropped(db):
+    if connection.vendor != "sqlite":
+        pytest.skip("only SQLite drops a rebuilt table's triggers")
+    with connection.cursor() as cursor:
+        for name in pending_triggers.SQLITE:
+            cursor.execute(f"DROP TRIGGER {name}")
+    assert not set(pending_triggers.SQLITE) & _trigger_names()
+    config = apps.get_app_config("pairing")
+    post_migrate.send(sender=config, app_config=config, using="default", verbosity=0)
+    assert set(pending_triggers.SQLITE) <= _trigger_names()
