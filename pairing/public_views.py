@@ -162,12 +162,14 @@ def preferences_submit(request: HttpRequest, token: str) -> HttpResponse:
     if link is None:
         return _neutral(request)
     program = link.program
-    # What the page could have offered; the service refuses the rest with its
-    # reasons (a mentor this mentee must not be paired with again, for one).
+    # Any mentor of the program may be ranked: one who filled up since the page
+    # was shown is skipped for the next choice by the service, which also
+    # refuses the rest with its reasons (a mentor this mentee must not be
+    # paired with again, for one).
     offered = set(
-        request_selectors.mentors_with_room(program, for_mentee_id=link.participant_id)
-        .order_by()
-        .values_list("pk", flat=True)
+        Participant.objects.filter(program=program, role=Participant.Role.MENTOR).values_list(
+            "pk", flat=True
+        )
     )
     form = PreferenceForm(request.POST, offered=offered, max_preferences=program.max_preferences)
     if not form.is_valid():
@@ -178,15 +180,19 @@ def preferences_submit(request: HttpRequest, token: str) -> HttpResponse:
         )
     except DomainError as exc:
         return _preference_page(request, token, link, form=form, error=str(exc), status=409)
+    skipped = ""
+    if result.request.rank > 1:
+        skipped = "Your earlier choices aren't available any more, so we went to your next one. "
     if result.pairing:
         messages.success(
             request,
-            f"You're paired with {result.pairing.mentor.full_name}. We've emailed you both.",
+            f"{skipped}You're paired with {result.pairing.mentor.full_name}. "
+            "We've emailed you both.",
         )
     else:
         messages.success(
             request,
-            f"Your request is on its way to {result.request.mentor.full_name}. "
+            f"{skipped}Your request is on its way to {result.request.mentor.full_name}. "
             "We'll email you when they answer.",
         )
     return redirect(reverse("pairing:preferences", kwargs={"token": token}))

@@ -1,6 +1,8 @@
-"""Pending requests' own table, kept by the database's triggers (migration 0005)."""
+"""Pending requests' own table, kept by the database's triggers, and the other rules the
+database holds for requests and pairings."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.apps import apps
@@ -9,7 +11,7 @@ from django.db.models.signals import post_migrate
 from django.utils import timezone
 
 from pairing import pending_triggers, services
-from pairing.models import MentorRequest, PendingRequest
+from pairing.models import MentorRequest, Pairing, PendingRequest
 from programs.models import Program
 from tests import factories
 
@@ -239,3 +241,31 @@ def test_a_migrate_puts_back_the_sqlite_triggers_a_table_rebuild_dropped(db):
     config = apps.get_app_config("pairing")
     post_migrate.send(sender=config, app_config=config, using="default", verbosity=0)
     assert set(pending_triggers.SQLITE) <= _trigger_names()
+
+
+def test_a_request_takes_its_programs_business_days_and_its_organizations_calendar(
+    org, monkeypatch
+):
+    """Made on Thursday 2 July 2026 in New York with 2 business days: Friday 3 July is
+    Independence Day observed in the US, so Monday 6 and Tuesday 7, to the end of
+    Tuesday there (Monday without the holiday, Wednesday with the default 3 days)."""
+    org.timezone, org.country = "America/New_York", "US"
+    org.save()
+    program = factories.ProgramFactory(
+        organization=org, pairing_enabled=True, request_expiry_business_days=2
+    )
+    made = datetime(2026, 7, 2, 15, 0, tzinfo=ZoneInfo("America/New_York"))
+    monkeypatch.setattr(services.timezone, "now", lambda: made)
+    request = _submit(program)
+    end_of_tuesday = datetime(2026, 7, 7, 23, 59, 59, 999999, tzinfo=ZoneInfo("America/New_York"))
+    assert request.expires_at == end_of_tuesday
+    assert PendingRequest.objects.get().expires_at == end_of_tuesday
+
+
+def test_the_database_refuses_a_second_active_pairing_for_a_mentee(live):
+    mentee = factories.ParticipantFactory(program=live)
+    first, second = (factories.MentorFactory(program=live) for _ in range(2))
+    Pairing.objects.create(program=live, mentee=mentee, mentor=first, origin="admin")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Pairing.objects.create(program=live, mentee=mentee, mentor=second, origin="admin")
+    assert Pairing.objects.filter(mentee=mentee).count() == 1

@@ -109,7 +109,41 @@ def test_a_mentor_not_offered_cannot_be_chosen(live_program, client):
     mentee = _mentee(live_program)
     full = factories.MentorFactory(program=live_program, capacity=0)
     response = client.post(f"/p/{_link(mentee)}/choose/", {f"rank_{full.pk}": "1"})
+    assert response.status_code == 409 and not MentorRequest.objects.exists()
+    assert "has room any more" in response.content.decode()
+    elsewhere = factories.MentorFactory(
+        program=factories.ProgramFactory(organization=live_program.organization)
+    )
+    response = client.post(f"/p/{_link(mentee)}/choose/", {f"rank_{elsewhere.pk}": "1"})
     assert response.status_code == 400 and not MentorRequest.objects.exists()
+
+
+@pytest.mark.parametrize("process", [Program.Process.USER_LED, Program.Process.USER_LED_APPROVAL])
+def test_a_choice_that_filled_up_after_the_page_was_shown_passes_to_the_next(
+    live_program, client, process
+):
+    """The mentee ranked a mentor who then filled up: the next choice is used, and said so."""
+    Program.objects.filter(pk=live_program.pk).update(pairing_process=process)
+    mentee = _mentee(live_program)
+    first = factories.MentorFactory(program=live_program, capacity=1)
+    second = factories.MentorFactory(program=live_program)
+    raw = _link(mentee)
+    assert first.full_name in client.get(f"/p/{raw}/").content.decode()
+    Pairing.objects.create(
+        program=live_program,
+        mentee=factories.ParticipantFactory(program=live_program),
+        mentor=first,
+        origin="admin",
+    )
+    response = client.post(
+        f"/p/{raw}/choose/", {f"rank_{first.pk}": "1", f"rank_{second.pk}": "2"}, follow=True
+    )
+    html = response.content.decode()
+    assert "Your earlier choices aren&#x27;t available any more" in html
+    if process == Program.Process.USER_LED:
+        assert Pairing.objects.get(mentee=mentee).mentor == second
+    else:
+        assert MentorRequest.objects.get(mentee=mentee, status="pending").mentor == second
 
 
 def test_paused_pairing_says_so_and_accepts_nothing(live_program, client):
