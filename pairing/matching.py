@@ -455,7 +455,8 @@ class Match:
         return f"Match({self.mentor!r}, {self.score:.3f})"
 
 
-def _name_key(person: Person) -> tuple[str, int]:
+def name_key(person: Person) -> tuple[str, int]:
+    """How mentors with equal scores are ordered: by name, then id."""
     name = f"{_get(person, 'first_name', '') or ''} {_get(person, 'last_name', '') or ''}"
     pk = _get(person, "pk", None)
     if pk is None:
@@ -478,7 +479,7 @@ def rank_mentors_for(
     # Rounded so that scores equal on paper but not in float32 tie, and go by name.
     row = np.round(scores[0].astype(np.float64), 3).tolist()
     keep = range(len(mentors)) if eligible is None else np.flatnonzero(eligible[0]).tolist()
-    order = sorted(keep, key=lambda j: (-row[j], *_name_key(mentors[j])))
+    order = sorted(keep, key=lambda j: (-row[j], *name_key(mentors[j])))
     fields = _reason_fields(profile, w)
     # Without a must-match field, a score of 0 means nothing overlapped: no reasons.
     some_must = MUST_MATCH in w
