@@ -204,3 +204,28 @@ def batch_progress(request: HttpRequest, program_id: int, batch_id: int) -> Http
         template += "#progress"
     context = {"program": program, "batch": batch, "progress": selectors.batch_progress(batch)}
     return render(request, template, context)
+
+
+@admin_view
+def batch_stop(request: HttpRequest, program_id: int, batch_id: int) -> HttpResponse:
+    """Stop sending a batch: emails not handed to the email service yet are never sent."""
+    program = program_for_admin(request.user, program_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        stopped = services.invitation_batch_stop(
+            program=program, batch_id=batch_id, user=request.user
+        )
+    except DomainError as exc:
+        raise Http404(str(exc)) from None
+    if stopped:
+        messages.success(
+            request,
+            f"Stopped: {stopped:,} email{'s' if stopped != 1 else ''} will not be sent. "
+            "Mentees whose invitation was not sent are back in Not Invited by Admin.",
+        )
+    else:
+        messages.info(request, "No email of this batch was waiting to be sent.")
+    return redirect(
+        reverse("invite:batch", kwargs={"program_id": program.pk, "batch_id": batch_id})
+    )

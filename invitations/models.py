@@ -32,6 +32,8 @@ class OutboundEmail(models.Model):
         FAILED = "failed", "Failed"
         SUPPRESSED = "suppressed", "Suppressed"
         BOUNCED = "bounced", "Bounced"
+        # An admin stopped the batch before this email went out; never sent.
+        STOPPED = "stopped", "Stopped before sending"
 
     # Indexes are chosen for the write path too: an Invite all writes 50,000
     # rows and every "sent" mark rewrites a row's index entries, so no index

@@ -88,6 +88,7 @@ class Progress:
     sent: int
     failed: int
     pending: int
+    stopped: int = 0  # an admin stopped the batch before these went out
     # A large batch a worker is still writing: `prepared` of `total` mentees so far.
     preparing: bool = False
     prepared: int = 0
@@ -98,7 +99,7 @@ class Progress:
 
     @property
     def finished(self) -> int:
-        return self.sent + self.failed
+        return self.sent + self.failed + self.stopped
 
     @property
     def percent(self) -> int:
@@ -112,8 +113,9 @@ def batch_progress(batch: InvitationBatch) -> Progress:
         sent=Count("id", filter=Q(status=Status.SENT)),
         failed=Count("id", filter=Q(status__in=[Status.FAILED, Status.BOUNCED, Status.SUPPRESSED])),
         pending=Count("id", filter=Q(status__in=[Status.QUEUED, Status.SENDING])),
+        stopped=Count("id", filter=Q(status=Status.STOPPED)),
     )
-    counts = {k: row[k] or 0 for k in ("total", "sent", "failed", "pending")}
+    counts = {k: row[k] or 0 for k in ("total", "sent", "failed", "pending", "stopped")}
     if batch.state != InvitationBatch.State.PREPARING:
         return Progress(**counts)
     # Emails not written yet count as waiting, so the bar never looks finished early.

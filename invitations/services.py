@@ -36,7 +36,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Concat
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
@@ -224,6 +225,55 @@ def invitation_resend(
         else:
             sent = _resend_python(program, batch, pool, now)
         return _finish(batch, sent, user=user, verb=Verb.INVITATIONS_RESENT)
+
+
+def invitation_batch_stop(*, program: Program, batch_id: int, user) -> int:
+    """Stop a batch: its emails not yet handed to the email service are never sent.
+
+    In one transaction, under the program's lock (so no chunk of a large batch
+    is being written meanwhile): a batch still being prepared stops where it
+    is; its queued emails become "stopped" (a conditional update, so an email
+    a worker has already claimed goes out as usual); their idempotency keys
+    are freed, so inviting those mentees again later writes new emails; and
+    the mentees this batch invited whose email was stopped go back to Not
+    Invited by Admin (for a resend, the earlier invitation stands). Returns
+    how many emails were stopped; stopping twice stops nothing more.
+    """
+    with transaction.atomic():
+        Program.objects.select_for_update().filter(pk=program.pk).first()
+        batch = InvitationBatch.objects.select_for_update().filter(program=program, pk=batch_id)
+        batch = batch.first()
+        if batch is None:
+            raise DomainError("There is no such batch of invitations.")
+        who = getattr(user, "get_username", lambda: "an admin")()
+        was_preparing = batch.state == State.PREPARING
+        if was_preparing:
+            batch.stop_reason = f"Stopped by {who}."
+            _settle(batch, State.STOPPED)
+            batch.touched_at = timezone.now()
+            batch.save(update_fields=["state", "total", "mentee_ids", "stop_reason", "touched_at"])
+        queued = OutboundEmail.objects.filter(batch_id=batch.pk, status=OutboundEmail.Status.QUEUED)
+        keys = list(queued.values_list("idempotency_key", flat=True))
+        stopped = queued.update(
+            status=OutboundEmail.Status.STOPPED,
+            idempotency_key=Concat(F("idempotency_key"), Value(f":stopped-{batch.pk}")),
+            last_error=f"Not sent: {who} stopped this batch of invitations"[:2000],
+            touched_at=timezone.now(),
+        )
+        if batch.kind != Kind.RESEND:
+            mentee_ids = [int(key.split(":")[1]) for key in keys if key.startswith("invitation:")]
+            for start in range(0, len(mentee_ids), 1000):
+                Invitation.objects.filter(
+                    batch=batch, sends=1, mentee_id__in=mentee_ids[start : start + 1000]
+                ).delete()
+        if stopped or was_preparing:
+            activity_record(
+                program=program,
+                actor=user,
+                verb=Verb.INVITATIONS_STOPPED,
+                detail=f"{stopped:,} email{pluralize(stopped)} not sent ({batch.get_kind_display()})",
+            )
+    return stopped
 
 
 def resend_pool(program: Program, ids: list[int], asked_at: datetime) -> QuerySet[Participant]:

@@ -348,6 +348,7 @@ class ActivityEvent(models.Model):
         MATCH_WEIGHTS_CHANGED = "match_weights_changed", "Changed the match weights"
         INVITATIONS_SENT = "invitations_sent", "Sent invitations to pair"
         INVITATIONS_RESENT = "invitations_resent", "Resent invitations to pair"
+        INVITATIONS_STOPPED = "invitations_stopped", "Stopped sending invitations"
         PAIRING_ENDED = "pairing_ended", "Ended a pairing"
         PAIRINGS_ENDED = "pairings_ended", "Ended pairings in bulk"
         SESSION_LOGGED = "session_logged", "Logged a mentoring session"

@@ -1,0 +1,159 @@
+"""Stop sending: an admin stops a batch of invitations before all of it went out."""
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from invitations import outbox, selectors, services
+from invitations.models import Invitation, InvitationBatch, OutboundEmail
+from programs.models import ActivityEvent
+from tests import factories
+
+Status = OutboundEmail.Status
+State = InvitationBatch.State
+
+
+def _mentees(program, n):
+    return factories.bulk_mentees(program, n, first="Stop", last="Batch", email="stop")
+
+
+def _url(name, program, batch):
+    return reverse(f"invite:{name}", kwargs={"program_id": program.pk, "batch_id": batch.pk})
+
+
+def _sent_batch(program, user, n):
+    """A batch of n invitations, then set back as if the worker had sent none yet."""
+    people = _mentees(program, n)
+    batch = services.invitation_send_all(program=program, user=user, expected=n)
+    OutboundEmail.objects.filter(batch_id=batch.pk).update(
+        status=Status.QUEUED, sent_at=None, provider_message_id=""
+    )
+    return batch, people
+
+
+def _email_of(mentee):
+    return OutboundEmail.objects.get(to_email=mentee.email)
+
+
+def test_stop_sending_stops_the_queued_emails_and_their_mentees_are_not_invited_any_more(
+    live, org_admin, org_admin_client
+):
+    batch, people = _sent_batch(live, org_admin, 4)
+    sending, sent, *waiting = people
+    OutboundEmail.objects.filter(pk=_email_of(sending).pk).update(status=Status.SENDING)
+    OutboundEmail.objects.filter(pk=_email_of(sent).pk).update(status=Status.SENT)
+    page = org_admin_client.get(_url("batch", live, batch)).content.decode()
+    assert "Stop sending" in page and _url("batch_stop", live, batch) in page
+
+    response = org_admin_client.post(_url("batch_stop", live, batch), follow=True)
+    html = response.content.decode()
+    assert "Stopped: 2 emails will not be sent" in html
+    assert "1 sent, 0 failed, 2 stopped, 4 in total" in html
+
+    for mentee in waiting:
+        email = _email_of(mentee)
+        assert email.status == Status.STOPPED and "stopped this batch" in email.last_error
+        assert not Invitation.objects.filter(mentee=mentee).exists()
+    # Already claimed by a worker, or already sent: untouched, still invited.
+    assert _email_of(sending).status == Status.SENDING
+    assert _email_of(sent).status == Status.SENT
+    assert Invitation.objects.filter(mentee__in=[sending, sent]).count() == 2
+    not_invited = set(selectors.mentees_not_invited(live).values_list("pk", flat=True))
+    assert not_invited == {m.pk for m in waiting}
+    event = ActivityEvent.objects.get(verb=ActivityEvent.Verb.INVITATIONS_STOPPED)
+    assert event.actor == org_admin and event.detail.startswith("2 emails not sent")
+
+
+def test_a_stopped_email_is_never_sent_and_inviting_again_sends_one_new_email(
+    live, org_admin, settings
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    batch, people = _sent_batch(live, org_admin, 3)
+    ids = list(OutboundEmail.objects.filter(batch_id=batch.pk).values_list("pk", flat=True))
+    assert services.invitation_batch_stop(program=live, batch_id=batch.pk, user=org_admin) == 3
+    mail.outbox.clear()
+    assert outbox.outbox_send_batch(ids)["sent"] == 0
+    assert mail.outbox == []
+
+    again = services.invitation_send_selected(
+        program=live, user=org_admin, mentee_ids=[people[0].pk], expected=1
+    )
+    new = OutboundEmail.objects.get(batch_id=again.pk)
+    assert new.to_email == people[0].email and new.status == Status.QUEUED
+    assert outbox.outbox_send_batch([new.pk])["sent"] == 1
+    assert len(mail.outbox) == 1 and people[0].email in mail.outbox[0].to[0]
+    assert Invitation.objects.get(mentee=people[0]).batch_id == again.pk
+    # Stopping twice stops nothing more and logs nothing more.
+    assert services.invitation_batch_stop(program=live, batch_id=batch.pk, user=org_admin) == 0
+    assert ActivityEvent.objects.filter(verb=ActivityEvent.Verb.INVITATIONS_STOPPED).count() == 1
+
+
+def test_stopping_a_batch_still_being_written_stops_its_preparation(
+    live, org_admin, settings, monkeypatch
+):
+    """The worker wrote one chunk and died; the admin stops the rest."""
+    settings.INVITE_IN_WORKER_ABOVE = 5
+    _mentees(live, 20)
+    batch = services.invitation_send_all(program=live, user=org_admin, expected=20)
+    write, chunks = services._write, []
+
+    def dies_on_the_second_chunk(*args, **kwargs):
+        chunks.append(1)
+        if len(chunks) == 2:
+            raise RuntimeError("worker lost")
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_write", dies_on_the_second_chunk)
+    with pytest.raises(RuntimeError):
+        services.invitation_batch_prepare(batch.pk, chunk=5)
+    monkeypatch.undo()
+    batch.refresh_from_db()
+    assert (batch.state, batch.prepared) == (State.PREPARING, 5)
+    assert services.invitation_batch_stop(program=live, batch_id=batch.pk, user=org_admin) == 5
+    batch.refresh_from_db()
+    assert batch.state == State.STOPPED and batch.stop_reason.startswith("Stopped by")
+    assert services.invitation_batch_prepare(batch.pk, chunk=5) == {"chunks": 0}
+    assert set(
+        OutboundEmail.objects.filter(batch_id=batch.pk).values_list("status", flat=True)
+    ) == {Status.STOPPED}
+    assert not Invitation.objects.filter(program=live).exists()
+    assert selectors.mentees_not_invited(live).count() == 20
+
+
+def test_stopping_a_resend_keeps_the_earlier_invitations(live, org_admin):
+    first, people = _sent_batch(live, org_admin, 2)
+    OutboundEmail.objects.filter(batch_id=first.pk).update(status=Status.SENT)
+    resend = services.invitation_resend(
+        program=live,
+        user=org_admin,
+        mentee_ids=[p.pk for p in people],
+        expected=2,
+        asked_at=timezone.now(),
+    )
+    OutboundEmail.objects.filter(batch_id=resend.pk).update(status=Status.QUEUED)
+    assert services.invitation_batch_stop(program=live, batch_id=resend.pk, user=org_admin) == 2
+    assert Invitation.objects.filter(mentee__in=people).count() == 2
+    assert selectors.mentees_not_invited(live).count() == 0
+
+
+def test_stop_is_post_only_and_for_the_programs_own_batches(
+    live, org_admin, org_admin_client, other_org
+):
+    batch, _ = _sent_batch(live, org_admin, 2)
+    assert org_admin_client.get(_url("batch_stop", live, batch)).status_code == 405
+    elsewhere = factories.ProgramFactory(organization=live.organization)
+    other = InvitationBatch.objects.create(program=elsewhere, kind="all")
+    response = org_admin_client.post(_url("batch_stop", live, other))
+    assert response.status_code == 404
+    assert not OutboundEmail.objects.filter(status=Status.STOPPED).exists()
+
+
+@pytest.mark.parametrize("status", [Status.SENT, Status.FAILED])
+def test_a_finished_batch_has_nothing_to_stop(live, org_admin, org_admin_client, status):
+    batch, _ = _sent_batch(live, org_admin, 2)
+    OutboundEmail.objects.filter(batch_id=batch.pk).update(status=status)
+    assert "Stop sending" not in org_admin_client.get(_url("batch", live, batch)).content.decode()
+    response = org_admin_client.post(_url("batch_stop", live, batch), follow=True)
+    assert "No email of this batch was waiting to be sent" in response.content.decode()
+    assert not ActivityEvent.objects.filter(verb=ActivityEvent.Verb.INVITATIONS_STOPPED).exists()
