@@ -16,9 +16,9 @@ to integers (SCALE) so the solver is exact. Two objectives:
   the most pairs, and among all assignments with that many pairs the highest
   total weight (`solve_max_flow_with_min_cost`).
 - "Highest match quality": the highest total weight; a mentee may stay
-  unpaired (an arc source -> sink costs nothing), so only pairs that add
-  score are made. Among equally good assignments the one with more pairs
-  wins (every pair's cost is -(weight * (n + 1) + 1), and n + 1 one-point
+  unpaired (an arc source -> sink costs nothing), so no pair is made at the
+  expense of a better one. Among equally good assignments the one with more
+  pairs wins, so a pair that adds no score is still made where a seat is free (every pair's cost is -(weight * (n + 1) + 1), and n + 1 one-point
   tie-breakers can never outweigh a single weight point).
 
 The candidate graph. Small programs (mentees x mentors <= ALL_PAIRS_LIMIT)

@@ -144,7 +144,8 @@ def _instance(label: str, mentees: int, mentors: int, capacity: int | None) -> N
         quality = autopair.solve(problem, "quality")
         print(
             "  gap, optimal over greedy: most pairs "
-            f"{_gap(most.pairs, greedy.pairs)} pairs, "
+            f"{_gap(most.pairs, greedy.pairs)} pairs and "
+            f"{_gap(most.total_score, greedy.total_score)} score, "
             f"quality {_gap(quality.total_weight, greedy.total_weight)} total weight "
             f"(score + preference bonus), {_gap(quality.total_score, greedy.total_score)} score",
             flush=True,

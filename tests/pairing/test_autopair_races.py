@@ -59,8 +59,9 @@ def test_confirm_and_pairing_by_hand_never_overfill_a_mentor(org, round_number):
     mentor = factories.MentorFactory(program=program, capacity=1, skills=["python"])
     run = _staged_run(program, user)
     assert run.proposals.filter(mentor=mentor).exists()
-    # The proposal holds the seat in auto-pair's eyes only: an admin pairing by hand
-    # elsewhere does not know about it, so the two race for the same seat.
+    # The proposal holds the mentor's only seat, and pairing by hand refuses a held
+    # seat; the two still race for it, and whichever lands first, the mentor never
+    # gets a second mentee (confirm re-checks seats; the hand pairing checks holds).
     run.unpaired.filter(mentee=by_hand).delete()
     outcomes = _race(
         [
