@@ -71,6 +71,17 @@ DEFAULTS: dict[str, Template] = {
             "{{ organization_name }}"
         ),
     ),
+    EmailKind.REQUEST_CANCELLED: Template(
+        subject="Your request to {{ mentor_name }} was withdrawn by your program team",
+        text=(
+            "Hi {{ first_name }},\n\n"
+            "Your program team has closed your request to {{ mentor_name }} in "
+            "{{ program_name }}, so there is no need to wait for an answer. You're free to "
+            "choose a mentor again: {{ preferences_link }}\n\n"
+            "If you're not sure why, reply to your program team.\n\n"
+            "{{ organization_name }}"
+        ),
+    ),
     EmailKind.REQUEST_FORWARDED: Template(
         subject="Your request has gone to {{ next_mentor_name }}",
         text=(

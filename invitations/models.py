@@ -13,6 +13,7 @@ class EmailKind(models.TextChoices):
     REQUEST_DECLINED = "request_declined", "Request declined"
     REQUEST_EXPIRED = "request_expired", "Request expired"
     REQUEST_FORWARDED = "request_forwarded", "Request passed to next choice"
+    REQUEST_CANCELLED = "request_cancelled", "Request cancelled by the program team"
     PAIRING_ENDED = "pairing_ended", "Pairing ended"
     SUPPORT_REQUEST = "support_request", "Support request"
 

@@ -60,6 +60,11 @@ VARIABLES: dict[str, dict[str, str]] = {
         "mentor_name": "Mentor's full name",
         "preferences_link": "Link back to the preference form",
     },
+    EmailKind.REQUEST_CANCELLED: {
+        **COMMON,
+        "mentor_name": "Mentor's full name",
+        "preferences_link": "Link back to the preference form",
+    },
     EmailKind.REQUEST_FORWARDED: {
         **COMMON,
         "mentor_name": "The mentor who did not take the request",

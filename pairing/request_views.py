@@ -59,7 +59,9 @@ def request_cancel(request: HttpRequest, program_id: int, request_id: int) -> Ht
     else:
         messages.success(
             request,
-            f"Cancelled {cancelled.mentee.full_name}'s request to {cancelled.mentor.full_name}.",
+            f"Cancelled {cancelled.mentee.full_name}'s request to {cancelled.mentor.full_name}. "
+            f"We've emailed {cancelled.mentee.first_name or cancelled.mentee.full_name} a link "
+            "to choose again.",
         )
     return redirect("requests:list", program_id=program.pk)
 

@@ -686,7 +686,7 @@ def _preference_links(program: Program, mentee_ids: Sequence[int], now: datetime
 
 
 def _choose_again_emails(program: Program, ended: Sequence[_Ended], *, now: datetime) -> None:
-    """The declined or expired email to each mentee, with a new link to the form (in bulk)."""
+    """The declined, expired or cancelled email to each mentee, with a new link to the form."""
     urls = _preference_links(program, [e.mentee_id for e in ended], now)
     common = {"program_name": program.name, "organization_name": program.organization.name}
     drafts = []
@@ -700,6 +700,8 @@ def _choose_again_emails(program: Program, ended: Sequence[_Ended], *, now: date
         if request.status == Status.DECLINED:
             kind, key = EmailKind.REQUEST_DECLINED, f"request-declined:{request.pk}"
             values["decline_message"] = request.decline_message or "(no message)"
+        elif request.status == Status.CANCELLED:
+            kind, key = EmailKind.REQUEST_CANCELLED, f"request-cancelled:{request.pk}"
         else:
             kind, key = EmailKind.REQUEST_EXPIRED, f"request-expired:{request.pk}"
         drafts.append(
@@ -940,7 +942,11 @@ def requests_remind_due(*, now: datetime | None = None, limit: int = SWEEP_LIMIT
 
 @transaction.atomic
 def request_cancel(*, program: Program, request_id: int, user) -> MentorRequest:
-    """An admin cancels a pending request (no email; the mentee's link shows it)."""
+    """An admin cancels a pending request; the mentee is emailed a link to choose again.
+
+    The mentor is not emailed: their Approve / Decline links now say the
+    request was already decided.
+    """
     request = MentorRequest.objects.filter(pk=request_id, program=program).first()
     if request is None:
         raise DomainError("There is no such request in this program.")
@@ -949,6 +955,7 @@ def request_cancel(*, program: Program, request_id: int, user) -> MentorRequest:
     if not _settle(request.pk, Status.CANCELLED, now, live=True, decided_by=user):
         raise _lost_or_late(request.pk, now, can_no_longer="be cancelled")
     request = _reload(request.pk)
+    _choose_again_emails(program, [_Ended.of(request)], now=now)
     activity_record(
         program=program,
         actor=user,

@@ -1,6 +1,8 @@
 """Mentor requests: submitting preferences, deciding, passing on, expiring, reminding."""
 
+import re
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from django.utils import timezone
@@ -341,6 +343,26 @@ def test_admin_cancels_a_pending_request_and_it_is_logged(live_program, org_admi
     assert event.actor == org_admin and request.mentee.full_name in event.detail
     with pytest.raises(services.RequestSettled):
         services.request_approve(request_id=request.pk)
+
+
+def test_a_cancelled_request_tells_the_mentee_and_gives_a_link_to_choose_again(
+    live_program, org_admin, client
+):
+    mentor = _mentors(live_program, 1)[0]
+    request = _request(live_program, [mentor])
+    before = OutboundEmail.objects.count()
+    services.request_cancel(program=live_program, request_id=request.pk, user=org_admin)
+    [email] = _emails(EmailKind.REQUEST_CANCELLED)
+    assert OutboundEmail.objects.count() == before + 1  # the mentor gets nothing
+    assert email.to_email == request.mentee.email
+    assert email.idempotency_key == f"request-cancelled:{request.pk}"
+    assert mentor.full_name in email.subject and mentor.full_name in email.body_text
+    link = re.search(r"https?://\S+/p/[\w-]+/", email.body_text).group(0)
+    page = client.get(urlsplit(link).path).content.decode()
+    assert "Your program team cancelled your request" in page and "Send my request" in page
+    with pytest.raises(services.RequestSettled):
+        services.request_cancel(program=live_program, request_id=request.pk, user=org_admin)
+    assert len(_emails(EmailKind.REQUEST_CANCELLED)) == 1
 
 
 def test_admin_pairs_by_hand_overriding_a_pending_request(live_program, org_admin):
