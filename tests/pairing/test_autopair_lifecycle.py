@@ -12,22 +12,12 @@ from pairing.models import AutoPairProposal, AutoPairRun, AutoPairUnpaired
 from pairing.tasks_autopair import autopair_execute_task
 from programs.match_weights import MUST_MATCH, match_weights_update, weights_of
 from programs.models import ActivityEvent
-from tests import factories
+from tests.pairing.test_autopair import _mentee, _mentor
 
 Status = AutoPairRun.Status
 Reason = AutoPairUnpaired.Reason
 
 CANCEL_BUTTON = b"Cancel this run"
-
-
-def _mentee(program, **kw):
-    kw.setdefault("interests", ["python"])
-    return factories.ParticipantFactory(program=program, **kw)
-
-
-def _mentor(program, capacity=1, **kw):
-    kw.setdefault("skills", ["python"])
-    return factories.MentorFactory(program=program, capacity=capacity, **kw)
 
 
 def _pairs(run):

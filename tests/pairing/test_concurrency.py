@@ -110,7 +110,7 @@ def test_approve_decline_expiry_and_cancel_race_to_exactly_one_outcome(org, org_
             "approved": {EmailKind.ASSIGNMENT: 2},
             "declined": {EmailKind.REQUEST_DECLINED: 1},
             "expired": {EmailKind.REQUEST_EXPIRED: 1},
-            "cancelled": {},
+            "cancelled": {EmailKind.REQUEST_CANCELLED: 1},
         }[request.status]
         assert dict(new_emails) == expected, (request.status, new_emails)
         assert Pairing.objects.filter(request=request).count() == (request.status == "approved")
