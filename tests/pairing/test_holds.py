@@ -181,9 +181,7 @@ def test_the_mentee_proposed_can_choose_their_held_mentor_on_the_form(
         assert Pairing.objects.get(mentee=mentee, status=Pairing.Status.ACTIVE).mentor_id == held.pk
 
 
-def test_another_mentee_posting_a_held_mentor_is_told_it_has_no_room(
-    live_program, client
-):
+def test_another_mentee_posting_a_held_mentor_is_told_it_has_no_room(live_program, client):
     held = factories.MentorFactory(program=live_program, capacity=1)
     _hold(live_program, held, _mentee(live_program))
     response = client.post(f"/p/{_link(_mentee(live_program))}/choose/", {f"rank_{held.pk}": "1"})
