@@ -252,14 +252,24 @@ def invitation_batch_stop(*, program: Program, batch_id: int, user) -> int:
             _settle(batch, State.STOPPED)
             batch.touched_at = timezone.now()
             batch.save(update_fields=["state", "total", "mentee_ids", "stop_reason", "touched_at"])
-        queued = OutboundEmail.objects.filter(batch_id=batch.pk, status=OutboundEmail.Status.QUEUED)
-        keys = list(queued.values_list("idempotency_key", flat=True))
-        stopped = queued.update(
-            status=OutboundEmail.Status.STOPPED,
-            idempotency_key=Concat(F("idempotency_key"), Value(f":stopped-{batch.pk}")),
-            last_error=f"Not sent: {who} stopped this batch of invitations"[:2000],
-            touched_at=timezone.now(),
+        # Locked first: a worker claiming rows skips locked ones, so every row
+        # read here is one this transaction stops (and no other).
+        rows = list(
+            OutboundEmail.objects.select_for_update()
+            .filter(batch_id=batch.pk, status=OutboundEmail.Status.QUEUED)
+            .values_list("pk", "idempotency_key")
         )
+        stopped = 0
+        for start in range(0, len(rows), 1000):
+            stopped += OutboundEmail.objects.filter(
+                pk__in=[pk for pk, _ in rows[start : start + 1000]]
+            ).update(
+                status=OutboundEmail.Status.STOPPED,
+                idempotency_key=Concat(F("idempotency_key"), Value(f":stopped-{batch.pk}")),
+                last_error=f"Not sent: {who} stopped this batch of invitations"[:2000],
+                touched_at=timezone.now(),
+            )
+        keys = [key for _, key in rows]
         if batch.kind != Kind.RESEND:
             mentee_ids = [int(key.split(":")[1]) for key in keys if key.startswith("invitation:")]
             for start in range(0, len(mentee_ids), 1000):

@@ -157,3 +157,31 @@ def test_a_finished_batch_has_nothing_to_stop(live, org_admin, org_admin_client,
     response = org_admin_client.post(_url("batch_stop", live, batch), follow=True)
     assert "No email of this batch was waiting to be sent" in response.content.decode()
     assert not ActivityEvent.objects.filter(verb=ActivityEvent.Verb.INVITATIONS_STOPPED).exists()
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("round_number", range(3))
+def test_stop_and_a_worker_at_once_agree_on_every_email(org, settings, round_number):
+    """Each email is either sent (its mentee stays invited) or stopped (not invited)."""
+    from tests.pairing.test_concurrency import _race
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    user = factories.MembershipFactory(organization=org).user
+    program = factories.ProgramFactory(organization=org, pairing_enabled=True)
+    batch, _ = _sent_batch(program, user, 60)
+    ids = list(OutboundEmail.objects.filter(batch_id=batch.pk).values_list("pk", flat=True))
+    outcomes = _race(
+        [
+            lambda: outbox.outbox_send_batch(ids),
+            lambda: services.invitation_batch_stop(program=program, batch_id=batch.pk, user=user),
+        ]
+    )
+    assert outcomes == ["won", "won"], outcomes
+    emails = OutboundEmail.objects.filter(batch_id=batch.pk)
+    assert set(emails.values_list("status", flat=True)) <= {Status.SENT, Status.STOPPED}
+    sent = set(emails.filter(status=Status.SENT).values_list("to_email", flat=True))
+    invited = set(
+        Invitation.objects.filter(program=program).values_list("mentee__email", flat=True)
+    )
+    assert invited == sent
