@@ -118,7 +118,8 @@ def outbox_add(
     return len(rows)
 
 
-def _chunks(items: Sequence[int], size: int) -> Iterable[list[int]]:
+def chunked(items: Sequence, size: int) -> Iterable[list]:
+    """`items` in lists of at most `size`, in order."""
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
 
@@ -136,7 +137,7 @@ def outbox_dispatch(*, keys: Sequence[str] = (), batch_id: int | None = None) ->
             chunk = keys[start : start + 1000]
             ids += queued.filter(idempotency_key__in=chunk).values_list("pk", flat=True)
         ids.sort()
-    for chunk in _chunks(ids, BATCH_SIZE):
+    for chunk in chunked(ids, BATCH_SIZE):
         send_outbox_batch.delay(chunk)
     return len(ids)
 
@@ -582,7 +583,7 @@ def outbox_sweep(
         ids = sorted(set(stuck_sending) | set(stale_queued))
     from invitations.tasks import send_outbox_batch
 
-    for chunk in _chunks(ids, BATCH_SIZE):
+    for chunk in chunked(ids, BATCH_SIZE):
         send_outbox_batch.delay(chunk)
     return {"requeued_sending": len(stuck_sending), "redispatched": len(ids)}
 
@@ -683,5 +684,5 @@ def outbox_resend(*, program: Program, email_id: int, user) -> OutboundEmail:
 def _dispatch_ids(ids: list[int]) -> None:
     from invitations.tasks import send_outbox_batch
 
-    for chunk in _chunks(ids, BATCH_SIZE):
+    for chunk in chunked(ids, BATCH_SIZE):
         send_outbox_batch.delay(chunk)

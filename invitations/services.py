@@ -44,7 +44,7 @@ from django.utils import timezone
 from invitations import selectors
 from invitations.links import PREFERENCES_VALID_FOR, Purpose, link_url, new_token
 from invitations.models import AccessLink, EmailKind, Invitation, InvitationBatch, OutboundEmail
-from invitations.outbox import Draft, outbox_add, outbox_dispatch, template_for
+from invitations.outbox import Draft, chunked, outbox_add, outbox_dispatch, template_for
 from invitations.rendering import Template
 from invitations.sql_render import SQL, WHITESPACE, one_line, render_sql
 from pairing_admin.lib.params import row_ids
@@ -98,6 +98,12 @@ def _values(program: Program, participant: Participant, link: str) -> dict[str, 
 
 def invitation_key(mentee_id: int, sends: int) -> str:
     return f"invitation:{mentee_id}:{sends}"
+
+
+def invitation_key_mentee(key: str) -> int | None:
+    """The mentee of an invitation_key, or None for any other key."""
+    kind, _, rest = key.partition(":")
+    return int(rest.split(":")[0]) if kind == "invitation" else None
 
 
 def _use_sql(use_sql: bool | None) -> bool:
@@ -260,22 +266,17 @@ def invitation_batch_stop(*, program: Program, batch_id: int, user) -> int:
             .values_list("pk", "idempotency_key")
         )
         stopped = 0
-        for start in range(0, len(rows), 1000):
-            stopped += OutboundEmail.objects.filter(
-                pk__in=[pk for pk, _ in rows[start : start + 1000]]
-            ).update(
+        for chunk in chunked([pk for pk, _ in rows], 1000):
+            stopped += OutboundEmail.objects.filter(pk__in=chunk).update(
                 status=OutboundEmail.Status.STOPPED,
                 idempotency_key=Concat(F("idempotency_key"), Value(f":stopped-{batch.pk}")),
                 last_error=f"Not sent: {who} stopped this batch of invitations"[:2000],
                 touched_at=timezone.now(),
             )
-        keys = [key for _, key in rows]
         if batch.kind != Kind.RESEND:
-            mentee_ids = [int(key.split(":")[1]) for key in keys if key.startswith("invitation:")]
-            for start in range(0, len(mentee_ids), 1000):
-                Invitation.objects.filter(
-                    batch=batch, sends=1, mentee_id__in=mentee_ids[start : start + 1000]
-                ).delete()
+            mentee_ids = [m for _, key in rows if (m := invitation_key_mentee(key)) is not None]
+            for chunk in chunked(mentee_ids, 1000):
+                Invitation.objects.filter(batch=batch, sends=1, mentee_id__in=chunk).delete()
         if stopped or was_preparing:
             activity_record(
                 program=program,

@@ -24,7 +24,8 @@ def _holidays(country: str, year: int) -> frozenset[date]:
     try:
         calendar = holidays.country_holidays(country, years=year)
     except NotImplementedError:
-        # A country the holidays package does not know: weekends only.
+        # The holidays package's answer for a country it does not know (its
+        # documented API, tested): count weekends only.
         return frozenset()
     return frozenset(calendar.keys())
 

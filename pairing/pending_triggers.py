@@ -12,6 +12,8 @@ a table's triggers when a migration rebuilds the table, so after every
 migrate `ensure_sqlite_triggers` (pairing.apps) creates any that are missing.
 """
 
+from django.core.exceptions import ImproperlyConfigured
+
 TABLE = "pairing_mentorrequest"
 WAITING = "pairing_pendingrequest"
 
@@ -150,7 +152,9 @@ def install_triggers(apps, schema_editor):
         elif connection.vendor == "sqlite":
             _create_sqlite_triggers(cursor)
         else:
-            raise NotImplementedError(f"No pending-request triggers for {connection.vendor}")
+            raise ImproperlyConfigured(
+                f"The pairing admin runs on PostgreSQL or SQLite, not {connection.vendor}."
+            )
         cursor.execute(FILL)
 
 
