@@ -8,7 +8,11 @@ class InvitationsConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import tracking
 
+        from invitations.services import invite_new_mentees
         from invitations.webhooks import on_tracking
+        from programs.hooks import register_participants_added
 
         # Provider events (bounces, complaints) arrive through anymail's signal.
         tracking.connect(on_tracking, dispatch_uid="invitations.webhooks.on_tracking")
+        # An Evergreen program invites each mentee who registers or is imported.
+        register_participants_added(invite_new_mentees)

@@ -93,13 +93,70 @@ DEFAULTS: dict[str, Template] = {
             "{{ organization_name }}"
         ),
     ),
+    EmailKind.REQUEST_CLOSED: Template(
+        subject="{{ mentor_name }} is now full: choose another mentor",
+        text=(
+            "Hi {{ first_name }},\n\n"
+            "{{ mentor_name }} has taken on as many mentees as they can in {{ program_name }}, "
+            "so your request to them is closed. It isn't a no to you: their seats filled "
+            "before they could answer.\n\n"
+            "Other mentors still have room. Choose again here: {{ preferences_link }}\n\n"
+            "{{ organization_name }}"
+        ),
+    ),
+    EmailKind.WAITLIST_OFFER: Template(
+        subject="A mentor has room: your request is with {{ mentor_name }}",
+        text=(
+            "Hi {{ first_name }},\n\n"
+            "A seat opened up in {{ program_name }}, and you were next on the waitlist. "
+            "We have sent your request to {{ mentor_name }}, who has until {{ deadline }} to "
+            "answer. We'll email you either way.\n\n"
+            "If you'd rather not, you can withdraw the request here: {{ preferences_link }}\n\n"
+            "{{ organization_name }}"
+        ),
+    ),
+    EmailKind.MENTOR_REQUESTS: Template(
+        subject="{{ count }} mentees would like you as their mentor",
+        text=(
+            "Hi {{ first_name }},\n\n"
+            "{{ count }} mentees in {{ program_name }} have asked you to be their mentor. "
+            "Each has their own links, so you can answer them one by one:\n\n"
+            "{{ requests }}\n\n"
+            "Please respond by {{ deadline }}; after that the requests lapse.\n\n"
+            "{{ organization_name }}"
+        ),
+    ),
+    EmailKind.ASSIGNMENTS: Template(
+        subject="Mentorship Assignments: {{ count }} new mentees",
+        text=(
+            "Hi {{ first_name }},\n\n"
+            "In {{ program_name }} you are now paired with {{ count }} mentees:\n\n"
+            "{{ mentees }}\n\n"
+            "A first conversation with each in the next week or two is a great start. After "
+            "each meeting, log it with that mentee's link so your program team can see how "
+            "things are going.\n\n"
+            "{{ organization_name }}"
+        ),
+    ),
     EmailKind.PAIRING_ENDED: Template(
         subject="Your pairing with {{ partner_name }} has ended",
         text=(
             "Hi {{ first_name }},\n\n"
             "Your pairing with {{ partner_name }} in {{ program_name }} has been ended by the "
-            "program team. Thank you for the time you gave it. If you have questions, reply "
-            "to your program team.\n\n"
+            "program team. Thank you for the time you gave it.\n\n"
+            "{{ next_step }}\n\n"
+            "If you have questions, reply to your program team.\n\n"
+            "{{ organization_name }}"
+        ),
+    ),
+    EmailKind.PAIRINGS_ENDED: Template(
+        subject="{{ count }} of your pairings have ended",
+        text=(
+            "Hi {{ first_name }},\n\n"
+            "The program team of {{ program_name }} has ended your pairings with:\n\n"
+            "{{ partners }}\n\n"
+            "Thank you for the time you gave them. If you have questions, reply to your "
+            "program team.\n\n"
             "{{ organization_name }}"
         ),
     ),

@@ -14,7 +14,12 @@ class EmailKind(models.TextChoices):
     REQUEST_EXPIRED = "request_expired", "Request expired"
     REQUEST_FORWARDED = "request_forwarded", "Request passed to next choice"
     REQUEST_CANCELLED = "request_cancelled", "Request cancelled by the program team"
+    REQUEST_CLOSED = "request_closed", "Request closed: mentor full"
+    WAITLIST_OFFER = "waitlist_offer", "Waitlist: a mentor has room"
+    MENTOR_REQUESTS = "mentor_requests", "Mentor requests (several at once)"
+    ASSIGNMENTS = "assignments", "Mentorship Assignments (several at once)"
     PAIRING_ENDED = "pairing_ended", "Pairing ended"
+    PAIRINGS_ENDED = "pairings_ended", "Pairings ended (several at once)"
     SUPPORT_REQUEST = "support_request", "Support request"
 
 

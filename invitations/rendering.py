@@ -11,6 +11,8 @@ import html
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from invitations.models import EmailKind
 from pairing_admin.lib.text import one_line
 
@@ -72,7 +74,38 @@ VARIABLES: dict[str, dict[str, str]] = {
         "deadline": "Date by which the new mentor should respond",
         "preferences_link": "Link back to the preference form",
     },
-    EmailKind.PAIRING_ENDED: {**COMMON, "partner_name": "The other person's full name"},
+    EmailKind.REQUEST_CLOSED: {
+        **COMMON,
+        "mentor_name": "Mentor's full name",
+        "preferences_link": "Link back to the preference form",
+    },
+    EmailKind.WAITLIST_OFFER: {
+        **COMMON,
+        "mentor_name": "The mentor who has room",
+        "deadline": "Date by which the mentor should respond",
+        "preferences_link": "Link to see or withdraw the request",
+    },
+    EmailKind.MENTOR_REQUESTS: {
+        **COMMON,
+        "count": "How many requests",
+        "deadline": "Date by which to respond (the earliest)",
+        "requests": "One paragraph per mentee: name, profile, Approve and Decline links",
+    },
+    EmailKind.ASSIGNMENTS: {
+        **COMMON,
+        "count": "How many new mentees",
+        "mentees": "One paragraph per mentee: name, email and the link to log sessions",
+    },
+    EmailKind.PAIRING_ENDED: {
+        **COMMON,
+        "partner_name": "The other person's full name",
+        "next_step": "What happens next for the mentee (empty for the mentor)",
+    },
+    EmailKind.PAIRINGS_ENDED: {
+        **COMMON,
+        "count": "How many pairings ended",
+        "partners": "The mentees whose pairing with the recipient ended, one per line",
+    },
     EmailKind.SUPPORT_REQUEST: {
         **COMMON,
         "admin_name": "Admin who wrote the request",
@@ -89,6 +122,10 @@ VARIABLES: dict[str, dict[str, str]] = {
 # in it must stay plain text: a note saying "approve here: https://evil..."
 # must not turn into a link beside our real Approve and Decline links.
 LINK_VARIABLES = frozenset({"preferences_link", "approve_link", "decline_link", "session_link"})
+# Lists the product writes, mixing participants' names with our own links: in
+# HTML only URLs of this site become links (a name holding another URL stays
+# text).
+LIST_VARIABLES = frozenset({"requests", "mentees", "next_step"})
 
 
 # The outbox's and the template's subject column (OutboundEmail.subject,
@@ -176,6 +213,17 @@ def linkify(escaped: str) -> str:
     return URL.sub(LINK_TAG, escaped)
 
 
+def _linkify_ours(escaped: str) -> str:
+    """Links only for the URLs of this site (our personal links) in escaped text."""
+    ours = html.escape(settings.PUBLIC_BASE_URL.rstrip("/") + "/")
+    return URL.sub(
+        lambda m: (
+            LINK_TAG.replace(r"\1", m.group(1)) if m.group(1).startswith(ours) else m.group(1)
+        ),
+        escaped,
+    )
+
+
 def paragraphs_to_html(body: str) -> str:
     """Paragraphs and line breaks around an escaped (and linked) body.
 
@@ -203,6 +251,10 @@ def _linked_text(source: str, values: dict[str, str]) -> str:
         name = match.group(1)
         if name in LINK_VARIABLES:
             run.append(values.get(name, ""))
+        elif name in LIST_VARIABLES:
+            out.append(linkify(html.escape("".join(run))))
+            out.append(_linkify_ours(html.escape(values.get(name, ""))))
+            run = []
         else:
             out.append(linkify(html.escape("".join(run))))
             out.append(html.escape(values.get(name, "")))

@@ -17,6 +17,10 @@ batch remembers how far it got, so a worker that dies or a broker that was
 down only delays it: the sweeper (`invitation_batches_resume`) picks it up.
 While a batch is being prepared, new invitations in its program wait for it.
 
+An Evergreen program (rolling enrollment) invites each new mentee by itself,
+while pairing is on: `invitation_send_automatic` runs through programs.hooks
+in the transaction of the registration or import that added them.
+
 Guarantees an admin can rely on:
 - The number they confirmed is the number sent: the POST carries the count
   the prompt showed, and a different count now refuses (CountChanged) so the
@@ -55,6 +59,7 @@ Kind = InvitationBatch.Kind
 State = InvitationBatch.State
 Verb = ActivityEvent.Verb
 MAX_SELECTED = 500  # a bulk action comes from one page (50 rows); generous headroom
+_IDS_PER_QUERY = 10_000  # SQLite caps the parameters of one statement
 
 
 class CountChanged(DomainError):
@@ -201,6 +206,64 @@ def invitation_send_selected(
     return _invite(
         program=program, user=user, ids=_clean_ids(mentee_ids), expected=expected, use_sql=use_sql
     )
+
+
+def invitation_send_automatic(
+    *, program: Program, mentee_ids: Sequence[int], use_sql: bool | None = None
+) -> InvitationBatch | None:
+    """Invite new mentees of an Evergreen program at once: nobody clicks Invite.
+
+    Called in the transaction that added them (a registration, a CSV import;
+    see `invite_new_mentees`). Does nothing unless the program is Evergreen,
+    user-led and pairing is on. Of `mentee_ids` it invites those that Invite
+    to Pair would: mentees Not Invited by Admin whose address is not
+    suppressed, each with one invitation, one personal link and one email in
+    the outbox. The email's idempotency key is the mentee's first invitation's
+    (invitation:<mentee>:1), and an invitation is one row per mentee, so a
+    second call writes nothing, and Stop sending treats these like any other.
+    Returns the batch, or None when nobody was invited.
+    """
+    ids = sorted(row_ids(mentee_ids))
+    if not ids or not program.is_evergreen:
+        return None  # the common case (a cohort program), decided without a query
+    with transaction.atomic():
+        # FOR NO KEY UPDATE queues with Turn off Pairing and invite clicks (FOR
+        # UPDATE) and with other automatic invitations, but not with the
+        # key-share lock that every row pointing at the program takes when its
+        # transaction commits: the program's other writes never wait for a
+        # large import's invitations. No wait for a batch a worker is still
+        # writing either: its mentees were chosen before these were added.
+        program = (
+            Program.objects.select_for_update(no_key=True)
+            .select_related("organization")
+            .get(pk=program.pk)
+        )
+        if not (program.is_evergreen and program.is_user_led and program.pairing_enabled):
+            return None
+        invitable = []
+        for chunk in chunked(ids, _IDS_PER_QUERY):
+            pool = selectors.sendable(selectors.mentees_not_invited(program).filter(pk__in=chunk))
+            invitable += pool.order_by("pk").values_list("pk", flat=True)
+        if not invitable:
+            return None
+        batch = _start(program, None, Kind.SINGLE if len(invitable) == 1 else Kind.SELECTED)
+        sent = 0
+        for chunk in chunked(invitable, _IDS_PER_QUERY):
+            pool = selectors.sendable(selectors.mentees_not_invited(program).filter(pk__in=chunk))
+            sent += _write(program, batch, pool, None, use_sql, chunk=chunk)
+        batch.total = batch.planned = sent
+        batch.save(update_fields=["total", "planned"])
+        detail = (
+            f"{sent:,} email{pluralize(sent)} (automatic, to new mentee{pluralize(sent)} "
+            "of this Evergreen program)"
+        )
+        activity_record(program=program, actor=None, verb=Verb.INVITATIONS_SENT, detail=detail)
+        return batch
+
+
+def invite_new_mentees(*, program: Program, participant_ids: Sequence[int]) -> None:
+    """programs.hooks' participants_added callback (registered in InvitationsConfig.ready)."""
+    invitation_send_automatic(program=program, mentee_ids=participant_ids)
 
 
 def invitation_resend(

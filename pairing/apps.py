@@ -17,3 +17,9 @@ class PairingConfig(AppConfig):
     def ready(self) -> None:
         # SQLite drops a table's triggers when a migration rebuilds the table.
         post_migrate.connect(_ensure_triggers, sender=self)
+        # A mentor's seats changed (an admin's edit, an import, a registration):
+        # close the requests of those now full, offer free seats to the waitlist.
+        from pairing.services import seats_changed
+        from programs import hooks
+
+        hooks.register_mentors_changed(seats_changed)

@@ -1,11 +1,17 @@
 """Reads for the auto-pair pages: runs, the staged proposals, mentors to swap in."""
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from pairing import matching
-from pairing.autopair import Options, blocked_mentor_ids, mentor_load, pair_problems
-from pairing.models import AutoPairProposal, AutoPairRun, AutoPairUnpaired
+from pairing.autopair import (
+    Options,
+    blocked_mentor_ids,
+    mentor_load,
+    pair_problems,
+    paired_before_with,
+)
+from pairing.models import AutoPairProposal, AutoPairRun, AutoPairUnpaired, Pairing
 from programs.match_weights import weights_of
 from programs.models import Participant, Program
 
@@ -49,6 +55,16 @@ def _name_filter(prefix: str, query: str) -> Q:
     return q
 
 
+def _earlier_pairings(run: AutoPairRun) -> QuerySet[Pairing]:
+    """The ended pairings, in the run's program, of a proposal's mentee and mentor."""
+    return Pairing.objects.filter(
+        program=run.program_id,
+        mentee=OuterRef("mentee_id"),
+        mentor=OuterRef("mentor_id"),
+        status=Pairing.Status.ENDED,
+    )
+
+
 def proposal_summary(run: AutoPairRun) -> dict:
     """Live figures of a staged run (the admin may have removed or swapped pairs)."""
     figures = run.proposals.aggregate(
@@ -56,6 +72,7 @@ def proposal_summary(run: AutoPairRun) -> dict:
         average=Avg("score"),
         swapped=Count("id", filter=Q(swapped=True)),
         preferences=Count("id", filter=Q(preference_rank__isnull=False)),
+        paired_before=Count("id", filter=Exists(_earlier_pairings(run))),
     )
     by_reason = dict(
         run.unpaired.order_by().values("reason").annotate(c=Count("id")).values_list("reason", "c")
@@ -72,7 +89,12 @@ def proposal_summary(run: AutoPairRun) -> dict:
 def proposals_page(
     run: AutoPairRun, *, query: str = "", sort: str = "-score", page_number=None, low: bool = False
 ) -> Page:
-    qs: QuerySet = run.proposals.select_related("mentee", "mentor")
+    """One page of proposals; each carries `paired_before`, when the pair's earlier
+    pairing in this program ended (None: never paired), in the same query."""
+    ended = _earlier_pairings(run).order_by("-ended_at").values("ended_at")[:1]
+    qs: QuerySet = run.proposals.select_related("mentee", "mentor").annotate(
+        paired_before=Subquery(ended)
+    )
     if query:
         qs = qs.filter(_name_filter("mentee", query) | _name_filter("mentor", query))
     if low:
@@ -107,8 +129,10 @@ def run_mentee(run: AutoPairRun, mentee_id: int) -> tuple[Participant, AutoPairP
 def mentors_to_swap_in(run: AutoPairRun, mentee: Participant, *, query: str = "") -> list[dict]:
     """Mentors with a free seat (this run's proposals held) who may take this mentee, best first.
 
-    Each: {"mentor", "free", "score", "reasons"}. Searches by name, email or
-    department; at most SWAP_RESULTS.
+    Each: {"mentor", "free", "score", "reasons", "paired_before"} (when an earlier
+    pairing of the two in this program ended, or None: such a mentor may be
+    chosen, with a warning). Searches by name, email or department; at most
+    SWAP_RESULTS.
     """
     options = Options.from_json(run.options)
     qs = Participant.objects.filter(program=run.program_id, role=Participant.Role.MENTOR)
@@ -138,6 +162,7 @@ def mentors_to_swap_in(run: AutoPairRun, mentee: Participant, *, query: str = ""
     # rank_mentors_for leaves out mentors failing a must-match field.
     ranked = matching.rank_mentors_for(mentee, open_mentors, weights_of(run.program))
     blocked = blocked_mentor_ids(mentee)
+    paired_before = paired_before_with(mentee)
     out = []
     for match in ranked:
         if pair_problems(run, mentee, match.mentor, options, blocked=blocked, check_score=False):
@@ -148,6 +173,7 @@ def mentors_to_swap_in(run: AutoPairRun, mentee: Participant, *, query: str = ""
                 "free": free[match.mentor.pk],
                 "score": match.score,
                 "reasons": match.reasons,
+                "paired_before": paired_before.get(match.mentor.pk),
             }
         )
         if len(out) >= SWAP_RESULTS:

@@ -5,11 +5,15 @@ change is a POST answered by a redirect (works without JavaScript); the
 progress fragment polls through htmx while the worker runs.
 """
 
+from zoneinfo import ZoneInfo
+
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 
 from pairing import autopair, autopair_selectors
 from pairing.autopair import MAX_PREFERENCE_BONUS, Options
@@ -37,6 +41,10 @@ class RunForm(forms.Form):
     include_not_accepting = forms.BooleanField(
         required=False, label="Include mentors who have stopped accepting requests"
     )
+    allow_paired_before = forms.BooleanField(
+        required=False, label="Allow pairs who were paired before in this program"
+    )
+    waitlist_only = forms.BooleanField(required=False, label="Only mentees on the waitlist")
     preference_bonus = forms.IntegerField(
         min_value=0,
         max_value=MAX_PREFERENCE_BONUS,
@@ -62,7 +70,9 @@ def autopair_home(request: HttpRequest, program_id: int) -> HttpResponse:
     program = program_for_admin(request.user, program_id)
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
-    form = RunForm(request.POST or None)
+    # ?waitlist=1 (the Waitlist tab's link) starts with only the waitlist ticked.
+    initial = {"waitlist_only": True} if request.GET.get("waitlist") == "1" else {}
+    form = RunForm(request.POST or None, initial=initial)
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -217,6 +227,13 @@ def autopair_mentor(
         messages.success(
             request, f"{mentee.full_name} is now proposed with {chosen.mentor.full_name}."
         )
+        if chosen.paired_before:
+            ended = localtime(chosen.paired_before, ZoneInfo(program.organization.timezone))
+            messages.warning(
+                request,
+                f"{mentee.full_name} and {chosen.mentor.full_name} were paired before in this "
+                f"program (ended {date_format(ended, 'j M Y')}).",
+            )
         return redirect(_run_url(program.pk, run.pk))
     query = search_text(request.GET.get("q"))
     context = {

@@ -83,6 +83,12 @@ class DeclineForm(forms.Form):
 class AdminPairForm(forms.Form):
     mentee = forms.ModelChoiceField(queryset=None, label="Mentee")
     mentor = forms.ModelChoiceField(queryset=None, label="Mentor")
+    anyway = forms.BooleanField(
+        label="Pair them anyway",
+        required=False,
+        help_text="Only needed when this mentor declined the mentee before, or their pairing "
+        "ended; the page says so if it applies.",
+    )
 
     def __init__(self, *args, mentees, mentors, **kwargs):
         super().__init__(*args, **kwargs)

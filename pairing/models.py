@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from programs.models import Participant, Program
 
@@ -42,6 +42,10 @@ class MentorRequest(models.Model):
         EXPIRED = "expired", "Expired"
         WITHDRAWN = "withdrawn", "Withdrawn"
         CANCELLED = "cancelled", "Cancelled by an admin"
+        # The mentor's last free seat went (an approval, a pairing by hand or
+        # auto-pair, a lower capacity, "unavailable for now"): their other
+        # pending requests end at once instead of waiting out the deadline.
+        CLOSED = "closed", "Closed: mentor full"
 
     # No index of this table mentions status, so deciding or expiring a
     # request is a HOT update (the row changes in place, no index is written):
@@ -141,6 +145,7 @@ class Pairing(models.Model):
         REQUEST = "request", "Request"
         ADMIN = "admin", "Admin"
         AUTO_PAIR = "auto_pair", "Auto-pair"
+        WAITLIST = "waitlist", "Waitlist"
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="pairings")
     mentee = models.ForeignKey(
@@ -189,6 +194,47 @@ class Pairing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mentee_id} with {self.mentor_id} ({self.status})"
+
+
+class WaitlistEntry(models.Model):
+    """A mentee waiting for a seat: the row exists only while they wait.
+
+    Order: priority first (a mentee whose pairing ended early may be put
+    first), then who joined earliest. When a seat frees, pairing.waitlist
+    offers it to the first mentee in that order who may take it (named
+    mentors, must-match rules, nobody who said no) and deletes the row in the
+    same transaction. Every change of a row happens under its mentee's
+    participant lock (pairing.engagement.lock_participants), so a mentee is
+    never offered two seats at once.
+    """
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    mentee = models.OneToOneField(
+        Participant, on_delete=models.CASCADE, related_name="waitlist_entry"
+    )
+    joined_at = models.DateTimeField()
+    # 1: put first by an admin (an early end); 0: in order of joining.
+    priority = models.PositiveSmallIntegerField(default=0)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Empty: any mentor with room who suits the program's rules.
+    wanted_mentors = models.ManyToManyField(Participant, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-priority", "joined_at", "id"]
+        indexes = [
+            models.Index(
+                F("program"),
+                F("priority").desc(),
+                F("joined_at"),
+                F("id"),
+                name="waitlist_order_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mentee_id} waiting since {self.joined_at:%Y-%m-%d}"
 
 
 class MentoringSession(models.Model):

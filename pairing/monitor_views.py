@@ -75,6 +75,29 @@ class EndForm(forms.Form):
         help_text="This mentee and mentor are never recommended or auto-paired together again "
         "in this program.",
     )  # fmt: skip
+    next_step = forms.ChoiceField(
+        label="What happens next for the mentee",
+        choices=monitoring.NextStep.choices,
+        widget=forms.RadioSelect,
+        required=False,
+        help_text="The “Pairing ended” email tells the mentee, with their link where one applies.",
+    )
+
+    def clean_next_step(self) -> str:
+        # A form posted without the choice (an older page, a script) changes nothing more.
+        return self.cleaned_data.get("next_step") or monitoring.NextStep.NOTHING
+
+    def __init__(self, *args, program: Program, **kwargs):
+        super().__init__(*args, **kwargs)
+        steps = monitoring.NextStep
+        offered = [
+            (value, label)
+            for value, label in steps.choices
+            if (value != steps.WAITLIST or program.waitlist_on)
+            and (value != steps.INVITE or program.is_user_led)
+        ]
+        self.fields["next_step"].choices = offered
+        self.fields["next_step"].initial = steps.NOTHING
 
 
 class SessionForm(forms.Form):
@@ -193,7 +216,7 @@ def pairing_end(request: HttpRequest, program_id: int, pairing_id: int) -> HttpR
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
     pairing = _pairing(program, pairing_id)
-    form = EndForm(request.POST or None)
+    form = EndForm(request.POST or None, program=program)
     status = 200
     if request.method == "POST":
         status = 400
@@ -206,6 +229,7 @@ def pairing_end(request: HttpRequest, program_id: int, pairing_id: int) -> HttpR
                     reason=form.cleaned_data["reason"],
                     notify=form.cleaned_data["notify"],
                     do_not_pair_again=form.cleaned_data["do_not_pair_again"],
+                    next_step=form.cleaned_data["next_step"],
                 )
             except DomainError as exc:
                 form.add_error(None, str(exc))
@@ -239,7 +263,7 @@ def pairing_end_bulk(request: HttpRequest, program_id: int) -> HttpResponse:
         .select_related("mentee", "mentor")
         .order_by("mentee__last_name", "mentee__first_name", "id")[: monitoring.BULK_MAX]
     )
-    form = EndForm(request.POST or None)
+    form = EndForm(request.POST or None, program=program)
     status = 200
     if request.method == "POST":
         status = 400
@@ -254,6 +278,7 @@ def pairing_end_bulk(request: HttpRequest, program_id: int) -> HttpResponse:
                     reason=form.cleaned_data["reason"],
                     notify=form.cleaned_data["notify"],
                     do_not_pair_again=form.cleaned_data["do_not_pair_again"],
+                    next_step=form.cleaned_data["next_step"],
                 )
             except DomainError as exc:
                 form.add_error(None, str(exc))

@@ -6,17 +6,21 @@ the winner's transaction writes emails and the activity line. Capacity needs
 no bookkeeping: a mentor's load is the count of their active pairings.
 """
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from invitations.links import PREFERENCES_VALID_FOR, Purpose
 from invitations.models import EmailKind
 from invitations.outbox import Draft, outbox_add
+from pairing.drafts import new_links
 from pairing.health import Rules, local_today
 from pairing.models import HealthRules, MentoringSession, Pairing
+from pairing.waitlist import seats_offer, waitlist_put_first
 from programs.models import ActivityEvent, Participant, Program
 from programs.services import DomainError, activity_record
 
@@ -28,20 +32,92 @@ FUTURE_MAX = timedelta(days=180)
 BULK_MAX = 1000
 
 
-def _ended_drafts(program: Program, pairing: Pairing) -> list[Draft]:
+class NextStep(models.TextChoices):
+    """What happens to the mentee after their pairing ends."""
+
+    WAITLIST = "waitlist", "Put them first on the waitlist"
+    INVITE = "invite", "Invite them to choose a new mentor"
+    NOTHING = "nothing", "Nothing for now"
+
+
+def _next_step_texts(
+    program: Program, ended: Sequence[Pairing], next_step: str, now: datetime
+) -> dict[int, str]:
+    """{mentee id: what their "pairing ended" email says happens next}."""
+    if next_step == NextStep.WAITLIST:
+        text = (
+            "You are first in line on the program's waitlist: as soon as a mentor has room, "
+            "we'll offer them to you by email."
+        )
+        return {p.mentee_id: text for p in ended}
+    if next_step == NextStep.INVITE:
+        links = new_links(
+            Purpose.PREFERENCES,
+            [(program.pk, p.mentee_id, None, now + PREFERENCES_VALID_FOR) for p in ended],
+        )
+        return {
+            p.mentee_id: f"You can choose a new mentor whenever you're ready: {link}"
+            for p, link in zip(ended, links, strict=True)
+        }
+    return {}
+
+
+def _ended_drafts(
+    program: Program, ended: Sequence[Pairing], next_steps: dict[int, str]
+) -> list[Draft]:
+    """One email per person: each mentee about their pairing; a mentor about theirs, or
+    one email listing them all when several of theirs ended at once."""
+    common = {"program_name": program.name, "organization_name": program.organization.name}
     drafts = []
-    for person, partner in ((pairing.mentee, pairing.mentor), (pairing.mentor, pairing.mentee)):
+    for pairing in ended:
+        mentee = pairing.mentee
         drafts.append(
             Draft(
                 kind=EmailKind.PAIRING_ENDED,
-                key=f"pairing_ended:{pairing.pk}:{person.pk}",
-                to_email=person.email,
-                to_name=person.full_name,
+                key=f"pairing_ended:{pairing.pk}:{mentee.pk}",
+                to_email=mentee.email,
+                to_name=mentee.full_name,
                 values={
-                    "first_name": person.first_name,
-                    "program_name": program.name,
-                    "organization_name": program.organization.name,
-                    "partner_name": partner.full_name,
+                    **common,
+                    "first_name": mentee.first_name,
+                    "partner_name": pairing.mentor.full_name,
+                    "next_step": next_steps.get(mentee.pk, ""),
+                },
+            )
+        )
+    by_mentor: dict[int, list[Pairing]] = defaultdict(list)
+    for pairing in ended:
+        by_mentor[pairing.mentor_id].append(pairing)
+    event = min(p.pk for p in ended)
+    for pairings in by_mentor.values():
+        mentor = pairings[0].mentor
+        if len(pairings) == 1:
+            drafts.append(
+                Draft(
+                    kind=EmailKind.PAIRING_ENDED,
+                    key=f"pairing_ended:{pairings[0].pk}:{mentor.pk}",
+                    to_email=mentor.email,
+                    to_name=mentor.full_name,
+                    values={
+                        **common,
+                        "first_name": mentor.first_name,
+                        "partner_name": pairings[0].mentee.full_name,
+                        "next_step": "",
+                    },
+                )
+            )
+            continue
+        drafts.append(
+            Draft(
+                kind=EmailKind.PAIRINGS_ENDED,
+                key=f"pairings_ended:{event}:{mentor.pk}",
+                to_email=mentor.email,
+                to_name=mentor.full_name,
+                values={
+                    **common,
+                    "first_name": mentor.first_name,
+                    "count": str(len(pairings)),
+                    "partners": "\n".join(f"- {p.mentee.full_name}" for p in pairings),
                 },
             )
         )
@@ -66,8 +142,26 @@ def _end(
     notify: bool,
     do_not_pair_again: bool,
     now: datetime,
+    next_step: str = NextStep.NOTHING,
 ) -> list[Pairing]:
-    """End the given active pairings of the program (inside the caller's transaction)."""
+    """End the given active pairings of the program (inside the caller's transaction).
+
+    Their mentors' seats go to the waitlist at once; the mentees go first on
+    it, get a link to choose again, or nothing, as `next_step` says.
+    """
+    if next_step not in NextStep.values:
+        raise DomainError("Choose what happens next for the mentee.")
+    if next_step == NextStep.INVITE and not program.is_user_led:
+        raise DomainError(
+            "In this program the program team pairs mentees, so there is nothing to choose."
+        )
+    if next_step == NextStep.INVITE and not notify:
+        raise DomainError(
+            "Inviting the mentee to choose again is done by email: tick “Notify both” too, "
+            "or choose another next step."
+        )
+    if next_step == NextStep.WAITLIST and not program.waitlist_on:
+        raise DomainError("This program has no waitlist: turn it on in the program settings.")
     # Lock in id order so two bulk ends over overlapping rows cannot deadlock.
     locked = list(
         Pairing.objects.select_for_update(of=("self",))
@@ -91,19 +185,29 @@ def _end(
     MentoringSession.objects.filter(pairing_id__in=pks, date__gt=today).exclude(
         status=MentoringSession.Status.CANCELLED
     ).update(status=MentoringSession.Status.CANCELLED, cancelled_at=now)
+    program = Program.objects.select_related("organization").get(pk=program.pk)
+    if next_step == NextStep.WAITLIST:
+        waitlist_put_first(
+            program=program, mentee_ids=[p.mentee_id for p in locked], user=user, now=now
+        )
     if notify:
-        drafts = [d for pairing in locked for d in _ended_drafts(program, pairing)]
-        outbox_add(drafts, program=program)
+        steps = _next_step_texts(program, locked, next_step, now)
+        outbox_add(_ended_drafts(program, locked, steps), program=program)
     for pairing in locked:
         pairing.status, pairing.ended_at, pairing.ended_by = Pairing.Status.ENDED, now, user
         pairing.end_reason, pairing.do_not_pair_again = reason, do_not_pair_again
+    # The freed seats, to the waitlist (mentors nobody else holds; a held one
+    # is its holder's to offer, or the next sweep's).
+    seats_offer(program=program, mentor_ids={p.mentor_id for p in locked}, now=now)
     return locked
 
 
-def _consequences(notify: bool, do_not_pair_again: bool) -> str:
+def _consequences(notify: bool, do_not_pair_again: bool, next_step: str) -> str:
     parts = ["both notified" if notify else "nobody notified"]
     if do_not_pair_again:
         parts.append("not to be paired again")
+    if next_step != NextStep.NOTHING:
+        parts.append(NextStep(next_step).label.lower())
     return "; ".join(parts)
 
 
@@ -115,6 +219,7 @@ def pairing_end(
     reason: str,
     notify: bool,
     do_not_pair_again: bool = False,
+    next_step: str = NextStep.NOTHING,
     now: datetime | None = None,
 ) -> Pairing:
     """End one active pairing: its upcoming sessions are cancelled, the mentor has room again."""
@@ -129,6 +234,7 @@ def pairing_end(
             notify=notify,
             do_not_pair_again=do_not_pair_again,
             now=now,
+            next_step=next_step,
         )
         if not ended:
             if Pairing.objects.filter(program=program, pk=pairing_id).exists():
@@ -140,7 +246,7 @@ def pairing_end(
             actor=user,
             verb=Verb.PAIRING_ENDED,
             detail=f"{pairing.mentee.full_name} with {pairing.mentor.full_name} "
-            f"({_consequences(notify, do_not_pair_again)}): {reason}",
+            f"({_consequences(notify, do_not_pair_again, next_step)}): {reason}",
         )
     return pairing
 
@@ -153,6 +259,7 @@ def pairing_end_bulk(
     reason: str,
     notify: bool,
     do_not_pair_again: bool = False,
+    next_step: str = NextStep.NOTHING,
     now: datetime | None = None,
 ) -> int:
     """End the selected pairings that are still active; returns how many ended."""
@@ -172,6 +279,7 @@ def pairing_end_bulk(
             notify=notify,
             do_not_pair_again=do_not_pair_again,
             now=now,
+            next_step=next_step,
         )
         if not ended:
             # A second submit of the same confirmation (a double click, a reload) lands here:
@@ -188,7 +296,7 @@ def pairing_end_bulk(
             actor=user,
             verb=Verb.PAIRINGS_ENDED,
             detail=f"{len(ended)} pairing{'s' if len(ended) != 1 else ''} "
-            f"({_consequences(notify, do_not_pair_again)}): {reason}",
+            f"({_consequences(notify, do_not_pair_again, next_step)}): {reason}",
         )
     return len(ended)
 

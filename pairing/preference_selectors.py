@@ -36,11 +36,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import connection
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Subquery
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 
 from pairing import matching
 from pairing.matching import Match
+from pairing.models import MentorRequest, Pairing, PendingRequest
 from pairing.request_selectors import do_not_pair_again, mentors_with_room_for_some, own_proposals
 from programs.match_weights import FIELD_KEYS, IGNORED, MUST_MATCH, weights_of
 from programs.models import Participant, Program
@@ -180,10 +182,24 @@ class _ForMentee:
     blocked: frozenset[int] = frozenset()
 
 
+def _said_no_sources(mentee_id: int):
+    """Mentors not offered again (request_selectors.said_no): who declined, whose pairing ended."""
+    declined = MentorRequest.objects.filter(
+        mentee_id=mentee_id, status=MentorRequest.Status.DECLINED
+    )
+    ended = Pairing.objects.filter(mentee_id=mentee_id, status=Pairing.Status.ENDED)
+    return declined, ended
+
+
 def _per_mentee_sql(mentee_id: int) -> tuple[str, list]:
-    """Two ARRAY(...) columns: the mentee's proposed and blocked mentor ids."""
+    """ARRAY(...) columns: the mentee's proposed mentor ids, then the blocked ones
+    (do not pair again, declined them, pairing ended)."""
     columns, params = [], []
-    for qs in (own_proposals(mentee_id), do_not_pair_again(mentee_id)):
+    for qs in (
+        own_proposals(mentee_id),
+        do_not_pair_again(mentee_id),
+        *_said_no_sources(mentee_id),
+    ):
         sql, more = qs.order_by().values("mentor_id").query.sql_with_params()
         columns.append(f"ARRAY({sql})")
         params.extend(more)
@@ -233,7 +249,11 @@ def _fetch_sql(
             [*params, known, *extra_params],
         )
         row = cursor.fetchone()
-    mine = _ForMentee(frozenset(row[2]), frozenset(row[3])) if extra else _ForMentee()
+    mine = (
+        _ForMentee(frozenset(row[2]), frozenset(row[3]) | frozenset(row[4]) | frozenset(row[5]))
+        if extra
+        else _ForMentee()
+    )
     return row[0], row[1], mine
 
 
@@ -241,12 +261,15 @@ def _rows_orm(program: Program, mentee_id: int | None = None) -> tuple[list[dict
     qs = mentors_with_room_for_some(program).order_by("pk")
     if mentee_id is None:
         return list(qs.values(*FIELDS, "open_to_all")), _ForMentee()
+    declined, ended = _said_no_sources(mentee_id)
     rows = list(
         qs.values(
             *FIELDS,
             "open_to_all",
             proposed=Exists(own_proposals(mentee_id).filter(mentor=OuterRef("pk"))),
-            blocked=Exists(do_not_pair_again(mentee_id).filter(mentor=OuterRef("pk"))),
+            blocked=Exists(do_not_pair_again(mentee_id).filter(mentor=OuterRef("pk")))
+            | Exists(declined.filter(mentor=OuterRef("pk")))
+            | Exists(ended.filter(mentor=OuterRef("pk"))),
         )
     )
     proposed = frozenset(row["id"] for row in rows if row.pop("proposed"))
@@ -327,14 +350,38 @@ def mentor_options(
 ) -> MentorOptions:
     """The mentors this mentee may choose, best match first, with reasons (one query).
 
-    Left out: mentors an admin said never to pair with this mentee again, and
-    mentors whose last seats a staged auto-pair run holds for other mentees.
+    Left out: mentors an admin said never to pair with this mentee again, who
+    declined them or whose pairing with them ended, and mentors whose last
+    seats a staged auto-pair run holds for other mentees.
     """
     pool, mine = _pool_for(program, mentee.pk, use_sql=use_sql)
     hidden = None
     if mine.blocked or pool.proposed_only.any():
         hidden = pool.hidden_from(proposed=mine.proposed, blocked=mine.blocked)
     return MentorOptions(pool=pool, matches=pool.rank(mentee, weights_of(program), hidden=hidden))
+
+
+def waiting_for(program: Program) -> dict[int, tuple[int, int]]:
+    """{mentor id: (requests waiting for them, seats free)} for mentors with a request
+    waiting (one query). Seats free: capacity minus active pairings."""
+    active = (
+        Pairing.objects.filter(mentor=OuterRef("mentor_id"), status=Pairing.Status.ACTIVE)
+        .order_by()
+        .values("mentor")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    rows = (
+        PendingRequest.objects.filter(program=program)
+        .order_by()
+        .values("mentor_id")
+        .annotate(
+            waiting=Count("pk"),
+            free=F("mentor__capacity") - Coalesce(Subquery(active, output_field=IntegerField()), 0),
+        )
+        .values_list("mentor_id", "waiting", "free")
+    )
+    return {mentor_id: (waiting, free) for mentor_id, waiting, free in rows}
 
 
 def bios(mentor_ids: Sequence[int]) -> dict[int, str]:

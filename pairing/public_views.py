@@ -24,10 +24,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 from invitations.links import Purpose, link_resolve, token_page
-from pairing import preference_selectors, request_selectors, services
+from pairing import preference_selectors, request_selectors, services, waitlist
 from pairing.deadlines import deadline_label
+from pairing.drafts import mentee_profile_text
 from pairing.forms import DeclineForm, PreferenceForm, ordinal
-from pairing.models import MentorRequest
+from pairing.models import MentorRequest, WaitlistEntry
 from pairing_admin.lib.params import search_text
 from pairing_admin.lib.ratelimit import client_ip, hit
 from programs.models import Participant, Program
@@ -107,7 +108,11 @@ def _preference_page(request, token, link, *, form=None, error="", status=200) -
         department = source.get("department", "")
         location = source.get("location", "")
         found = preference_selectors.mentor_options(mentee, program)
-        pool, options = found.pool, found.matches
+        pool = found.pool
+        # Mentors whose waiting requests already cover their free seats go after
+        # those with room: they may fill before they answer.
+        waiting = preference_selectors.waiting_for(program)
+        options = sorted(found.matches, key=lambda m: _may_fill(waiting, m.mentor["pk"]))
         words = query.casefold().split()
         filtered = [
             m
@@ -128,7 +133,16 @@ def _preference_page(request, token, link, *, form=None, error="", status=200) -
             form=form or PreferenceForm(offered=set(), max_preferences=program.max_preferences),
             options_count=len(options),
             filtered_count=len(filtered),
-            cards=[(m, chosen.get(m.mentor["pk"]), bios.get(m.mentor["pk"], "")) for m in cards],
+            cards=[
+                (
+                    m,
+                    chosen.get(m.mentor["pk"]),
+                    bios.get(m.mentor["pk"], ""),
+                    waiting.get(m.mentor["pk"], (0, 0))[0],
+                    _may_fill(waiting, m.mentor["pk"]),
+                )
+                for m in cards
+            ],
             more=len(filtered) > shown,
             next_shown=shown + SHOWN_STEP,
             query=query,
@@ -140,7 +154,27 @@ def _preference_page(request, token, link, *, form=None, error="", status=200) -
             approval=program.pairing_process == Program.Process.USER_LED_APPROVAL,
         )
     context["open_for_choices"] = open_for_choices
+    context["waitlist_open"] = (
+        state.pairing is None
+        and state.pending is None
+        and program.pairing_enabled
+        and program.is_user_led
+        and program.waitlist_on
+    )
+    if state.pairing is None and state.pending is None:
+        entry = WaitlistEntry.objects.filter(mentee=mentee).first()
+        if entry is not None:
+            context["waiting"] = entry
+            context["waiting_position"] = waitlist.position_of(entry)
+            context["waiting_for"] = ", ".join(
+                m.full_name for m in entry.wanted_mentors.order_by("first_name", "last_name")
+            )
     return render(request, "pairing/preferences.html", context, status=status)
+
+
+def _may_fill(waiting: dict[int, tuple[int, int]], mentor_id: int) -> bool:
+    count, free = waiting.get(mentor_id, (0, 1))
+    return count >= free
 
 
 @require_safe
@@ -217,6 +251,69 @@ def preferences_withdraw(request: HttpRequest, token: str) -> HttpResponse:
     return redirect(reverse("pairing:preferences", kwargs={"token": token}))
 
 
+# --- Mentee: the waitlist ------------------------------------------------------------
+
+WAITLIST_SHOWN = 12
+
+
+@csrf_exempt
+@token_page
+@rate_limited
+def waitlist_page(request: HttpRequest, token: str) -> HttpResponse:
+    """Join the waitlist, optionally naming the mentors to wait for (GET shows, POST joins)."""
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
+    link = _mentee_link(token)
+    if link is None:
+        return _neutral(request)
+    mentee, program = link.participant, link.program
+    error = ""
+    if request.method == "POST":
+        try:
+            ids = [int(i) for i in request.POST.getlist("mentor")]
+            waitlist.waitlist_join(mentee=mentee, mentor_ids=ids)
+        except ValueError:
+            error = "Choose mentors from the list."
+        except DomainError as exc:
+            error = str(exc)
+        else:
+            messages.success(
+                request,
+                "You're on the waitlist. We'll email you as soon as a mentor has room for you.",
+            )
+            return redirect(reverse("pairing:preferences", kwargs={"token": token}))
+    entry = WaitlistEntry.objects.filter(mentee=mentee).first()
+    named = set(entry.wanted_mentors.values_list("pk", flat=True)) if entry else set()
+    return render(
+        request,
+        "pairing/waitlist_join.html",
+        {
+            "token": token,
+            "mentee": mentee,
+            "program": program,
+            "error": error,
+            "entry": entry,
+            "open": program.pairing_enabled and program.is_user_led and program.waitlist_on,
+            "mentors": waitlist.mentors_to_name(mentee, program, limit=WAITLIST_SHOWN),
+            "named": named,
+        },
+        status=409 if error else 200,
+    )
+
+
+@csrf_exempt
+@require_POST
+@token_page
+@rate_limited
+def waitlist_leave(request: HttpRequest, token: str) -> HttpResponse:
+    link = _mentee_link(token)
+    if link is None:
+        return _neutral(request)
+    if waitlist.waitlist_leave(mentee=link.participant):
+        messages.success(request, "You've left the waitlist. You can choose a mentor below.")
+    return redirect(reverse("pairing:preferences", kwargs={"token": token}))
+
+
 # --- Mentor: Approve / Decline -------------------------------------------------------
 
 
@@ -289,7 +386,7 @@ def request_link(request: HttpRequest, token: str) -> HttpResponse:
             "form": form,
             "error": error,
             "deadline": deadline_label(mentor_request.expires_at, zone),
-            "profile": services.mentee_profile_text(mentor_request.mentee),
+            "profile": mentee_profile_text(mentor_request.mentee),
         },
         status=409 if error else 200,
     )

@@ -146,6 +146,36 @@ def do_not_pair_again(mentee_id: int) -> QuerySet[Pairing]:
     return Pairing.objects.filter(mentee_id=mentee_id, do_not_pair_again=True)
 
 
+def said_no(mentee_id: int, field: str = "pk") -> Q:
+    """Mentors not to offer this mentee again: those who declined them, and those
+    whose pairing with them ended (a mentee belongs to one program, so this is
+    "in this program"). A filter on `field` (a mentor id), to exclude.
+
+    The preference form leaves them out, the submit refuses them, forwarding to
+    the next choice and the waitlist skip them. An admin may still pair them by
+    hand (with a warning).
+    """
+    declined = MentorRequest.objects.filter(
+        mentee_id=mentee_id, status=MentorRequest.Status.DECLINED
+    ).values("mentor_id")
+    ended = Pairing.objects.filter(mentee_id=mentee_id, status=Pairing.Status.ENDED).values(
+        "mentor_id"
+    )
+    return Q(**{f"{field}__in": declined}) | Q(**{f"{field}__in": ended})
+
+
+def said_no_pairs(mentee_ids) -> set[tuple[int, int]]:
+    """(mentee id, mentor id) of said_no_mentor_ids, for many mentees in two queries."""
+    ids = list(mentee_ids)
+    declined = MentorRequest.objects.filter(
+        mentee_id__in=ids, status=MentorRequest.Status.DECLINED
+    ).values_list("mentee_id", "mentor_id")
+    ended = Pairing.objects.filter(mentee_id__in=ids, status=Pairing.Status.ENDED).values_list(
+        "mentee_id", "mentor_id"
+    )
+    return set(declined) | set(ended)
+
+
 def do_not_pair_again_pairs(program: Program) -> set[tuple[int, int]]:
     """(mentee id, mentor id) pairs an admin said never to pair again in this program:
     what auto-pair leaves out when it builds a run and when it confirms one."""
@@ -220,4 +250,15 @@ def unpaired_mentees(program: Program) -> QuerySet[Participant]:
         .exclude(pairings_as_mentee__status=Pairing.Status.ACTIVE)
         .only("id", "first_name", "last_name", "email")
         .order_by("first_name", "last_name", "pk")
+    )
+
+
+def paired_before_pairs(program: Program) -> set[tuple[int, int]]:
+    """(mentee id, mentor id) pairs whose pairing in this program has ended, for any reason:
+    what auto-pair leaves out of a run unless the run allows pairs who were paired before.
+    (A pair with an active pairing is never a candidate: its mentee is not unpaired.)"""
+    return set(
+        Pairing.objects.filter(program=program, status=Pairing.Status.ENDED).values_list(
+            "mentee_id", "mentor_id"
+        )
     )

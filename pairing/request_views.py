@@ -98,7 +98,11 @@ def pair_by_hand(request: HttpRequest, program_id: int) -> HttpResponse:
         mentor: Participant = form.cleaned_data["mentor"]
         try:
             services.pairing_create_by_admin(
-                program=program, mentee_id=mentee.pk, mentor_id=mentor.pk, user=request.user
+                program=program,
+                mentee_id=mentee.pk,
+                mentor_id=mentor.pk,
+                user=request.user,
+                anyway=form.cleaned_data["anyway"],
             )
         except DomainError as exc:
             form.add_error(None, str(exc))

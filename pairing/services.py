@@ -36,11 +36,17 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from invitations.links import PREFERENCES_VALID_FOR, Purpose, link_create, link_url, link_use
+from invitations.links import PREFERENCES_VALID_FOR, Purpose, link_url, link_use
 from invitations.links import new_token as _new_token
 from invitations.models import AccessLink, EmailKind
 from invitations.outbox import Draft, outbox_add
 from pairing.deadlines import deadline_for_program, deadline_label
+from pairing.drafts import (
+    assignment_drafts,
+    common_values,
+    preferences_url,
+    request_draft,
+)
 from pairing.engagement import lock_participants
 from pairing.models import (
     AutoPairProposal,
@@ -50,13 +56,13 @@ from pairing.models import (
     Pairing,
     PendingRequest,
 )
-from pairing.request_selectors import do_not_pair_again
+from pairing.request_selectors import do_not_pair_again, said_no
+from pairing.waitlist import leave_on_engagement, seats_offer
 from programs.models import ActivityEvent, Participant, Program
 from programs.services import DomainError, activity_record, ensure_pairing_open
 
 Status = MentorRequest.Status
 AfterDecline = Program.AfterDecline
-SESSION_LINK_VALID_FOR = timedelta(days=400)
 NOTE_MAX = 1000
 MESSAGE_MAX = 1000
 # A reminder goes out once the last business day before the deadline has
@@ -78,6 +84,10 @@ class RequestSettled(DomainError):
             local = when.astimezone(ZoneInfo(request.program.organization.timezone))
             on = f" on {local:%A} {local.day} {local:%B %Y}"
         super().__init__(f"This request was already {request.get_status_display().lower()}{on}.")
+
+
+class NeedsConfirmation(DomainError):
+    """The admin must confirm a choice the product would not make by itself."""
 
 
 # --- Small helpers ----------------------------------------------------------------
@@ -188,79 +198,16 @@ def _not_again(mentee: Participant, mentor_ids: Sequence[int]) -> str:
     )
 
 
-def _common(program: Program, person: Participant) -> dict[str, str]:
-    return {
-        "first_name": person.first_name,
-        "program_name": program.name,
-        "organization_name": program.organization.name,
-    }
-
-
-def _preferences_url(mentee: Participant, now: datetime) -> str:
-    _, raw = link_create(
-        purpose=Purpose.PREFERENCES, participant=mentee, expires_at=now + PREFERENCES_VALID_FOR
+def _said_no_names(mentee: Participant, mentor_ids: Sequence[int]) -> str:
+    """The names of these mentors who declined the mentee or whose pairing with them
+    ended ("" if none): request_selectors.said_no."""
+    return " and ".join(
+        f"{first} {last}".strip()
+        for first, last in Participant.objects.filter(pk__in=mentor_ids)
+        .filter(said_no(mentee.pk))
+        .order_by("first_name", "last_name", "pk")
+        .values_list("first_name", "last_name")
     )
-    return link_url(raw, Purpose.PREFERENCES)
-
-
-def mentee_profile_text(mentee: Participant) -> str:
-    parts = [p for p in (mentee.title, mentee.department, mentee.location) if p]
-    if mentee.goals:
-        parts.append("goals: " + ", ".join(mentee.goals))
-    if mentee.skills:
-        parts.append("skills: " + ", ".join(mentee.skills))
-    return "; ".join(parts) or "(no profile details given)"
-
-
-def _request_draft(request: MentorRequest, *, kind: str, key: str) -> Draft:
-    """The email to a mentor with fresh Approve / Decline links for this request."""
-    program, mentor, mentee = request.program, request.mentor, request.mentee
-    links = {}
-    for purpose in (Purpose.APPROVE, Purpose.DECLINE):
-        _, raw = link_create(
-            purpose=purpose, participant=mentor, expires_at=request.expires_at, object_id=request.pk
-        )
-        links[purpose] = link_url(raw, purpose)
-    values = {
-        **_common(program, mentor),
-        "mentee_name": mentee.full_name,
-        "mentee_profile": mentee_profile_text(mentee),
-        "mentee_note": request.note or "(no note)",
-        "deadline": deadline_label(request.expires_at, program.organization.timezone),
-        "approve_link": links[Purpose.APPROVE],
-        "decline_link": links[Purpose.DECLINE],
-    }
-    return Draft(kind=kind, key=key, to_email=mentor.email, to_name=mentor.full_name, values=values)
-
-
-def assignment_drafts(
-    program: Program, pairing_id: int, mentee: Participant, mentor: Participant, now: datetime
-) -> list[Draft]:
-    """The Mentorship Assignments email to both people, each with their session link."""
-    drafts = []
-    for person, partner, role in ((mentee, mentor, "mentor"), (mentor, mentee, "mentee")):
-        _, raw = link_create(
-            purpose=Purpose.SESSION,
-            participant=person,
-            expires_at=now + SESSION_LINK_VALID_FOR,
-            object_id=pairing_id,
-        )
-        drafts.append(
-            Draft(
-                kind=EmailKind.ASSIGNMENT,
-                key=f"assignment:{pairing_id}:{person.pk}",
-                to_email=person.email,
-                to_name=person.full_name,
-                values={
-                    **_common(program, person),
-                    "partner_name": partner.full_name,
-                    "partner_email": partner.email,
-                    "partner_role": role,
-                    "session_link": link_url(raw, Purpose.SESSION),
-                },
-            )
-        )
-    return drafts
 
 
 def _pair(
@@ -286,6 +233,7 @@ def _pair(
             )
     except IntegrityError:
         raise DomainError(f"{mentee.full_name} is already paired with a mentor.") from None
+    leave_on_engagement([mentee.pk])
     outbox_add(
         assignment_drafts(program, pairing.pk, pairing.mentee, pairing.mentor, now),
         program=program,
@@ -298,13 +246,14 @@ def _available_mentor_ids(program: Program, ids: Sequence[int], *, mentee_id: in
 
     Room: capacity minus active pairings and seats a staged auto-pair run
     holds for other mentees. Mentors marked "do not pair again" with this
-    mentee are left out.
+    mentee, who declined them or whose pairing with them ended, are left out.
     """
     rows = (
         Participant.objects.filter(
             program=program, role=Participant.Role.MENTOR, accepting_requests=True, pk__in=ids
         )
         .exclude(pk__in=do_not_pair_again(mentee_id).values("mentor_id"))
+        .exclude(said_no(mentee_id))
         .values_list("pk", "capacity")
     )
     active = dict(
@@ -400,6 +349,11 @@ def preferences_submit(
             f"Your program team has asked that you not be paired with {names} again. "
             "Please choose another mentor."
         )
+    if names := _said_no_names(mentee, ids):
+        raise DomainError(
+            f"{names} can't be asked again: they declined an earlier request from you, or your "
+            "pairing with them ended. Please choose another mentor."
+        )
     now = timezone.now()
 
     MentorPreference.objects.filter(mentee=mentee).delete()
@@ -425,6 +379,7 @@ def preferences_submit(
                 now=now,
                 request=request,
             )
+            requests_close_full(mentor_ids=[mentor.pk], now=now)
             return Submitted(request=request, pairing=pairing)
         raise DomainError("None of the mentors you chose has room any more. Please choose again.")
 
@@ -436,7 +391,7 @@ def preferences_submit(
             program=program, mentee=mentee, mentor=people[mentor_id], rank=rank, note=note, now=now
         )
         outbox_add(
-            [_request_draft(request, kind=EmailKind.MENTOR_REQUEST, key=f"mentor-request:{request.pk}")],
+            [request_draft(request, kind=EmailKind.MENTOR_REQUEST, key=f"mentor-request:{request.pk}")],
             program=program,
         )  # fmt: skip
         return Submitted(request=request)
@@ -469,6 +424,7 @@ def _create_request(
         # one_pending_request_per_mentee (PendingRequest, written by the insert's
         # trigger): a second tab or a double click got there first.
         raise DomainError("You already have a request waiting for an answer.") from None
+    leave_on_engagement([mentee.pk])
     request.program, request.mentee, request.mentor = program, mentee, mentor
     return request
 
@@ -483,7 +439,9 @@ def request_withdraw(*, mentee: Participant, request_id: int) -> MentorRequest:
     now = timezone.now()
     if not _settle(request.pk, Status.WITHDRAWN, now, live=True):
         raise _lost_or_late(request.pk, now, can_no_longer="be withdrawn")
-    return _reload(request.pk)
+    request = _reload(request.pk)
+    seats_offer(program=request.program, mentor_ids=[request.mentor_id], now=now)
+    return request
 
 
 # --- The mentor's decision ---------------------------------------------------------
@@ -542,7 +500,7 @@ def request_approve(*, request_id: int, link: AccessLink | None = None, user=Non
     if link is not None and not link_use(link):
         raise _lost(request.pk)
     request.status, request.decided_at = Status.APPROVED, now
-    return _pair(
+    pairing = _pair(
         program=request.program,
         mentee=request.mentee,
         mentor=mentor,
@@ -551,6 +509,8 @@ def request_approve(*, request_id: int, link: AccessLink | None = None, user=Non
         request=request,
         user=user,
     )
+    requests_close_full(mentor_ids=[mentor.pk], now=now)
+    return pairing
 
 
 @transaction.atomic
@@ -586,6 +546,10 @@ def request_decline(
         Participant.objects.filter(pk=mentor_id).update(accepting_requests=False)
     request.status, request.decided_at, request.decline_message = Status.DECLINED, now, message
     _after_ending([request], now=now)
+    if unavailable:
+        requests_close_full(mentor_ids=[mentor_id], now=now)
+    else:
+        seats_offer(program=request.program, mentor_ids=[mentor_id], now=now)
     return request
 
 
@@ -702,6 +666,8 @@ def _choose_again_emails(program: Program, ended: Sequence[_Ended], *, now: date
             values["decline_message"] = request.decline_message or "(no message)"
         elif request.status == Status.CANCELLED:
             kind, key = EmailKind.REQUEST_CANCELLED, f"request-cancelled:{request.pk}"
+        elif request.status == Status.CLOSED:
+            kind, key = EmailKind.REQUEST_CLOSED, f"request-closed:{request.pk}"
         else:
             kind, key = EmailKind.REQUEST_EXPIRED, f"request-expired:{request.pk}"
         drafts.append(
@@ -748,7 +714,16 @@ def _forward(request: MentorRequest, *, now: datetime) -> bool:
     for mentor_id, rank in later:
         if mentor_id not in available:
             continue
-        mentor = Participant.objects.get(pk=mentor_id)
+        # The mentor's row, without waiting (our caller may hold another
+        # mentor's row, and that mentor's holder may be waiting for us):
+        # someone holding it may be filling their last seat.
+        mentor = (
+            Participant.objects.select_for_update(skip_locked=True, no_key=True)
+            .filter(pk=mentor_id)
+            .first()
+        )
+        if mentor is None or not _has_room(mentor, request.mentee_id):
+            continue
         try:
             new = _create_request(
                 program=program,
@@ -762,18 +737,18 @@ def _forward(request: MentorRequest, *, now: datetime) -> bool:
             return False
         outbox_add(
             [
-                _request_draft(new, kind=EmailKind.MENTOR_REQUEST, key=f"mentor-request:{new.pk}"),
+                request_draft(new, kind=EmailKind.MENTOR_REQUEST, key=f"mentor-request:{new.pk}"),
                 Draft(
                     kind=EmailKind.REQUEST_FORWARDED,
                     key=f"request-forwarded:{request.pk}",
                     to_email=request.mentee.email,
                     to_name=request.mentee.full_name,
                     values={
-                        **_common(program, request.mentee),
+                        **common_values(program, request.mentee),
                         "mentor_name": request.mentor.full_name,
                         "next_mentor_name": mentor.full_name,
                         "deadline": deadline_label(new.expires_at, program.organization.timezone),
-                        "preferences_link": _preferences_url(request.mentee, now),
+                        "preferences_link": preferences_url(request.mentee, now),
                     },
                 ),
             ],
@@ -852,6 +827,13 @@ def _after_expiry(rows: Sequence[_Expired], *, now: datetime) -> None:
         _after_ending(list(ended.order_by("pk")), now=now)
     for program_id, ended in expired.items():
         _choose_again_emails(programs[program_id], ended, now=now)
+    # Each expiry gives its mentor's seat back to the waitlist. The sweep
+    # holds no mentor: seats_offer takes those nobody holds.
+    mentors: dict[int, set[int]] = defaultdict(set)
+    for _, program_id, _, mentor_id in rows:
+        mentors[program_id].add(mentor_id)
+    for program_id, mentor_ids in mentors.items():
+        seats_offer(program=programs[program_id], mentor_ids=mentor_ids, now=now)
 
 
 def _claim_and_expire(now: datetime, limit: int) -> list[_Expired]:
@@ -928,7 +910,7 @@ def requests_remind_due(*, now: datetime | None = None, limit: int = SWEEP_LIMIT
         ):
             programs[request.program_id] = request.program
             by_program[request.program_id].append(
-                _request_draft(
+                request_draft(
                     request, kind=EmailKind.REQUEST_REMINDER, key=f"request-reminder:{request.pk}"
                 )
             )
@@ -956,6 +938,7 @@ def request_cancel(*, program: Program, request_id: int, user) -> MentorRequest:
         raise _lost_or_late(request.pk, now, can_no_longer="be cancelled")
     request = _reload(request.pk)
     _choose_again_emails(program, [_Ended.of(request)], now=now)
+    seats_offer(program=request.program, mentor_ids=[request.mentor_id], now=now)
     activity_record(
         program=program,
         actor=user,
@@ -966,11 +949,15 @@ def request_cancel(*, program: Program, request_id: int, user) -> MentorRequest:
 
 
 @transaction.atomic
-def pairing_create_by_admin(*, program: Program, mentee_id: int, mentor_id: int, user) -> Pairing:
+def pairing_create_by_admin(
+    *, program: Program, mentee_id: int, mentor_id: int, user, anyway: bool = False
+) -> Pairing:
     """Pair a mentee with a mentor by hand (Admin-led, or overriding a request).
 
     A pending request of the mentee is settled in the same transaction:
-    approved if it was to this mentor, cancelled otherwise.
+    approved if it was to this mentor, cancelled otherwise. A mentor who
+    declined this mentee, or whose pairing with them ended, is paired only
+    with `anyway` (the admin saw the warning and confirmed).
     """
     people = {
         p.pk: p for p in Participant.objects.filter(program=program, pk__in=[mentee_id, mentor_id])
@@ -984,6 +971,11 @@ def pairing_create_by_admin(*, program: Program, mentee_id: int, mentor_id: int,
         raise DomainError(
             f"{mentee.full_name} and {mentor.full_name} were marked “do not pair again” when "
             "their pairing ended. Choose another mentor."
+        )
+    if not anyway and _said_no_names(mentee, [mentor.pk]):
+        raise NeedsConfirmation(
+            f"{mentor.full_name} declined a request from {mentee.full_name} before, or their "
+            "pairing ended. Tick “Pair them anyway” to pair them all the same."
         )
     pending = MentorRequest.objects.filter(mentee=mentee, status=Status.PENDING).first()
     locked = lock_participants([mentee.pk, mentor.pk] + ([pending.mentor_id] if pending else []))
@@ -1017,8 +1009,9 @@ def pairing_create_by_admin(*, program: Program, mentee_id: int, mentor_id: int,
         )
         if won and status == Status.APPROVED:
             request = pending
+    program = Program.objects.select_related("organization").get(pk=program.pk)
     pairing = _pair(
-        program=Program.objects.select_related("organization").get(pk=program.pk),
+        program=program,
         mentee=mentee,
         mentor=mentor,
         origin=Pairing.Origin.ADMIN,
@@ -1026,6 +1019,9 @@ def pairing_create_by_admin(*, program: Program, mentee_id: int, mentor_id: int,
         request=request,
         user=user,
     )
+    requests_close_full(mentor_ids=[mentor.pk], now=now)
+    if pending is not None and pending.mentor_id != mentor.pk:
+        seats_offer(program=program, mentor_ids=[pending.mentor_id], now=now)
     activity_record(
         program=program,
         actor=user,
@@ -1033,3 +1029,75 @@ def pairing_create_by_admin(*, program: Program, mentee_id: int, mentor_id: int,
         detail=f"{mentee.full_name} with {mentor.full_name}",
     )
     return pairing
+
+
+# --- Seats ----------------------------------------------------------------------------
+
+
+def _full(mentor_ids: Sequence[int]) -> list[int]:
+    """Of these people, those no request may wait for: not a mentor (any more), not
+    accepting requests ("unavailable for now"), or as many active pairings as seats."""
+    rows = list(
+        Participant.objects.filter(pk__in=list(mentor_ids)).values_list(
+            "pk", "role", "capacity", "accepting_requests"
+        )
+    )
+    active = dict(
+        Pairing.objects.filter(mentor_id__in=[r[0] for r in rows], status=Pairing.Status.ACTIVE)
+        .order_by()
+        .values("mentor_id")
+        .annotate(n=Count("pk"))
+        .values_list("mentor_id", "n")
+    )
+    return [
+        pk
+        for pk, role, capacity, accepting in rows
+        if role != Participant.Role.MENTOR or not accepting or active.get(pk, 0) >= capacity
+    ]
+
+
+def requests_close_full(*, mentor_ids: Sequence[int], now: datetime | None = None) -> int:
+    """End every pending request to a mentor among these who has no free seat left.
+
+    Called in the transaction that took the last seat (an approval, a pairing
+    without approval or by hand, auto-pair confirm, a lower capacity,
+    "unavailable for now"), which holds the mentors' rows: no request can be
+    made for them meanwhile, so none is left waiting for a seat that is gone.
+    Each closed request goes where a decline goes under the program's setting
+    (the next choice, or an email to choose again). Returns how many closed.
+    """
+    now = now or timezone.now()
+    full = _full(mentor_ids)
+    if not full:
+        return 0
+    ids = list(
+        PendingRequest.objects.filter(mentor_id__in=full).values_list("request_id", flat=True)
+    )
+    if not ids:
+        return 0
+    MentorRequest.objects.filter(pk__in=ids, status=Status.PENDING).update(
+        status=Status.CLOSED, decided_at=now
+    )
+    closed = list(
+        MentorRequest.objects.filter(pk__in=ids, status=Status.CLOSED, decided_at=now)
+        .select_related("mentee", "mentor", "program", "program__organization")
+        .order_by("pk")
+    )
+    _after_ending(closed, now=now)
+    return len(closed)
+
+
+def seats_changed(
+    *, program: Program, mentor_ids: Sequence[int], now: datetime | None = None
+) -> None:
+    """After a mentor's seats changed (capacity, availability, role, a new mentor): close
+    the requests of those now full, and offer the free seats of the others to the waitlist.
+
+    Registered on programs.hooks.mentors_changed. The admin's edit and the
+    import lock a mentor whose seats they take away (pairing.engagement), so
+    no request can be made for them meanwhile; seats they add are offered
+    under locks taken without waiting.
+    """
+    now = now or timezone.now()
+    requests_close_full(mentor_ids=mentor_ids, now=now)
+    seats_offer(program=program, mentor_ids=mentor_ids, now=now)

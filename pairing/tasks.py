@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from pairing import services
+from pairing import services, waitlist
 
 
 @shared_task(acks_late=True, soft_time_limit=100, time_limit=120)
@@ -11,3 +11,9 @@ def expire_requests() -> dict[str, int]:
 @shared_task(acks_late=True, soft_time_limit=100, time_limit=120)
 def remind_requests() -> dict[str, int]:
     return services.requests_remind_due()
+
+
+@shared_task(acks_late=True, soft_time_limit=100, time_limit=120)
+def offer_waitlist_seats() -> dict[str, int]:
+    """The safety net: a seat freed where no offer could run at once waits one sweep."""
+    return waitlist.waitlist_sweep()

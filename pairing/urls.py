@@ -10,6 +10,12 @@ from pairing.autopair_views import (
     autopair_remove,
     autopair_run,
 )
+from pairing.waitlist_views import (
+    export_waitlist,
+    waitlist_add,
+    waitlist_remove,
+    waitlist_tab,
+)
 
 app_name = "pairing"
 
@@ -67,6 +73,27 @@ urlpatterns = [
         monitor_views.health_rules,
         name="health_rules",
     ),
+    # Waitlist: the tab, add a mentee, remove one, export.
+    path(
+        "programs/<int:program_id>/pairing/waitlist/",
+        waitlist_tab,
+        name="waitlist",
+    ),
+    path(
+        "programs/<int:program_id>/pairing/waitlist/add/",
+        waitlist_add,
+        name="waitlist_add",
+    ),
+    path(
+        "programs/<int:program_id>/pairing/waitlist/<int:mentee_id>/remove/",
+        waitlist_remove,
+        name="waitlist_remove",
+    ),
+    path(
+        "programs/<int:program_id>/pairing/waitlist/export.csv",
+        export_waitlist,
+        name="export_waitlist",
+    ),
     # Auto-pair: start a run, watch it, review, swap, confirm or discard.
     path("programs/<int:program_id>/pairing/auto-pair/", autopair_home, name="autopair"),
     path(
@@ -103,6 +130,8 @@ urlpatterns = [
     path("p/<str:token>/", public_views.preferences, name="preferences"),
     path("p/<str:token>/choose/", public_views.preferences_submit, name="preferences_submit"),
     path("p/<str:token>/withdraw/", public_views.preferences_withdraw, name="preferences_withdraw"),
+    path("p/<str:token>/waitlist/", public_views.waitlist_page, name="waitlist_join"),
+    path("p/<str:token>/waitlist/leave/", public_views.waitlist_leave, name="waitlist_leave"),
     path("r/<str:token>/", public_views.request_link, name="request_link"),
     path("s/<str:token>/", session_views.session_link, name="session_link"),
 ]

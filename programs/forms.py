@@ -1,9 +1,33 @@
 from django import forms
+from django.utils.html import format_html
 
 from pairing_admin.lib.text import one_line
 from programs.models import PROFILE_FIELDS, Organization, Participant, Program
 from programs.registration import SINGLE_LINE_FIELDS
 from programs.services import split_tags
+
+
+def shown_name(name: str) -> str:
+    """The name of the hidden input that says the checkbox `name` was on the page."""
+    return f"{name}-shown"
+
+
+class _ShownCheckbox(forms.CheckboxInput):
+    """A checkbox that posts a sign it was shown.
+
+    An unticked box posts nothing, exactly like a form that never showed it;
+    with the sign the form tells the two apart (see ProgramForm.clean_waitlist_enabled).
+    """
+
+    def render(self, name, value, attrs=None, renderer=None):
+        shown = format_html('<input type="hidden" name="{}" value="1">', shown_name(name))
+        return super().render(name, value, attrs, renderer) + shown
+
+
+EVERGREEN_KEEPS_WAITLIST = (
+    "An Evergreen program always keeps its waitlist: mentees keep arriving, and those who "
+    "find no mentor with room wait there for a seat. Tick the waitlist, or choose Cohort."
+)
 
 
 class ProgramForm(forms.ModelForm):
@@ -14,37 +38,75 @@ class ProgramForm(forms.ModelForm):
         fields = [
             "organization",
             "name",
+            "program_type",
             "pairing_process",
             "default_mentor_capacity",
             "request_expiry_business_days",
             "max_preferences",
             "after_decline",
             "request_reminders",
+            "waitlist_enabled",
         ]
         labels = {
+            "program_type": "Program type",
             "default_mentor_capacity": "Default mentor capacity",
             "request_expiry_business_days": "Requests expire after (business days)",
             "max_preferences": "Mentors a mentee may rank",
             "after_decline": "When a mentor declines or a request expires",
             "request_reminders": "Send mentors a reminder one business day before a request expires",
+            "waitlist_enabled": "Waitlist",
         }
         help_texts = {
+            "program_type": (
+                "Cohort: everyone joins, then you invite the mentees. Evergreen: registration "
+                "stays open and, while pairing is on, each mentee who registers or is imported "
+                "is invited at once; the waitlist is always on."
+            ),
             "default_mentor_capacity": "How many mentees a mentor takes unless set per mentor (1-50).",
             "request_expiry_business_days": "Unanswered requests expire at the end of this business day (1-30).",
             "max_preferences": "1-10.",
+            "waitlist_enabled": (
+                "Mentees who find no mentor with room can join a waitlist; seats that free up "
+                "are offered to them in order. An Evergreen program always keeps its waitlist."
+            ),
         }
-        widgets = {"pairing_process": forms.RadioSelect, "after_decline": forms.RadioSelect}
+        widgets = {
+            "program_type": forms.RadioSelect,
+            "pairing_process": forms.RadioSelect,
+            "after_decline": forms.RadioSelect,
+            "waitlist_enabled": _ShownCheckbox,
+        }
 
     def __init__(self, *args, organizations, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organization"].queryset = organizations
         self.fields["after_decline"].required = False
+        self.fields["program_type"].required = False
         if self.instance.pk:
             # A program never moves between tenants.
             del self.fields["organization"]
         elif organizations.count() == 1:
             self.fields["organization"].initial = organizations.first()
             self.fields["organization"].widget = forms.HiddenInput()
+
+    def clean_program_type(self):
+        # Older clients post no choice: the program keeps its type.
+        return self.cleaned_data.get("program_type") or self.instance.program_type
+
+    def clean_waitlist_enabled(self):
+        # A post from a form that never showed the box keeps the saved value
+        # rather than turning the waitlist off.
+        if shown_name(self.add_prefix("waitlist_enabled")) not in self.data:
+            return self.instance.waitlist_enabled
+        return self.cleaned_data["waitlist_enabled"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("program_type") == Program.Type.EVERGREEN and not cleaned.get(
+            "waitlist_enabled", True
+        ):
+            self.add_error("waitlist_enabled", EVERGREEN_KEEPS_WAITLIST)
+        return cleaned
 
     def clean_after_decline(self):
         # Older clients post no choice: keep the default behaviour.

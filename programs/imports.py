@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from pairing_admin.lib.text import one_line
+from programs import hooks
 from programs.models import (
     PROFILE_FIELDS,
     ActivityEvent,
@@ -483,6 +484,7 @@ def import_apply(*, participant_import: ParticipantImport, user=None) -> Partici
             participant_import.refresh_from_db(fields=["status"])
             _ensure_waiting(participant_import)
         created, updated = participants_upsert(program=program, parsed=parsed, known=known)
+        _announce(program, parsed, known)
         ParticipantImport.objects.filter(pk=participant_import.pk).update(
             created_count=created, updated_count=updated
         )
@@ -494,6 +496,25 @@ def import_apply(*, participant_import: ParticipantImport, user=None) -> Partici
         )
     participant_import.refresh_from_db()
     return participant_import
+
+
+def _announce(program: Program, parsed: ParsedImport, known: dict[str, _Known]) -> None:
+    """Tell programs.hooks who the import added (all in one call) and whose room to
+    mentor it changed: new mentors, roles to or from mentor, mentors' capacities."""
+    mentor = Participant.Role.MENTOR
+    new = [row["email"] for row in parsed.rows if row["email"] not in known]
+    added: list[tuple[int, str]] = []
+    for start in range(0, len(new), 10_000):  # SQLite caps the parameters of a statement
+        people = Participant.objects.filter(program=program, email__in=new[start : start + 10_000])
+        added += people.values_list("pk", "role")
+    changed = [pk for pk, role in added if role == mentor]
+    for row, capacity in zip(parsed.rows, _capacities(parsed, known, program), strict=True):
+        was = known.get(row["email"])
+        now = (row["role"], capacity)
+        if was and mentor in (was.role, row["role"]) and (was.role, was.capacity) != now:
+            changed.append(was.pk)
+    hooks.participants_added(program=program, participant_ids=[pk for pk, _ in added])
+    hooks.mentors_changed(program=program, mentor_ids=changed)
 
 
 def _ensure_waiting(participant_import: ParticipantImport) -> None:

@@ -58,6 +58,12 @@ class Membership(models.Model):
 
 
 class Program(models.Model):
+    class Type(models.TextChoices):
+        COHORT = "cohort", "Cohort"
+        # Rolling enrollment: registration stays open, and while pairing is on
+        # each new mentee is invited at once (invitations registers that hook).
+        EVERGREEN = "evergreen", "Evergreen (rolling enrollment)"
+
     class Process(models.TextChoices):
         USER_LED_APPROVAL = "user_led_approval", "User-led with Approval"
         USER_LED = "user_led", "User-led (without Approval)"
@@ -71,6 +77,7 @@ class Program(models.Model):
         Organization, on_delete=models.CASCADE, related_name="programs"
     )
     name = models.CharField(max_length=200)
+    program_type = models.CharField(max_length=16, choices=Type.choices, default=Type.COHORT)
     pairing_process = models.CharField(
         max_length=32, choices=Process.choices, default=Process.USER_LED_APPROVAL
     )
@@ -85,6 +92,13 @@ class Program(models.Model):
     )
     request_reminders = models.BooleanField(
         default=True, help_text="Remind mentors one business day before a request expires"
+    )
+    waitlist_enabled = models.BooleanField(
+        default=True,
+        help_text=(
+            "Mentees who find no mentor with room can join a waitlist; "
+            "seats that free up are offered to them in order"
+        ),
     )
     pairing_enabled = models.BooleanField(default=False)
     pairing_changed_at = models.DateTimeField(null=True, blank=True)
@@ -115,6 +129,12 @@ class Program(models.Model):
                 condition=Q(max_preferences__gte=1, max_preferences__lte=10),
                 name="program_max_preferences_range",
             ),
+            # Rolling enrollment keeps adding mentees: those who find no mentor
+            # with room must have somewhere to wait.
+            models.CheckConstraint(
+                condition=~Q(program_type="evergreen") | Q(waitlist_enabled=True),
+                name="program_evergreen_waitlist",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -123,6 +143,14 @@ class Program(models.Model):
     @property
     def is_user_led(self) -> bool:
         return self.pairing_process != self.Process.ADMIN_LED
+
+    @property
+    def is_evergreen(self) -> bool:
+        return self.program_type == self.Type.EVERGREEN
+
+    @property
+    def waitlist_on(self) -> bool:
+        return self.is_evergreen or self.waitlist_enabled
 
 
 # What a person tells about themselves beyond name, email and role: the
@@ -361,6 +389,8 @@ class ActivityEvent(models.Model):
         PARTICIPANT_EDITED = "participant_edited", "Edited a participant"
         PARTICIPANTS_IMPORTED = "participants_imported", "Imported participants"
         PROGRAM_SETTINGS_CHANGED = "program_settings_changed", "Changed the program settings"
+        WAITLIST_ADDED = "waitlist_added", "Added a mentee to the waitlist"
+        WAITLIST_REMOVED = "waitlist_removed", "Removed a mentee from the waitlist"
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="activity")
     # Null when the account was removed, or for changes the system made itself.

@@ -5,6 +5,7 @@ from typing import Any
 from django.db import transaction
 
 from pairing_admin.lib.text import one_line
+from programs import hooks
 from programs.models import PROFILE_FIELDS, Participant, Program
 
 REGISTRATION_FIELDS = ("role", "first_name", "last_name", *PROFILE_FIELDS)
@@ -23,6 +24,7 @@ def registration_submit(
     organization, so a second registration with someone's email must not
     rewrite their profile or turn a paired mentee into a mentor: the first
     registration (or the admin's import) stands, and admins edit profiles.
+    Someone new is announced through programs.hooks.
     """
     email = email.strip().lower()
     values = {
@@ -42,4 +44,10 @@ def registration_submit(
         email=email,
         defaults={**values, "source": Participant.Source.REGISTRATION},
     )
+    if created:
+        # In this transaction: an Evergreen program's invitation email is
+        # written with the registration, or not at all.
+        hooks.participants_added(program=program, participant_ids=[participant.pk])
+        if participant.role == Participant.Role.MENTOR:
+            hooks.mentors_changed(program=program, mentor_ids=[participant.pk])
     return participant, created

@@ -2,6 +2,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from pairing_admin.lib.text import one_line
+from programs import hooks
 from programs.models import (
     ActivityEvent,
     Integration,
@@ -35,6 +36,8 @@ PROGRAM_SETTING_LABELS = {
     "max_preferences": "mentors a mentee may rank",
     "after_decline": "when a mentor declines or a request expires",
     "request_reminders": "reminder before a request expires",
+    "program_type": "program type",
+    "waitlist_enabled": "waitlist",
 }
 
 
@@ -91,7 +94,8 @@ def participant_update(*, participant: Participant, user=None, **fields) -> Part
     """Save an admin's edit of a person; DomainError (nothing saved) if it would
     contradict their pairings: a role change while they are paired, hold a
     request or sit in a staged auto-pair run, or a mentor's capacity below
-    the people they mentor now. What changed goes to the activity log."""
+    the people they mentor now. What changed goes to the activity log, and a
+    change to a mentor's room to mentor to programs.hooks.mentors_changed."""
     from pairing.engagement import change_problem, engagements, lock_participants, touches_pairing
 
     current = lock_participants([participant.pk])[participant.pk]
@@ -116,7 +120,21 @@ def participant_update(*, participant: Participant, user=None, **fields) -> Part
             verb=Verb.PARTICIPANT_EDITED,
             detail=f"{participant.full_name}: {changes}",
         )
+    if _mentor_changed(current, participant):
+        hooks.mentors_changed(program=current.program, mentor_ids=[participant.pk])
     return participant
+
+
+def _mentor_changed(before: Participant, after: Participant) -> bool:
+    """Whether a mentor's room changed: their capacity or accepting_requests, or a
+    role changed to or from mentor."""
+    mentor = Participant.Role.MENTOR
+    if mentor not in (before.role, after.role):
+        return False
+    return any(
+        getattr(before, name) != getattr(after, name)
+        for name in ("role", "capacity", "accepting_requests")
+    )
 
 
 def _changes(before: Participant, after: Participant, fields) -> str:

@@ -24,6 +24,8 @@ PUBLIC = {
     "pairing:preferences_submit": "the mentee's choices, posted from their personal link (token)",
     "pairing:preferences_withdraw": "a mentee withdraws a request from their personal link (token)",
     "pairing:session_link": "a participant's log-a-session link from an email (token)",
+    "pairing:waitlist_join": "a mentee joins the waitlist from their personal link (token)",
+    "pairing:waitlist_leave": "a mentee leaves the waitlist from their personal link (token)",
 }
 SKIPPED_NAMESPACES = {
     "admin": "Django admin: superusers only, its own login",
@@ -80,6 +82,15 @@ def _autopair_run(program, mentee):
     return run
 
 
+def _waitlisted(program, mentee):
+    """`mentee` on the program's waitlist, so its pages and Remove have a row to guard."""
+    from django.utils import timezone
+
+    from pairing.models import WaitlistEntry
+
+    return WaitlistEntry.objects.create(program=program, mentee=mentee, joined_at=timezone.now())
+
+
 @pytest.fixture
 def samples(program, org_admin):
     """One object of the first organization for every URL parameter name."""
@@ -100,7 +111,7 @@ def samples(program, org_admin):
         "batch_id": InvitationBatch.objects.create(program=program, kind="all").pk,
         "email_id": _failed_email(program).pk,
         "run_id": _autopair_run(program, participant).pk,
-        "mentee_id": participant.pk,
+        "mentee_id": _waitlisted(program, participant).mentee_id,
     }
 
 

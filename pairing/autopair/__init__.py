@@ -31,10 +31,12 @@ unpaired although some lower-ranked mentor has a seat). The run records which.
 
 Rules (a pair that breaks one is not in the graph at all): mentor capacity
 minus active pairings and pending requests; pairs ended with "Do not pair
-again"; never the mentee's own manager (mentor's email = mentee's manager
-email); optionally not someone with the same manager; optionally not the same
-department; must-match fields from the program's match weights. Mentors who
-stopped accepting requests are left out unless the run says otherwise.
+again"; pairs who were paired before in this program (any ended pairing),
+unless the run allows them; never the mentee's own manager (mentor's email =
+mentee's manager email); optionally not someone with the same manager;
+optionally not the same department; must-match fields from the program's
+match weights. Mentors who stopped accepting requests are left out unless the
+run says otherwise. A run may take only the mentees on the waitlist.
 
 A program has one open run at a time (the database holds it): staged
 proposals hold their mentors' seats, and a second run would promise the same
@@ -60,13 +62,20 @@ from pairing.autopair.options import (
     RunStatus,
 )
 from pairing.autopair.problem import Problem, build_problem
-from pairing.autopair.reading import mentor_load, problem_for, unpaired_mentees_qs
+from pairing.autopair.reading import (
+    excluded_pairs,
+    mentor_load,
+    problem_for,
+    run_mentees_qs,
+    unpaired_mentees_qs,
+)
 from pairing.autopair.review import (
     ConfirmResult,
     autopair_confirm,
     autopair_discard,
     blocked_mentor_ids,
     pair_problems,
+    paired_before_with,
     proposal_remove,
     proposal_set_mentor,
     seats_free,
@@ -93,12 +102,15 @@ __all__ = [
     "autopair_start",
     "blocked_mentor_ids",
     "build_problem",
+    "excluded_pairs",
     "mentor_load",
     "open_run",
     "pair_problems",
+    "paired_before_with",
     "problem_for",
     "proposal_remove",
     "proposal_set_mentor",
+    "run_mentees_qs",
     "seats_free",
     "solve",
     "solve_greedy",

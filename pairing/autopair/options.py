@@ -46,6 +46,11 @@ class Options:
     preference_bonus: int = 10
     # None: every pair for small programs, CANDIDATES per mentee for large ones.
     candidates_per_mentee: int | None = None
+    # A mentee and mentor whose earlier pairing in this program ended are left
+    # out unless this is on ("do not pair again" pairs are left out always).
+    allow_paired_before: bool = False
+    # Only the unpaired mentees who wait on the program's waitlist.
+    waitlist_only: bool = False
 
     def __post_init__(self) -> None:
         if self.objective not in Objective.values:

@@ -180,8 +180,11 @@ def build_problem(
 
     `free[j]` is mentor j's number of free seats (> 0). `unavailable` are the
     program's other mentors (full, or not accepting): they are never
-    candidates, only used to say why a mentee has none. `preferences` maps
-    (mentee id, mentor id) to the mentee's rank for that mentor.
+    candidates, only used to say why a mentee has none. `do_not_pair` are
+    (mentee id, mentor id) pairs the run leaves out ("do not pair again", and
+    pairs who were paired before unless the run allows them): a mentee whose
+    every passing mentor is among them is diagnosed RULE_EXCLUDED.
+    `preferences` maps (mentee id, mentor id) to the mentee's rank for that mentor.
     """
     mentees, mentors = list(mentees), list(mentors)
     n, m = len(mentees), len(mentors)

@@ -13,8 +13,9 @@ from pairing.models import (
     MentorPreference,
     Pairing,
     PendingRequest,
+    WaitlistEntry,
 )
-from pairing.request_selectors import do_not_pair_again_pairs
+from pairing.request_selectors import do_not_pair_again_pairs, paired_before_pairs
 from programs.match_weights import weights_of
 from programs.models import Participant, Program
 
@@ -75,9 +76,25 @@ def person_rows(qs, *extra: str) -> list[dict]:
     return out
 
 
+def run_mentees_qs(program: Program, options: Options):
+    """The mentees a run considers: the unpaired ones, or only those on the waitlist."""
+    qs = unpaired_mentees_qs(program)
+    if options.waitlist_only:
+        qs = qs.filter(Exists(WaitlistEntry.objects.filter(mentee=OuterRef("pk"))))
+    return qs
+
+
+def excluded_pairs(program: Program, options: Options) -> set[tuple[int, int]]:
+    """(mentee id, mentor id) pairs the run leaves out whatever their score."""
+    excluded = do_not_pair_again_pairs(program)
+    if not options.allow_paired_before:
+        excluded |= paired_before_pairs(program)
+    return excluded
+
+
 def problem_for(program: Program, options: Options) -> Problem:
     """Read the program and build its candidate graph."""
-    mentees = person_rows(unpaired_mentees_qs(program))
+    mentees = person_rows(run_mentees_qs(program, options))
     mentor_rows = person_rows(
         Participant.objects.filter(program=program, role=Participant.Role.MENTOR),
         "capacity",
@@ -92,7 +109,6 @@ def problem_for(program: Program, options: Options) -> Problem:
             free.append(seats)
         else:
             unavailable.append(row)
-    do_not_pair = do_not_pair_again_pairs(program)
     preferences = {
         (mentee_id, mentor_id): rank
         for mentee_id, mentor_id, rank in MentorPreference.objects.filter(
@@ -106,7 +122,7 @@ def problem_for(program: Program, options: Options) -> Problem:
         weights_of(program),
         options,
         unavailable=unavailable,
-        do_not_pair=list(do_not_pair),
+        do_not_pair=list(excluded_pairs(program, options)),
         preferences=preferences,
         max_rank=max(program.max_preferences, 1),
     )

@@ -7,11 +7,12 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from invitations.outbox import Draft, outbox_add
+from invitations.outbox import outbox_add
 from pairing import matching
 from pairing.autopair.options import Options, Reason, RunStatus, Verb
 from pairing.autopair.problem import _lower
 from pairing.autopair.reading import _counts, mentor_load
+from pairing.drafts import assignments_drafts
 from pairing.models import (
     AutoPairProposal,
     AutoPairRun,
@@ -21,7 +22,8 @@ from pairing.models import (
     PendingRequest,
 )
 from pairing.request_selectors import do_not_pair_again, do_not_pair_again_pairs
-from pairing.services import assignment_drafts
+from pairing.services import requests_close_full
+from pairing.waitlist import leave_on_engagement
 from programs.match_weights import weights_of
 from programs.models import Participant, Program
 from programs.services import DomainError, activity_record
@@ -63,6 +65,24 @@ def blocked_mentor_ids(mentee: Participant) -> set[int]:
     return set(do_not_pair_again(mentee.pk).values_list("mentor_id", flat=True))
 
 
+def paired_before_with(mentee: Participant) -> dict[int, datetime]:
+    """Mentors this mentee was paired with before in the program -> when that pairing ended
+    (the latest, if more than one).
+
+    A run leaves these pairs out unless it allows them; an admin may still
+    choose one by hand in the review, with a warning (pair_problems does not
+    refuse them).
+    """
+    rows = (
+        Pairing.objects.filter(
+            program=mentee.program_id, mentee=mentee, status=Pairing.Status.ENDED
+        )
+        .order_by("ended_at")
+        .values_list("mentor_id", "ended_at")
+    )
+    return dict(rows)
+
+
 def pair_problems(
     run: AutoPairRun,
     mentee: Participant,
@@ -75,6 +95,8 @@ def pair_problems(
     """Why this mentor cannot be proposed for this mentee in this run (None: they can).
 
     `blocked` (from blocked_mentor_ids) saves a query per mentor when checking many.
+    Having been paired before is not a problem here, only a warning
+    (paired_before_with).
     """
     if mentor.role != Participant.Role.MENTOR or mentor.program_id != run.program_id:
         return "That person is not a mentor in this program."
@@ -102,7 +124,12 @@ def pair_problems(
 def proposal_set_mentor(
     *, program: Program, run_id: int, mentee_id: int, mentor_id: int
 ) -> AutoPairProposal:
-    """Swap in another mentor for a proposal, or propose one for a mentee left unpaired."""
+    """Swap in another mentor for a proposal, or propose one for a mentee left unpaired.
+
+    The proposal returned carries `paired_before`: when an earlier pairing of
+    the two in this program ended (None if they never were paired), so the
+    admin can be warned; it is allowed either way.
+    """
     run = _staged_run(program, run_id)
     options = Options.from_json(run.options)
     mentee = Participant.objects.filter(pk=mentee_id, program=program).first()
@@ -123,8 +150,10 @@ def proposal_set_mentor(
     problem = pair_problems(run, mentee, mentor, options)
     if problem:
         raise DomainError(problem)
+    ended_at = paired_before_with(mentee).get(mentor.pk)
     current = AutoPairProposal.objects.filter(run=run, mentee=mentee).first()
     if current is not None and current.mentor_id == mentor.pk:
+        current.paired_before = ended_at
         return current
     if seats_free(run, [mentor.pk]).get(mentor.pk, 0) <= 0:
         raise DomainError(f"{mentor.full_name} has no free seat left.")
@@ -144,10 +173,12 @@ def proposal_set_mentor(
     }
     if current is None:
         AutoPairUnpaired.objects.filter(run=run, mentee=mentee).delete()
-        return AutoPairProposal.objects.create(run=run, mentee=mentee, **fields)
-    for key, value in fields.items():
-        setattr(current, key, value)
-    current.save()
+        current = AutoPairProposal.objects.create(run=run, mentee=mentee, **fields)
+    else:
+        for key, value in fields.items():
+            setattr(current, key, value)
+        current.save()
+    current.paired_before = ended_at
     return current
 
 
@@ -155,13 +186,6 @@ def proposal_set_mentor(
 class ConfirmResult:
     created: int
     skipped: list[dict]
-
-
-def _assignment_drafts(program: Program, pairs, people, now: datetime) -> list[Draft]:
-    drafts = []
-    for pairing_id, mentee_id, mentor_id in pairs:
-        drafts += assignment_drafts(program, pairing_id, people[mentee_id], people[mentor_id], now)
-    return drafts
 
 
 def autopair_confirm(*, program: Program, run_id: int, user) -> ConfirmResult:
@@ -259,7 +283,21 @@ def _confirm(*, program: Program, run_id: int, user) -> ConfirmResult:
     )
     now = timezone.now()
     pairs = [(p.pk, p.mentee_id, p.mentor_id) for p in created]
-    outbox_add(_assignment_drafts(program, pairs, people, now), program=program)
+    program = Program.objects.select_related("organization").get(pk=program.pk)
+    # One email per person for the whole confirm: a mentor given four mentees
+    # gets one email naming them all (keyed by this run, so never twice).
+    outbox_add(
+        assignments_drafts(
+            program,
+            [(pid, people[mentee_id], people[mentor_id]) for pid, mentee_id, mentor_id in pairs],
+            now,
+            event=f"autopair-{run.pk}",
+        ),
+        program=program,
+    )
+    leave_on_engagement([mentee_id for mentee_id, _ in keep])
+    # The mentors whose last seat went: their other requests end now.
+    requests_close_full(mentor_ids=sorted({m for _, m in keep}), now=now)
     run.status = RunStatus.CONFIRMED
     run.closed_at = now
     run.closed_by = user

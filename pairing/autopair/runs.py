@@ -46,6 +46,10 @@ def _open_run_message(run: AutoPairRun) -> str:
 
 def _describe(options: Options) -> str:
     rules = []
+    if options.waitlist_only:
+        rules.append("only mentees on the waitlist")
+    if options.allow_paired_before:
+        rules.append("allowing pairs who were paired before")
     if options.include_not_accepting:
         rules.append("including mentors not accepting requests")
     if options.avoid_shared_manager:

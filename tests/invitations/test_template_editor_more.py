@@ -91,7 +91,12 @@ PINNED = {
     "request_expired": {"mentor_name"} | LINKS,
     "request_cancelled": {"mentor_name"} | LINKS,
     "request_forwarded": {"mentor_name", "next_mentor_name", "deadline"} | LINKS,
-    "pairing_ended": {"partner_name"},
+    "request_closed": {"mentor_name"} | LINKS,
+    "waitlist_offer": {"mentor_name", "deadline"} | LINKS,
+    "mentor_requests": {"count", "deadline", "requests"},
+    "assignments": {"count", "mentees"},
+    "pairing_ended": {"partner_name", "next_step"},
+    "pairings_ended": {"count", "partners"},
     "support_request": {"admin_name", "admin_email", "request_subject", "message"},
 }
 

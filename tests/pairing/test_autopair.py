@@ -229,11 +229,16 @@ def test_confirm_creates_pairings_and_only_assignment_emails(
         mentor.pk
     }
     emails = OutboundEmail.objects.filter(program=program)
-    assert {e.kind for e in emails} == {"assignment"}
+    # One email per person: each mentee gets theirs, the mentor one naming all three.
+    assert sorted(e.kind for e in emails) == ["assignment"] * 3 + ["assignments"]
     expected = {f"assignment:{p.pk}:{p.mentee_id}" for p in pairings} | {
-        f"assignment:{p.pk}:{p.mentor_id}" for p in pairings
+        f"assignments:autopair-{run.pk}:{mentor.pk}"
     }
     assert {e.idempotency_key for e in emails} == expected
+    digest = emails.get(kind="assignments")
+    assert digest.to_email == mentor.email
+    assert all(m.full_name in digest.body_text for m in mentees)
+    assert digest.body_text.count("/s/") == 3
     assert all("/s/" in e.body_text for e in emails)
     run.refresh_from_db()
     assert run.status == Status.CONFIRMED and run.totals["confirmed"] == 3

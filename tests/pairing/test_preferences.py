@@ -218,7 +218,8 @@ def test_form_query_count_is_fixed(live_program, client, django_assert_num_queri
     mentee = _mentee(live_program)
     factories.MentorFactory.create_batch(mentors, program=live_program, skills=["Python"])
     raw = _link(mentee)
-    # link, mentee's pairing, latest request, mentors with room, bios of the cards shown
-    with django_assert_num_queries(5):
+    # link, mentee's pairing, latest request, mentors with room, requests waiting per
+    # mentor, bios of the cards shown, the mentee's waitlist entry
+    with django_assert_num_queries(7):
         response = client.get(f"/p/{raw}/")
     assert response.status_code == 200

@@ -1,0 +1,261 @@
+"""The emails of requests and pairings that more than one service writes.
+
+Each returns outbox Drafts (invitations.outbox); the caller adds them in the
+transaction that made the change, so an email exists exactly when its cause
+committed.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from invitations.links import PREFERENCES_VALID_FOR, Purpose, link_create, link_url, new_token
+from invitations.models import AccessLink, EmailKind
+from invitations.outbox import Draft
+from pairing.deadlines import deadline_label
+from pairing.models import MentorRequest
+from programs.models import Participant, Program
+
+SESSION_LINK_VALID_FOR = timedelta(days=400)
+
+
+def common_values(program: Program, person: Participant) -> dict[str, str]:
+    return {
+        "first_name": person.first_name,
+        "program_name": program.name,
+        "organization_name": program.organization.name,
+    }
+
+
+def preferences_url(mentee: Participant, now: datetime) -> str:
+    _, raw = link_create(
+        purpose=Purpose.PREFERENCES, participant=mentee, expires_at=now + PREFERENCES_VALID_FOR
+    )
+    return link_url(raw, Purpose.PREFERENCES)
+
+
+def mentee_profile_text(mentee: Participant) -> str:
+    parts = [p for p in (mentee.title, mentee.department, mentee.location) if p]
+    if mentee.goals:
+        parts.append("goals: " + ", ".join(mentee.goals))
+    if mentee.skills:
+        parts.append("skills: " + ", ".join(mentee.skills))
+    return "; ".join(parts) or "(no profile details given)"
+
+
+def request_draft(request: MentorRequest, *, kind: str, key: str) -> Draft:
+    """The email to a mentor with fresh Approve / Decline links for this request."""
+    program, mentor, mentee = request.program, request.mentor, request.mentee
+    links = {}
+    for purpose in (Purpose.APPROVE, Purpose.DECLINE):
+        _, raw = link_create(
+            purpose=purpose, participant=mentor, expires_at=request.expires_at, object_id=request.pk
+        )
+        links[purpose] = link_url(raw, purpose)
+    values = {
+        **common_values(program, mentor),
+        "mentee_name": mentee.full_name,
+        "mentee_profile": mentee_profile_text(mentee),
+        "mentee_note": request.note or "(no note)",
+        "deadline": deadline_label(request.expires_at, program.organization.timezone),
+        "approve_link": links[Purpose.APPROVE],
+        "decline_link": links[Purpose.DECLINE],
+    }
+    return Draft(kind=kind, key=key, to_email=mentor.email, to_name=mentor.full_name, values=values)
+
+
+def assignment_drafts(
+    program: Program, pairing_id: int, mentee: Participant, mentor: Participant, now: datetime
+) -> list[Draft]:
+    """The Mentorship Assignments email to both people, each with their session link."""
+    drafts = []
+    for person, partner, role in ((mentee, mentor, "mentor"), (mentor, mentee, "mentee")):
+        _, raw = link_create(
+            purpose=Purpose.SESSION,
+            participant=person,
+            expires_at=now + SESSION_LINK_VALID_FOR,
+            object_id=pairing_id,
+        )
+        drafts.append(
+            Draft(
+                kind=EmailKind.ASSIGNMENT,
+                key=f"assignment:{pairing_id}:{person.pk}",
+                to_email=person.email,
+                to_name=person.full_name,
+                values={
+                    **common_values(program, person),
+                    "partner_name": partner.full_name,
+                    "partner_email": partner.email,
+                    "partner_role": role,
+                    "session_link": link_url(raw, Purpose.SESSION),
+                },
+            )
+        )
+    return drafts
+
+
+# --- One email per person per event ----------------------------------------------------
+#
+# When one action gives a person several things at once (auto-pair confirm
+# gives a mentor four mentees, a waitlist sweep offers one mentor three
+# requests, a bulk End Pairing ends three of a mentor's pairings), they get
+# one email listing them all. Its key names the event and the recipient, so a
+# retried event writes nothing twice.
+
+
+def new_links(purpose: str, rows: Sequence[tuple[int, int, int | None, datetime]]) -> list[str]:
+    """Links for (program id, participant id, object id, expires at) rows, in one insert."""
+    tokens = [new_token() for _ in rows]
+    AccessLink.objects.bulk_create(
+        [
+            AccessLink(
+                token_hash=digest,
+                purpose=purpose,
+                program_id=program_id,
+                participant_id=participant_id,
+                object_id=object_id,
+                expires_at=expires_at,
+            )
+            for (_, digest), (program_id, participant_id, object_id, expires_at) in zip(
+                tokens, rows, strict=True
+            )
+        ],
+        batch_size=2000,
+    )
+    return [link_url(raw, purpose) for raw, _ in tokens]
+
+
+def _group(items, key) -> dict[int, list]:
+    groups: dict[int, list] = defaultdict(list)
+    for item in items:
+        groups[key(item)].append(item)
+    return groups
+
+
+def request_drafts(requests: Sequence[MentorRequest], *, event: str) -> list[Draft]:
+    """The mentor request emails for requests made in one event: one email per mentor.
+
+    `requests` carry their program, mentee and mentor. A mentor with one
+    request gets the usual Mentor request email; one with several gets one
+    email listing each mentee with their own Approve and Decline links.
+    """
+    if not requests:
+        return []
+    rows = [(r.program_id, r.mentor_id, r.pk, r.expires_at) for r in requests]
+    approve = dict(zip((r.pk for r in requests), new_links(Purpose.APPROVE, rows), strict=True))
+    decline = dict(zip((r.pk for r in requests), new_links(Purpose.DECLINE, rows), strict=True))
+    drafts = []
+    for mentor_requests in _group(requests, lambda r: r.mentor_id).values():
+        first = mentor_requests[0]
+        program, mentor = first.program, first.mentor
+        zone = program.organization.timezone
+        if len(mentor_requests) == 1:
+            drafts.append(
+                Draft(
+                    kind=EmailKind.MENTOR_REQUEST,
+                    key=f"mentor-request:{first.pk}",
+                    to_email=mentor.email,
+                    to_name=mentor.full_name,
+                    values={
+                        **common_values(program, mentor),
+                        "mentee_name": first.mentee.full_name,
+                        "mentee_profile": mentee_profile_text(first.mentee),
+                        "mentee_note": first.note or "(no note)",
+                        "deadline": deadline_label(first.expires_at, zone),
+                        "approve_link": approve[first.pk],
+                        "decline_link": decline[first.pk],
+                    },
+                )
+            )
+            continue
+        lines = []
+        for r in mentor_requests:
+            lines.append(
+                f"- {r.mentee.full_name} ({mentee_profile_text(r.mentee)})\n"
+                f"  Approve: {approve[r.pk]}\n"
+                f"  Decline: {decline[r.pk]}"
+            )
+        drafts.append(
+            Draft(
+                kind=EmailKind.MENTOR_REQUESTS,
+                key=f"mentor-requests:{event}:{mentor.pk}",
+                to_email=mentor.email,
+                to_name=mentor.full_name,
+                values={
+                    **common_values(program, mentor),
+                    "count": str(len(mentor_requests)),
+                    "deadline": deadline_label(min(r.expires_at for r in mentor_requests), zone),
+                    "requests": "\n\n".join(lines),
+                },
+            )
+        )
+    return drafts
+
+
+def assignments_drafts(
+    program: Program,
+    pairs: Sequence[tuple[int, Participant, Participant]],
+    now: datetime,
+    *,
+    event: str,
+) -> list[Draft]:
+    """Mentorship Assignments for pairings made in one event: one email per person.
+
+    pairs: (pairing id, mentee, mentor). Each mentee gets the usual email; a
+    mentor with one new mentee too; a mentor with several gets one email
+    listing each mentee with the link to log their sessions.
+    """
+    if not pairs:
+        return []
+    expires = now + SESSION_LINK_VALID_FOR
+    by_mentor = _group(pairs, lambda p: p[2].pk)
+    single = [p for group in by_mentor.values() if len(group) == 1 for p in group]
+    drafts = []
+    for pairing_id, mentee, mentor in single:
+        drafts += assignment_drafts(program, pairing_id, mentee, mentor, now)
+    many = [p for group in by_mentor.values() if len(group) > 1 for p in group]
+    if not many:
+        return drafts
+    mentee_links = new_links(
+        Purpose.SESSION, [(program.pk, mentee.pk, pid, expires) for pid, mentee, _ in many]
+    )
+    mentor_links = new_links(
+        Purpose.SESSION, [(program.pk, mentor.pk, pid, expires) for pid, _, mentor in many]
+    )
+    for (pairing_id, mentee, mentor), link in zip(many, mentee_links, strict=True):
+        drafts.append(
+            Draft(
+                kind=EmailKind.ASSIGNMENT,
+                key=f"assignment:{pairing_id}:{mentee.pk}",
+                to_email=mentee.email,
+                to_name=mentee.full_name,
+                values={
+                    **common_values(program, mentee),
+                    "partner_name": mentor.full_name,
+                    "partner_email": mentor.email,
+                    "partner_role": "mentor",
+                    "session_link": link,
+                },
+            )
+        )
+    link_of = {p[0]: link for p, link in zip(many, mentor_links, strict=True)}
+    for mentor_pairs in _group(many, lambda p: p[2].pk).values():
+        mentor = mentor_pairs[0][2]
+        lines = [
+            f"- {mentee.full_name} <{mentee.email}>\n  Log a session: {link_of[pid]}"
+            for pid, mentee, _ in mentor_pairs
+        ]
+        drafts.append(
+            Draft(
+                kind=EmailKind.ASSIGNMENTS,
+                key=f"assignments:{event}:{mentor.pk}",
+                to_email=mentor.email,
+                to_name=mentor.full_name,
+                values={
+                    **common_values(program, mentor),
+                    "count": str(len(mentor_pairs)),
+                    "mentees": "\n\n".join(lines),
+                },
+            )
+        )
+    return drafts

@@ -1,0 +1,489 @@
+"""The waitlist: mentees who found no mentor with room wait in order, and a seat
+that frees is offered at once to the first of them who may take it.
+
+A seat is offerable when a mentor accepts requests and capacity > active
+pairings + pending requests + seats a staged auto-pair run holds: a pending
+request already speaks for a seat, so a waitlist offer never makes a request
+the mentor could not approve. In a program with Approval the offer is a
+pending request made for the mentee (both are emailed; the mentee may
+withdraw it from their link); without Approval it is a pairing. Admin-led
+programs get no automatic offers: the Waitlist tab shows how many wait and how
+many seats are free, with a one-click auto-pair of the waitlist.
+
+Locks, the same rule as pairing.services: whoever frees a seat holds the
+mentor's participant row, so one seat is never offered twice. Mentees are
+taken with SKIP LOCKED, so two seats freeing at once in two transactions
+never offer one mentee twice (the second skips a mentee the first holds and
+takes the next one) and never wait on each other. Every change of a waitlist
+row happens under its mentee's lock.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from invitations.links import PREFERENCES_VALID_FOR, Purpose
+from invitations.models import EmailKind
+from invitations.outbox import Draft, outbox_add
+from pairing import matching
+from pairing.deadlines import deadline_for_program, deadline_label
+from pairing.drafts import assignments_drafts, common_values, new_links, request_drafts
+from pairing.engagement import lock_participants
+from pairing.models import (
+    AutoPairProposal,
+    AutoPairRun,
+    MentorRequest,
+    Pairing,
+    PendingRequest,
+    WaitlistEntry,
+)
+from pairing.request_selectors import do_not_pair_again, said_no
+from programs.match_weights import weights_of
+from programs.models import ActivityEvent, Participant, Program
+from programs.services import DomainError, activity_record
+
+Role = Participant.Role
+# What the match score reads of a person (pairing.matching).
+PROFILE = ("id", "skills", "interests", "goals", "department", "location")
+# Waitlisted mentees read per round when offering seats: enough for the
+# seats of a large sweep, small enough that their rows lock in one statement.
+OFFER_CHUNK = 2000
+
+
+# --- Reading ---------------------------------------------------------------------------
+
+
+def entries(program: Program) -> QuerySet[WaitlistEntry]:
+    """The program's waitlist in offer order (first = next to be offered a seat)."""
+    return WaitlistEntry.objects.filter(program=program).order_by("-priority", "joined_at", "id")
+
+
+def _behind(priority: int, joined_at: datetime, pk: int) -> Q:
+    """Entries after this one in offer order."""
+    return (
+        Q(priority__lt=priority)
+        | Q(priority=priority, joined_at__gt=joined_at)
+        | Q(priority=priority, joined_at=joined_at, pk__gt=pk)
+    )
+
+
+def position_of(entry: WaitlistEntry) -> int:
+    """1 for the first in line (one count query)."""
+    behind_or_self = _behind(entry.priority, entry.joined_at, entry.pk) | Q(pk=entry.pk)
+    return (
+        WaitlistEntry.objects.filter(program_id=entry.program_id).exclude(behind_or_self).count()
+        + 1
+    )
+
+
+def offerable_seats(program: Program, mentor_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """{mentor id: seats that can be offered now} for mentors with at least one.
+
+    Capacity minus active pairings, pending requests and seats a staged
+    auto-pair run holds; only mentors who accept requests.
+    """
+    mentors = Participant.objects.filter(program=program, role=Role.MENTOR, accepting_requests=True)
+    if mentor_ids is not None:
+        mentors = mentors.filter(pk__in=list(mentor_ids))
+    capacity = dict(mentors.values_list("pk", "capacity"))
+    if not capacity:
+        return {}
+    ids = list(capacity) if mentor_ids is not None else None
+    used: dict[int, int] = defaultdict(int)
+    active = Pairing.objects.filter(program=program, status=Pairing.Status.ACTIVE)
+    pending = PendingRequest.objects.filter(program=program)
+    held = AutoPairProposal.objects.filter(
+        run__program=program, run__status=AutoPairRun.Status.STAGED
+    ).exclude(
+        Exists(Pairing.objects.filter(mentee=OuterRef("mentee_id"), status=Pairing.Status.ACTIVE))
+    )
+    for qs in (active, pending, held):
+        if ids is not None:
+            qs = qs.filter(mentor_id__in=ids)
+        for mentor_id, n in (
+            qs.order_by().values("mentor_id").annotate(n=Count("pk")).values_list("mentor_id", "n")
+        ):
+            used[mentor_id] += n
+    return {pk: cap - used[pk] for pk, cap in capacity.items() if cap > used[pk]}
+
+
+def waiting_summary(program: Program) -> dict[str, int]:
+    """How many wait and how many seats are free (a count and offerable_seats' reads)."""
+    return {
+        "waiting": WaitlistEntry.objects.filter(program=program).count(),
+        "seats": sum(offerable_seats(program).values()),
+    }
+
+
+def mentors_to_name(mentee: Participant, program: Program, *, limit: int) -> list[dict]:
+    """The mentee's best matches among the program's mentors, with room or not, for
+    the waitlist form: [{"match": Match, "has_room": bool}], best first."""
+    mentors = list(
+        Participant.objects.filter(program=program, role=Role.MENTOR)
+        .exclude(said_no(mentee.pk))
+        .exclude(pk__in=do_not_pair_again(mentee.pk).values("mentor_id"))
+        .values(*PROFILE, "first_name", "last_name", "title")
+    )
+    for mentor in mentors:
+        mentor["pk"] = mentor["id"]
+        mentor["full_name"] = f"{mentor['first_name']} {mentor['last_name']}".strip()
+    ranked = matching.rank_mentors_for(mentee, mentors, weights_of(program))[:limit]
+    room = offerable_seats(program, [m.mentor["pk"] for m in ranked])
+    return [{"match": m, "has_room": m.mentor["pk"] in room} for m in ranked]
+
+
+# --- Joining and leaving ----------------------------------------------------------------
+
+
+def _refuse_if_engaged(mentee: Participant, *, you: bool) -> None:
+    who = "You are" if you else f"{mentee.full_name} is"
+    pairing = (
+        Pairing.objects.filter(mentee=mentee, status=Pairing.Status.ACTIVE)
+        .select_related("mentor")
+        .first()
+    )
+    if pairing is not None:
+        raise DomainError(f"{who} already paired with {pairing.mentor.full_name}.")
+    pending = PendingRequest.objects.filter(mentee=mentee).select_related("mentor").first()
+    if pending is not None:
+        raise DomainError(
+            f"{who} waiting for {pending.mentor.full_name} to answer a request. "
+            + ("Withdraw it first to join the waitlist." if you else "Cancel it first.")
+        )
+
+
+def _wanted(program: Program, mentee: Participant, mentor_ids: Sequence[int]) -> list[int]:
+    ids = list(dict.fromkeys(int(i) for i in mentor_ids))
+    if len(ids) > program.max_preferences:
+        raise DomainError(f"Name up to {program.max_preferences} mentors to wait for.")
+    if not ids:
+        return []
+    ok = set(
+        Participant.objects.filter(program=program, role=Role.MENTOR, pk__in=ids)
+        .exclude(said_no(mentee.pk))
+        .exclude(pk__in=do_not_pair_again(mentee.pk).values("mentor_id"))
+        .values_list("pk", flat=True)
+    )
+    if len(ok) != len(ids):
+        raise DomainError("One of the mentors you named can't be chosen. Please name others.")
+    return ids
+
+
+def waitlist_join(
+    *,
+    mentee: Participant,
+    mentor_ids: Sequence[int] = (),
+    user=None,
+    first: bool = False,
+    now: datetime | None = None,
+) -> WaitlistEntry:
+    """Put a mentee on the waitlist (the mentee from their link, or an admin: `user`).
+
+    Joining again keeps the mentee's place and replaces the mentors they named.
+    If a seat is free for them right now, it is offered at once.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        program = Program.objects.select_related("organization").get(pk=mentee.program_id)
+        if not program.waitlist_on:
+            raise DomainError("This program has no waitlist.")
+        mentee = lock_participants([mentee.pk])[mentee.pk]
+        if mentee.role != Role.MENTEE:
+            raise DomainError("Only mentees can join the waitlist.")
+        _refuse_if_engaged(mentee, you=user is None)
+        wanted = _wanted(program, mentee, mentor_ids)
+        entry, created = WaitlistEntry.objects.get_or_create(
+            mentee=mentee,
+            defaults={
+                "program": program,
+                "joined_at": now,
+                "priority": 1 if first else 0,
+                "added_by": user,
+            },
+        )
+        moved_up = not created and first and entry.priority == 0
+        if moved_up:
+            entry.priority = 1
+            entry.save(update_fields=["priority"])
+        entry.wanted_mentors.set(wanted)
+        if user is not None and (created or moved_up):
+            activity_record(
+                program=program,
+                actor=user,
+                verb=ActivityEvent.Verb.WAITLIST_ADDED,
+                detail=mentee.full_name + (" (first in line)" if first else ""),
+            )
+    # Outside the join's transaction: the offer locks mentors, which must come
+    # before the mentee's row in the lock order.
+    seats_offer(program=program, now=now)
+    return entry
+
+
+def waitlist_leave(*, mentee: Participant, user=None) -> bool:
+    """Take a mentee off the waitlist (themselves, or an admin); False if they were not on it."""
+    with transaction.atomic():
+        lock_participants([mentee.pk])
+        entry = WaitlistEntry.objects.filter(mentee=mentee).first()
+        if entry is None:
+            return False
+        entry.delete()
+        if user is not None:
+            activity_record(
+                program=Program.objects.get(pk=mentee.program_id),
+                actor=user,
+                verb=ActivityEvent.Verb.WAITLIST_REMOVED,
+                detail=mentee.full_name,
+            )
+    return True
+
+
+def waitlist_put_first(
+    *, program: Program, mentee_ids: Sequence[int], user=None, now: datetime | None = None
+) -> None:
+    """Put these mentees first on the waitlist (their pairing just ended early).
+
+    Called by End Pairing inside its transaction: the mentees have just become
+    free, so nothing else can be pairing them; those already waiting move up.
+    """
+    now = now or timezone.now()
+    ids = list(dict.fromkeys(mentee_ids))
+    WaitlistEntry.objects.filter(mentee_id__in=ids).update(priority=1)
+    there = set(WaitlistEntry.objects.filter(mentee_id__in=ids).values_list("mentee_id", flat=True))
+    WaitlistEntry.objects.bulk_create(
+        [
+            WaitlistEntry(program=program, mentee_id=pk, joined_at=now, priority=1, added_by=user)
+            for pk in ids
+            if pk not in there
+        ]
+    )
+
+
+def leave_on_engagement(mentee_ids: Iterable[int]) -> None:
+    """Mentees who got a pairing or a pending request leave the waitlist (callers hold
+    their locks); called by every service that makes either."""
+    WaitlistEntry.objects.filter(mentee_id__in=list(mentee_ids)).delete()
+
+
+# --- Offering seats ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Offer:
+    mentee_id: int
+    mentor_id: int
+    request_id: int | None = None
+    pairing_id: int | None = None
+
+
+def _offers_on(program: Program) -> bool:
+    return program.pairing_enabled and program.is_user_led and program.waitlist_on
+
+
+def seats_offer(
+    *,
+    program: Program,
+    mentor_ids: Iterable[int] | None = None,
+    now: datetime | None = None,
+) -> list[Offer]:
+    """Offer the free seats of these mentors (None: every mentor of the program) to the
+    waitlist, longest-waiting eligible mentee first, each mentee their best-scoring seat.
+
+    The mentors' rows are locked with SKIP LOCKED: a caller that freed the
+    seats already holds them (a transaction never skips its own locks), and a
+    mentor someone else holds right now is theirs to offer, or the next sweep's.
+    """
+    if not _offers_on(program):
+        return []
+    now = now or timezone.now()
+    with transaction.atomic():
+        if not WaitlistEntry.objects.filter(program=program).exists():
+            return []
+        seats = offerable_seats(program, mentor_ids)
+        if not seats:
+            return []
+        locked = set(
+            Participant.objects.select_for_update(skip_locked=True, no_key=True)
+            .filter(pk__in=sorted(seats))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        # Read again under the locks: what was free before may be taken now.
+        seats = offerable_seats(program, locked) if locked else {}
+        offers = _match(program, seats) if seats else []
+        return _make(program, offers, now) if offers else []
+
+
+def _match(program: Program, seats: dict[int, int]) -> list[tuple[int, int]]:
+    """(mentee id, mentor id) for the free seats: the waitlist in order, each mentee
+    their best-scoring free seat among the mentors they may have."""
+    weights = weights_of(program)
+    mentor_ids = sorted(seats)
+    mentors = list(Participant.objects.filter(pk__in=mentor_ids).order_by("pk").values(*PROFILE))
+    column = {m["id"]: j for j, m in enumerate(mentors)}
+    left = np.asarray([seats[m["id"]] for m in mentors], dtype=np.int64)
+    remaining = int(left.sum())
+    # Read (and lock) a few more mentees than seats: most are eligible.
+    chunk = min(OFFER_CHUNK, max(64, 4 * remaining))
+    chosen: list[tuple[int, int]] = []
+    queue = entries(program).values_list("pk", "mentee_id", "priority", "joined_at")
+    last = None
+    while remaining:
+        page = queue if last is None else queue.filter(_behind(last[2], last[3], last[0]))
+        rows = list(page[:chunk])
+        if not rows:
+            break
+        last = rows[-1]
+        mentee_ids = [mentee_id for _, mentee_id, _, _ in rows]
+        # Their rows, locked without waiting: a mentee someone else holds
+        # (being offered another seat, submitting, being paired) is skipped.
+        free = set(
+            Participant.objects.select_for_update(skip_locked=True, no_key=True)
+            .filter(pk__in=mentee_ids, role=Role.MENTEE)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        busy = set(
+            Pairing.objects.filter(mentee_id__in=free, status=Pairing.Status.ACTIVE).values_list(
+                "mentee_id", flat=True
+            )
+        ) | set(
+            PendingRequest.objects.filter(mentee_id__in=free).values_list("mentee_id", flat=True)
+        )
+        if busy:  # cannot happen through the services; never offer them anything
+            WaitlistEntry.objects.filter(mentee_id__in=busy).delete()
+        candidates = [pk for pk in mentee_ids if pk in free and pk not in busy]
+        if not candidates:
+            continue
+        blocked: dict[int, list[int]] = defaultdict(list)
+        for mentee_id, mentor_id in _blocked_pairs(candidates):
+            if mentor_id in column:
+                blocked[mentee_id].append(column[mentor_id])
+        wanted: dict[int, list[int]] = defaultdict(list)
+        for mentee_id, mentor_id in WaitlistEntry.wanted_mentors.through.objects.filter(
+            waitlistentry__mentee_id__in=candidates
+        ).values_list("waitlistentry__mentee_id", "participant_id"):
+            wanted[mentee_id].append(column.get(mentor_id, -1))
+        people = {
+            p["id"]: p for p in Participant.objects.filter(pk__in=candidates).values(*PROFILE)
+        }
+        order = [pk for pk in candidates if pk in people]
+        matrix = matching.score_matrix([people[pk] for pk in order], mentors, weights)
+        for i, mentee_id in enumerate(order):
+            ok = matrix.eligible[i] & (left > 0)
+            if mentee_id in wanted:
+                named = np.zeros(len(mentors), dtype=bool)
+                named[[j for j in wanted[mentee_id] if j >= 0]] = True
+                ok &= named
+            if mentee_id in blocked:
+                ok[blocked[mentee_id]] = False
+            if not ok.any():
+                continue
+            # Best score; between equals the lowest mentor id (argmax takes the first).
+            j = int(np.argmax(np.where(ok, matrix.scores[i], -1.0)))
+            chosen.append((mentee_id, mentors[j]["id"]))
+            left[j] -= 1
+            remaining -= 1
+            if not remaining:
+                break
+    return chosen
+
+
+def _blocked_pairs(mentee_ids: Sequence[int]) -> set[tuple[int, int]]:
+    """Pairs never offered: the mentor declined them, their pairing ended, or an admin
+    said "do not pair again"."""
+    declined = MentorRequest.objects.filter(
+        mentee_id__in=mentee_ids, status=MentorRequest.Status.DECLINED
+    ).values_list("mentee_id", "mentor_id")
+    before = Pairing.objects.filter(
+        mentee_id__in=mentee_ids, status=Pairing.Status.ENDED
+    ).values_list("mentee_id", "mentor_id")
+    return set(declined) | set(before)
+
+
+def _make(program: Program, pairs: list[tuple[int, int]], now: datetime) -> list[Offer]:
+    """Requests (with Approval) or pairings (without) for the chosen pairs, and their emails."""
+    program = Program.objects.select_related("organization").get(pk=program.pk)
+    ids = {pk for pair in pairs for pk in pair}
+    people = Participant.objects.in_bulk(ids)
+    leave_on_engagement([mentee_id for mentee_id, _ in pairs])
+    drafts: list[Draft] = []
+    offers: list[Offer] = []
+    if program.pairing_process == Program.Process.USER_LED:
+        created = Pairing.objects.bulk_create(
+            [
+                Pairing(
+                    program=program,
+                    mentee_id=mentee_id,
+                    mentor_id=mentor_id,
+                    origin=Pairing.Origin.WAITLIST,
+                )
+                for mentee_id, mentor_id in pairs
+            ]
+        )
+        drafts += assignments_drafts(
+            program,
+            [(p.pk, people[p.mentee_id], people[p.mentor_id]) for p in created],
+            now,
+            event=f"waitlist-{created[0].pk}",
+        )
+        offers += [Offer(p.mentee_id, p.mentor_id, pairing_id=p.pk) for p in created]
+    else:
+        expires_at = deadline_for_program(now, program)
+        created = MentorRequest.objects.bulk_create(
+            [
+                MentorRequest(
+                    program=program,
+                    mentee_id=mentee_id,
+                    mentor_id=mentor_id,
+                    rank=1,
+                    expires_at=expires_at,
+                )
+                for mentee_id, mentor_id in pairs
+            ]
+        )
+        for request in created:
+            request.program = program
+            request.mentee, request.mentor = people[request.mentee_id], people[request.mentor_id]
+        drafts += request_drafts(created, event=f"waitlist-{created[0].pk}")
+        deadline = deadline_label(expires_at, program.organization.timezone)
+        links = new_links(
+            Purpose.PREFERENCES,
+            [(program.pk, r.mentee_id, None, now + PREFERENCES_VALID_FOR) for r in created],
+        )
+        for request, link in zip(created, links, strict=True):
+            mentee = request.mentee
+            drafts.append(
+                Draft(
+                    kind=EmailKind.WAITLIST_OFFER,
+                    key=f"waitlist-offer:{request.pk}",
+                    to_email=mentee.email,
+                    to_name=mentee.full_name,
+                    values={
+                        **common_values(program, mentee),
+                        "mentor_name": request.mentor.full_name,
+                        "deadline": deadline,
+                        "preferences_link": link,
+                    },
+                )
+            )
+            offers.append(Offer(request.mentee_id, request.mentor_id, request_id=request.pk))
+    outbox_add(drafts, program=program)
+    return offers
+
+
+def waitlist_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Offer every free seat of every program with a waitlist (a safety net run by beat:
+    a seat freed where no offer could run at once, e.g. its mentor was locked, waits
+    at most one sweep)."""
+    now = now or timezone.now()
+    program_ids = WaitlistEntry.objects.order_by().values_list("program_id", flat=True).distinct()
+    offered = 0
+    for program in Program.objects.filter(pk__in=list(program_ids)).select_related("organization"):
+        offered += len(seats_offer(program=program, now=now))
+    return {"offered": offered}

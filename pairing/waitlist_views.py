@@ -1,0 +1,261 @@
+"""The Pairing page's Waitlist tab: who waits, in offer order; add, remove, export.
+
+The tab is one URL: the whole Pairing page, the tab's panel (htmx target
+"pairing-panel"), only the results (search, pages) or only the tab's count
+(the other tabs load it after they render, so their own query counts stay
+as they were). Access is checked before the method, so an admin of another
+organization gets 404 everywhere; GET only reads, and every change is a POST
+that redirects (a client redirect for htmx), so it all works without
+JavaScript. The rules (who may wait, the order, offering seats) live in
+pairing.waitlist; this module reads pages for the tab and calls its services.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
+
+from pairing import export, waitlist
+from pairing.models import Pairing, PendingRequest, WaitlistEntry
+from pairing_admin.lib.params import row_id, search_text
+from programs.access import admin_view, program_for_admin
+from programs.models import Participant, Program
+from programs.services import DomainError
+
+PAGE_SIZE = 50
+# Mentees offered in the add form's list at once; a search narrows it.
+CANDIDATES_SHOWN = 100
+TEMPLATE = "pairing/waitlist.html"
+
+
+# --- Reading ----------------------------------------------------------------------------
+
+
+def _search(qs: QuerySet, query: str, prefix: str = "") -> QuerySet:
+    """Every word must match a name, the email or the department ("Ann Lee" finds Ann Lee)."""
+    for word in query.split()[:5]:
+        qs = qs.filter(
+            Q(**{f"{prefix}first_name__icontains": word})
+            | Q(**{f"{prefix}last_name__icontains": word})
+            | Q(**{f"{prefix}email__icontains": word})
+            | Q(**{f"{prefix}department__icontains": word})
+        )
+    return qs
+
+
+def _ahead() -> Coalesce:
+    """How many entries of the program come before this one in offer order."""
+    before = WaitlistEntry.objects.filter(program=OuterRef("program")).filter(
+        Q(priority__gt=OuterRef("priority"))
+        | Q(priority=OuterRef("priority"), joined_at__lt=OuterRef("joined_at"))
+        | Q(priority=OuterRef("priority"), joined_at=OuterRef("joined_at"), pk__lt=OuterRef("pk"))
+    )
+    counted = before.order_by().values("program").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def waitlist_page(program: Program, *, query: str = "", page_number=None) -> Page:
+    """One page (50 rows) of the waitlist in offer order, each entry with its `position`.
+
+    A fixed number of queries at any size. Unsearched, a row's position is its
+    place on the page; searched, each row counts the entries ahead of it, so
+    "Ann Lee" shows where Ann Lee really stands.
+    """
+    named = Participant.objects.only("first_name", "last_name").order_by(
+        "last_name", "first_name", "id"
+    )
+    qs = (
+        waitlist.entries(program)
+        .select_related("mentee", "added_by")
+        .prefetch_related(Prefetch("wanted_mentors", queryset=named))
+    )
+    searched = bool(query.split())
+    if searched:
+        qs = _search(qs, query, prefix="mentee__").annotate(ahead=_ahead())
+    page = Paginator(qs, PAGE_SIZE).get_page(page_number)
+    page.object_list = list(page.object_list)
+    for place, entry in enumerate(page.object_list, start=page.start_index()):
+        entry.position = entry.ahead + 1 if searched else place
+    return page
+
+
+def waiting_count(program: Program) -> int:
+    return WaitlistEntry.objects.filter(program=program).count()
+
+
+def add_candidates(program: Program, *, query: str = "") -> QuerySet[Participant]:
+    """Mentees who could join: no active pairing, no pending request, not already waiting."""
+    qs = (
+        Participant.objects.filter(program=program, role=Participant.Role.MENTEE)
+        .exclude(
+            Exists(Pairing.objects.filter(mentee=OuterRef("pk"), status=Pairing.Status.ACTIVE))
+        )
+        .exclude(Exists(PendingRequest.objects.filter(mentee=OuterRef("pk"))))
+        .exclude(Exists(WaitlistEntry.objects.filter(mentee=OuterRef("pk"))))
+    )
+    return _search(qs, query).order_by("last_name", "first_name", "id")
+
+
+# --- Forms ------------------------------------------------------------------------------
+
+
+class AddForm(forms.Form):
+    PLACES = {"end": "At the end of the line", "first": "First in line"}
+
+    # Any mentee of the program: the service refuses one who is paired or has a
+    # pending request, with a message that says which.
+    mentee = forms.ModelChoiceField(
+        queryset=Participant.objects.none(),
+        error_messages={
+            "required": "Choose a mentee to add.",
+            "invalid_choice": "Choose a mentee of this program.",
+        },
+    )
+    place = forms.ChoiceField(
+        label="Place in line", choices=PLACES.items(), initial="end", widget=forms.RadioSelect
+    )
+
+    def __init__(self, *args, program: Program, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["mentee"].queryset = Participant.objects.filter(
+            program=program, role=Participant.Role.MENTEE
+        )
+
+
+# --- Views ------------------------------------------------------------------------------
+
+
+def _url(program: Program, name: str = "waitlist") -> str:
+    return reverse(f"pairing:{name}", kwargs={"program_id": program.pk})
+
+
+def _back(request: HttpRequest, program: Program) -> str:
+    """Where a Remove came from (the tab with its search and page), else the tab."""
+    back = request.POST.get("next", "")
+    ok = url_has_allowed_host_and_scheme(back, allowed_hosts=None) and back.startswith(
+        _url(program)
+    )
+    return back if ok else _url(program)
+
+
+@admin_view
+def waitlist_tab(request: HttpRequest, program_id: int) -> HttpResponse:
+    """Waitlist: "N waiting, M seats free", search, 50 rows a page, Remove per row."""
+    program = program_for_admin(request.user, program_id)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    target = request.htmx.target if request.htmx else None
+    if target == "waitlist-count":
+        context = {"waitlist_count": waiting_count(program)}
+        return render(request, "programs/_pairing_tabs.html#waitlist_count", context)
+    query = search_text(request.GET.get("q"))
+    summary = waitlist.waiting_summary(program)
+    context = {
+        "program": program,
+        "tab": "waitlist",
+        "query": query,
+        "summary": summary,
+        "waitlist_count": summary["waiting"],
+        "page": waitlist_page(program, query=query, page_number=request.GET.get("page")),
+    }
+    partial = {"pairing-panel": "#panel", "waitlist-results": "#results"}.get(target, "")
+    return render(request, TEMPLATE + partial, context)
+
+
+@admin_view
+def waitlist_add(request: HttpRequest, program_id: int) -> HttpResponse:
+    """GET: the form (a list of mentees who could join, narrowed by a search). POST: add one."""
+    program = program_for_admin(request.user, program_id)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    source = request.POST if request.method == "POST" else request.GET
+    query = search_text(source.get("q"))
+    form = AddForm(request.POST or None, program=program)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            mentee = form.cleaned_data["mentee"]
+            first = form.cleaned_data["place"] == "first"
+            try:
+                waitlist.waitlist_join(mentee=mentee, user=request.user, first=first)
+            except DomainError as exc:
+                form.add_error(None, str(exc))
+                status = 409
+            else:
+                messages.success(request, _joined_message(mentee))
+                return redirect(_url(program))
+    candidates = list(add_candidates(program, query=query)[: CANDIDATES_SHOWN + 1])
+    context = {
+        "program": program,
+        "tab": "waitlist",
+        "adding": True,
+        "form": form,
+        "query": query,
+        "candidates": candidates[:CANDIDATES_SHOWN],
+        "more_candidates": len(candidates) > CANDIDATES_SHOWN,
+        "chosen_id": row_id(request.POST.get("mentee")),
+        "waitlist_count": waiting_count(program),
+    }
+    target = request.htmx.target if request.htmx else None
+    partial = "#add" if target == "pairing-panel" else ""
+    return render(request, TEMPLATE + partial, context, status=status)
+
+
+def _joined_message(mentee: Participant) -> str:
+    entry = WaitlistEntry.objects.filter(mentee=mentee).first()
+    if entry is None:
+        # waitlist_join offers a free seat at once (user-led programs): the
+        # mentee got a request or a pairing instead of a place in line.
+        return (
+            f"A mentor had room, so {mentee.full_name} was offered a seat at once instead of "
+            "waiting. See the Requests page or Active Pairings."
+        )
+    place = waitlist.position_of(entry)
+    return f"{mentee.full_name} is on the waitlist, position {place:,}."
+
+
+@admin_view
+def waitlist_remove(request: HttpRequest, program_id: int, mentee_id: int) -> HttpResponse:
+    """Take a mentee off the waitlist (POST only); they keep no place in line."""
+    program = program_for_admin(request.user, program_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    mentee = get_object_or_404(
+        Participant, program=program, role=Participant.Role.MENTEE, pk=mentee_id
+    )
+    if waitlist.waitlist_leave(mentee=mentee, user=request.user):
+        messages.success(request, f"{mentee.full_name} was removed from the waitlist.")
+    else:
+        messages.info(
+            request,
+            f"{mentee.full_name} was no longer on the waitlist (they may just have been "
+            "offered a seat); nothing changed.",
+        )
+    back = _back(request, program)
+    return HttpResponseClientRedirect(back) if request.htmx else redirect(back)
+
+
+@admin_view
+def export_waitlist(request: HttpRequest, program_id: int) -> HttpResponse:
+    """The waitlist as CSV, in offer order (the whole list, whatever the tab's search)."""
+    program = program_for_admin(request.user, program_id)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET"])
+    body = export.waitlist_export(program)
+    return export.csv_response(export.filename_for(program, "waitlist"), body)

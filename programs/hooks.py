@@ -1,0 +1,67 @@
+"""Hooks: how the apps above programs hear that participants changed.
+
+`programs` sits below `invitations` and `pairing` and never imports them (a
+lower layer importing a higher one would make the layers a cycle). Yet they
+must react when people arrive or a mentor's room changes: an Evergreen
+program invites each new mentee, the waitlist offers a freed seat. So they
+register a callback here from their AppConfig.ready(), and the programs
+services that add or change participants fire the hook.
+
+A hook runs its callbacks in the caller's transaction, after the change, while
+the caller holds those participants' rows (rows it inserted or updated stay
+locked until it commits; an admin's edit locks the row first): whatever a
+callback writes (an invitation and its email in the outbox) commits or rolls
+back with the change that caused it. A callback that raises
+undoes the caller's change, so a callback decides for itself when there is
+nothing to do. Callbacks are called with keyword arguments:
+
+    participants_added: fn(*, program, participant_ids)
+        a registration created someone, or a CSV import created people
+        (all of that import's new ids in one call); mentees and mentors alike.
+    mentors_changed: fn(*, program, mentor_ids)
+        a mentor's capacity or `accepting_requests` changed (either way), a
+        role changed to or from mentor, or a mentor was added; only the ids
+        whose values really changed.
+"""
+
+from collections.abc import Callable, Iterable
+
+from programs.models import Program
+
+Callback = Callable[..., None]
+
+_participants_added: list[Callback] = []
+_mentors_changed: list[Callback] = []
+
+
+def _register(callbacks: list[Callback], fn: Callback) -> Callback:
+    # ready() may run more than once (tests, management commands): one entry per function.
+    if fn not in callbacks:
+        callbacks.append(fn)
+    return fn
+
+
+def register_participants_added(fn: Callback) -> Callback:
+    """Call `fn(program=..., participant_ids=...)` whenever participants are added."""
+    return _register(_participants_added, fn)
+
+
+def register_mentors_changed(fn: Callback) -> Callback:
+    """Call `fn(program=..., mentor_ids=...)` whenever mentors' room to mentor changes."""
+    return _register(_mentors_changed, fn)
+
+
+def participants_added(*, program: Program, participant_ids: Iterable[int]) -> None:
+    """Tell the registered callbacks these participants are new (nothing if none)."""
+    ids = sorted(set(participant_ids))
+    if ids:
+        for fn in list(_participants_added):
+            fn(program=program, participant_ids=ids)
+
+
+def mentors_changed(*, program: Program, mentor_ids: Iterable[int]) -> None:
+    """Tell the registered callbacks these mentors changed (nothing if none)."""
+    ids = sorted(set(mentor_ids))
+    if ids:
+        for fn in list(_mentors_changed):
+            fn(program=program, mentor_ids=ids)
