@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -243,8 +244,27 @@ def test_admin_led_program_offers_auto_pair_of_the_waitlist_with_the_seats_free(
     # mentor does not accept requests.
     assert "3 waiting, 1 seat free" in html
     autopair = reverse("pairing:autopair", kwargs={"program_id": program.pk})
-    assert f'href="{autopair}?waitlist=1">Auto-pair the waitlist</a>' in html
+    assert f'<form method="post" action="{autopair}"' in html
+    assert 'name="waitlist_only" value="on"' in html
+    assert f'href="{autopair}?waitlist=1"' in html
     assert "Seats are offered automatically" not in html
+
+
+def test_one_click_auto_pair_of_the_waitlist_starts_a_waitlist_only_run(
+    program, org_admin_client, django_capture_on_commit_callbacks
+):
+    Program.objects.filter(pk=program.pk).update(pairing_process=Program.Process.ADMIN_LED)
+    html = org_admin_client.get(_url("waitlist", program)).content.decode()
+    # The button's form as the page has it: its hidden fields, posted as they are.
+    button = html.index('id="autopair-waitlist"')
+    form = html[html.rindex("<form", 0, button) : button]
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
+    action = re.search(r'action="([^"]+)"', form).group(1)
+    with django_capture_on_commit_callbacks(execute=False):
+        response = org_admin_client.post(action, fields)
+    assert response.status_code == 302
+    run = AutoPairRun.objects.get(program=program)
+    assert run.options["waitlist_only"] is True
 
 
 def test_user_led_program_says_seats_are_offered_as_they_free_up(line, program, org_admin_client):
