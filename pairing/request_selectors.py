@@ -38,7 +38,7 @@ MENTOR_FIELDS = (
 )
 
 
-def _count_per_mentor(rows: QuerySet):
+def count_per_mentor(rows: QuerySet):
     return Coalesce(
         Subquery(
             rows.filter(mentor=OuterRef("pk"))
@@ -53,7 +53,7 @@ def _count_per_mentor(rows: QuerySet):
 
 
 def _active_count():
-    return _count_per_mentor(Pairing.objects.filter(status=Pairing.Status.ACTIVE))
+    return count_per_mentor(Pairing.objects.filter(status=Pairing.Status.ACTIVE))
 
 
 def _held_count(program: Program, *, except_mentee_id: int | None = None):
@@ -70,7 +70,7 @@ def _held_count(program: Program, *, except_mentee_id: int | None = None):
     )
     if except_mentee_id is not None:
         proposals = proposals.exclude(mentee_id=except_mentee_id)
-    return Case(When(Exists(staged), then=_count_per_mentor(proposals)), default=Value(0))
+    return Case(When(Exists(staged), then=count_per_mentor(proposals)), default=Value(0))
 
 
 def _mentors(

@@ -36,14 +36,14 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from invitations.links import PREFERENCES_VALID_FOR, Purpose, link_url, link_use
-from invitations.links import new_token as _new_token
+from invitations.links import PREFERENCES_VALID_FOR, Purpose, link_use
 from invitations.models import AccessLink, EmailKind
 from invitations.outbox import Draft, outbox_add
 from pairing.deadlines import deadline_for_program, deadline_label
 from pairing.drafts import (
     assignment_drafts,
     common_values,
+    links_bulk,
     preferences_url,
     request_draft,
 )
@@ -604,49 +604,12 @@ class _Ended:
         )
 
 
-# Stands in for a token while the link's URL is worked out once (tokens are
-# URL-safe, so every link is this URL with the token in its place).
-_TOKEN_SLOT = "TOKENxSLOT"  # noqa: S105 - not a secret
-
-
 def _preference_links(program: Program, mentee_ids: Sequence[int], now: datetime) -> list[str]:
     """New preference links for these mentees, written in one statement; their URLs."""
-    tokens = [_new_token() for _ in mentee_ids]
     expires_at = now + PREFERENCES_VALID_FOR
-    if connection.vendor == "postgresql":
-        table = AccessLink._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""INSERT INTO {table}
-                        (token_hash, purpose, program_id, participant_id, object_id,
-                         created_at, expires_at, used_at)
-                    SELECT t.token_hash, %s, %s, t.participant_id, NULL, %s, %s, NULL
-                    FROM unnest(%s::text[], %s::bigint[]) AS t(token_hash, participant_id)""",  # noqa: S608 - table name only
-                [
-                    Purpose.PREFERENCES.value,
-                    program.pk,
-                    now,
-                    expires_at,
-                    [digest for _, digest in tokens],
-                    list(mentee_ids),
-                ],
-            )
-    else:
-        AccessLink.objects.bulk_create(
-            [
-                AccessLink(
-                    token_hash=digest,
-                    purpose=Purpose.PREFERENCES,
-                    program_id=program.pk,
-                    participant_id=mentee_id,
-                    expires_at=expires_at,
-                )
-                for (_, digest), mentee_id in zip(tokens, mentee_ids, strict=True)
-            ],
-            batch_size=2000,
-        )
-    prefix, suffix = link_url(_TOKEN_SLOT, Purpose.PREFERENCES).split(_TOKEN_SLOT)
-    return [prefix + raw + suffix for raw, _ in tokens]
+    return links_bulk(
+        [(Purpose.PREFERENCES, program.pk, mentee_id, None, expires_at) for mentee_id in mentee_ids]
+    )
 
 
 def _choose_again_emails(program: Program, ended: Sequence[_Ended], *, now: datetime) -> None:

@@ -25,7 +25,7 @@ from datetime import datetime
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from invitations.links import PREFERENCES_VALID_FOR, Purpose
@@ -43,7 +43,7 @@ from pairing.models import (
     PendingRequest,
     WaitlistEntry,
 )
-from pairing.request_selectors import do_not_pair_again, said_no
+from pairing.request_selectors import count_per_mentor, do_not_pair_again, said_no
 from programs.match_weights import weights_of
 from programs.models import ActivityEvent, Participant, Program
 from programs.services import DomainError, activity_record
@@ -83,7 +83,7 @@ def position_of(entry: WaitlistEntry) -> int:
 
 
 def offerable_seats(program: Program, mentor_ids: Iterable[int] | None = None) -> dict[int, int]:
-    """{mentor id: seats that can be offered now} for mentors with at least one.
+    """{mentor id: seats that can be offered now} for mentors with at least one (one query).
 
     Capacity minus active pairings, pending requests and seats a staged
     auto-pair run holds; only mentors who accept requests.
@@ -91,26 +91,23 @@ def offerable_seats(program: Program, mentor_ids: Iterable[int] | None = None) -
     mentors = Participant.objects.filter(program=program, role=Role.MENTOR, accepting_requests=True)
     if mentor_ids is not None:
         mentors = mentors.filter(pk__in=list(mentor_ids))
-    capacity = dict(mentors.values_list("pk", "capacity"))
-    if not capacity:
-        return {}
-    ids = list(capacity) if mentor_ids is not None else None
-    used: dict[int, int] = defaultdict(int)
-    active = Pairing.objects.filter(program=program, status=Pairing.Status.ACTIVE)
-    pending = PendingRequest.objects.filter(program=program)
+    active = Pairing.objects.filter(status=Pairing.Status.ACTIVE)
     held = AutoPairProposal.objects.filter(
         run__program=program, run__status=AutoPairRun.Status.STAGED
     ).exclude(
         Exists(Pairing.objects.filter(mentee=OuterRef("mentee_id"), status=Pairing.Status.ACTIVE))
     )
-    for qs in (active, pending, held):
-        if ids is not None:
-            qs = qs.filter(mentor_id__in=ids)
-        for mentor_id, n in (
-            qs.order_by().values("mentor_id").annotate(n=Count("pk")).values_list("mentor_id", "n")
-        ):
-            used[mentor_id] += n
-    return {pk: cap - used[pk] for pk, cap in capacity.items() if cap > used[pk]}
+    rows = (
+        mentors.annotate(
+            used=count_per_mentor(active)
+            + count_per_mentor(PendingRequest.objects.all())
+            + count_per_mentor(held)
+        )
+        .filter(capacity__gt=F("used"))
+        .order_by()
+        .values_list("pk", "capacity", "used")
+    )
+    return {pk: capacity - used for pk, capacity, used in rows}
 
 
 def waiting_summary(program: Program) -> dict[str, int]:
@@ -267,7 +264,12 @@ def waitlist_put_first(
 def leave_on_engagement(mentee_ids: Iterable[int]) -> None:
     """Mentees who got a pairing or a pending request leave the waitlist (callers hold
     their locks); called by every service that makes either."""
-    WaitlistEntry.objects.filter(mentee_id__in=list(mentee_ids)).delete()
+    ids = list(mentee_ids)
+    WaitlistEntry.wanted_mentors.through.objects.filter(waitlistentry__mentee_id__in=ids).delete()
+    # Nothing else points at an entry now: one DELETE, where the ORM's delete()
+    # would read the rows and delete them 100 at a time.
+    entries = WaitlistEntry.objects.filter(mentee_id__in=ids)
+    entries._raw_delete(entries.db)
 
 
 # --- Offering seats ---------------------------------------------------------------------
@@ -304,113 +306,158 @@ def seats_offer(
     with transaction.atomic():
         if not WaitlistEntry.objects.filter(program=program).exists():
             return []
-        seats = offerable_seats(program, mentor_ids)
-        if not seats:
-            return []
-        locked = set(
+        if mentor_ids is None:
+            mentor_ids = offerable_seats(program)
+        locked = (
             Participant.objects.select_for_update(skip_locked=True, no_key=True)
-            .filter(pk__in=sorted(seats))
+            .filter(pk__in=sorted(mentor_ids))
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        # Read again under the locks: what was free before may be taken now.
-        seats = offerable_seats(program, locked) if locked else {}
+        # Counted under the locks: nobody can take these seats meanwhile.
+        seats = offerable_seats(program, list(locked))
         offers = _match(program, seats) if seats else []
         return _make(program, offers, now) if offers else []
 
 
+def _engaged(mentee: str = "pk") -> Exists:
+    """True for a mentee (the row's `mentee` field) with an active pairing or a pending
+    request: an annotation, so the rows that need it say it in their own statement."""
+    return Exists(
+        Pairing.objects.filter(mentee=OuterRef(mentee), status=Pairing.Status.ACTIVE)
+    ) | Exists(PendingRequest.objects.filter(mentee=OuterRef(mentee)))
+
+
 def _match(program: Program, seats: dict[int, int]) -> list[tuple[int, int]]:
     """(mentee id, mentor id) for the free seats: the waitlist in order, each mentee
-    their best-scoring free seat among the mentors they may have."""
+    their best-scoring free seat among the mentors they may have.
+
+    Only the mentees chosen are locked (SKIP LOCKED), and checked again under
+    the lock: one that someone else holds (another seat's offer, their own
+    submit) is passed over and the seat goes to the next in line. Locking
+    more than the chosen would make a second offer running at the same
+    moment skip mentees this one does not take.
+    """
     weights = weights_of(program)
     mentor_ids = sorted(seats)
     mentors = list(Participant.objects.filter(pk__in=mentor_ids).order_by("pk").values(*PROFILE))
     column = {m["id"]: j for j, m in enumerate(mentors)}
     left = np.asarray([seats[m["id"]] for m in mentors], dtype=np.int64)
     remaining = int(left.sum())
-    # Read (and lock) a few more mentees than seats: most are eligible.
-    chunk = min(OFFER_CHUNK, max(64, 4 * remaining))
+    # Who may not have whom, for the whole line at once (joined on the
+    # waitlist, for these mentors only: a handful of index lookups).
+    blocked: dict[int, list[int]] = defaultdict(list)
+    for mentee_id, mentor_id in _blocked_pairs(program, mentor_ids):
+        blocked[mentee_id].append(column[mentor_id])
+    # Read a few more mentees than seats: most are eligible.
+    chunk = min(OFFER_CHUNK, max(64, remaining + remaining // 2))
     chosen: list[tuple[int, int]] = []
-    queue = entries(program).values_list("pk", "mentee_id", "priority", "joined_at")
+    queue = entries(program).filter(mentee__role=Role.MENTEE).annotate(engaged=_engaged("mentee"))
+    fields = ("pk", "priority", "joined_at", "engaged", *(f"mentee__{f}" for f in PROFILE))
     last = None
     while remaining:
-        page = queue if last is None else queue.filter(_behind(last[2], last[3], last[0]))
-        rows = list(page[:chunk])
+        page = queue if last is None else queue.filter(_behind(*last))
+        rows = list(page.values_list(*fields)[:chunk])
         if not rows:
             break
-        last = rows[-1]
-        mentee_ids = [mentee_id for _, mentee_id, _, _ in rows]
-        # Their rows, locked without waiting: a mentee someone else holds
-        # (being offered another seat, submitting, being paired) is skipped.
-        free = set(
-            Participant.objects.select_for_update(skip_locked=True, no_key=True)
-            .filter(pk__in=mentee_ids, role=Role.MENTEE)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        busy = set(
-            Pairing.objects.filter(mentee_id__in=free, status=Pairing.Status.ACTIVE).values_list(
-                "mentee_id", flat=True
-            )
-        ) | set(
-            PendingRequest.objects.filter(mentee_id__in=free).values_list("mentee_id", flat=True)
-        )
-        if busy:  # cannot happen through the services; never offer them anything
-            WaitlistEntry.objects.filter(mentee_id__in=busy).delete()
-        candidates = [pk for pk in mentee_ids if pk in free and pk not in busy]
-        if not candidates:
+        last = (rows[-1][1], rows[-1][2], rows[-1][0])
+        people = [dict(zip(PROFILE, row[4:], strict=True)) for row in rows if not row[3]]
+        if not people:
             continue
-        blocked: dict[int, list[int]] = defaultdict(list)
-        for mentee_id, mentor_id in _blocked_pairs(candidates):
-            if mentor_id in column:
-                blocked[mentee_id].append(column[mentor_id])
+        order = [person["id"] for person in people]
+        matrix = matching.score_matrix(people, mentors, weights)
+        # Whom each waits for (no row: any suitable mentor).
         wanted: dict[int, list[int]] = defaultdict(list)
-        for mentee_id, mentor_id in WaitlistEntry.wanted_mentors.through.objects.filter(
-            waitlistentry__mentee_id__in=candidates
-        ).values_list("waitlistentry__mentee_id", "participant_id"):
+        for mentee_id, mentor_id in (
+            WaitlistEntry.wanted_mentors.through.objects.filter(
+                waitlistentry_id__in=[row[0] for row in rows]
+            )
+            .order_by()
+            .values_list("waitlistentry__mentee_id", "participant_id")
+        ):
             wanted[mentee_id].append(column.get(mentor_id, -1))
-        people = {
-            p["id"]: p for p in Participant.objects.filter(pk__in=candidates).values(*PROFILE)
-        }
-        order = [pk for pk in candidates if pk in people]
-        matrix = matching.score_matrix([people[pk] for pk in order], mentors, weights)
-        for i, mentee_id in enumerate(order):
-            ok = matrix.eligible[i] & (left > 0)
-            if mentee_id in wanted:
-                named = np.zeros(len(mentors), dtype=bool)
-                named[[j for j in wanted[mentee_id] if j >= 0]] = True
-                ok &= named
-            if mentee_id in blocked:
-                ok[blocked[mentee_id]] = False
-            if not ok.any():
-                continue
-            # Best score; between equals the lowest mentor id (argmax takes the first).
-            j = int(np.argmax(np.where(ok, matrix.scores[i], -1.0)))
-            chosen.append((mentee_id, mentors[j]["id"]))
-            left[j] -= 1
-            remaining -= 1
-            if not remaining:
+        passed: set[int] = set()  # taken by someone else meanwhile, or chosen already
+        while remaining:
+            tentative = _assign(order, matrix, left, passed, blocked, wanted, remaining)
+            if not tentative:
                 break
+            got = {
+                pk
+                for pk, engaged in Participant.objects.select_for_update(
+                    skip_locked=True, no_key=True, of=("self",)
+                )
+                .filter(pk__in=[mentee_id for mentee_id, _ in tentative])
+                .annotate(engaged=_engaged())
+                .order_by("pk")
+                .values_list("pk", "engaged")
+                if not engaged
+            }
+            for mentee_id, j in tentative:
+                passed.add(mentee_id)
+                if mentee_id in got:
+                    chosen.append((mentee_id, mentors[j]["id"]))
+                    left[j] -= 1
+                    remaining -= 1
     return chosen
 
 
-def _blocked_pairs(mentee_ids: Sequence[int]) -> set[tuple[int, int]]:
-    """Pairs never offered: the mentor declined them, their pairing ended, or an admin
-    said "do not pair again"."""
-    declined = MentorRequest.objects.filter(
-        mentee_id__in=mentee_ids, status=MentorRequest.Status.DECLINED
-    ).values_list("mentee_id", "mentor_id")
-    before = Pairing.objects.filter(
-        mentee_id__in=mentee_ids, status=Pairing.Status.ENDED
-    ).values_list("mentee_id", "mentor_id")
+def _assign(order, matrix, left, passed, blocked, wanted, limit) -> list[tuple[int, int]]:
+    """Greedy in waitlist order: (mentee id, mentor column) for up to `limit` seats."""
+    left = left.copy()
+    out = []
+    for i, mentee_id in enumerate(order):
+        if mentee_id in passed:
+            continue
+        ok = matrix.eligible[i] & (left > 0)
+        if mentee_id in wanted:
+            named = np.zeros(len(left), dtype=bool)
+            named[[j for j in wanted[mentee_id] if j >= 0]] = True
+            ok &= named
+        if mentee_id in blocked:
+            ok[blocked[mentee_id]] = False
+        if not ok.any():
+            continue
+        # Best score; between equals the lowest mentor id (argmax takes the first).
+        j = int(np.argmax(np.where(ok, matrix.scores[i], -1.0)))
+        out.append((mentee_id, j))
+        left[j] -= 1
+        if len(out) == limit:
+            break
+    return out
+
+
+def _blocked_pairs(program: Program, mentor_ids: Sequence[int]) -> set[tuple[int, int]]:
+    """(mentee, mentor) pairs never offered, between these mentors and anyone on the
+    program's waitlist: the mentor declined them, or their pairing ended (that includes
+    "do not pair again")."""
+    declined = (
+        MentorRequest.objects.filter(
+            mentor_id__in=mentor_ids,
+            mentee__waitlist_entry__program=program,
+            status=MentorRequest.Status.DECLINED,
+        )
+        .order_by()
+        .values_list("mentee_id", "mentor_id")
+    )
+    before = (
+        Pairing.objects.filter(
+            mentor_id__in=mentor_ids,
+            mentee__waitlist_entry__program=program,
+            status=Pairing.Status.ENDED,
+        )
+        .order_by()
+        .values_list("mentee_id", "mentor_id")
+    )
     return set(declined) | set(before)
 
 
 def _make(program: Program, pairs: list[tuple[int, int]], now: datetime) -> list[Offer]:
     """Requests (with Approval) or pairings (without) for the chosen pairs, and their emails."""
-    program = Program.objects.select_related("organization").get(pk=program.pk)
     ids = {pk for pair in pairs for pk in pair}
-    people = Participant.objects.in_bulk(ids)
+    people = Participant.objects.only(
+        "program_id", "first_name", "last_name", "email", "title", "department", "location",
+        "skills", "goals",
+    ).in_bulk(ids)  # fmt: skip
     leave_on_engagement([mentee_id for mentee_id, _ in pairs])
     drafts: list[Draft] = []
     offers: list[Offer] = []
