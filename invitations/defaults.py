@@ -143,8 +143,7 @@ DEFAULTS: dict[str, Template] = {
         text=(
             "Hi {{ first_name }},\n\n"
             "Your pairing with {{ partner_name }} in {{ program_name }} has been ended by the "
-            "program team. Thank you for the time you gave it.\n\n"
-            "{{ next_step }}\n\n"
+            "program team. Thank you for the time you gave it. {{ next_step }}\n\n"
             "If you have questions, reply to your program team.\n\n"
             "{{ organization_name }}"
         ),

@@ -277,10 +277,7 @@ def waitlist_page(request: HttpRequest, token: str) -> HttpResponse:
         except DomainError as exc:
             error = str(exc)
         else:
-            messages.success(
-                request,
-                "You're on the waitlist. We'll email you as soon as a mentor has room for you.",
-            )
+            messages.success(request, "Done: you're on the waitlist.")
             return redirect(reverse("pairing:preferences", kwargs={"token": token}))
     entry = WaitlistEntry.objects.filter(mentee=mentee).first()
     named = set(entry.wanted_mentors.values_list("pk", flat=True)) if entry else set()

@@ -91,8 +91,10 @@ def test_waitlisted_mentee_gets_the_seat_an_ended_pairing_frees_and_is_paired(
     [mia_link] = _links(invitation, "/p/")
     page.goto(mia_link)
     page.get_by_role("heading", name="Submit Your Mentor Preferences").wait_for()
-    page.get_by_text("No mentor has room right now. Join the waitlist below").wait_for()
+    page.get_by_role("heading", name="No mentor has room right now").wait_for()
     assert page.get_by_role("heading", name="Theo Brandt").count() == 0  # no card for him
+    # Nothing to choose, so no choosing form: only the way onto the waitlist.
+    assert page.get_by_role("button", name="Send my request").count() == 0
     assert_no_horizontal_scroll(page)
     page.get_by_role("link", name="Join the waitlist").click()
     page.get_by_role("heading", name="Join the waitlist").wait_for()
@@ -105,6 +107,9 @@ def test_waitlisted_mentee_gets_the_seat_an_ended_pairing_frees_and_is_paired(
     page.get_by_text(
         re.compile(r"You are number 1 in line, waiting since .*, for Theo Brandt\.")
     ).wait_for()
+    # The page does not contradict itself: no other way to join, no mentors "below".
+    assert page.get_by_role("link", name="Join the waitlist").count() == 0
+    assert page.get_by_text("who has room now below").count() == 0
     assert_no_horizontal_scroll(page)
     assert _subjects(smtp_server, mia) == [str(invitation["Subject"])]  # no offer yet
 

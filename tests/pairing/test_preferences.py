@@ -180,10 +180,13 @@ def test_without_approval_the_form_pairs_at_once(live_program, client):
 def test_declined_message_is_shown_when_the_mentee_comes_back(live_program, client):
     mentee = _mentee(live_program)
     mentor = factories.MentorFactory(program=live_program)
+    other = factories.MentorFactory(program=live_program)
     request = services.preferences_submit(mentee=mentee, mentor_ids=[mentor.pk]).request
     services.request_decline(request_id=request.pk, message="Full this term")
     html = client.get(f"/p/{_link(mentee)}/").content.decode()
     assert "Full this term" in html and "Send my request" in html
+    # The mentor who said no is not offered again; the other one is.
+    assert f'name="rank_{other.pk}"' in html and f'name="rank_{mentor.pk}"' not in html
 
 
 def test_other_links_get_the_neutral_page(live_program, client):
