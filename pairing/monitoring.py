@@ -197,8 +197,10 @@ def _end(
         pairing.status, pairing.ended_at, pairing.ended_by = Pairing.Status.ENDED, now, user
         pairing.end_reason, pairing.do_not_pair_again = reason, do_not_pair_again
     # The freed seats, to the waitlist (mentors nobody else holds; a held one
-    # is its holder's to offer, or the next sweep's).
-    seats_offer(program=program, mentor_ids={p.mentor_id for p in locked}, now=now)
+    # is its holder's to offer, or the next sweep's). Mentees put first in
+    # line may take any mentor's free seat but their last one's: all of them.
+    freed = None if next_step == NextStep.WAITLIST else {p.mentor_id for p in locked}
+    seats_offer(program=program, mentor_ids=freed, now=now)
     return locked
 
 

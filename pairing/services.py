@@ -46,6 +46,7 @@ from pairing.drafts import (
     links_bulk,
     preferences_url,
     request_draft,
+    request_drafts,
 )
 from pairing.engagement import lock_participants
 from pairing.models import (
@@ -57,7 +58,7 @@ from pairing.models import (
     PendingRequest,
 )
 from pairing.request_selectors import do_not_pair_again, said_no
-from pairing.waitlist import leave_on_engagement, seats_offer
+from pairing.waitlist import leave_on_engagement, release_held, seats_offer
 from programs.models import ActivityEvent, Participant, Program
 from programs.services import DomainError, activity_record, ensure_pairing_open
 
@@ -238,6 +239,7 @@ def _pair(
         assignment_drafts(program, pairing.pk, pairing.mentee, pairing.mentor, now),
         program=program,
     )
+    release_held(program=program, mentee_ids=[mentee.pk], now=now)
     return pairing
 
 
@@ -556,20 +558,49 @@ def request_decline(
 # --- After a decline or an expiry --------------------------------------------------
 
 
-def _after_ending(requests: Sequence[MentorRequest], *, now: datetime) -> None:
+def _after_ending(
+    requests: Sequence[MentorRequest],
+    *,
+    now: datetime,
+    new_requests: list[MentorRequest] | None = None,
+) -> None:
     """Tell each mentee, or pass the request on to their next choice (program setting).
 
     Called inside the transaction that ended the requests; `requests` carry
-    their program, organization, mentee and mentor.
+    their program, organization, mentee and mentor. new_requests: the caller
+    writes the mentors' emails for the requests passed on (together with
+    others of the same event); without it they are written here.
     """
     choose_again: dict[int, list[_Ended]] = defaultdict(list)
+    forwarded: dict[int, list[MentorRequest]] = defaultdict(list)
     programs: dict[int, Program] = {}
     for request in requests:
         programs[request.program_id] = request.program
-        if not (_forwards(request.program) and _forward(request, now=now)):
+        new = _forward(request, now=now) if _forwards(request.program) else None
+        if new is None:
             choose_again[request.program_id].append(_Ended.of(request))
+        elif new is not _ALREADY_PAIRED:
+            forwarded[request.program_id].append(new)
     for program_id, ended in choose_again.items():
         _choose_again_emails(programs[program_id], ended, now=now)
+    passed_on = [r for new in forwarded.values() for r in new]
+    if new_requests is not None:
+        new_requests += passed_on
+    else:
+        _mentor_emails(passed_on, event="forward")
+
+
+def _mentor_emails(requests: Sequence[MentorRequest], *, event: str) -> None:
+    """The mentors' emails for requests made in one event: one per mentor (a sweep may
+    pass two expired requests to the same next mentor, and offer them a seat too)."""
+    by_program: dict[int, list[MentorRequest]] = defaultdict(list)
+    for request in requests:
+        by_program[request.program_id].append(request)
+    for new in by_program.values():
+        outbox_add(
+            request_drafts(new, event=f"{event}-{min(r.pk for r in new)}"),
+            program=new[0].program,
+        )
 
 
 def _forwards(program: Program) -> bool:
@@ -645,32 +676,38 @@ def _choose_again_emails(program: Program, ended: Sequence[_Ended], *, now: date
     outbox_add(drafts, program=program)
 
 
-def _forward(request: MentorRequest, *, now: datetime) -> bool:
-    """Pass an ended request to the mentee's next ranked mentor still available.
+# _forward's answer when the mentee turned out to be paired already (nothing to say).
+_ALREADY_PAIRED: MentorRequest = object()  # type: ignore[assignment]
 
-    No mentor lock is needed: a pending request takes no capacity (the
-    approval checks it under the lock). The mentee's row is locked, but only
-    if free: our caller already holds the ended request's row, and whoever
-    holds the mentee (a submit, a hand pairing) may be waiting for that row.
-    False when nobody is left or the mentee is busy elsewhere: the caller
-    then asks the mentee to choose again. True when it was passed on, or
-    when the mentee turned out to be paired already (nothing to say).
+
+def _forward(request: MentorRequest, *, now: datetime) -> MentorRequest | None:
+    """Pass an ended request to the mentee's next ranked mentor still available; the new
+    request (the caller writes its mentor's email), or None.
+
+    The mentee's and the next mentor's rows are locked, but only if free
+    (SKIP LOCKED): our caller already holds the ended request's row and
+    perhaps its mentor's, and whoever holds the mentee (a submit, a hand
+    pairing) or the next mentor may be waiting for one of those. The mentor's
+    lock keeps anyone from taking their last seat while the request is made.
+    None when nobody is left or the mentee is busy elsewhere: the caller
+    then asks the mentee to choose again. _ALREADY_PAIRED when the mentee
+    turned out to be paired already (nothing to say).
     """
     program = request.program
     free = Participant.objects.select_for_update(skip_locked=True, no_key=True).filter(
         pk=request.mentee_id
     )
     if not list(free.values_list("pk", flat=True)):
-        return False
+        return None
     if Pairing.objects.filter(mentee_id=request.mentee_id, status=Pairing.Status.ACTIVE).exists():
-        return True
+        return _ALREADY_PAIRED
     later = list(
         MentorPreference.objects.filter(mentee_id=request.mentee_id, rank__gt=request.rank)
         .order_by("rank")
         .values_list("mentor_id", "rank")
     )
     if not later:
-        return False
+        return None
     available = _available_mentor_ids(
         program, [mentor_id for mentor_id, _ in later], mentee_id=request.mentee_id
     )
@@ -697,10 +734,9 @@ def _forward(request: MentorRequest, *, now: datetime) -> bool:
                 now=now,
             )
         except DomainError:
-            return False
+            return None
         outbox_add(
             [
-                request_draft(new, kind=EmailKind.MENTOR_REQUEST, key=f"mentor-request:{new.pk}"),
                 Draft(
                     kind=EmailKind.REQUEST_FORWARDED,
                     key=f"request-forwarded:{request.pk}",
@@ -717,8 +753,8 @@ def _forward(request: MentorRequest, *, now: datetime) -> bool:
             ],
             program=program,
         )
-        return True
-    return False
+        return new
+    return None
 
 
 # --- The sweeper ---------------------------------------------------------------------
@@ -767,6 +803,7 @@ def _after_expiry(rows: Sequence[_Expired], *, now: datetime) -> None:
         .order_by()
         .values_list("pk", "first_name", "last_name", "email")
     }
+    new_requests: list[MentorRequest] = []
     expired: dict[int, list[_Ended]] = defaultdict(list)
     for pk, program_id, mentee_id, mentor_id in told:
         first, last, email = people[mentee_id]
@@ -787,7 +824,7 @@ def _after_expiry(rows: Sequence[_Expired], *, now: datetime) -> None:
         ended = MentorRequest.objects.filter(pk__in=forward).select_related(
             "mentee", "mentor", "program", "program__organization"
         )
-        _after_ending(list(ended.order_by("pk")), now=now)
+        _after_ending(list(ended.order_by("pk")), now=now, new_requests=new_requests)
     for program_id, ended in expired.items():
         _choose_again_emails(programs[program_id], ended, now=now)
     # Each expiry gives its mentor's seat back to the waitlist. The sweep
@@ -796,7 +833,11 @@ def _after_expiry(rows: Sequence[_Expired], *, now: datetime) -> None:
     for _, program_id, _, mentor_id in rows:
         mentors[program_id].add(mentor_id)
     for program_id, mentor_ids in mentors.items():
-        seats_offer(program=programs[program_id], mentor_ids=mentor_ids, now=now)
+        seats_offer(
+            program=programs[program_id], mentor_ids=mentor_ids, now=now, new_requests=new_requests
+        )
+    # One email per mentor for the whole sweep: passed on to them, offered to them.
+    _mentor_emails(new_requests, event="expiry")
 
 
 def _claim_and_expire(now: datetime, limit: int) -> list[_Expired]:

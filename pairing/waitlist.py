@@ -292,6 +292,7 @@ def seats_offer(
     program: Program,
     mentor_ids: Iterable[int] | None = None,
     now: datetime | None = None,
+    new_requests: list[MentorRequest] | None = None,
 ) -> list[Offer]:
     """Offer the free seats of these mentors (None: every mentor of the program) to the
     waitlist, longest-waiting eligible mentee first, each mentee their best-scoring seat.
@@ -299,6 +300,8 @@ def seats_offer(
     The mentors' rows are locked with SKIP LOCKED: a caller that freed the
     seats already holds them (a transaction never skips its own locks), and a
     mentor someone else holds right now is theirs to offer, or the next sweep's.
+    new_requests: the caller writes the mentors' emails for the requests made
+    (with the others of its event); without it they are written here.
     """
     if not _offers_on(program):
         return []
@@ -317,7 +320,7 @@ def seats_offer(
         # Counted under the locks: nobody can take these seats meanwhile.
         seats = offerable_seats(program, list(locked))
         offers = _match(program, seats) if seats else []
-        return _make(program, offers, now) if offers else []
+        return _make(program, offers, now, new_requests) if offers else []
 
 
 def _engaged(mentee: str = "pk") -> Exists:
@@ -381,17 +384,21 @@ def _match(program: Program, seats: dict[int, int]) -> list[tuple[int, int]]:
             tentative = _assign(order, matrix, left, passed, blocked, wanted, remaining)
             if not tentative:
                 break
-            got = {
-                pk
-                for pk, engaged in Participant.objects.select_for_update(
-                    skip_locked=True, no_key=True, of=("self",)
-                )
+            got = set(
+                Participant.objects.select_for_update(skip_locked=True, no_key=True)
                 .filter(pk__in=[mentee_id for mentee_id, _ in tentative])
-                .annotate(engaged=_engaged())
                 .order_by("pk")
-                .values_list("pk", "engaged")
-                if not engaged
-            }
+                .values_list("pk", flat=True)
+            )
+            # Checked again in a statement of its own, begun after the locks were
+            # granted: one that locked and checked together could read a snapshot
+            # older than the commit that just released a mentee.
+            if got:
+                got -= set(
+                    Participant.objects.filter(pk__in=got)
+                    .filter(_engaged())
+                    .values_list("pk", flat=True)
+                )
             for mentee_id, j in tentative:
                 passed.add(mentee_id)
                 if mentee_id in got:
@@ -451,7 +458,12 @@ def _blocked_pairs(program: Program, mentor_ids: Sequence[int]) -> set[tuple[int
     return set(declined) | set(before)
 
 
-def _make(program: Program, pairs: list[tuple[int, int]], now: datetime) -> list[Offer]:
+def _make(
+    program: Program,
+    pairs: list[tuple[int, int]],
+    now: datetime,
+    new_requests: list[MentorRequest] | None = None,
+) -> list[Offer]:
     """Requests (with Approval) or pairings (without) for the chosen pairs, and their emails."""
     ids = {pk for pair in pairs for pk in pair}
     people = Participant.objects.only(
@@ -480,6 +492,8 @@ def _make(program: Program, pairs: list[tuple[int, int]], now: datetime) -> list
             event=f"waitlist-{created[0].pk}",
         )
         offers += [Offer(p.mentee_id, p.mentor_id, pairing_id=p.pk) for p in created]
+        # Seats a staged auto-pair run held for these mentees elsewhere are free now.
+        release_held(program=program, mentee_ids=[p.mentee_id for p in created], now=now)
     else:
         expires_at = deadline_for_program(now, program)
         created = MentorRequest.objects.bulk_create(
@@ -497,7 +511,10 @@ def _make(program: Program, pairs: list[tuple[int, int]], now: datetime) -> list
         for request in created:
             request.program = program
             request.mentee, request.mentor = people[request.mentee_id], people[request.mentor_id]
-        drafts += request_drafts(created, event=f"waitlist-{created[0].pk}")
+        if new_requests is not None:
+            new_requests += created
+        else:
+            drafts += request_drafts(created, event=f"waitlist-{created[0].pk}")
         deadline = deadline_label(expires_at, program.organization.timezone)
         links = new_links(
             Purpose.PREFERENCES,
@@ -522,6 +539,18 @@ def _make(program: Program, pairs: list[tuple[int, int]], now: datetime) -> list
             offers.append(Offer(request.mentee_id, request.mentor_id, request_id=request.pk))
     outbox_add(drafts, program=program)
     return offers
+
+
+def release_held(*, program: Program, mentee_ids: Sequence[int], now: datetime) -> None:
+    """These mentees were just paired: a seat a staged auto-pair run held for them with
+    another mentor holds nothing any more, so it goes to the waitlist."""
+    mentor_ids = list(
+        AutoPairProposal.objects.filter(
+            mentee_id__in=list(mentee_ids), run__status=AutoPairRun.Status.STAGED
+        ).values_list("mentor_id", flat=True)
+    )
+    if mentor_ids:
+        seats_offer(program=program, mentor_ids=mentor_ids, now=now)
 
 
 def waitlist_sweep(*, now: datetime | None = None) -> dict[str, int]:

@@ -23,7 +23,7 @@ from pairing.models import (
 )
 from pairing.request_selectors import do_not_pair_again, do_not_pair_again_pairs
 from pairing.services import requests_close_full
-from pairing.waitlist import leave_on_engagement
+from pairing.waitlist import leave_on_engagement, seats_offer
 from programs.match_weights import weights_of
 from programs.models import Participant, Program
 from programs.services import DomainError, activity_record
@@ -42,10 +42,13 @@ def _staged_run(program: Program, run_id: int) -> AutoPairRun:
 def proposal_remove(*, program: Program, run_id: int, mentee_id: int) -> None:
     """Take a mentee out of the proposals; they join the unpaired list."""
     run = _staged_run(program, run_id)
-    deleted, _ = AutoPairProposal.objects.filter(run=run, mentee_id=mentee_id).delete()
-    if not deleted:
+    proposal = AutoPairProposal.objects.filter(run=run, mentee_id=mentee_id).first()
+    if proposal is None:
         raise DomainError("That mentee has no proposal in this run.")
+    proposal.delete()
     AutoPairUnpaired.objects.create(run=run, mentee_id=mentee_id, reason=Reason.REMOVED)
+    # The seat it held is free again: the waitlist's, where offers are made.
+    seats_offer(program=program, mentor_ids=[proposal.mentor_id])
 
 
 def seats_free(run: AutoPairRun, mentor_ids: Sequence[int]) -> dict[int, int]:
@@ -175,9 +178,11 @@ def proposal_set_mentor(
         AutoPairUnpaired.objects.filter(run=run, mentee=mentee).delete()
         current = AutoPairProposal.objects.create(run=run, mentee=mentee, **fields)
     else:
+        freed = current.mentor_id
         for key, value in fields.items():
             setattr(current, key, value)
         current.save()
+        seats_offer(program=program, mentor_ids=[freed])
     current.paired_before = ended_at
     return current
 
@@ -304,6 +309,9 @@ def _confirm(*, program: Program, run_id: int, user) -> ConfirmResult:
     run.totals = {**run.totals, "confirmed": len(created), "skipped": skipped[:1000]}
     run.totals["skipped_count"] = len(skipped)
     run.save(update_fields=["status", "closed_at", "closed_by", "totals"])
+    # The run holds no seat now: those its skipped proposals held are free again.
+    if skipped:
+        seats_offer(program=program, mentor_ids={m for _, m in proposals}, now=now)
     detail = f"Created {len(created)} pairing{'s' if len(created) != 1 else ''}"
     if skipped:
         detail += f"; skipped {len(skipped)} that no longer fit"
@@ -320,6 +328,7 @@ def autopair_discard(*, program: Program, run_id: int, user) -> AutoPairRun:
     if run.status not in AutoPairRun.OPEN:
         raise DomainError(f"This run is {run.get_status_display().lower()}; it cannot change.")
     pairs = run.proposals.count()
+    held = set(run.proposals.values_list("mentor_id", flat=True))
     run.proposals.all().delete()
     run.unpaired.all().delete()
     run.status = RunStatus.DISCARDED
@@ -332,4 +341,7 @@ def autopair_discard(*, program: Program, run_id: int, user) -> AutoPairRun:
         verb=Verb.AUTOPAIR_DISCARDED,
         detail=f"Discarded {pairs} proposed pair{'s' if pairs != 1 else ''}",
     )
+    # The seats the run held are free again.
+    if held:
+        seats_offer(program=program, mentor_ids=held)
     return run
