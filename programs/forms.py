@@ -181,6 +181,15 @@ class ParticipantForm(forms.ModelForm):
         }
         widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Each field carries the value the admin saw, so `changed_data` is what
+        # the admin changed, not what differs from the row now: a mentor's
+        # "unavailable for now" that lands while the page is open survives an
+        # unrelated edit.
+        for field in self.fields.values():
+            field.show_hidden_initial = True
+
     def clean_email(self):
         email = self.cleaned_data["email"].strip().lower()
         clash = Participant.objects.filter(program=self.instance.program, email=email).exclude(

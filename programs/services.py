@@ -1,3 +1,5 @@
+import copy
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -108,19 +110,25 @@ def participant_update(*, participant: Participant, user=None, **fields) -> Part
         )
         if found:
             raise DomainError(found[1])
+    # Applied to the row as locked, and only the fields asked for: a column
+    # someone else changed meanwhile (a mentor's "unavailable for now") stays.
+    before = copy.copy(current)
     for key, value in fields.items():
-        setattr(participant, key, value)
+        setattr(current, key, value)
     if "email" in fields:
-        participant.email = participant.email.strip().lower()
-    participant.save()
-    if changes := _changes(current, participant, fields):
+        current.email = current.email.strip().lower()
+    current.save(update_fields=[*fields, "updated_at"])
+    for key in fields:
+        setattr(participant, key, getattr(current, key))
+    participant.updated_at = current.updated_at
+    if changes := _changes(before, current, fields):
         activity_record(
             program=current.program,
             actor=user,
             verb=Verb.PARTICIPANT_EDITED,
             detail=f"{participant.full_name}: {changes}",
         )
-    if _mentor_changed(current, participant):
+    if _mentor_changed(before, current):
         hooks.mentors_changed(program=current.program, mentor_ids=[participant.pk])
     return participant
 

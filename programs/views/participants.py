@@ -41,10 +41,9 @@ def participant_edit(request: HttpRequest, program_id: int, participant_id: int)
     form = ParticipantForm(request.POST or None, instance=participant)
     if request.method == "POST" and form.is_valid():
         participant.refresh_from_db()
+        changed = {name: form.cleaned_data[name] for name in form.changed_data}
         try:
-            services.participant_update(
-                participant=participant, user=request.user, **form.cleaned_data
-            )
+            services.participant_update(participant=participant, user=request.user, **changed)
         except services.DomainError as exc:
             form.add_error(None, str(exc))
         else:

@@ -310,12 +310,15 @@ def _edit(client, person, **overrides):
         "capacity": str(person.capacity),
         "accepting_requests": "on" if person.accepting_requests else "",
     }
+    # The values the page showed, posted back hidden: the form saves what changed.
+    seen = {f"initial-{name}": value for name, value in data.items()}
+    seen["initial-accepting_requests"] = str(person.accepting_requests)
     data.update(overrides)
     url = reverse(
         "programs:participant_edit",
         kwargs={"program_id": person.program_id, "participant_id": person.pk},
     )
-    response = client.post(url, {k: v for k, v in data.items() if v != ""})
+    response = client.post(url, {k: v for k, v in {**seen, **data}.items() if v != ""})
     assert response.status_code == 302, response.content.decode()[:2000]
     person.refresh_from_db()
 

@@ -36,10 +36,14 @@ def _form(person, **overrides) -> dict:
         "manager_email": person.manager_email,
         "capacity": str(person.capacity),
     }
+    # What the page shows is also posted back, hidden, as the values the admin
+    # saw: the form saves only what the admin changed.
+    seen = {f"initial-{name}": value for name, value in data.items()}
+    seen["initial-accepting_requests"] = str(person.accepting_requests)
     if person.accepting_requests:
         data["accepting_requests"] = "on"
     data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
+    return {k: v for k, v in {**seen, **data}.items() if v is not None}
 
 
 def _pending(mentee, mentor):
@@ -143,6 +147,7 @@ def test_a_mentor_who_was_unavailable_can_take_requests_again(program, org_admin
     response = org_admin_client.post(_url(mentor), _form(mentor, accepting_requests="on"))
     assert response.status_code == 302
     assert Participant.objects.get(pk=mentor.pk).accepting_requests is True
+    mentor.refresh_from_db()  # the page as the admin sees it now
     org_admin_client.post(_url(mentor), _form(mentor, accepting_requests=None))
     assert Participant.objects.get(pk=mentor.pk).accepting_requests is False
 
