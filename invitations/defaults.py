@@ -94,12 +94,12 @@ DEFAULTS: dict[str, Template] = {
         ),
     ),
     EmailKind.REQUEST_CLOSED: Template(
-        subject="{{ mentor_name }} is now full: choose another mentor",
+        subject="{{ mentor_name }} can't take new mentees now: choose another mentor",
         text=(
             "Hi {{ first_name }},\n\n"
-            "{{ mentor_name }} has taken on as many mentees as they can in {{ program_name }}, "
-            "so your request to them is closed. It isn't a no to you: their seats filled "
-            "before they could answer.\n\n"
+            "{{ mentor_name }} can't take on more mentees in {{ program_name }} right now "
+            "(their places are full, or they have paused), so your request to them is "
+            "closed. It isn't a no to you: this happened before they could answer.\n\n"
             "Other mentors still have room. Choose again here: {{ preferences_link }}\n\n"
             "{{ organization_name }}"
         ),
@@ -112,6 +112,18 @@ DEFAULTS: dict[str, Template] = {
             "We have sent your request to {{ mentor_name }}, who has until {{ deadline }} to "
             "answer. We'll email you either way.\n\n"
             "If you'd rather not, you can withdraw the request here: {{ preferences_link }}\n\n"
+            "{{ organization_name }}"
+        ),
+    ),
+    EmailKind.WAITLIST_RETURNED: Template(
+        subject="You're still on the waitlist",
+        text=(
+            "Hi {{ first_name }},\n\n"
+            "Your request to {{ mentor_name }} in {{ program_name }} didn't work out this "
+            "time: {{ what_happened }}. You keep your place on the waitlist, and we'll email "
+            "you as soon as another mentor has room.\n\n"
+            "You can see your place, or choose a mentor who has room now, here: "
+            "{{ preferences_link }}\n\n"
             "{{ organization_name }}"
         ),
     ),

@@ -16,6 +16,7 @@ class EmailKind(models.TextChoices):
     REQUEST_CANCELLED = "request_cancelled", "Request cancelled by the program team"
     REQUEST_CLOSED = "request_closed", "Request closed: mentor full"
     WAITLIST_OFFER = "waitlist_offer", "Waitlist: a mentor has room"
+    WAITLIST_RETURNED = "waitlist_returned", "Waitlist: back in line after an offer"
     MENTOR_REQUESTS = "mentor_requests", "Mentor requests (several at once)"
     ASSIGNMENTS = "assignments", "Mentorship Assignments (several at once)"
     PAIRING_ENDED = "pairing_ended", "Pairing ended"

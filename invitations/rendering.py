@@ -85,6 +85,12 @@ VARIABLES: dict[str, dict[str, str]] = {
         "deadline": "Date by which the mentor should respond",
         "preferences_link": "Link to see or withdraw the request",
     },
+    EmailKind.WAITLIST_RETURNED: {
+        **COMMON,
+        "mentor_name": "The mentor the offer went to",
+        "what_happened": "Why it ended (declined, lapsed, places filled, closed)",
+        "preferences_link": "Link to the mentee's page",
+    },
     EmailKind.MENTOR_REQUESTS: {
         **COMMON,
         "count": "How many requests",

@@ -196,16 +196,28 @@ class Pairing(models.Model):
         return f"{self.mentee_id} with {self.mentor_id} ({self.status})"
 
 
+class WaitingManager(models.Manager):
+    """The entries of mentees waiting now: not those holding an offer."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(offer__isnull=True)
+
+
 class WaitlistEntry(models.Model):
-    """A mentee waiting for a seat: the row exists only while they wait.
+    """A mentee's place on the waitlist.
 
     Order: priority first (a mentee whose pairing ended early may be put
     first), then who joined earliest. When a seat frees, pairing.waitlist
     offers it to the first mentee in that order who may take it (named
-    mentors, must-match rules, nobody who said no) and deletes the row in the
-    same transaction. Every change of a row happens under its mentee's
-    participant lock (pairing.engagement.lock_participants), so a mentee is
-    never offered two seats at once.
+    mentors, must-match rules, nobody who said no). With Approval the offer
+    is a request, and the row keeps the mentee's place while it waits
+    (`offer`): approved, the row goes with the pairing; declined, lapsed or
+    closed, the mentee is back in line where they were. Without Approval the
+    offer is a pairing and the row goes at once. `objects` reads only the
+    mentees waiting now; `every` reads all rows. Every change of a row
+    happens under its mentee's participant lock
+    (pairing.engagement.lock_participants), so a mentee is never offered two
+    seats at once.
     """
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
@@ -220,6 +232,14 @@ class WaitlistEntry(models.Model):
     )
     # Empty: any mentor with room who suits the program's rules.
     wanted_mentors = models.ManyToManyField(Participant, blank=True, related_name="+")
+    # The request a seat's offer made for the mentee, while it waits for the mentor.
+    offer = models.OneToOneField(
+        MentorRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    # The first manager is the default one Django uses for relations and deletes.
+    every = models.Manager()
+    objects = WaitingManager()
 
     class Meta:
         ordering = ["-priority", "joined_at", "id"]

@@ -20,6 +20,7 @@ from invitations.outbox import Draft, outbox_add
 from pairing.drafts import new_links
 from pairing.health import Rules, local_today
 from pairing.models import HealthRules, MentoringSession, Pairing
+from pairing.tasks import offer_program_waitlist
 from pairing.waitlist import seats_offer, waitlist_put_first
 from programs.models import ActivityEvent, Participant, Program
 from programs.services import DomainError, activity_record
@@ -48,6 +49,9 @@ def _next_step_texts(
         text = (
             "You are first in line on the program's waitlist: as soon as a mentor has room, "
             "we'll offer them to you by email."
+            if program.is_user_led
+            else "You are first in line on the program's waitlist: your program team will "
+            "pair you with a new mentor as soon as they can."
         )
         return {p.mentee_id: text for p in ended}
     if next_step == NextStep.INVITE:
@@ -197,10 +201,19 @@ def _end(
         pairing.status, pairing.ended_at, pairing.ended_by = Pairing.Status.ENDED, now, user
         pairing.end_reason, pairing.do_not_pair_again = reason, do_not_pair_again
     # The freed seats, to the waitlist (mentors nobody else holds; a held one
-    # is its holder's to offer, or the next sweep's). Mentees put first in
-    # line may take any mentor's free seat but their last one's: all of them.
-    freed = None if next_step == NextStep.WAITLIST else {p.mentor_id for p in locked}
-    seats_offer(program=program, mentor_ids=freed, now=now)
+    # is its holder's to offer, or the next sweep's). The mentees just put
+    # first in line are not offered one in this event, whose email tells them
+    # they are first in line: right after it commits, a task offers them any
+    # free seat, which is an event (and an email) of its own.
+    ended_mentees = {p.mentee_id for p in locked}
+    seats_offer(
+        program=program,
+        mentor_ids={p.mentor_id for p in locked},
+        now=now,
+        skip_mentees=ended_mentees,
+    )
+    if next_step == NextStep.WAITLIST:
+        offer_program_waitlist.delay_on_commit(program.pk)
     return locked
 
 

@@ -262,3 +262,13 @@ def paired_before_pairs(program: Program) -> set[tuple[int, int]]:
             "mentee_id", "mentor_id"
         )
     )
+
+
+def declined_pairs(program: Program) -> set[tuple[int, int]]:
+    """(mentee id, mentor id) pairs where the mentor declined the mentee's request in this
+    program: auto-pair never proposes them (said_no; an admin may still pair by hand)."""
+    return set(
+        MentorRequest.objects.filter(program=program, status=MentorRequest.Status.DECLINED)
+        .order_by()
+        .values_list("mentee_id", "mentor_id")
+    )

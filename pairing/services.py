@@ -56,9 +56,10 @@ from pairing.models import (
     MentorRequest,
     Pairing,
     PendingRequest,
+    WaitlistEntry,
 )
 from pairing.request_selectors import do_not_pair_again, said_no
-from pairing.waitlist import leave_on_engagement, release_held, seats_offer
+from pairing.waitlist import back_in_line, leave_on_engagement, release_held, seats_offer
 from programs.models import ActivityEvent, Participant, Program
 from programs.services import DomainError, activity_record, ensure_pairing_open
 
@@ -442,6 +443,8 @@ def request_withdraw(*, mentee: Participant, request_id: int) -> MentorRequest:
     if not _settle(request.pk, Status.WITHDRAWN, now, live=True):
         raise _lost_or_late(request.pk, now, can_no_longer="be withdrawn")
     request = _reload(request.pk)
+    # Withdrawing a seat's offer keeps the mentee's place on the waitlist.
+    back_in_line([(request.pk, Status.WITHDRAWN)], now=now, email=False)
     seats_offer(program=request.program, mentor_ids=[request.mentor_id], now=now)
     return request
 
@@ -574,7 +577,11 @@ def _after_ending(
     choose_again: dict[int, list[_Ended]] = defaultdict(list)
     forwarded: dict[int, list[MentorRequest]] = defaultdict(list)
     programs: dict[int, Program] = {}
+    # A seat's offer from the waitlist: its mentee is back in line instead.
+    offers = back_in_line([(r.pk, r.status) for r in requests], now=now)
     for request in requests:
+        if request.pk in offers:
+            continue
         programs[request.program_id] = request.program
         new = _forward(request, now=now) if _forwards(request.program) else None
         if new is None:
@@ -793,8 +800,13 @@ def _after_expiry(rows: Sequence[_Expired], *, now: datetime) -> None:
     planner would rather scan the whole requests table).
     """
     programs = Program.objects.select_related("organization").in_bulk({r[1] for r in rows})
-    forward = [pk for pk, program_id, _, _ in rows if _forwards(programs[program_id])]
-    told = [row for row in rows if not _forwards(programs[row[1]])]
+    # Seats' offers from the waitlist: their mentees are back in line instead.
+    offers = back_in_line([(row[0], Status.EXPIRED) for row in rows], now=now)
+    back = {row[2] for row in rows if row[0] in offers}
+    forward = [
+        pk for pk, program_id, _, _ in rows if _forwards(programs[program_id]) and pk not in offers
+    ]
+    told = [row for row in rows if not _forwards(programs[row[1]]) and row[0] not in offers]
     people = {
         pk: (first, last, email)
         for pk, first, last, email in Participant.objects.filter(
@@ -833,8 +845,14 @@ def _after_expiry(rows: Sequence[_Expired], *, now: datetime) -> None:
     for _, program_id, _, mentor_id in rows:
         mentors[program_id].add(mentor_id)
     for program_id, mentor_ids in mentors.items():
+        # Mentees just back in line are offered a seat after this commits, in
+        # an event (and an email) of their own.
         seats_offer(
-            program=programs[program_id], mentor_ids=mentor_ids, now=now, new_requests=new_requests
+            program=programs[program_id],
+            mentor_ids=mentor_ids,
+            now=now,
+            new_requests=new_requests,
+            skip_mentees=back,
         )
     # One email per mentor for the whole sweep: passed on to them, offered to them.
     _mentor_emails(new_requests, event="expiry")
@@ -941,7 +959,8 @@ def request_cancel(*, program: Program, request_id: int, user) -> MentorRequest:
     if not _settle(request.pk, Status.CANCELLED, now, live=True, decided_by=user):
         raise _lost_or_late(request.pk, now, can_no_longer="be cancelled")
     request = _reload(request.pk)
-    _choose_again_emails(program, [_Ended.of(request)], now=now)
+    if not back_in_line([(request.pk, Status.CANCELLED)], now=now):
+        _choose_again_emails(program, [_Ended.of(request)], now=now)
     seats_offer(program=request.program, mentor_ids=[request.mentor_id], now=now)
     activity_record(
         program=program,
@@ -1103,5 +1122,9 @@ def seats_changed(
     under locks taken without waiting.
     """
     now = now or timezone.now()
+    # Someone who became a mentor no longer waits for one.
+    WaitlistEntry.objects.filter(mentee_id__in=list(mentor_ids)).exclude(
+        mentee__role=Participant.Role.MENTEE
+    ).delete()
     requests_close_full(mentor_ids=mentor_ids, now=now)
     seats_offer(program=program, mentor_ids=mentor_ids, now=now)

@@ -161,14 +161,21 @@ def _wanted(program: Program, mentee: Participant, mentor_ids: Sequence[int]) ->
         raise DomainError(f"Name up to {program.max_preferences} mentors to wait for.")
     if not ids:
         return []
-    ok = set(
+    ok = list(
         Participant.objects.filter(program=program, role=Role.MENTOR, pk__in=ids)
         .exclude(said_no(mentee.pk))
         .exclude(pk__in=do_not_pair_again(mentee.pk).values("mentor_id"))
-        .values_list("pk", flat=True)
+        .values(*PROFILE)
     )
     if len(ok) != len(ids):
         raise DomainError("One of the mentors you named can't be chosen. Please name others.")
+    # A mentor the program's must-match rules rule out would never be offered.
+    eligible = matching.score_matrix([mentee], ok, weights_of(program)).eligible[0]
+    if not eligible.all():
+        raise DomainError(
+            "One of the mentors you named doesn't meet this program's must-match rules "
+            "with you, so they could never be offered. Please name others."
+        )
     return ids
 
 
@@ -190,6 +197,8 @@ def waitlist_join(
         program = Program.objects.select_related("organization").get(pk=mentee.program_id)
         if not program.waitlist_on:
             raise DomainError("This program has no waitlist.")
+        if user is None and not (program.pairing_enabled and program.is_user_led):
+            raise DomainError("This program's waitlist is not open to sign-ups right now.")
         mentee = lock_participants([mentee.pk])[mentee.pk]
         if mentee.role != Role.MENTEE:
             raise DomainError("Only mentees can join the waitlist.")
@@ -268,8 +277,78 @@ def leave_on_engagement(mentee_ids: Iterable[int]) -> None:
     WaitlistEntry.wanted_mentors.through.objects.filter(waitlistentry__mentee_id__in=ids).delete()
     # Nothing else points at an entry now: one DELETE, where the ORM's delete()
     # would read the rows and delete them 100 at a time.
-    entries = WaitlistEntry.objects.filter(mentee_id__in=ids)
+    entries = WaitlistEntry.every.filter(mentee_id__in=ids)
     entries._raw_delete(entries.db)
+
+
+# What the "back in line" email says happened to the offer.
+_WHY_IT_ENDED = {
+    MentorRequest.Status.DECLINED: "they weren't able to take it",
+    MentorRequest.Status.EXPIRED: "it lapsed without an answer",
+    MentorRequest.Status.CLOSED: "their places filled before they could answer",
+    MentorRequest.Status.CANCELLED: "your program team closed it",
+    MentorRequest.Status.WITHDRAWN: "you withdrew it",
+}
+
+
+def back_in_line(
+    requests: Sequence[tuple[int, str]], *, now: datetime, email: bool = True
+) -> set[int]:
+    """Requests a seat's offer made, ended without a pairing: their mentees are back
+    on the waitlist where they were (the place and the mentors they named were kept).
+
+    requests: (request id, its new status). Returns the ids that were offers, so
+    the caller does not also pass them on or ask the mentee to choose again.
+    email: the mentee is told (not when they withdrew it themselves).
+    """
+    status = dict(requests)
+    held = list(
+        WaitlistEntry.every.filter(offer_id__in=list(status)).select_related(
+            "mentee", "offer__mentor", "program__organization"
+        )
+    )
+    if not held:
+        return set()
+    WaitlistEntry.every.filter(pk__in=[e.pk for e in held]).update(offer=None)
+    # Another mentor may have room for them now: offered right after this
+    # commits, as an event of its own (this one's email says they are back in
+    # line). The task module imports this one, hence the import here.
+    from pairing.tasks import offer_program_waitlist
+
+    for program_id in {entry.program_id for entry in held}:
+        offer_program_waitlist.delay_on_commit(program_id)
+    if email:
+        by_program: dict[int, list[WaitlistEntry]] = defaultdict(list)
+        for entry in held:
+            by_program[entry.program_id].append(entry)
+        for program_entries in by_program.values():
+            program = program_entries[0].program
+            links = new_links(
+                Purpose.PREFERENCES,
+                [
+                    (program.pk, e.mentee_id, None, now + PREFERENCES_VALID_FOR)
+                    for e in program_entries
+                ],
+            )
+            outbox_add(
+                [
+                    Draft(
+                        kind=EmailKind.WAITLIST_RETURNED,
+                        key=f"waitlist-returned:{entry.offer_id}",
+                        to_email=entry.mentee.email,
+                        to_name=entry.mentee.full_name,
+                        values={
+                            **common_values(program, entry.mentee),
+                            "mentor_name": entry.offer.mentor.full_name,
+                            "what_happened": _WHY_IT_ENDED.get(status[entry.offer_id], "it ended"),
+                            "preferences_link": link,
+                        },
+                    )
+                    for entry, link in zip(program_entries, links, strict=True)
+                ],
+                program=program,
+            )
+    return {entry.offer_id for entry in held}
 
 
 # --- Offering seats ---------------------------------------------------------------------
@@ -293,6 +372,7 @@ def seats_offer(
     mentor_ids: Iterable[int] | None = None,
     now: datetime | None = None,
     new_requests: list[MentorRequest] | None = None,
+    skip_mentees: Iterable[int] = (),
 ) -> list[Offer]:
     """Offer the free seats of these mentors (None: every mentor of the program) to the
     waitlist, longest-waiting eligible mentee first, each mentee their best-scoring seat.
@@ -302,6 +382,7 @@ def seats_offer(
     mentor someone else holds right now is theirs to offer, or the next sweep's.
     new_requests: the caller writes the mentors' emails for the requests made
     (with the others of its event); without it they are written here.
+    skip_mentees: not offered a seat in this event.
     """
     if not _offers_on(program):
         return []
@@ -319,7 +400,7 @@ def seats_offer(
         )
         # Counted under the locks: nobody can take these seats meanwhile.
         seats = offerable_seats(program, list(locked))
-        offers = _match(program, seats) if seats else []
+        offers = _match(program, seats, skip=set(skip_mentees)) if seats else []
         return _make(program, offers, now, new_requests) if offers else []
 
 
@@ -331,7 +412,9 @@ def _engaged(mentee: str = "pk") -> Exists:
     ) | Exists(PendingRequest.objects.filter(mentee=OuterRef(mentee)))
 
 
-def _match(program: Program, seats: dict[int, int]) -> list[tuple[int, int]]:
+def _match(
+    program: Program, seats: dict[int, int], *, skip: set[int] = frozenset()
+) -> list[tuple[int, int]]:
     """(mentee id, mentor id) for the free seats: the waitlist in order, each mentee
     their best-scoring free seat among the mentors they may have.
 
@@ -379,7 +462,7 @@ def _match(program: Program, seats: dict[int, int]) -> list[tuple[int, int]]:
             .values_list("waitlistentry__mentee_id", "participant_id")
         ):
             wanted[mentee_id].append(column.get(mentor_id, -1))
-        passed: set[int] = set()  # taken by someone else meanwhile, or chosen already
+        passed = set(skip)  # skipped, taken by someone else meanwhile, or chosen already
         while remaining:
             tentative = _assign(order, matrix, left, passed, blocked, wanted, remaining)
             if not tentative:
@@ -435,13 +518,21 @@ def _assign(order, matrix, left, passed, blocked, wanted, limit) -> list[tuple[i
 
 def _blocked_pairs(program: Program, mentor_ids: Sequence[int]) -> set[tuple[int, int]]:
     """(mentee, mentor) pairs never offered, between these mentors and anyone on the
-    program's waitlist: the mentor declined them, or their pairing ended (that includes
-    "do not pair again")."""
+    program's waitlist: the mentor declined them or let their request lapse, the
+    request was withdrawn or cancelled, or their pairing ended (that includes "do not
+    pair again")."""
     declined = (
         MentorRequest.objects.filter(
             mentor_id__in=mentor_ids,
             mentee__waitlist_entry__program=program,
-            status=MentorRequest.Status.DECLINED,
+            # Nor one who let a request lapse, nor one the mentee (or the program
+            # team) took a request back from: the waitlist does not offer them again.
+            status__in=[
+                MentorRequest.Status.DECLINED,
+                MentorRequest.Status.EXPIRED,
+                MentorRequest.Status.WITHDRAWN,
+                MentorRequest.Status.CANCELLED,
+            ],
         )
         .order_by()
         .values_list("mentee_id", "mentor_id")
@@ -466,14 +557,15 @@ def _make(
 ) -> list[Offer]:
     """Requests (with Approval) or pairings (without) for the chosen pairs, and their emails."""
     ids = {pk for pair in pairs for pk in pair}
+    mentee_ids = [mentee_id for mentee_id, _ in pairs]
     people = Participant.objects.only(
         "program_id", "first_name", "last_name", "email", "title", "department", "location",
         "skills", "goals",
     ).in_bulk(ids)  # fmt: skip
-    leave_on_engagement([mentee_id for mentee_id, _ in pairs])
     drafts: list[Draft] = []
     offers: list[Offer] = []
     if program.pairing_process == Program.Process.USER_LED:
+        leave_on_engagement(mentee_ids)
         created = Pairing.objects.bulk_create(
             [
                 Pairing(
@@ -511,6 +603,11 @@ def _make(
         for request in created:
             request.program = program
             request.mentee, request.mentor = people[request.mentee_id], people[request.mentor_id]
+        # Each mentee's place is kept while their offer waits for the mentor.
+        waiting = {e.mentee_id: e for e in WaitlistEntry.objects.filter(mentee_id__in=mentee_ids)}
+        for request in created:
+            waiting[request.mentee_id].offer_id = request.pk
+        WaitlistEntry.every.bulk_update(list(waiting.values()), ["offer"], batch_size=1000)
         if new_requests is not None:
             new_requests += created
         else:
@@ -553,12 +650,17 @@ def release_held(*, program: Program, mentee_ids: Sequence[int], now: datetime) 
         seats_offer(program=program, mentor_ids=mentor_ids, now=now)
 
 
-def waitlist_sweep(*, now: datetime | None = None) -> dict[str, int]:
+def waitlist_sweep(
+    *, now: datetime | None = None, program_ids: Sequence[int] | None = None
+) -> dict[str, int]:
     """Offer every free seat of every program with a waitlist (a safety net run by beat:
     a seat freed where no offer could run at once, e.g. its mentor was locked, waits
     at most one sweep)."""
     now = now or timezone.now()
-    program_ids = WaitlistEntry.objects.order_by().values_list("program_id", flat=True).distinct()
+    waiting = WaitlistEntry.objects.order_by()
+    if program_ids is not None:
+        waiting = waiting.filter(program_id__in=list(program_ids))
+    program_ids = waiting.values_list("program_id", flat=True).distinct()
     offered = 0
     for program in Program.objects.filter(pk__in=list(program_ids)).select_related("organization"):
         offered += len(seats_offer(program=program, now=now))

@@ -15,7 +15,11 @@ from pairing.models import (
     PendingRequest,
     WaitlistEntry,
 )
-from pairing.request_selectors import do_not_pair_again_pairs, paired_before_pairs
+from pairing.request_selectors import (
+    declined_pairs,
+    do_not_pair_again_pairs,
+    paired_before_pairs,
+)
 from programs.match_weights import weights_of
 from programs.models import Participant, Program
 
@@ -85,8 +89,10 @@ def run_mentees_qs(program: Program, options: Options):
 
 
 def excluded_pairs(program: Program, options: Options) -> set[tuple[int, int]]:
-    """(mentee id, mentor id) pairs the run leaves out whatever their score."""
-    excluded = do_not_pair_again_pairs(program)
+    """(mentee id, mentor id) pairs the run leaves out whatever their score: "do not
+    pair again", a mentor who declined the mentee, and (unless the run allows them)
+    pairs who were paired before."""
+    excluded = do_not_pair_again_pairs(program) | declined_pairs(program)
     if not options.allow_paired_before:
         excluded |= paired_before_pairs(program)
     return excluded

@@ -18,10 +18,15 @@ from pairing.models import (
     AutoPairRun,
     AutoPairUnpaired,
     MentorPreference,
+    MentorRequest,
     Pairing,
     PendingRequest,
 )
-from pairing.request_selectors import do_not_pair_again, do_not_pair_again_pairs
+from pairing.request_selectors import (
+    declined_pairs,
+    do_not_pair_again,
+    do_not_pair_again_pairs,
+)
 from pairing.services import requests_close_full
 from pairing.waitlist import leave_on_engagement, seats_offer
 from programs.match_weights import weights_of
@@ -64,8 +69,12 @@ def seats_free(run: AutoPairRun, mentor_ids: Sequence[int]) -> dict[int, int]:
 
 
 def blocked_mentor_ids(mentee: Participant) -> set[int]:
-    """Mentors this mentee must not be paired with again (the rule requests keep too)."""
-    return set(do_not_pair_again(mentee.pk).values_list("mentor_id", flat=True))
+    """Mentors auto-pair must not propose for this mentee: marked "do not pair again"
+    (the rule requests keep too), or who declined the mentee's request."""
+    declined = MentorRequest.objects.filter(mentee=mentee, status=MentorRequest.Status.DECLINED)
+    return set(do_not_pair_again(mentee.pk).values_list("mentor_id", flat=True)) | set(
+        declined.order_by().values_list("mentor_id", flat=True)
+    )
 
 
 def paired_before_with(mentee: Participant) -> dict[int, datetime]:
@@ -108,7 +117,12 @@ def pair_problems(
     if blocked is None:
         blocked = blocked_mentor_ids(mentee)
     if mentor.pk in blocked:
-        return f"{mentee.full_name} and {mentor.full_name} were marked “do not pair again”."
+        return (
+            f"{mentee.full_name} and {mentor.full_name} were marked “do not pair again”, or "
+            f"{mentor.full_name} declined {mentee.full_name}'s request. Pair them by hand "
+            "(Requests → Pair by hand) if you mean to."
+        )
+
     manager = _lower(mentee.manager_email)
     if manager and manager == _lower(mentor.email):
         return f"{mentor.full_name} is {mentee.full_name}'s manager."
@@ -243,6 +257,7 @@ def _confirm(*, program: Program, run_id: int, user) -> ConfirmResult:
         PendingRequest.objects.filter(mentee_id__in=mentee_ids).values_list("mentee_id", flat=True)
     )
     blocked = do_not_pair_again_pairs(program)
+    declined = declined_pairs(program)
     people = {
         p.pk: p
         for p in Participant.objects.filter(pk__in=set(mentee_ids) | set(mentor_ids)).only(
@@ -260,6 +275,8 @@ def _confirm(*, program: Program, run_id: int, user) -> ConfirmResult:
             why = "the mentor is no longer in the program"
         elif (mentee_id, mentor_id) in blocked:
             why = "the pair was marked “do not pair again”"
+        elif (mentee_id, mentor_id) in declined:
+            why = "the mentor declined this mentee's request"
         elif seats[mentor_id] <= 0:
             why = "the mentor has no free seat left"
         if why:

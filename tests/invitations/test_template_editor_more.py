@@ -93,6 +93,7 @@ PINNED = {
     "request_forwarded": {"mentor_name", "next_mentor_name", "deadline"} | LINKS,
     "request_closed": {"mentor_name"} | LINKS,
     "waitlist_offer": {"mentor_name", "deadline"} | LINKS,
+    "waitlist_returned": {"mentor_name", "what_happened"} | LINKS,
     "mentor_requests": {"count", "deadline", "requests"},
     "assignments": {"count", "mentees"},
     "pairing_ended": {"partner_name", "next_step"},

@@ -36,6 +36,7 @@ import traceback
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -66,7 +67,8 @@ from pairing.services import (
     request_withdraw,
     requests_expire_due,
 )
-from pairing.waitlist import waitlist_join, waitlist_leave
+from pairing.tasks import offer_program_waitlist
+from pairing.waitlist import waitlist_join, waitlist_leave, waitlist_sweep
 from programs.match_weights import weights_of
 from programs.models import Participant, Program
 from programs.registration import registration_submit
@@ -124,11 +126,11 @@ UNION ALL SELECT 'pending', request_id, mentee_id, mentor_id, NULL, NULL, NULL, 
 UNION ALL SELECT 'pending_status', id, NULL, NULL, NULL, NULL, NULL, NULL
   FROM {_table(MentorRequest)} WHERE program_id = %(program)s AND status = %(pending)s
 UNION ALL SELECT 'waitlisted', id, mentee_id, NULL, NULL, NULL, NULL, NULL
-  FROM {_table(WaitlistEntry)} WHERE program_id = %(program)s
+  FROM {_table(WaitlistEntry)} WHERE program_id = %(program)s AND offer_id IS NULL
 UNION ALL SELECT 'wanted', w.id, w.mentee_id, m.participant_id, NULL, NULL, NULL, NULL
   FROM {_table(WaitlistEntry)} w
   JOIN {_table(WaitlistEntry.wanted_mentors.through)} m ON m.waitlistentry_id = w.id
-  WHERE w.program_id = %(program)s
+  WHERE w.program_id = %(program)s AND w.offer_id IS NULL
 UNION ALL SELECT 'invited', id, mentee_id, NULL, NULL, NULL, NULL, NULL
   FROM {_table(Invitation)} WHERE program_id = %(program)s
 UNION ALL SELECT 'staged', r.id, p.mentee_id, p.mentor_id, NULL, NULL, NULL, NULL
@@ -138,6 +140,9 @@ UNION ALL SELECT 'said_no', id, mentee_id, mentor_id, NULL, NULL, NULL, NULL
   FROM {_table(MentorRequest)} WHERE program_id = %(program)s AND status = %(declined)s
 UNION ALL SELECT 'said_no', id, mentee_id, mentor_id, NULL, NULL, NULL, NULL
   FROM {_table(Pairing)} WHERE program_id = %(program)s AND status = %(ended)s
+UNION ALL SELECT 'no_reoffer', id, mentee_id, mentor_id, NULL, NULL, NULL, NULL
+  FROM {_table(MentorRequest)}
+  WHERE program_id = %(program)s AND status IN (%(expired)s, %(withdrawn)s, %(cancelled)s)
 UNION ALL SELECT 'email', id, NULL, NULL, kind, idempotency_key, to_email, NULL
   FROM {_table(OutboundEmail)} WHERE id > %(last_email)s
 UNION ALL SELECT 'new_request', id, mentee_id, mentor_id, status, NULL, NULL, NULL
@@ -167,6 +172,8 @@ class State:
     staged_run: int | None = None
     proposals: list[tuple[int, int]] = field(default_factory=list)  # of the staged run
     said_no: set[tuple[int, int]] = field(default_factory=set)  # declined, or pairing ended
+    # Requests that lapsed or were taken back: the waitlist does not offer those pairs.
+    no_reoffer: set[tuple[int, int]] = field(default_factory=set)
     # Since the last snapshot:
     new_emails: list[tuple[int, str, str, str]] = field(default_factory=list)  # pk, kind, key, to
     new_requests: list[tuple[int, int, int, str]] = field(default_factory=list)
@@ -200,6 +207,9 @@ def read_state(program: Program, *, last: tuple[int, int, int], was_pending) -> 
         "ended": Pairing.Status.ENDED,
         "pending": RS.PENDING,
         "declined": RS.DECLINED,
+        "expired": RS.EXPIRED,
+        "withdrawn": RS.WITHDRAWN,
+        "cancelled": RS.CANCELLED,
         "staged": AutoPairRun.Status.STAGED,
         "last_email": last[0],
         "last_request": last[1],
@@ -235,6 +245,8 @@ def read_state(program: Program, *, last: tuple[int, int, int], was_pending) -> 
                 s.proposals.append((b, c))
         elif tag == "said_no":
             s.said_no.add((b, c))
+        elif tag == "no_reoffer":
+            s.no_reoffer.add((b, c))
         elif tag == "email":
             s.new_emails.append((a, t, u, v))
         elif tag == "new_request":
@@ -270,6 +282,7 @@ class Walk:
     step_start: int = 0
     kind: str = "setup"
     joining: set = field(default_factory=set)  # mentees this step puts on the waitlist
+    offers_queued: bool = False  # the step queued offers for after its commit
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -284,6 +297,17 @@ class Walk:
         )
         self._read()
         self.check("setup", None)
+        # The offers a service queues for after its commit (End Pairing's mentees
+        # first in line, offers that ended back in line): on-commit callbacks do
+        # not run inside this test's transaction, so the walk runs them after the
+        # step, as an event of their own, and checks again.
+        queued: list[int] = []
+        with mock.patch.object(
+            offer_program_waitlist, "delay_on_commit", side_effect=queued.append
+        ):
+            self._steps(queued)
+
+    def _steps(self, queued: list[int]) -> None:
         for step_no in range(1, self.steps + 1):
             self.step_no = step_no
             self.kind = kind = self._choose_kind()
@@ -305,7 +329,19 @@ class Walk:
                 self.log.append(f"#{self.step_no} {kind}: {what}")
             before = self.state
             self._read(was_pending=before.pending)
+            self.offers_queued = bool(queued)
             self.check(kind, before)
+            self.offers_queued = False
+            if queued:
+                program_ids = sorted(set(queued))
+                queued.clear()
+                self.kind = "after_commit"
+                self.joining = set()
+                self.log.append(f"   after commit: offer the waitlist of {program_ids}")
+                waitlist_sweep(program_ids=program_ids)
+                before = self.state
+                self._read(was_pending=before.pending)
+                self.check("after_commit", before)
 
     def _read(self, was_pending=()) -> None:
         self.state = s = read_state(self.program, last=self.last, was_pending=was_pending)
@@ -719,7 +755,8 @@ class Walk:
                 self.fail(f"(c) the invitations app counts {apps}, the rows say {rows}")
         if before is not None:
             self._check_emails(before)
-        self._check_idle_seats()
+        if not self.offers_queued:
+            self._check_idle_seats()
 
     def _check_emails(self, before: State) -> None:
         """(d) for the emails this step wrote."""
@@ -794,7 +831,12 @@ class Walk:
                 continue
             if status in (RS.WITHDRAWN, RS.APPROVED) or mentee in s.paired:
                 continue
-            if not {f"{ENDED_KEY[status]}:{pk}", f"request-forwarded:{pk}"} & keys:
+            told = {
+                f"{ENDED_KEY[status]}:{pk}",
+                f"request-forwarded:{pk}",
+                f"waitlist-returned:{pk}",
+            }
+            if not told & keys:
                 self.found(f"(d) {where}: e{mentee} was not told request {pk} {status}")
 
     def _check_idle_seats(self) -> None:
@@ -802,8 +844,9 @@ class Walk:
 
         The program's match weights have no must-match field (asserted at the
         start), so the waitlist offers every pair but those who said no (the mentor
-        declined the mentee, or their pairing ended). A pair found idle is reported
-        once, at the step that left it so.
+        declined the mentee, or their pairing ended) and those whose request lapsed
+        or was taken back. A pair found idle is reported once, at the step that left
+        it so. A step that queued offers for after its commit is judged after them.
         """
         s = self.state
         idle: set[tuple[int, int]] = set()
@@ -820,6 +863,7 @@ class Walk:
                 for mentee in s.waitlisted
                 for mentor in free
                 if (mentee, mentor) not in s.said_no
+                and (mentee, mentor) not in s.no_reoffer
                 and (not s.wanted[mentee] or mentor in s.wanted[mentee])
             }
         if fresh := sorted(idle - self.idle):

@@ -489,26 +489,59 @@ def test_the_form_refuses_a_mentor_whose_pairing_ended_with_a_message(
     assert _nothing_written() == before
 
 
-def test_passing_on_to_the_next_choice_skips_a_mentor_who_declined_the_mentee(
-    live_program,
+@pytest.mark.parametrize("after_decline", list(Program.AfterDecline))
+def test_a_declined_waitlist_offer_puts_the_mentee_back_in_line_where_they_were(
+    live_program, after_decline
 ):
-    """The mentee ranked A, B, C; later a waitlist offer sent them to B (as rank 1), and
-    B declined. The next choice after that request is B again by rank: it is skipped."""
-    _set(live_program, after_decline=Program.AfterDecline.NEXT_CHOICE)
+    """The mentee ranked A, B, C, withdrew, and waited for B; B's seat was offered to
+    them and B declined. Under either setting the mentee is not passed on to C nor
+    asked to choose again: they are back on the waitlist, at their place, still
+    waiting for B only, and told so."""
+    _set(live_program, after_decline=after_decline)
     a, b, c = (factories.MentorFactory(program=live_program, capacity=2) for _ in range(3))
     first = _ask(live_program, a, b, c)
     mentee = first.mentee
     services.request_withdraw(mentee=mentee, request_id=first.pk)
-    waitlist.waitlist_join(mentee=mentee, mentor_ids=[b.pk])
+    entry = waitlist.waitlist_join(mentee=mentee, mentor_ids=[b.pk])
+    later = factories.ParticipantFactory(program=live_program)
     offered = MentorRequest.objects.get(mentee=mentee, status=Status.PENDING)
-    assert (offered.mentor_id, offered.rank) == (b.pk, 1)
+    assert offered.mentor_id == b.pk
+    assert not WaitlistEntry.objects.filter(mentee=mentee).exists()  # pending, not waiting
+    waitlist.waitlist_join(mentee=later)  # joins while the offer waits
 
     services.request_decline(request_id=offered.pk, message="Not me")
 
-    new = MentorRequest.objects.get(mentee=mentee, status=Status.PENDING)
-    assert new.mentor_id == c.pk, "passed back to the mentor who just declined"
-    assert new.rank == 3
-    assert MentorRequest.objects.filter(mentee=mentee, mentor=b).count() == 1
+    assert not MentorRequest.objects.filter(mentee=mentee, status=Status.PENDING).exists()
+    back = WaitlistEntry.objects.get(mentee=mentee)
+    assert (back.pk, back.joined_at, back.offer_id) == (entry.pk, entry.joined_at, None)
+    assert list(back.wanted_mentors.values_list("pk", flat=True)) == [b.pk]
+    assert waitlist.position_of(back) == 1  # ahead of the one who joined meanwhile
+    [told] = _emails(EmailKind.WAITLIST_RETURNED, to_email=mentee.email)
+    assert told.idempotency_key == f"waitlist-returned:{offered.pk}"
+    assert "keep your place on the waitlist" in told.body_text and "/p/" in told.body_text
+    assert not _emails(EmailKind.REQUEST_DECLINED, to_email=mentee.email).exists()
+    assert not _emails(EmailKind.REQUEST_FORWARDED, to_email=mentee.email).exists()
+    assert not MentorRequest.objects.filter(mentee=mentee, mentor=c).exists()
+    # B declined them: B's seats are never offered to them again.
+    assert waitlist.seats_offer(program=live_program, mentor_ids=[b.pk]) == []
+
+
+def test_offers_that_lapse_keep_the_mentees_places_and_are_not_offered_again(live_program):
+    mentors = [factories.MentorFactory(program=live_program, capacity=1) for _ in range(2)]
+    mentees = [factories.ParticipantFactory(program=live_program) for _ in range(2)]
+    for mentee, mentor in zip(mentees, mentors, strict=True):
+        waitlist.waitlist_join(mentee=mentee, mentor_ids=[mentor.pk])
+    offers = [MentorRequest.objects.get(mentee=m, status=Status.PENDING) for m in mentees]
+
+    services.requests_expire_due(now=max(r.expires_at for r in offers) + timedelta(seconds=1))
+
+    assert _statuses(offers) == [Status.EXPIRED, Status.EXPIRED]
+    waiting = WaitlistEntry.objects.values_list("mentee_id", flat=True)
+    assert set(waiting) == {m.pk for m in mentees}
+    assert _emails(EmailKind.WAITLIST_RETURNED).count() == 2
+    assert not _emails(EmailKind.REQUEST_EXPIRED).exists()
+    # The seats are free again, but each mentor let that mentee's request lapse.
+    assert not MentorRequest.objects.filter(status=Status.PENDING).exists()
 
 
 def test_an_admin_can_still_pair_by_hand_with_a_mentor_who_declined_once_confirmed(
