@@ -36,14 +36,13 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from invitations.links import PREFERENCES_VALID_FOR, Purpose, link_use
+from invitations.links import PREFERENCES_VALID_FOR, Purpose, link_use, links_bulk
 from invitations.models import AccessLink, EmailKind
 from invitations.outbox import Draft, outbox_add
 from pairing.deadlines import deadline_for_program, deadline_label
 from pairing.drafts import (
     assignment_drafts,
     common_values,
-    links_bulk,
     preferences_url,
     request_draft,
     request_drafts,

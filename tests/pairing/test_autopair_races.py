@@ -4,42 +4,15 @@ Confirm locks the mentors' rows in id order, like request approvals and
 pairing by hand, so a mentor's last seat goes to exactly one of them.
 """
 
-import threading
-
 import pytest
-from django.db import connection
 
 from pairing import autopair, services
 from pairing.autopair import Options
 from pairing.models import AutoPairRun, Pairing
-from programs.services import DomainError
 from tests import factories
+from tests.pairing.test_concurrency import _race
 
 pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _race(actions) -> list[str]:
-    barrier = threading.Barrier(len(actions))
-    outcomes = [""] * len(actions)
-
-    def run(index, action):
-        try:
-            barrier.wait()
-            action()
-            outcomes[index] = "won"
-        except DomainError as exc:
-            outcomes[index] = f"refused: {exc}"
-        except Exception as exc:  # a crash must show up in the assertion
-            outcomes[index] = f"crashed: {type(exc).__name__}: {exc}"
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 def _staged_run(program, user):

@@ -5,48 +5,20 @@ waiting mentees with SKIP LOCKED: two seats freeing at once never offer one
 mentee twice, and one seat freeing twice at once is never offered twice.
 """
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from invitations.models import EmailKind, OutboundEmail
 from pairing import monitoring, services, waitlist
 from pairing.models import MentorRequest, Pairing, PendingRequest, WaitlistEntry
 from programs.models import Program
-from programs.services import DomainError
 from tests import factories
+from tests.pairing.test_concurrency import _race
 
 pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db(transaction=True)]
 
 ROUNDS = 5
-
-
-def _race(actions) -> list[str]:
-    """Run every action at the same moment, each in its own thread with its own
-    connection; "won", "refused: ..." (a DomainError) or "crashed: ..." for each."""
-    barrier = threading.Barrier(len(actions))
-    outcomes: list[str] = [""] * len(actions)
-
-    def run(index, action):
-        try:
-            barrier.wait()
-            action()
-            outcomes[index] = "won"
-        except DomainError as exc:
-            outcomes[index] = f"refused: {exc}"
-        except Exception as exc:  # a crash must show up in the assertion
-            outcomes[index] = f"crashed: {type(exc).__name__}: {exc}"
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 def _program(org, **fields):
