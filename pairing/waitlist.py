@@ -462,11 +462,21 @@ def _match(
             .values_list("waitlistentry__mentee_id", "participant_id")
         ):
             wanted[mentee_id].append(column.get(mentor_id, -1))
-        passed = set(skip)  # skipped, taken by someone else meanwhile, or chosen already
+        passed: set[int] = set()  # taken by someone else meanwhile, or chosen already
         while remaining:
             tentative = _assign(order, matrix, left, passed, blocked, wanted, remaining)
             if not tentative:
                 break
+            # A mentee skipped in this event keeps their turn: the seat they would
+            # get stays free for the offer made to them after the commit, rather
+            # than going to someone behind them.
+            for mentee_id, j in [t for t in tentative if t[0] in skip]:
+                passed.add(mentee_id)
+                left[j] -= 1
+                remaining -= 1
+            tentative = [t for t in tentative if t[0] not in skip]
+            if not tentative:
+                continue
             got = set(
                 Participant.objects.select_for_update(skip_locked=True, no_key=True)
                 .filter(pk__in=[mentee_id for mentee_id, _ in tentative])
