@@ -226,3 +226,37 @@ def test_form_query_count_is_fixed(live_program, client, django_assert_num_queri
     with django_assert_num_queries(7):
         response = client.get(f"/p/{raw}/")
     assert response.status_code == 200
+
+
+def test_each_mentor_shows_the_requests_waiting_and_those_who_may_fill_come_last(
+    live_program, client
+):
+    """A mentor whose waiting requests already cover their free seats is listed after
+    the mentors with room, even when they match better, and says why."""
+    mentee = _mentee(live_program)
+    covered = factories.MentorFactory(
+        program=live_program, first_name="Cora", capacity=1, skills=["Python", "Leadership"]
+    )
+    busy = factories.MentorFactory(
+        program=live_program, first_name="Bea", capacity=3, skills=["Python", "Leadership"]
+    )
+    roomy = factories.MentorFactory(program=live_program, first_name="Ron", skills=["Cooking"])
+    for mentor in (covered, busy):
+        other = factories.ParticipantFactory(program=live_program)
+        services.preferences_submit(mentee=other, mentor_ids=[mentor.pk])
+
+    html = client.get(f"/p/{_link(mentee)}/").content.decode()
+
+    # Bea has a request waiting and two seats left: still listed first (best match).
+    # Cora's one waiting request covers her one seat: after Ron, who matches worse.
+    assert html.index(busy.full_name) < html.index(roomy.full_name) < html.index(covered.full_name)
+    card = html[html.index(covered.full_name) :]
+    assert (
+        "1 request already waiting for them: they may fill before they answer yours."
+        in card[: card.index("</li>")]
+    )
+    bea = html[html.index(busy.full_name) :]
+    bea = bea[: bea.index("</li>")]
+    assert "1 request already waiting for them." in bea and "may fill" not in bea
+    ron = html[html.index(roomy.full_name) :]
+    assert "already waiting" not in ron[: ron.index("</li>")]
