@@ -4,6 +4,7 @@ import pytest
 
 from invitations.models import OutboundEmail
 from pairing.models import Pairing
+from programs.models import Participant
 from tests import factories
 from tests.e2e.conftest import assert_no_horizontal_scroll, login
 
@@ -66,5 +67,9 @@ def test_admin_runs_auto_pair_reviews_swaps_and_confirms(page, live_server, prog
     page.get_by_role("button", name="Confirm 4 pairs").click()
     page.get_by_text("Created 4 pairings.").wait_for()
     assert Pairing.objects.filter(program=program, origin="auto_pair").count() == 4
-    kinds = set(OutboundEmail.objects.filter(program=program).values_list("kind", flat=True))
-    assert kinds == {"assignment"}
+    emails = OutboundEmail.objects.filter(program=program)
+    assert set(emails.values_list("kind", flat=True)) == {"assignment", "assignments"}
+    # One email per person: Pat, given two mentees, gets one naming both.
+    pat = Participant.objects.get(program=program, first_name="Pat")
+    [to_pat] = emails.filter(to_email=pat.email)
+    assert to_pat.kind == "assignments" and to_pat.body_text.count("/s/") == 2
