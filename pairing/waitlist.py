@@ -25,7 +25,7 @@ from datetime import datetime
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from invitations.links import PREFERENCES_VALID_FOR, Purpose
@@ -613,11 +613,13 @@ def _make(
         for request in created:
             request.program = program
             request.mentee, request.mentor = people[request.mentee_id], people[request.mentor_id]
-        # Each mentee's place is kept while their offer waits for the mentor.
-        waiting = {e.mentee_id: e for e in WaitlistEntry.objects.filter(mentee_id__in=mentee_ids)}
-        for request in created:
-            waiting[request.mentee_id].offer_id = request.pk
-        WaitlistEntry.every.bulk_update(list(waiting.values()), ["offer"], batch_size=1000)
+        # Each mentee's place is kept while their offer waits for the mentor:
+        # their one pending request is the offer (one UPDATE, an index lookup each).
+        WaitlistEntry.objects.filter(mentee_id__in=mentee_ids).update(
+            offer_id=Subquery(
+                PendingRequest.objects.filter(mentee_id=OuterRef("mentee_id")).values("request_id")
+            )
+        )
         if new_requests is not None:
             new_requests += created
         else:
