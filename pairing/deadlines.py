@@ -1,6 +1,6 @@
 """When a mentor request expires: business days in the organization's calendar.
 
-The rule (DESIGN.md, "Decisions already taken"): a request made on day D
+The rule (docs/design.md, "Decisions"): a request made on day D
 expires at the end of the Nth business day after D, in the organization's
 timezone. Business days are Monday to Friday minus the public holidays of
 the organization's country. A request made on a weekend or a holiday counts

@@ -75,7 +75,7 @@ def _assert_batched(tasks: list[list[int]], ids: list[int]) -> None:
 
 
 def test_batch_size_is_500():
-    assert BATCH_SIZE == 500  # what README promises ("batches of 500")
+    assert BATCH_SIZE == 500  # what docs/features.md promises ("batches of 500")
 
 
 def test_emails_added_in_a_transaction_go_to_the_broker_in_batches_after_commit(

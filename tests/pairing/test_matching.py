@@ -1,4 +1,4 @@
-"""The match score (DESIGN.md "Match score"), against an obviously correct slow reference."""
+"""The match score (docs/design.md, "Decisions"), against an obviously correct slow reference."""
 
 import random
 
