@@ -42,12 +42,6 @@ REQUEST_LINK = re.compile(r"https?://[^\s<>\"]+(/r/[A-Za-z0-9_-]+/)")
 PREFERENCES_LINK = re.compile(r"https?://[^\s<>\"]+(/p/[A-Za-z0-9_-]+/)")
 
 
-@pytest.fixture
-def live_program(org):
-    """Pairing on, user-led with approval, choose again after a decline, waitlist on."""
-    return factories.ProgramFactory(organization=org, pairing_enabled=True)
-
-
 def _set(program, **fields) -> Program:
     Program.objects.filter(pk=program.pk).update(**fields)
     program.refresh_from_db()

@@ -26,6 +26,7 @@ from programs.imports import import_apply, import_create
 from programs.models import ActivityEvent, Participant, Program
 from programs.services import DomainError, participant_update
 from tests import factories
+from tests.pairing.test_no_one_waiting import _set
 
 pytestmark = pytest.mark.django_db
 
@@ -33,18 +34,6 @@ Status = MentorRequest.Status
 Process = Program.Process
 NextStep = monitoring.NextStep
 Reason = AutoPairUnpaired.Reason
-
-
-@pytest.fixture
-def live_program(org):
-    """Pairing on, user-led with approval, choose again after a decline, waitlist on."""
-    return factories.ProgramFactory(organization=org, pairing_enabled=True)
-
-
-def _set(program, **fields) -> Program:
-    Program.objects.filter(pk=program.pk).update(**fields)
-    program.refresh_from_db()
-    return program
 
 
 def _mentee(program, **fields) -> Participant:
