@@ -10,18 +10,26 @@ outside DEBUG a request is refused unless anymail's WEBHOOK_SECRET (HTTP basic
 auth credentials the provider sends) is configured. anymail itself (15.2)
 only *warns* when the secret is missing and then accepts anything, which would
 let anyone on the internet suppress any address.
+
+Only the configured provider's tracking endpoint is mounted (EMAIL_PROVIDER):
+every other provider's view is code an attacker could reach for nothing. And
+anymail answers 500 with a traceback to a body it cannot parse or to a
+provider setting it lacks; here a malformed body gets 400 and a missing
+setting or package gets 403 plus an error in the log naming it.
 """
 
 import hashlib
 import logging
 from functools import wraps
 
+from anymail.exceptions import AnymailAPIError
 from anymail.signals import AnymailTrackingEvent, EventType
 from anymail.urls import urlpatterns as anymail_urlpatterns
 from anymail.utils import get_anymail_setting
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
-from django.http import HttpResponseForbidden
+from django.http import HttpResponseBadRequest, HttpResponseForbidden
 from django.urls import URLPattern
 from django.utils import timezone
 
@@ -45,7 +53,54 @@ def webhook_secret_configured() -> bool:
     return bool(get_anymail_setting("webhook_secret", default=None))
 
 
-def _fail_closed(view):
+# What anymail's parsers raise on a body that is not what the provider sends
+# (empty, not JSON, a list where an object belongs, a field of the wrong type).
+_MALFORMED = (ValueError, TypeError, KeyError, AttributeError, IndexError, AnymailAPIError)
+
+
+class _Malformed(Exception):
+    pass
+
+
+class _Misconfigured(Exception):
+    pass
+
+
+def _hardened(view_class: type) -> type:
+    """anymail's view, turning what it raises before our signal handler runs
+    into _Malformed / _Misconfigured. Errors in on_tracking itself stay 500s:
+    the provider then retries, which is what a failure on our side needs."""
+
+    class Hardened(view_class):
+        def __init__(self, **kwargs):
+            try:
+                super().__init__(**kwargs)
+            except ImproperlyConfigured as exc:  # a missing key, or boto3 absent
+                raise _Misconfigured(str(exc)) from exc
+
+        def run_validators(self, request):
+            try:
+                super().run_validators(request)
+            except ImproperlyConfigured as exc:  # e.g. cryptography absent (Postal)
+                raise _Misconfigured(str(exc)) from exc
+            except _MALFORMED as exc:  # signature checks that parse the body
+                raise _Malformed(str(exc)) from exc
+
+        def parse_events(self, request):
+            try:
+                return list(super().parse_events(request))
+            except ImproperlyConfigured as exc:
+                raise _Misconfigured(str(exc)) from exc
+            except _MALFORMED as exc:
+                raise _Malformed(str(exc)) from exc
+
+    Hardened.__name__ = Hardened.__qualname__ = f"Hardened{view_class.__name__}"
+    return Hardened
+
+
+def _guarded(view_class: type):
+    view = _hardened(view_class).as_view()
+
     @wraps(view)  # keeps csrf_exempt: the provider posts without a CSRF token
     def guarded(request, *args, **kwargs):
         if not settings.DEBUG and not webhook_secret_configured():
@@ -54,16 +109,34 @@ def _fail_closed(view):
                 "Webhooks are disabled until a webhook secret is configured.",
                 content_type="text/plain",
             )
-        return view(request, *args, **kwargs)
+        try:
+            return view(request, *args, **kwargs)
+        except _Misconfigured as exc:
+            log.error("Refused an email provider webhook: %s", exc)
+            return HttpResponseForbidden(
+                "Webhooks are disabled until the email provider's settings are complete.",
+                content_type="text/plain",
+            )
+        except _Malformed as exc:
+            log.warning("Refused a malformed email provider webhook: %s", exc)
+            return HttpResponseBadRequest(
+                "This is not a webhook the email provider sends.", content_type="text/plain"
+            )
 
     return guarded
 
 
-def webhook_urlpatterns() -> list[URLPattern]:
-    """anymail's webhook URLs, each refusing requests while no secret is set."""
+def webhook_urlpatterns(provider: str) -> list[URLPattern]:
+    """The tracking webhook URL(s) of `provider` (EMAIL_PROVIDER), guarded.
+
+    None for SMTP or the console; never another provider's, nor an inbound
+    (receive email) endpoint: we only read bounces and complaints.
+    """
+    names = {f"{provider}_tracking_webhook", f"{provider}_webhook"} if provider else set()
     return [
-        URLPattern(p.pattern, _fail_closed(p.callback), p.default_args, p.name)
+        URLPattern(p.pattern, _guarded(p.callback.view_class), p.default_args, p.name)
         for p in anymail_urlpatterns
+        if p.name in names
     ]
 
 

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -24,7 +25,8 @@ urlpatterns = [
     path("programs/<int:program_id>/requests/", include("pairing.request_urls")),
     path("join/<str:token>/", registration.register, name="register"),
     path("django-admin/", admin.site.urls),
-    # The email provider's tracking webhooks (bounces, complaints): public,
-    # guarded by anymail's webhook secret, refused while none is configured.
-    path("anymail/", include((webhook_urlpatterns(), "anymail"))),
+    # The email provider's tracking webhook (bounces, complaints): only the
+    # configured provider's, public, guarded by anymail's webhook secret and
+    # refused while none is configured.
+    path("anymail/", include((webhook_urlpatterns(settings.EMAIL_PROVIDER), "anymail"))),
 ]
