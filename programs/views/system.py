@@ -1,23 +1,29 @@
 """The System page: is background work running, and how is this deployment set up.
 
-Every email depends on a Celery worker, so an admin needs a way to check one
-answers without shell access. The page also names the database, broker and
-email mode, never their credentials.
+Every email depends on a Celery worker, so the deployment's staff need a way
+to check one answers without shell access. The page also names the database,
+broker and email mode, never their credentials.
+
+It is the deployment's, not an organization's: the hosts it names and the
+worker check are shared by every tenant, so only superusers see it; an
+organization's admin gets 404, as for another organization's pages.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import wraps
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from programs import services
-from programs.access import admin_view
 from programs.models import WorkerPing
 
 # After this long without an answer the page says plainly that no worker is
@@ -25,6 +31,19 @@ from programs.models import WorkerPing
 NO_ANSWER_AFTER = timedelta(seconds=30)
 # A check nobody answered for this long is history: stop polling for it.
 STOP_POLLING_AFTER = timedelta(minutes=10)
+
+
+def staff_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Login required, and the user must be a superuser; 404 for anyone else."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_superuser:
+            raise Http404("No such page")
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -59,8 +78,7 @@ def _worker_status(user, now: datetime) -> WorkerStatus:
     ping = WorkerPing.objects.order_by("-requested_at", "-pk").first()
     if ping is None:
         return WorkerStatus(ping=None, state="none")
-    # Pings are not scoped to an organization: name nobody, so admins of
-    # one tenant never see who administers another.
+    # Pings are not scoped to an organization: name nobody.
     mine = ping.requested_by_id is not None and ping.requested_by_id == user.pk
     if ping.completed_at is not None:
         return WorkerStatus(ping=ping, state="ok", requested_by_you=mine)
@@ -112,7 +130,7 @@ def _configuration() -> list[tuple[str, str]]:
     ]
 
 
-@admin_view
+@staff_view
 @require_http_methods(["GET", "HEAD", "POST"])
 def system(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
