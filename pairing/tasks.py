@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from pairing import services, waitlist
+from pairing_admin.lib.enqueue import SweptTask
 
 
 @shared_task(acks_late=True, soft_time_limit=100, time_limit=120)
@@ -19,7 +20,8 @@ def offer_waitlist_seats() -> dict[str, int]:
     return waitlist.waitlist_sweep()
 
 
-@shared_task(acks_late=True, soft_time_limit=100, time_limit=120)
+# Swept: offer_waitlist_seats does the same for every program if the broker was down.
+@shared_task(base=SweptTask, acks_late=True, soft_time_limit=100, time_limit=120)
 def offer_program_waitlist(program_id: int) -> dict[str, int]:
     """Offer a program's free seats to its waitlist (queued after End Pairing put
     mentees first in line)."""

@@ -4,30 +4,73 @@
 atomic on Redis and on the local-memory cache, so concurrent requests never
 lose a hit. Windows are aligned to the clock: a burst straddling a boundary
 can get up to twice the limit, which is fine for slowing abuse down.
+
+The limited pages are the ones people open from their emails, so the cache
+being down must never take them down too. While the shared cache cannot be
+reached, each process counts in its own memory instead (a limit per process
+rather than none: a web server with N processes lets through at most N times
+the limit) and tries the shared cache again RETRY_SHARED_AFTER seconds later,
+so an outage costs one failed connection per process every so often, not one
+per request.
 """
 
 import hashlib
+import logging
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import BaseCache, cache
+from django.core.cache.backends.locmem import LocMemCache
 from django.http import HttpRequest
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+RETRY_SHARED_AFTER = 30.0
+# What a cache that cannot be reached raises: redis-py's errors, or the
+# operating system's for a socket that fails below it.
+UNREACHABLE = (RedisError, OSError)
+
+_local = LocMemCache("ratelimit-fallback", {"MAX_ENTRIES": 10_000})
+_shared_down_until = 0.0
 
 
 def hit(scope: str, identity: str, *, limit: int, window_seconds: int) -> bool:
     """Count one attempt; True while the identity is within its limit."""
+    global _shared_down_until
     window = int(time.time() // window_seconds)
     digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
     key = f"ratelimit:{scope}:{digest}:{window}"
-    if cache.add(key, 1, timeout=window_seconds + 60):
+    if time.monotonic() >= _shared_down_until:
+        try:
+            return _count(cache, key, limit=limit, timeout=window_seconds + 60)
+        except UNREACHABLE as exc:
+            _shared_down_until = time.monotonic() + RETRY_SHARED_AFTER
+            log.warning(
+                "The cache cannot be reached (%s); rate limits are counted by each process "
+                "on its own until it answers again.",
+                exc,
+            )
+    return _count(_local, key, limit=limit, timeout=window_seconds + 60)
+
+
+def _count(store: BaseCache, key: str, *, limit: int, timeout: int) -> bool:
+    if store.add(key, 1, timeout=timeout):
         return limit >= 1
     try:
-        count = cache.incr(key)
+        count = store.incr(key)
     except ValueError:
         # The key expired between add and incr: this is the window's first hit.
-        cache.add(key, 1, timeout=window_seconds + 60)
+        store.add(key, 1, timeout=timeout)
         count = 1
     return count <= limit
+
+
+def reset_fallback() -> None:
+    """Forget the local counts and try the shared cache again at once (for tests)."""
+    global _shared_down_until
+    _shared_down_until = 0.0
+    _local.clear()
 
 
 def client_ip(request: HttpRequest) -> str:
