@@ -148,6 +148,13 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Failed logins from one address, across usernames, within the lockout window
+# that lock the address out (credential stuffing); see pairing_admin/lockout.py.
+LOGIN_IP_FAILURE_LIMIT = env_int("LOGIN_IP_FAILURE_LIMIT", 20, minimum=1)
+AXES_HANDLER = "pairing_admin.lockout.LoginLockoutHandler"
+# The same client address as the rate limits (TRUSTED_PROXY_COUNT), never a
+# forgeable X-Forwarded-For.
+AXES_CLIENT_IP_CALLABLE = "pairing_admin.lib.ratelimit.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"

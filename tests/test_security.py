@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 from django.urls import reverse
 
 from tests import factories
@@ -64,3 +65,121 @@ def test_login_page_rejects_a_wrong_password_with_a_message(db, client):
     response = client.post(reverse("login"), {"username": "ada@example.org", "password": "nope"})
     assert response.status_code == 200
     assert "Please enter a correct" in response.content.decode()
+
+
+# --- Per-address lockout across usernames (credential stuffing) -----------------
+
+
+def _login(client, username: str, password: str = "wrong", **meta):
+    return client.post(reverse("login"), {"username": username, "password": password}, **meta)
+
+
+def _stuff(client, count: int, forwarded_for=None, **meta) -> None:
+    """`count` failed logins, one per username, so no account reaches its own limit.
+
+    `forwarded_for(n)` gives the n-th request's X-Forwarded-For. The failure
+    reaching a limit is itself answered with the lockout page.
+    """
+    for n in range(count):
+        if forwarded_for:
+            meta["HTTP_X_FORWARDED_FOR"] = forwarded_for(n)
+        response = _login(client, f"user{n}@example.org", **meta)
+        if n < count - 1:
+            assert response.status_code == 200, n
+
+
+@pytest.fixture
+def fast_hashing(settings):
+    # Each failed login hashes a password; the default hasher would make these
+    # tests take minutes.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.mark.django_db
+def test_many_usernames_from_one_address_lock_the_address_out(client, settings, fast_hashing):
+    factories.MembershipFactory(user__username="ada@example.org")
+    assert settings.LOGIN_IP_FAILURE_LIMIT == 20
+    _stuff(client, settings.LOGIN_IP_FAILURE_LIMIT, REMOTE_ADDR="203.0.113.9")
+
+    response = _login(client, "ada@example.org", PASSWORD, REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 429
+    assert "Too many failed log-in attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+    elsewhere = Client()
+    response = _login(elsewhere, "ada@example.org", PASSWORD, REMOTE_ADDR="198.51.100.7")
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_failures_below_the_address_limit_still_let_a_correct_password_in(
+    client, settings, fast_hashing
+):
+    settings.LOGIN_IP_FAILURE_LIMIT = 8
+    factories.MembershipFactory(user__username="ada@example.org")
+    _stuff(client, 7, REMOTE_ADDR="203.0.113.9")
+    response = _login(client, "ada@example.org", PASSWORD, REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_successful_login_does_not_clear_the_addresss_failures(client, settings, fast_hashing):
+    settings.LOGIN_IP_FAILURE_LIMIT = 6
+    factories.MembershipFactory(user__username="ada@example.org")
+    factories.MembershipFactory(user__username="own@example.org")
+    _stuff(client, 5, REMOTE_ADDR="203.0.113.9")
+    # The attacker logs into an account of their own, then goes on.
+    assert (
+        _login(Client(), "own@example.org", PASSWORD, REMOTE_ADDR="203.0.113.9").status_code == 302
+    )
+    _login(client, "user99@example.org", REMOTE_ADDR="203.0.113.9")
+    response = _login(Client(), "ada@example.org", PASSWORD, REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 429
+
+
+@pytest.mark.django_db
+def test_forged_forwarded_for_does_not_escape_the_address_lockout(client, settings, fast_hashing):
+    settings.TRUSTED_PROXY_COUNT = 0
+    factories.MembershipFactory(user__username="ada@example.org")
+    _stuff(
+        client,
+        settings.LOGIN_IP_FAILURE_LIMIT,
+        forwarded_for=lambda n: f"198.51.100.{n + 1}",
+        REMOTE_ADDR="203.0.113.9",
+    )
+    response = _login(
+        client,
+        "ada@example.org",
+        PASSWORD,
+        REMOTE_ADDR="203.0.113.9",
+        HTTP_X_FORWARDED_FOR="192.0.2.77",
+    )
+    assert response.status_code == 429
+
+
+@pytest.mark.django_db
+def test_behind_one_proxy_the_address_the_proxy_saw_is_locked_out(client, settings, fast_hashing):
+    settings.TRUSTED_PROXY_COUNT = 1
+    factories.MembershipFactory(user__username="ada@example.org")
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    # The client forges the left entries; our proxy appends what it saw.
+    _stuff(
+        client,
+        settings.LOGIN_IP_FAILURE_LIMIT,
+        forwarded_for=lambda n: f"192.0.2.{n + 1}, 203.0.113.9",
+        **proxy,
+    )
+
+    locked = _login(
+        client,
+        "ada@example.org",
+        PASSWORD,
+        HTTP_X_FORWARDED_FOR="192.0.2.250, 203.0.113.9",
+        **proxy,
+    )
+    assert locked.status_code == 429
+    # Someone else behind the same proxy is not locked out.
+    other = _login(
+        Client(), "ada@example.org", PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.7", **proxy
+    )
+    assert other.status_code == 302
