@@ -115,9 +115,15 @@ def turn_on(request: HttpRequest, program_id: int) -> HttpResponse:
 
 @admin_view
 def turn_off(request: HttpRequest, program_id: int) -> HttpResponse:
+    """GET: the confirmation, saying what a pause does. POST: turn pairing off."""
     program = program_for_admin(request.user, program_id)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    if request.method == "GET":
+        template = "programs/pairing_turn_off.html"
+        if request.htmx and request.htmx.target == "pairing-switch":
+            template += "#confirm"
+        return render(request, template, {"program": program})
     changed = services.pairing_turn_off(program=program, user=request.user)
     if not request.htmx:
         if changed:

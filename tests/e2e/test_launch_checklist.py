@@ -77,8 +77,13 @@ def test_admin_walks_the_checklist_and_turns_pairing_on_and_off_without_email(
         (EmailKind.SUPPORT_REQUEST, ADVISOR)
     ]
 
-    # Turn off Pairing pauses; still no email.
-    page.get_by_role("button", name="Turn off Pairing").click()
+    # Turn off Pairing asks first, saying what a pause does; still no email.
+    page.get_by_role("link", name="Turn off Pairing").click()
+    confirm = page.locator("#pairing-switch")
+    confirm.get_by_role("heading", name="Turn off Pairing?").wait_for()
+    assert "still expire on schedule" in confirm.inner_text()
+    assert Program.objects.get(pk=program.pk).pairing_enabled
+    confirm.get_by_role("button", name="Turn off Pairing").click()
     page.get_by_role("heading", name="Turn on Pairing").wait_for()
     assert not Program.objects.get(pk=program.pk).pairing_enabled
     log = page.locator("#activity-log")

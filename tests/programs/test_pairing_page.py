@@ -305,11 +305,57 @@ def test_switch_with_htmx_swaps_the_switch_and_refreshes_the_log(program, org_ad
     assert "Turn on Pairing" in response.content.decode()
 
 
-def test_switch_pages_need_post_for_changes(program, org_admin_client):
-    assert org_admin_client.get(_url("programs:pairing_turn_off", program)).status_code == 405
+def test_switch_pages_need_post_for_changes(program, org_admin, org_admin_client):
     assert org_admin_client.put(_url("programs:pairing_turn_on", program)).status_code == 405
     program.refresh_from_db()
     assert program.pairing_enabled is False
+    pairing_turn_on(program=program, user=org_admin)
+    assert org_admin_client.get(_url("programs:pairing_turn_off", program)).status_code == 200
+    assert org_admin_client.put(_url("programs:pairing_turn_off", program)).status_code == 405
+    program.refresh_from_db()
+    assert program.pairing_enabled is True
+
+
+def test_turn_off_asks_for_confirmation_saying_what_a_pause_does(
+    program, org_admin, org_admin_client
+):
+    pairing_turn_on(program=program, user=org_admin)
+    page = org_admin_client.get(_url("programs:pairing", program)).content.decode()
+    # The switch offers a link to the confirmation, not a button that acts at once.
+    assert f'href="{_url("programs:pairing_turn_off", program)}"' in page
+    assert f'action="{_url("programs:pairing_turn_off", program)}"' not in page
+
+    response = org_admin_client.get(_url("programs:pairing_turn_off", program))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Turn off Pairing?" in html
+    assert "No emails are sent" in html
+    assert "no invitations go out" in html
+    assert "their mentors can still approve or decline them" in html
+    assert "still expire on schedule" in html
+    assert f'action="{_url("programs:pairing_turn_off", program)}"' in html
+    assert 'method="post"' in html
+    program.refresh_from_db()
+    assert program.pairing_enabled is True
+    assert not ActivityEvent.objects.filter(verb=Verb.PAIRING_OFF).exists()
+
+
+def test_turn_off_confirmation_for_htmx_is_only_the_switch(program, org_admin, org_admin_client):
+    pairing_turn_on(program=program, user=org_admin)
+    response = org_admin_client.get(
+        _url("programs:pairing_turn_off", program), headers=_htmx("pairing-switch")
+    )
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="pairing-switch"')
+    assert "Turn off Pairing?" in html and "Cancel" in html
+
+
+def test_turn_off_confirmation_when_already_off_offers_nothing_to_press(program, org_admin_client):
+    html = org_admin_client.get(_url("programs:pairing_turn_off", program)).content.decode()
+    assert "Pairing is already off." in html
+    assert f'action="{_url("programs:pairing_turn_off", program)}"' not in html
 
 
 def test_csrf_is_required_for_every_action(program, org_admin):
