@@ -17,7 +17,7 @@ from invitations import selectors, services
 from invitations.models import EmailKind
 from invitations.outbox import template_for
 from invitations.rendering import render as render_email
-from invitations.templates_service import SAMPLE_LINK
+from invitations.templates_service import sample_url
 from pairing_admin.lib.params import row_id, row_ids
 from programs.access import admin_view, program_for_admin
 from programs.models import Participant, Program
@@ -50,7 +50,7 @@ def _preview(program: Program, first: Participant | None) -> tuple[str, str, str
         "program_name": program.name,
         "organization_name": program.organization.name,
         # The real link is drawn when the email is written; GET writes nothing.
-        "preferences_link": SAMPLE_LINK,
+        "preferences_link": sample_url(),
     }
     return render_email(EmailKind.INVITATION, template_for(program, EmailKind.INVITATION), values)
 

@@ -1,5 +1,6 @@
 """Admins edit a program's emails; we keep them safe to render."""
 
+from django.conf import settings
 from django.db import transaction
 
 from invitations.defaults import DEFAULTS
@@ -10,7 +11,7 @@ from programs.models import Participant, Program
 
 EDITABLE_KINDS = [kind for kind in EmailKind if kind != EmailKind.SUPPORT_REQUEST]
 
-SAMPLE_LINK = "https://pairing.example.org/p/sample-personal-link"
+SAMPLE_LINK = "/p/sample-personal-link"
 SAMPLE_VALUES = {
     "first_name": "Alex",
     "mentee_name": "Sam Rivera",
@@ -34,9 +35,13 @@ SAMPLE_VALUES = {
 }
 
 
+def sample_url(path: str = SAMPLE_LINK) -> str:
+    return settings.PUBLIC_BASE_URL.rstrip("/") + path
+
+
 def sample_values(program: Program, participant: Participant | None = None) -> dict[str, str]:
     values = {
-        **SAMPLE_VALUES,
+        **{k: sample_url(v) if k.endswith("_link") else v for k, v in SAMPLE_VALUES.items()},
         "program_name": program.name,
         "organization_name": program.organization.name,
     }
