@@ -171,6 +171,20 @@ DEFAULTS: dict[str, Template] = {
             "{{ organization_name }}"
         ),
     ),
+    EmailKind.REGISTRATION_CONFIRM: Template(
+        subject="Confirm your registration for {{ program_name }}",
+        text=(
+            "Hello,\n\n"
+            "Someone, we hope you, used this email address to join {{ program_name }}. "
+            "To finish, open this link and press Confirm:\n\n"
+            "{{ confirm_link }}\n\n"
+            "The link works once, for 48 hours: until {{ confirm_by }}. Nothing is saved "
+            "to the program until you confirm. If you were already in the program, "
+            "confirming changes nothing; your program team can update your details.\n\n"
+            "If this wasn't you, ignore this email and nothing will happen.\n\n"
+            "{{ organization_name }}"
+        ),
+    ),
     EmailKind.SUPPORT_REQUEST: Template(
         subject="[{{ organization_name }}] {{ request_subject }}",
         text=(

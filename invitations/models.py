@@ -22,6 +22,7 @@ class EmailKind(models.TextChoices):
     PAIRING_ENDED = "pairing_ended", "Pairing ended"
     PAIRINGS_ENDED = "pairings_ended", "Pairings ended (several at once)"
     SUPPORT_REQUEST = "support_request", "Support request"
+    REGISTRATION_CONFIRM = "registration_confirm", "Registration: confirm your email"
 
 
 class OutboundEmail(models.Model):

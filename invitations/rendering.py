@@ -112,6 +112,11 @@ VARIABLES: dict[str, dict[str, str]] = {
         "count": "How many pairings ended",
         "partners": "The mentees whose pairing with the recipient ended, one per line",
     },
+    EmailKind.REGISTRATION_CONFIRM: {
+        **COMMON,
+        "confirm_link": "Link to confirm the registration (works once, for 48 hours)",
+        "confirm_by": "When the link stops working",
+    },
     EmailKind.SUPPORT_REQUEST: {
         **COMMON,
         "admin_name": "Admin who wrote the request",
@@ -127,7 +132,9 @@ VARIABLES: dict[str, dict[str, str]] = {
 # decline messages; anyone can register through the public form), and a URL
 # in it must stay plain text: a note saying "approve here: https://evil..."
 # must not turn into a link beside our real Approve and Decline links.
-LINK_VARIABLES = frozenset({"preferences_link", "approve_link", "decline_link", "session_link"})
+LINK_VARIABLES = frozenset(
+    {"preferences_link", "approve_link", "decline_link", "session_link", "confirm_link"}
+)
 # Lists the product writes, mixing participants' names with our own links: in
 # HTML only URLs of this site become links (a name holding another URL stays
 # text).

@@ -28,6 +28,8 @@ SAMPLE_VALUES = {
     "approve_link": SAMPLE_LINK + "/approve",
     "decline_link": SAMPLE_LINK + "/decline",
     "session_link": SAMPLE_LINK + "/session",
+    "confirm_link": SAMPLE_LINK + "/confirm",
+    "confirm_by": "Wednesday 3 December at 14:00 (Europe/London)",
     "admin_name": "Ada Admin",
     "admin_email": "ada@example.org",
     "request_subject": "A question about pairing",

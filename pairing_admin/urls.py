@@ -24,6 +24,11 @@ urlpatterns = [
     path("", include("pairing.urls")),
     path("programs/<int:program_id>/requests/", include("pairing.request_urls")),
     path("join/<str:token>/", registration.register, name="register"),
+    path(
+        "join/<str:token>/confirm/<str:code>/",
+        registration.register_confirm,
+        name="register_confirm",
+    ),
     path("django-admin/", admin.site.urls),
     # The email provider's tracking webhook (bounces, complaints): only the
     # configured provider's, public, guarded by anymail's webhook secret and

@@ -22,6 +22,11 @@ nothing to do. Callbacks are called with keyword arguments:
         a mentor's capacity or `accepting_requests` changed (either way), a
         role changed to or from mentor, or a mentor was added; only the ids
         whose values really changed.
+    registration_requested: fn(*, program, pending, confirm_url)
+        someone asked to join through the registration link: email
+        `confirm_url` (it holds the raw token, which is never stored) to
+        `pending.email`.
+        Exactly one callback must be registered (invitations writes the email).
 """
 
 from collections.abc import Callable, Iterable
@@ -32,6 +37,7 @@ Callback = Callable[..., None]
 
 _participants_added: list[Callback] = []
 _mentors_changed: list[Callback] = []
+_registration_requested: list[Callback] = []
 
 
 def _register(callbacks: list[Callback], fn: Callback) -> Callback:
@@ -51,6 +57,11 @@ def register_mentors_changed(fn: Callback) -> Callback:
     return _register(_mentors_changed, fn)
 
 
+def register_registration_requested(fn: Callback) -> Callback:
+    """Call `fn(program=..., pending=..., confirm_url=...)` to email a confirmation link."""
+    return _register(_registration_requested, fn)
+
+
 def participants_added(*, program: Program, participant_ids: Iterable[int]) -> None:
     """Tell the registered callbacks these participants are new (nothing if none)."""
     ids = sorted(set(participant_ids))
@@ -65,3 +76,11 @@ def mentors_changed(*, program: Program, mentor_ids: Iterable[int]) -> None:
     if ids:
         for fn in list(_mentors_changed):
             fn(program=program, mentor_ids=ids)
+
+
+def registration_requested(*, program: Program, pending, confirm_url: str) -> None:
+    """Have the confirmation email of a pending registration written."""
+    if len(_registration_requested) != 1:
+        # No callback would leave the visitor waiting for an email that never comes.
+        raise RuntimeError("exactly one registration_requested callback must be registered")
+    _registration_requested[0](program=program, pending=pending, confirm_url=confirm_url)

@@ -108,6 +108,9 @@ class Program(models.Model):
     registration_token = models.CharField(
         max_length=32, unique=True, default=_registration_token, editable=False
     )
+    # Off: the registration link says registration is closed, and registrations
+    # still waiting for their email confirmation apply nothing.
+    registration_open = models.BooleanField(default=True, db_default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # {field key: 0-10} for the match score; read it through programs.match_weights.weights_of.
     match_weights = models.JSONField(default=default_match_weights, blank=True)
@@ -134,6 +137,12 @@ class Program(models.Model):
             models.CheckConstraint(
                 condition=~Q(program_type="evergreen") | Q(waitlist_enabled=True),
                 name="program_evergreen_waitlist",
+            ),
+            # Rolling enrollment means people can always join.
+            models.CheckConstraint(
+                condition=~Q(program_type="evergreen") | Q(registration_open=True),
+                name="program_evergreen_registration",
+                violation_error_message="An Evergreen program keeps its registration open.",
             ),
         ]
 
@@ -211,6 +220,51 @@ class Participant(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+
+class PendingRegistration(models.Model):
+    """A registration waiting for its email address to be confirmed (double opt-in).
+
+    The details the person typed wait here, not in the link, and only the
+    SHA-256 of the emailed token is stored. One open row per program and
+    address: a second submission reuses it (new details, new token, the old
+    link stops working) and counts the emails it caused, so a stranger typing
+    someone's address again and again cannot flood them. Confirming applies
+    the stored details once (confirmed_at) and forgets them.
+    """
+
+    program = models.ForeignKey(
+        Program, on_delete=models.CASCADE, related_name="pending_registrations"
+    )
+    email = models.EmailField()
+    token_hash = models.CharField(max_length=64)
+    # The cleaned form: role, names, profile fields and capacity.
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Emails sent for this row since window_started_at (the per-address limit).
+    emails_sent = models.PositiveSmallIntegerField(default=0)
+    window_started_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["token_hash"], name="pending_registration_token_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["program", "email"],
+                condition=Q(confirmed_at__isnull=True),
+                name="pending_registration_one_open",
+            ),
+            models.CheckConstraint(
+                condition=Q(email=Lower("email")), name="pending_registration_email_lower"
+            ),
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="pending_reg_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"Registration of {self.email} waiting for confirmation"
 
 
 class ParticipantImport(models.Model):

@@ -19,6 +19,7 @@ PUBLIC = {
     "logout": "logging out is harmless for anyone",
     "healthz": "load balancers probe it without credentials; it shows no data",
     "register": "the program's public registration link (token-guarded)",
+    "register_confirm": "the emailed link confirming a registration (the code is the credential)",
     "pairing:preferences": "a mentee's personal link from an email (the token is the credential)",
     "pairing:request_link": "a mentor's approve/decline link from an email (token)",
     "pairing:preferences_submit": "the mentee's choices, posted from their personal link (token)",

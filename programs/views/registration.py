@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -7,23 +6,57 @@ from django.views.decorators.csrf import csrf_protect
 
 from pairing_admin.lib import ratelimit
 from programs.forms import RegistrationForm
-from programs.models import Program
-from programs.registration import registration_submit
+from programs.models import Participant, Program
+from programs.registration import (
+    CONFIRM_VALID_FOR_TEXT,
+    Outcome,
+    RegistrationClosed,
+    deadline_text,
+    registration_confirm,
+    registration_pending,
+    registration_request,
+)
 
 RATE_WINDOW_SECONDS = 3600
+
+# The confirmation link's pages: a used, expired or unknown link says so in
+# its status too; a confirmed one answers 200 like the Confirm page.
+CONFIRM_STATUS = {
+    Outcome.READY: 200,
+    Outcome.CREATED: 200,
+    Outcome.ALREADY_REGISTERED: 200,
+    Outcome.CLOSED: 409,
+    Outcome.USED: 410,
+    Outcome.EXPIRED: 410,
+    Outcome.UNKNOWN: 404,
+}
+
+
+def _program(token: str) -> Program:
+    return get_object_or_404(
+        Program.objects.select_related("organization"), registration_token=token
+    )
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    # Pages of an emailed link: never cached, and the token never leaks to
+    # another site through a Referer header.
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @csrf_protect
 def register(request: HttpRequest, token: str) -> HttpResponse:
     """The public registration form behind a program's link (no login)."""
-    program = get_object_or_404(
-        Program.objects.select_related("organization"), registration_token=token
-    )
+    program = _program(token)
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
-    if request.method == "GET" and "thanks" in request.GET:
-        return render(request, "programs/register_done.html", {"program": program})
-    context = {"program": program}
+    context = {"program": program, "valid_for": CONFIRM_VALID_FOR_TEXT}
+    if request.method == "GET" and "sent" in request.GET:
+        return render(request, "programs/register_done.html", context)
+    if not program.registration_open:
+        return render(request, "programs/register_closed.html", context)
     if request.method == "POST":
         allowed = ratelimit.hit(
             "register",
@@ -35,10 +68,47 @@ def register(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "programs/register_limited.html", context, status=429)
     form = RegistrationForm(request.POST or None, default_capacity=program.default_mentor_capacity)
     if request.method == "POST" and form.is_valid():
-        # The same answer whether the email was known or not: the page must
-        # not tell a visitor who is in the program.
-        registration_submit(program=program, **form.cleaned_data)
-        messages.success(request, f"Thank you: your registration for {program.name} is in.")
-        return redirect(reverse("register", kwargs={"token": token}) + "?thanks=1")
+        # The same answer whether the email is known or new, and whether an
+        # email went out (the per-address limit): the page must not tell a
+        # visitor who is in the program.
+        try:
+            registration_request(program=program, **form.cleaned_data)
+        except RegistrationClosed:
+            return render(request, "programs/register_closed.html", context)
+        return redirect(reverse("register", kwargs={"token": token}) + "?sent=1")
     context["form"] = form
     return render(request, "programs/register.html", context)
+
+
+@csrf_protect
+def register_confirm(request: HttpRequest, token: str, code: str) -> HttpResponse:
+    """The emailed link: GET shows what would be saved and a Confirm button; POST saves it."""
+    program = _program(token)
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
+    if request.method == "POST":
+        result = registration_confirm(program=program, token=code)
+    else:
+        result = registration_pending(program=program, token=code)
+    context = {
+        "program": program,
+        "outcome": result.outcome.value,
+        "register_url": reverse("register", kwargs={"token": token}),
+        "valid_for": CONFIRM_VALID_FOR_TEXT,
+    }
+    if result.outcome is Outcome.READY:
+        details = result.pending.details
+        context.update(
+            email=result.pending.email,
+            details=details,
+            role=Participant.Role(details["role"]).label,
+            capacity=details.get("capacity") or program.default_mentor_capacity,
+            expires=deadline_text(result.pending.expires_at, program),
+        )
+    response = render(
+        request,
+        "programs/register_confirm.html",
+        context,
+        status=CONFIRM_STATUS[result.outcome],
+    )
+    return _private(response)

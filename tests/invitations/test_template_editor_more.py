@@ -99,6 +99,7 @@ PINNED = {
     "pairing_ended": {"partner_name", "next_step"},
     "pairings_ended": {"count", "partners"},
     "support_request": {"admin_name", "admin_email", "request_subject", "message"},
+    "registration_confirm": {"confirm_link", "confirm_by"},
 }
 
 

@@ -1,13 +1,23 @@
 """The public registration link: /join/<token>/."""
 
+import hashlib
+import re
+from datetime import timedelta
+
 import pytest
-from django.contrib.messages import get_messages
+from django.conf import settings
+from django.core import mail
+from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from invitations.models import OutboundEmail
 from pairing_admin.lib import ratelimit
-from programs.models import Participant
+from programs import hooks
+from programs.models import Participant, PendingRegistration, Program
 from tests import factories
+from tests.programs import registering
 
 
 def _url(program) -> str:
@@ -33,10 +43,6 @@ def _form(**overrides) -> dict:
     return data
 
 
-def _messages(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
-
-
 def test_form_is_public_and_get_writes_nothing(anon_client, program):
     response = anon_client.get(_url(program), _form())
     html = response.content.decode()
@@ -48,37 +54,162 @@ def test_form_is_public_and_get_writes_nothing(anon_client, program):
     assert not Participant.objects.exists()
 
 
-def test_new_registration_creates_a_participant_and_thanks_them(anon_client, program):
-    response = anon_client.post(_url(program), _form())
+def _sent_page(client, program) -> str:
+    # The CSRF token is masked afresh for every response: the rest must match.
+    page = client.get(_url(program) + "?sent=1").content.decode()
+    return re.sub(r'"X-CSRFToken": "[^"]+"', "TOKEN", page)
+
+
+def test_submitting_the_form_creates_nobody_and_emails_a_confirmation_link(
+    anon_client, program, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = anon_client.post(_url(program), _form())
 
     assert response.status_code == 302
-    assert response.url == _url(program) + "?thanks=1"
-    assert _messages(response) == [f"Thank you: your registration for {program.name} is in."]
+    assert response.url == _url(program) + "?sent=1"
+    assert not Participant.objects.exists()
+    # One email, through the outbox, handed over after the commit and sent.
+    email = registering.confirm_emails(program).get()
+    assert email.to_email == "zoe@example.org"
+    assert email.to_name == ""  # what a visitor typed is not put in a header
+    assert len(callbacks) == 1
+    assert email.status == OutboundEmail.Status.SENT
+    assert [m.to for m in mail.outbox] == [["zoe@example.org"]]
+    assert email.subject == f"Confirm your registration for {program.name}"
+    assert "48 hours" in email.body_text
+    code = registering.emailed_code(program, "zoe@example.org")
+    assert f'href="http://testserver{registering.confirm_url(program, code)}"' in (
+        email.body_html.replace(settings.PUBLIC_BASE_URL, "http://testserver")
+    )
+    # The token is in the email only: the row keeps its hash and what was typed.
+    pending = PendingRegistration.objects.get()
+    assert pending.token_hash == hashlib.sha256(code.encode()).hexdigest()
+    assert code not in str(pending.details)
+    assert pending.details["department"] == "Finance"
+    page = _sent_page(anon_client, program)
+    assert "Check your email" in page and "48 hours" in page
+
+
+def test_the_link_opened_shows_the_details_and_changes_nothing(anon_client, program):
+    anon_client.post(_url(program), _form())
+    code = registering.emailed_code(program, "zoe@example.org")
+    before = PendingRegistration.objects.values().get()
+
+    response = anon_client.get(registering.confirm_url(program, code))
+    head = anon_client.head(registering.confirm_url(program, code))
+
+    assert (response.status_code, head.status_code) == (200, 200)
+    html = response.content.decode()
+    assert "Confirm your registration" in html
+    assert "zoe@example.org" in html and "Finance" in html and "Excel, SQL" in html
+    assert '<button type="submit" class="button primary">Confirm</button>' in html
+    assert response["Cache-Control"] == "no-store"
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert not Participant.objects.exists()
+    assert PendingRegistration.objects.values().get() == before
+
+
+def test_confirming_creates_the_person_with_what_they_typed(anon_client, program):
+    anon_client.post(_url(program), _form())
+    code = registering.emailed_code(program, "zoe@example.org")
+
+    response = anon_client.post(registering.confirm_url(program, code))
+
+    assert response.status_code == 200
+    assert "Thank you: you have joined" in response.content.decode()
     person = Participant.objects.get()
     assert person.program == program
     assert person.email == "zoe@example.org"
     assert (person.role, person.first_name, person.last_name) == ("mentee", "Zoe", "Quinn")
+    assert (person.title, person.department, person.location) == ("Analyst", "Finance", "Leeds")
     assert person.skills == ["Excel", "SQL"]
     assert person.interests == ["data", "leadership"]
     assert person.goals == []
     assert person.capacity == 0
     assert person.source == Participant.Source.REGISTRATION
-    thanks = anon_client.get(response.url)
-    assert thanks.status_code == 200
-    assert "Thank you" in thanks.content.decode()
-    assert Participant.objects.count() == 1
+    pending = PendingRegistration.objects.get()
+    assert pending.confirmed_at is not None
+    assert pending.details == {}  # now in the participant; not kept twice
 
 
-def test_mentor_capacity_defaults_to_the_programs_and_can_be_chosen(anon_client, program):
-    anon_client.post(_url(program), _form(role="mentor", email="m1@example.org"))
-    anon_client.post(_url(program), _form(role="mentor", email="m2@example.org", capacity="5"))
-    capacities = dict(Participant.objects.values_list("email", "capacity"))
-    assert capacities == {"m1@example.org": program.default_mentor_capacity, "m2@example.org": 5}
+def test_a_second_confirm_says_the_link_was_used_and_changes_nothing(anon_client, program):
+    anon_client.post(_url(program), _form())
+    url = registering.confirm_url(program, registering.emailed_code(program, "zoe@example.org"))
+    anon_client.post(url)
+    before = list(Participant.objects.values())
+
+    again = anon_client.post(url)
+    opened = anon_client.get(url)
+
+    for response in (again, opened):
+        assert response.status_code == 410
+        html = response.content.decode()
+        assert "This link has already been used" in html
+        assert f'href="{_url(program)}"' in html  # a way to register again
+    assert list(Participant.objects.values()) == before
 
 
-def test_registering_with_a_known_email_changes_nothing_and_says_the_same(anon_client, program):
-    # The link goes to a whole organization: whoever knows a colleague's email
-    # must not be able to rewrite their profile or turn them into a mentor.
+def test_an_expired_link_applies_nothing_and_offers_to_register_again(anon_client, program):
+    anon_client.post(_url(program), _form())
+    url = registering.confirm_url(program, registering.emailed_code(program, "zoe@example.org"))
+    PendingRegistration.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    for response in (anon_client.get(url), anon_client.post(url)):
+        assert response.status_code == 410
+        html = response.content.decode()
+        assert "This link has expired: links work for 48 hours" in html
+        assert f'href="{_url(program)}"' in html
+    assert not Participant.objects.exists()
+    assert PendingRegistration.objects.get().confirmed_at is None
+
+
+def test_the_link_expires_48_hours_after_the_form_was_sent(anon_client, program):
+    before = timezone.now()
+    anon_client.post(_url(program), _form())
+    pending = PendingRegistration.objects.get()
+    assert (
+        before + timedelta(hours=48) <= pending.expires_at <= timezone.now() + timedelta(hours=48)
+    )
+
+
+def test_an_unknown_link_says_so_and_offers_to_register_again(anon_client, program):
+    url = registering.confirm_url(program, "not-a-real-code")
+    for response in (anon_client.get(url), anon_client.post(url)):
+        assert response.status_code == 404
+        html = response.content.decode()
+        assert "We don't know this link" in html
+        assert f'href="{_url(program)}"' in html
+    assert not Participant.objects.exists()
+    # Another program's link and code do not mix.
+    anon_client.post(_url(program), _form())
+    code = registering.emailed_code(program, "zoe@example.org")
+    other = factories.ProgramFactory(organization=program.organization)
+    assert anon_client.post(registering.confirm_url(other, code)).status_code == 404
+    assert not Participant.objects.exists()
+
+
+def test_known_and_new_addresses_get_the_same_answer_and_the_same_email(anon_client, program):
+    # The link goes to a whole organization: the page must not tell a visitor
+    # who is in the program, and both addresses get their confirmation email.
+    factories.ParticipantFactory(program=program, email="known@example.org")
+    known = anon_client.post(_url(program), _form(email="known@example.org"))
+    known_page = _sent_page(anon_client, program)
+    new = anon_client.post(_url(program), _form(email="new@example.org"))
+    new_page = _sent_page(anon_client, program)
+
+    assert (known.status_code, known.url, known.content) == (new.status_code, new.url, new.content)
+    assert known_page == new_page
+    emails = registering.confirm_emails(program).order_by("pk")
+    assert [e.to_email for e in emails] == ["known@example.org", "new@example.org"]
+    assert emails[0].subject == emails[1].subject
+    assert emails[0].body_text.split("http")[0] == emails[1].body_text.split("http")[0]
+    assert PendingRegistration.objects.count() == 2
+
+
+def test_confirming_a_known_email_changes_nothing_and_says_so(anon_client, program):
+    # Even with the address proven, a registration does not rewrite a profile
+    # or turn a mentee into a mentor: admins edit profiles.
     imported = factories.ParticipantFactory(
         program=program,
         email="zoe@example.org",
@@ -89,25 +220,82 @@ def test_registering_with_a_known_email_changes_nothing_and_says_the_same(anon_c
         source=Participant.Source.IMPORT,
     )
     before = Participant.objects.values().get(pk=imported.pk)
-
-    response = anon_client.post(
+    anon_client.post(
         _url(program),
         _form(email=" ZOE@example.ORG ", role="mentor", department="Legal", first_name="Mallory"),
     )
+    url = registering.confirm_url(program, registering.emailed_code(program, "zoe@example.org"))
 
-    assert response.status_code == 302
-    # Word for word what a new person is told: the page does not reveal who is registered.
-    assert _messages(response) == [f"Thank you: your registration for {program.name} is in."]
+    response = anon_client.post(url)
+
+    assert response.status_code == 200
+    assert "This address was already in" in response.content.decode()
     assert Participant.objects.count() == 1
     assert Participant.objects.values().get(pk=imported.pk) == before
-    thanks = anon_client.get(response.url).content.decode()
-    assert "your first registration stands" in thanks
+    assert anon_client.post(url).status_code == 410
+
+
+def test_hooks_run_when_the_address_is_confirmed_not_when_the_form_is_sent(
+    anon_client, program, monkeypatch
+):
+    heard = []
+    monkeypatch.setattr(hooks, "_participants_added", [lambda **kw: heard.append("added")])
+    monkeypatch.setattr(hooks, "_mentors_changed", [lambda **kw: heard.append("mentors")])
+    anon_client.post(_url(program), _form(role="mentor", capacity="4"))
+    assert heard == []
+
+    registering.register(anon_client, program, **_form(role="mentor", capacity="4"))
+
+    assert heard == ["added", "mentors"]
+    assert Participant.objects.get().capacity == 4
+
+
+def test_sending_the_form_again_reuses_the_row_and_only_the_newest_link_works(anon_client, program):
+    anon_client.post(_url(program), _form(department="Finance"))
+    first = registering.emailed_code(program, "zoe@example.org")
+    anon_client.post(_url(program), _form(department="Legal"))
+    second = registering.emailed_code(program, "zoe@example.org")
+
+    assert first != second
+    assert PendingRegistration.objects.count() == 1
+    assert anon_client.post(registering.confirm_url(program, first)).status_code == 404
+    assert anon_client.post(registering.confirm_url(program, second)).status_code == 200
+    assert Participant.objects.get().department == "Legal"
+
+
+def test_one_address_gets_at_most_three_emails_an_hour(anon_client, program):
+    for n in range(5):
+        response = anon_client.post(
+            _url(program), _form(first_name=f"Try{n}"), REMOTE_ADDR=f"10.0.0.{n}"
+        )
+        assert (response.status_code, response.url) == (302, _url(program) + "?sent=1")
+    assert registering.confirm_emails(program).count() == 3
+    # The limited submissions changed nothing: the newest email's link applies its own details.
+    code = registering.emailed_code(program, "zoe@example.org")
+    assert PendingRegistration.objects.get().details["first_name"] == "Try2"
+
+    # An hour after the first email, the address may be sent another.
+    PendingRegistration.objects.update(
+        window_started_at=timezone.now() - timedelta(hours=1, seconds=1)
+    )
+    anon_client.post(_url(program), _form(first_name="Later"))
+    assert registering.confirm_emails(program).count() == 4
+    assert anon_client.post(registering.confirm_url(program, code)).status_code == 404
+
+
+def test_mentor_capacity_defaults_to_the_programs_and_can_be_chosen(anon_client, program):
+    registering.register(anon_client, program, **_form(role="mentor", email="m1@example.org"))
+    registering.register(
+        anon_client, program, **_form(role="mentor", email="m2@example.org", capacity="5")
+    )
+    capacities = dict(Participant.objects.values_list("email", "capacity"))
+    assert capacities == {"m1@example.org": program.default_mentor_capacity, "m2@example.org": 5}
 
 
 def test_the_same_email_in_another_program_is_another_person(anon_client, program):
     other = factories.ProgramFactory(organization=program.organization)
     factories.ParticipantFactory(program=other, email="zoe@example.org", first_name="Other")
-    anon_client.post(_url(program), _form())
+    registering.register(anon_client, program, **_form())
     assert Participant.objects.filter(email="zoe@example.org").count() == 2
     assert Participant.objects.get(program=other).first_name == "Other"
 
@@ -121,18 +309,72 @@ def test_invalid_form_shows_errors_and_writes_nothing(anon_client, program):
     assert set(errors) == {"email", "role", "capacity"}
     assert 'id="id_email_error"' in response.content.decode()
     assert not Participant.objects.exists()
+    assert not PendingRegistration.objects.exists()
+    assert not OutboundEmail.objects.exists()
+
+
+def test_an_email_that_cannot_be_written_leaves_no_pending_row(anon_client, program, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("the outbox is broken")
+
+    monkeypatch.setattr(hooks, "_registration_requested", [broken])
+    with pytest.raises(RuntimeError):
+        anon_client.post(_url(program), _form())
+    assert not PendingRegistration.objects.exists()
+    assert not OutboundEmail.objects.exists()
+
+
+def test_closed_registration_takes_no_form_and_writes_nothing(anon_client, program):
+    Program.objects.filter(pk=program.pk).update(registration_open=False)
+    for response in (anon_client.get(_url(program)), anon_client.post(_url(program), _form())):
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert "Registration is closed" in html
+        assert 'name="email"' not in html
+    assert not PendingRegistration.objects.exists()
+    assert not OutboundEmail.objects.exists()
+
+
+def test_registration_closed_before_the_confirm_applies_nothing(anon_client, program):
+    anon_client.post(_url(program), _form())
+    url = registering.confirm_url(program, registering.emailed_code(program, "zoe@example.org"))
+    Program.objects.filter(pk=program.pk).update(registration_open=False)
+
+    for response in (anon_client.get(url), anon_client.post(url)):
+        assert response.status_code == 409
+        html = response.content.decode()
+        assert "stopped taking new registrations after you filled in the form" in html
+        assert "Confirm</button>" not in html
+    assert not Participant.objects.exists()
+    assert PendingRegistration.objects.get().confirmed_at is None
+
+    # Open again, the same link still works until it expires.
+    Program.objects.filter(pk=program.pk).update(registration_open=True)
+    assert anon_client.post(url).status_code == 200
+    assert Participant.objects.count() == 1
+
+
+def test_an_evergreen_program_keeps_registration_open(program):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Program.objects.filter(pk=program.pk).update(
+            program_type=Program.Type.EVERGREEN, registration_open=False
+        )
 
 
 def test_post_without_csrf_token_is_refused(program):
     client = Client(enforce_csrf_checks=True)
     response = client.post(_url(program), _form())
     assert response.status_code == 403
-    assert not Participant.objects.exists()
+    assert not PendingRegistration.objects.exists()
 
     client.get(_url(program))
     token = client.cookies["csrftoken"].value
     response = client.post(_url(program), {**_form(), "csrfmiddlewaretoken": token})
     assert response.status_code == 302
+    url = registering.confirm_url(program, registering.emailed_code(program, "zoe@example.org"))
+    assert client.post(url).status_code == 403
+    assert not Participant.objects.exists()
+    assert client.post(url, {"csrfmiddlewaretoken": token}).status_code == 200
     assert Participant.objects.count() == 1
 
 
@@ -140,7 +382,10 @@ def test_unknown_token_is_404(anon_client, program):
     url = reverse("register", kwargs={"token": "not-a-real-token"})
     assert anon_client.get(url).status_code == 404
     assert anon_client.post(url, _form()).status_code == 404
+    confirm = reverse("register_confirm", kwargs={"token": "not-a-real-token", "code": "x"})
+    assert anon_client.get(confirm).status_code == 404
     assert not Participant.objects.exists()
+    assert not PendingRegistration.objects.exists()
 
 
 def test_over_the_rate_limit_answers_429_and_writes_nothing(anon_client, program, settings):
@@ -153,8 +398,9 @@ def test_over_the_rate_limit_answers_429_and_writes_nothing(anon_client, program
 
     assert response.status_code == 429
     assert "Please try again later" in response.content.decode()
-    assert not Participant.objects.filter(email="third@example.org").exists()
-    assert Participant.objects.count() == 2
+    assert not PendingRegistration.objects.filter(email="third@example.org").exists()
+    assert PendingRegistration.objects.count() == 2
+    assert registering.confirm_emails(program).count() == 2
     # The form itself still shows, and another address is not limited.
     assert anon_client.get(_url(program)).status_code == 200
     other = anon_client.post(
@@ -215,7 +461,7 @@ def test_newlines_in_names_and_profile_lines_are_collapsed_but_bio_keeps_them(an
         location="New\n\nYork",
         bio="Line one\nLine two",
     )
-    anon_client.post(_url(program), data)
+    registering.register(anon_client, program, **data)
     person = Participant.objects.get()
     assert (person.first_name, person.last_name) == ("Zoe Bcc: x@evil.test", "Quinn Jr")
     assert (person.title, person.department, person.location) == (
