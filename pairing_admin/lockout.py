@@ -18,12 +18,29 @@ the same rule as the other rate limits: X-Forwarded-For only counts as far as
 TRUSTED_PROXY_COUNT proxies of ours vouch for it.
 """
 
+import ipaddress
+
 from axes.attempts import get_cool_off_threshold
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_failure_limit
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.db.models import Sum
+
+from pairing_admin.lib.ratelimit import client_ip
+
+
+def axes_client_ip(request) -> str | None:
+    """client_ip, or None where it is no address (axes stores it in an inet column)."""
+    address = client_ip(request)
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        # No REMOTE_ADDR (a login made in code), or a malformed entry that
+        # did not come through our proxies: fall back to what the socket saw.
+        remote = request.META.get("REMOTE_ADDR")
+        return remote or None
+    return address
 
 
 def failures_from_address(request) -> int:

@@ -156,7 +156,7 @@ LOGIN_IP_FAILURE_LIMIT = env_int("LOGIN_IP_FAILURE_LIMIT", 20, minimum=1)
 AXES_HANDLER = "pairing_admin.lockout.LoginLockoutHandler"
 # The same client address as the rate limits (TRUSTED_PROXY_COUNT), never a
 # forgeable X-Forwarded-For.
-AXES_CLIENT_IP_CALLABLE = "pairing_admin.lib.ratelimit.client_ip"
+AXES_CLIENT_IP_CALLABLE = "pairing_admin.lockout.axes_client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"

@@ -1,4 +1,5 @@
 import pytest
+from axes.models import AccessAttempt, AccessLog
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
@@ -183,3 +184,21 @@ def test_behind_one_proxy_the_address_the_proxy_saw_is_locked_out(client, settin
         Client(), "ada@example.org", PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.7", **proxy
     )
     assert other.status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_forwarded_entry_that_is_no_address_falls_back_to_what_the_socket_saw(
+    client, settings, fast_hashing
+):
+    settings.TRUSTED_PROXY_COUNT = 1
+    response = _login(
+        client, "ada@example.org", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="not-an-address"
+    )
+    assert response.status_code == 200
+    assert AccessAttempt.objects.get().ip_address == "10.0.0.2"
+
+
+def test_a_login_made_in_code_has_no_address_and_is_logged_without_one(org_admin, client):
+    client.force_login(org_admin)  # a request without REMOTE_ADDR
+    assert client.get(reverse("programs:list")).status_code == 200
+    assert AccessLog.objects.get(username=org_admin.username).ip_address is None
