@@ -101,7 +101,11 @@ class EndForm(forms.Form):
 
 
 class SessionForm(forms.Form):
-    date = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    # <input type="date"> takes only ISO dates (YYYY-MM-DD) and shows nothing
+    # for any other value, such as the locale's 07/12/2026.
+    date = forms.DateField(
+        label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     minutes = forms.IntegerField(
         label="Length (minutes)", min_value=monitoring.MINUTES_MIN, max_value=monitoring.MINUTES_MAX
     )

@@ -11,6 +11,7 @@ from django.utils import timezone
 from invitations.links import Purpose, link_create
 from invitations.models import OutboundEmail
 from pairing import monitoring
+from pairing.health import local_today
 from pairing.models import MentoringSession, MentorRequest
 from programs.models import ActivityEvent
 from programs.services import DomainError
@@ -211,3 +212,15 @@ def test_the_session_link_is_rate_limited_per_address(program, settings):
     assert statuses == [200, 200, 200, 429, 429]
     assert MentoringSession.objects.count() == 0
     assert Client(REMOTE_ADDR="10.0.0.2").get(url).status_code == 200
+
+
+def test_date_fields_are_filled_with_an_iso_date_the_browser_can_show(
+    program, client, org_admin_client
+):
+    # <input type="date"> shows nothing for a value like 07/12/2026.
+    pairing = pair(program, days_ago=10)
+    today = local_today(program).isoformat()
+    field = f'type="date" name="date" value="{today}"'
+    assert field in client.get(_link(pairing)).content.decode()
+    detail = reverse("pairing:detail", args=[program.pk, pairing.pk])
+    assert field in org_admin_client.get(detail).content.decode()
