@@ -1,4 +1,8 @@
+import re
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from invitations.models import EmailKind, OutboundEmail, Suppression
@@ -204,3 +208,28 @@ def test_resend_answers_get_with_405_and_outsiders_with_404(
     assert other_admin_client.post(_resend_url(program, email)).status_code == 404
     email.refresh_from_db()
     assert email.status == Status.FAILED
+
+
+def test_the_sideways_scrolling_table_can_be_reached_by_keyboard_and_is_named(
+    program, org_admin_client
+):
+    _email(program, 1)
+    html = org_admin_client.get(_url(program)).content.decode()
+    assert (
+        f'<div class="table-scroll" role="region" aria-label="Emails of {program.name}" '
+        'tabindex="0">' in html
+    )
+
+
+def test_every_sideways_scrolling_region_in_the_templates_is_focusable_and_named():
+    # axe's scrollable-region-focusable: a keyboard user must be able to
+    # focus a region that scrolls in order to scroll it.
+    regions = [
+        (path.name, tag)
+        for path in Path(settings.BASE_DIR, "templates").rglob("*.html")
+        for tag in re.findall(r'<div class="table-scroll"[^>]*>', path.read_text())
+    ]
+    assert len(regions) >= 17
+    for name, tag in regions:
+        assert 'tabindex="0"' in tag and 'role="region"' in tag, (name, tag)
+        assert re.search(r'aria-label="[^"]+"', tag), (name, tag)
