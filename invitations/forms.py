@@ -1,5 +1,6 @@
 from django import forms
 
+from pairing_admin.lib.text import multi_line, without_bidi
 from programs.services import SUPPORT_MESSAGE_MAX, SUPPORT_SUBJECT_MAX
 
 
@@ -15,4 +16,7 @@ class SupportRequestForm(forms.Form):
         subject = self.cleaned_data["subject"]
         if "\n" in subject or "\r" in subject:
             raise forms.ValidationError("The subject must be a single line.")
-        return subject
+        return without_bidi(subject)
+
+    def clean_message(self) -> str:
+        return multi_line(self.cleaned_data["message"])

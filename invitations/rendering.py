@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from invitations.models import EmailKind
-from pairing_admin.lib.text import one_line
+from pairing_admin.lib.text import multi_line, one_line
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 # Any remaining brace or template-tag syntax after placeholders are removed.
@@ -281,12 +281,15 @@ def _linked_text(source: str, values: dict[str, str]) -> str:
 def render(kind: str, template: Template, values: dict[str, str]) -> tuple[str, str, str]:
     """(subject, text, html) with the values substituted.
 
-    Values are plain strings: the subject gets them on one line (no header
-    injection), the HTML part gets them escaped; an HTML part made from the
-    text links only the author's URLs and our LINK_VARIABLES.
+    Values are plain strings, stripped of bidirectional controls: the subject
+    gets them on one line (no header injection), the HTML part gets them
+    escaped; an HTML part made from the text links only the author's URLs and
+    our LINK_VARIABLES.
     """
     allowed = VARIABLES[kind]
-    clean = {k: str(values.get(k, "")) for k in allowed}
+    # Bidirectional controls in a value (a name, a note) could reorder the
+    # text around it; they never reach an email.
+    clean = {k: multi_line(str(values.get(k, ""))) for k in allowed}
     subject = fit_subject(_one_line(_substitute(template.subject, clean, _one_line)))
     text = _substitute(template.text, clean, lambda v: v)
     if template.html.strip():

@@ -35,6 +35,7 @@ from invitations.rendering import (
     _one_line,
     linkify,
 )
+from pairing_admin.lib.text import BIDI_ALL_RE, BIDI_FORMATTING_RE, multi_line
 
 # Every character Python treats as whitespace (str.split/strip, re's \s).
 WHITESPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
@@ -69,11 +70,16 @@ def concat(parts: list[SQL]) -> SQL:
 
 
 def one_line(expr: SQL) -> SQL:
-    """SQL for rendering._one_line: whitespace runs -> one space, trimmed."""
+    """SQL for rendering._one_line: no bidi controls, whitespace runs -> one space, trimmed."""
     return SQL(
-        f"regexp_replace(btrim({expr.sql}, %s), %s, ' ', 'g')",
-        [*expr.params, WHITESPACE, _WS_CLASS + "+"],
+        f"regexp_replace(btrim(regexp_replace({expr.sql}, %s, '', 'g'), %s), %s, ' ', 'g')",
+        [*expr.params, BIDI_ALL_RE, WHITESPACE, _WS_CLASS + "+"],
     )
+
+
+def multi_line_sql(expr: SQL) -> SQL:
+    """SQL for pairing_admin.lib.text.multi_line: no bidi formatting characters."""
+    return SQL(f"regexp_replace({expr.sql}, %s, '', 'g')", [*expr.params, BIDI_FORMATTING_RE])
 
 
 def html_escape(expr: SQL) -> SQL:
@@ -189,6 +195,10 @@ def fit_subject_sql(subject: SQL) -> SQL:
 
 def render_sql(template: Template, values: dict[str, SQL | str]) -> tuple[SQL, SQL, SQL]:
     """(subject, text, html) as SQL expressions: render() done by the database."""
+    values = {
+        name: multi_line(value) if isinstance(value, str) else multi_line_sql(value)
+        for name, value in values.items()
+    }
     subject = _substitute(template.subject, values, (_one_line, one_line))
     subject = fit_subject_sql(one_line(subject))
     text = _substitute(template.text, values, (_same, _same))

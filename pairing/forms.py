@@ -1,6 +1,7 @@
 from django import forms
 
 from pairing.services import MESSAGE_MAX, NOTE_MAX
+from pairing_admin.lib.text import multi_line
 
 ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
 
@@ -24,6 +25,10 @@ class PreferenceForm(forms.Form):
         label="A note to your mentor",
         help_text="Why you'd like to work with them, what you hope to learn. Up to 1,000 characters.",
     )
+
+    def clean_note(self) -> str:
+        # Shown to the mentor in an email: nothing that reorders its text.
+        return multi_line(self.cleaned_data["note"])
 
     def __init__(self, *args, offered: set[int], max_preferences: int, **kwargs):
         super().__init__(*args, **kwargs)
@@ -78,6 +83,10 @@ class DeclineForm(forms.Form):
         help_text="No new requests will come to you until your program team turns them back on. "
         "Your current mentees stay with you.",
     )
+
+    def clean_message(self) -> str:
+        # Sent to the mentee in an email: nothing that reorders its text.
+        return multi_line(self.cleaned_data["message"])
 
 
 class AdminPairForm(forms.Form):

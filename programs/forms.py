@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.html import format_html
 
-from pairing_admin.lib.text import one_line
+from pairing_admin.lib.text import multi_line, one_line
 from programs.models import PROFILE_FIELDS, Organization, Participant, Program
 from programs.registration import SINGLE_LINE_FIELDS
 from programs.services import split_tags
@@ -113,7 +113,7 @@ class ProgramForm(forms.ModelForm):
         return self.cleaned_data.get("after_decline") or Program.AfterDecline.CHOOSE_AGAIN
 
     def clean_name(self):
-        name = " ".join(self.cleaned_data["name"].split())
+        name = one_line(self.cleaned_data["name"])
         if not name:
             raise forms.ValidationError("Give the program a name.")
         return name
@@ -136,11 +136,25 @@ class ProgramForm(forms.ModelForm):
 
 def _single_lines(cleaned_data: dict) -> dict:
     """Names, title, department and location on one line (a pasted newline
-    would otherwise reach email headers); bio keeps its lines."""
+    would otherwise reach email headers); bio keeps its lines. None keeps a
+    bidirectional control (a right-to-left override in a name would reorder
+    the emails that show it). The same cleaning as the import and the
+    registration service (pairing_admin.lib.text)."""
     for name in SINGLE_LINE_FIELDS:
         if isinstance(cleaned_data.get(name), str):
             cleaned_data[name] = one_line(cleaned_data[name])
+    if isinstance(cleaned_data.get("bio"), str):
+        cleaned_data["bio"] = multi_line(cleaned_data["bio"])
     return cleaned_data
+
+
+class CleanEmailField(forms.EmailField):
+    """An email address without the bidirectional controls pasted text can carry:
+    they are dropped before the address is checked (Django's validator lets
+    them through in the domain, and refuses them elsewhere as a bad address)."""
+
+    def to_python(self, value):
+        return one_line(super().to_python(value))
 
 
 class TagsField(forms.CharField):
@@ -152,7 +166,7 @@ class TagsField(forms.CharField):
         return value
 
     def to_python(self, value):
-        return split_tags(super().to_python(value) or "")
+        return split_tags(one_line(super().to_python(value) or ""))
 
 
 class ParticipantForm(forms.ModelForm):
@@ -172,6 +186,7 @@ class ParticipantForm(forms.ModelForm):
             "capacity",
             "accepting_requests",
         ]
+        field_classes = {"email": CleanEmailField, "manager_email": CleanEmailField}
         labels = {"capacity": "Mentor capacity", "accepting_requests": "Accepting new requests"}
         help_texts = {
             "accepting_requests": (
@@ -191,7 +206,7 @@ class ParticipantForm(forms.ModelForm):
             field.show_hidden_initial = True
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
+        email = self.cleaned_data["email"].lower()
         clash = Participant.objects.filter(program=self.instance.program, email=email).exclude(
             pk=self.instance.pk
         )
@@ -227,7 +242,7 @@ class RegistrationForm(forms.Form):
     )
     first_name = forms.CharField(max_length=100, label="First name")
     last_name = forms.CharField(max_length=100, required=False, label="Last name")
-    email = forms.EmailField(label="Work email")
+    email = CleanEmailField(label="Work email")
     title = forms.CharField(max_length=120, required=False, label="Job title")
     department = forms.CharField(max_length=120, required=False)
     location = forms.CharField(max_length=120, required=False)
@@ -253,7 +268,7 @@ class RegistrationForm(forms.Form):
         self.fields["email"].widget.attrs["autocomplete"] = "email"
 
     def clean_email(self):
-        return self.cleaned_data["email"].strip().lower()
+        return self.cleaned_data["email"].lower()
 
     def clean(self):
         return _single_lines(super().clean())

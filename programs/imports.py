@@ -21,7 +21,7 @@ from django.core.validators import EmailValidator
 from django.db import connection, transaction
 from django.utils import timezone
 
-from pairing_admin.lib.text import one_line
+from pairing_admin.lib.text import one_line, without_bidi
 from programs import hooks
 from programs.models import (
     PROFILE_FIELDS,
@@ -252,6 +252,9 @@ def _parse_row(
     for column, value in zip(columns, cells, strict=False):
         if not column:
             continue
+        # Bidirectional controls go first (the bio keeps its directional
+        # marks), so none can hide a formula sign behind it.
+        value = without_bidi(value, keep_marks=column in MULTI_LINE_COLUMNS)
         if column != "capacity" and _looks_like_formula(value):
             error(column, "looks like a spreadsheet formula")
             continue
