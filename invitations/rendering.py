@@ -141,10 +141,35 @@ LINK_VARIABLES = frozenset(
 LIST_VARIABLES = frozenset({"requests", "mentees", "next_step"})
 
 
+# The placeholders without which the recipient cannot act on the email: their
+# personal link, the Approve and Decline links, the partner's address, or the
+# list that carries them. A template without one is refused at save (the
+# email would go out and its reader would be stuck). Kinds that only inform
+# require nothing.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    EmailKind.INVITATION: ("preferences_link",),
+    EmailKind.MENTOR_REQUEST: ("approve_link", "decline_link"),
+    EmailKind.REQUEST_REMINDER: ("approve_link", "decline_link"),
+    EmailKind.ASSIGNMENT: ("partner_email", "session_link"),
+    EmailKind.REQUEST_DECLINED: ("preferences_link",),
+    EmailKind.REQUEST_EXPIRED: ("preferences_link",),
+    EmailKind.REQUEST_CANCELLED: ("preferences_link",),
+    EmailKind.REQUEST_FORWARDED: ("preferences_link",),
+    EmailKind.REQUEST_CLOSED: ("preferences_link",),
+    EmailKind.WAITLIST_OFFER: ("preferences_link",),
+    EmailKind.WAITLIST_RETURNED: ("preferences_link",),
+    EmailKind.MENTOR_REQUESTS: ("requests",),
+    EmailKind.ASSIGNMENTS: ("mentees",),
+    EmailKind.PAIRING_ENDED: ("next_step",),
+    "registration_confirm": ("confirm_link",),
+}
+
 # The outbox's and the template's subject column (OutboundEmail.subject,
 # EmailTemplate.subject): a longer template is refused at save, and a rendered
 # subject that long values push past it is cut with an ellipsis.
 SUBJECT_MAX = 300
+# A template's text and HTML bodies: room for a long email, not for a file.
+BODY_MAX = 100_000
 
 
 @dataclass(frozen=True)
@@ -177,21 +202,54 @@ def validate(kind: str, source: str, *, field: str) -> None:
         )
 
 
+def _placeholders(source: str) -> set[str]:
+    return {match.group(1) for match in PLACEHOLDER.finditer(source)}
+
+
 def validate_template(kind: str, template: Template) -> None:
+    subject = template.subject.strip()
+    for field, source in (
+        ("Subject", template.subject),
+        ("Text body", template.text),
+        ("HTML body", template.html),
+    ):
+        # PostgreSQL cannot store it, and no email should carry it.
+        if "\x00" in source:
+            raise TemplateError(
+                f"{field}: contains a NUL character (\\0), which an email cannot carry; remove it."
+            )
     validate(kind, template.subject, field="Subject")
-    if "\n" in template.subject.strip() or "\r" in template.subject.strip():
+    if "\n" in subject or "\r" in subject:
         raise TemplateError("Subject: must be a single line.")
-    if not template.subject.strip():
+    if not subject:
         raise TemplateError("Subject: cannot be empty.")
-    if len(template.subject.strip()) > SUBJECT_MAX:
+    if len(subject) > SUBJECT_MAX:
         raise TemplateError(
             f"Subject: at most {SUBJECT_MAX} characters, placeholders included "
-            f"(this one has {len(template.subject.strip()):,})."
+            f"(this one has {len(subject):,})."
         )
     if not template.text.strip():
         raise TemplateError("Text body: cannot be empty.")
+    for field, source in (("Text body", template.text), ("HTML body", template.html)):
+        if len(source) > BODY_MAX:
+            raise TemplateError(
+                f"{field}: at most {BODY_MAX:,} characters (this one has {len(source):,})."
+            )
     validate(kind, template.text, field="Text body")
     validate(kind, template.html, field="HTML body")
+    bodies = [("Text body", template.text)]
+    if template.html.strip():  # an HTML part is what most people read
+        bodies.append(("HTML body", template.html))
+    for field, source in bodies:
+        missing = [name for name in REQUIRED.get(kind, ()) if name not in _placeholders(source)]
+        if missing:
+            names = " and ".join(f"{{{{ {name} }}}}" for name in missing)
+            what = "; ".join(VARIABLES[kind][name] for name in missing)
+            it = "them" if len(missing) > 1 else "it"
+            raise TemplateError(
+                f"{field}: add {names} ({what}); without {it} the person who gets "
+                "this email cannot act on it."
+            )
 
 
 def _substitute(source: str, values: dict[str, str], escape) -> str:

@@ -5,7 +5,14 @@ from django.views.decorators.http import require_http_methods
 
 from invitations import templates_service as svc
 from invitations.models import EmailKind
-from invitations.rendering import VARIABLES, Template, TemplateError
+from invitations.rendering import (
+    BODY_MAX,
+    REQUIRED,
+    SUBJECT_MAX,
+    VARIABLES,
+    Template,
+    TemplateError,
+)
 from pairing_admin.lib.params import row_id
 from programs.access import admin_view, program_for_admin
 from programs.models import Participant
@@ -69,6 +76,9 @@ def email_template_edit(request: HttpRequest, program_id: int, kind: str) -> Htt
         "kind": kind,
         "template": template,
         "variables": VARIABLES[kind].items(),
+        "required": REQUIRED.get(kind, ()),
+        "subject_max": SUBJECT_MAX,
+        "body_max": BODY_MAX,
         "error": error,
         "preview": preview,
         "participant": participant,

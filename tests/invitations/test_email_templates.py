@@ -43,13 +43,12 @@ def test_unsafe_or_unknown_template_is_rejected_at_save(field, source, says):
 
 
 def test_huge_format_widths_render_as_plain_text():
-    template = Template(
-        subject="{0:>999999999}", text="%(first_name)999999999s {first_name:>99999999}"
-    )
+    widths = "%(first_name)999999999s {first_name:>99999999}"
+    template = Template(subject="{0:>999999999}", text=widths + " {{ preferences_link }}")
     validate_template(KIND, template)
-    subject, text, _ = render(KIND, template, {"first_name": "Ada"})
+    subject, text, _ = render(KIND, template, {"first_name": "Ada", "preferences_link": "L"})
     assert subject == "{0:>999999999}"
-    assert text == "%(first_name)999999999s {first_name:>99999999}"
+    assert text == widths + " L"
 
 
 def test_values_are_escaped_in_html_and_kept_on_one_line_in_subjects():

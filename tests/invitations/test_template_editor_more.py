@@ -252,7 +252,7 @@ def test_unsafe_html_body_is_not_saved_and_the_editor_says_why(
     email_template_save(
         program=program,
         kind=kind,
-        template=Template("Mine", "Mine {{ preferences_link }}", "<p>Mine</p>"),
+        template=Template("Mine", "Mine {{ preferences_link }}", "<p>{{ preferences_link }}</p>"),
         user=org_admin,
     )
     again = org_admin_client.post(
@@ -260,7 +260,7 @@ def test_unsafe_html_body_is_not_saved_and_the_editor_says_why(
     )
     assert again.status_code == 400
     stored = EmailTemplate.objects.get()
-    assert (stored.subject, stored.body_html) == ("Mine", "<p>Mine</p>")
+    assert (stored.subject, stored.body_html) == ("Mine", "<p>{{ preferences_link }}</p>")
     # The same form with an empty HTML body saves: only the HTML body was wrong.
     ok = org_admin_client.post(
         _edit_url(program, kind), {**form, "body_html": "", "action": "save"}
@@ -286,11 +286,16 @@ def test_unsafe_html_body_is_refused_for_every_kind(kind, program, org_admin_cli
 
 def test_format_widths_in_the_html_body_stay_plain_text():
     # As in the text body: not refused, because nothing formats them.
-    source = "<p>{0:>999999999} %(first_name)999999999s {first_name:>99999999}</p>"
-    template = Template(subject="s", text="t", html=source)
+    widths = "{0:>999999999} %(first_name)999999999s {first_name:>99999999}"
+    template = Template(
+        subject="s",
+        text="t {{ preferences_link }}",
+        html=f"<p>{widths} {{{{preferences_link}}}}</p>",
+    )
     validate_template(EmailKind.INVITATION, template)
-    _, _, body_html = render(EmailKind.INVITATION, template, {"first_name": "Ada"})
-    assert body_html == source
+    values = {"first_name": "Ada", "preferences_link": "L"}
+    _, _, body_html = render(EmailKind.INVITATION, template, values)
+    assert body_html == f"<p>{widths} L</p>"
 
 
 def test_valid_html_body_saves_and_values_are_escaped_when_sent(
