@@ -10,6 +10,7 @@ error cannot be applied. Applying is one transaction of set-based writes, so
 
 import csv
 import io
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -127,8 +128,11 @@ def decode_upload(data: bytes) -> str:
 def check_upload_size(size: int) -> None:
     limit = settings.IMPORT_MAX_BYTES
     if size > limit:
+        shown, largest = _size(size), _size(limit)
+        if shown == largest:  # "5.0 MB; the largest ... is 5.0 MB" would say nothing
+            shown, largest = f"{size:,} bytes", f"{limit:,} bytes ({largest})"
         raise ImportFileError(
-            f"The file is {_size(size)}; the largest file we accept is {_size(limit)}. "
+            f"The file is {shown}; the largest file we accept is {largest}. "
             "Split it into smaller files and import them one after another."
         )
 
@@ -163,22 +167,82 @@ def _looks_like_formula(value: str) -> bool:
     return stripped[0] == "-" and _MINUS_FORMULA.match(stripped) is not None
 
 
+# Read after the file's last line: a record still inside a quoted cell takes
+# it into that cell; otherwise it comes out as a record of its own. The text
+# holds no NUL (decode_upload refuses it), so the sentinel is unambiguous.
+_END = "\x00"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# Columns whose cells never run over several lines: a line break in one means
+# a quote was left open and the next rows were read into the cell.
+ONE_LINE_COLUMNS = frozenset(
+    {"email", "role", "name", "first_name", "last_name", "manager_email", "capacity"}
+)
+
+
+def _open_quote_problem(cells: list[str], columns: list[str] | None, start: int) -> str:
+    """Why a record shows a quote left open, or ""; `start` is its first line.
+
+    Line breaks inside the cells before one say on which line it began.
+    """
+    line = start
+    for index, cell in enumerate(cells):
+        breaks = len(_LINE_BREAK.findall(cell))
+        if cell.endswith(_END + "\n") or cell.endswith(_END):
+            return (
+                f'Line {line}: a quote (") opens a cell that is never closed, so everything '
+                "after it would be read into that one cell. Close the quote where the cell "
+                "ends (or remove it) and upload the file again; nothing was imported."
+            )
+        column = columns[index] if columns is not None and index < len(columns) else ""
+        if breaks and (columns is None or column in ONE_LINE_COLUMNS):
+            name = f"the {column} cell" if column else "a cell of the header"
+            return (
+                f'Line {line}: {name} opens a quote (") that closes only on line '
+                f"{line + breaks}, so the lines between were read into that one cell. "
+                "Close the quote where the cell ends (or remove it) and upload the file "
+                "again; nothing was imported."
+            )
+        line += breaks
+    return ""
+
+
 def parse_import(text: str, *, default_mentor_capacity: int) -> ParsedImport:
     """Read and validate every row of a CSV text (already decoded)."""
     result = ParsedImport()
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_detect_delimiter(text))
+    lines = itertools.chain(io.StringIO(text, newline=""), [_END + "\n"])
+    reader = csv.reader(lines, delimiter=_detect_delimiter(text))
     try:
-        header = next((r for r in reader if any(c.strip() for c in r)), None)
+        line = 1
+        header = None
+        for cells in reader:
+            start, line = line, reader.line_num + 1
+            if cells == [_END]:
+                break
+            if any(c.strip() for c in cells):
+                header = cells
+                break
         if header is None:
             result.file_errors.append("The file is empty.")
+            return result
+        problem = line - start > 1 and _open_quote_problem(header, None, start)
+        if problem:
+            result.file_errors.append(problem)
             return result
         columns = _check_header(header, result)
         if result.file_errors:
             return result
         seen_emails: dict[str, int] = {}
-        line = reader.line_num + 1  # physical line where the next record starts
         for cells in reader:
-            start, line = line, reader.line_num + 1
+            start, line = line, reader.line_num + 1  # physical line where the record starts
+            if cells == [_END]:
+                break
+            # Only a record over several lines can hold a line break or the sentinel.
+            problem = line - start > 1 and _open_quote_problem(cells, columns, start)
+            if problem:
+                # The rest of the file is misread: its rows say nothing.
+                result.file_errors.append(problem)
+                result.rows, result.lines, result.row_errors = [], [], []
+                return result
             if not any(c.strip() for c in cells):
                 continue
             row = _parse_row(cells, columns, start, result, seen_emails, default_mentor_capacity)

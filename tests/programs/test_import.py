@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from programs.imports import ImportFileError, check_upload_size
 from programs.models import Participant, ParticipantImport
 from tests import factories
 
@@ -287,6 +288,33 @@ FILE_LEVEL_CASES = [
         lambda: b"email,role,first_name,Email\na@example.org,mentee,Ann,b@example.org\n",
         "These columns appear more than once: email.",
     ),
+    (
+        # Read leniently, this was one person named "Ann\nbob@example.org,mentee,Bob".
+        "quote never closed",
+        lambda: (
+            b"email,role,first_name\nzoe@example.org,mentee,Zoe\n"
+            b'ann@example.org,mentee,"Ann\nbob@example.org,mentee,Bob\n'
+        ),
+        'Line 3: a quote (") opens a cell that is never closed, so everything after it would '
+        "be read into that one cell. Close the quote where the cell ends (or remove it) and "
+        "upload the file again; nothing was imported.",
+    ),
+    (
+        "quote never closed in the last cell",
+        lambda: (
+            b'email,role,first_name,bio\r\nann@example.org,mentee,Ann,"Hi\r\n'
+            b"bob@example.org,mentee,Bob,Hello\r\n"
+        ),
+        'Line 2: a quote (") opens a cell that is never closed',
+    ),
+    (
+        "quote closed rows later",
+        lambda: (
+            b'email,role,first_name,bio\nann@example.org,mentee,"Ann\n'
+            b'bob@example.org,mentee,Bob,"Hello"\n'
+        ),
+        'Line 2: the first_name cell opens a quote (") that closes only on line 3',
+    ),
 ]
 
 
@@ -317,6 +345,29 @@ def test_file_over_the_size_limit_is_refused(org_admin_client, program, existing
     assert "the largest file we accept is 1 KB" in errors[0]
     assert not ParticipantImport.objects.exists()
     assert _snapshot(program) == before
+
+
+def test_a_file_one_byte_over_the_limit_says_both_sizes_in_bytes(
+    org_admin_client, program, existing, settings
+):
+    settings.IMPORT_MAX_BYTES = 5 * 1024 * 1024
+    before = _snapshot(program)
+    header = b"email,role,first_name\n"
+    data = header + b"a" * (settings.IMPORT_MAX_BYTES + 1 - len(header))
+    response = _upload(org_admin_client, program, data)
+    assert response.context["form"].errors["file"] == [
+        "The file is 5,242,881 bytes; the largest file we accept is 5,242,880 bytes (5.0 MB). "
+        "Split it into smaller files and import them one after another."
+    ]
+    assert not ParticipantImport.objects.exists()
+    assert _snapshot(program) == before
+
+
+def test_sizes_that_differ_when_rounded_stay_short(settings):
+    settings.IMPORT_MAX_BYTES = 5 * 1024 * 1024
+    with pytest.raises(ImportFileError) as caught:
+        check_upload_size(6 * 1024 * 1024)
+    assert str(caught.value).startswith("The file is 6.0 MB; the largest file we accept is 5.0 MB.")
 
 
 # --- Files with row errors: previewed with every error, never applied ----------------
