@@ -161,6 +161,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     EmailKind.MENTOR_REQUESTS: ("requests",),
     EmailKind.ASSIGNMENTS: ("mentees",),
     EmailKind.PAIRING_ENDED: ("next_step",),
+    EmailKind.REGISTRATION_CONFIRM: ("confirm_link",),
     "registration_confirm": ("confirm_link",),
 }
 
