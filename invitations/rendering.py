@@ -162,7 +162,6 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     EmailKind.ASSIGNMENTS: ("mentees",),
     EmailKind.PAIRING_ENDED: ("next_step",),
     EmailKind.REGISTRATION_CONFIRM: ("confirm_link",),
-    EmailKind.REGISTRATION_CONFIRM: ("confirm_link",),
 }
 
 # The outbox's and the template's subject column (OutboundEmail.subject,
