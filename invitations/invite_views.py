@@ -7,6 +7,7 @@ changed meanwhile the prompt is shown again with the new number.
 
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
@@ -202,7 +203,12 @@ def batch_progress(request: HttpRequest, program_id: int, batch_id: int) -> Http
     template = "invitations/invite_batch.html"
     if request.htmx and request.htmx.target == "batch-progress":
         template += "#progress"
-    context = {"program": program, "batch": batch, "progress": selectors.batch_progress(batch)}
+    context = {
+        "program": program,
+        "batch": batch,
+        "progress": selectors.batch_progress(batch),
+        "sweep_seconds": settings.OUTBOX_SWEEP_SECONDS,
+    }
     return render(request, template, context)
 
 
@@ -225,7 +231,17 @@ def batch_stop(request: HttpRequest, program_id: int, batch_id: int) -> HttpResp
             "Mentees whose invitation was not sent are back in Not Invited by Admin.",
         )
     else:
-        messages.info(request, "No email of this batch was waiting to be sent.")
+        batch = selectors.batch_for_program(program, batch_id)
+        sending = selectors.batch_progress(batch).sending if batch else 0
+        if sending:
+            messages.info(
+                request,
+                f"Nothing could be stopped: {sending:,} email{'s' if sending != 1 else ''} "
+                f"still pending {'was' if sending == 1 else 'were'} already being handed to "
+                "the email service.",
+            )
+        else:
+            messages.info(request, "No email of this batch was waiting to be sent.")
     return redirect(
         reverse("invite:batch", kwargs={"program_id": program.pk, "batch_id": batch_id})
     )

@@ -70,9 +70,13 @@ class OutboundEmail(models.Model):
     last_error = models.TextField(blank=True)
     provider_message_id = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    # When the row was last handed to the broker, or last claimed by a worker:
-    # the sweeper only touches rows that have sat longer than its threshold.
+    # When the row was last handed to the broker, claimed by a worker, or (while
+    # "sending") last renewed by that worker's lease: the sweeper only touches
+    # rows that have sat longer than its threshold.
     touched_at = models.DateTimeField(auto_now_add=True)
+    # The claim a worker holds on a "sending" row (random per batch run): its
+    # lease renewals and marks only apply to rows still carrying it.
+    claim = models.CharField(max_length=32, blank=True, default="", db_default="")
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 

@@ -6,9 +6,11 @@
    batches of BATCH_SIZE.
 2. `outbox_send_batch` (a worker) claims rows queued -> sending, sends them
    over one connection, and marks each row sent the moment the provider
-   accepted it.
+   accepted it. While it sends, a lease on its rows is renewed every third
+   of OUTBOX_LEASE_SECONDS (`_Lease`).
 3. `outbox_sweep` (beat) re-dispatches rows the broker never delivered and
-   re-queues rows a dead worker left in "sending".
+   re-queues rows whose lease ran out: their worker died, so they resume
+   within a lease and a sweep of the death instead of minutes later.
 
 Delivery is at least once. A worker killed between the provider accepting a
 message and our UPDATE marking it sent leaves that one row in "sending"; the
@@ -21,8 +23,12 @@ row keeps the story (attempts > 1, last_error says it was re-queued).
 
 import hashlib
 import logging
+import secrets
+import select
 import smtplib
 import socket
+import threading
+import time
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,9 +40,10 @@ from anymail.exceptions import AnymailError, AnymailInvalidAddress, AnymailRecip
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 from psycopg import pq
 
 from invitations.defaults import DEFAULTS
@@ -124,10 +131,26 @@ def chunked(items: Sequence, size: int) -> Iterable[list]:
         yield list(items[start : start + size])
 
 
-def outbox_dispatch(*, keys: Sequence[str] = (), batch_id: int | None = None) -> int:
-    """Hand queued rows to the broker, BATCH_SIZE ids per task."""
+def _hand_over(ids: Sequence[int]) -> None:
+    """Give rows to the broker, BATCH_SIZE ids per task.
+
+    A broker that is down loses nothing: the rows stay queued and the sweeper
+    hands them over again later. One warning says so; the rest is not tried.
+    """
     from invitations.tasks import send_outbox_batch
 
+    for chunk in chunked(ids, BATCH_SIZE):
+        try:
+            send_outbox_batch.delay(chunk)
+        except KombuOperationalError as exc:
+            log.warning(
+                "the task broker is unreachable (%s); %d emails wait for the sweeper", exc, len(ids)
+            )
+            return
+
+
+def outbox_dispatch(*, keys: Sequence[str] = (), batch_id: int | None = None) -> int:
+    """Hand queued rows to the broker, BATCH_SIZE ids per task."""
     queued = OutboundEmail.objects.filter(status=Status.QUEUED)
     if batch_id is not None:
         ids = list(queued.filter(batch_id=batch_id).order_by("pk").values_list("pk", flat=True))
@@ -137,8 +160,7 @@ def outbox_dispatch(*, keys: Sequence[str] = (), batch_id: int | None = None) ->
             chunk = keys[start : start + 1000]
             ids += queued.filter(idempotency_key__in=chunk).values_list("pk", flat=True)
         ids.sort()
-    for chunk in chunked(ids, BATCH_SIZE):
-        send_outbox_batch.delay(chunk)
+    _hand_over(ids)
     return len(ids)
 
 
@@ -158,6 +180,7 @@ class _Claimed:
     body_html: str
     attempts: int
     suppressed: bool = False  # the address bounced or complained earlier
+    claim: str = ""  # this run's claim token (see `_Lease`)
 
 
 _CLAIMED_COLUMNS = (
@@ -238,22 +261,22 @@ _TABLE = OutboundEmail._meta.db_table
 _CLAIM_SQL = (
     f"WITH claimable AS (SELECT id FROM {_TABLE} WHERE id = ANY(%s) AND status = %s"  # noqa: S608
     " AND (next_attempt_at IS NULL OR next_attempt_at <= %s) FOR UPDATE SKIP LOCKED)"
-    f" UPDATE {_TABLE} AS e SET status = %s, attempts = e.attempts + 1, touched_at = %s"
-    " FROM claimable WHERE e.id = claimable.id AND e.status = %s"
+    f" UPDATE {_TABLE} AS e SET status = %s, attempts = e.attempts + 1, touched_at = %s,"
+    " claim = %s FROM claimable WHERE e.id = claimable.id AND e.status = %s"
     f" RETURNING {', '.join(f'e.{column}' for column in _CLAIMED_COLUMNS)},"
     f" EXISTS (SELECT 1 FROM {Suppression._meta.db_table} s WHERE s.email = e.to_email)"
 )
 
 
-def _claim(ids: Sequence[int]) -> list[_Claimed]:
+def _claim(ids: Sequence[int], token: str) -> list[_Claimed]:
     now = timezone.now()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
                 _CLAIM_SQL,
-                [list(ids), Status.QUEUED, now, Status.SENDING, now, Status.QUEUED],
+                [list(ids), Status.QUEUED, now, Status.SENDING, now, token, Status.QUEUED],
             )
-            claimed = [_Claimed(*values) for values in cursor.fetchall()]
+            claimed = [_Claimed(*values, claim=token) for values in cursor.fetchall()]
         claimed.sort(key=lambda row: row.pk)
         return claimed
     with transaction.atomic():
@@ -264,10 +287,10 @@ def _claim(ids: Sequence[int]) -> list[_Claimed]:
         )
         pks = list(claimable.values_list("pk", flat=True))
         OutboundEmail.objects.filter(pk__in=pks, status=Status.QUEUED).update(
-            status=Status.SENDING, attempts=F("attempts") + 1, touched_at=now
+            status=Status.SENDING, attempts=F("attempts") + 1, touched_at=now, claim=token
         )
     rows = OutboundEmail.objects.filter(pk__in=pks).order_by("pk")
-    claimed = [_Claimed(*values) for values in rows.values_list(*_CLAIMED_COLUMNS)]
+    claimed = [_Claimed(*values, claim=token) for values in rows.values_list(*_CLAIMED_COLUMNS)]
     suppressed = set(
         Suppression.objects.filter(email__in={row.to_email for row in claimed}).values_list(
             "email", flat=True
@@ -279,19 +302,19 @@ def _claim(ids: Sequence[int]) -> list[_Claimed]:
 
 
 def _mark(row: _Claimed, status: str, **fields) -> None:
-    # Only a row this worker holds in "sending" may change: a sweeper that
-    # already re-queued it wins.
-    OutboundEmail.objects.filter(pk=row.pk, status=Status.SENDING).update(
-        status=status, touched_at=timezone.now(), **fields
+    # Only a row this worker still holds may change: a sweeper that re-queued
+    # it (the lease ran out) or a Stop sending wins.
+    OutboundEmail.objects.filter(pk=row.pk, status=Status.SENDING, claim=row.claim).update(
+        status=status, touched_at=timezone.now(), claim="", **fields
     )
 
 
 _MARK_SENT_SQL = (
     f"UPDATE {_TABLE} SET status = %s, touched_at = %s, sent_at = %s,"  # noqa: S608
-    " provider_message_id = %s WHERE id = %s AND status = %s"
+    " provider_message_id = %s, claim = '' WHERE id = %s AND status = %s AND claim = %s"
 )
 # The same statement with libpq's numbered parameters.
-_MARK_SENT_PG = _MARK_SENT_SQL.replace("%s", "${}").format(*range(1, 7)).encode()
+_MARK_SENT_PG = _MARK_SENT_SQL.replace("%s", "${}").format(*range(1, 8)).encode()
 
 
 class _SentMarks:
@@ -326,16 +349,25 @@ class _SentMarks:
             self.nonblocking, self.pgconn.nonblocking = self.pgconn.nonblocking, 0
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        # On a dropped connection both steps fail again ("setting nonblocking
+        # failed"): that must never replace the error that ended the batch.
         try:
             self.settle()
+        except DatabaseError:
+            if exc_type is None:
+                raise
+            log.debug("the last sent mark failed too", exc_info=True)
         finally:
             if self.pgconn is not None:
-                self.pgconn.nonblocking = self.nonblocking
+                try:
+                    self.pgconn.nonblocking = self.nonblocking
+                except psycopg.Error:
+                    log.debug("could not restore the connection's mode", exc_info=True)
 
     def mark(self, row: _Claimed, provider_id: str) -> None:
         now = timezone.now()
-        params = [Status.SENT, now, now, provider_id[:200], row.pk, Status.SENDING]
+        params = [Status.SENT, now, now, provider_id[:200], row.pk, Status.SENDING, row.claim]
         if self.pgconn is None:
             self.cursor.execute(_MARK_SENT_SQL, params)
             return
@@ -376,7 +408,15 @@ class _SentMarks:
             return
         failure = None
         try:
-            while (result := self.pgconn.get_result()) is not None:
+            while True:
+                while self.pgconn.is_busy():
+                    # Wait in select(), which lets other threads run: libpq's own
+                    # blocking read keeps the interpreter lock, and the lease's
+                    # thread could then never commit a renewal this mark waits for.
+                    select.select([self.pgconn.socket], [], [])
+                    self.pgconn.consume_input()
+                if (result := self.pgconn.get_result()) is None:
+                    break
                 if result.status != pq.ExecStatus.COMMAND_OK:
                     failure = result.error_message.decode(errors="replace")
         except psycopg.Error as exc:  # the connection itself failed
@@ -404,9 +444,90 @@ def _asynchronous_commits():
         cursor.execute("SET synchronous_commit TO OFF")
     try:
         yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET synchronous_commit")
+    except BaseException:
+        # The connection may be what failed: resetting it would fail again
+        # and hide the original error.
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+        except DatabaseError:
+            log.debug("could not reset synchronous_commit", exc_info=True)
+        raise
+    with connection.cursor() as cursor:
+        cursor.execute("RESET synchronous_commit")
+
+
+class _Lease:
+    """A worker's claim on the rows it is sending, renewed while it sends.
+
+    The rows claimed in one run carry the run's random token. While the batch
+    runs, a thread of this worker renews them (touched_at) every third of
+    OUTBOX_LEASE_SECONDS, on its own database connection, so a message whose
+    send blocks for a long time does not lose its rows. The sweeper re-queues
+    "sending" rows nobody renewed for a whole lease: their worker died, was
+    killed at its time limit, or lost the database. Inside a transaction (a
+    test calling this directly) no other connection would see the rows, so
+    the sending loop renews them itself between messages instead.
+
+    Before each message the loop asks `holds`: the last renewal must be
+    recent (two thirds of a lease, else it renews there and then) and must
+    still have found the row with this run's token. A row taken from the run
+    (Stop sending, or a sweep once the lease ran out) is never sent by it.
+    """
+
+    def __init__(self) -> None:
+        self.token = secrets.token_hex(16)
+        self.seconds = settings.OUTBOX_LEASE_SECONDS
+        self.ids: list[int] = []
+        self.lost: frozenset[int] = frozenset()
+        self.renewed_at = time.monotonic()  # the claim itself starts the lease
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._warned = False
+
+    def __enter__(self) -> "_Lease":
+        if not connection.in_atomic_block:
+            self._thread = threading.Thread(target=self._keep, name="outbox-lease", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.seconds)
+
+    def renew(self) -> None:
+        started = time.monotonic()
+        with transaction.atomic():
+            ours = OutboundEmail.objects.filter(
+                pk__in=self.ids, status=Status.SENDING, claim=self.token
+            )
+            # Locked in id order, as Stop sending and the sweeper lock them.
+            held = list(ours.select_for_update().order_by("pk").values_list("pk", flat=True))
+            OutboundEmail.objects.filter(pk__in=held).update(touched_at=timezone.now())
+        self.lost = frozenset(self.ids).difference(held)
+        self.renewed_at = started
+
+    def holds(self, pk: int) -> bool:
+        """Whether this run may still send row `pk` (the main thread, between messages)."""
+        age = time.monotonic() - self.renewed_at
+        if (self._thread is None and age >= self.seconds / 3) or age >= self.seconds * 2 / 3:
+            self.renew()
+            if time.monotonic() - self.renewed_at >= self.seconds * 2 / 3:
+                raise DatabaseError("Could not renew the lease on the emails in time")
+        return pk not in self.lost
+
+    def _keep(self) -> None:
+        try:
+            while not self._stop.wait(self.seconds / 3):
+                try:
+                    self.renew()
+                except Exception:
+                    if not self._warned:  # once per batch, not every few seconds
+                        log.warning("could not renew the lease on a batch of emails", exc_info=True)
+                        self._warned = True
+        finally:
+            connections.close_all()  # this thread's own connection
 
 
 def _requeue(rows: Iterable[_Claimed], error: str) -> list[int]:
@@ -430,21 +551,28 @@ def _requeue(rows: Iterable[_Claimed], error: str) -> list[int]:
 
 def outbox_send_batch(ids: Sequence[int]) -> dict[str, int]:
     """Send the rows among `ids` that are still queued. Safe to run twice."""
-    rows = _claim(ids)
+    lease = _Lease()
+    rows = _claim(ids, lease.token)
     counts = {"sent": 0, "failed": 0, "suppressed": 0, "retry": 0}
     if not rows:
         return counts
+    lease.ids = [row.pk for row in rows]
     retry_ids: list[int] = []
     mail = get_connection(fail_silently=False)
     remaining = list(rows)
-    with _asynchronous_commits(), connection.cursor() as cursor, _SentMarks(cursor) as marks:
-        _send_rows(mail, marks, remaining, counts, retry_ids)
+    with (
+        lease,
+        _asynchronous_commits(),
+        connection.cursor() as cursor,
+        _SentMarks(cursor) as marks,
+    ):
+        _send_rows(mail, marks, lease, remaining, counts, retry_ids)
     if retry_ids:
         _schedule_retry(retry_ids)
     return counts
 
 
-def _send_rows(mail, marks, remaining, counts, retry_ids) -> None:
+def _send_rows(mail, marks, lease, remaining, counts, retry_ids) -> None:
     try:
         mail.open()
         while remaining:
@@ -465,8 +593,13 @@ def _send_rows(mail, marks, remaining, counts, retry_ids) -> None:
                 _mark(row, Status.FAILED, last_error=_unbuildable(exc)[:2000])
                 counts["failed"] += 1
                 continue
+            # Built while the previous mark was on its way; now wait for it.
+            marks.settle()
+            if not lease.holds(row.pk):
+                # Stopped by an admin, or re-queued by the sweeper: not ours now.
+                log.info("email %s was taken from this batch; not sending it", row.pk)
+                continue
             try:
-                marks.settle()
                 message.send()
             except SoftTimeLimitExceeded:
                 remaining.insert(0, row)
@@ -533,14 +666,13 @@ def _schedule_retry(ids: list[int]) -> None:
 
 
 def sending_stale_default() -> timedelta:
-    """How long a row may sit in "sending" before we assume its worker died.
+    """How long a row may sit in "sending" unrenewed before its worker counts as gone.
 
-    Longer than any task may run (the hard time limit), so a live worker that
-    is merely slow never has its rows taken from it and sent a second time.
+    One lease: a live worker renews its rows every third of it (`_Lease`),
+    however long its batch or one message takes, so only the rows of a
+    worker that died or lost the database grow this old.
     """
-    return timedelta(
-        seconds=max(settings.OUTBOX_STALE_SECONDS, settings.CELERY_TASK_TIME_LIMIT + 60)
-    )
+    return timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
 
 
 def outbox_sweep(
@@ -549,8 +681,8 @@ def outbox_sweep(
     """Re-dispatch queued rows nobody picked up; re-queue rows a dead worker held.
 
     Rows are locked with SKIP LOCKED, so two sweeps at once split the work
-    instead of doubling it. `sending_stale_after` (default: above the task's
-    hard time limit) is only shortened by tests that killed their worker.
+    instead of doubling it. `sending_stale_after` (default: one lease) is
+    only shortened by tests that killed their worker.
     """
     if stale_after is None:
         stale_after = timedelta(seconds=settings.OUTBOX_STALE_SECONDS)
@@ -569,6 +701,7 @@ def outbox_sweep(
         OutboundEmail.objects.filter(pk__in=stuck_sending, status=Status.SENDING).update(
             status=Status.QUEUED,
             touched_at=now,
+            claim="",
             next_attempt_at=None,
             last_error="Re-queued: the worker stopped mid-batch (this one may arrive twice)",
         )
@@ -581,10 +714,7 @@ def outbox_sweep(
         )
         OutboundEmail.objects.filter(pk__in=stale_queued).update(touched_at=now)
         ids = sorted(set(stuck_sending) | set(stale_queued))
-    from invitations.tasks import send_outbox_batch
-
-    for chunk in chunked(ids, BATCH_SIZE):
-        send_outbox_batch.delay(chunk)
+    _hand_over(ids)
     return {"requeued_sending": len(stuck_sending), "redispatched": len(ids)}
 
 
@@ -676,13 +806,6 @@ def outbox_resend(*, program: Program, email_id: int, user) -> OutboundEmail:
             verb=EMAIL_RESENT,
             detail=f"{row.get_kind_display()} to {row.to_email}",
         )
-        transaction.on_commit(lambda: _dispatch_ids([row.pk]), robust=True)
+        transaction.on_commit(lambda: _hand_over([row.pk]), robust=True)
     row.refresh_from_db()
     return row
-
-
-def _dispatch_ids(ids: list[int]) -> None:
-    from invitations.tasks import send_outbox_batch
-
-    for chunk in chunked(ids, BATCH_SIZE):
-        send_outbox_batch.delay(chunk)

@@ -1,10 +1,13 @@
 """Reads for inviting mentees: who can be invited or re-invited, and a batch's progress."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from invitations.models import Invitation, InvitationBatch, OutboundEmail, Suppression
+from invitations.outbox import sending_stale_default
 from programs.models import Participant, Program
 
 Status = OutboundEmail.Status
@@ -82,20 +85,50 @@ def prompt_counts(pool: QuerySet[Participant]) -> tuple[int, int]:
     return (row["total"] or 0) - (row["skipped"] or 0), row["skipped"] or 0
 
 
+def _abandoned(now: datetime) -> Q:
+    """Rows a worker claimed and stopped renewing: it died or lost the database.
+
+    Never handed to the email service by a live worker, so they can be
+    stopped; otherwise the next sweep puts them back in line.
+    """
+    return Q(status=Status.SENDING, touched_at__lt=now - sending_stale_default())
+
+
+def stoppable(batch_id: int, now: datetime) -> Q:
+    """The batch's emails that Stop sending can still stop."""
+    return Q(batch_id=batch_id) & (Q(status=Status.QUEUED) | _abandoned(now))
+
+
 @dataclass(frozen=True)
 class Progress:
     total: int
     sent: int
     failed: int
-    pending: int
+    pending: int  # not finished yet: every kind below, and emails not written yet
     stopped: int = 0  # an admin stopped the batch before these went out
     # A large batch a worker is still writing: `prepared` of `total` mentees so far.
     preparing: bool = False
     prepared: int = 0
+    # Why the pending ones wait:
+    sending: int = 0  # a live worker is handing them to the email service now
+    abandoned: int = 0  # their worker stopped mid-batch; the next sweep re-queues them
+    retrying: int = 0  # refused for now by the email service; tried again at `retry_at`
+    retry_at: datetime | None = None
+    unwritten: int = 0  # mentees of a batch still being prepared whose email is not written
 
     @property
     def done(self) -> bool:
         return not self.preparing and self.pending == 0
+
+    @property
+    def in_line(self) -> int:
+        """Written and waiting for a worker to take them."""
+        return self.pending - self.unwritten - self.sending - self.abandoned - self.retrying
+
+    @property
+    def can_stop(self) -> bool:
+        """Whether Stop sending has anything left to stop."""
+        return self.preparing or self.pending > self.sending
 
     @property
     def finished(self) -> int:
@@ -107,22 +140,42 @@ class Progress:
 
 
 def batch_progress(batch: InvitationBatch) -> Progress:
-    """Sent / failed / waiting emails of one batch, in one query."""
+    """Sent / failed / waiting emails of one batch, and why they wait, in one query."""
+    now = timezone.now()
+    waiting = Q(status=Status.QUEUED)
+    later = Q(next_attempt_at__gt=now)
     row = OutboundEmail.objects.filter(batch_id=batch.pk).aggregate(
         total=Count("id"),
         sent=Count("id", filter=Q(status=Status.SENT)),
         failed=Count("id", filter=Q(status__in=[Status.FAILED, Status.BOUNCED, Status.SUPPRESSED])),
         pending=Count("id", filter=Q(status__in=[Status.QUEUED, Status.SENDING])),
         stopped=Count("id", filter=Q(status=Status.STOPPED)),
+        sending=Count("id", filter=Q(status=Status.SENDING) & ~_abandoned(now)),
+        abandoned=Count("id", filter=_abandoned(now)),
+        retrying=Count("id", filter=waiting & later),
+        retry_at=Min("next_attempt_at", filter=waiting & later),
     )
-    counts = {k: row[k] or 0 for k in ("total", "sent", "failed", "pending", "stopped")}
+    counts = {
+        k: row[k] or 0
+        for k in (
+            "total",
+            "sent",
+            "failed",
+            "pending",
+            "stopped",
+            "sending",
+            "abandoned",
+            "retrying",
+        )
+    }
+    counts["retry_at"] = row["retry_at"]
     if batch.state != InvitationBatch.State.PREPARING:
         return Progress(**counts)
     # Emails not written yet count as waiting, so the bar never looks finished early.
     unwritten = max(batch.planned - counts["total"], 0)
     counts["total"] += unwritten
     counts["pending"] += unwritten
-    return Progress(**counts, preparing=True, prepared=batch.prepared)
+    return Progress(**counts, preparing=True, prepared=batch.prepared, unwritten=unwritten)
 
 
 def preparing_batch(program: Program) -> tuple[int, int] | None:

@@ -301,8 +301,9 @@ def invitation_batch_stop(*, program: Program, batch_id: int, user) -> int:
 
     In one transaction, under the program's lock (so no chunk of a large batch
     is being written meanwhile): a batch still being prepared stops where it
-    is; its queued emails become "stopped" (a conditional update, so an email
-    a worker has already claimed goes out as usual); their idempotency keys
+    is; its stoppable emails (`stoppable`: queued, or held by a worker whose
+    lease ran out) become "stopped", while those a live worker is sending go
+    out as usual (it checks its lease before each message); their idempotency keys
     are freed, so inviting those mentees again later writes new emails; and
     the mentees this batch invited whose email was stopped go back to Not
     Invited by Admin (for a resend, the earlier invitation stands). Returns
@@ -321,17 +322,20 @@ def invitation_batch_stop(*, program: Program, batch_id: int, user) -> int:
             _settle(batch, State.STOPPED)
             batch.touched_at = timezone.now()
             batch.save(update_fields=["state", "total", "mentee_ids", "stop_reason", "touched_at"])
-        # Locked first: a worker claiming rows skips locked ones, so every row
-        # read here is one this transaction stops (and no other).
+        # Locked first (in id order, as a worker's lease renewal locks them): a
+        # worker claiming rows skips locked ones, and a renewal waits, so every
+        # row read here is one this transaction stops (and no other).
         rows = list(
             OutboundEmail.objects.select_for_update()
-            .filter(batch_id=batch.pk, status=OutboundEmail.Status.QUEUED)
+            .filter(selectors.stoppable(batch.pk, timezone.now()))
+            .order_by("pk")
             .values_list("pk", "idempotency_key")
         )
         stopped = 0
         for chunk in chunked([pk for pk, _ in rows], 1000):
             stopped += OutboundEmail.objects.filter(pk__in=chunk).update(
                 status=OutboundEmail.Status.STOPPED,
+                claim="",
                 idempotency_key=Concat(F("idempotency_key"), Value(f":stopped-{batch.pk}")),
                 last_error=f"Not sent: {who} stopped this batch of invitations"[:2000],
                 touched_at=timezone.now(),

@@ -260,8 +260,13 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# A worker renews its claim on the emails it is sending every third of this;
+# emails whose claim was not renewed for this long (their worker died) are
+# re-queued by the next sweep, which runs every OUTBOX_SWEEP_SECONDS.
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 30, minimum=2, maximum=600)
+OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 15, minimum=1, maximum=300)
 CELERY_BEAT_SCHEDULE = {
-    "sweep-outbox": {"task": "invitations.tasks.sweep_outbox", "schedule": 60.0},
+    "sweep-outbox": {"task": "invitations.tasks.sweep_outbox", "schedule": OUTBOX_SWEEP_SECONDS},
     # Large Invite all batches whose preparation stalled (broker down, worker died).
     "resume-invitation-batches": {
         "task": "invitations.tasks.resume_invitation_batches",

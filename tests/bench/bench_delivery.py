@@ -190,7 +190,7 @@ def _pending(ids: list[int], tag: str):
 
 def _run(program, *, label: str, env: dict, n: int, one_per_task: bool, smtp_port=None,
          sink_pid=None) -> float:  # fmt: skip
-    from invitations.outbox import _dispatch_ids
+    from invitations.outbox import _hand_over
     from invitations.tasks import send_outbox_batch
     from pairing_admin.celery import app
     from tests.support.worker import Worker
@@ -216,7 +216,7 @@ def _run(program, *, label: str, env: dict, n: int, one_per_task: bool, smtp_por
             for pk in ids:
                 send_outbox_batch.delay([pk])
         else:
-            _dispatch_ids(ids)
+            _hand_over(ids)
         published = time.perf_counter() - started
         deadline = time.monotonic() + 900
         while next(pending):

@@ -269,17 +269,27 @@ def test_retry_wait_follows_the_configured_base(db, program, smtp_server, settin
     assert timedelta(seconds=1) < row.next_attempt_at - before < timedelta(seconds=10)
 
 
-def test_sweeper_leaves_a_live_workers_sending_rows_alone_by_default(db, program, smtp_server):
-    outbox_add([_support_draft(1)], program=program)
-    # Five minutes in "sending": a long batch, still within the hard time limit.
-    OutboundEmail.objects.update(
-        status=Status.SENDING, attempts=1, touched_at=timezone.now() - timedelta(minutes=5)
+def test_sweeper_takes_sending_rows_only_once_their_lease_ran_out(
+    db, program, smtp_server, settings
+):
+    settings.OUTBOX_LEASE_SECONDS = 30
+    outbox_add([_support_draft(1), _support_draft(2)], program=program)
+    first, second = OutboundEmail.objects.order_by("pk")
+    now = timezone.now()
+    # Renewed 20 s ago: its worker is alive (it renews every 10 s).
+    OutboundEmail.objects.filter(pk=first.pk).update(
+        status=Status.SENDING, attempts=1, claim="a" * 32, touched_at=now - timedelta(seconds=20)
     )
-    assert outbox_sweep()["requeued_sending"] == 0
-    assert OutboundEmail.objects.get().status == Status.SENDING
-    result = outbox_sweep(sending_stale_after=timedelta(minutes=1))
-    assert result["requeued_sending"] == 1
-    assert OutboundEmail.objects.get().status == Status.SENT
+    # Not renewed for 31 s: its worker is gone.
+    OutboundEmail.objects.filter(pk=second.pk).update(
+        status=Status.SENDING, attempts=1, claim="b" * 32, touched_at=now - timedelta(seconds=31)
+    )
+    assert outbox_sweep()["requeued_sending"] == 1
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, first.claim) == (Status.SENDING, "a" * 32)
+    assert second.status == Status.SENT  # re-queued, then sent (tasks run inline here)
+    assert second.claim == ""
     assert len(smtp_server.messages) == 1
 
 

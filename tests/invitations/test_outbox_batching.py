@@ -121,9 +121,9 @@ def test_dispatch_skips_rows_no_longer_queued(db, program, handed_over):
     assert handed_over == [ids[2:]]
 
 
-def test_dispatch_ids_hands_over_batches_of_500(db, program, handed_over):
+def test_hand_over_gives_the_broker_batches_of_500(db, program, handed_over):
     ids = _rows(program, N)
-    outbox._dispatch_ids(ids)
+    outbox._hand_over(ids)
     _assert_batched(handed_over, ids)
 
 
@@ -262,7 +262,30 @@ def test_longest_retry_wait_is_below_the_visibility_timeout(monkeypatch, setting
     assert longest.total_seconds() < visibility
 
 
-def test_sweeper_waits_longer_than_a_send_task_may_run():
-    # A slow but live worker never has its "sending" rows re-queued (sent twice).
-    _, hard = _effective_limits(send_outbox_batch)
-    assert sending_stale_default() >= timedelta(seconds=hard + 60)
+def test_a_dead_workers_emails_resume_within_a_minute_by_default():
+    # Not renewed for a lease, then found by the next sweep (beat's schedule).
+    from django.conf import settings
+
+    assert sending_stale_default() == timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    sweep = settings.CELERY_BEAT_SCHEDULE["sweep-outbox"]["schedule"]
+    assert sweep == settings.OUTBOX_SWEEP_SECONDS
+    assert settings.OUTBOX_LEASE_SECONDS + sweep <= 60
+
+
+def test_a_broker_that_is_down_leaves_the_rows_to_the_sweeper_with_one_warning(
+    db, program, monkeypatch, caplog
+):
+    from kombu.exceptions import OperationalError
+
+    tried = []
+
+    def unreachable(args=None, kwargs=None, **options):
+        tried.append(args)
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6399. Connection refused.")
+
+    monkeypatch.setattr(send_outbox_batch, "apply_async", unreachable)
+    with caplog.at_level("WARNING", logger="invitations.outbox"):
+        outbox._hand_over(list(range(1, 1202)))
+    assert len(tried) == 1  # the first refusal ends the hand-over
+    (record,) = [r for r in caplog.records if r.name == "invitations.outbox"]
+    assert record.levelname == "WARNING" and "1201 emails wait for the sweeper" in record.message

@@ -12,7 +12,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from invitations.models import EmailKind, OutboundEmail
 from invitations.outbox import Draft, outbox_add, outbox_sweep
@@ -266,3 +266,92 @@ def test_rolled_back_transaction_sends_nothing_through_a_real_worker(program, sm
         time.sleep(1)
     assert [str(m["To"]) for m in smtp_server.messages] == ["after0@example.org"]
     assert not OutboundEmail.objects.filter(to_email="rollback0@example.org").exists()
+
+
+# --- Leases: a dead worker's emails resume in seconds, a live one's are never taken ---
+
+
+def test_a_live_worker_keeps_its_emails_however_slow_each_one_is(
+    program, slow_smtp, settings, workers
+):
+    # Each message takes longer than a whole lease: only renewing it while the
+    # send blocks keeps the sweeper (run every half second here) off the rows.
+    slow_smtp.delay = 2.5
+    with _publishing_to(None) as queue:
+        worker = Worker(
+            queue=queue, smtp_port=slow_smtp.port, extra_env={"OUTBOX_LEASE_SECONDS": "2"}
+        ).wait_ready()
+        workers.append(worker)
+        with transaction.atomic():
+            outbox_add(_drafts(3, "slow"), program=program)
+        taken = 0
+        deadline = time.monotonic() + 60
+        while OutboundEmail.objects.filter(status=Status.SENT).count() < 3:
+            assert time.monotonic() < deadline, worker.log()[-3000:]
+            taken += outbox_sweep(sending_stale_after=timedelta(seconds=2))["requeued_sending"]
+            time.sleep(0.5)
+    assert taken == 0
+    assert _per_recipient(slow_smtp) == {f"slow{i}@example.org": 1 for i in range(3)}
+    assert not OutboundEmail.objects.filter(last_error__contains="may arrive twice").exists()
+
+
+def test_a_killed_workers_emails_are_sent_by_another_once_its_lease_runs_out(
+    program, slow_smtp, workers
+):
+    # Nobody sweeps by hand: the surviving worker's beat does, every second.
+    lease = {"OUTBOX_LEASE_SECONDS": "3", "OUTBOX_SWEEP_SECONDS": "1"}
+    slow_smtp.delay = 0.02
+    with _publishing_to(None) as queue:
+        first = Worker(queue=queue, smtp_port=slow_smtp.port, extra_env=lease).wait_ready()
+        workers.append(first)
+        with transaction.atomic():
+            outbox_add(_drafts(300, "lease"), program=program)
+        assert _wait(lambda: len(slow_smtp.messages) >= 40, timeout=60), first.log()[-3000:]
+        first.kill()
+        arrived = len(slow_smtp.messages)
+        assert arrived < 300, "the batch finished before the kill: make the server slower"
+        stuck = OutboundEmail.objects.filter(status=Status.SENDING).count()
+        assert stuck >= 300 - arrived
+        slow_smtp.delay = 0
+        second = Worker(queue=queue, smtp_port=slow_smtp.port, extra_env=lease, beat=True)
+        workers.append(second.wait_ready())
+        assert _wait(
+            lambda: OutboundEmail.objects.filter(status=Status.SENT).count() == 300, timeout=90
+        ), second.log()[-3000:]
+        time.sleep(1)
+    counts = _per_recipient(slow_smtp)
+    assert len(counts) == 300
+    assert max(counts.values()) <= 2 and sum(counts.values()) <= 301
+    assert OutboundEmail.objects.filter(last_error__contains="may arrive twice").count() == stuck
+
+
+def test_a_dropped_database_connection_fails_the_batch_with_its_own_error(
+    program, slow_smtp, workers
+):
+    lease = {"OUTBOX_LEASE_SECONDS": "3", "OUTBOX_SWEEP_SECONDS": "1"}
+    slow_smtp.delay = 0.02
+    with _publishing_to(None) as queue:
+        worker = Worker(queue=queue, smtp_port=slow_smtp.port, extra_env=lease, beat=True)
+        workers.append(worker.wait_ready())
+        with transaction.atomic():
+            outbox_add(_drafts(200, "dropped"), program=program)
+        assert _wait(lambda: len(slow_smtp.messages) >= 20, timeout=60), worker.log()[-3000:]
+        with connection.cursor() as cursor:  # what a database restart or failover does
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        slow_smtp.delay = 0
+        assert _wait(
+            lambda: OutboundEmail.objects.filter(status=Status.SENT).count() == 200, timeout=90
+        ), worker.log()[-3000:]
+        time.sleep(1)
+        log = worker.log()
+    assert "setting nonblocking failed" not in log
+    failures = [
+        line for line in log.splitlines() if "send_outbox_batch" in line and "raised" in line
+    ]
+    assert len(failures) == 1, log[-4000:]
+    assert "terminating connection" in failures[0] or "server closed the connection" in failures[0]
+    counts = _per_recipient(slow_smtp)
+    assert len(counts) == 200 and max(counts.values()) <= 2

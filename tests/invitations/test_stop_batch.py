@@ -1,5 +1,9 @@
 """Stop sending: an admin stops a batch of invitations before all of it went out."""
 
+import time
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.core import mail
 from django.urls import reverse
@@ -185,3 +189,112 @@ def test_stop_and_a_worker_at_once_agree_on_every_email(org, settings, round_num
         Invitation.objects.filter(program=program).values_list("mentee__email", flat=True)
     )
     assert invited == sent
+
+
+# --- Emails a worker held when it died; the page says why emails wait ---------------
+
+
+def _held(email, *, ago_seconds: int) -> None:
+    """As if a worker claimed `email` and last renewed its lease `ago_seconds` ago."""
+    OutboundEmail.objects.filter(pk=email.pk).update(
+        status=Status.SENDING,
+        claim="c" * 32,
+        attempts=1,
+        touched_at=timezone.now() - timedelta(seconds=ago_seconds),
+    )
+
+
+def test_emails_a_dead_worker_held_are_stopped_and_the_page_never_contradicts_itself(
+    live, org_admin, org_admin_client, settings
+):
+    settings.OUTBOX_LEASE_SECONDS = 30
+    batch, (dead, alive, waiting) = _sent_batch(live, org_admin, 3)
+    _held(_email_of(dead), ago_seconds=400)  # its worker was killed minutes ago
+    _held(_email_of(alive), ago_seconds=5)  # its worker renewed the lease just now
+    page = org_admin_client.get(_url("batch", live, batch)).content.decode()
+    assert "(3 waiting)" in page
+    assert "1 being handed to the email service right now" in page
+    assert "1 in line for a worker" in page
+    assert "1 held by a worker that stopped before sending them" in page
+    assert "Stop sending" in page
+
+    response = org_admin_client.post(_url("batch_stop", live, batch), follow=True)
+    html = response.content.decode()
+    assert "Stopped: 2 emails will not be sent" in html
+    assert "0 sent, 0 failed, 2 stopped, 3 in total (1 waiting)" in html
+    assert "1 being handed to the email service right now" in html
+    assert "held by a worker" not in html and "in line for a worker" not in html
+    # What is left cannot be stopped, and the page says so instead of offering it.
+    assert "Stop sending" not in html and "can no longer be stopped" in html
+    for mentee in (dead, waiting):
+        email = _email_of(mentee)
+        assert (email.status, email.claim) == (Status.STOPPED, "")
+        assert not Invitation.objects.filter(mentee=mentee).exists()
+    assert (_email_of(alive).status, _email_of(alive).claim) == (Status.SENDING, "c" * 32)
+    event = ActivityEvent.objects.get(verb=ActivityEvent.Verb.INVITATIONS_STOPPED)
+    assert event.detail.startswith("2 emails not sent")
+
+    again = org_admin_client.post(_url("batch_stop", live, batch), follow=True).content.decode()
+    assert "Nothing could be stopped: 1 email still pending was already being handed" in again
+
+
+def test_the_page_says_when_refused_emails_are_tried_again(live, org_admin, org_admin_client):
+    batch, (refused, _) = _sent_batch(live, org_admin, 2)
+    later = timezone.now() + timedelta(minutes=5)
+    OutboundEmail.objects.filter(pk=_email_of(refused).pk).update(
+        next_attempt_at=later, last_error="451 try later"
+    )
+    page = org_admin_client.get(_url("batch", live, batch)).content.decode()
+    at = later.astimezone(ZoneInfo(live.organization.timezone)).strftime("%H:%M")
+    assert f"1 refused for now by the email service; tried again from {at}." in page
+    assert "1 in line for a worker" in page
+
+
+def test_the_polled_progress_carries_stop_sending_until_the_batch_is_done(
+    live, org_admin, org_admin_client
+):
+    # htmx replaces the progress every second: the button must be part of what
+    # it replaces, or it stays on the page after "Done".
+    batch, _ = _sent_batch(live, org_admin, 2)
+    poll = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "batch-progress"}
+    fragment = org_admin_client.get(_url("batch", live, batch), **poll).content.decode()
+    assert fragment.lstrip().startswith('<div id="batch-progress"')
+    assert "Stop sending" in fragment and "every 1s" in fragment
+    OutboundEmail.objects.filter(batch_id=batch.pk).update(status=Status.SENT)
+    fragment = org_admin_client.get(_url("batch", live, batch), **poll).content.decode()
+    assert "Done" in fragment
+    assert "Stop sending" not in fragment and "every 1s" not in fragment
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_whose_lease_ran_out_sends_none_of_the_emails_taken_from_it(
+    org, settings, monkeypatch
+):
+    """A worker that froze past its lease (its emails were swept, then stopped,
+    meanwhile) checks its lease before the next message and sends nothing more."""
+    from invitations import tasks
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.OUTBOX_LEASE_SECONDS = 2
+    monkeypatch.setattr(outbox._Lease, "_keep", lambda self: None)  # frozen: no renewals
+    monkeypatch.setattr(tasks.send_outbox_batch, "delay", lambda ids: None)
+    user = factories.MembershipFactory(organization=org).user
+    program = factories.ProgramFactory(organization=org, pairing_enabled=True)
+    batch, _ = _sent_batch(program, user, 4)
+    ids = sorted(OutboundEmail.objects.filter(batch_id=batch.pk).values_list("pk", flat=True))
+    real_mark = outbox._SentMarks.mark
+
+    def mark_then_freeze(marks, row, provider_id):
+        real_mark(marks, row, provider_id)
+        if row.pk == ids[0]:
+            marks.settle()
+            time.sleep(2.1)  # the lease runs out while this worker is stuck
+            assert outbox.outbox_sweep()["requeued_sending"] == 3
+            services.invitation_batch_stop(program=program, batch_id=batch.pk, user=user)
+
+    monkeypatch.setattr(outbox._SentMarks, "mark", mark_then_freeze)
+    counts = outbox.outbox_send_batch(ids)
+    assert counts["sent"] == 1 and len(mail.outbox) == 1
+    statuses = dict(OutboundEmail.objects.filter(batch_id=batch.pk).values_list("pk", "status"))
+    assert statuses == {ids[0]: Status.SENT, **{pk: Status.STOPPED for pk in ids[1:]}}

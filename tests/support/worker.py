@@ -29,7 +29,15 @@ def test_database_url() -> str:
 
 
 class Worker:
-    def __init__(self, *, queue: str, smtp_port: int | None, concurrency: int = 2, extra_env=None):
+    def __init__(
+        self,
+        *,
+        queue: str,
+        smtp_port: int | None,
+        concurrency: int = 2,
+        extra_env=None,
+        beat: bool = False,
+    ):
         self.queue = queue
         self.log_path = Path(tempfile.mkstemp(prefix="celery-worker-", suffix=".log")[1])
         env = {
@@ -49,6 +57,8 @@ class Worker:
                 sys.executable, "-m", "celery", "-A", "pairing_admin", "worker",
                 "-Q", queue, "-c", str(concurrency), "-l", "info",
                 "--without-gossip", "--without-mingle", "-n", f"{queue}-{time.monotonic_ns()}@%h",
+                # beat inside the worker: the periodic tasks (the outbox sweep) run on their own.
+                *(["-B", "-s", str(self.log_path.with_suffix(".beat"))] if beat else []),
             ],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )  # fmt: skip
