@@ -118,7 +118,7 @@ def _guarded(view_class: type):
                 content_type="text/plain",
             )
         except _Malformed as exc:
-            log.warning("Refused a malformed email provider webhook: %s", exc)
+            log.warning("Refused a malformed email provider webhook: %.200s", exc)
             return HttpResponseBadRequest(
                 "This is not a webhook the email provider sends.", content_type="text/plain"
             )
