@@ -64,3 +64,24 @@ def test_invite_all_mentees_sends_emails_whose_link_opens_the_mentees_page(
 
     page.goto(f"/programs/{program.pk}/pairing/unpaired/?sub=invited")
     assert page.get_by_role("cell", name="Ada Alder", exact=True).is_visible()
+
+
+def test_stop_sending_goes_away_when_the_batch_is_done_without_a_reload(
+    page, live_server, admin, program
+):
+    from invitations.models import OutboundEmail
+    from invitations.services import invitation_send_all
+
+    batch = invitation_send_all(program=program, user=admin, expected=3)
+    emails = OutboundEmail.objects.filter(batch_id=batch.pk)
+    emails.update(status=OutboundEmail.Status.QUEUED, sent_at=None)  # as if not sent yet
+    login(page, live_server, admin)
+    page.goto(f"/programs/{program.pk}/invite/batches/{batch.pk}/")
+    stop = page.get_by_role("button", name="Stop sending")
+    assert stop.is_visible()
+    page.get_by_text("3 in line for a worker").wait_for()
+
+    emails.update(status=OutboundEmail.Status.SENT)  # the worker finishes meanwhile
+    page.get_by_text("Done").wait_for(timeout=15_000)  # htmx polling
+    assert stop.count() == 0
+    assert page.get_by_text("3 sent, 0 failed, 3 in total.").is_visible()
