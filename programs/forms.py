@@ -16,7 +16,7 @@ class _ShownCheckbox(forms.CheckboxInput):
     """A checkbox that posts a sign it was shown.
 
     An unticked box posts nothing, exactly like a form that never showed it;
-    with the sign the form tells the two apart (see ProgramForm.clean_waitlist_enabled).
+    with the sign the form tells the two apart (see ProgramForm._kept_if_hidden).
     """
 
     def render(self, name, value, attrs=None, renderer=None):
@@ -27,6 +27,11 @@ class _ShownCheckbox(forms.CheckboxInput):
 EVERGREEN_KEEPS_WAITLIST = (
     "An Evergreen program always keeps its waitlist: mentees keep arriving, and those who "
     "find no mentor with room wait there for a seat. Tick the waitlist, or choose Cohort."
+)
+
+EVERGREEN_KEEPS_REGISTRATION = (
+    "An Evergreen program always takes new registrations: people join it at any time. "
+    "Tick Registration open, or choose Cohort."
 )
 
 
@@ -46,6 +51,7 @@ class ProgramForm(forms.ModelForm):
             "after_decline",
             "request_reminders",
             "waitlist_enabled",
+            "registration_open",
         ]
         labels = {
             "program_type": "Program type",
@@ -55,6 +61,7 @@ class ProgramForm(forms.ModelForm):
             "after_decline": "When a mentor declines or a request expires",
             "request_reminders": "Send mentors a reminder one business day before a request expires",
             "waitlist_enabled": "Waitlist",
+            "registration_open": "Registration open",
         }
         help_texts = {
             "program_type": (
@@ -69,12 +76,19 @@ class ProgramForm(forms.ModelForm):
                 "Mentees who find no mentor with room can join a waitlist; seats that free up "
                 "are offered to them in order. An Evergreen program always keeps its waitlist."
             ),
+            "registration_open": (
+                "Anyone who has the program's registration link can sign up. Untick it to close "
+                "registration: the link then says it is closed, and people who filled in the form "
+                "but have not confirmed their email yet are not added. An Evergreen program "
+                "always stays open."
+            ),
         }
         widgets = {
             "program_type": forms.RadioSelect,
             "pairing_process": forms.RadioSelect,
             "after_decline": forms.RadioSelect,
             "waitlist_enabled": _ShownCheckbox,
+            "registration_open": _ShownCheckbox,
         }
 
     def __init__(self, *args, organizations, **kwargs):
@@ -93,19 +107,28 @@ class ProgramForm(forms.ModelForm):
         # Older clients post no choice: the program keeps its type.
         return self.cleaned_data.get("program_type") or self.instance.program_type
 
-    def clean_waitlist_enabled(self):
+    def _kept_if_hidden(self, name: str) -> bool:
         # A post from a form that never showed the box keeps the saved value
-        # rather than turning the waitlist off.
-        if shown_name(self.add_prefix("waitlist_enabled")) not in self.data:
-            return self.instance.waitlist_enabled
-        return self.cleaned_data["waitlist_enabled"]
+        # rather than turning the setting off.
+        if shown_name(self.add_prefix(name)) not in self.data:
+            return getattr(self.instance, name)
+        return self.cleaned_data[name]
+
+    def clean_waitlist_enabled(self):
+        return self._kept_if_hidden("waitlist_enabled")
+
+    def clean_registration_open(self):
+        return self._kept_if_hidden("registration_open")
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("program_type") == Program.Type.EVERGREEN and not cleaned.get(
-            "waitlist_enabled", True
-        ):
-            self.add_error("waitlist_enabled", EVERGREEN_KEEPS_WAITLIST)
+        # The database refuses these too; here the admin gets the reason
+        # next to the box instead of an error page.
+        if cleaned.get("program_type") == Program.Type.EVERGREEN:
+            if not cleaned.get("waitlist_enabled", True):
+                self.add_error("waitlist_enabled", EVERGREEN_KEEPS_WAITLIST)
+            if not cleaned.get("registration_open", True):
+                self.add_error("registration_open", EVERGREEN_KEEPS_REGISTRATION)
         return cleaned
 
     def clean_after_decline(self):

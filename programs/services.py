@@ -40,7 +40,10 @@ PROGRAM_SETTING_LABELS = {
     "request_reminders": "reminder before a request expires",
     "program_type": "program type",
     "waitlist_enabled": "waitlist",
+    "registration_open": "registration",
 }
+# On/off settings the log words otherwise.
+PROGRAM_SETTING_WORDS = {"registration_open": ("open", "closed")}
 
 
 def _setting_text(program: Program, name: str) -> str:
@@ -49,7 +52,8 @@ def _setting_text(program: Program, name: str) -> str:
         return str(getattr(program, f"get_{name}_display")())
     value = getattr(program, name)
     if isinstance(value, bool):
-        return "on" if value else "off"
+        on, off = PROGRAM_SETTING_WORDS.get(name, ("on", "off"))
+        return on if value else off
     return f"“{value}”" if name == "name" else str(value)
 
 
