@@ -221,15 +221,54 @@ def test_the_sideways_scrolling_table_can_be_reached_by_keyboard_and_is_named(
     )
 
 
-def test_every_sideways_scrolling_region_in_the_templates_is_focusable_and_named():
-    # axe's scrollable-region-focusable: a keyboard user must be able to
-    # focus a region that scrolls in order to scroll it.
-    regions = [
+def _css_classes_with(pattern: str) -> set[str]:
+    """Classes of app.css whose rule matches `pattern` (a declaration)."""
+    css = Path(settings.BASE_DIR, "static", "css", "app.css").read_text()
+    classes = set()
+    for selectors, body in re.findall(r"([^{}]+)\{([^}]*)\}", css):
+        if re.search(pattern, body):
+            classes.update(re.findall(r"\.([\w-]+)", selectors))
+    return classes
+
+
+def _template_tags(tag_pattern: str) -> list[tuple[str, str]]:
+    return [
         (path.name, tag)
         for path in Path(settings.BASE_DIR, "templates").rglob("*.html")
-        for tag in re.findall(r'<div class="table-scroll"[^>]*>', path.read_text())
+        for tag in re.findall(tag_pattern, path.read_text())
     ]
-    assert len(regions) >= 17
+
+
+def _classes(tag: str) -> set[str]:
+    found = re.search(r'class="([^"]*)"', tag)
+    return set(found.group(1).split()) if found else set()
+
+
+def test_every_sideways_scrolling_region_in_the_templates_is_focusable_and_named():
+    # axe's scrollable-region-focusable: a keyboard user must be able to
+    # focus a region that scrolls in order to scroll it. Which classes scroll
+    # is read from the stylesheet, so a new one is checked too.
+    scrolling = _css_classes_with(r"overflow(-x|-y)?:\s*(auto|scroll)")
+    assert {"table-scroll", "csv-example"} <= scrolling
+    regions = [
+        (name, tag)
+        for name, tag in _template_tags(r"<[a-z]+\b[^>]*\bclass=\"[^\"]*\"[^>]*>")
+        if _classes(tag) & scrolling
+    ]
+    assert len(regions) >= 18
+    assert any(tag.startswith("<pre") for _, tag in regions)
     for name, tag in regions:
         assert 'tabindex="0"' in tag and 'role="region"' in tag, (name, tag)
         assert re.search(r'aria-label="[^"]+"', tag), (name, tag)
+
+
+def test_every_pre_block_wraps_or_scrolls_as_a_named_region():
+    # A <pre> keeps its long lines: it either wraps them (the stylesheet says
+    # so for its class) or scrolls, and then it is a region a keyboard reaches
+    # (the test above); one with neither would spill out of a phone's screen.
+    wrapping = _css_classes_with(r"white-space:\s*pre-wrap")
+    scrolling = _css_classes_with(r"overflow(-x)?:\s*(auto|scroll)")
+    blocks = _template_tags(r"<pre\b[^>]*>")
+    assert len(blocks) >= 3
+    for name, tag in blocks:
+        assert _classes(tag) & (wrapping | scrolling), (name, tag)
