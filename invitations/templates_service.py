@@ -11,6 +11,8 @@ from programs.models import Participant, Program
 
 EDITABLE_KINDS = [kind for kind in EmailKind if kind != EmailKind.SUPPORT_REQUEST]
 
+# A path: previews put this deployment's PUBLIC_BASE_URL before every *_link,
+# so a sample link looks like the real ones (sample_url).
 SAMPLE_LINK = "/p/sample-personal-link"
 SAMPLE_VALUES = {
     "first_name": "Alex",
