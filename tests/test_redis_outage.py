@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -219,3 +220,40 @@ def test_every_participant_link_works_with_redis_down_and_emails_go_out_later(
     assert set(written.values_list("status", flat=True)) == {OutboundEmail.Status.SENT}
     assert len(mail.outbox) == written.count()
     assert written.filter(to_email="zoe@example.org", status=OutboundEmail.Status.SENT).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cache_that_hangs_does_not_take_a_participant_page_down(settings, monkeypatch):
+    # A Redis that accepts connections and never answers (a stuck host, a full
+    # network buffer): the production cache settings give up (after a second)
+    # and the page answers, counting its rate limit in the process.
+    import runpy
+    import socket
+    import threading
+
+    import pairing_admin.settings as settings_module
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # the kernel completes the handshake; nobody ever reads
+    monkeypatch.setenv("CACHE_URL", f"redis://127.0.0.1:{silent.getsockname()[1]}/1")
+    settings.CACHES = runpy.run_path(settings_module.__file__)["CACHES"]
+    program = factories.ProgramFactory(pairing_enabled=True)
+    raw = factories.preferences_link(factories.ParticipantFactory(program=program))
+    answers = []
+
+    def open_page():
+        try:
+            answers.append(Client().get(f"/p/{raw}/").status_code)
+        finally:
+            connection.close()  # this thread's own database connection
+
+    page = threading.Thread(target=open_page, daemon=True)
+    try:
+        page.start()
+        page.join(timeout=60)  # only a guard against hanging the suite
+        assert not page.is_alive(), "the page waited on the silent cache"
+        assert answers == [200]
+    finally:
+        silent.close()  # resets the connections still waiting in its queue
+        page.join(timeout=5)
