@@ -20,6 +20,7 @@ OURS = {
     "approve_link": "https://pairing.example.org/m/Tok-en_2/approve/",
     "decline_link": "https://pairing.example.org/m/Tok-en_3/decline/",
     "session_link": "https://pairing.example.org/s/Tok-en_4/",
+    "confirm_link": "https://pairing.example.org/join/Tok-en_5/confirm/Co-de_6/",
 }
 
 
