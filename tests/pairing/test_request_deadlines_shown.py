@@ -228,7 +228,9 @@ def test_next_choice_expiry_with_nobody_left_asks_the_mentee_to_choose_again(
 def one_window(monkeypatch):
     """The limiter's clock stands still: no window boundary can fall inside a test."""
     now = time.time()
-    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: now))
+    monkeypatch.setattr(
+        ratelimit, "time", SimpleNamespace(time=lambda: now, monotonic=time.monotonic)
+    )
 
 
 def _state():
