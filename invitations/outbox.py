@@ -550,9 +550,18 @@ def _requeue(rows: Iterable[_Claimed], error: str) -> list[int]:
 
 
 def outbox_send_batch(ids: Sequence[int]) -> dict[str, int]:
-    """Send the rows among `ids` that are still queued. Safe to run twice."""
+    """Send the rows among `ids` that are still queued. Safe to run twice.
+
+    First it adopts up to BATCH_SIZE emails a dead worker held (their lease
+    ran out): beat's sweep finds them too, but behind a long queue of batches
+    the sweep itself waits its turn, while every batch a live worker starts
+    looks first, so those emails wait at most for the next batch to start.
+    """
+    adopted = _requeue_abandoned(timezone.now(), sending_stale_default(), BATCH_SIZE)
+    if adopted:
+        log.info("adopting %d emails a stopped worker held", len(adopted))
     lease = _Lease()
-    rows = _claim(ids, lease.token)
+    rows = _claim([*adopted, *ids], lease.token)
     counts = {"sent": 0, "failed": 0, "suppressed": 0, "retry": 0}
     if not rows:
         return counts
@@ -675,6 +684,25 @@ def sending_stale_default() -> timedelta:
     return timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
 
 
+def _requeue_abandoned(now, stale_after: timedelta, limit: int) -> list[int]:
+    """Put back in the queue up to `limit` "sending" rows nobody renewed for `stale_after`."""
+    with transaction.atomic():
+        ids = list(
+            OutboundEmail.objects.select_for_update(skip_locked=True)
+            .filter(status=Status.SENDING, touched_at__lt=now - stale_after)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        OutboundEmail.objects.filter(pk__in=ids, status=Status.SENDING).update(
+            status=Status.QUEUED,
+            touched_at=now,
+            claim="",
+            next_attempt_at=None,
+            last_error="Re-queued: the worker stopped mid-batch (this one may arrive twice)",
+        )
+    return ids
+
+
 def outbox_sweep(
     *, stale_after: timedelta | None = None, sending_stale_after: timedelta | None = None
 ) -> dict[str, int]:
@@ -690,21 +718,8 @@ def outbox_sweep(
         sending_stale_after = sending_stale_default()
     now = timezone.now()
     cutoff = now - stale_after
-    sending_cutoff = now - sending_stale_after
     with transaction.atomic():
-        stuck_sending = list(
-            OutboundEmail.objects.select_for_update(skip_locked=True)
-            .filter(status=Status.SENDING, touched_at__lt=sending_cutoff)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:SWEEP_LIMIT]
-        )
-        OutboundEmail.objects.filter(pk__in=stuck_sending, status=Status.SENDING).update(
-            status=Status.QUEUED,
-            touched_at=now,
-            claim="",
-            next_attempt_at=None,
-            last_error="Re-queued: the worker stopped mid-batch (this one may arrive twice)",
-        )
+        stuck_sending = _requeue_abandoned(now, sending_stale_after, SWEEP_LIMIT)
         stale_queued = list(
             OutboundEmail.objects.select_for_update(skip_locked=True)
             .filter(status=Status.QUEUED, touched_at__lt=cutoff)

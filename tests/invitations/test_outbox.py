@@ -630,3 +630,28 @@ def test_outbox_bodies_use_lz4_where_the_server_has_it(db):
         methods = dict(cursor.fetchall())
     expected = "l" if server_has_lz4 else ""
     assert methods == {"body_text": expected, "body_html": expected}
+
+
+def test_the_next_batch_adopts_emails_a_dead_worker_held_without_waiting_for_a_sweep(
+    db, program, smtp_server, settings
+):
+    # Behind a long queue of batches beat's sweep runs late; each batch started
+    # by a live worker takes the dead one's emails first.
+    settings.OUTBOX_LEASE_SECONDS = 30
+    outbox_add([_support_draft(1)], program=program)
+    orphan = OutboundEmail.objects.get()
+    OutboundEmail.objects.filter(pk=orphan.pk).update(
+        status=Status.SENDING,
+        attempts=1,
+        claim="d" * 32,
+        touched_at=timezone.now() - timedelta(seconds=31),
+    )
+    outbox_add([_support_draft(2)], program=program)
+    outbox_send_batch([OutboundEmail.objects.get(to_email="person2@example.org").pk])
+    orphan.refresh_from_db()
+    assert (orphan.status, orphan.claim, orphan.attempts) == (Status.SENT, "", 2)
+    assert "may arrive twice" in orphan.last_error
+    assert sorted(str(m["To"]) for m in smtp_server.messages) == [
+        "Person 1 <person1@example.org>",
+        "Person 2 <person2@example.org>",
+    ]
