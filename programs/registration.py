@@ -170,6 +170,11 @@ def registration_pending(*, program: Program, token: str) -> Confirmation:
 @transaction.atomic
 def registration_confirm(*, program: Program, token: str) -> Confirmation:
     """Apply a pending registration once; anything but a valid link writes nothing."""
+    # An unknown code locks nothing: anyone can post one.
+    if not PendingRegistration.objects.filter(
+        program=program, token_hash=_token_hash(token)
+    ).exists():
+        return _check(program, None)
     # The program's row first (the lock an admin's settings change takes):
     # registration cannot close between this check and the write.
     program = Program.objects.select_for_update(no_key=True).get(pk=program.pk)

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from pairing_admin.lib import ratelimit
 from programs.forms import RegistrationForm
@@ -80,12 +80,24 @@ def register(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "programs/register.html", context)
 
 
-@csrf_protect
+@csrf_exempt
 def register_confirm(request: HttpRequest, token: str, code: str) -> HttpResponse:
-    """The emailed link: GET shows what would be saved and a Confirm button; POST saves it."""
+    """The emailed link: GET shows what would be saved and a Confirm button; POST saves it.
+
+    Exempt from the CSRF check like the other pages people open from an email
+    (pairing.public_views says why): the code in the URL is the credential,
+    and this page's Referrer-Policy: no-referrer makes browsers post
+    "Origin: null", which the check refuses.
+    """
     program = _program(token)
     if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
+    limit = getattr(settings, "TOKEN_PAGE_RATE_LIMIT", 300)
+    if not ratelimit.hit(
+        "token-page", ratelimit.client_ip(request), limit=limit, window_seconds=600
+    ):
+        context = {"program": program, "valid_for": CONFIRM_VALID_FOR_TEXT}
+        return _private(render(request, "programs/register_limited.html", context, status=429))
     if request.method == "POST":
         result = registration_confirm(program=program, token=code)
     else:

@@ -371,11 +371,27 @@ def test_post_without_csrf_token_is_refused(program):
     token = client.cookies["csrftoken"].value
     response = client.post(_url(program), {**_form(), "csrfmiddlewaretoken": token})
     assert response.status_code == 302
-    url = registering.confirm_url(program, registering.emailed_code(program, "zoe@example.org"))
-    assert client.post(url).status_code == 403
     assert not Participant.objects.exists()
-    assert client.post(url, {"csrfmiddlewaretoken": token}).status_code == 200
-    assert Participant.objects.count() == 1
+
+
+def test_confirm_works_from_a_browser_that_posts_origin_null(program):
+    # The confirm page sends Referrer-Policy: no-referrer, so browsers post
+    # "Origin: null" and no Referer; the code in the URL is the credential.
+    Client().post(_url(program), _form())
+    url = registering.confirm_url(program, registering.emailed_code(program, "zoe@example.org"))
+    browser = Client(enforce_csrf_checks=True, HTTP_ORIGIN="null")
+    page = browser.get(url)
+    assert page["Referrer-Policy"] == "no-referrer"
+    assert browser.post(url).status_code == 200
+    assert Participant.objects.filter(email="zoe@example.org").count() == 1
+
+
+def test_confirm_posts_are_rate_limited_per_address(program, settings):
+    settings.TOKEN_PAGE_RATE_LIMIT = 3
+    client = Client(REMOTE_ADDR="10.9.9.9")
+    url = registering.confirm_url(program, "guessed-code")
+    assert [client.post(url).status_code for _ in range(4)] == [404, 404, 404, 429]
+    assert not Participant.objects.exists()
 
 
 def test_unknown_token_is_404(anon_client, program):
