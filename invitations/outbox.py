@@ -42,6 +42,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Now
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 from psycopg import pq
@@ -261,7 +262,7 @@ _TABLE = OutboundEmail._meta.db_table
 _CLAIM_SQL = (
     f"WITH claimable AS (SELECT id FROM {_TABLE} WHERE id = ANY(%s) AND status = %s"  # noqa: S608
     " AND (next_attempt_at IS NULL OR next_attempt_at <= %s) FOR UPDATE SKIP LOCKED)"
-    f" UPDATE {_TABLE} AS e SET status = %s, attempts = e.attempts + 1, touched_at = %s,"
+    f" UPDATE {_TABLE} AS e SET status = %s, attempts = e.attempts + 1, touched_at = now(),"
     " claim = %s FROM claimable WHERE e.id = claimable.id AND e.status = %s"
     f" RETURNING {', '.join(f'e.{column}' for column in _CLAIMED_COLUMNS)},"
     f" EXISTS (SELECT 1 FROM {Suppression._meta.db_table} s WHERE s.email = e.to_email)"
@@ -274,7 +275,7 @@ def _claim(ids: Sequence[int], token: str) -> list[_Claimed]:
         with connection.cursor() as cursor:
             cursor.execute(
                 _CLAIM_SQL,
-                [list(ids), Status.QUEUED, now, Status.SENDING, now, token, Status.QUEUED],
+                [list(ids), Status.QUEUED, now, Status.SENDING, token, Status.QUEUED],
             )
             claimed = [_Claimed(*values, claim=token) for values in cursor.fetchall()]
         claimed.sort(key=lambda row: row.pk)
@@ -287,7 +288,7 @@ def _claim(ids: Sequence[int], token: str) -> list[_Claimed]:
         )
         pks = list(claimable.values_list("pk", flat=True))
         OutboundEmail.objects.filter(pk__in=pks, status=Status.QUEUED).update(
-            status=Status.SENDING, attempts=F("attempts") + 1, touched_at=now, claim=token
+            status=Status.SENDING, attempts=F("attempts") + 1, touched_at=Now(), claim=token
         )
     rows = OutboundEmail.objects.filter(pk__in=pks).order_by("pk")
     claimed = [_Claimed(*values, claim=token) for values in rows.values_list(*_CLAIMED_COLUMNS)]
@@ -469,7 +470,9 @@ class _Lease:
     test calling this directly) no other connection would see the rows, so
     the sending loop renews them itself between messages instead.
 
-    Before each message the loop asks `holds`: the last renewal must be
+    Leases are written and judged with the database's clock (claim, renewal,
+    the sweep, Stop sending), so hosts whose clocks drift apart cannot take a
+    live worker's rows. Before each message the loop asks `holds`: the last renewal must be
     recent (two thirds of a lease, else it renews there and then) and must
     still have found the row with this run's token. A row taken from the run
     (Stop sending, or a sweep once the lease ran out) is never sent by it.
@@ -486,7 +489,9 @@ class _Lease:
         self._warned = False
 
     def __enter__(self) -> "_Lease":
-        if not connection.in_atomic_block:
+        # SQLite (the demo) allows one writer at a time and refuses a reader
+        # turning writer at once: there the loop renews between messages.
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
             self._thread = threading.Thread(target=self._keep, name="outbox-lease", daemon=True)
             self._thread.start()
         return self
@@ -504,7 +509,7 @@ class _Lease:
             )
             # Locked in id order, as Stop sending and the sweeper lock them.
             held = list(ours.select_for_update().order_by("pk").values_list("pk", flat=True))
-            OutboundEmail.objects.filter(pk__in=held).update(touched_at=timezone.now())
+            OutboundEmail.objects.filter(pk__in=held).update(touched_at=Now())
         self.lost = frozenset(self.ids).difference(held)
         self.renewed_at = started
 
@@ -689,7 +694,7 @@ def _requeue_abandoned(now, stale_after: timedelta, limit: int) -> list[int]:
     with transaction.atomic():
         ids = list(
             OutboundEmail.objects.select_for_update(skip_locked=True)
-            .filter(status=Status.SENDING, touched_at__lt=now - stale_after)
+            .filter(status=Status.SENDING, touched_at__lt=Now() - stale_after)
             .order_by("pk")
             .values_list("pk", flat=True)[:limit]
         )

@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, QuerySet, Value
+from django.db.models import Case, F, QuerySet, Value, When
 from django.db.models.functions import Concat
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
@@ -327,7 +327,7 @@ def invitation_batch_stop(*, program: Program, batch_id: int, user) -> int:
         # row read here is one this transaction stops (and no other).
         rows = list(
             OutboundEmail.objects.select_for_update()
-            .filter(selectors.stoppable(batch.pk, timezone.now()))
+            .filter(selectors.stoppable(batch.pk))
             .order_by("pk")
             .values_list("pk", "idempotency_key")
         )
@@ -337,7 +337,18 @@ def invitation_batch_stop(*, program: Program, batch_id: int, user) -> int:
                 status=OutboundEmail.Status.STOPPED,
                 claim="",
                 idempotency_key=Concat(F("idempotency_key"), Value(f":stopped-{batch.pk}")),
-                last_error=f"Not sent: {who} stopped this batch of invitations"[:2000],
+                # A row a dead worker held may be the one message it had handed
+                # over when it died (SMTP cannot tell us): say so, as the sweep does.
+                last_error=Case(
+                    When(
+                        status=OutboundEmail.Status.SENDING,
+                        then=Value(
+                            f"Stopped by {who}: its worker had stopped mid-batch; not sent,"
+                            " unless it was the one message in the worker's hands then"[:2000]
+                        ),
+                    ),
+                    default=Value(f"Not sent: {who} stopped this batch of invitations"[:2000]),
+                ),
                 touched_at=timezone.now(),
             )
         if batch.kind != Kind.RESEND:

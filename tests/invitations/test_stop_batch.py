@@ -230,6 +230,8 @@ def test_emails_a_dead_worker_held_are_stopped_and_the_page_never_contradicts_it
         email = _email_of(mentee)
         assert (email.status, email.claim) == (Status.STOPPED, "")
         assert not Invitation.objects.filter(mentee=mentee).exists()
+    assert "worker had stopped mid-batch" in _email_of(dead).last_error
+    assert _email_of(waiting).last_error.startswith("Not sent:")
     assert (_email_of(alive).status, _email_of(alive).claim) == (Status.SENDING, "c" * 32)
     event = ActivityEvent.objects.get(verb=ActivityEvent.Verb.INVITATIONS_STOPPED)
     assert event.detail.startswith("2 emails not sent")
