@@ -282,6 +282,11 @@ CELERY_BEAT_SCHEDULE = {
     "expire-requests": {"task": "pairing.tasks.expire_requests", "schedule": 120.0},
     "remind-requests": {"task": "pairing.tasks.remind_requests", "schedule": 300.0},
     "offer-waitlist-seats": {"task": "pairing.tasks.offer_waitlist_seats", "schedule": 300.0},
+    # Unconfirmed self-registrations: what people typed is not kept for ever.
+    "forget-pending-registrations": {
+        "task": "programs.tasks.forget_pending_registrations",
+        "schedule": 3600.0,
+    },
 }
 # A web request must not hang on a broker that is down: give up publishing
 # quickly; the outbox sweeper delivers what could not be handed over.

@@ -82,6 +82,19 @@ def confirm_url(program: Program, raw: str) -> str:
     return settings.PUBLIC_BASE_URL + path
 
 
+def pending_registrations_forget(*, program: Program | None = None, now=None) -> int:
+    """Delete what people typed into registrations left unconfirmed FORGET_AFTER past expiry.
+
+    Each submission does it for its program; beat does it hourly for every
+    program, so details do not stay in a program nobody registers to any more.
+    """
+    now = now or timezone.now()
+    stale = PendingRegistration.objects.filter(expires_at__lt=now - FORGET_AFTER)
+    if program is not None:
+        stale = stale.filter(program=program)
+    return stale.delete()[0]
+
+
 @transaction.atomic
 def registration_request(
     *, program: Program, email: str, capacity: int | None = None, **profile: Any
@@ -97,7 +110,7 @@ def registration_request(
         raise RegistrationClosed(program)
     email = email.strip().lower()
     now = timezone.now()
-    PendingRegistration.objects.filter(program=program, expires_at__lt=now - FORGET_AFTER).delete()
+    pending_registrations_forget(program=program, now=now)
     raw = secrets.token_urlsafe(32)
     fresh = {
         "token_hash": _token_hash(raw),

@@ -12,3 +12,10 @@ def worker_ping(ping_id: int) -> None:
     WorkerPing.objects.filter(pk=ping_id, completed_at__isnull=True).update(
         completed_at=Now(), worker=socket.gethostname()[:200]
     )
+
+
+@shared_task(acks_late=True, soft_time_limit=50, time_limit=60)
+def forget_pending_registrations() -> int:
+    from programs.registration import pending_registrations_forget
+
+    return pending_registrations_forget()

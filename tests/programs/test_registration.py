@@ -526,3 +526,25 @@ def test_the_admins_participant_form_keeps_single_line_fields_on_one_line(progra
         "New York",
         "Line one\nLine two",
     )
+
+
+def test_beat_forgets_unconfirmed_registrations_a_week_after_they_expire(program):
+    from programs.tasks import forget_pending_registrations
+
+    quiet = factories.ProgramFactory(organization=program.organization, pairing_enabled=True)
+    for target, email in [(quiet, "old@example.org"), (program, "recent@example.org")]:
+        Client().post(_url(target), _form(email=email))
+    now = timezone.now()
+    PendingRegistration.objects.filter(email="old@example.org").update(
+        expires_at=now - timedelta(days=7, hours=1)
+    )
+    PendingRegistration.objects.filter(email="recent@example.org").update(
+        expires_at=now - timedelta(days=6)
+    )
+    # No one registers to `quiet` any more: only beat's hourly task can forget it.
+    assert forget_pending_registrations.delay().get() == 1
+    assert list(PendingRegistration.objects.values_list("email", flat=True)) == [
+        "recent@example.org"
+    ]
+    schedule = settings.CELERY_BEAT_SCHEDULE["forget-pending-registrations"]
+    assert schedule["task"] == forget_pending_registrations.name
