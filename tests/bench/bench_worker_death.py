@@ -29,7 +29,8 @@ other, and every message carries its outbox row's id (X-Outbox-Id).
    counted too (must be 0).
 
 With more batches than pool processes (BENCH_WORKER_DEATH_EMAILS=6000) the
-queue holds a backlog, and beat's sweeps wait behind it on the same queue.
+queue holds a backlog, and beat's sweeps wait behind it on the same queue;
+then the next batch a live worker starts adopts the dead worker's emails.
 
 The killed worker's task messages stay unacknowledged in the broker (its
 visibility timeout is an hour); they are removed at the end, with the run's
