@@ -689,12 +689,23 @@ def sending_stale_default() -> timedelta:
     return timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
 
 
+def abandoned(stale_after: timedelta | None = None) -> Q:
+    """Rows a worker claimed and stopped renewing: it died or lost the database.
+
+    Judged by the database's clock, as the lease renewals write it. Never
+    handed to the email service by a live worker: the sweep re-queues them,
+    the next batch adopts them, Stop sending may stop them.
+    """
+    stale_after = sending_stale_default() if stale_after is None else stale_after
+    return Q(status=Status.SENDING, touched_at__lt=Now() - stale_after)
+
+
 def _requeue_abandoned(now, stale_after: timedelta, limit: int) -> list[int]:
     """Put back in the queue up to `limit` "sending" rows nobody renewed for `stale_after`."""
     with transaction.atomic():
         ids = list(
             OutboundEmail.objects.select_for_update(skip_locked=True)
-            .filter(status=Status.SENDING, touched_at__lt=Now() - stale_after)
+            .filter(abandoned(stale_after))
             .order_by("pk")
             .values_list("pk", flat=True)[:limit]
         )

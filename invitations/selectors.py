@@ -4,11 +4,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
-from django.db.models.functions import Now
 from django.utils import timezone
 
 from invitations.models import Invitation, InvitationBatch, OutboundEmail, Suppression
-from invitations.outbox import sending_stale_default
+from invitations.outbox import abandoned
 from programs.models import Participant, Program
 
 Status = OutboundEmail.Status
@@ -86,19 +85,9 @@ def prompt_counts(pool: QuerySet[Participant]) -> tuple[int, int]:
     return (row["total"] or 0) - (row["skipped"] or 0), row["skipped"] or 0
 
 
-def _abandoned() -> Q:
-    """Rows a worker claimed and stopped renewing: it died or lost the database.
-
-    Never handed to the email service by a live worker, so they can be
-    stopped; otherwise the next sweep puts them back in line.
-    """
-    # The database's clock, as the worker's lease renewals use it.
-    return Q(status=Status.SENDING, touched_at__lt=Now() - sending_stale_default())
-
-
 def stoppable(batch_id: int) -> Q:
     """The batch's emails that Stop sending can still stop."""
-    return Q(batch_id=batch_id) & (Q(status=Status.QUEUED) | _abandoned())
+    return Q(batch_id=batch_id) & (Q(status=Status.QUEUED) | abandoned())
 
 
 @dataclass(frozen=True)
@@ -152,8 +141,8 @@ def batch_progress(batch: InvitationBatch) -> Progress:
         failed=Count("id", filter=Q(status__in=[Status.FAILED, Status.BOUNCED, Status.SUPPRESSED])),
         pending=Count("id", filter=Q(status__in=[Status.QUEUED, Status.SENDING])),
         stopped=Count("id", filter=Q(status=Status.STOPPED)),
-        sending=Count("id", filter=Q(status=Status.SENDING) & ~_abandoned()),
-        abandoned=Count("id", filter=_abandoned()),
+        sending=Count("id", filter=Q(status=Status.SENDING) & ~abandoned()),
+        abandoned=Count("id", filter=abandoned()),
         retrying=Count("id", filter=waiting & later),
         retry_at=Min("next_attempt_at", filter=waiting & later),
     )

@@ -15,7 +15,6 @@ pages send Referrer-Policy: no-referrer, with which browsers post
 
 from functools import wraps
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -30,7 +29,7 @@ from pairing.drafts import mentee_profile_text
 from pairing.forms import DeclineForm, PreferenceForm, ordinal
 from pairing.models import MentorRequest, WaitlistEntry
 from pairing_admin.lib.params import search_text
-from pairing_admin.lib.ratelimit import client_ip, hit
+from pairing_admin.lib.ratelimit import token_page_allowed
 from programs.models import Participant, Program
 from programs.services import DomainError
 
@@ -46,8 +45,7 @@ def rate_limited(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        limit = getattr(settings, "TOKEN_PAGE_RATE_LIMIT", 300)
-        if not hit("token-page", client_ip(request), limit=limit, window_seconds=600):
+        if not token_page_allowed(request):
             return render(request, "pairing/request_rate_limited.html", status=429)
         return view(request, *args, **kwargs)
 

@@ -73,6 +73,14 @@ def reset_fallback() -> None:
     _local.clear()
 
 
+def token_page_allowed(request: HttpRequest) -> bool:
+    """One hit on the pages people open from emailed links (mentee, mentor,
+    session, registration Confirm): at most TOKEN_PAGE_RATE_LIMIT per address
+    per 10 minutes, across all of them."""
+    limit = getattr(settings, "TOKEN_PAGE_RATE_LIMIT", 300)
+    return hit("token-page", client_ip(request), limit=limit, window_seconds=600)
+
+
 def client_ip(request: HttpRequest) -> str:
     """The address the request came from.
 

@@ -88,6 +88,13 @@ def step_undo(request: HttpRequest, program_id: int, step: str) -> HttpResponse:
     return _after_action(request, program, changed="step", step=step)
 
 
+def _confirm_switch(request, program, template: str, context=None) -> HttpResponse:
+    """Turn on / Turn off Pairing's confirmation: the page, or with htmx its switch part."""
+    if request.htmx and request.htmx.target == "pairing-switch":
+        template += "#confirm"
+    return render(request, template, {"program": program, **(context or {})})
+
+
 @admin_view
 def turn_on(request: HttpRequest, program_id: int) -> HttpResponse:
     """GET: the confirmation (works without JavaScript). POST: turn pairing on."""
@@ -95,11 +102,8 @@ def turn_on(request: HttpRequest, program_id: int) -> HttpResponse:
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
     if request.method == "GET":
-        template = "programs/pairing_turn_on.html"
-        if request.htmx and request.htmx.target == "pairing-switch":
-            template += "#confirm"
-        context = {"program": program, "checklist": selectors.launch_checklist(program)}
-        return render(request, template, context)
+        context = {"checklist": selectors.launch_checklist(program)}
+        return _confirm_switch(request, program, "programs/pairing_turn_on.html", context)
     changed = services.pairing_turn_on(program=program, user=request.user)
     if not request.htmx:
         if changed:
@@ -120,10 +124,7 @@ def turn_off(request: HttpRequest, program_id: int) -> HttpResponse:
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
     if request.method == "GET":
-        template = "programs/pairing_turn_off.html"
-        if request.htmx and request.htmx.target == "pairing-switch":
-            template += "#confirm"
-        return render(request, template, {"program": program})
+        return _confirm_switch(request, program, "programs/pairing_turn_off.html")
     changed = services.pairing_turn_off(program=program, user=request.user)
     if not request.htmx:
         if changed:

@@ -92,10 +92,7 @@ def register_confirm(request: HttpRequest, token: str, code: str) -> HttpRespons
     program = _program(token)
     if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
-    limit = getattr(settings, "TOKEN_PAGE_RATE_LIMIT", 300)
-    if not ratelimit.hit(
-        "token-page", ratelimit.client_ip(request), limit=limit, window_seconds=600
-    ):
+    if not ratelimit.token_page_allowed(request):
         context = {"program": program, "valid_for": CONFIRM_VALID_FOR_TEXT}
         return _private(render(request, "programs/register_limited.html", context, status=429))
     if request.method == "POST":
