@@ -1,12 +1,11 @@
 from django.apps import AppConfig
+from django.db import connections
 from django.db.models.signals import post_migrate
+
+from pairing.pending_triggers import ensure_sqlite_triggers
 
 
 def _ensure_triggers(sender, using, **kwargs) -> None:
-    from django.db import connections
-
-    from pairing.pending_triggers import ensure_sqlite_triggers
-
     ensure_sqlite_triggers(connections[using])
 
 

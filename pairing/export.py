@@ -25,6 +25,7 @@ from django.db.models import (
     F,
     Func,
     OuterRef,
+    Prefetch,
     QuerySet,
     Subquery,
     Value,
@@ -49,6 +50,7 @@ from pairing.health import (
     search_filter,
 )
 from pairing.models import MentorRequest, Pairing, PendingRequest
+from pairing.waitlist import entries
 from programs.models import Participant, Program
 
 CHUNK = 2000
@@ -556,10 +558,6 @@ WAITLIST_HEADER = [
 
 def waitlist_rows(program: Program) -> Iterator[tuple]:
     """The waitlist in offer order; named mentors by name, "; " between them (empty: any)."""
-    from django.db.models import Prefetch
-
-    from pairing.waitlist import entries
-
     local = _localizer(program)
     named = Participant.objects.only("first_name", "last_name").order_by(
         "last_name", "first_name", "id"

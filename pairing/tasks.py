@@ -1,23 +1,31 @@
+"""Pairing's Celery tasks. They take ids and import the service they call inside
+the body (the services import this module to enqueue, so not the other way)."""
+
 from celery import shared_task
 
-from pairing import services, waitlist
 from pairing_admin.lib.enqueue import SweptTask
 
 
 @shared_task(acks_late=True, soft_time_limit=100, time_limit=120)
 def expire_requests() -> dict[str, int]:
-    return services.requests_expire_due()
+    from pairing.services import requests_expire_due
+
+    return requests_expire_due()
 
 
 @shared_task(acks_late=True, soft_time_limit=100, time_limit=120)
 def remind_requests() -> dict[str, int]:
-    return services.requests_remind_due()
+    from pairing.services import requests_remind_due
+
+    return requests_remind_due()
 
 
 @shared_task(acks_late=True, soft_time_limit=100, time_limit=120)
 def offer_waitlist_seats() -> dict[str, int]:
     """The safety net: a seat freed where no offer could run at once waits one sweep."""
-    return waitlist.waitlist_sweep()
+    from pairing.waitlist import waitlist_sweep
+
+    return waitlist_sweep()
 
 
 # Swept: offer_waitlist_seats does the same for every program if the broker was down.
@@ -25,4 +33,18 @@ def offer_waitlist_seats() -> dict[str, int]:
 def offer_program_waitlist(program_id: int) -> dict[str, int]:
     """Offer a program's free seats to its waitlist (queued after End Pairing put
     mentees first in line)."""
-    return waitlist.waitlist_sweep(program_ids=[program_id])
+    from pairing.waitlist import waitlist_sweep
+
+    return waitlist_sweep(program_ids=[program_id])
+
+
+# The name it had in its own module (pairing.tasks_autopair), so messages already
+# queued under it still run.
+@shared_task(
+    name="pairing.tasks_autopair.autopair_execute_task", acks_late=True, ignore_result=True
+)
+def autopair_execute_task(run_id: int) -> None:
+    """Build, solve and stage one run. A redelivered message finds it no longer queued."""
+    from pairing.autopair import autopair_execute
+
+    autopair_execute(run_id=run_id)

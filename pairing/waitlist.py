@@ -47,6 +47,7 @@ from pairing.models import (
     WaitlistEntry,
 )
 from pairing.request_selectors import count_per_mentor, do_not_pair_again, said_no
+from pairing.tasks import offer_program_waitlist
 from programs.match_weights import weights_of
 from programs.models import ActivityEvent, Participant, Program
 from programs.services import DomainError, activity_record
@@ -315,9 +316,7 @@ def back_in_line(
     WaitlistEntry.every.filter(pk__in=[e.pk for e in held]).update(offer=None)
     # Another mentor may have room for them now: offered right after this
     # commits, as an event of its own (this one's email says they are back in
-    # line). The task module imports this one, hence the import here.
-    from pairing.tasks import offer_program_waitlist
-
+    # line).
     for program_id in {entry.program_id for entry in held}:
         offer_program_waitlist.delay_on_commit(program_id)
     if email:

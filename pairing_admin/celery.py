@@ -9,5 +9,3 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pairing_admin.settings")
 app = Celery("pairing_admin", task_cls="celery.contrib.django.task:DjangoTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-# Auto-pair's task lives in its own module (autodiscovery only imports <app>.tasks).
-app.autodiscover_tasks(["pairing"], related_name="tasks_autopair")

@@ -23,6 +23,7 @@ from pairing.models import (
     AutoPairRun,
     AutoPairUnpaired,
 )
+from pairing.tasks import autopair_execute_task
 from programs.models import Program
 from programs.services import DomainError, activity_record
 
@@ -63,9 +64,7 @@ def _describe(options: Options) -> str:
 
 
 def autopair_start(*, program: Program, user, options: Options) -> AutoPairRun:
-    """Queue a run; the worker builds and solves it (pairing.tasks_autopair)."""
-    from pairing.tasks_autopair import autopair_execute_task
-
+    """Queue a run; the worker builds and solves it (pairing.tasks)."""
     with transaction.atomic():
         Program.objects.select_for_update().filter(pk=program.pk).first()
         existing = open_run(program)

@@ -9,7 +9,7 @@ from django.urls import reverse
 from pairing import autopair
 from pairing.autopair import Options
 from pairing.models import AutoPairProposal, AutoPairRun, AutoPairUnpaired
-from pairing.tasks_autopair import autopair_execute_task
+from pairing.tasks import autopair_execute_task
 from programs.match_weights import MUST_MATCH, match_weights_update, weights_of
 from programs.models import ActivityEvent
 from tests.pairing.test_autopair import _mentee, _mentor
