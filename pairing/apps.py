@@ -18,7 +18,11 @@ class PairingConfig(AppConfig):
         post_migrate.connect(_ensure_triggers, sender=self)
         # A mentor's seats changed (an admin's edit, an import, a registration):
         # close the requests of those now full, offer free seats to the waitlist.
+        from pairing.engagement import change_problems, change_touches_pairing
         from pairing.services import seats_changed
         from programs import hooks
 
         hooks.register_mentors_changed(seats_changed)
+        # An edit or an import may not change a role or capacity that a pairing,
+        # a request or a staged auto-pair proposal depends on.
+        hooks.register_change_check(touches=change_touches_pairing, problems=change_problems)

@@ -7,9 +7,11 @@ in their own pairing or holding a request, a mentor with capacity 1 and two
 active pairings. `engagement_problems` says, in words for the admin, what
 stands in the way; the callers refuse the change and write nothing.
 
-Callers lock the participants' rows first (the approvals and the auto-pair
-confirm lock the mentor's row before pairing), so what is read here cannot
-change before their edit commits.
+Programs' edit and import ask through programs.hooks (PairingConfig.ready()
+registers `change_touches_pairing` and `change_problems`), so programs never
+imports pairing. Callers lock the participants' rows first (the approvals and
+the auto-pair confirm lock the mentor's row before pairing), so what is read
+here cannot change before their edit commits.
 """
 
 from collections.abc import Iterable
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q
 
 from pairing.models import AutoPairProposal, AutoPairRun, Pairing, PendingRequest
+from programs.hooks import ProfileChange
 from programs.models import Participant, Program
 
 _CHUNK = 10_000  # ids per query (SQLite caps the parameters of one statement)
@@ -65,6 +68,30 @@ def touches_pairing(old_role: str, old_capacity: int, role: str, capacity: int) 
     """Whether changing a person from (old_role, old_capacity) to (role, capacity) is a
     change their ties may forbid: a new role, or a mentor's capacity lowered."""
     return role != old_role or (role == Participant.Role.MENTOR and capacity < old_capacity)
+
+
+def change_touches_pairing(change: ProfileChange) -> bool:
+    return touches_pairing(change.old_role, change.old_capacity, change.role, change.capacity)
+
+
+def change_problems(
+    *, program: Program, changes: Iterable[ProfileChange]
+) -> dict[int, tuple[str, str]]:
+    """{participant id: (field, why)} for the changes their ties forbid (four queries)."""
+    changes = list(changes)
+    ties = engagements(program, [c.participant_id for c in changes])
+    found = {}
+    for c in changes:
+        problem = change_problem(
+            c.name,
+            old_role=c.old_role,
+            role=c.role,
+            capacity=c.capacity,
+            tie=ties.get(c.participant_id),
+        )
+        if problem:
+            found[c.participant_id] = problem
+    return found
 
 
 def change_problem(
@@ -118,22 +145,3 @@ def _people(n: int) -> str:
 
 def _join(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-
-
-def lock_participants(ids: Iterable[int]) -> dict[int, Participant]:
-    """Lock these participants' rows, in id order (the order every locker uses, see
-    pairing.services), and return them as they are now.
-
-    FOR NO KEY UPDATE: the foreign-key checks of rows that point at a person (a
-    link, a request) take a key-share lock, which this one leaves alone.
-    """
-    ids = sorted(set(ids))
-    rows: dict[int, Participant] = {}
-    for start in range(0, len(ids), _CHUNK):
-        for row in (
-            Participant.objects.select_for_update(no_key=True)
-            .filter(pk__in=ids[start : start + _CHUNK])
-            .order_by("pk")
-        ):
-            rows[row.pk] = row
-    return rows

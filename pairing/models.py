@@ -216,7 +216,7 @@ class WaitlistEntry(models.Model):
     offer is a pairing and the row goes at once. `objects` reads only the
     mentees waiting now; `every` reads all rows. Every change of a row
     happens under its mentee's participant lock
-    (pairing.engagement.lock_participants), so a mentee is never offered two
+    (programs.services.lock_participants), so a mentee is never offered two
     seats at once.
     """
 

@@ -47,7 +47,6 @@ from pairing.drafts import (
     request_draft,
     request_drafts,
 )
-from pairing.engagement import lock_participants
 from pairing.models import (
     AutoPairProposal,
     AutoPairRun,
@@ -60,7 +59,7 @@ from pairing.models import (
 from pairing.request_selectors import do_not_pair_again, said_no
 from pairing.waitlist import back_in_line, leave_on_engagement, release_held, seats_offer
 from programs.models import ActivityEvent, Participant, Program
-from programs.services import DomainError, activity_record, ensure_pairing_open
+from programs.services import DomainError, activity_record, ensure_pairing_open, lock_participants
 
 Status = MentorRequest.Status
 AfterDecline = Program.AfterDecline

@@ -37,7 +37,6 @@ from invitations.outbox import Draft, outbox_add
 from pairing import matching
 from pairing.deadlines import deadline_for_program, deadline_label
 from pairing.drafts import assignments_drafts, common_values, new_links, request_drafts
-from pairing.engagement import lock_participants
 from pairing.models import (
     AutoPairProposal,
     AutoPairRun,
@@ -50,7 +49,7 @@ from pairing.request_selectors import count_per_mentor, do_not_pair_again, said_
 from pairing.tasks import offer_program_waitlist
 from programs.match_weights import weights_of
 from programs.models import ActivityEvent, Participant, Program
-from programs.services import DomainError, activity_record
+from programs.services import DomainError, activity_record, lock_participants
 
 Role = Participant.Role
 # What the match score reads of a person (pairing.matching).

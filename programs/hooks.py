@@ -27,9 +27,22 @@ nothing to do. Callbacks are called with keyword arguments:
         `confirm_url` (it holds the raw token, which is never stored) to
         `pending.email`.
         Exactly one callback must be registered (invitations writes the email).
+
+A change check says whether an admin's edit or a CSV import may change a
+person's role or capacity (pairing forbids what would contradict a pairing, a
+request or a staged auto-pair proposal). Registered with
+`register_change_check(touches=..., problems=...)`:
+
+    touches: fn(change) -> bool
+        whether this check may forbid the change (no query); the callers lock
+        those people's rows before asking for problems.
+    problems: fn(*, program, changes) -> {participant id: (field, why)}
+        for the changes it touches, those it forbids, `why` in words for the admin.
 """
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from programs.models import Program
 
@@ -38,6 +51,26 @@ Callback = Callable[..., None]
 _participants_added: list[Callback] = []
 _mentors_changed: list[Callback] = []
 _registration_requested: list[Callback] = []
+
+
+class ProfileChange(NamedTuple):
+    """A person's role and capacity before and after an edit or an import row."""
+
+    participant_id: int
+    name: str
+    old_role: str
+    old_capacity: int
+    role: str
+    capacity: int
+
+
+@dataclass(frozen=True)
+class ChangeCheck:
+    touches: Callable[[ProfileChange], bool]
+    problems: Callable[..., dict[int, tuple[str, str]]]
+
+
+_change_checks: list[ChangeCheck] = []
 
 
 def _register(callbacks: list[Callback], fn: Callback) -> Callback:
@@ -62,6 +95,16 @@ def register_registration_requested(fn: Callback) -> Callback:
     return _register(_registration_requested, fn)
 
 
+def register_change_check(
+    *,
+    touches: Callable[[ProfileChange], bool],
+    problems: Callable[..., dict[int, tuple[str, str]]],
+) -> ChangeCheck:
+    """Have `problems(program=..., changes=...)` vet the role and capacity changes
+    that `touches(change)` says it may forbid."""
+    return _register(_change_checks, ChangeCheck(touches=touches, problems=problems))
+
+
 def participants_added(*, program: Program, participant_ids: Iterable[int]) -> None:
     """Tell the registered callbacks these participants are new (nothing if none)."""
     ids = sorted(set(participant_ids))
@@ -84,3 +127,23 @@ def registration_requested(*, program: Program, pending, confirm_url: str) -> No
         # No callback would leave the visitor waiting for an email that never comes.
         raise RuntimeError("exactly one registration_requested callback must be registered")
     _registration_requested[0](program=program, pending=pending, confirm_url=confirm_url)
+
+
+def change_touched(change: ProfileChange) -> bool:
+    """Whether a registered check may forbid this change (no query)."""
+    return any(check.touches(change) for check in _change_checks)
+
+
+def change_problems(
+    *, program: Program, changes: Iterable[ProfileChange]
+) -> dict[int, tuple[str, str]]:
+    """{participant id: (field, why)} for the changes a registered check forbids
+    (the first check to object wins); no query for changes none touches."""
+    changes = list(changes)
+    found: dict[int, tuple[str, str]] = {}
+    for check in list(_change_checks):
+        touched = [c for c in changes if c.participant_id not in found and check.touches(c)]
+        if touched:
+            for pk, problem in check.problems(program=program, changes=touched).items():
+                found.setdefault(pk, problem)
+    return found

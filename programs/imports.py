@@ -31,7 +31,7 @@ from programs.models import (
     ParticipantImport,
     Program,
 )
-from programs.services import DomainError, activity_record, split_tags
+from programs.services import DomainError, activity_record, lock_participants, split_tags
 
 REQUIRED_COLUMNS = ("email", "role", "first_name")
 OPTIONAL_COLUMNS = ("last_name", *PROFILE_FIELDS, "manager_email", "capacity")
@@ -473,47 +473,42 @@ def _capacities(parsed: ParsedImport, known: dict[str, _Known], program: Program
 
 
 def _changes(parsed: ParsedImport, known: dict[str, _Known], program: Program):
-    """(line, row, person, capacity) for the rows that change a known person's role
-    or lower a mentor's capacity: what their pairings may forbid."""
-    from pairing.engagement import touches_pairing
-
+    """(line, change) for the rows that change a known person's role or capacity in
+    a way a registered check (programs.hooks: pairing's ties) may forbid."""
     for line, row, capacity in zip(
         parsed.lines, parsed.rows, _capacities(parsed, known, program), strict=True
     ):
         person = known.get(row["email"])
-        if person is not None and touches_pairing(
-            person.role, person.capacity, row["role"], capacity
-        ):
-            yield line, row, person, capacity
+        if person is None:
+            continue
+        change = hooks.ProfileChange(
+            participant_id=person.pk,
+            name=_name(person),
+            old_role=person.role,
+            old_capacity=person.capacity,
+            role=row["role"],
+            capacity=capacity,
+        )
+        if hooks.change_touched(change):
+            yield line, change
 
 
 def _conflicts(program: Program, parsed: ParsedImport, known: dict[str, _Known]) -> list[RowError]:
-    """A row error for each change the person's pairings, requests or staged
-    auto-pair proposals forbid (pairing.engagement says why)."""
-    from pairing.engagement import change_problem, engagements
-
+    """A row error for each change a registered check forbids (pairing: the
+    person's pairings, requests or staged auto-pair proposals)."""
     changes = list(_changes(parsed, known, program))
     if not changes:
         return []
-    ties = engagements(program, [person.pk for _, _, person, _ in changes])
-    errors = []
-    for line, row, person, capacity in changes:
-        found = change_problem(
-            _name(person),
-            old_role=person.role,
-            role=row["role"],
-            capacity=capacity,
-            tie=ties.get(person.pk),
-        )
-        if found:
-            errors.append(RowError(line, *found))
-    return errors
+    found = hooks.change_problems(program=program, changes=[change for _, change in changes])
+    return [
+        RowError(line, *found[change.participant_id])
+        for line, change in changes
+        if change.participant_id in found
+    ]
 
 
 def import_apply(*, participant_import: ParticipantImport, user=None) -> ParticipantImport:
     """Apply a previewed file, all or nothing, at most once (and say so in the activity log)."""
-    from pairing.engagement import lock_participants
-
     program = participant_import.program
     _ensure_waiting(participant_import)
     # Validate before taking any lock; the stored text cannot change, but the
@@ -530,7 +525,7 @@ def import_apply(*, participant_import: ParticipantImport, user=None) -> Partici
         # The people whose role or capacity the file changes: locked (as an
         # approval locks its mentor), then read again and checked against
         # their pairings, so none can be paired meanwhile.
-        changing = [person.pk for _, _, person, _ in _changes(parsed, known, program)]
+        changing = [change.participant_id for _, change in _changes(parsed, known, program)]
         if changing:
             lock_participants(changing)
             known |= _known(program, parsed, pks=changing)

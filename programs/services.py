@@ -1,4 +1,5 @@
 import copy
+from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
@@ -95,6 +96,28 @@ def split_tags(raw: str) -> list[str]:
     return list(seen.values())[:30]
 
 
+_LOCK_CHUNK = 10_000  # ids per query (SQLite caps the parameters of one statement)
+
+
+def lock_participants(ids: Iterable[int]) -> dict[int, Participant]:
+    """Lock these participants' rows, in id order (the order every locker uses, see
+    pairing.services), and return them as they are now.
+
+    FOR NO KEY UPDATE: the foreign-key checks of rows that point at a person (a
+    link, a request) take a key-share lock, which this one leaves alone.
+    """
+    ids = sorted(set(ids))
+    rows: dict[int, Participant] = {}
+    for start in range(0, len(ids), _LOCK_CHUNK):
+        for row in (
+            Participant.objects.select_for_update(no_key=True)
+            .filter(pk__in=ids[start : start + _LOCK_CHUNK])
+            .order_by("pk")
+        ):
+            rows[row.pk] = row
+    return rows
+
+
 @transaction.atomic
 def participant_update(*, participant: Participant, user=None, **fields) -> Participant:
     """Save an admin's edit of a person; DomainError (nothing saved) if it would
@@ -102,18 +125,17 @@ def participant_update(*, participant: Participant, user=None, **fields) -> Part
     request or sit in a staged auto-pair run, or a mentor's capacity below
     the people they mentor now. What changed goes to the activity log, and a
     change to a mentor's room to mentor to programs.hooks.mentors_changed."""
-    from pairing.engagement import change_problem, engagements, lock_participants, touches_pairing
-
     current = lock_participants([participant.pk])[participant.pk]
-    role = fields.get("role", current.role)
-    capacity = fields.get("capacity", current.capacity)
-    if touches_pairing(current.role, current.capacity, role, capacity):
-        tie = engagements(current.program, [current.pk]).get(current.pk)
-        found = change_problem(
-            current.full_name, old_role=current.role, role=role, capacity=capacity, tie=tie
-        )
-        if found:
-            raise DomainError(found[1])
+    change = hooks.ProfileChange(
+        participant_id=current.pk,
+        name=current.full_name,
+        old_role=current.role,
+        old_capacity=current.capacity,
+        role=fields.get("role", current.role),
+        capacity=fields.get("capacity", current.capacity),
+    )
+    if found := hooks.change_problems(program=current.program, changes=[change]):
+        raise DomainError(found[current.pk][1])
     # Applied to the row as locked, and only the fields asked for: a column
     # someone else changed meanwhile (a mentor's "unavailable for now") stays.
     before = copy.copy(current)
