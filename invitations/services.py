@@ -51,13 +51,13 @@ from invitations.models import AccessLink, EmailKind, Invitation, InvitationBatc
 from invitations.outbox import Draft, chunked, outbox_add, outbox_dispatch, template_for
 from invitations.rendering import Template
 from invitations.sql_render import SQL, WHITESPACE, one_line, render_sql
+from invitations.verbs import Verb
 from pairing_admin.lib.params import row_ids
-from programs.models import ActivityEvent, Participant, Program
+from programs.models import Participant, Program
 from programs.services import DomainError, activity_record, ensure_pairing_open
 
 Kind = InvitationBatch.Kind
 State = InvitationBatch.State
-Verb = ActivityEvent.Verb
 MAX_SELECTED = 500  # a bulk action comes from one page (50 rows); generous headroom
 _IDS_PER_QUERY = 10_000  # SQLite caps the parameters of one statement
 

@@ -20,7 +20,11 @@ class PairingConfig(AppConfig):
         # close the requests of those now full, offer free seats to the waitlist.
         from pairing.engagement import change_problems, change_touches_pairing
         from pairing.services import seats_changed
+        from pairing.verbs import Verb
         from programs import hooks
+        from programs.activity import register_verbs
+
+        register_verbs(Verb)
 
         hooks.register_mentors_changed(seats_changed)
         # An edit or an import may not change a role or capacity that a pairing,

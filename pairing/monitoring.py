@@ -21,11 +21,11 @@ from pairing.drafts import new_links
 from pairing.health import Rules, local_today
 from pairing.models import HealthRules, MentoringSession, Pairing
 from pairing.tasks import offer_program_waitlist
+from pairing.verbs import Verb
 from pairing.waitlist import seats_offer, waitlist_put_first
-from programs.models import ActivityEvent, Participant, Program
+from programs.models import Participant, Program
 from programs.services import DomainError, activity_record
 
-Verb = ActivityEvent.Verb
 REASON_MAX = 2000
 NOTE_MAX = 2000
 MINUTES_MIN, MINUTES_MAX = 5, 600

@@ -57,8 +57,9 @@ from pairing.models import (
     WaitlistEntry,
 )
 from pairing.request_selectors import do_not_pair_again, said_no
+from pairing.verbs import Verb
 from pairing.waitlist import back_in_line, leave_on_engagement, release_held, seats_offer
-from programs.models import ActivityEvent, Participant, Program
+from programs.models import Participant, Program
 from programs.services import DomainError, activity_record, ensure_pairing_open, lock_participants
 
 Status = MentorRequest.Status
@@ -963,7 +964,7 @@ def request_cancel(*, program: Program, request_id: int, user) -> MentorRequest:
     activity_record(
         program=program,
         actor=user,
-        verb=ActivityEvent.Verb.REQUEST_CANCELLED,
+        verb=Verb.REQUEST_CANCELLED,
         detail=f"{request.mentee.full_name} → {request.mentor.full_name}",
     )
     return request
@@ -1046,7 +1047,7 @@ def pairing_create_by_admin(
     activity_record(
         program=program,
         actor=user,
-        verb=ActivityEvent.Verb.PAIRED_BY_ADMIN,
+        verb=Verb.PAIRED_BY_ADMIN,
         detail=f"{mentee.full_name} with {mentor.full_name}",
     )
     return pairing

@@ -47,8 +47,9 @@ from pairing.models import (
 )
 from pairing.request_selectors import count_per_mentor, do_not_pair_again, said_no
 from pairing.tasks import offer_program_waitlist
+from pairing.verbs import Verb
 from programs.match_weights import weights_of
-from programs.models import ActivityEvent, Participant, Program
+from programs.models import Participant, Program
 from programs.services import DomainError, activity_record, lock_participants
 
 Role = Participant.Role
@@ -225,7 +226,7 @@ def waitlist_join(
             activity_record(
                 program=program,
                 actor=user,
-                verb=ActivityEvent.Verb.WAITLIST_ADDED,
+                verb=Verb.WAITLIST_ADDED,
                 detail=mentee.full_name + (" (first in line)" if first else ""),
             )
     # Outside the join's transaction: the offer locks mentors, which must come
@@ -246,7 +247,7 @@ def waitlist_leave(*, mentee: Participant, user=None) -> bool:
             activity_record(
                 program=Program.objects.get(pk=mentee.program_id),
                 actor=user,
-                verb=ActivityEvent.Verb.WAITLIST_REMOVED,
+                verb=Verb.WAITLIST_REMOVED,
                 detail=mentee.full_name,
             )
     return True

@@ -1,5 +1,7 @@
+from django import forms
 from django.contrib import admin
 
+from programs.activity import verb_choices
 from programs.models import (
     ActivityEvent,
     Integration,
@@ -71,9 +73,31 @@ class SupportRequestAdmin(admin.ModelAdmin):
     raw_id_fields = ["program", "sent_by"]
 
 
+class VerbFilter(admin.SimpleListFilter):
+    """The verbs by their labels (the field has no choices: programs.activity)."""
+
+    title = "verb"
+    parameter_name = "verb"
+
+    def lookups(self, request, model_admin):
+        return verb_choices()
+
+    def queryset(self, request, queryset):
+        return queryset.filter(verb=self.value()) if self.value() else queryset
+
+
 @admin.register(ActivityEvent)
 class ActivityEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "program", "actor", "verb", "detail"]
-    list_filter = ["verb"]
+    list_display = ["created_at", "program", "actor", "verb_label", "detail"]
+    list_filter = [VerbFilter]
     raw_id_fields = ["program", "actor"]
     list_select_related = ["program", "actor"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "verb":  # a select of the registered verbs, as choices gave
+            return forms.ChoiceField(choices=verb_choices(), label="Verb")
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description="verb", ordering="verb")
+    def verb_label(self, event: ActivityEvent) -> str:
+        return event.get_verb_display()

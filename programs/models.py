@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from programs.activity import check_verb, verb_label
+
 
 def _registration_token() -> str:
     return secrets.token_urlsafe(16)
@@ -418,40 +420,25 @@ class ActivityEvent(models.Model):
     """One line of a program's activity log: who did what, and when."""
 
     class Verb(models.TextChoices):
-        # Later features add their own verbs here (invitations, decisions, endings).
+        # programs' own; the apps above declare theirs (programs.activity).
         PAIRING_ON = "pairing_on", "Turned on pairing"
         PAIRING_OFF = "pairing_off", "Turned off pairing"
         STEP_DONE = "step_done", "Marked a step done"
         STEP_UNDONE = "step_undone", "Marked a step not done"
         INTEGRATION_CHANGED = "integration_changed", "Changed an integration"
         SUPPORT_REQUEST_SENT = "support_request_sent", "Sent a support request"
-        REQUEST_CANCELLED = "request_cancelled", "Cancelled a mentor request"
-        PAIRED_BY_ADMIN = "paired_by_admin", "Paired a mentee with a mentor"
         MATCH_WEIGHTS_CHANGED = "match_weights_changed", "Changed the match weights"
-        INVITATIONS_SENT = "invitations_sent", "Sent invitations to pair"
-        INVITATIONS_RESENT = "invitations_resent", "Resent invitations to pair"
-        INVITATIONS_STOPPED = "invitations_stopped", "Stopped sending invitations"
-        PAIRING_ENDED = "pairing_ended", "Ended a pairing"
-        PAIRINGS_ENDED = "pairings_ended", "Ended pairings in bulk"
-        SESSION_LOGGED = "session_logged", "Logged a mentoring session"
-        SESSION_CANCELLED = "session_cancelled", "Cancelled a mentoring session"
-        HEALTH_RULES_CHANGED = "health_rules_changed", "Changed the health rules"
-        AUTOPAIR_RUN = "autopair_run", "Ran auto-pair"
-        AUTOPAIR_CONFIRMED = "autopair_confirmed", "Confirmed auto-pair proposals"
-        AUTOPAIR_DISCARDED = "autopair_discarded", "Discarded an auto-pair run"
-        EMAIL_RESENT = "email_resent", "Resent a failed email"
         PARTICIPANT_EDITED = "participant_edited", "Edited a participant"
         PARTICIPANTS_IMPORTED = "participants_imported", "Imported participants"
         PROGRAM_SETTINGS_CHANGED = "program_settings_changed", "Changed the program settings"
-        WAITLIST_ADDED = "waitlist_added", "Added a mentee to the waitlist"
-        WAITLIST_REMOVED = "waitlist_removed", "Removed a mentee from the waitlist"
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="activity")
     # Null when the account was removed, or for changes the system made itself.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    verb = models.CharField(max_length=40, choices=Verb.choices)
+    # No choices: each app registers its verbs and labels (programs.activity).
+    verb = models.CharField(max_length=40)
     detail = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -463,3 +450,10 @@ class ActivityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_verb_display()} ({self.program})"
+
+    def save(self, *args, **kwargs) -> None:
+        check_verb(self.verb)
+        super().save(*args, **kwargs)
+
+    def get_verb_display(self) -> str:
+        return verb_label(self.verb)

@@ -7,13 +7,11 @@ from pairing.models import (
     AutoPairRun,
     AutoPairUnpaired,
 )
-from programs.models import ActivityEvent
 from programs.services import DomainError
 
 Objective = AutoPairRun.Objective
 RunStatus = AutoPairRun.Status
 Reason = AutoPairUnpaired.Reason
-Verb = ActivityEvent.Verb
 
 SCALE = 1000  # score points -> integer solver units (0.001 of a point)
 ALL_PAIRS_LIMIT = 4_000_000  # up to this many mentee x mentor pairs, the graph holds every pair

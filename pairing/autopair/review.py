@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from invitations.outbox import outbox_add
 from pairing import matching
-from pairing.autopair.options import Options, Reason, RunStatus, Verb
+from pairing.autopair.options import Options, Reason, RunStatus
 from pairing.autopair.problem import _lower
 from pairing.autopair.reading import _counts, mentor_load
 from pairing.drafts import assignments_drafts
@@ -28,6 +28,7 @@ from pairing.request_selectors import (
     do_not_pair_again_pairs,
 )
 from pairing.services import requests_close_full
+from pairing.verbs import Verb
 from pairing.waitlist import leave_on_engagement, seats_offer
 from programs.match_weights import weights_of
 from programs.models import Participant, Program

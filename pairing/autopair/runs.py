@@ -9,12 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from pairing.autopair.options import (
-    Objective,
-    Options,
-    RunStatus,
-    Verb,
-)
+from pairing.autopair.options import Objective, Options, RunStatus
 from pairing.autopair.problem import Problem
 from pairing.autopair.reading import problem_for
 from pairing.autopair.solver import Solution, solve, unpaired_reasons
@@ -24,6 +19,7 @@ from pairing.models import (
     AutoPairUnpaired,
 )
 from pairing.tasks import autopair_execute_task
+from pairing.verbs import Verb
 from programs.models import Program
 from programs.services import DomainError, activity_record
 

@@ -13,6 +13,7 @@ from invitations import services
 from invitations.defaults import DEFAULTS
 from invitations.models import AccessLink, EmailKind, Invitation, InvitationBatch, OutboundEmail
 from invitations.rendering import render
+from invitations.verbs import Verb as InvitationsVerb
 from programs.models import ActivityEvent, Participant, Program
 from programs.services import DomainError
 from tests import factories
@@ -83,7 +84,7 @@ def test_send_all_writes_invitations_links_and_emails_in_one_go(
     assert {r.idempotency_key for r in rows} == {f"invitation:{m.pk}:1" for m in mentees}
     # Sent eagerly in tests: every email went out.
     assert set(rows.values_list("status", flat=True)) == {"sent"}
-    event = ActivityEvent.objects.get(verb=ActivityEvent.Verb.INVITATIONS_SENT)
+    event = ActivityEvent.objects.get(verb=InvitationsVerb.INVITATIONS_SENT)
     assert event.actor == org_admin and "3 emails" in event.detail
 
 
@@ -169,7 +170,7 @@ def test_pairing_off_refuses_and_writes_nothing(program, org_admin_client):
     )
     assert selected.status_code == 302
     assert _nothing_written()
-    assert not ActivityEvent.objects.filter(verb=ActivityEvent.Verb.INVITATIONS_SENT).exists()
+    assert not ActivityEvent.objects.filter(verb=InvitationsVerb.INVITATIONS_SENT).exists()
 
 
 def test_admin_led_program_is_not_invited(live, org_admin):
@@ -261,7 +262,7 @@ def test_resend_is_its_own_confirmed_action_and_never_doubles(live, org_admin, u
             use_sql=use_sql,
         )
     assert OutboundEmail.objects.filter(to_email=a.email).count() == 2
-    assert ActivityEvent.objects.filter(verb=ActivityEvent.Verb.INVITATIONS_RESENT).count() == 1
+    assert ActivityEvent.objects.filter(verb=InvitationsVerb.INVITATIONS_RESENT).count() == 1
 
 
 def test_resend_views_confirm_then_send(live, org_admin, org_admin_client):

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from invitations import outbox, selectors, services
 from invitations.models import Invitation, InvitationBatch, OutboundEmail
+from invitations.verbs import Verb as InvitationsVerb
 from programs.models import ActivityEvent
 from tests import factories
 
@@ -65,7 +66,7 @@ def test_stop_sending_stops_the_queued_emails_and_their_mentees_are_not_invited_
     assert Invitation.objects.filter(mentee__in=[sending, sent]).count() == 2
     not_invited = set(selectors.mentees_not_invited(live).values_list("pk", flat=True))
     assert not_invited == {m.pk for m in waiting}
-    event = ActivityEvent.objects.get(verb=ActivityEvent.Verb.INVITATIONS_STOPPED)
+    event = ActivityEvent.objects.get(verb=InvitationsVerb.INVITATIONS_STOPPED)
     assert event.actor == org_admin and event.detail.startswith("2 emails not sent")
 
 
@@ -90,7 +91,7 @@ def test_a_stopped_email_is_never_sent_and_inviting_again_sends_one_new_email(
     assert Invitation.objects.get(mentee=people[0]).batch_id == again.pk
     # Stopping twice stops nothing more and logs nothing more.
     assert services.invitation_batch_stop(program=live, batch_id=batch.pk, user=org_admin) == 0
-    assert ActivityEvent.objects.filter(verb=ActivityEvent.Verb.INVITATIONS_STOPPED).count() == 1
+    assert ActivityEvent.objects.filter(verb=InvitationsVerb.INVITATIONS_STOPPED).count() == 1
 
 
 def test_stopping_a_batch_still_being_written_stops_its_preparation(
@@ -160,7 +161,7 @@ def test_a_finished_batch_has_nothing_to_stop(live, org_admin, org_admin_client,
     assert "Stop sending" not in org_admin_client.get(_url("batch", live, batch)).content.decode()
     response = org_admin_client.post(_url("batch_stop", live, batch), follow=True)
     assert "No email of this batch was waiting to be sent" in response.content.decode()
-    assert not ActivityEvent.objects.filter(verb=ActivityEvent.Verb.INVITATIONS_STOPPED).exists()
+    assert not ActivityEvent.objects.filter(verb=InvitationsVerb.INVITATIONS_STOPPED).exists()
 
 
 @pytest.mark.needs_postgres
@@ -233,7 +234,7 @@ def test_emails_a_dead_worker_held_are_stopped_and_the_page_never_contradicts_it
     assert "worker had stopped mid-batch" in _email_of(dead).last_error
     assert _email_of(waiting).last_error.startswith("Not sent:")
     assert (_email_of(alive).status, _email_of(alive).claim) == (Status.SENDING, "c" * 32)
-    event = ActivityEvent.objects.get(verb=ActivityEvent.Verb.INVITATIONS_STOPPED)
+    event = ActivityEvent.objects.get(verb=InvitationsVerb.INVITATIONS_STOPPED)
     assert event.detail.startswith("2 emails not sent")
 
     again = org_admin_client.post(_url("batch_stop", live, batch), follow=True).content.decode()

@@ -17,6 +17,7 @@ from invitations.links import Purpose, link_create
 from invitations.models import EmailKind, OutboundEmail
 from pairing import services
 from pairing.models import MentorRequest, Pairing
+from pairing.verbs import Verb as PairingVerb
 from programs.models import ActivityEvent
 from programs.services import DomainError
 from tests import factories
@@ -125,7 +126,7 @@ def test_approve_decline_expiry_and_cancel_race_to_exactly_one_outcome(org, org_
         assert dict(new_emails) == expected, (request.status, new_emails)
         assert Pairing.objects.filter(request=request).count() == (request.status == "approved")
         cancelled_logged = ActivityEvent.objects.filter(
-            verb=ActivityEvent.Verb.REQUEST_CANCELLED, detail__contains=mentee.full_name
+            verb=PairingVerb.REQUEST_CANCELLED, detail__contains=mentee.full_name
         ).exists()
         assert cancelled_logged == (request.status == "cancelled")
     assert sum(winners.values()) == 3 * ROUNDS

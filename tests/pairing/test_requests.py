@@ -11,6 +11,7 @@ from invitations.links import Purpose, link_create
 from invitations.models import AccessLink, EmailKind, OutboundEmail
 from pairing import services
 from pairing.models import MentorPreference, MentorRequest, Pairing
+from pairing.verbs import Verb as PairingVerb
 from programs.models import ActivityEvent, Program
 from programs.services import DomainError
 from tests import factories
@@ -339,7 +340,7 @@ def test_admin_cancels_a_pending_request_and_it_is_logged(live_program, org_admi
     services.request_cancel(program=live_program, request_id=request.pk, user=org_admin)
     request.refresh_from_db()
     assert request.status == Status.CANCELLED and request.decided_by == org_admin
-    event = ActivityEvent.objects.get(verb=ActivityEvent.Verb.REQUEST_CANCELLED)
+    event = ActivityEvent.objects.get(verb=PairingVerb.REQUEST_CANCELLED)
     assert event.actor == org_admin and request.mentee.full_name in event.detail
     with pytest.raises(services.RequestSettled):
         services.request_approve(request_id=request.pk)
@@ -375,7 +376,7 @@ def test_admin_pairs_by_hand_overriding_a_pending_request(live_program, org_admi
     assert request.status == Status.CANCELLED
     assert pairing.origin == Pairing.Origin.ADMIN and pairing.created_by == org_admin
     assert len(_emails(EmailKind.ASSIGNMENT)) == 2
-    assert ActivityEvent.objects.filter(verb=ActivityEvent.Verb.PAIRED_BY_ADMIN).count() == 1
+    assert ActivityEvent.objects.filter(verb=PairingVerb.PAIRED_BY_ADMIN).count() == 1
 
 
 def test_admin_pairing_respects_capacity(live_program, org_admin):

@@ -7,6 +7,7 @@ from django.utils import timezone
 from invitations.models import EmailKind, OutboundEmail
 from pairing import services
 from pairing.models import MentorRequest, Pairing
+from pairing.verbs import Verb as PairingVerb
 from programs.models import ActivityEvent
 from tests import factories
 
@@ -74,7 +75,7 @@ def test_admin_cancels_a_pending_request(live_program, org_admin_client, org_adm
     assert response.status_code == 302
     request.refresh_from_db()
     assert request.status == MentorRequest.Status.CANCELLED and request.decided_by == org_admin
-    assert ActivityEvent.objects.filter(verb=ActivityEvent.Verb.REQUEST_CANCELLED).exists()
+    assert ActivityEvent.objects.filter(verb=PairingVerb.REQUEST_CANCELLED).exists()
     assert (
         org_admin_client.get(_url(live_program, "cancel", request_id=request.pk)).status_code == 405
     )
@@ -102,7 +103,7 @@ def test_admin_pairs_by_hand_and_both_get_mentorship_assignments(live_program, o
     assert set(
         OutboundEmail.objects.filter(kind=EmailKind.ASSIGNMENT).values_list("to_email", flat=True)
     ) == {mentee.email, mentor.email}
-    assert ActivityEvent.objects.filter(verb=ActivityEvent.Verb.PAIRED_BY_ADMIN).exists()
+    assert ActivityEvent.objects.filter(verb=PairingVerb.PAIRED_BY_ADMIN).exists()
 
 
 def test_pair_by_hand_offers_only_mentors_with_room(live_program, org_admin_client):

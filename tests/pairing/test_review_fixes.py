@@ -22,6 +22,7 @@ from pairing.models import (
     Pairing,
     WaitlistEntry,
 )
+from pairing.verbs import Verb as PairingVerb
 from programs.imports import import_apply, import_create
 from programs.models import ActivityEvent, Participant, Program
 from programs.services import DomainError, participant_update
@@ -179,7 +180,7 @@ def test_in_an_admin_led_program_only_an_admin_puts_a_mentee_on_the_waitlist(
     assert (entry.mentee_id, entry.added_by) == (mentee.pk, org_admin)
     assert _waiting(mentee)
     assert ActivityEvent.objects.filter(
-        program=live_program, verb=ActivityEvent.Verb.WAITLIST_ADDED
+        program=live_program, verb=PairingVerb.WAITLIST_ADDED
     ).exists()
 
 

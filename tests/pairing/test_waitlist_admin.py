@@ -10,10 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing, WaitlistEntry
+from pairing.verbs import Verb
 from programs.models import ActivityEvent, Participant, Program
 from tests import factories
 
-Verb = ActivityEvent.Verb
 # 12:00 UTC on a winter day: 07:00 in New York.
 NOON = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 

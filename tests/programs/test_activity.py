@@ -131,3 +131,40 @@ def test_pairing_page_query_count_does_not_grow_with_the_log(
         response = org_admin_client.get(_page_url(program))
 
     assert response.status_code == 200
+
+
+def test_an_unregistered_verb_cannot_be_recorded(program, org_admin):
+    with pytest.raises(ValueError, match="pairing_onn"):
+        activity_record(program=program, actor=org_admin, verb="pairing_onn")
+
+    assert not ActivityEvent.objects.exists()
+
+
+def test_each_app_verbs_show_the_label_it_registered(program):
+    shown = {
+        verb: activity_record(program=program, actor=None, verb=verb).get_verb_display()
+        for verb in ("pairing_on", "invitations_sent", "email_resent", "pairing_ended")
+    }
+
+    assert shown == {
+        "pairing_on": "Turned on pairing",
+        "invitations_sent": "Sent invitations to pair",
+        "email_resent": "Resent a failed email",
+        "pairing_ended": "Ended a pairing",
+    }
+
+
+def test_a_verb_cannot_be_registered_with_another_label(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db import models
+
+    from programs import activity
+
+    monkeypatch.setattr(activity, "_labels", dict(activity._labels))
+
+    class Clash(models.TextChoices):
+        PAIRING_ON = "pairing_on", "Switched pairing on"
+
+    with pytest.raises(ImproperlyConfigured, match="pairing_on"):
+        activity.register_verbs(Clash)
+    activity.register_verbs(ActivityEvent.Verb)  # the same again is fine (ready() may rerun)

@@ -25,6 +25,7 @@ from invitations.models import (
     OutboundEmail,
     Suppression,
 )
+from invitations.verbs import Verb as InvitationsVerb
 from programs import hooks
 from programs.models import ActivityEvent, Participant, ParticipantImport, Program
 from programs.registration import registration_submit
@@ -118,7 +119,7 @@ def test_mentee_registering_in_evergreen_program_gets_exactly_one_invitation_ema
     link = AccessLink.objects.get(token_hash=hashlib.sha256(token.encode()).hexdigest())
     assert (link.participant, link.purpose) == (zoe, AccessLink.Purpose.PREFERENCES)
     assert client.get(reverse("pairing:preferences", kwargs={"token": token})).status_code == 200
-    event = ActivityEvent.objects.get(program=evergreen, verb=ActivityEvent.Verb.INVITATIONS_SENT)
+    event = ActivityEvent.objects.get(program=evergreen, verb=InvitationsVerb.INVITATIONS_SENT)
     assert event.actor is None
     assert event.detail == "1 email (automatic, to new mentee of this Evergreen program)"
 
