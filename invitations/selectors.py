@@ -8,18 +8,10 @@ from django.utils import timezone
 
 from invitations.models import Invitation, InvitationBatch, OutboundEmail, Suppression
 from invitations.outbox import abandoned
+from programs import hooks
 from programs.models import Participant, Program
 
 Status = OutboundEmail.Status
-
-# Mentees who are paired or waiting for a mentor's answer are nobody to invite.
-# Those rows belong to the pairing app, which sits above this one: we reach
-# its models through the reverse relations it declares on Participant, never
-# by importing it (tests/pairing/test_unpaired.py checks both apps agree).
-
-
-def _related(name: str):
-    return Participant._meta.get_field(name).related_model
 
 
 def _mentees(program: Program) -> QuerySet[Participant]:
@@ -27,18 +19,12 @@ def _mentees(program: Program) -> QuerySet[Participant]:
 
 
 def _free_mentees(program: Program) -> QuerySet[Participant]:
-    """Mentees with neither an active pairing nor a pending request (anti-joins).
+    """Mentees nobody is pairing: neither paired nor waiting for a mentor's answer.
 
-    Pairings and requests are in their mentee's program; saying so lets the
-    database read only this program's rows (through the program-first
-    indexes) instead of every active pairing of every program.
+    Pairing sits above this app and registers the rule (pairing.unpaired) in
+    programs.hooks; tests/pairing/test_unpaired.py checks both apps agree.
     """
-    pairing, waiting = _related("pairings_as_mentee"), _related("pending_as_mentee")
-    same = {"mentee": OuterRef("pk"), "program": OuterRef("program")}
-    return _mentees(program).filter(
-        ~Exists(pairing.objects.filter(**same, status="active")),
-        ~Exists(waiting.objects.filter(**same)),
-    )
+    return _mentees(program).filter(hooks.not_engaged())
 
 
 def mentees_not_invited(program: Program) -> QuerySet[Participant]:

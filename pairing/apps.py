@@ -20,6 +20,7 @@ class PairingConfig(AppConfig):
         # close the requests of those now full, offer free seats to the waitlist.
         from pairing.engagement import change_problems, change_touches_pairing
         from pairing.services import seats_changed
+        from pairing.unpaired import not_engaged
         from pairing.verbs import Verb
         from programs import hooks
         from programs.activity import register_verbs
@@ -30,3 +31,5 @@ class PairingConfig(AppConfig):
         # An edit or an import may not change a role or capacity that a pairing,
         # a request or a staged auto-pair proposal depends on.
         hooks.register_change_check(touches=change_touches_pairing, problems=change_problems)
+        # Whom invitations may invite: nobody paired or waiting on a request.
+        hooks.register_engaged_filter(not_engaged)

@@ -21,7 +21,6 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import (
     Case,
     CharField,
-    Exists,
     F,
     Func,
     OuterRef,
@@ -50,6 +49,7 @@ from pairing.health import (
     search_filter,
 )
 from pairing.models import MentorRequest, Pairing, PendingRequest
+from pairing.unpaired import unpaired_mentees
 from pairing.waitlist import entries
 from programs.models import Participant, Program
 
@@ -436,10 +436,7 @@ def unpaired_queryset(program: Program) -> QuerySet[Participant]:
     """Mentees of the program without an active pairing, by name."""
     pending = PendingRequest.objects.filter(mentee=OuterRef("pk"))
     return (
-        Participant.objects.filter(program=program, role=Participant.Role.MENTEE)
-        .exclude(
-            Exists(Pairing.objects.filter(mentee=OuterRef("pk"), status=Pairing.Status.ACTIVE))
-        )
+        unpaired_mentees(program)
         .annotate(
             invited_at=Subquery(
                 Invitation.objects.filter(mentee=OuterRef("pk")).values("invited_at")[:1]

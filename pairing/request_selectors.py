@@ -19,6 +19,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest
 
+from pairing import unpaired
 from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing
 from programs.models import Participant, Program
 
@@ -245,9 +246,9 @@ def request_counts(program: Program) -> dict[str, int]:
 
 
 def unpaired_mentees(program: Program) -> QuerySet[Participant]:
+    """The mentees an admin can pair by hand (those with a pending request too)."""
     return (
-        Participant.objects.filter(program=program, role=Participant.Role.MENTEE)
-        .exclude(pairings_as_mentee__status=Pairing.Status.ACTIVE)
+        unpaired.unpaired_mentees(program)
         .only("id", "first_name", "last_name", "email")
         .order_by("first_name", "last_name", "pk")
     )

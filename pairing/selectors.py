@@ -5,7 +5,8 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from invitations import selectors as invite_selectors
 from invitations.models import Invitation
-from pairing.models import MentorRequest, Pairing, PendingRequest
+from pairing.models import MentorRequest
+from pairing.unpaired import unpaired_mentees, waiting_on_request
 from programs.models import Participant, Program
 from programs.selectors import program_headcount
 
@@ -31,16 +32,9 @@ SUB_TABS = {
 
 def _unpaired(program: Program) -> QuerySet[Participant]:
     """The program's mentees without an active pairing, with their state as flags."""
-    return (
-        Participant.objects.filter(program=program, role=Participant.Role.MENTEE)
-        .annotate(
-            is_paired=Exists(
-                Pairing.objects.filter(mentee=OuterRef("pk"), status=Pairing.Status.ACTIVE)
-            ),
-            is_invited=Exists(Invitation.objects.filter(mentee=OuterRef("pk"))),
-            is_pending=Exists(PendingRequest.objects.filter(mentee=OuterRef("pk"))),
-        )
-        .filter(is_paired=False)
+    return unpaired_mentees(program).annotate(
+        is_invited=Exists(Invitation.objects.filter(mentee=OuterRef("pk"))),
+        is_pending=waiting_on_request(),
     )
 
 

@@ -38,11 +38,20 @@ request or a staged auto-pair proposal). Registered with
         those people's rows before asking for problems.
     problems: fn(*, program, changes) -> {participant id: (field, why)}
         for the changes it touches, those it forbids, `why` in words for the admin.
+
+An engaged filter says which participants are taken (pairing: in an active
+pairing or waiting on a request), for the reads below pairing that must leave
+them out (whom to invite):
+
+    register_engaged_filter(fn): fn() -> a condition (Q or expression) on
+        Participant rows, true for those NOT engaged; `not_engaged()` ANDs them.
 """
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
+
+from django.db.models import Q
 
 from programs.models import Program
 
@@ -71,6 +80,7 @@ class ChangeCheck:
 
 
 _change_checks: list[ChangeCheck] = []
+_engaged_filters: list[Callable[[], Q]] = []
 
 
 def _register(callbacks: list[Callback], fn: Callback) -> Callback:
@@ -103,6 +113,11 @@ def register_change_check(
     """Have `problems(program=..., changes=...)` vet the role and capacity changes
     that `touches(change)` says it may forbid."""
     return _register(_change_checks, ChangeCheck(touches=touches, problems=problems))
+
+
+def register_engaged_filter(fn: Callable[[], Q]) -> Callable[[], Q]:
+    """Have `not_engaged()` leave out the participants `fn()`'s condition rejects."""
+    return _register(_engaged_filters, fn)
 
 
 def participants_added(*, program: Program, participant_ids: Iterable[int]) -> None:
@@ -147,3 +162,12 @@ def change_problems(
             for pk, problem in check.problems(program=program, changes=touched).items():
                 found.setdefault(pk, problem)
     return found
+
+
+def not_engaged() -> Q:
+    """A condition on Participant rows: none of the registered filters calls them
+    engaged (an empty Q, everyone, when none is registered)."""
+    condition = Q()
+    for fn in list(_engaged_filters):
+        condition &= fn()
+    return condition

@@ -20,6 +20,7 @@ from pairing.request_selectors import (
     do_not_pair_again_pairs,
     paired_before_pairs,
 )
+from pairing.unpaired import unpaired_mentees
 from programs.match_weights import weights_of
 from programs.models import Participant, Program
 
@@ -32,13 +33,7 @@ def _counts(qs, key: str) -> dict[int, int]:
 
 def unpaired_mentees_qs(program: Program):
     """Mentees with no active pairing and no pending request."""
-    return (
-        Participant.objects.filter(program=program, role=Participant.Role.MENTEE)
-        .exclude(
-            Exists(Pairing.objects.filter(mentee=OuterRef("pk"), status=Pairing.Status.ACTIVE))
-        )
-        .exclude(Exists(PendingRequest.objects.filter(mentee=OuterRef("pk"))))
-    )
+    return unpaired_mentees(program, waiting=False)
 
 
 def mentor_load(program: Program, mentor_ids: Sequence[int] | None = None) -> dict[int, int]:

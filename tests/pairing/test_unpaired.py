@@ -92,6 +92,28 @@ def test_invitations_and_pairing_agree_on_who_is_not_invited(cast, live):
     assert counts["not_invited"] == len(not_invited) and counts["invited"] == len(invited)
 
 
+def test_every_reader_of_unpaired_mentees_uses_the_one_rule(cast, live):
+    """The tab, the export, the manual-pair list, auto-pair and the invitations."""
+    from pairing import export, request_selectors
+    from pairing.autopair import unpaired_mentees_qs
+
+    def names(qs):
+        return sorted(qs.values_list("first_name", flat=True))
+
+    paired_or_not = ["Ender", "Ivan", "Nina", "Petra"]  # Paul is paired
+    tab = [*selectors.unpaired_page(live, sub="not_invited").object_list]
+    tab += selectors.unpaired_page(live, sub="invited").object_list
+    tab += selectors.unpaired_page(live, sub="pending").object_list
+    assert sorted(p.first_name for p in tab) == paired_or_not
+    assert names(export.unpaired_queryset(live)) == paired_or_not
+    assert names(request_selectors.unpaired_mentees(live)) == paired_or_not
+    # Auto-pair and the invitations also leave out Petra, who waits on a request.
+    free = ["Ender", "Ivan", "Nina"]
+    assert names(unpaired_mentees_qs(live)) == free
+    invitable = invite_selectors.mentees_not_invited(live) | invite_selectors.mentees_invited(live)
+    assert names(invitable) == free
+
+
 def test_search_by_name_email_and_department(cast, live, org_admin_client):
     factories.ParticipantFactory(
         program=live, first_name="Nora", last_name="Other", department="Sales"
