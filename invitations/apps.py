@@ -1,5 +1,8 @@
 from django.apps import AppConfig
 
+from invitations.verbs import Verb
+from programs.activity import register_verbs
+
 
 class InvitationsConfig(AppConfig):
     name = "invitations"
@@ -10,13 +13,10 @@ class InvitationsConfig(AppConfig):
 
         from invitations.registration import registration_confirm_email
         from invitations.services import invite_new_mentees
-        from invitations.verbs import Verb
         from invitations.webhooks import on_tracking
-        from programs.activity import register_verbs
         from programs.hooks import register_participants_added, register_registration_requested
 
         register_verbs(Verb)
-
         # Provider events (bounces, complaints) arrive through anymail's signal.
         tracking.connect(on_tracking, dispatch_uid="invitations.webhooks.on_tracking")
         # An Evergreen program invites each mentee who registers or is imported.

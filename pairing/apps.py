@@ -3,6 +3,8 @@ from django.db import connections
 from django.db.models.signals import post_migrate
 
 from pairing.pending_triggers import ensure_sqlite_triggers
+from pairing.verbs import Verb
+from programs.activity import register_verbs
 
 
 def _ensure_triggers(sender, using, **kwargs) -> None:
@@ -14,19 +16,16 @@ class PairingConfig(AppConfig):
     verbose_name = "Pairing"
 
     def ready(self) -> None:
-        # SQLite drops a table's triggers when a migration rebuilds the table.
-        post_migrate.connect(_ensure_triggers, sender=self)
-        # A mentor's seats changed (an admin's edit, an import, a registration):
-        # close the requests of those now full, offer free seats to the waitlist.
         from pairing.engagement import change_problems, change_touches_pairing
         from pairing.services import seats_changed
         from pairing.unpaired import not_engaged
-        from pairing.verbs import Verb
         from programs import hooks
-        from programs.activity import register_verbs
 
+        # SQLite drops a table's triggers when a migration rebuilds the table.
+        post_migrate.connect(_ensure_triggers, sender=self)
         register_verbs(Verb)
-
+        # A mentor's seats changed (an admin's edit, an import, a registration):
+        # close the requests of those now full, offer free seats to the waitlist.
         hooks.register_mentors_changed(seats_changed)
         # An edit or an import may not change a role or capacity that a pairing,
         # a request or a staged auto-pair proposal depends on.
