@@ -168,3 +168,25 @@ def test_a_verb_cannot_be_registered_with_another_label(monkeypatch):
     with pytest.raises(ImproperlyConfigured, match="pairing_on"):
         activity.register_verbs(Clash)
     activity.register_verbs(ActivityEvent.Verb)  # the same again is fine (ready() may rerun)
+
+
+def test_django_admin_shows_and_filters_verbs_by_their_labels(program, django_user_model):
+    from django.test import Client
+
+    staff = django_user_model.objects.create_superuser("ops@example.org", password="x" * 12)
+    client = Client()
+    client.force_login(staff)
+    event = activity_record(program=program, actor=None, verb="pairing_ended")
+    activity_record(program=program, actor=None, verb=Verb.PAIRING_ON)
+
+    listed = client.get(
+        reverse("admin:programs_activityevent_changelist"), {"verb": "pairing_ended"}
+    )
+    html = listed.content.decode()
+    assert listed.status_code == 200
+    assert "Ended a pairing" in html and "Turned on pairing" in html  # a row, and the filter
+    assert list(listed.context["cl"].result_list) == [event]
+    form = client.get(reverse("admin:programs_activityevent_change", args=[event.pk]))
+    assert (
+        '<option value="pairing_ended" selected>Ended a pairing</option>' in form.content.decode()
+    )
