@@ -51,9 +51,8 @@ from invitations.defaults import DEFAULTS
 from invitations.mime import OutboxEmail
 from invitations.models import EmailTemplate, OutboundEmail, Suppression
 from invitations.rendering import Template, render
-from invitations.verbs import Verb
 from pairing_admin.lib.text import one_line
-from programs.models import Program
+from programs.models import ActivityEvent, Program
 from programs.services import DomainError, activity_record
 
 log = logging.getLogger(__name__)
@@ -752,7 +751,7 @@ def outbox_sweep(
 
 # --- The email log -----------------------------------------------------------------
 
-EMAIL_RESENT = Verb.EMAIL_RESENT
+EMAIL_RESENT = ActivityEvent.Verb.EMAIL_RESENT
 LOG_PAGE_SIZE = 50
 
 

@@ -7,4 +7,3 @@ class Verb(models.TextChoices):
     INVITATIONS_SENT = "invitations_sent", "Sent invitations to pair"
     INVITATIONS_RESENT = "invitations_resent", "Resent invitations to pair"
     INVITATIONS_STOPPED = "invitations_stopped", "Stopped sending invitations"
-    EMAIL_RESENT = "email_resent", "Resent a failed email"

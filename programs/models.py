@@ -431,6 +431,8 @@ class ActivityEvent(models.Model):
         PARTICIPANT_EDITED = "participant_edited", "Edited a participant"
         PARTICIPANTS_IMPORTED = "participants_imported", "Imported participants"
         PROGRAM_SETTINGS_CHANGED = "program_settings_changed", "Changed the program settings"
+        # A failed email resent from the email log (recorded for the program it was for).
+        EMAIL_RESENT = "email_resent", "Resent a failed email"
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="activity")
     # Null when the account was removed, or for changes the system made itself.
