@@ -175,3 +175,29 @@ def test_an_edit_is_in_the_activity_log_with_what_changed(program, org_admin, or
     event = ActivityEvent.objects.get()
     assert (event.verb, event.actor, event.program) == ("participant_edited", org_admin, program)
     assert event.detail == "Ana Ruiz: role mentee → mentor; capacity 0 → 2; department, bio"
+
+
+def test_programs_asks_the_registered_change_checks_only_about_changes_they_touch(
+    program, monkeypatch
+):
+    """programs knows no pairing: the checks registered in programs.hooks decide."""
+    from programs import hooks
+    from programs.services import DomainError, participant_update
+
+    asked = []
+
+    def problems(*, program, changes):
+        asked.extend(changes)
+        return {c.participant_id: ("role", f"{c.name} is busy") for c in changes}
+
+    monkeypatch.setattr(hooks, "_change_checks", [])
+    hooks.register_change_check(touches=lambda c: c.role != c.old_role, problems=problems)
+    mentee = factories.ParticipantFactory(program=program, first_name="Ann", last_name="Lee")
+
+    participant_update(participant=mentee, department="Sales")  # touches nothing
+    assert asked == []
+    with pytest.raises(DomainError, match="Ann Lee is busy"):
+        participant_update(participant=mentee, role=Participant.Role.MENTOR, capacity=1)
+    assert [(c.old_role, c.role) for c in asked] == [("mentee", "mentor")]
+    mentee.refresh_from_db()
+    assert (mentee.role, mentee.department) == ("mentee", "Sales")
