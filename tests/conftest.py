@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from pairing_admin.celery import app as celery_app
@@ -13,6 +14,13 @@ from tests.support.worker import Worker
 # worker on the same Redis) never take our tasks, nor we theirs.
 TEST_QUEUE = f"pairing-tests-{os.getpid()}"
 celery_app.conf.task_default_queue = TEST_QUEUE
+
+
+def pytest_configure(config):
+    # Django's default hasher (PBKDF2) takes ~0.27 s per password and most
+    # tests create users. Set here rather than per test so that the live
+    # server, session-scoped fixtures and Playwright logins hash fast too.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def pytest_collection_modifyitems(config, items):

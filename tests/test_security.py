@@ -89,15 +89,8 @@ def _stuff(client, count: int, forwarded_for=None, **meta) -> None:
             assert response.status_code == 200, n
 
 
-@pytest.fixture
-def fast_hashing(settings):
-    # Each failed login hashes a password; the default hasher would make these
-    # tests take minutes.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.mark.django_db
-def test_many_usernames_from_one_address_lock_the_address_out(client, settings, fast_hashing):
+def test_many_usernames_from_one_address_lock_the_address_out(client, settings):
     factories.MembershipFactory(user__username="ada@example.org")
     assert settings.LOGIN_IP_FAILURE_LIMIT == 20
     _stuff(client, settings.LOGIN_IP_FAILURE_LIMIT, REMOTE_ADDR="203.0.113.9")
@@ -113,9 +106,7 @@ def test_many_usernames_from_one_address_lock_the_address_out(client, settings, 
 
 
 @pytest.mark.django_db
-def test_failures_below_the_address_limit_still_let_a_correct_password_in(
-    client, settings, fast_hashing
-):
+def test_failures_below_the_address_limit_still_let_a_correct_password_in(client, settings):
     settings.LOGIN_IP_FAILURE_LIMIT = 8
     factories.MembershipFactory(user__username="ada@example.org")
     _stuff(client, 7, REMOTE_ADDR="203.0.113.9")
@@ -124,7 +115,7 @@ def test_failures_below_the_address_limit_still_let_a_correct_password_in(
 
 
 @pytest.mark.django_db
-def test_a_successful_login_does_not_clear_the_addresss_failures(client, settings, fast_hashing):
+def test_a_successful_login_does_not_clear_the_addresss_failures(client, settings):
     settings.LOGIN_IP_FAILURE_LIMIT = 6
     factories.MembershipFactory(user__username="ada@example.org")
     factories.MembershipFactory(user__username="own@example.org")
@@ -139,7 +130,7 @@ def test_a_successful_login_does_not_clear_the_addresss_failures(client, setting
 
 
 @pytest.mark.django_db
-def test_forged_forwarded_for_does_not_escape_the_address_lockout(client, settings, fast_hashing):
+def test_forged_forwarded_for_does_not_escape_the_address_lockout(client, settings):
     settings.TRUSTED_PROXY_COUNT = 0
     factories.MembershipFactory(user__username="ada@example.org")
     _stuff(
@@ -159,7 +150,7 @@ def test_forged_forwarded_for_does_not_escape_the_address_lockout(client, settin
 
 
 @pytest.mark.django_db
-def test_behind_one_proxy_the_address_the_proxy_saw_is_locked_out(client, settings, fast_hashing):
+def test_behind_one_proxy_the_address_the_proxy_saw_is_locked_out(client, settings):
     settings.TRUSTED_PROXY_COUNT = 1
     factories.MembershipFactory(user__username="ada@example.org")
     proxy = {"REMOTE_ADDR": "10.0.0.2"}
@@ -187,9 +178,7 @@ def test_behind_one_proxy_the_address_the_proxy_saw_is_locked_out(client, settin
 
 
 @pytest.mark.django_db
-def test_a_forwarded_entry_that_is_no_address_falls_back_to_what_the_socket_saw(
-    client, settings, fast_hashing
-):
+def test_a_forwarded_entry_that_is_no_address_falls_back_to_what_the_socket_saw(client, settings):
     settings.TRUSTED_PROXY_COUNT = 1
     response = _login(
         client, "ada@example.org", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="not-an-address"
