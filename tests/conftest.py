@@ -1,4 +1,5 @@
-import os
+import contextlib
+import shutil
 
 import pytest
 from django.conf import settings
@@ -8,11 +9,11 @@ from pairing_admin.celery import app as celery_app
 from programs.services import pairing_turn_on
 from tests import factories
 from tests.support import services, smtp
+from tests.support.broker import TEST_QUEUE, OwnRedis
 from tests.support.worker import Worker
 
 # This run's own queue on the broker: a developer's other runs (or a demo
 # worker on the same Redis) never take our tasks, nor we theirs.
-TEST_QUEUE = f"pairing-tests-{os.getpid()}"
 celery_app.conf.task_default_queue = TEST_QUEUE
 
 
@@ -121,6 +122,14 @@ def anon_client():
     return Client()
 
 
+@pytest.fixture
+def url_samples(program, org_admin):
+    """One object of `org` for every URL parameter name: what the URL walk fills URLs with."""
+    from tests.support import url_walk  # here: it imports MARKER from this module
+
+    return url_walk.samples(program, org_admin)
+
+
 # --- Real services --------------------------------------------------------------
 
 
@@ -145,6 +154,26 @@ def smtp_server(_smtp_session, settings):
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     receiver.port = port
     return receiver
+
+
+@pytest.fixture
+def own_redis():
+    """A throwaway redis-server of this test's own, to stop and start (a broker outage)."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    redis = OwnRedis().start()
+    yield redis
+    redis.stop()
+
+
+@pytest.fixture
+def workers():
+    """Workers a test starts itself (on its own queue or broker): appended, stopped after."""
+    started: list[Worker] = []
+    yield started
+    for worker in started:
+        with contextlib.suppress(Exception):
+            worker.stop()
 
 
 @pytest.fixture(scope="session")

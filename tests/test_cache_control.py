@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.cache import get_max_age
 
-from tests.test_url_walk import _admin_urls, samples  # noqa: F401  (samples: a fixture)
+from tests.support.url_walk import admin_urls
 
 PRIVATE = {"private", "no-store"}
 
@@ -35,8 +35,8 @@ def staff_client(db, django_user_model):
     return client
 
 
-def test_every_admin_page_is_private_and_not_stored(samples, org_admin_client):  # noqa: F811
-    urls = _admin_urls(samples)
+def test_every_admin_page_is_private_and_not_stored(url_samples, org_admin_client):
+    urls = admin_urls(url_samples)
     for name, url in urls:
         response = org_admin_client.get(url)
         _assert_private(response, name)
@@ -45,10 +45,10 @@ def test_every_admin_page_is_private_and_not_stored(samples, org_admin_client): 
 
 
 def test_refusals_to_another_organizations_admin_are_not_stored_either(
-    samples,  # noqa: F811
+    url_samples,
     other_admin_client,
 ):
-    for name, url in _admin_urls(samples):
+    for name, url in admin_urls(url_samples):
         _assert_private(other_admin_client.get(url), name)
 
 
@@ -62,8 +62,8 @@ def test_staff_pages_and_redirects_after_a_post_are_not_stored(
     _assert_private(response, "system POST")
 
 
-def test_exports_keep_no_store_and_become_private(samples, org_admin_client):  # noqa: F811
-    exports = [(n, u) for n, u in _admin_urls(samples) if "export" in n]
+def test_exports_keep_no_store_and_become_private(url_samples, org_admin_client):
+    exports = [(n, u) for n, u in admin_urls(url_samples) if "export" in n]
     assert exports, "no export URL found in the URL walk"
     for name, url in exports:
         response = org_admin_client.get(url)

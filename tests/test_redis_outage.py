@@ -26,10 +26,10 @@ from pairing.models import MentoringSession, MentorRequest, Pairing, WaitlistEnt
 from pairing_admin.lib import ratelimit
 from programs.models import Participant
 from tests import factories
-from tests.invitations.test_reliability import _publishing_to, _Redis
 from tests.programs import registering
 from tests.support import services as test_services
 from tests.support import smtp
+from tests.support.broker import OwnRedis, publishing_to
 
 NOW = timedelta(milliseconds=1)  # a sweeper threshold every row has passed
 PASSWORD = "correct horse battery staple"
@@ -48,7 +48,7 @@ def own_redis():
         if test_services.required():
             pytest.fail("redis-server is not installed")
         pytest.skip("redis-server is not installed")
-    redis = _Redis().start()
+    redis = OwnRedis().start()
     yield redis
     redis.stop()
 
@@ -99,7 +99,7 @@ def test_every_participant_link_works_with_redis_down_and_emails_go_out_later(
     admin_client.force_login(admin)
     before = set(OutboundEmail.objects.values_list("pk", flat=True))
 
-    with _publishing_to(own_redis.url):
+    with publishing_to(own_redis.url):
         own_redis.stop()
         person = Client(REMOTE_ADDR="10.1.1.1")
         with caplog.at_level(logging.WARNING):

@@ -1,147 +1,27 @@
 """Every named URL of the admin UI, walked as the three roles.
 
 New views are covered automatically: a URL whose parameters this test cannot
-fill fails until a sample is added below, and a view meant to be public must
-be listed in PUBLIC with the reason.
+fill fails until a sample is added to tests/support/url_walk.py, and a view
+meant to be public must be listed in PUBLIC there with the reason.
 """
 
-import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 
-from invitations.models import InvitationBatch, OutboundEmail
-from programs.models import ParticipantImport
-from tests import factories
 from tests.conftest import MARKER
-
-PUBLIC = {
-    "home": "redirects to the program list, which itself requires login",
-    "login": "the login page",
-    "logout": "logging out is harmless for anyone",
-    "healthz": "load balancers probe it without credentials; it shows no data",
-    "register": "the program's public registration link (token-guarded)",
-    "register_confirm": "the emailed link confirming a registration (the code is the credential)",
-    "pairing:preferences": "a mentee's personal link from an email (the token is the credential)",
-    "pairing:request_link": "a mentor's approve/decline link from an email (token)",
-    "pairing:preferences_submit": "the mentee's choices, posted from their personal link (token)",
-    "pairing:preferences_withdraw": "a mentee withdraws a request from their personal link (token)",
-    "pairing:session_link": "a participant's log-a-session link from an email (token)",
-    "pairing:waitlist_join": "a mentee joins the waitlist from their personal link (token)",
-    "pairing:waitlist_leave": "a mentee leaves the waitlist from their personal link (token)",
-}
-STAFF_ONLY = {
-    "system": "the deployment's hosts and worker check: superusers only, 404 for others",
-}
-SKIPPED_NAMESPACES = {
-    "admin": "Django admin: superusers only, its own login",
-    "djdt": "debug toolbar",
-    "anymail": "email provider webhooks: guarded by the webhook secret (tests/invitations/test_webhooks.py)",
-}
+from tests.support.url_walk import STAFF_ONLY, admin_urls
 
 
-def _named_patterns(resolver=None, namespace="", params=()):
-    """(name, parameter names) of every named URL, prefixes' parameters included."""
-    resolver = resolver or get_resolver()
-    for entry in resolver.url_patterns:
-        own = tuple(entry.pattern.regex.groupindex)
-        if isinstance(entry, URLResolver):
-            ns = entry.namespace or ""
-            if ns in SKIPPED_NAMESPACES:
-                continue
-            child = f"{namespace}:{ns}" if namespace and ns else (ns or namespace)
-            yield from _named_patterns(entry, child, params + own)
-        elif isinstance(entry, URLPattern) and entry.name:
-            name = f"{namespace}:{entry.name}" if namespace else entry.name
-            yield name, params + own
-
-
-def _failed_email(program) -> OutboundEmail:
-    return OutboundEmail.objects.create(
-        program=program, kind="invitation", idempotency_key=f"walk:{MARKER}",
-        to_email="walk@example.org", subject=MARKER, body_text=MARKER, status="failed",
-    )  # fmt: skip
-
-
-def _session(program):
-    """An active pairing of the program (its mentee named MARKER) with one session."""
-    from pairing.models import MentoringSession, Pairing
-
-    pairing = Pairing.objects.create(
-        program=program, origin="admin",
-        mentee=factories.ParticipantFactory(program=program, last_name=MARKER),
-        mentor=factories.MentorFactory(program=program),
-    )  # fmt: skip
-    return MentoringSession.objects.create(
-        program=program, pairing=pairing, date=pairing.started_at.date(), minutes=30
-    )
-
-
-def _autopair_run(program, mentee):
-    """A staged auto-pair run proposing `mentee` with a mentor."""
-    from pairing.models import AutoPairProposal, AutoPairRun
-
-    run = AutoPairRun.objects.create(program=program, status="staged")
-    AutoPairProposal.objects.create(
-        run=run, mentee=mentee, mentor=factories.MentorFactory(program=program), score=1.0
-    )
-    return run
-
-
-def _waitlisted(program, mentee):
-    """`mentee` on the program's waitlist, so its pages and Remove have a row to guard."""
-    from django.utils import timezone
-
-    from pairing.models import WaitlistEntry
-
-    return WaitlistEntry.objects.create(program=program, mentee=mentee, joined_at=timezone.now())
-
-
-@pytest.fixture
-def samples(program, org_admin):
-    """One object of the first organization for every URL parameter name."""
-    participant = factories.ParticipantFactory(program=program, first_name=MARKER)
-    upload = ParticipantImport.objects.create(
-        program=program, uploaded_by=org_admin, filename=f"{MARKER}.csv", content="email\n"
-    )
-    return {
-        "program_id": program.pk,
-        "participant_id": participant.pk,
-        "import_id": upload.pk,
-        "organization_id": program.organization_id,
-        "step": "integrations",
-        "pairing_id": (session := _session(program)).pairing_id,
-        "session_id": session.pk,
-        "request_id": 1,  # cancel answers outsiders 404 and GET 405 before looking it up
-        "kind": "invitation",
-        "batch_id": InvitationBatch.objects.create(program=program, kind="all").pk,
-        "email_id": _failed_email(program).pk,
-        "run_id": _autopair_run(program, participant).pk,
-        "mentee_id": _waitlisted(program, participant).mentee_id,
-    }
-
-
-def _admin_urls(samples):
-    urls = []
-    for name, params in _named_patterns():
-        if name in PUBLIC:
-            continue
-        missing = [p for p in params if p not in samples]
-        assert not missing, f"URL {name!r}: add a sample for {missing} to the URL walk"
-        urls.append((name, reverse(name, kwargs={p: samples[p] for p in params})))
-    assert len(urls) >= 5
-    return urls
-
-
-def test_anonymous_visitor_is_sent_to_login_everywhere(samples, anon_client):
-    for name, url in _admin_urls(samples):
+def test_anonymous_visitor_is_sent_to_login_everywhere(url_samples, anon_client):
+    for name, url in admin_urls(url_samples):
         for method in ("get", "post"):
             response = getattr(anon_client, method)(url)
             assert response.status_code == 302, (name, method, response.status_code)
             assert response.url.startswith(reverse("login")), (name, response.url)
 
 
-def test_admin_of_another_organization_gets_404_and_no_data(samples, other_admin_client):
-    for name, url in _admin_urls(samples):
-        if "program_id" not in url and not any(str(v) in url for v in samples.values()):
+def test_admin_of_another_organization_gets_404_and_no_data(url_samples, other_admin_client):
+    for name, url in admin_urls(url_samples):
+        if "program_id" not in url and not any(str(v) in url for v in url_samples.values()):
             continue  # organization-wide pages (program list) are checked below
         for method in ("get", "post"):
             response = getattr(other_admin_client, method)(url)
@@ -149,14 +29,14 @@ def test_admin_of_another_organization_gets_404_and_no_data(samples, other_admin
             assert MARKER not in response.content.decode(), name
 
 
-def test_pages_without_ids_show_another_organization_nothing(samples, other_admin_client):
-    for name, url in _admin_urls(samples):
+def test_pages_without_ids_show_another_organization_nothing(url_samples, other_admin_client):
+    for name, url in admin_urls(url_samples):
         response = other_admin_client.get(url)
         assert MARKER not in response.content.decode(), name
 
 
-def test_admin_of_the_organization_reaches_every_page(samples, org_admin_client):
-    for name, url in _admin_urls(samples):
+def test_admin_of_the_organization_reaches_every_page(url_samples, org_admin_client):
+    for name, url in admin_urls(url_samples):
         response = org_admin_client.get(url)
         if name in STAFF_ONLY:
             assert response.status_code == 404, name
@@ -164,8 +44,8 @@ def test_admin_of_the_organization_reaches_every_page(samples, org_admin_client)
         assert response.status_code in (200, 302, 405), (name, response.status_code)
 
 
-def test_removed_admin_loses_access_on_next_click(samples, org_admin, org_admin_client):
-    url = reverse("programs:detail", kwargs={"program_id": samples["program_id"]})
+def test_removed_admin_loses_access_on_next_click(url_samples, org_admin, org_admin_client):
+    url = reverse("programs:detail", kwargs={"program_id": url_samples["program_id"]})
     assert org_admin_client.get(url).status_code == 200
     org_admin.memberships.all().delete()
     response = org_admin_client.get(url)

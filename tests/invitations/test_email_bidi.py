@@ -15,7 +15,7 @@ from invitations.models import EmailKind, OutboundEmail
 from invitations.outbox import Draft, outbox_add
 from invitations.rendering import VARIABLES, Template, render
 from invitations.sql_render import SQL, render_sql
-from tests.invitations.test_invite_sql_render import LINKS, TEMPLATES
+from tests.support.email import LINKS, TEMPLATES
 
 FORMATTING = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 MARKS = set("\u200e\u200f\u061c")

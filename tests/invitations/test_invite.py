@@ -34,11 +34,6 @@ def _mentees(program, n, **extra):
     ]
 
 
-def _paths():
-    """Both service paths where the database has them (SQL only on PostgreSQL)."""
-    return [False, True] if connection.vendor == "postgresql" else [False]
-
-
 def _nothing_written():
     return (
         Invitation.objects.count(),

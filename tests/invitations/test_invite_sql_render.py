@@ -5,10 +5,10 @@ import re
 import pytest
 from django.db import connection
 
-from invitations.defaults import DEFAULTS
 from invitations.models import EmailKind
 from invitations.rendering import Template, render
 from invitations.sql_render import SQL, render_sql
+from tests.support.email import LINKS, TEMPLATES
 
 pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db]
 
@@ -45,35 +45,6 @@ TRICKY_NAMES = [
     "word " * 100,
     "a" * 290 + " " + "b" * 40,
 ]
-LINKS = [
-    "http://127.0.0.1:8000/p/AbC-123_xyz/",
-    "https://pairing.example.org/p/tok&en/",
-]
-TEMPLATES = {
-    "default": DEFAULTS[EmailKind.INVITATION],
-    "custom html": Template(
-        subject="  {{first_name}}   —  {{ program_name }}\t{{ organization_name }} ",
-        text="Hi {{ first_name }}: {{ preferences_link }}",
-        html="<p title='{{ first_name }}'>Hi {{ first_name }}</p><a href=\"{{ preferences_link }}\">go</a>",
-    ),
-    "links in text": Template(
-        subject="{{ preferences_link }}",
-        text=(
-            "\n\n  {{ first_name }}\n\n\n \nGo to {{ preferences_link }}. Or {{preferences_link}}{{first_name}}"
-            "\nSee https://x.example/{{ first_name }}&amp;y and {{ unknown_name }} here.\n  "
-        ),
-    ),
-    "only a placeholder": Template(subject="{{first_name}}", text="{{ first_name }}"),
-    "urls touching values": Template(
-        subject="s",
-        text=(
-            "https://{{ first_name }} http{{ first_name }} https://x.example/{{ first_name }}&b\n"
-            "{{ first_name }}{{ preferences_link }}?utm=mail&amp;x=1{{ first_name }}"
-            "{{preferences_link}}\n\n{{ program_name }} https://help.example.org/a&b "
-            "{{ organization_name }}https://help.example.org/{{ first_name }}"
-        ),
-    ),
-}
 PROGRAM = {
     "program_name": "Mentoring <2027> & more https://evil.example/p",
     "organization_name": 'O\'Reilly "Co" https://evil.example/o?',

@@ -12,14 +12,12 @@ from invitations import outbox, services
 from invitations.models import AccessLink, Invitation, InvitationBatch, OutboundEmail
 from programs.services import DomainError, pairing_turn_off
 from tests import factories
-from tests.invitations import test_reliability as reliability
-from tests.invitations.test_invite import _paths
+from tests.support.broker import publishing_to
+from tests.support.email import invite_paths
+from tests.support.wait import wait_until
 from tests.support.worker import Worker
 
 State = InvitationBatch.State
-# The outbox reliability tests' own Redis and worker fixtures, used here too.
-own_redis = reliability.own_redis
-workers = reliability.workers
 
 
 def _mentees(program, n):
@@ -78,7 +76,7 @@ def test_a_changed_count_refuses_and_writes_nothing(live, org_admin, staged):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("use_sql", _paths())
+@pytest.mark.parametrize("use_sql", invite_paths())
 def test_prepare_writes_every_mentee_once_chunk_by_chunk(
     live, org_admin, staged, use_sql, django_capture_on_commit_callbacks, monkeypatch
 ):
@@ -254,7 +252,7 @@ def test_broker_down_at_the_click_then_the_sweepers_deliver_each_invitation_once
     live, org_admin, staged, smtp_server, own_redis, workers
 ):
     people = _mentees(live, 60)
-    with reliability._publishing_to(own_redis.url) as queue:
+    with publishing_to(own_redis.url) as queue:
         worker = Worker(
             queue=queue,
             smtp_port=smtp_server.port,
@@ -275,13 +273,13 @@ def test_broker_down_at_the_click_then_the_sweepers_deliver_each_invitation_once
             batch.refresh_from_db()
             return batch.state == State.READY
 
-        assert reliability._wait(ready, timeout=90), worker.log()[-4000:]
-        assert reliability._wait(lambda: len(smtp_server.messages) >= 60, timeout=90), worker.log()[
-            -4000:
-        ]
-        assert reliability._wait(lambda: OutboundEmail.objects.filter(status="sent").count() == 60)
+        assert wait_until(ready, timeout=90), worker.log()[-4000:]
+        assert wait_until(lambda: len(smtp_server.messages) >= 60, timeout=90), worker.log()[-4000:]
+        assert wait_until(
+            lambda: OutboundEmail.objects.filter(status="sent").count() == 60, timeout=60
+        )
         time.sleep(1)  # anything sent twice would have arrived by now
-    counts = reliability._per_recipient(smtp_server)
+    counts = smtp_server.per_recipient()
     assert sorted(to.rsplit("<", 1)[-1].rstrip(">") for to in counts) == sorted(
         p.email for p in people
     )
@@ -290,7 +288,7 @@ def test_broker_down_at_the_click_then_the_sweepers_deliver_each_invitation_once
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("use_sql", _paths())
+@pytest.mark.parametrize("use_sql", invite_paths())
 def test_a_template_saved_mid_batch_changes_none_of_its_emails(
     live, org_admin, staged, use_sql, monkeypatch
 ):

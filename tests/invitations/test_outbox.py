@@ -1,5 +1,4 @@
 import threading
-import time
 from datetime import timedelta
 from email.policy import compat32
 
@@ -15,6 +14,7 @@ from invitations.outbox import MAX_ATTEMPTS, Draft, outbox_add, outbox_send_batc
 from programs.models import WorkerPing
 from programs.services import worker_ping_request
 from tests.support.smtp import text_of
+from tests.support.wait import wait_until
 
 Status = OutboundEmail.Status
 
@@ -29,20 +29,11 @@ def _support_draft(n: int, email: str | None = None) -> Draft:
     )
 
 
-def _wait(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
-
-
 @pytest.mark.needs_postgres
 @pytest.mark.needs_redis
 def test_task_enqueued_on_commit_round_trips_through_a_real_worker(celery_worker):
     ping = worker_ping_request()
-    assert _wait(lambda: WorkerPing.objects.get(pk=ping.pk).completed_at is not None), (
+    assert wait_until(lambda: WorkerPing.objects.get(pk=ping.pk).completed_at is not None), (
         celery_worker.log()[-3000:]
     )
     assert WorkerPing.objects.get(pk=ping.pk).worker
@@ -59,7 +50,7 @@ def test_committed_email_is_sent_by_the_worker_over_smtp(celery_worker, smtp_ser
         "Person 2 <person2@example.org>",
     ]
     assert "Body 1" in text_of(smtp_server.to("person1@example.org")[0])
-    assert _wait(lambda: OutboundEmail.objects.filter(status=Status.SENT).count() == 2)
+    assert wait_until(lambda: OutboundEmail.objects.filter(status=Status.SENT).count() == 2)
 
 
 def test_rolled_back_transaction_sends_nothing(

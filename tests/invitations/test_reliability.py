@@ -4,11 +4,7 @@ Each test runs its own worker on its own queue (and, for the broker outage,
 its own Redis), so what it kills or stops touches nothing else.
 """
 
-import collections
-import contextlib
-import subprocess
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -16,9 +12,9 @@ from django.db import connection, transaction
 
 from invitations.models import EmailKind, OutboundEmail
 from invitations.outbox import Draft, outbox_add, outbox_sweep
-from pairing_admin.celery import app as celery_app
-from tests.conftest import TEST_QUEUE
 from tests.support import smtp
+from tests.support.broker import publishing_to
+from tests.support.wait import wait_until
 from tests.support.worker import Worker
 
 pytestmark = [
@@ -42,96 +38,6 @@ def _drafts(n: int, prefix: str = "rel") -> list[Draft]:
     ]
 
 
-def _wait(predicate, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
-
-
-def _per_recipient(receiver) -> collections.Counter:
-    return collections.Counter(str(m["To"]) for m in receiver.messages)
-
-
-@contextlib.contextmanager
-def _publishing_to(broker_url: str | None):
-    """This process publishes to `broker_url` (or the run's broker) on a fresh queue."""
-    conf = celery_app.conf
-    urls = ("broker_url", "broker_read_url", "broker_write_url")
-    saved_urls = {name: conf[name] for name in urls}
-    saved = (conf.task_default_queue, conf.task_always_eager)
-
-    def reset_pools():
-        # Forget (never close: kombu keeps one pool per broker URL for the
-        # whole process) the pools of the broker we published to until now.
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
-
-    if broker_url:
-        conf.update(dict.fromkeys(urls, broker_url))
-        reset_pools()
-    queue = f"{TEST_QUEUE}-{uuid.uuid4().hex[:8]}"
-    conf.task_default_queue = queue
-    conf.task_always_eager = False
-    try:
-        yield queue
-    finally:
-        conf.task_default_queue, conf.task_always_eager = saved
-        if broker_url:
-            conf.update(saved_urls)
-            reset_pools()
-
-
-class _Redis:
-    """A throwaway redis-server of our own, stopped and started by pid."""
-
-    def __init__(self) -> None:
-        self.port = smtp.free_port()
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> "_Redis":
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        assert _wait(self._answers, 10), "redis-server did not start"
-        return self
-
-    def _answers(self) -> bool:
-        out = subprocess.run(
-            ["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True
-        )
-        return out.stdout.strip() == "PONG"
-
-    def queue_length(self, queue: str) -> int:
-        out = subprocess.run(
-            ["redis-cli", "-p", str(self.port), "-n", "0", "llen", queue],
-            capture_output=True, text=True,
-        )  # fmt: skip
-        return int(out.stdout.strip())
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
-
-
-@pytest.fixture
-def own_redis():
-    if subprocess.run(["which", "redis-server"], capture_output=True).returncode:
-        pytest.skip("redis-server is not installed")
-    redis = _Redis().start()
-    yield redis
-    redis.stop()
-
-
 @pytest.fixture
 def slow_smtp():
     controller, receiver, port = smtp.start()
@@ -140,19 +46,10 @@ def slow_smtp():
     controller.stop()
 
 
-@pytest.fixture
-def workers():
-    started: list[Worker] = []
-    yield started
-    for worker in started:
-        with contextlib.suppress(Exception):
-            worker.stop()
-
-
 def test_broker_down_at_commit_then_sweeper_delivers_each_email_once(
     program, smtp_server, own_redis, workers
 ):
-    with _publishing_to(own_redis.url) as queue:
+    with publishing_to(own_redis.url) as queue:
         worker = Worker(
             queue=queue, smtp_port=smtp_server.port, extra_env={"CELERY_BROKER_URL": own_redis.url}
         ).wait_ready()
@@ -170,22 +67,24 @@ def test_broker_down_at_commit_then_sweeper_delivers_each_email_once(
         result = outbox_sweep(stale_after=NOW)
         assert result["redispatched"] == 40
 
-        assert _wait(lambda: len(smtp_server.messages) >= 40, timeout=90), worker.log()[-4000:]
-        assert _wait(lambda: OutboundEmail.objects.filter(status=Status.SENT).count() == 40)
+        assert wait_until(lambda: len(smtp_server.messages) >= 40, timeout=90), worker.log()[-4000:]
+        assert wait_until(
+            lambda: OutboundEmail.objects.filter(status=Status.SENT).count() == 40, timeout=60
+        )
         time.sleep(1)  # anything sent twice would have arrived by now
-    counts = _per_recipient(smtp_server)
+    counts = smtp_server.per_recipient()
     assert len(counts) == 40
     assert set(counts.values()) == {1}, worker.log()[-3000:]
 
 
 def test_worker_killed_mid_batch_every_email_arrives_at_most_one_twice(program, slow_smtp, workers):
     slow_smtp.delay = 0.02  # 300 emails take 6 s or more
-    with _publishing_to(None) as queue:
+    with publishing_to(None) as queue:
         first = Worker(queue=queue, smtp_port=slow_smtp.port).wait_ready()
         workers.append(first)
         with transaction.atomic():
             outbox_add(_drafts(300, "kill"), program=program)
-        assert _wait(lambda: len(slow_smtp.messages) >= 40, timeout=60), first.log()[-3000:]
+        assert wait_until(lambda: len(slow_smtp.messages) >= 40, timeout=60), first.log()[-3000:]
         first.kill()
         arrived = len(slow_smtp.messages)
         assert arrived < 300, "the batch finished before the kill: make the server slower"
@@ -197,11 +96,11 @@ def test_worker_killed_mid_batch_every_email_arrives_at_most_one_twice(program, 
         slow_smtp.delay = 0
         result = outbox_sweep(stale_after=NOW, sending_stale_after=NOW)
         assert result["requeued_sending"] == stuck
-        assert _wait(
+        assert wait_until(
             lambda: OutboundEmail.objects.filter(status=Status.SENT).count() == 300, timeout=90
         ), second.log()[-3000:]
         time.sleep(1)
-    counts = _per_recipient(slow_smtp)
+    counts = slow_smtp.per_recipient()
     assert len(counts) == 300  # every email arrived
     twice = [to for to, n in counts.items() if n > 1]
     assert len(twice) <= 1 and max(counts.values()) <= 2, twice
@@ -211,7 +110,7 @@ def test_worker_killed_mid_batch_every_email_arrives_at_most_one_twice(program, 
 
 def test_temporary_refusal_is_retried_by_the_worker_and_delivered(program, smtp_server, workers):
     smtp_server.refuse["busy0@example.org"] = "451 4.3.0 Mailbox busy, try later"
-    with _publishing_to(None) as queue:
+    with publishing_to(None) as queue:
         worker = Worker(
             queue=queue,
             smtp_port=smtp_server.port,
@@ -220,41 +119,47 @@ def test_temporary_refusal_is_retried_by_the_worker_and_delivered(program, smtp_
         workers.append(worker)
         with transaction.atomic():
             outbox_add(_drafts(3, "busy"), program=program)
-        assert _wait(lambda: smtp_server.refused_count.get("busy0@example.org", 0) >= 2), (
-            worker.log()[-3000:]
-        )
+        assert wait_until(
+            lambda: smtp_server.refused_count.get("busy0@example.org", 0) >= 2, timeout=60
+        ), worker.log()[-3000:]
         row = OutboundEmail.objects.get(to_email="busy0@example.org")
         assert row.status in (Status.QUEUED, Status.SENDING) and "451" in row.last_error
         del smtp_server.refuse["busy0@example.org"]
         smtp_server.wait_for(3)
-        assert _wait(lambda: OutboundEmail.objects.filter(status=Status.SENT).count() == 3)
+        assert wait_until(
+            lambda: OutboundEmail.objects.filter(status=Status.SENT).count() == 3, timeout=60
+        )
     row.refresh_from_db()
     assert row.attempts >= 3
-    assert set(_per_recipient(smtp_server).values()) == {1}
+    assert set(smtp_server.per_recipient().values()) == {1}
 
 
 def test_permanent_refusal_fails_that_row_with_the_reason_and_sends_the_rest(
     program, smtp_server, workers
 ):
     smtp_server.refuse["gone1@example.org"] = "550 5.1.1 No such user here"
-    with _publishing_to(None) as queue:
+    with publishing_to(None) as queue:
         workers.append(Worker(queue=queue, smtp_port=smtp_server.port).wait_ready())
         with transaction.atomic():
             outbox_add(_drafts(5, "gone"), program=program)
         smtp_server.wait_for(4)
-        assert _wait(lambda: OutboundEmail.objects.filter(status=Status.FAILED).exists())
+        assert wait_until(
+            lambda: OutboundEmail.objects.filter(status=Status.FAILED).exists(), timeout=60
+        )
         # The last "sent" mark is written just after the server accepted the message.
-        assert _wait(lambda: OutboundEmail.objects.filter(status=Status.SENT).count() == 4)
+        assert wait_until(
+            lambda: OutboundEmail.objects.filter(status=Status.SENT).count() == 4, timeout=60
+        )
     failed = OutboundEmail.objects.get(status=Status.FAILED)
     assert failed.to_email == "gone1@example.org"
     assert "550" in failed.last_error and "No such user" in failed.last_error
     assert failed.attempts == 1  # never retried
     assert OutboundEmail.objects.filter(status=Status.SENT).count() == 4
-    assert "gone1@example.org" not in str(_per_recipient(smtp_server))
+    assert "gone1@example.org" not in str(smtp_server.per_recipient())
 
 
 def test_rolled_back_transaction_sends_nothing_through_a_real_worker(program, smtp_server, workers):
-    with _publishing_to(None) as queue:
+    with publishing_to(None) as queue:
         workers.append(Worker(queue=queue, smtp_port=smtp_server.port).wait_ready())
         with pytest.raises(RuntimeError), transaction.atomic():
             outbox_add(_drafts(1, "rollback"), program=program)
@@ -277,7 +182,7 @@ def test_a_live_worker_keeps_its_emails_however_slow_each_one_is(
     # Each message takes longer than a whole lease: only renewing it while the
     # send blocks keeps the sweeper (run every half second here) off the rows.
     slow_smtp.delay = 2.5
-    with _publishing_to(None) as queue:
+    with publishing_to(None) as queue:
         worker = Worker(
             queue=queue, smtp_port=slow_smtp.port, extra_env={"OUTBOX_LEASE_SECONDS": "2"}
         ).wait_ready()
@@ -291,7 +196,7 @@ def test_a_live_worker_keeps_its_emails_however_slow_each_one_is(
             taken += outbox_sweep(sending_stale_after=timedelta(seconds=2))["requeued_sending"]
             time.sleep(0.5)
     assert taken == 0
-    assert _per_recipient(slow_smtp) == {f"slow{i}@example.org": 1 for i in range(3)}
+    assert slow_smtp.per_recipient() == {f"slow{i}@example.org": 1 for i in range(3)}
     assert not OutboundEmail.objects.filter(last_error__contains="may arrive twice").exists()
 
 
@@ -301,12 +206,12 @@ def test_a_killed_workers_emails_are_sent_by_another_once_its_lease_runs_out(
     # Nobody sweeps by hand: the surviving worker's beat does, every second.
     lease = {"OUTBOX_LEASE_SECONDS": "3", "OUTBOX_SWEEP_SECONDS": "1"}
     slow_smtp.delay = 0.02
-    with _publishing_to(None) as queue:
+    with publishing_to(None) as queue:
         first = Worker(queue=queue, smtp_port=slow_smtp.port, extra_env=lease).wait_ready()
         workers.append(first)
         with transaction.atomic():
             outbox_add(_drafts(300, "lease"), program=program)
-        assert _wait(lambda: len(slow_smtp.messages) >= 40, timeout=60), first.log()[-3000:]
+        assert wait_until(lambda: len(slow_smtp.messages) >= 40, timeout=60), first.log()[-3000:]
         first.kill()
         arrived = len(slow_smtp.messages)
         assert arrived < 300, "the batch finished before the kill: make the server slower"
@@ -315,11 +220,11 @@ def test_a_killed_workers_emails_are_sent_by_another_once_its_lease_runs_out(
         slow_smtp.delay = 0
         second = Worker(queue=queue, smtp_port=slow_smtp.port, extra_env=lease, beat=True)
         workers.append(second.wait_ready())
-        assert _wait(
+        assert wait_until(
             lambda: OutboundEmail.objects.filter(status=Status.SENT).count() == 300, timeout=90
         ), second.log()[-3000:]
         time.sleep(1)
-    counts = _per_recipient(slow_smtp)
+    counts = slow_smtp.per_recipient()
     assert len(counts) == 300
     assert max(counts.values()) <= 2 and sum(counts.values()) <= 301
     assert OutboundEmail.objects.filter(last_error__contains="may arrive twice").count() == stuck
@@ -330,19 +235,19 @@ def test_a_dropped_database_connection_fails_the_batch_with_its_own_error(
 ):
     lease = {"OUTBOX_LEASE_SECONDS": "3", "OUTBOX_SWEEP_SECONDS": "1"}
     slow_smtp.delay = 0.02
-    with _publishing_to(None) as queue:
+    with publishing_to(None) as queue:
         worker = Worker(queue=queue, smtp_port=slow_smtp.port, extra_env=lease, beat=True)
         workers.append(worker.wait_ready())
         with transaction.atomic():
             outbox_add(_drafts(200, "dropped"), program=program)
-        assert _wait(lambda: len(slow_smtp.messages) >= 20, timeout=60), worker.log()[-3000:]
+        assert wait_until(lambda: len(slow_smtp.messages) >= 20, timeout=60), worker.log()[-3000:]
         with connection.cursor() as cursor:  # what a database restart or failover does
             cursor.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         slow_smtp.delay = 0
-        assert _wait(
+        assert wait_until(
             lambda: OutboundEmail.objects.filter(status=Status.SENT).count() == 200, timeout=90
         ), worker.log()[-3000:]
         time.sleep(1)
@@ -353,5 +258,5 @@ def test_a_dropped_database_connection_fails_the_batch_with_its_own_error(
     ]
     assert len(failures) == 1, log[-4000:]
     assert "terminating connection" in failures[0] or "server closed the connection" in failures[0]
-    counts = _per_recipient(slow_smtp)
+    counts = slow_smtp.per_recipient()
     assert len(counts) == 200 and max(counts.values()) <= 2

@@ -14,6 +14,7 @@ from invitations.models import Invitation, InvitationBatch, OutboundEmail
 from invitations.verbs import Verb as InvitationsVerb
 from programs.models import ActivityEvent
 from tests import factories
+from tests.support.race import race
 
 Status = OutboundEmail.Status
 State = InvitationBatch.State
@@ -169,14 +170,13 @@ def test_a_finished_batch_has_nothing_to_stop(live, org_admin, org_admin_client,
 @pytest.mark.parametrize("round_number", range(3))
 def test_stop_and_a_worker_at_once_agree_on_every_email(org, settings, round_number):
     """Each email is either sent (its mentee stays invited) or stopped (not invited)."""
-    from tests.pairing.test_concurrency import _race
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     user = factories.MembershipFactory(organization=org).user
     program = factories.ProgramFactory(organization=org, pairing_enabled=True)
     batch, _ = _sent_batch(program, user, 60)
     ids = list(OutboundEmail.objects.filter(batch_id=batch.pk).values_list("pk", flat=True))
-    outcomes = _race(
+    outcomes = race(
         [
             lambda: outbox.outbox_send_batch(ids),
             lambda: services.invitation_batch_stop(program=program, batch_id=batch.pk, user=user),

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from invitations.models import ProviderEvent, Suppression
 from pairing_admin.settings import _ANYMAIL_PROVIDERS
-from tests.invitations.test_webhooks import provider_mounted
+from tests.support.email import provider_mounted
 
 PROVIDERS = sorted(_ANYMAIL_PROVIDERS)
 SECRET = "hook:s3cret-value"

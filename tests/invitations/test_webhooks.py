@@ -5,41 +5,21 @@ is the real path: outbox -> anymail's Postmark backend -> webhook -> signal.
 """
 
 import base64
-import importlib
 import json
 import uuid
-from contextlib import contextmanager
 
 import pytest
 import requests
 from django.core import mail
-from django.test import override_settings
-from django.urls import clear_url_caches, reverse
+from django.urls import reverse
 
 from invitations.models import EmailKind, OutboundEmail, ProviderEvent, Suppression
 from invitations.outbox import Draft, outbox_add, outbox_send_batch
+from tests.support.email import provider_mounted
 
 Status = OutboundEmail.Status
 SECRET = "hook:s3cret-value"
 URL = "/anymail/postmark/tracking/"
-
-
-def _rebuild_urls() -> None:
-    import pairing_admin.urls
-
-    importlib.reload(pairing_admin.urls)
-    clear_url_caches()
-
-
-@contextmanager
-def provider_mounted(provider: str):
-    """URLs rebuilt as with EMAIL_PROVIDER=provider (they are built at start-up)."""
-    try:
-        with override_settings(EMAIL_PROVIDER=provider):
-            _rebuild_urls()
-            yield
-    finally:
-        _rebuild_urls()
 
 
 @pytest.fixture(autouse=True)

@@ -8,25 +8,7 @@ from django.utils import timezone
 
 from pairing.models import MentoringSession, Pairing
 from tests import factories
-
-
-def pair(program, *, days_ago=0, sessions=(), origin="request", mentee=None, mentor=None):
-    """An active pairing started `days_ago`, with held sessions `sessions` days ago."""
-    mentee = mentee or factories.ParticipantFactory(program=program)
-    mentor = mentor or factories.MentorFactory(program=program)
-    pairing = Pairing.objects.create(program=program, mentee=mentee, mentor=mentor, origin=origin)
-    Pairing.objects.filter(pk=pairing.pk).update(
-        started_at=timezone.now() - timedelta(days=days_ago)
-    )
-    pairing.refresh_from_db()
-    today = timezone.localdate()
-    MentoringSession.objects.bulk_create(
-        MentoringSession(
-            program=program, pairing=pairing, date=today - timedelta(days=d), minutes=45
-        )
-        for d in sessions
-    )
-    return pairing
+from tests.support.builders import pair
 
 
 def _url(program, **params):

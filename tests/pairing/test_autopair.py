@@ -19,44 +19,29 @@ from pairing.models import (
 )
 from programs.models import ActivityEvent, Participant
 from programs.services import DomainError
-from tests import factories
+from tests.support.autopair import (
+    proposed_pairs,
+    run_autopair,
+    skilled_mentee,
+    skilled_mentor,
+    staged_run,
+)
 
 Status = AutoPairRun.Status
 Reason = AutoPairUnpaired.Reason
 
 
-def _mentee(program, **kw):
-    kw.setdefault("interests", ["python"])
-    return factories.ParticipantFactory(program=program, **kw)
-
-
-def _mentor(program, capacity=1, **kw):
-    kw.setdefault("skills", ["python"])
-    return factories.MentorFactory(program=program, capacity=capacity, **kw)
-
-
-def _run(program, user, django_capture_on_commit_callbacks, **options) -> AutoPairRun:
-    with django_capture_on_commit_callbacks(execute=True):
-        run = autopair.autopair_start(program=program, user=user, options=Options(**options))
-    run.refresh_from_db()
-    return run
-
-
-def _pairs(run):
-    return {(p.mentee_id, p.mentor_id) for p in run.proposals.all()}
-
-
 def test_run_stages_proposals_within_capacity_and_logs_it(
     program, org_admin, django_capture_on_commit_callbacks
 ):
-    mentees = [_mentee(program) for _ in range(5)]
-    big = _mentor(program, capacity=3)
-    small = _mentor(program, capacity=1)
-    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    mentees = [skilled_mentee(program) for _ in range(5)]
+    big = skilled_mentor(program, capacity=3)
+    small = skilled_mentor(program, capacity=1)
+    run = run_autopair(program, org_admin, django_capture_on_commit_callbacks)
     assert run.status == Status.STAGED and run.progress == 100
     assert run.totals["pairs"] == 4 and run.totals["seats"] == 4
     per_mentor = {big.pk: 0, small.pk: 0}
-    for _, mentor_id in _pairs(run):
+    for _, mentor_id in proposed_pairs(run):
         per_mentor[mentor_id] += 1
     assert per_mentor == {big.pk: 3, small.pk: 1}
     (left,) = run.unpaired.all()
@@ -72,9 +57,13 @@ def test_run_stages_proposals_within_capacity_and_logs_it(
 def test_only_unpaired_mentees_and_free_seats_count(
     program, org_admin, django_capture_on_commit_callbacks
 ):
-    paired, pending, free = _mentee(program), _mentee(program), _mentee(program)
-    mentor = _mentor(program, capacity=3)
-    _mentor(program, capacity=5, accepting_requests=False)
+    paired, pending, free = (
+        skilled_mentee(program),
+        skilled_mentee(program),
+        skilled_mentee(program),
+    )
+    mentor = skilled_mentor(program, capacity=3)
+    skilled_mentor(program, capacity=5, accepting_requests=False)
     Pairing.objects.create(program=program, mentee=paired, mentor=mentor, origin="admin")
     MentorRequest.objects.create(
         program=program,
@@ -82,47 +71,49 @@ def test_only_unpaired_mentees_and_free_seats_count(
         mentor=mentor,
         expires_at=timezone.now() + timedelta(days=3),
     )
-    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    run = run_autopair(program, org_admin, django_capture_on_commit_callbacks)
     # One seat left on `mentor` (3 - 1 active - 1 pending); `closed` is not accepting.
-    assert _pairs(run) == {(free.pk, mentor.pk)}
+    assert proposed_pairs(run) == {(free.pk, mentor.pk)}
     assert run.totals["mentees"] == 1 and run.totals["seats"] == 1
     autopair.autopair_discard(program=program, run_id=run.pk, user=org_admin)
-    run = _run(program, org_admin, django_capture_on_commit_callbacks, include_not_accepting=True)
+    run = run_autopair(
+        program, org_admin, django_capture_on_commit_callbacks, include_not_accepting=True
+    )
     assert run.totals["seats"] == 6
 
 
 def test_rules_keep_out_do_not_pair_again_and_the_managers(
     program, org_admin, django_capture_on_commit_callbacks
 ):
-    mentee = _mentee(program, manager_email="boss@example.org", department="Eng")
-    boss = _mentor(program, email="boss@example.org", department="Ops")
-    peer = _mentor(program, manager_email="boss@example.org", department="Ops")
-    same_dept = _mentor(program, department="Eng")
-    old = _mentor(program, department="Ops")
+    mentee = skilled_mentee(program, manager_email="boss@example.org", department="Eng")
+    boss = skilled_mentor(program, email="boss@example.org", department="Ops")
+    peer = skilled_mentor(program, manager_email="boss@example.org", department="Ops")
+    same_dept = skilled_mentor(program, department="Eng")
+    old = skilled_mentor(program, department="Ops")
     Pairing.objects.create(
         program=program, mentee=mentee, mentor=old, origin="admin", status="ended",
         ended_at=timezone.now(), do_not_pair_again=True,
     )  # fmt: skip
-    run = _run(
+    run = run_autopair(
         program, org_admin, django_capture_on_commit_callbacks,
         avoid_shared_manager=True, different_department=True,
     )  # fmt: skip
-    assert not _pairs(run)
+    assert not proposed_pairs(run)
     assert run.unpaired.get().reason == Reason.RULE_EXCLUDED
     autopair.autopair_discard(program=program, run_id=run.pk, user=org_admin)
-    run = _run(program, org_admin, django_capture_on_commit_callbacks)
-    assert _pairs(run) in ({(mentee.pk, peer.pk)}, {(mentee.pk, same_dept.pk)})
-    assert boss.pk not in {m for _, m in _pairs(run)}
+    run = run_autopair(program, org_admin, django_capture_on_commit_callbacks)
+    assert proposed_pairs(run) in ({(mentee.pk, peer.pk)}, {(mentee.pk, same_dept.pk)})
+    assert boss.pk not in {m for _, m in proposed_pairs(run)}
 
 
 def test_submitted_preference_wins_with_a_bonus(
     program, org_admin, django_capture_on_commit_callbacks
 ):
-    mentee = _mentee(program)
-    _mentor(program)  # the better match on paper
-    chosen = _mentor(program, skills=[])
+    mentee = skilled_mentee(program)
+    skilled_mentor(program)  # the better match on paper
+    chosen = skilled_mentor(program, skills=[])
     MentorPreference.objects.create(program=program, mentee=mentee, mentor=chosen, rank=1)
-    run = _run(
+    run = run_autopair(
         program, org_admin, django_capture_on_commit_callbacks, objective="quality",
         preference_bonus=50,
     )  # fmt: skip
@@ -133,28 +124,30 @@ def test_submitted_preference_wins_with_a_bonus(
 def test_a_second_run_is_refused_while_one_is_open(
     program, org_admin, django_capture_on_commit_callbacks
 ):
-    _mentee(program)
-    _mentor(program)
-    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    skilled_mentee(program)
+    skilled_mentor(program)
+    run = run_autopair(program, org_admin, django_capture_on_commit_callbacks)
     with pytest.raises(DomainError, match="confirm or discard"):
         autopair.autopair_start(program=program, user=org_admin, options=Options())
     autopair.autopair_discard(program=program, run_id=run.pk, user=org_admin)
-    assert _run(program, org_admin, django_capture_on_commit_callbacks).status == Status.STAGED
+    assert (
+        run_autopair(program, org_admin, django_capture_on_commit_callbacks).status == Status.STAGED
+    )
 
 
 def test_redelivered_task_does_nothing(program, org_admin, django_capture_on_commit_callbacks):
-    _mentee(program)
-    _mentor(program)
-    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    skilled_mentee(program)
+    skilled_mentor(program)
+    run = run_autopair(program, org_admin, django_capture_on_commit_callbacks)
     assert autopair.autopair_execute(run_id=run.pk) is False
     assert run.proposals.count() == 1
 
 
 def test_person_rows_read_like_values(program):
     """The fast read (list fields decoded in one go) gives what `.values()` gives."""
-    _mentee(program, interests=["Python", "public  speaking"], goals=[], skills=["SQL"])
-    _mentee(program, interests=[], goals=['Leading "teams"'], department="Legal")
-    _mentor(program, skills=["Python", "Zoë's topic"], interests=["Ünïcode"])
+    skilled_mentee(program, interests=["Python", "public  speaking"], goals=[], skills=["SQL"])
+    skilled_mentee(program, interests=[], goals=['Leading "teams"'], department="Legal")
+    skilled_mentor(program, skills=["Python", "Zoë's topic"], interests=["Ünïcode"])
     qs = Participant.objects.filter(program=program)
 
     rows = autopair.reading.person_rows(qs, "capacity")
@@ -166,14 +159,14 @@ def test_person_rows_read_like_values(program):
 def test_a_crash_marks_the_run_failed(
     program, org_admin, django_capture_on_commit_callbacks, monkeypatch
 ):
-    _mentee(program)
-    _mentor(program)
+    skilled_mentee(program)
+    skilled_mentor(program)
 
     def boom(*args, **kwargs):
         raise RuntimeError("solver exploded")
 
     monkeypatch.setattr(autopair.runs, "solve", boom)
-    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    run = run_autopair(program, org_admin, django_capture_on_commit_callbacks)
     assert run.status == Status.FAILED and "solver exploded" in run.error
     assert autopair.open_run(program) is None
 
@@ -181,21 +174,21 @@ def test_a_crash_marks_the_run_failed(
 def test_remove_sends_the_mentee_back_to_the_unpaired_list(
     program, org_admin, django_capture_on_commit_callbacks
 ):
-    mentee = _mentee(program)
-    _mentor(program)
-    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    mentee = skilled_mentee(program)
+    skilled_mentor(program)
+    run = run_autopair(program, org_admin, django_capture_on_commit_callbacks)
     autopair.proposal_remove(program=program, run_id=run.pk, mentee_id=mentee.pk)
     assert not run.proposals.exists()
     assert run.unpaired.get().reason == Reason.REMOVED
 
 
 def test_swap_rechecks_seats_and_rules(program, org_admin, django_capture_on_commit_callbacks):
-    a, b = _mentee(program), _mentee(program, manager_email="lead@example.org")
-    m1 = _mentor(program, capacity=2)
-    spare = _mentor(program, capacity=1, skills=[])
-    manager = _mentor(program, capacity=1, email="lead@example.org", skills=[])
-    run = _run(program, org_admin, django_capture_on_commit_callbacks)
-    assert _pairs(run) == {(a.pk, m1.pk), (b.pk, m1.pk)}
+    a, b = skilled_mentee(program), skilled_mentee(program, manager_email="lead@example.org")
+    m1 = skilled_mentor(program, capacity=2)
+    spare = skilled_mentor(program, capacity=1, skills=[])
+    manager = skilled_mentor(program, capacity=1, email="lead@example.org", skills=[])
+    run = run_autopair(program, org_admin, django_capture_on_commit_callbacks)
+    assert proposed_pairs(run) == {(a.pk, m1.pk), (b.pk, m1.pk)}
     with pytest.raises(DomainError, match="manager"):
         autopair.proposal_set_mentor(
             program=program, run_id=run.pk, mentee_id=b.pk, mentor_id=manager.pk
@@ -218,9 +211,9 @@ def test_swap_rechecks_seats_and_rules(program, org_admin, django_capture_on_com
 def test_confirm_creates_pairings_and_only_assignment_emails(
     program, org_admin, django_capture_on_commit_callbacks
 ):
-    mentees = [_mentee(program) for _ in range(3)]
-    mentor = _mentor(program, capacity=3)
-    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    mentees = [skilled_mentee(program) for _ in range(3)]
+    mentor = skilled_mentor(program, capacity=3)
+    run = run_autopair(program, org_admin, django_capture_on_commit_callbacks)
     result = autopair.autopair_confirm(program=program, run_id=run.pk, user=org_admin)
     assert result.created == 3 and result.skipped == []
     pairings = Pairing.objects.filter(program=program)
@@ -251,19 +244,19 @@ def test_confirm_skips_and_reports_proposals_that_no_longer_fit(
     program, org_admin, django_capture_on_commit_callbacks
 ):
     for _ in range(3):
-        _mentee(program)
-    m1 = _mentor(program, capacity=2)
-    m2 = _mentor(program, capacity=1)
-    other = _mentor(program, capacity=1, skills=[])
-    run = _run(program, org_admin, django_capture_on_commit_callbacks)
-    pairs = _pairs(run)
+        skilled_mentee(program)
+    m1 = skilled_mentor(program, capacity=2)
+    m2 = skilled_mentor(program, capacity=1)
+    other = skilled_mentor(program, capacity=1, skills=[])
+    run = run_autopair(program, org_admin, django_capture_on_commit_callbacks)
+    pairs = proposed_pairs(run)
     assert len(pairs) == 3
     # The three mentees are alike: whichever two the run gave m1, one of them
     # gets paired elsewhere meanwhile, and m2 fills up through a request.
     with_m1 = sorted(mentee for mentee, mentor in pairs if mentor == m1.pk)
     assert len(with_m1) == 2 and other.pk not in {mentor for _, mentor in pairs}
     Pairing.objects.create(program=program, mentee_id=with_m1[0], mentor=other, origin="admin")
-    late = _mentee(program)
+    late = skilled_mentee(program)
     MentorRequest.objects.create(
         program=program, mentee=late, mentor=m2, expires_at=timezone.now() + timedelta(days=3)
     )
@@ -285,10 +278,10 @@ def test_confirm_skips_and_reports_proposals_that_no_longer_fit(
 def test_confirm_skips_a_mentee_who_is_no_longer_a_mentee(
     program, org_admin, django_capture_on_commit_callbacks
 ):
-    mentee = _mentee(program)
-    mentor = _mentor(program, capacity=2)
-    run = _run(program, org_admin, django_capture_on_commit_callbacks)
-    assert _pairs(run) == {(mentee.pk, mentor.pk)}
+    mentee = skilled_mentee(program)
+    mentor = skilled_mentor(program, capacity=2)
+    run = run_autopair(program, org_admin, django_capture_on_commit_callbacks)
+    assert proposed_pairs(run) == {(mentee.pk, mentor.pk)}
     # As the data may stand after a database edit (the admin's form refuses it while the
     # run is staged).
     Participant.objects.filter(pk=mentee.pk).update(role="mentor")
@@ -301,9 +294,9 @@ def test_confirm_skips_a_mentee_who_is_no_longer_a_mentee(
 def test_discard_drops_the_proposals_and_logs_it(
     program, org_admin, django_capture_on_commit_callbacks
 ):
-    _mentee(program)
-    _mentor(program)
-    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    skilled_mentee(program)
+    skilled_mentor(program)
+    run = run_autopair(program, org_admin, django_capture_on_commit_callbacks)
     autopair.autopair_discard(program=program, run_id=run.pk, user=org_admin)
     run.refresh_from_db()
     assert run.status == Status.DISCARDED and not AutoPairProposal.objects.exists()
@@ -317,8 +310,8 @@ def test_discard_drops_the_proposals_and_logs_it(
 def test_run_form_starts_a_run_and_redirects_to_it(
     program, org_admin_client, django_capture_on_commit_callbacks
 ):
-    _mentee(program)
-    _mentor(program)
+    skilled_mentee(program)
+    skilled_mentor(program)
     url = reverse("pairing:autopair", kwargs={"program_id": program.pk})
     page = org_admin_client.get(url)
     assert page.status_code == 200 and b"Pair as many mentees as possible" in page.content
@@ -353,32 +346,11 @@ def test_progress_fragment_polls_while_working_and_refreshes_when_done(
     assert org_admin_client.get(url).status_code == 302  # without htmx: the run page
 
 
-def _staged(program, user, mentees, mentors):
-    run = AutoPairRun.objects.create(
-        program=program, created_by=user, status=Status.STAGED,
-        totals={"mentees": mentees, "seats": mentees, "pairs": mentees, "all_pairs": True,
-                "candidate_edges": mentees, "total_score": 0, "k": mentors},
-        timings={"total": 1.0, "score": 0.5, "solve": 0.1},
-    )  # fmt: skip
-    people = [_mentee(program) for _ in range(mentees)]
-    coaches = [_mentor(program, capacity=min(mentees, 50)) for _ in range(mentors)]
-    AutoPairProposal.objects.bulk_create(
-        AutoPairProposal(run=run, mentee=m, mentor=coaches[i % mentors], score=50.0,
-                         reasons=["Skills for goals: python"])
-        for i, m in enumerate(people)
-    )  # fmt: skip
-    AutoPairUnpaired.objects.bulk_create(
-        AutoPairUnpaired(run=run, mentee=_mentee(program), reason=Reason.NO_CANDIDATE)
-        for _ in range(3)
-    )
-    return run
-
-
 @pytest.mark.parametrize("size", [5, 120])
 def test_review_page_query_count_does_not_grow_with_the_run(
     size, program, org_admin, org_admin_client, django_assert_num_queries
 ):
-    run = _staged(program, org_admin, size, 4)
+    run = staged_run(program, org_admin, size, 4)
     url = reverse("pairing:autopair_run", kwargs={"program_id": program.pk, "run_id": run.pk})
     # The same count at 5 and 120 proposals: no query per row.
     with django_assert_num_queries(12):
@@ -391,7 +363,7 @@ def test_review_page_query_count_does_not_grow_with_the_run(
 
 
 def test_review_page_searches_and_sorts_with_htmx(program, org_admin, org_admin_client):
-    run = _staged(program, org_admin, 4, 2)
+    run = staged_run(program, org_admin, 4, 2)
     target = run.proposals.order_by("id").first()
     target.mentee.first_name = "Philippa"
     target.mentee.save()
@@ -408,11 +380,11 @@ def test_review_page_searches_and_sorts_with_htmx(program, org_admin, org_admin_
 def test_swap_page_lists_mentors_with_seats_and_swaps(
     program, org_admin, org_admin_client, django_capture_on_commit_callbacks
 ):
-    mentee = _mentee(program)
-    first = _mentor(program, last_name="First")
-    full = _mentor(program, capacity=0, last_name="Fullone")
-    spare = _mentor(program, last_name="Sparesome", skills=[])
-    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    mentee = skilled_mentee(program)
+    first = skilled_mentor(program, last_name="First")
+    full = skilled_mentor(program, capacity=0, last_name="Fullone")
+    spare = skilled_mentor(program, last_name="Sparesome", skills=[])
+    run = run_autopair(program, org_admin, django_capture_on_commit_callbacks)
     url = reverse(
         "pairing:autopair_mentor",
         kwargs={"program_id": program.pk, "run_id": run.pk, "mentee_id": mentee.pk},
@@ -432,9 +404,9 @@ def test_swap_page_lists_mentors_with_seats_and_swaps(
 def test_confirm_and_discard_buttons(
     program, org_admin, org_admin_client, django_capture_on_commit_callbacks
 ):
-    _mentee(program)
-    _mentor(program)
-    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    skilled_mentee(program)
+    skilled_mentor(program)
+    run = run_autopair(program, org_admin, django_capture_on_commit_callbacks)
     kwargs = {"program_id": program.pk, "run_id": run.pk}
     assert (
         org_admin_client.get(reverse("pairing:autopair_confirm", kwargs=kwargs)).status_code == 405

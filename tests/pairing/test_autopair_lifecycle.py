@@ -1,7 +1,7 @@
 """Auto-pair runs over their life: cancelled while queued or running, queued after commit,
 and the program's match weights reaching the run through the database.
 
-Fixtures and helpers follow tests/pairing/test_autopair.py.
+Helpers: tests/support/autopair.py.
 """
 
 from django.urls import reverse
@@ -12,7 +12,7 @@ from pairing.models import AutoPairProposal, AutoPairRun, AutoPairUnpaired
 from pairing.tasks import autopair_execute_task
 from programs.match_weights import MUST_MATCH, match_weights_update, weights_of
 from programs.models import ActivityEvent
-from tests.pairing.test_autopair import _mentee, _mentor
+from tests.support.autopair import skilled_mentee, skilled_mentor
 
 Status = AutoPairRun.Status
 Reason = AutoPairUnpaired.Reason
@@ -71,8 +71,8 @@ def _next_run_gets_the_seat(program, user, django_capture_on_commit_callbacks, m
 def test_cancelling_a_queued_run_from_its_page_stages_nothing_even_when_the_task_comes_later(
     program, org_admin, org_admin_client, django_capture_on_commit_callbacks
 ):
-    mentee = _mentee(program)
-    mentor = _mentor(program)
+    mentee = skilled_mentee(program)
+    mentor = skilled_mentor(program)
     run, callbacks = _queued(program, org_admin, django_capture_on_commit_callbacks)
     page = org_admin_client.get(reverse("pairing:autopair_run", kwargs=_kwargs(run)))
     cancel_url = reverse("pairing:autopair_discard", kwargs=_kwargs(run))
@@ -105,8 +105,8 @@ def test_cancelling_a_queued_run_from_its_page_stages_nothing_even_when_the_task
 def test_cancelling_a_run_while_it_solves_stages_nothing(
     program, org_admin, org_admin_client, django_capture_on_commit_callbacks, monkeypatch
 ):
-    mentee = _mentee(program)
-    mentor = _mentor(program)
+    mentee = skilled_mentee(program)
+    mentor = skilled_mentor(program)
     run, callbacks = _queued(program, org_admin, django_capture_on_commit_callbacks)
     cancel_url = reverse("pairing:autopair_discard", kwargs=_kwargs(run))
     real_solve = autopair.runs.solve
@@ -141,8 +141,8 @@ def test_cancelling_a_run_while_it_solves_stages_nothing(
 def test_the_run_form_answers_at_once_and_hands_the_task_over_on_commit(
     program, org_admin_client, django_capture_on_commit_callbacks, monkeypatch
 ):
-    mentee = _mentee(program)
-    mentor = _mentor(program)
+    mentee = skilled_mentee(program)
+    mentor = skilled_mentor(program)
     handed = []
     real_apply_async = autopair_execute_task.apply_async
 
@@ -183,9 +183,13 @@ def test_the_run_form_answers_at_once_and_hands_the_task_over_on_commit(
 def test_a_must_match_weight_saved_on_the_program_changes_who_is_proposed(
     program, org_admin, django_capture_on_commit_callbacks
 ):
-    mentee = _mentee(program, interests=["python", "sql", "go"], department="Eng", location="Paris")
-    expert = _mentor(program, skills=["python", "sql", "go"], department="Ops", location="Oslo")
-    colleague = _mentor(program, skills=[], department="Eng", location="Oslo")
+    mentee = skilled_mentee(
+        program, interests=["python", "sql", "go"], department="Eng", location="Paris"
+    )
+    expert = skilled_mentor(
+        program, skills=["python", "sql", "go"], department="Ops", location="Oslo"
+    )
+    colleague = skilled_mentor(program, skills=[], department="Eng", location="Oslo")
 
     before = _staged(program, org_admin, django_capture_on_commit_callbacks)
     assert _pairs(before) == {(mentee.pk, expert.pk)}  # the better score under the defaults
@@ -202,9 +206,9 @@ def test_a_must_match_weight_saved_on_the_program_changes_who_is_proposed(
 def test_quality_says_no_candidate_adds_any_match_score_for_a_mentee_whose_pairs_score_zero(
     program, org_admin, org_admin_client, django_capture_on_commit_callbacks
 ):
-    mentor = _mentor(program, skills=["python"], department="Ops", location="Oslo")
-    scored = _mentee(program, interests=["python"], department="Eng", location="Paris")
-    zero = _mentee(program, interests=["knitting"], department="Eng", location="Paris")
+    mentor = skilled_mentor(program, skills=["python"], department="Ops", location="Oslo")
+    scored = skilled_mentee(program, interests=["python"], department="Eng", location="Paris")
+    zero = skilled_mentee(program, interests=["knitting"], department="Eng", location="Paris")
 
     run = _staged(program, org_admin, django_capture_on_commit_callbacks, objective="quality")
     assert run.status == Status.STAGED

@@ -3,7 +3,7 @@
 A pair whose pairing in this program ended is left out of a run unless the
 run allows it; the review marks such a pair and lets an admin choose it by
 hand with a warning. A run may take only the mentees on the waitlist.
-Fixtures and helpers follow tests/pairing/test_autopair.py.
+Helpers: tests/support/autopair.py.
 """
 
 import json
@@ -18,7 +18,13 @@ from pairing.models import AutoPairRun, AutoPairUnpaired, Pairing, WaitlistEntry
 from pairing.request_selectors import paired_before_pairs
 from programs.models import ActivityEvent
 from tests import factories
-from tests.pairing.test_autopair import _mentee, _mentor, _pairs, _run, _staged
+from tests.support.autopair import (
+    proposed_pairs,
+    run_autopair,
+    skilled_mentee,
+    skilled_mentor,
+    staged_run,
+)
 
 Status = AutoPairRun.Status
 Reason = AutoPairUnpaired.Reason
@@ -51,28 +57,28 @@ def _swap_url(run, mentee):
 def test_a_pair_whose_pairing_ended_is_not_proposed_again_by_default(
     program, org_admin, django_capture_on_commit_callbacks
 ):
-    mentee = _mentee(program)
-    old = _mentor(program)
+    mentee = skilled_mentee(program)
+    old = skilled_mentor(program)
     _ended(program, mentee, old)
 
-    run = _run(program, org_admin, django_capture_on_commit_callbacks)
-    assert _pairs(run) == set()
+    run = run_autopair(program, org_admin, django_capture_on_commit_callbacks)
+    assert proposed_pairs(run) == set()
 
     autopair.autopair_discard(program=program, run_id=run.pk, user=org_admin)
-    third = _mentor(program, skills=[])  # a weaker match on paper, but free
-    run = _run(program, org_admin, django_capture_on_commit_callbacks)
-    assert _pairs(run) == {(mentee.pk, third.pk)}
+    third = skilled_mentor(program, skills=[])  # a weaker match on paper, but free
+    run = run_autopair(program, org_admin, django_capture_on_commit_callbacks)
+    assert proposed_pairs(run) == {(mentee.pk, third.pk)}
 
 
 def test_the_mentee_whose_only_candidate_was_paired_before_is_left_out_by_a_rule(
     program, org_admin, django_capture_on_commit_callbacks
 ):
-    mentee = _mentee(program)
-    old = _mentor(program)
-    _mentor(program, capacity=0)  # full: not a candidate, whatever the rules
+    mentee = skilled_mentee(program)
+    old = skilled_mentor(program)
+    skilled_mentor(program, capacity=0)  # full: not a candidate, whatever the rules
     _ended(program, mentee, old)
 
-    run = _run(program, org_admin, django_capture_on_commit_callbacks)
+    run = run_autopair(program, org_admin, django_capture_on_commit_callbacks)
 
     assert not run.proposals.exists()
     assert run.unpaired.get().reason == Reason.RULE_EXCLUDED
@@ -82,12 +88,14 @@ def test_the_mentee_whose_only_candidate_was_paired_before_is_left_out_by_a_rule
 def test_allowing_pairs_who_were_paired_before_proposes_them_and_confirms_them(
     program, org_admin, django_capture_on_commit_callbacks
 ):
-    mentee = _mentee(program)
-    old = _mentor(program)
+    mentee = skilled_mentee(program)
+    old = skilled_mentor(program)
     _ended(program, mentee, old)
 
-    run = _run(program, org_admin, django_capture_on_commit_callbacks, allow_paired_before=True)
-    assert _pairs(run) == {(mentee.pk, old.pk)}
+    run = run_autopair(
+        program, org_admin, django_capture_on_commit_callbacks, allow_paired_before=True
+    )
+    assert proposed_pairs(run) == {(mentee.pk, old.pk)}
     detail = ActivityEvent.objects.get(program=program, verb="autopair_run").detail
     assert "allowing pairs who were paired before" in detail
 
@@ -99,23 +107,29 @@ def test_allowing_pairs_who_were_paired_before_proposes_them_and_confirms_them(
 def test_do_not_pair_again_stays_excluded_when_pairs_paired_before_are_allowed(
     program, org_admin, django_capture_on_commit_callbacks
 ):
-    mentee = _mentee(program)
-    never = _mentor(program)
-    again = _mentor(program)
+    mentee = skilled_mentee(program)
+    never = skilled_mentor(program)
+    again = skilled_mentor(program)
     _ended(program, mentee, never, do_not_pair_again=True)
     _ended(program, mentee, again)
 
-    run = _run(program, org_admin, django_capture_on_commit_callbacks, allow_paired_before=True)
+    run = run_autopair(
+        program, org_admin, django_capture_on_commit_callbacks, allow_paired_before=True
+    )
 
-    assert _pairs(run) == {(mentee.pk, again.pk)}
+    assert proposed_pairs(run) == {(mentee.pk, again.pk)}
 
 
 def test_paired_before_pairs_are_the_ended_pairings_of_the_program(program, other_org):
-    mentee, ended_with, active_with = _mentee(program), _mentor(program), _mentor(program)
+    mentee, ended_with, active_with = (
+        skilled_mentee(program),
+        skilled_mentor(program),
+        skilled_mentor(program),
+    )
     _ended(program, mentee, ended_with)
     Pairing.objects.create(program=program, mentee=mentee, mentor=active_with, origin="admin")
     elsewhere = factories.ProgramFactory(organization=other_org)
-    _ended(elsewhere, _mentee(elsewhere), _mentor(elsewhere))
+    _ended(elsewhere, skilled_mentee(elsewhere), skilled_mentor(elsewhere))
 
     assert paired_before_pairs(program) == {(mentee.pk, ended_with.pk)}
 
@@ -126,15 +140,17 @@ def test_paired_before_pairs_are_the_ended_pairings_of_the_program(program, othe
 def test_the_review_marks_a_proposal_between_people_paired_before(
     program, org_admin, org_admin_client, django_capture_on_commit_callbacks
 ):
-    mentee = _mentee(program, first_name="Returning", interests=["rust"])
-    old = _mentor(program, last_name="Oldhand", skills=["rust"])
-    _mentee(program, first_name="Newcomer", interests=["go"])
-    _mentor(program, last_name="Freshface", skills=["go"])
+    mentee = skilled_mentee(program, first_name="Returning", interests=["rust"])
+    old = skilled_mentor(program, last_name="Oldhand", skills=["rust"])
+    skilled_mentee(program, first_name="Newcomer", interests=["go"])
+    skilled_mentor(program, last_name="Freshface", skills=["go"])
     _ended(program, mentee, old)
     # Earlier, shorter pairing of the same two: the latest end is the one shown.
     _ended(program, mentee, old, ended_at=datetime(2025, 1, 10, 12, 0, tzinfo=UTC))
-    run = _run(program, org_admin, django_capture_on_commit_callbacks, allow_paired_before=True)
-    assert (mentee.pk, old.pk) in _pairs(run) and len(_pairs(run)) == 2
+    run = run_autopair(
+        program, org_admin, django_capture_on_commit_callbacks, allow_paired_before=True
+    )
+    assert (mentee.pk, old.pk) in proposed_pairs(run) and len(proposed_pairs(run)) == 2
 
     body = org_admin_client.get(_run_url(run)).content.decode()
 
@@ -151,7 +167,7 @@ def test_the_review_page_marks_paired_before_at_the_same_query_count(
     program, org_admin, org_admin_client, django_assert_num_queries
 ):
     """tests/pairing/test_autopair.py pins this page at 12 queries; marks add none."""
-    run = _staged(program, org_admin, 120, 4)
+    run = staged_run(program, org_admin, 120, 4)
     for proposal in run.proposals.order_by("id")[:60]:
         _ended(program, proposal.mentee, proposal.mentor)
 
@@ -167,12 +183,12 @@ def test_the_review_page_marks_paired_before_at_the_same_query_count(
 def test_swapping_in_a_mentor_paired_before_is_allowed_with_a_warning(
     program, org_admin, org_admin_client, django_capture_on_commit_callbacks
 ):
-    mentee = _mentee(program)
-    old = _mentor(program, last_name="Oldhand")
-    _mentor(program, last_name="Freshface")
+    mentee = skilled_mentee(program)
+    old = skilled_mentor(program, last_name="Oldhand")
+    skilled_mentor(program, last_name="Freshface")
     _ended(program, mentee, old)
-    run = _run(program, org_admin, django_capture_on_commit_callbacks)
-    assert old.pk not in {mentor for _, mentor in _pairs(run)}
+    run = run_autopair(program, org_admin, django_capture_on_commit_callbacks)
+    assert old.pk not in {mentor for _, mentor in proposed_pairs(run)}
     url = _swap_url(run, mentee)
 
     page = org_admin_client.get(url).content.decode()
@@ -192,12 +208,12 @@ def test_swapping_in_a_mentor_paired_before_is_allowed_with_a_warning(
 def test_proposal_set_mentor_says_when_the_two_were_paired_before(
     program, org_admin, django_capture_on_commit_callbacks
 ):
-    mentee = _mentee(program)
-    old = _mentor(program, skills=[])
-    fresh = _mentor(program)
+    mentee = skilled_mentee(program)
+    old = skilled_mentor(program, skills=[])
+    fresh = skilled_mentor(program)
     _ended(program, mentee, old)
-    run = _run(program, org_admin, django_capture_on_commit_callbacks)
-    assert _pairs(run) == {(mentee.pk, fresh.pk)}
+    run = run_autopair(program, org_admin, django_capture_on_commit_callbacks)
+    assert proposed_pairs(run) == {(mentee.pk, fresh.pk)}
 
     swapped = autopair.proposal_set_mentor(
         program=program, run_id=run.pk, mentee_id=mentee.pk, mentor_id=old.pk
@@ -219,24 +235,24 @@ def _wait(program, mentee):
 def test_waitlist_only_pairs_only_the_mentees_on_the_waitlist(
     program, org_admin, django_capture_on_commit_callbacks
 ):
-    waiting = _mentee(program)
-    _mentee(program)  # unpaired, not waiting
-    paired_meanwhile = _mentee(program)
-    mentor = _mentor(program, capacity=3)
-    other = _mentor(program, capacity=1, skills=[])
+    waiting = skilled_mentee(program)
+    skilled_mentee(program)  # unpaired, not waiting
+    paired_meanwhile = skilled_mentee(program)
+    mentor = skilled_mentor(program, capacity=3)
+    other = skilled_mentor(program, capacity=1, skills=[])
     _wait(program, waiting)
     _wait(program, paired_meanwhile)
     Pairing.objects.create(program=program, mentee=paired_meanwhile, mentor=other, origin="admin")
 
-    run = _run(program, org_admin, django_capture_on_commit_callbacks, waitlist_only=True)
+    run = run_autopair(program, org_admin, django_capture_on_commit_callbacks, waitlist_only=True)
 
-    assert _pairs(run) == {(waiting.pk, mentor.pk)}
+    assert proposed_pairs(run) == {(waiting.pk, mentor.pk)}
     assert run.totals["mentees"] == 1 and not run.unpaired.exists()
     detail = ActivityEvent.objects.get(program=program, verb="autopair_run").detail
     assert "only mentees on the waitlist" in detail
 
     autopair.autopair_discard(program=program, run_id=run.pk, user=org_admin)
-    everyone = _run(program, org_admin, django_capture_on_commit_callbacks)
+    everyone = run_autopair(program, org_admin, django_capture_on_commit_callbacks)
     assert everyone.totals["mentees"] == 2
 
 
@@ -256,8 +272,8 @@ def test_the_run_form_pre_ticks_the_waitlist_from_the_link(program, org_admin_cl
 def test_the_run_form_stores_both_options(
     program, org_admin_client, django_capture_on_commit_callbacks
 ):
-    _wait(program, _mentee(program))
-    _mentor(program)
+    _wait(program, skilled_mentee(program))
+    skilled_mentor(program)
     url = reverse("pairing:autopair", kwargs={"program_id": program.pk})
     with django_capture_on_commit_callbacks(execute=True):
         response = org_admin_client.post(

@@ -10,7 +10,7 @@ from pairing import autopair, services
 from pairing.autopair import Options
 from pairing.models import AutoPairRun, Pairing
 from tests import factories
-from tests.pairing.test_concurrency import _race
+from tests.support.race import race
 
 pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db(transaction=True)]
 
@@ -36,7 +36,7 @@ def test_confirm_and_pairing_by_hand_never_overfill_a_mentor(org, round_number):
     # seat; the two still race for it, and whichever lands first, the mentor never
     # gets a second mentee (confirm re-checks seats; the hand pairing checks holds).
     run.unpaired.filter(mentee=by_hand).delete()
-    outcomes = _race(
+    outcomes = race(
         [
             lambda: autopair.autopair_confirm(program=program, run_id=run.pk, user=user),
             lambda: services.pairing_create_by_admin(
@@ -64,6 +64,6 @@ def test_two_confirms_of_one_run_create_the_pairings_once(org):
     factories.MentorFactory(program=program, capacity=6, skills=["python"])
     run = _staged_run(program, user)
     confirm = lambda: autopair.autopair_confirm(program=program, run_id=run.pk, user=user)  # noqa: E731
-    outcomes = _race([confirm, confirm])
+    outcomes = race([confirm, confirm])
     assert sorted(o.split(":")[0] for o in outcomes) == ["refused", "won"], outcomes
     assert Pairing.objects.filter(program=program, origin="auto_pair").count() == 6

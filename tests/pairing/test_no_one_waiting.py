@@ -31,21 +31,17 @@ from programs.imports import import_apply, import_create
 from programs.models import Participant, Program
 from programs.services import DomainError, participant_update
 from tests import factories
-from tests.pairing.test_waitlist_races import ROUNDS, _race
+from tests.support.builders import program_set
+from tests.support.race import race
 
 pytestmark = pytest.mark.django_db
 
 Status = MentorRequest.Status
 Process = Program.Process
 NextStep = monitoring.NextStep
+ROUNDS = 5
 REQUEST_LINK = re.compile(r"https?://[^\s<>\"]+(/r/[A-Za-z0-9_-]+/)")
 PREFERENCES_LINK = re.compile(r"https?://[^\s<>\"]+(/p/[A-Za-z0-9_-]+/)")
-
-
-def _set(program, **fields) -> Program:
-    Program.objects.filter(pk=program.pk).update(**fields)
-    program.refresh_from_db()
-    return program
 
 
 def _ask(program, *mentors, mentee=None) -> MentorRequest:
@@ -148,7 +144,7 @@ def test_a_pairing_without_approval_closes_requests_left_from_approval(live_prog
     the mentee paired straight away takes the last seat, and the old request closes."""
     mentor = factories.MentorFactory(program=live_program, capacity=1)
     earlier = _ask(live_program, mentor)
-    _set(live_program, pairing_process=Process.USER_LED)
+    program_set(live_program, pairing_process=Process.USER_LED)
 
     result = _ask(live_program, mentor)
 
@@ -272,7 +268,7 @@ def test_an_admin_marking_a_mentor_not_accepting_closes_their_requests(live_prog
 
 
 def test_under_next_choice_a_closed_request_passes_to_the_next_mentor_with_room(live_program):
-    _set(live_program, after_decline=Program.AfterDecline.NEXT_CHOICE)
+    program_set(live_program, after_decline=Program.AfterDecline.NEXT_CHOICE)
     mentor = factories.MentorFactory(program=live_program, capacity=1)
     full_too = factories.mentor_with_pairings(live_program, 1, capacity=1)
     roomy = factories.MentorFactory(program=live_program, capacity=2, first_name="Nia")
@@ -296,7 +292,7 @@ def test_under_next_choice_a_closed_request_passes_to_the_next_mentor_with_room(
 
 
 def test_under_next_choice_with_nobody_left_the_mentee_is_told_to_choose_again(live_program):
-    _set(live_program, after_decline=Program.AfterDecline.NEXT_CHOICE)
+    program_set(live_program, after_decline=Program.AfterDecline.NEXT_CHOICE)
     mentor = factories.MentorFactory(program=live_program, capacity=1)
     waiting, approved = _ask(live_program, mentor), _ask(live_program, mentor)
     services.request_approve(request_id=approved.pk)
@@ -366,7 +362,7 @@ def test_racing_approvals_hand_pairing_and_capacity_drop_leave_nobody_waiting_fo
         mentor = factories.mentor_with_pairings(program, 1, capacity=3)
         requests = [_ask(program, mentor) for _ in range(6)]
 
-        outcomes = _race(_contenders(program, mentor, requests[:3], org_admin))
+        outcomes = race(_contenders(program, mentor, requests[:3], org_admin))
 
         assert not [o for o in outcomes if o.startswith("crashed")], (round_number, outcomes)
         mentor.refresh_from_db()
@@ -453,7 +449,7 @@ def test_choosing_a_mentor_who_declined_is_refused_with_a_reason_and_writes_noth
     )
     other = factories.MentorFactory(program=live_program, capacity=3)
     mentee = _declined(live_program, declining)
-    _set(live_program, pairing_process=process)
+    program_set(live_program, pairing_process=process)
     before = _nothing_written()
 
     with pytest.raises(DomainError, match="Rex Nay can't be asked again: they declined"):
@@ -491,7 +487,7 @@ def test_a_declined_waitlist_offer_puts_the_mentee_back_in_line_where_they_were(
     them and B declined. Under either setting the mentee is not passed on to C nor
     asked to choose again: they are back on the waitlist, at their place, still
     waiting for B only, and told so."""
-    _set(live_program, after_decline=after_decline)
+    program_set(live_program, after_decline=after_decline)
     a, b, c = (factories.MentorFactory(program=live_program, capacity=2) for _ in range(3))
     first = _ask(live_program, a, b, c)
     mentee = first.mentee
@@ -608,7 +604,7 @@ def test_a_seat_freed_by_an_end_goes_to_the_longest_waiting_mentee_with_emails(
 
 
 def test_without_approval_the_freed_seat_becomes_a_waitlist_pairing(live_program, org_admin):
-    _set(live_program, pairing_process=Process.USER_LED)
+    program_set(live_program, pairing_process=Process.USER_LED)
     mentor, (pairing,) = _full(live_program, 1)
     w1 = _wait(live_program)
 
@@ -624,7 +620,7 @@ def test_without_approval_the_freed_seat_becomes_a_waitlist_pairing(live_program
 
 
 def test_admin_led_programs_offer_nothing_automatically(live_program, org_admin):
-    _set(live_program, pairing_process=Process.ADMIN_LED)
+    program_set(live_program, pairing_process=Process.ADMIN_LED)
     _, (pairing,) = _full(live_program, 1)
     w1 = _wait(live_program, user=org_admin)
 
@@ -668,7 +664,7 @@ def test_first_in_line_beats_those_who_joined_earlier(live_program, org_admin):
 def test_a_must_match_field_keeps_the_seat_from_a_mentee_who_does_not_match(
     live_program, org_admin
 ):
-    _set(
+    program_set(
         live_program,
         match_weights={
             "skills_for_goals": 5,
@@ -866,7 +862,7 @@ def test_bulk_end_of_a_mentors_three_pairings_sends_the_mentor_one_email(live_pr
 
 
 def test_program_without_waitlist_refuses_the_waitlist_next_step(live_program, org_admin):
-    _set(live_program, waitlist_enabled=False)
+    program_set(live_program, waitlist_enabled=False)
     _, (pairing,) = _full(live_program, 1)
     with pytest.raises(DomainError, match="no waitlist"):
         _end(live_program, pairing, org_admin, notify=True, next_step=NextStep.WAITLIST)

@@ -27,7 +27,7 @@ from programs.imports import import_apply, import_create
 from programs.models import ActivityEvent, Participant, Program
 from programs.services import DomainError, participant_update
 from tests import factories
-from tests.pairing.test_no_one_waiting import _set
+from tests.support.builders import program_set
 
 pytestmark = pytest.mark.django_db
 
@@ -168,7 +168,7 @@ def test_a_mentee_cannot_join_the_waitlist_while_pairing_is_off(program):
 def test_in_an_admin_led_program_only_an_admin_puts_a_mentee_on_the_waitlist(
     live_program, org_admin
 ):
-    _set(live_program, pairing_process=Process.ADMIN_LED)
+    program_set(live_program, pairing_process=Process.ADMIN_LED)
     mentee = _mentee(live_program)
     before = _written()
 
@@ -190,7 +190,7 @@ def test_in_an_admin_led_program_only_an_admin_puts_a_mentee_on_the_waitlist(
 def test_naming_a_mentor_who_fails_a_must_match_field_is_refused_and_writes_nothing(
     live_program,
 ):
-    _set(
+    program_set(
         live_program,
         match_weights={
             "skills_for_goals": 5,

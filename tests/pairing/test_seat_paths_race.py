@@ -20,8 +20,8 @@ from programs.models import Participant, Program
 from programs.registration import registration_submit
 from programs.services import participant_update
 from tests import factories
-from tests.pairing.test_waitlist_races import _race
-from tests.programs.test_participant_edit import _form as _edit_form
+from tests.support.builders import participant_edit_form
+from tests.support.race import race
 
 Status = MentorRequest.Status
 ROUNDS = 6
@@ -157,7 +157,7 @@ def test_every_seat_path_racing_for_one_mentor_leaves_nobody_waiting_for_a_seat_
         )
         paths = _every_path(program, mentor, run, requests, by_hand, org_admin)
 
-        outcomes = dict(zip(paths, _race(list(paths.values())), strict=True))
+        outcomes = dict(zip(paths, race(list(paths.values())), strict=True))
 
         # A refusal (DomainError, a settled request) is a fair loss; anything else,
         # a deadlock included, or a thread still stuck, is not.
@@ -304,7 +304,7 @@ def test_an_admins_unrelated_edit_saved_after_unavailable_for_now_keeps_the_ment
         kwargs={"program_id": program.pk, "participant_id": mentor.pk},
     )
     assert org_admin_client.get(url).status_code == 200
-    as_shown = _edit_form(Participant.objects.get(pk=mentor.pk))
+    as_shown = participant_edit_form(Participant.objects.get(pk=mentor.pk))
 
     services.request_decline(request_id=request.pk, message="On leave", unavailable=True)
     response = org_admin_client.post(url, {**as_shown, "department": "Legal"})

@@ -16,7 +16,7 @@ from pairing.models import MentoringSession, MentorRequest
 from programs.models import ActivityEvent
 from programs.services import DomainError
 from tests import factories
-from tests.pairing.test_active import pair
+from tests.support.builders import pair
 
 
 def _link(pairing, person=None, purpose=Purpose.SESSION, **kw):

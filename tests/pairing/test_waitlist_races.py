@@ -14,7 +14,7 @@ from pairing import monitoring, services, waitlist
 from pairing.models import MentorRequest, Pairing, PendingRequest, WaitlistEntry
 from programs.models import Program
 from tests import factories
-from tests.pairing.test_concurrency import _race
+from tests.support.race import race
 
 pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db(transaction=True)]
 
@@ -60,7 +60,7 @@ def test_two_seats_freeing_at_once_offer_the_one_waiting_mentee_exactly_one(org,
         (_, p1), (_, p2) = _full_mentor(program), _full_mentor(program)
         mentee = _wait(program)
 
-        outcomes = _race([_end(program, p1, org_admin), _end(program, p2, org_admin)])
+        outcomes = race([_end(program, p1, org_admin), _end(program, p2, org_admin)])
 
         assert outcomes == ["won", "won"], (round_number, outcomes)
         assert _offers([mentee]) == {mentee.pk: 1}, round_number
@@ -84,7 +84,7 @@ def test_two_seats_freeing_at_once_with_two_waiting_offer_each_mentee_one(org, o
         (m1, p1), (m2, p2) = _full_mentor(program), _full_mentor(program)
         first, second = _wait(program), _wait(program)
 
-        outcomes = _race([_end(program, p1, org_admin), _end(program, p2, org_admin)])
+        outcomes = race([_end(program, p1, org_admin), _end(program, p2, org_admin)])
 
         assert outcomes == ["won", "won"], (round_number, outcomes)
         offers = _offers([first, second])
@@ -103,7 +103,7 @@ def test_the_sweep_offers_a_seat_that_a_concurrent_offer_left_free(org, org_admi
         program = _program(org)
         (_, p1), (_, p2) = _full_mentor(program), _full_mentor(program)
         first, second = _wait(program), _wait(program)
-        _race([_end(program, p1, org_admin), _end(program, p2, org_admin)])
+        race([_end(program, p1, org_admin), _end(program, p2, org_admin)])
 
         waitlist.waitlist_sweep()
 
@@ -127,7 +127,7 @@ def test_one_seat_freeing_twice_at_once_is_offered_once(org):
         waiting = [_wait(program), _wait(program)]
         assert _offers(waiting) == {m.pk: 0 for m in waiting}
 
-        outcomes = _race(
+        outcomes = race(
             [
                 lambda r=declined: services.request_decline(request_id=r.pk, message="No"),
                 lambda r=withdrawn: services.request_withdraw(mentee=r.mentee, request_id=r.pk),
@@ -155,7 +155,7 @@ def test_without_approval_two_seats_freeing_at_once_pair_the_waiting_mentee_once
         (_, p1), (_, p2) = _full_mentor(program), _full_mentor(program)
         mentee = _wait(program)
 
-        outcomes = _race([_end(program, p1, org_admin), _end(program, p2, org_admin)])
+        outcomes = race([_end(program, p1, org_admin), _end(program, p2, org_admin)])
 
         assert outcomes == ["won", "won"], (round_number, outcomes)
         made = Pairing.objects.filter(mentee=mentee, status=Pairing.Status.ACTIVE)

@@ -3,7 +3,6 @@
 import random
 
 import pytest
-from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -12,29 +11,15 @@ from django.urls import reverse
 from programs.imports import ImportFileError, check_upload_size
 from programs.models import Participant, ParticipantImport
 from tests import factories
+from tests.support.imports import (
+    confirm_import,
+    messages_of,
+    participants_snapshot,
+    preview_url,
+    upload_csv,
+)
 
 HEADER = "email,role,first_name,last_name,department,skills,capacity\n"
-
-
-def _upload(client, program, data: bytes, name: str = "people.csv"):
-    url = reverse("programs:import_upload", args=[program.pk])
-    return client.post(url, {"file": SimpleUploadedFile(name, data, content_type="text/csv")})
-
-
-def _preview_url(upload: ParticipantImport) -> str:
-    return reverse("programs:import_preview", args=[upload.program_id, upload.pk])
-
-
-def _confirm(client, upload: ParticipantImport):
-    return client.post(reverse("programs:import_confirm", args=[upload.program_id, upload.pk]))
-
-
-def _messages(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
-
-
-def _snapshot(program) -> list[dict]:
-    return list(Participant.objects.filter(program=program).order_by("id").values())
 
 
 @pytest.fixture
@@ -61,14 +46,14 @@ def test_upload_preview_confirm_creates_and_updates_participants(
         + "grace@example.org,MENTEE,Grace,Hopper,Research,,\n"
         + "linus@example.org,mentor,Linus,Torvalds,Kernel,C|Git,7\n"
     )
-    response = _upload(org_admin_client, program, csv_text.encode())
+    response = upload_csv(org_admin_client, program, csv_text.encode())
     upload = ParticipantImport.objects.get(program=program)
     assert response.status_code == 302
-    assert response.url == _preview_url(upload)
+    assert response.url == preview_url(upload)
     assert upload.filename == "people.csv"
     assert upload.status == ParticipantImport.Status.PREVIEW
 
-    preview = org_admin_client.get(_preview_url(upload))
+    preview = org_admin_client.get(preview_url(upload))
     page = preview.content.decode()
     assert preview.status_code == 200
     assert preview.context["preview"].row_count == 3
@@ -79,10 +64,10 @@ def test_upload_preview_confirm_creates_and_updates_participants(
     assert "ada@example.org" in page
     assert Participant.objects.filter(program=program).count() == 1  # the preview wrote nothing
 
-    response = _confirm(org_admin_client, upload)
+    response = confirm_import(org_admin_client, upload)
     assert response.status_code == 302
     assert response.url == reverse("programs:participants", args=[program.pk])
-    assert _messages(response) == ["Imported 3 participants: 2 new, 1 updated."]
+    assert messages_of(response) == ["Imported 3 participants: 2 new, 1 updated."]
 
     people = {p.email: p for p in Participant.objects.filter(program=program)}
     assert set(people) == {"ada@example.org", "grace@example.org", "linus@example.org"}
@@ -107,17 +92,17 @@ def test_upload_preview_confirm_creates_and_updates_participants(
 
 def test_reimporting_the_same_people_updates_them_instead_of_duplicating(org_admin_client, program):
     first = HEADER + "a@example.org,mentor,Ann,One,Sales,,3\nb@example.org,mentee,Bob,Two,Ops,,\n"
-    _upload(org_admin_client, program, first.encode())
-    _confirm(org_admin_client, ParticipantImport.objects.get())
+    upload_csv(org_admin_client, program, first.encode())
+    confirm_import(org_admin_client, ParticipantImport.objects.get())
     ids = dict(Participant.objects.values_list("email", "id"))
 
     second = "Email,Role,Name,Department\nA@example.org,mentor,Ann Marie Smith,Legal\nb@example.org,mentor,Bob Two,Ops\n"
-    _upload(org_admin_client, program, second.encode())
+    upload_csv(org_admin_client, program, second.encode())
     upload = ParticipantImport.objects.filter(status="preview").get()
-    assert org_admin_client.get(_preview_url(upload)).context["preview"].update_count == 2
-    response = _confirm(org_admin_client, upload)
+    assert org_admin_client.get(preview_url(upload)).context["preview"].update_count == 2
+    response = confirm_import(org_admin_client, upload)
 
-    assert _messages(response)[-1] == "Imported 2 participants: 0 new, 2 updated."
+    assert messages_of(response)[-1] == "Imported 2 participants: 0 new, 2 updated."
     assert dict(Participant.objects.values_list("email", "id")) == ids
     ann = Participant.objects.get(email="a@example.org")
     assert (ann.first_name, ann.last_name, ann.department) == ("Ann", "Marie Smith", "Legal")
@@ -127,22 +112,22 @@ def test_reimporting_the_same_people_updates_them_instead_of_duplicating(org_adm
 
 
 def test_confirming_twice_imports_once(org_admin_client, program):
-    _upload(org_admin_client, program, (HEADER + "a@example.org,mentee,Ann,,,,\n").encode())
+    upload_csv(org_admin_client, program, (HEADER + "a@example.org,mentee,Ann,,,,\n").encode())
     upload = ParticipantImport.objects.get()
-    _confirm(org_admin_client, upload)
+    confirm_import(org_admin_client, upload)
     Participant.objects.update(first_name="Edited since")
 
-    response = _confirm(org_admin_client, upload)
+    response = confirm_import(org_admin_client, upload)
 
-    assert response.url == _preview_url(upload)
-    assert _messages(response)[-1] == "This file was already imported."
+    assert response.url == preview_url(upload)
+    assert messages_of(response)[-1] == "This file was already imported."
     assert Participant.objects.get().first_name == "Edited since"
-    page = org_admin_client.get(_preview_url(upload)).content.decode()
+    page = org_admin_client.get(preview_url(upload)).content.decode()
     assert "Import 1 participant" not in page
 
 
 def test_discarded_file_cannot_be_confirmed(org_admin_client, program):
-    _upload(org_admin_client, program, (HEADER + "a@example.org,mentee,Ann,,,,\n").encode())
+    upload_csv(org_admin_client, program, (HEADER + "a@example.org,mentee,Ann,,,,\n").encode())
     upload = ParticipantImport.objects.get()
 
     response = org_admin_client.post(
@@ -152,13 +137,13 @@ def test_discarded_file_cannot_be_confirmed(org_admin_client, program):
     upload.refresh_from_db()
     assert upload.status == ParticipantImport.Status.DISCARDED
 
-    response = _confirm(org_admin_client, upload)
-    assert "discarded" in _messages(response)[-1]
+    response = confirm_import(org_admin_client, upload)
+    assert "discarded" in messages_of(response)[-1]
     assert not Participant.objects.exists()
 
 
 def test_preview_and_confirm_answer_only_their_methods(org_admin_client, program):
-    _upload(org_admin_client, program, (HEADER + "a@example.org,mentee,Ann,,,,\n").encode())
+    upload_csv(org_admin_client, program, (HEADER + "a@example.org,mentee,Ann,,,,\n").encode())
     upload = ParticipantImport.objects.get()
     assert (
         org_admin_client.get(
@@ -172,7 +157,7 @@ def test_preview_and_confirm_answer_only_their_methods(org_admin_client, program
         ).status_code
         == 405
     )
-    assert org_admin_client.post(_preview_url(upload)).status_code == 405
+    assert org_admin_client.post(preview_url(upload)).status_code == 405
     upload.refresh_from_db()
     assert upload.status == ParticipantImport.Status.PREVIEW
     assert not Participant.objects.exists()
@@ -215,10 +200,10 @@ def test_import_urls_are_404_for_another_organization_and_another_program(
 
 def test_confirm_writes_with_a_fixed_number_of_queries(org_admin_client, program):
     rows = "".join(f"p{i}@example.org,mentee,P{i},,,,\n" for i in range(300))
-    _upload(org_admin_client, program, (HEADER + rows).encode())
+    upload_csv(org_admin_client, program, (HEADER + rows).encode())
     upload = ParticipantImport.objects.get()
     with CaptureQueriesContext(connection) as queries:
-        _confirm(org_admin_client, upload)
+        confirm_import(org_admin_client, upload)
     assert Participant.objects.count() == 300
     # Per-row writes would be 300+ queries; batches of inserts are a handful.
     assert len(queries) < 25, len(queries)
@@ -240,10 +225,10 @@ def test_confirm_writes_with_a_fixed_number_of_queries(org_admin_client, program
     ],
 )
 def test_well_formed_variants_import(org_admin_client, program, name, data):
-    response = _upload(org_admin_client, program, data)
+    response = upload_csv(org_admin_client, program, data)
     assert response.status_code == 302, name
-    response = _confirm(org_admin_client, ParticipantImport.objects.get())
-    assert _messages(response) == ["Imported 1 participant: 1 new, 0 updated."]
+    response = confirm_import(org_admin_client, ParticipantImport.objects.get())
+    assert messages_of(response) == ["Imported 1 participant: 1 new, 0 updated."]
     person = Participant.objects.get()
     assert (person.email, person.first_name) == ("zoe@example.org", "Zoë")
     if name == "semicolons":
@@ -324,8 +309,8 @@ FILE_LEVEL_CASES = [
 def test_unusable_file_is_refused_with_its_reason(
     org_admin_client, program, existing, name, make, message
 ):
-    before = _snapshot(program)
-    response = _upload(org_admin_client, program, make())
+    before = participants_snapshot(program)
+    response = upload_csv(org_admin_client, program, make())
     assert response.status_code == 200
     errors = response.context["form"].errors["file"]
     assert any(message in e for e in errors), (name, errors)
@@ -333,34 +318,34 @@ def test_unusable_file_is_refused_with_its_reason(
     assert 'id="id_file_error"' in html
     assert 'aria-invalid="true"' in html
     assert not ParticipantImport.objects.exists()
-    assert _snapshot(program) == before
+    assert participants_snapshot(program) == before
 
 
 def test_file_over_the_size_limit_is_refused(org_admin_client, program, existing, settings):
     settings.IMPORT_MAX_BYTES = 1024
-    before = _snapshot(program)
+    before = participants_snapshot(program)
     rows = "".join(f"p{i}@example.org,mentee,P{i}\n" for i in range(100))
-    response = _upload(org_admin_client, program, f"email,role,first_name\n{rows}".encode())
+    response = upload_csv(org_admin_client, program, f"email,role,first_name\n{rows}".encode())
     errors = response.context["form"].errors["file"]
     assert "the largest file we accept is 1 KB" in errors[0]
     assert not ParticipantImport.objects.exists()
-    assert _snapshot(program) == before
+    assert participants_snapshot(program) == before
 
 
 def test_a_file_one_byte_over_the_limit_says_both_sizes_in_bytes(
     org_admin_client, program, existing, settings
 ):
     settings.IMPORT_MAX_BYTES = 5 * 1024 * 1024
-    before = _snapshot(program)
+    before = participants_snapshot(program)
     header = b"email,role,first_name\n"
     data = header + b"a" * (settings.IMPORT_MAX_BYTES + 1 - len(header))
-    response = _upload(org_admin_client, program, data)
+    response = upload_csv(org_admin_client, program, data)
     assert response.context["form"].errors["file"] == [
         "The file is 5,242,881 bytes; the largest file we accept is 5,242,880 bytes (5.0 MB). "
         "Split it into smaller files and import them one after another."
     ]
     assert not ParticipantImport.objects.exists()
-    assert _snapshot(program) == before
+    assert participants_snapshot(program) == before
 
 
 def test_sizes_that_differ_when_rounded_stay_short(settings):
@@ -450,12 +435,12 @@ ROW_ERROR_CASES = [
 def test_row_errors_are_listed_and_block_the_import(
     org_admin_client, program, existing, name, text, expected
 ):
-    before = _snapshot(program)
-    response = _upload(org_admin_client, program, text.encode())
+    before = participants_snapshot(program)
+    response = upload_csv(org_admin_client, program, text.encode())
     assert response.status_code == 302, name
     upload = ParticipantImport.objects.get()
 
-    preview = org_admin_client.get(_preview_url(upload))
+    preview = org_admin_client.get(preview_url(upload))
     found = [(e.line, e.column, e.reason) for e in preview.context["preview"].parsed.row_errors]
     assert found == expected
     html = preview.content.decode()
@@ -465,10 +450,10 @@ def test_row_errors_are_listed_and_block_the_import(
     assert reverse("programs:import_confirm", args=[program.pk, upload.pk]) not in html
     assert not preview.context["can_confirm"]
 
-    response = _confirm(org_admin_client, upload)
-    assert _messages(response) == [
+    response = confirm_import(org_admin_client, upload)
+    assert messages_of(response) == [
         "This file has errors, so nothing was imported. Fix them and upload it again."
     ]
     upload.refresh_from_db()
     assert upload.status == ParticipantImport.Status.PREVIEW
-    assert _snapshot(program) == before
+    assert participants_snapshot(program) == before

@@ -10,13 +10,19 @@ from django.utils import timezone
 from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing
 from programs.models import Participant, ParticipantImport
 from tests import factories
-from tests.programs.test_import import _confirm, _messages, _preview_url, _snapshot, _upload
+from tests.support.imports import (
+    confirm_import,
+    messages_of,
+    participants_snapshot,
+    preview_url,
+    upload_csv,
+)
 
 
 def _preview(client, program, text: str):
-    _upload(client, program, text.encode())
+    upload_csv(client, program, text.encode())
     upload = ParticipantImport.objects.filter(program=program, status="preview").latest("pk")
-    return upload, client.get(_preview_url(upload)).context["preview"]
+    return upload, client.get(preview_url(upload)).context["preview"]
 
 
 def _errors(preview) -> list[tuple[int, str, str]]:
@@ -32,7 +38,7 @@ def test_a_paired_mentee_and_a_busy_mentor_keep_their_roles(org_admin_client, pr
     )
     Pairing.objects.create(program=program, mentee=mentee, mentor=mentor, origin="admin")
     free = factories.ParticipantFactory(program=program, email="f@x.org", first_name="Fay")
-    before = _snapshot(program)
+    before = participants_snapshot(program)
 
     upload, preview = _preview(
         org_admin_client,
@@ -58,10 +64,10 @@ def test_a_paired_mentee_and_a_busy_mentor_keep_their_roles(org_admin_client, pr
         ),
     ]
     assert not preview.parsed.is_valid
-    response = _confirm(org_admin_client, upload)
-    assert "nothing was imported" in _messages(response)[-1].lower()
+    response = confirm_import(org_admin_client, upload)
+    assert "nothing was imported" in messages_of(response)[-1].lower()
     # All or nothing: Fay's harmless row was not imported either.
-    assert _snapshot(program) == before
+    assert participants_snapshot(program) == before
     assert Participant.objects.get(pk=free.pk).first_name == "Fay"
     upload.refresh_from_db()
     assert upload.status == ParticipantImport.Status.PREVIEW
@@ -107,14 +113,14 @@ def test_capacity_cannot_drop_below_active_pairings(org_admin_client, program):
             "Max mentors 2 people now, so their capacity can't go below 2. End a pairing first.",
         )
     ]
-    _confirm(org_admin_client, upload)
+    confirm_import(org_admin_client, upload)
     assert Participant.objects.get(pk=mentor.pk).capacity == 3
 
     upload, preview = _preview(
         org_admin_client, program, "email,role,first_name,capacity\nm@x.org,mentor,Max,2\n"
     )
     assert preview.parsed.is_valid
-    _confirm(org_admin_client, upload)
+    confirm_import(org_admin_client, upload)
     assert Participant.objects.get(pk=mentor.pk).capacity == 2
 
 
@@ -132,7 +138,7 @@ def test_a_blank_capacity_keeps_a_mentors_and_a_new_mentor_gets_the_default(
         "n@x.org,mentor,New,\n",
     )
     assert preview.parsed.is_valid
-    _confirm(org_admin_client, upload)
+    confirm_import(org_admin_client, upload)
     capacities = dict(Participant.objects.values_list("email", "capacity"))
     # Kay kept 5 (a blank cell used to reset it to the default); Tom, a mentee with
     # no ties, became a mentor with the default, not with a mentee's 0.
@@ -146,7 +152,7 @@ def test_a_file_without_a_capacity_column_gives_a_new_mentor_the_default(org_adm
     program.save()
     factories.ParticipantFactory(program=program, email="t@x.org", capacity=0)
     upload, _ = _preview(org_admin_client, program, "email,role,first_name\nt@x.org,mentor,Tom\n")
-    _confirm(org_admin_client, upload)
+    confirm_import(org_admin_client, upload)
     assert Participant.objects.values_list("role", "capacity").get() == ("mentor", 3)
 
 
@@ -163,13 +169,13 @@ def test_a_pairing_made_after_the_preview_still_stops_the_confirm(org_admin_clie
         program=program, mentee=mentee, mentor=factories.MentorFactory(program=program),
         origin="admin",
     )  # fmt: skip
-    before = _snapshot(program)
+    before = participants_snapshot(program)
 
-    response = _confirm(org_admin_client, upload)
+    response = confirm_import(org_admin_client, upload)
 
-    assert response.url == _preview_url(upload)
-    assert _messages(response)[-1].startswith("Nothing was imported. Line 2: Ana")
-    assert _snapshot(program) == before
+    assert response.url == preview_url(upload)
+    assert messages_of(response)[-1].startswith("Nothing was imported. Line 2: Ana")
+    assert participants_snapshot(program) == before
     assert not Participant.objects.filter(email="b@x.org").exists()
 
 
@@ -180,7 +186,7 @@ def test_the_preview_page_lists_the_reason(org_admin_client, program):
         origin="admin",
     )  # fmt: skip
     upload, _ = _preview(org_admin_client, program, "email,role,first_name\na@x.org,mentor,Ana\n")
-    page = org_admin_client.get(_preview_url(upload)).content.decode()
+    page = org_admin_client.get(preview_url(upload)).content.decode()
     assert "This file cannot be imported until these errors are fixed" in page
     assert "is in an active pairing as a mentee" in page
     assert reverse("programs:import_confirm", args=[program.pk, upload.pk]) not in page
@@ -193,7 +199,7 @@ def test_a_confirmed_import_is_in_the_activity_log(org_admin_client, org_admin, 
     upload, _ = _preview(
         org_admin_client, program, "email,role,first_name\na@x.org,mentee,Ann\nb@x.org,mentee,Bo\n"
     )
-    _confirm(org_admin_client, upload)
+    confirm_import(org_admin_client, upload)
     event = ActivityEvent.objects.get()
     assert (event.verb, event.actor) == ("participants_imported", org_admin)
     assert event.detail == "people.csv: 1 new, 1 updated"

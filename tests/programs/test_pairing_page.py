@@ -1,5 +1,4 @@
 import threading
-import time
 
 import pytest
 from django.db import connection
@@ -17,6 +16,7 @@ from programs.services import (
     worker_ping_request,
 )
 from tests import factories
+from tests.support.wait import wait_until
 
 Verb = ActivityEvent.Verb
 Step = LaunchStep.Step
@@ -386,15 +386,6 @@ def test_turning_pairing_on_and_off_sends_no_email(
     assert smtp_server.messages == []
 
 
-def _wait(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
-
-
 @pytest.mark.needs_postgres
 @pytest.mark.needs_redis
 def test_turning_pairing_on_and_off_sends_no_email_through_the_real_worker(
@@ -407,7 +398,7 @@ def test_turning_pairing_on_and_off_sends_no_email_through_the_real_worker(
     # taken everything that was queued before it.
     ping = worker_ping_request()
 
-    assert _wait(lambda: WorkerPing.objects.get(pk=ping.pk).completed_at is not None), (
+    assert wait_until(lambda: WorkerPing.objects.get(pk=ping.pk).completed_at is not None), (
         celery_worker.log()[-3000:]
     )
     assert Program.objects.get(pk=program.pk).pairing_enabled is True

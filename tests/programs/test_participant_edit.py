@@ -11,6 +11,7 @@ from django.utils import timezone
 from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing
 from programs.models import Participant
 from tests import factories
+from tests.support.builders import participant_edit_form
 
 
 def _url(person) -> str:
@@ -18,32 +19,6 @@ def _url(person) -> str:
         "programs:participant_edit",
         kwargs={"program_id": person.program_id, "participant_id": person.pk},
     )
-
-
-def _form(person, **overrides) -> dict:
-    data = {
-        "role": person.role,
-        "first_name": person.first_name,
-        "last_name": person.last_name,
-        "email": person.email,
-        "title": person.title,
-        "department": person.department,
-        "location": person.location,
-        "skills": ", ".join(person.skills),
-        "interests": ", ".join(person.interests),
-        "goals": ", ".join(person.goals),
-        "bio": person.bio,
-        "manager_email": person.manager_email,
-        "capacity": str(person.capacity),
-    }
-    # What the page shows is also posted back, hidden, as the values the admin
-    # saw: the form saves only what the admin changed.
-    seen = {f"initial-{name}": value for name, value in data.items()}
-    seen["initial-accepting_requests"] = str(person.accepting_requests)
-    if person.accepting_requests:
-        data["accepting_requests"] = "on"
-    data.update(overrides)
-    return {k: v for k, v in {**seen, **data}.items() if v is not None}
 
 
 def _pending(mentee, mentor):
@@ -63,7 +38,9 @@ def _staged(mentee, mentor):
 
 def test_an_edit_saves_the_profile(program, org_admin_client):
     person = factories.ParticipantFactory(program=program, department="Finance")
-    response = org_admin_client.post(_url(person), _form(person, department="Legal"))
+    response = org_admin_client.post(
+        _url(person), participant_edit_form(person, department="Legal")
+    )
     assert response.status_code == 302
     person.refresh_from_db()
     assert person.department == "Legal"
@@ -95,7 +72,7 @@ def test_a_tied_mentee_cannot_become_a_mentor(program, org_admin_client, kind, r
     before = Participant.objects.values().get(pk=mentee.pk)
 
     response = org_admin_client.post(
-        _url(mentee), _form(mentee, role="mentor", capacity="5", department="Legal")
+        _url(mentee), participant_edit_form(mentee, role="mentor", capacity="5", department="Legal")
     )
 
     assert response.status_code == 200
@@ -108,7 +85,9 @@ def test_a_tied_mentee_cannot_become_a_mentor(program, org_admin_client, kind, r
 @pytest.mark.parametrize("kind", ["paired", "pending", "staged"])
 def test_a_tied_mentor_cannot_become_a_mentee(program, org_admin_client, kind):
     _, mentor = _tie(kind, program)
-    response = org_admin_client.post(_url(mentor), _form(mentor, role="mentee", capacity="0"))
+    response = org_admin_client.post(
+        _url(mentor), participant_edit_form(mentor, role="mentee", capacity="0")
+    )
     assert response.status_code == 200
     assert "so their role can" in response.content.decode()
     assert Participant.objects.get(pk=mentor.pk).role == Participant.Role.MENTOR
@@ -121,7 +100,9 @@ def test_a_person_with_no_ties_can_change_role(program, org_admin_client):
         program=program, mentee=mentee, mentor=factories.MentorFactory(program=program),
         origin="admin", status=Pairing.Status.ENDED, ended_at=timezone.now(),
     )  # fmt: skip
-    response = org_admin_client.post(_url(mentee), _form(mentee, role="mentor", capacity="2"))
+    response = org_admin_client.post(
+        _url(mentee), participant_edit_form(mentee, role="mentor", capacity="2")
+    )
     assert response.status_code == 302
     mentee.refresh_from_db()
     assert (mentee.role, mentee.capacity) == ("mentor", 2)
@@ -131,12 +112,15 @@ def test_a_person_with_no_ties_can_change_role(program, org_admin_client):
 def test_capacity_cannot_drop_below_the_people_a_mentor_mentors(program, org_admin_client):
     mentor = factories.mentor_with_pairings(program, 2, capacity=3, first_name="Bo", last_name="")
 
-    response = org_admin_client.post(_url(mentor), _form(mentor, capacity="1"))
+    response = org_admin_client.post(_url(mentor), participant_edit_form(mentor, capacity="1"))
     assert response.status_code == 200
     assert "Bo mentors 2 people now, so their capacity can" in response.content.decode()
     assert Participant.objects.get(pk=mentor.pk).capacity == 3
 
-    assert org_admin_client.post(_url(mentor), _form(mentor, capacity="2")).status_code == 302
+    assert (
+        org_admin_client.post(_url(mentor), participant_edit_form(mentor, capacity="2")).status_code
+        == 302
+    )
     assert Participant.objects.get(pk=mentor.pk).capacity == 2
 
 
@@ -144,17 +128,21 @@ def test_a_mentor_who_was_unavailable_can_take_requests_again(program, org_admin
     mentor = factories.MentorFactory(program=program, accepting_requests=False)
     page = org_admin_client.get(_url(mentor)).content.decode()
     assert "Accepting new requests" in page
-    response = org_admin_client.post(_url(mentor), _form(mentor, accepting_requests="on"))
+    response = org_admin_client.post(
+        _url(mentor), participant_edit_form(mentor, accepting_requests="on")
+    )
     assert response.status_code == 302
     assert Participant.objects.get(pk=mentor.pk).accepting_requests is True
     mentor.refresh_from_db()  # the page as the admin sees it now
-    org_admin_client.post(_url(mentor), _form(mentor, accepting_requests=None))
+    org_admin_client.post(_url(mentor), participant_edit_form(mentor, accepting_requests=None))
     assert Participant.objects.get(pk=mentor.pk).accepting_requests is False
 
 
 def test_another_organizations_admin_cannot_edit(program, other_admin_client):
     person = factories.ParticipantFactory(program=program, department="Finance")
-    response = other_admin_client.post(_url(person), _form(person, department="Legal"))
+    response = other_admin_client.post(
+        _url(person), participant_edit_form(person, department="Legal")
+    )
     assert response.status_code == 404
     assert Participant.objects.get(pk=person.pk).department == "Finance"
 
@@ -165,11 +153,14 @@ def test_an_edit_is_in_the_activity_log_with_what_changed(program, org_admin, or
     person = factories.ParticipantFactory(
         program=program, first_name="Ana", last_name="Ruiz", capacity=0, department="Finance"
     )
-    org_admin_client.post(_url(person), _form(person))  # nothing changed: nothing logged
+    org_admin_client.post(
+        _url(person), participant_edit_form(person)
+    )  # nothing changed: nothing logged
     assert not ActivityEvent.objects.exists()
 
     org_admin_client.post(
-        _url(person), _form(person, role="mentor", capacity="2", department="Legal", bio="Hi")
+        _url(person),
+        participant_edit_form(person, role="mentor", capacity="2", department="Legal", bio="Hi"),
     )
 
     event = ActivityEvent.objects.get()

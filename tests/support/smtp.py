@@ -9,6 +9,7 @@ import asyncio
 import logging
 import socket
 import threading
+from collections import Counter
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -61,6 +62,10 @@ class Receiver:
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
+
+    def per_recipient(self) -> Counter:
+        """{To header: messages received}: a count above 1 is a duplicate."""
+        return Counter(str(m["To"]) for m in self.messages)
 
 
 def text_of(message: EmailMessage) -> str:
