@@ -1,5 +1,6 @@
 """The Active Pairings tab: columns, health, search, sort, pages, pinned query counts."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,13 @@ def _url(program, **params):
     return url + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
 
 
+def _origin_cell(html: str, pairing) -> str:
+    """The "How paired" cell of `pairing`'s row: the fifth cell, after the started date."""
+    [row] = [part for part in html.split("<tr>") if f'id="pick-{pairing.pk}"' in part]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.split("</tr>", 1)[0], re.S)
+    return cells[4].strip()
+
+
 def test_tab_lists_each_pairing_with_sessions_last_session_and_health(program, org_admin_client):
     fresh = pair(program, days_ago=3, origin="admin")
     quiet = pair(program, days_ago=40, sessions=[35], origin="auto_pair")
@@ -26,7 +34,10 @@ def test_tab_lists_each_pairing_with_sessions_last_session_and_health(program, o
     assert "3 active pairings" in html
     assert "Freya" in html
     assert "Too Early to Tell" in html and "Needs Check-in" in html and "On Track" in html
-    assert "Auto-pair" in html and "Admin" in html and "Request" in html
+    # Each row says how its pair was made (the tabs' labels say "Auto-pair" and "Requests" anyway).
+    assert _origin_cell(html, fresh) == "Admin"
+    assert _origin_cell(html, quiet) == "Auto-pair"
+    assert _origin_cell(html, busy) == "Request"
     last = timezone.localdate() - timedelta(days=2)
     assert f"{last.day} {last:%b %Y}" in html
     for pairing in (fresh, quiet, busy):
