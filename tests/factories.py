@@ -1,7 +1,55 @@
+"""factory_boy factories, one per model, plus a few builders.
+
+A factory makes a row as the database would hold it, with no side effect:
+no email, no activity line, no lock. Tests of a behaviour go through its
+service; these are for the state a test starts from and for tests of reads.
+PendingRequest has none: only the database's triggers write it.
+"""
+
+import hashlib
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from programs.models import Membership, Organization, Participant, Program
+from invitations.models import (
+    AccessLink,
+    EmailKind,
+    EmailTemplate,
+    Invitation,
+    InvitationBatch,
+    OutboundEmail,
+    ProviderEvent,
+    Suppression,
+)
+from pairing.models import (
+    AutoPairProposal,
+    AutoPairRun,
+    AutoPairUnpaired,
+    HealthRules,
+    MentoringSession,
+    MentorPreference,
+    MentorRequest,
+    Pairing,
+    WaitlistEntry,
+)
+from programs.models import (
+    ActivityEvent,
+    Integration,
+    LaunchStep,
+    Membership,
+    Organization,
+    Participant,
+    ParticipantImport,
+    PendingRegistration,
+    Program,
+    SupportRequest,
+    WorkerPing,
+)
+
+# A participant of the same program as the row being built.
+SAME_PROGRAM = factory.SelfAttribute("..program")
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -59,6 +107,254 @@ class MentorFactory(ParticipantFactory):
     role = Participant.Role.MENTOR
 
 
+def _in_days(days: int):
+    return factory.LazyFunction(lambda: timezone.now() + timedelta(days=days))
+
+
+def _token_hash(n: int) -> str:
+    return hashlib.sha256(f"test-token-{n}".encode()).hexdigest()
+
+
+# --- programs ------------------------------------------------------------------------
+
+
+class PendingRegistrationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PendingRegistration
+
+    program = factory.SubFactory(ProgramFactory)
+    email = factory.Sequence(lambda n: f"registrant{n}@example.org")
+    token_hash = factory.Sequence(_token_hash)
+    details = factory.LazyAttribute(
+        lambda r: {"role": "mentee", "first_name": "Reg", "last_name": "Istrant", "email": r.email}
+    )
+    expires_at = _in_days(2)
+    window_started_at = factory.LazyFunction(timezone.now)
+
+
+class ParticipantImportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ParticipantImport
+
+    program = factory.SubFactory(ProgramFactory)
+    uploaded_by = factory.SubFactory(UserFactory)
+    filename = "people.csv"
+    content = "email\n"
+
+
+class WorkerPingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WorkerPing
+
+
+class LaunchStepFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LaunchStep
+
+    program = factory.SubFactory(ProgramFactory)
+    step = LaunchStep.Step.INTEGRATIONS
+    done_at = factory.LazyFunction(timezone.now)
+
+
+class IntegrationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Integration
+
+    organization = factory.SubFactory(OrganizationFactory)
+    kind = Integration.Kind.SSO
+
+
+class SupportRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SupportRequest
+
+    program = factory.SubFactory(ProgramFactory)
+    subject = "A question"
+    message = "How do I pair everyone?"
+    to_email = factory.SelfAttribute("program.organization.support_advisor_email")
+
+
+class ActivityEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ActivityEvent
+
+    program = factory.SubFactory(ProgramFactory)
+    verb = ActivityEvent.Verb.PAIRING_ON
+
+
+# --- pairing -------------------------------------------------------------------------
+
+
+class MentorPreferenceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MentorPreference
+
+    program = factory.SubFactory(ProgramFactory)
+    mentee = factory.SubFactory(ParticipantFactory, program=SAME_PROGRAM)
+    mentor = factory.SubFactory(MentorFactory, program=SAME_PROGRAM)
+    rank = 1
+
+
+class MentorRequestFactory(factory.django.DjangoModelFactory):
+    """A pending request answerable for three days (decided ones need decided_at)."""
+
+    class Meta:
+        model = MentorRequest
+
+    program = factory.SubFactory(ProgramFactory)
+    mentee = factory.SubFactory(ParticipantFactory, program=SAME_PROGRAM)
+    mentor = factory.SubFactory(MentorFactory, program=SAME_PROGRAM)
+    expires_at = _in_days(3)
+
+
+class PairingFactory(factory.django.DjangoModelFactory):
+    """An active pairing made by an admin."""
+
+    class Meta:
+        model = Pairing
+
+    program = factory.SubFactory(ProgramFactory)
+    mentee = factory.SubFactory(ParticipantFactory, program=SAME_PROGRAM)
+    mentor = factory.SubFactory(MentorFactory, program=SAME_PROGRAM)
+    origin = Pairing.Origin.ADMIN
+
+
+class WaitlistEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WaitlistEntry
+
+    program = factory.SubFactory(ProgramFactory)
+    mentee = factory.SubFactory(ParticipantFactory, program=SAME_PROGRAM)
+    joined_at = factory.LazyFunction(timezone.now)
+
+
+class MentoringSessionFactory(factory.django.DjangoModelFactory):
+    """A 45-minute session held today."""
+
+    class Meta:
+        model = MentoringSession
+
+    pairing = factory.SubFactory(PairingFactory)
+    program = factory.SelfAttribute("pairing.program")
+    date = factory.LazyFunction(timezone.localdate)
+    minutes = 45
+
+
+class HealthRulesFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = HealthRules
+
+    program = factory.SubFactory(ProgramFactory)
+
+
+class AutoPairRunFactory(factory.django.DjangoModelFactory):
+    """A run as the task leaves it for review (status staged)."""
+
+    class Meta:
+        model = AutoPairRun
+
+    program = factory.SubFactory(ProgramFactory)
+    status = AutoPairRun.Status.STAGED
+
+
+class AutoPairProposalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AutoPairProposal
+
+    run = factory.SubFactory(AutoPairRunFactory)
+    mentee = factory.SubFactory(ParticipantFactory, program=factory.SelfAttribute("..run.program"))
+    mentor = factory.SubFactory(MentorFactory, program=factory.SelfAttribute("..run.program"))
+    score = 50.0
+
+
+class AutoPairUnpairedFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AutoPairUnpaired
+
+    run = factory.SubFactory(AutoPairRunFactory)
+    mentee = factory.SubFactory(ParticipantFactory, program=factory.SelfAttribute("..run.program"))
+    reason = AutoPairUnpaired.Reason.NO_CANDIDATE
+
+
+# --- invitations and email -----------------------------------------------------------
+
+
+class InvitationBatchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = InvitationBatch
+
+    program = factory.SubFactory(ProgramFactory)
+    kind = InvitationBatch.Kind.ALL
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Invitation
+
+    program = factory.SubFactory(ProgramFactory)
+    mentee = factory.SubFactory(ParticipantFactory, program=SAME_PROGRAM)
+    batch = factory.SubFactory(InvitationBatchFactory, program=SAME_PROGRAM)
+    invited_at = factory.LazyFunction(timezone.now)
+    last_sent_at = factory.SelfAttribute("invited_at")
+
+
+class OutboundEmailFactory(factory.django.DjangoModelFactory):
+    """A queued invitation email (outbox row); only the outbox sends it."""
+
+    class Meta:
+        model = OutboundEmail
+
+    program = factory.SubFactory(ProgramFactory)
+    kind = EmailKind.INVITATION
+    idempotency_key = factory.Sequence(lambda n: f"test:{n}")
+    to_email = factory.Sequence(lambda n: f"recipient{n}@example.org")
+    subject = "Submit Your Mentor Preferences"
+    body_text = "Hello"
+
+
+class AccessLinkFactory(factory.django.DjangoModelFactory):
+    """A stored link whose raw token nobody knows: for reads; use links.link_create to open one."""
+
+    class Meta:
+        model = AccessLink
+
+    program = factory.SubFactory(ProgramFactory)
+    participant = factory.SubFactory(ParticipantFactory, program=SAME_PROGRAM)
+    purpose = AccessLink.Purpose.PREFERENCES
+    token_hash = factory.Sequence(_token_hash)
+    expires_at = _in_days(5)
+
+
+class EmailTemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EmailTemplate
+
+    program = factory.SubFactory(ProgramFactory)
+    kind = EmailKind.INVITATION
+    subject = "Pick your mentor, {{ first_name }}"
+    body_text = "Choose here: {{ preferences_link }}"
+
+
+class SuppressionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Suppression
+
+    email = factory.Sequence(lambda n: f"bounced{n}@example.org")
+    reason = "bounced"
+
+
+class ProviderEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProviderEvent
+
+    event_id = factory.Sequence(lambda n: f"event-{n}")
+    event_type = "delivered"
+    recipient = factory.Sequence(lambda n: f"recipient{n}@example.org")
+
+
+# --- Builders --------------------------------------------------------------------------
+
+
 def bulk_mentees(program, n, *, first="Mentee", last="Bulk", email="mentee") -> list[Participant]:
     """n mentees in one INSERT: first names {first}00000.., emails {email}{i}@example.org."""
     return Participant.objects.bulk_create(
@@ -75,10 +371,6 @@ def bulk_mentees(program, n, *, first="Mentee", last="Bulk", email="mentee") -> 
 
 def preferences_link(mentee, *, days: int = 5) -> str:
     """A fresh personal preferences link for `mentee`: the raw token for /p/<token>/."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     from invitations.links import Purpose, link_create
 
     _, raw = link_create(
@@ -91,12 +383,6 @@ def preferences_link(mentee, *, days: int = 5) -> str:
 
 def mentor_with_pairings(program, n: int, **fields) -> Participant:
     """A mentor with `n` active pairings (admin-made), each with a new mentee."""
-    from pairing.models import Pairing
-
     mentor = MentorFactory(program=program, **fields)
-    for _ in range(n):
-        Pairing.objects.create(
-            program=program, mentee=ParticipantFactory(program=program), mentor=mentor,
-            origin="admin",
-        )  # fmt: skip
+    PairingFactory.create_batch(n, program=program, mentor=mentor)
     return mentor
