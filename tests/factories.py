@@ -248,13 +248,12 @@ class HealthRulesFactory(factory.django.DjangoModelFactory):
 
 
 class AutoPairRunFactory(factory.django.DjangoModelFactory):
-    """A run as the task leaves it for review (status staged)."""
+    """A run just started (queued); pass status="staged" for one waiting for review."""
 
     class Meta:
         model = AutoPairRun
 
     program = factory.SubFactory(ProgramFactory)
-    status = AutoPairRun.Status.STAGED
 
 
 class AutoPairProposalFactory(factory.django.DjangoModelFactory):

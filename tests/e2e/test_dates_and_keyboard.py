@@ -8,7 +8,6 @@ from django.utils import timezone
 from invitations.links import Purpose, link_create
 from invitations.models import EmailKind, OutboundEmail
 from pairing.health import local_today
-from pairing.models import Pairing
 from tests import factories
 from tests.e2e.conftest import login, tab_to
 
@@ -17,7 +16,7 @@ def test_the_session_form_shows_todays_date_in_its_date_field(page, live_server)
     program = factories.ProgramFactory(name="Spring cohort")
     mentee = factories.ParticipantFactory(program=program, first_name="Maya")
     mentor = factories.MentorFactory(program=program, first_name="Theo")
-    pairing = Pairing.objects.create(program=program, mentee=mentee, mentor=mentor, origin="admin")
+    pairing = factories.PairingFactory(program=program, mentee=mentee, mentor=mentor)
     _, raw = link_create(
         purpose=Purpose.SESSION,
         participant=mentee,

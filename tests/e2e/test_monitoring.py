@@ -3,7 +3,6 @@
 import csv
 import io
 
-from pairing.models import Pairing
 from tests import factories
 from tests.e2e.conftest import login
 from tests.support.smtp import text_of
@@ -21,7 +20,7 @@ def test_admin_exports_active_pairings_then_ends_one_and_both_are_told(
     mentor = factories.MentorFactory(
         program=program, first_name="Theo", last_name="Brandt", email="theo@example.org"
     )
-    Pairing.objects.create(program=program, mentee=mentee, mentor=mentor, origin="admin")
+    factories.PairingFactory(program=program, mentee=mentee, mentor=mentor)
 
     login(page, live_server, admin)
     page.goto(f"{live_server.url}/programs/{program.pk}/pairing/active/")

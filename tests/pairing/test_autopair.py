@@ -1,7 +1,5 @@
 """Auto-pair in the database: runs, staging, remove / swap, confirm, discard, and the pages."""
 
-from datetime import timedelta
-
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +17,7 @@ from pairing.models import (
 )
 from programs.models import ActivityEvent, Participant
 from programs.services import DomainError
+from tests import factories
 from tests.support.autopair import (
     proposed_pairs,
     run_autopair,
@@ -64,13 +63,8 @@ def test_only_unpaired_mentees_and_free_seats_count(
     )
     mentor = skilled_mentor(program, capacity=3)
     skilled_mentor(program, capacity=5, accepting_requests=False)
-    Pairing.objects.create(program=program, mentee=paired, mentor=mentor, origin="admin")
-    MentorRequest.objects.create(
-        program=program,
-        mentee=pending,
-        mentor=mentor,
-        expires_at=timezone.now() + timedelta(days=3),
-    )
+    factories.PairingFactory(program=program, mentee=paired, mentor=mentor)
+    factories.MentorRequestFactory(program=program, mentee=pending, mentor=mentor)
     run = run_autopair(program, org_admin, django_capture_on_commit_callbacks)
     # One seat left on `mentor` (3 - 1 active - 1 pending); `closed` is not accepting.
     assert proposed_pairs(run) == {(free.pk, mentor.pk)}
@@ -90,10 +84,14 @@ def test_rules_keep_out_do_not_pair_again_and_the_managers(
     peer = skilled_mentor(program, manager_email="boss@example.org", department="Ops")
     same_dept = skilled_mentor(program, department="Eng")
     old = skilled_mentor(program, department="Ops")
-    Pairing.objects.create(
-        program=program, mentee=mentee, mentor=old, origin="admin", status="ended",
-        ended_at=timezone.now(), do_not_pair_again=True,
-    )  # fmt: skip
+    factories.PairingFactory(
+        program=program,
+        mentee=mentee,
+        mentor=old,
+        status="ended",
+        ended_at=timezone.now(),
+        do_not_pair_again=True,
+    )
     run = run_autopair(
         program, org_admin, django_capture_on_commit_callbacks,
         avoid_shared_manager=True, different_department=True,
@@ -255,11 +253,9 @@ def test_confirm_skips_and_reports_proposals_that_no_longer_fit(
     # gets paired elsewhere meanwhile, and m2 fills up through a request.
     with_m1 = sorted(mentee for mentee, mentor in pairs if mentor == m1.pk)
     assert len(with_m1) == 2 and other.pk not in {mentor for _, mentor in pairs}
-    Pairing.objects.create(program=program, mentee_id=with_m1[0], mentor=other, origin="admin")
+    factories.PairingFactory(program=program, mentee_id=with_m1[0], mentor=other)
     late = skilled_mentee(program)
-    MentorRequest.objects.create(
-        program=program, mentee=late, mentor=m2, expires_at=timezone.now() + timedelta(days=3)
-    )
+    factories.MentorRequestFactory(program=program, mentee=late, mentor=m2)
     result = autopair.autopair_confirm(program=program, run_id=run.pk, user=org_admin)
     reasons = sorted(s["why"] for s in result.skipped)
     assert len(result.skipped) == 2

@@ -34,10 +34,14 @@ ENDED_AT = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
 
 
 def _ended(program, mentee, mentor, *, do_not_pair_again=False, ended_at=ENDED_AT):
-    return Pairing.objects.create(
-        program=program, mentee=mentee, mentor=mentor, origin="admin", status="ended",
-        ended_at=ended_at, do_not_pair_again=do_not_pair_again,
-    )  # fmt: skip
+    return factories.PairingFactory(
+        program=program,
+        mentee=mentee,
+        mentor=mentor,
+        status="ended",
+        ended_at=ended_at,
+        do_not_pair_again=do_not_pair_again,
+    )
 
 
 def _run_url(run):
@@ -127,7 +131,7 @@ def test_paired_before_pairs_are_the_ended_pairings_of_the_program(program, othe
         skilled_mentor(program),
     )
     _ended(program, mentee, ended_with)
-    Pairing.objects.create(program=program, mentee=mentee, mentor=active_with, origin="admin")
+    factories.PairingFactory(program=program, mentee=mentee, mentor=active_with)
     elsewhere = factories.ProgramFactory(organization=other_org)
     _ended(elsewhere, skilled_mentee(elsewhere), skilled_mentor(elsewhere))
 
@@ -242,7 +246,7 @@ def test_waitlist_only_pairs_only_the_mentees_on_the_waitlist(
     other = skilled_mentor(program, capacity=1, skills=[])
     _wait(program, waiting)
     _wait(program, paired_meanwhile)
-    Pairing.objects.create(program=program, mentee=paired_meanwhile, mentor=other, origin="admin")
+    factories.PairingFactory(program=program, mentee=paired_meanwhile, mentor=other)
 
     run = run_autopair(program, org_admin, django_capture_on_commit_callbacks, waitlist_only=True)
 

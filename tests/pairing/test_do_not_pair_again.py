@@ -5,12 +5,9 @@ forwarding to the next choice and the admin's pair-by-hand follow the same
 mark (Pairing.do_not_pair_again).
 """
 
-from datetime import timedelta
-
 import pytest
 from django.db import connection
 from django.urls import reverse
-from django.utils import timezone
 
 from invitations.models import EmailKind, OutboundEmail
 from pairing import services
@@ -203,12 +200,7 @@ def test_approving_a_request_made_before_the_rule_is_refused(live_program, org_a
     mentor = factories.MentorFactory(program=live_program, capacity=3)
     _ruled_out(live_program, mentee, mentor, org_admin)
     # A request that reached the mentor before the mark existed (made directly here).
-    request = MentorRequest.objects.create(
-        program=live_program,
-        mentee=mentee,
-        mentor=mentor,
-        expires_at=timezone.now() + timedelta(days=3),
-    )
+    request = factories.MentorRequestFactory(program=live_program, mentee=mentee, mentor=mentor)
     with pytest.raises(DomainError, match="you and Mia not be paired again"):
         services.request_approve(request_id=request.pk)
     request.refresh_from_db()

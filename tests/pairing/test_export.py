@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from pairing import export, health
 from pairing.export import BOM, safe_cell
-from pairing.models import MentorRequest, Pairing
+from pairing.models import MentorRequest
 from tests import factories
 from tests.conftest import MARKER
 from tests.support.builders import pair
@@ -95,7 +95,7 @@ def test_exports_never_contain_another_organizations_rows(program, org_admin_cli
     elsewhere = factories.ProgramFactory(organization=other_org)
     spy = factories.ParticipantFactory(program=elsewhere, first_name="Leak", last_name="Spy")
     mentor = factories.MentorFactory(program=elsewhere, first_name="Leak", last_name="Mentor")
-    Pairing.objects.create(program=elsewhere, mentee=spy, mentor=mentor, origin="admin")
+    factories.PairingFactory(program=elsewhere, mentee=spy, mentor=mentor)
     lonely = factories.ParticipantFactory(program=elsewhere, first_name="Leak", last_name="Lone")
     MentorRequest.objects.create(
         program=elsewhere, mentee=lonely, mentor=mentor, expires_at=timezone.now()

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from invitations.models import OutboundEmail
 from pairing import export, health, monitoring
-from pairing.models import HealthRules, MentoringSession, MentorRequest, Pairing
+from pairing.models import HealthRules, MentoringSession, Pairing
 from programs.models import ActivityEvent
 from programs.services import DomainError
 from tests import factories
@@ -101,10 +101,9 @@ def test_health_tab_shows_live_figures_check_ins_and_charts(program, org_admin_c
     stale.mentee.save()
     pair(program, days_ago=40, sessions=[1, 8])
     factories.ParticipantFactory(program=program)  # unpaired
-    MentorRequest.objects.create(
-        program=program, mentee=factories.ParticipantFactory(program=program),
-        mentor=stale.mentor, expires_at=timezone.now() + timedelta(days=1),
-    )  # fmt: skip
+    factories.MentorRequestFactory(
+        program=program, mentor=stale.mentor, expires_at=timezone.now() + timedelta(days=1)
+    )
     for i, status in enumerate(["failed", "bounced", "sent"]):
         OutboundEmail.objects.create(
             program=program, kind="invitation", idempotency_key=f"k{i}", to_email="a@b.c",

@@ -6,7 +6,6 @@ import pytest
 from django.db import connection
 
 from pairing import matching, preference_selectors
-from pairing.models import Pairing
 from pairing.preference_selectors import MentorPool, mentor_options, mentor_pool
 from programs.match_weights import FIELD_KEYS
 from programs.models import Participant
@@ -103,7 +102,7 @@ def test_the_pool_is_reused_until_a_mentor_or_their_room_changes(program):
     assert changed is not pool
     assert changed.mentors[changed.position[ana.pk]]["skills"] == ["Rust"]
     assert mentor_pool(program) is changed
-    Pairing.objects.create(program=program, mentee=mentee, mentor=bo, origin="admin")
+    factories.PairingFactory(program=program, mentee=mentee, mentor=bo)
     assert [m["pk"] for m in mentor_pool(program).mentors] == [ana.pk]
     Participant.objects.filter(pk=ana.pk).update(accepting_requests=False)
     assert mentor_pool(program).mentors == []

@@ -129,12 +129,7 @@ def test_a_choice_that_filled_up_after_the_page_was_shown_passes_to_the_next(
     second = factories.MentorFactory(program=live_program)
     raw = _link(mentee)
     assert first.full_name in client.get(f"/p/{raw}/").content.decode()
-    Pairing.objects.create(
-        program=live_program,
-        mentee=factories.ParticipantFactory(program=live_program),
-        mentor=first,
-        origin="admin",
-    )
+    factories.PairingFactory(program=live_program, mentor=first)
     response = client.post(
         f"/p/{raw}/choose/", {f"rank_{first.pk}": "1", f"rank_{second.pk}": "2"}, follow=True
     )
@@ -161,7 +156,7 @@ def test_paused_pairing_says_so_and_accepts_nothing(live_program, client):
 def test_a_paired_mentee_sees_their_pairing_instead_of_the_form(live_program, client):
     mentee = _mentee(live_program)
     mentor = factories.MentorFactory(program=live_program)
-    Pairing.objects.create(program=live_program, mentee=mentee, mentor=mentor, origin="admin")
+    factories.PairingFactory(program=live_program, mentee=mentee, mentor=mentor)
     html = client.get(f"/p/{_link(mentee)}/").content.decode()
     assert f"You're paired with {mentor.full_name}" in html and "Send my request" not in html
 

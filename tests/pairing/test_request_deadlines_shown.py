@@ -174,12 +174,7 @@ def _not_accepting(mentor):
 
 def _full(mentor):
     Participant.objects.filter(pk=mentor.pk).update(capacity=1)
-    Pairing.objects.create(
-        program=mentor.program,
-        mentee=factories.ParticipantFactory(program=mentor.program),
-        mentor=mentor,
-        origin="admin",
-    )
+    factories.PairingFactory(program=mentor.program, mentor=mentor)
 
 
 @pytest.mark.parametrize(

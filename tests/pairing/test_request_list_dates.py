@@ -13,13 +13,8 @@ def test_made_and_decided_dates_are_the_organizations(org, org_admin_client):
     org.save()
     program = factories.ProgramFactory(organization=org)
     made = datetime(2026, 1, 1, 12, 30, tzinfo=UTC)  # 2 Jan 01:30 in Auckland
-    request = MentorRequest.objects.create(
-        program=program,
-        mentee=factories.ParticipantFactory(program=program),
-        mentor=factories.MentorFactory(program=program),
-        expires_at=made + timedelta(days=3),
-        status="declined",
-        decided_at=made,
+    request = factories.MentorRequestFactory(
+        program=program, expires_at=made + timedelta(days=3), status="declined", decided_at=made
     )
     MentorRequest.objects.filter(pk=request.pk).update(created_at=made)
     page = org_admin_client.get(reverse("requests:list", kwargs={"program_id": program.pk}))

@@ -83,9 +83,7 @@ def test_submit_skips_mentors_at_capacity_or_not_accepting(live_program):
     away.accepting_requests = False
     away.save()
     factories_mentee = _mentee(live_program)
-    Pairing.objects.create(
-        program=live_program, mentee=factories_mentee, mentor=full, origin="admin"
-    )
+    factories.PairingFactory(program=live_program, mentee=factories_mentee, mentor=full)
     request = _request(live_program, [full, away, free])
     assert request.mentor == free and request.rank == 3
 
@@ -166,9 +164,7 @@ def test_approve_is_refused_when_the_mentor_is_full(live_program):
     mentor.capacity = 1
     mentor.save()
     request = _request(live_program, [mentor])
-    Pairing.objects.create(
-        program=live_program, mentee=_mentee(live_program), mentor=mentor, origin="admin"
-    )
+    factories.PairingFactory(program=live_program, mentee=_mentee(live_program), mentor=mentor)
     with pytest.raises(DomainError, match="can't be approved"):
         services.request_approve(request_id=request.pk)
     request.refresh_from_db()
@@ -190,8 +186,8 @@ def test_decline_sends_the_mentors_message_back_to_the_mentee(live_program):
 
 def test_unavailable_for_now_stops_new_requests_but_keeps_pairings(live_program):
     mentor = _mentors(live_program, 1)[0]
-    pairing = Pairing.objects.create(
-        program=live_program, mentee=_mentee(live_program), mentor=mentor, origin="admin"
+    pairing = factories.PairingFactory(
+        program=live_program, mentee=_mentee(live_program), mentor=mentor
     )
     request = _request(live_program, [mentor])
     services.request_decline(request_id=request.pk, unavailable=True)

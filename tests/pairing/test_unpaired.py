@@ -36,16 +36,9 @@ def cast(live, org_admin):
         mentee_ids=[people[n].pk for n in ("Ivan", "Petra", "Paul", "Ender")],
         expected=4,
     )
-    MentorRequest.objects.create(
-        program=live,
-        mentee=people["Petra"],
-        mentor=mentor,
-        expires_at=timezone.now() + timedelta(days=3),
-    )
+    factories.MentorRequestFactory(program=live, mentee=people["Petra"], mentor=mentor)
     Pairing.objects.create(program=live, mentee=people["Paul"], mentor=mentor, origin="request")
-    ended = Pairing.objects.create(
-        program=live, mentee=people["Ender"], mentor=mentor, origin="admin"
-    )
+    ended = factories.PairingFactory(program=live, mentee=people["Ender"], mentor=mentor)
     Pairing.objects.filter(pk=ended.pk).update(status="ended", ended_at=timezone.now())
     return people
 

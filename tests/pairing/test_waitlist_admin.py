@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing, WaitlistEntry
 from pairing.verbs import Verb
@@ -228,10 +227,8 @@ def test_admin_led_program_offers_auto_pair_of_the_waitlist_with_the_seats_free(
     roomy = factories.MentorFactory(program=program, capacity=3)
     full = factories.MentorFactory(program=program, capacity=1)
     factories.MentorFactory(program=program, capacity=2, accepting_requests=False)
-    Pairing.objects.create(program=program, mentee=_mentee(program, "Paired"), mentor=roomy,
-                           origin="admin")  # fmt: skip
-    Pairing.objects.create(program=program, mentee=_mentee(program, "Also"), mentor=full,
-                           origin="admin")  # fmt: skip
+    factories.PairingFactory(program=program, mentee=_mentee(program, "Paired"), mentor=roomy)
+    factories.PairingFactory(program=program, mentee=_mentee(program, "Also"), mentor=full)
     run = AutoPairRun.objects.create(program=program, status="staged")
     AutoPairProposal.objects.create(run=run, mentee=_mentee(program, "Held"), mentor=roomy, score=1)
     for name in ["Ann", "Bea", "Cal"]:
@@ -302,10 +299,9 @@ def test_add_form_lists_only_mentees_who_could_join(line, program, org_admin_cli
     free = _mentee(program, "Free", last="Mentee")
     mentor = factories.MentorFactory(program=program)
     paired = _mentee(program, "Paired")
-    Pairing.objects.create(program=program, mentee=paired, mentor=mentor, origin="admin")
+    factories.PairingFactory(program=program, mentee=paired, mentor=mentor)
     asking = _mentee(program, "Asking")
-    MentorRequest.objects.create(program=program, mentee=asking, mentor=mentor,
-                                 expires_at=timezone.now() + timedelta(days=3))  # fmt: skip
+    factories.MentorRequestFactory(program=program, mentee=asking, mentor=mentor)
 
     response = org_admin_client.get(_url("waitlist_add", program))
 
@@ -353,11 +349,10 @@ def test_adding_a_paired_mentee_or_one_with_a_pending_request_is_refused(
     mentee = _mentee(program, "Busy")
     mentor = factories.MentorFactory(program=program, first_name="Mona", last_name="Mentor")
     if engaged == "paired":
-        Pairing.objects.create(program=program, mentee=mentee, mentor=mentor, origin="admin")
+        factories.PairingFactory(program=program, mentee=mentee, mentor=mentor)
         message = "Busy Waiting is already paired with Mona Mentor."
     else:
-        MentorRequest.objects.create(program=program, mentee=mentee, mentor=mentor,
-                                     expires_at=timezone.now() + timedelta(days=3))  # fmt: skip
+        factories.MentorRequestFactory(program=program, mentee=mentee, mentor=mentor)
         message = "Busy Waiting is waiting for Mona Mentor to answer a request."
     before = _state()
 

@@ -2,12 +2,9 @@
 holding a request or in a staged auto-pair run, no capacity below the people a mentor
 mentors. The preview shows why per line; confirming imports nothing of such a file."""
 
-from datetime import timedelta
-
 from django.urls import reverse
-from django.utils import timezone
 
-from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing
+from pairing.models import AutoPairProposal, AutoPairRun
 from programs.models import Participant, ParticipantImport
 from tests import factories
 from tests.support.imports import (
@@ -36,7 +33,7 @@ def test_a_paired_mentee_and_a_busy_mentor_keep_their_roles(org_admin_client, pr
     mentor = factories.MentorFactory(
         program=program, email="m@x.org", first_name="Max", last_name="", capacity=2
     )
-    Pairing.objects.create(program=program, mentee=mentee, mentor=mentor, origin="admin")
+    factories.PairingFactory(program=program, mentee=mentee, mentor=mentor)
     free = factories.ParticipantFactory(program=program, email="f@x.org", first_name="Fay")
     before = participants_snapshot(program)
 
@@ -76,9 +73,7 @@ def test_a_paired_mentee_and_a_busy_mentor_keep_their_roles(org_admin_client, pr
 def test_pending_requests_and_staged_proposals_also_hold_roles(org_admin_client, program):
     asker = factories.ParticipantFactory(program=program, email="p@x.org", first_name="Pia")
     asked = factories.MentorFactory(program=program, email="q@x.org", first_name="Quinn")
-    MentorRequest.objects.create(
-        program=program, mentee=asker, mentor=asked, expires_at=timezone.now() + timedelta(days=3)
-    )
+    factories.MentorRequestFactory(program=program, mentee=asker, mentor=asked)
     staged = factories.ParticipantFactory(program=program, email="s@x.org", first_name="Sol")
     run = AutoPairRun.objects.create(program=program, status=AutoPairRun.Status.STAGED)
     AutoPairProposal.objects.create(
@@ -165,10 +160,7 @@ def test_a_pairing_made_after_the_preview_still_stops_the_confirm(org_admin_clie
     )
     assert preview.parsed.is_valid
     # Between the preview and the click, Ana is paired.
-    Pairing.objects.create(
-        program=program, mentee=mentee, mentor=factories.MentorFactory(program=program),
-        origin="admin",
-    )  # fmt: skip
+    factories.PairingFactory(program=program, mentee=mentee)
     before = participants_snapshot(program)
 
     response = confirm_import(org_admin_client, upload)
@@ -181,10 +173,7 @@ def test_a_pairing_made_after_the_preview_still_stops_the_confirm(org_admin_clie
 
 def test_the_preview_page_lists_the_reason(org_admin_client, program):
     mentee = factories.ParticipantFactory(program=program, email="a@x.org", first_name="Ana")
-    Pairing.objects.create(
-        program=program, mentee=mentee, mentor=factories.MentorFactory(program=program),
-        origin="admin",
-    )  # fmt: skip
+    factories.PairingFactory(program=program, mentee=mentee)
     upload, _ = _preview(org_admin_client, program, "email,role,first_name\na@x.org,mentor,Ana\n")
     page = org_admin_client.get(preview_url(upload)).content.decode()
     assert "This file cannot be imported until these errors are fixed" in page

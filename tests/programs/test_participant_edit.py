@@ -2,13 +2,11 @@
 would contradict their pairings, requests or staged proposals is refused, and nothing
 is saved."""
 
-from datetime import timedelta
-
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing
+from pairing.models import AutoPairProposal, AutoPairRun, Pairing
 from programs.models import Participant
 from tests import factories
 from tests.support.builders import participant_edit_form
@@ -22,12 +20,7 @@ def _url(person) -> str:
 
 
 def _pending(mentee, mentor):
-    return MentorRequest.objects.create(
-        program=mentee.program,
-        mentee=mentee,
-        mentor=mentor,
-        expires_at=timezone.now() + timedelta(days=3),
-    )
+    return factories.MentorRequestFactory(program=mentee.program, mentee=mentee, mentor=mentor)
 
 
 def _staged(mentee, mentor):
@@ -51,7 +44,7 @@ def _tie(kind, program):
     mentee = factories.ParticipantFactory(program=program, first_name="Ana", last_name="Ruiz")
     mentor = factories.MentorFactory(program=program, capacity=3)
     if kind == "paired":
-        Pairing.objects.create(program=program, mentee=mentee, mentor=mentor, origin="admin")
+        factories.PairingFactory(program=program, mentee=mentee, mentor=mentor)
     elif kind == "pending":
         _pending(mentee, mentor)
     else:
@@ -96,10 +89,9 @@ def test_a_tied_mentor_cannot_become_a_mentee(program, org_admin_client, kind):
 def test_a_person_with_no_ties_can_change_role(program, org_admin_client):
     mentee = factories.ParticipantFactory(program=program)
     # An ended pairing is history, not a tie.
-    ended = Pairing.objects.create(
-        program=program, mentee=mentee, mentor=factories.MentorFactory(program=program),
-        origin="admin", status=Pairing.Status.ENDED, ended_at=timezone.now(),
-    )  # fmt: skip
+    ended = factories.PairingFactory(
+        program=program, mentee=mentee, status=Pairing.Status.ENDED, ended_at=timezone.now()
+    )
     response = org_admin_client.post(
         _url(mentee), participant_edit_form(mentee, role="mentor", capacity="2")
     )

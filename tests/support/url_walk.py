@@ -61,13 +61,11 @@ def _failed_email(program) -> OutboundEmail:
 
 def _session(program):
     """An active pairing of the program (its mentee named MARKER) with one session."""
-    from pairing.models import MentoringSession, Pairing
+    from pairing.models import MentoringSession
 
-    pairing = Pairing.objects.create(
-        program=program, origin="admin",
-        mentee=factories.ParticipantFactory(program=program, last_name=MARKER),
-        mentor=factories.MentorFactory(program=program),
-    )  # fmt: skip
+    pairing = factories.PairingFactory(
+        program=program, mentee=factories.ParticipantFactory(program=program, last_name=MARKER)
+    )
     return MentoringSession.objects.create(
         program=program, pairing=pairing, date=pairing.started_at.date(), minutes=30
     )
