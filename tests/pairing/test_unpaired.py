@@ -1,6 +1,7 @@
 """The Unpaired Mentees tab: sub-tabs with live counts, search, pages, invite buttons."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -57,6 +58,10 @@ def test_sub_tabs_hold_each_mentee_once_with_live_counts(cast, live, org_admin_c
     html = pending.content.decode()
     assert "Mona Mentor" in html  # the requested mentor
     assert "Respond by" in html
+    # The deadline itself, not only its column's header.
+    deadline = MentorRequest.objects.get(mentee=cast["Petra"]).expires_at
+    shown = timezone.localtime(deadline, ZoneInfo(live.organization.timezone))
+    assert f'<td class="nowrap">{shown:%A} {shown.day} {shown:%B, %H:%M}</td>' in html
     # Paul is paired: in no sub-tab.
     for sub in selectors.SUB_TABS:
         assert "Paul" not in _names(org_admin_client.get(_url(live, sub=sub)))
@@ -73,7 +78,8 @@ def test_invited_rows_say_when_by_whom_and_how_many_sends(cast, live, org_admin,
     html = org_admin_client.get(_url(live, sub="invited")).content.decode()
     assert org_admin.get_username() in html
     assert '<td class="num">2</td>' in html
-    assert "Resend invitation" in html
+    # The row's own button, not the bulk action's option of the same name.
+    assert f'aria-label="Resend invitation: {cast["Ivan"].full_name}"' in html
 
 
 def test_invitations_and_pairing_agree_on_who_is_not_invited(cast, live):
