@@ -12,8 +12,10 @@ from pairing.autopair import (
     paired_before_with,
 )
 from pairing.models import AutoPairProposal, AutoPairRun, AutoPairUnpaired, Pairing
+from pairing_admin.lib.search import words_filter
 from programs.match_weights import weights_of
 from programs.models import Participant, Program
+from programs.selectors import NAME_FIELDS, PERSON_FIELDS
 
 PER_PAGE = 50
 SORTS = {
@@ -45,14 +47,7 @@ def recent_runs(program: Program, limit: int = 10) -> list[AutoPairRun]:
 
 
 def _name_filter(prefix: str, query: str) -> Q:
-    q = Q()
-    for word in query.split()[:5]:
-        q &= (
-            Q(**{f"{prefix}__first_name__icontains": word})
-            | Q(**{f"{prefix}__last_name__icontains": word})
-            | Q(**{f"{prefix}__email__icontains": word})
-        )
-    return q
+    return words_filter(query, [f"{prefix}__{field}" for field in NAME_FIELDS])
 
 
 def _earlier_pairings(run: AutoPairRun) -> QuerySet[Pairing]:
@@ -138,13 +133,7 @@ def mentors_to_swap_in(run: AutoPairRun, mentee: Participant, *, query: str = ""
     qs = Participant.objects.filter(program=run.program_id, role=Participant.Role.MENTOR)
     if not options.include_not_accepting:
         qs = qs.filter(accepting_requests=True)
-    for word in query.split()[:5]:
-        qs = qs.filter(
-            Q(first_name__icontains=word)
-            | Q(last_name__icontains=word)
-            | Q(email__icontains=word)
-            | Q(department__icontains=word)
-        )
+    qs = qs.filter(words_filter(query, PERSON_FIELDS))
     # Every matching mentor is ranked, so the best free one is found without a search.
     mentors = list(qs.order_by("last_name", "first_name", "id")[:SWAP_POOL])
     ids = [m.pk for m in mentors]

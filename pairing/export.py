@@ -51,6 +51,7 @@ from pairing.health import (
 from pairing.models import MentorRequest, Pairing, PendingRequest
 from pairing.unpaired import unpaired_mentees
 from pairing.waitlist import entries
+from pairing_admin.lib.search import search_words
 from programs.models import Participant, Program
 
 CHUNK = 2000
@@ -375,7 +376,7 @@ def active_copy_sql(
     if health in HEALTH_LABELS:
         where.append("h.health = %s")
         where_params.append(health)
-    if query.split():
+    if search_words(query):
         matching = search_filter(
             Pairing.objects.filter(program=program, status=Pairing.Status.ACTIVE), query
         ).values("pk")

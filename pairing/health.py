@@ -44,7 +44,9 @@ from django.utils.dateparse import parse_datetime
 
 from invitations.models import OutboundEmail
 from pairing.models import HealthRules, MentoringSession, MentorRequest, Pairing, PendingRequest
+from pairing_admin.lib.search import words_filter
 from programs.models import Participant, Program
+from programs.selectors import PAIR_NAME_FIELDS
 
 PAGE_SIZE = 50
 CHECK_IN_LIST_MAX = 100
@@ -252,16 +254,7 @@ def _order(key: str, descending: bool) -> list:
 
 def search_filter(qs: QuerySet[Pairing], query: str) -> QuerySet[Pairing]:
     """Pairings whose mentee or mentor matches every word (up to five) of the search."""
-    for word in query.split()[:5]:
-        qs = qs.filter(
-            Q(mentee__first_name__icontains=word)
-            | Q(mentee__last_name__icontains=word)
-            | Q(mentee__email__icontains=word)
-            | Q(mentor__first_name__icontains=word)
-            | Q(mentor__last_name__icontains=word)
-            | Q(mentor__email__icontains=word)
-        )
-    return qs
+    return qs.filter(words_filter(query, PAIR_NAME_FIELDS))
 
 
 def active_pairings(

@@ -21,7 +21,9 @@ from django.db.models.functions import Coalesce, Greatest
 
 from pairing import unpaired
 from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing
+from pairing_admin.lib.search import words_filter
 from programs.models import Participant, Program
+from programs.selectors import PAIR_NAME_FIELDS
 
 MENTOR_FIELDS = (
     "id",
@@ -221,15 +223,7 @@ def request_list(program: Program, *, status: str = "", query: str = "") -> Quer
         qs = qs.filter(waiting__program=program)
     elif status in MentorRequest.Status.values:
         qs = qs.filter(status=status)
-    if query:
-        qs = qs.filter(
-            Q(mentee__first_name__icontains=query)
-            | Q(mentee__last_name__icontains=query)
-            | Q(mentee__email__icontains=query)
-            | Q(mentor__first_name__icontains=query)
-            | Q(mentor__last_name__icontains=query)
-            | Q(mentor__email__icontains=query)
-        )
+    qs = qs.filter(words_filter(query, PAIR_NAME_FIELDS))
     return qs.order_by("-created_at", "-pk")
 
 

@@ -7,8 +7,9 @@ from invitations import selectors as invite_selectors
 from invitations.models import Invitation
 from pairing.models import MentorRequest
 from pairing.unpaired import unpaired_mentees, waiting_on_request
+from pairing_admin.lib.search import words_filter
 from programs.models import Participant, Program
-from programs.selectors import program_headcount
+from programs.selectors import PERSON_FIELDS, program_headcount
 
 PAGE_SIZE = 50
 
@@ -54,14 +55,7 @@ def unpaired_counts(program: Program) -> dict[str, int]:
 
 
 def _search(qs: QuerySet[Participant], query: str) -> QuerySet[Participant]:
-    for word in query.split()[:5]:
-        qs = qs.filter(
-            Q(first_name__icontains=word)
-            | Q(last_name__icontains=word)
-            | Q(email__icontains=word)
-            | Q(department__icontains=word)
-        )
-    return qs
+    return qs.filter(words_filter(query, PERSON_FIELDS))
 
 
 def unpaired_page(program: Program, *, sub: str, query: str = "", page_number=None) -> Page:

@@ -33,8 +33,10 @@ from django_htmx.http import HttpResponseClientRedirect
 from pairing import export, waitlist
 from pairing.models import Pairing, PendingRequest, WaitlistEntry
 from pairing_admin.lib.params import row_id, search_text
+from pairing_admin.lib.search import search_words, words_filter
 from programs.access import admin_view, program_for_admin
 from programs.models import Participant, Program
+from programs.selectors import PERSON_FIELDS
 from programs.services import DomainError
 
 PAGE_SIZE = 50
@@ -48,14 +50,7 @@ TEMPLATE = "pairing/waitlist.html"
 
 def _search(qs: QuerySet, query: str, prefix: str = "") -> QuerySet:
     """Every word must match a name, the email or the department ("Ann Lee" finds Ann Lee)."""
-    for word in query.split()[:5]:
-        qs = qs.filter(
-            Q(**{f"{prefix}first_name__icontains": word})
-            | Q(**{f"{prefix}last_name__icontains": word})
-            | Q(**{f"{prefix}email__icontains": word})
-            | Q(**{f"{prefix}department__icontains": word})
-        )
-    return qs
+    return qs.filter(words_filter(query, [prefix + field for field in PERSON_FIELDS]))
 
 
 def _ahead() -> Coalesce:
@@ -84,7 +79,7 @@ def waitlist_page(program: Program, *, query: str = "", page_number=None) -> Pag
         .select_related("mentee", "added_by")
         .prefetch_related(Prefetch("wanted_mentors", queryset=named))
     )
-    searched = bool(query.split())
+    searched = bool(search_words(query))
     if searched:
         qs = _search(qs, query, prefix="mentee__").annotate(ahead=_ahead())
     page = Paginator(qs, PAGE_SIZE).get_page(page_number)

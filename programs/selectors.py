@@ -5,6 +5,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet, Sum
 from django.template.defaultfilters import pluralize
 
+from pairing_admin.lib.search import words_filter
 from programs.access import programs_for
 from programs.models import (
     ActivityEvent,
@@ -39,21 +40,23 @@ def program_headcount(program: Program) -> dict[str, int]:
     return {k: row[k] or 0 for k in ("mentees", "mentors", "capacity")}
 
 
+# What the search boxes look in (pairing_admin.lib.search.words_filter).
+NAME_FIELDS = ("first_name", "last_name", "email")
+PERSON_FIELDS = (*NAME_FIELDS, "department")
+PARTICIPANT_SEARCH_FIELDS = (*PERSON_FIELDS, "location", "title")
+# Either side of a pairing, request or proposal: each word may match the mentee or the mentor.
+PAIR_NAME_FIELDS = tuple(
+    f"{side}__{field}" for side in ("mentee", "mentor") for field in NAME_FIELDS
+)
+
+
 def participant_search(
     program: Program, *, query: str = "", role: str = ""
 ) -> QuerySet[Participant]:
     qs = Participant.objects.filter(program=program)
     if role in Participant.Role.values:
         qs = qs.filter(role=role)
-    for word in query.split()[:5]:
-        qs = qs.filter(
-            Q(first_name__icontains=word)
-            | Q(last_name__icontains=word)
-            | Q(email__icontains=word)
-            | Q(department__icontains=word)
-            | Q(location__icontains=word)
-            | Q(title__icontains=word)
-        )
+    qs = qs.filter(words_filter(query, PARTICIPANT_SEARCH_FIELDS))
     return qs.order_by("last_name", "first_name", "id")
 
 
