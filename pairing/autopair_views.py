@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.formats import date_format
@@ -18,8 +18,10 @@ from django.utils.timezone import localtime
 from pairing import autopair, autopair_selectors
 from pairing.autopair import MAX_PREFERENCE_BONUS, Options
 from pairing.models import AutoPairRun, AutoPairUnpaired
+from pairing_admin.lib.htmx import render_page
 from pairing_admin.lib.params import search_text
-from programs.access import admin_view, program_for_admin
+from programs.access import program_view
+from programs.models import Program
 from programs.services import DomainError
 
 Objective = AutoPairRun.Objective
@@ -64,12 +66,9 @@ def _run_url(program_id: int, run_id: int) -> str:
     return reverse("pairing:autopair_run", kwargs={"program_id": program_id, "run_id": run_id})
 
 
-@admin_view
-def autopair_home(request: HttpRequest, program_id: int) -> HttpResponse:
+@program_view(methods=("GET", "POST"))
+def autopair_home(request: HttpRequest, program: Program) -> HttpResponse:
     """The run form, the open run if there is one, and recent runs."""
-    program = program_for_admin(request.user, program_id)
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     # ?waitlist=1 (the Waitlist tab's link) starts with only the waitlist ticked.
     initial = {"waitlist_only": True} if request.GET.get("waitlist") == "1" else {}
     form = RunForm(request.POST or None, initial=initial)
@@ -93,10 +92,13 @@ def autopair_home(request: HttpRequest, program_id: int) -> HttpResponse:
         "open_run": autopair.open_run(program),
         "runs": autopair_selectors.recent_runs(program),
     }
-    template = "pairing/autopair.html"
-    if request.htmx and request.htmx.target == "pairing-panel":
-        template += "#panel"
-    return render(request, template, context, status=status)
+    return render_page(
+        request,
+        "pairing/autopair.html",
+        context,
+        partials={"pairing-panel": "panel"},
+        status=status,
+    )
 
 
 def _run_or_404(program, run_id: int) -> AutoPairRun:
@@ -106,12 +108,9 @@ def _run_or_404(program, run_id: int) -> AutoPairRun:
     return run
 
 
-@admin_view
-def autopair_run(request: HttpRequest, program_id: int, run_id: int) -> HttpResponse:
+@program_view(methods=("GET",))
+def autopair_run(request: HttpRequest, program: Program, run_id: int) -> HttpResponse:
     """One run: its progress while it works; its proposals and unpaired mentees once staged."""
-    program = program_for_admin(request.user, program_id)
-    if request.method != "GET":
-        return HttpResponseNotAllowed(["GET"])
     run = _run_or_404(program, run_id)
     view = request.GET.get("view", "proposals")
     if view not in ("proposals", "unpaired"):
@@ -145,18 +144,13 @@ def autopair_run(request: HttpRequest, program_id: int, run_id: int) -> HttpResp
             context["page"] = autopair_selectors.unpaired_page(
                 run, reason=reason, query=query, page_number=request.GET.get("page")
             )
-    template = "pairing/autopair_run.html"
-    target = request.htmx.target if request.htmx else None
-    template += {"pairing-panel": "#panel", "autopair-results": "#results"}.get(target, "")
-    return render(request, template, context)
+    partials = {"pairing-panel": "panel", "autopair-results": "results"}
+    return render_page(request, "pairing/autopair_run.html", context, partials=partials)
 
 
-@admin_view
-def autopair_progress(request: HttpRequest, program_id: int, run_id: int) -> HttpResponse:
+@program_view(methods=("GET",))
+def autopair_progress(request: HttpRequest, program: Program, run_id: int) -> HttpResponse:
     """The progress fragment; once the run stops working, the page reloads itself."""
-    program = program_for_admin(request.user, program_id)
-    if request.method != "GET":
-        return HttpResponseNotAllowed(["GET"])
     run = _run_or_404(program, run_id)
     if not request.htmx:
         return redirect(_run_url(program.pk, run.pk))
@@ -168,10 +162,7 @@ def autopair_progress(request: HttpRequest, program_id: int, run_id: int) -> Htt
     return response
 
 
-def _post_action(request, program_id: int, run_id: int, action) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+def _post_action(request, program: Program, run_id: int, action) -> HttpResponse:
     run = _run_or_404(program, run_id)
     try:
         message = action(program, run)
@@ -188,25 +179,22 @@ def _safe_next(request, program_id: int, run_id: int) -> str:
     return nxt if nxt.startswith(_run_url(program_id, run_id)) else ""
 
 
-@admin_view
+@program_view(methods=("POST",))
 def autopair_remove(
-    request: HttpRequest, program_id: int, run_id: int, mentee_id: int
+    request: HttpRequest, program: Program, run_id: int, mentee_id: int
 ) -> HttpResponse:
     def action(program, run):
         autopair.proposal_remove(program=program, run_id=run.pk, mentee_id=mentee_id)
         return "Proposal removed; the mentee is in the unpaired list."
 
-    return _post_action(request, program_id, run_id, action)
+    return _post_action(request, program, run_id, action)
 
 
-@admin_view
+@program_view(methods=("GET", "POST"))
 def autopair_mentor(
-    request: HttpRequest, program_id: int, run_id: int, mentee_id: int
+    request: HttpRequest, program: Program, run_id: int, mentee_id: int
 ) -> HttpResponse:
     """Choose another mentor (with a free seat) for a mentee of a staged run."""
-    program = program_for_admin(request.user, program_id)
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     run = _run_or_404(program, run_id)
     mentee, proposal = autopair_selectors.run_mentee(run, mentee_id)
     if mentee is None:
@@ -248,14 +236,12 @@ def autopair_mentor(
         if run.status == AutoPairRun.Status.STAGED
         else [],
     }
-    template = "pairing/autopair_mentor.html"
-    if request.htmx and request.htmx.target == "swap-results":
-        template += "#results"
-    return render(request, template, context)
+    partials = {"swap-results": "results"}
+    return render_page(request, "pairing/autopair_mentor.html", context, partials=partials)
 
 
-@admin_view
-def autopair_confirm(request: HttpRequest, program_id: int, run_id: int) -> HttpResponse:
+@program_view(methods=("POST",))
+def autopair_confirm(request: HttpRequest, program: Program, run_id: int) -> HttpResponse:
     def action(program, run):
         result = autopair.autopair_confirm(program=program, run_id=run.pk, user=request.user)
         text = f"Created {result.created} pairing{'s' if result.created != 1 else ''}."
@@ -263,13 +249,13 @@ def autopair_confirm(request: HttpRequest, program_id: int, run_id: int) -> Http
             text += f" {len(result.skipped)} proposal(s) no longer fitted and were skipped (listed below)."
         return text
 
-    return _post_action(request, program_id, run_id, action)
+    return _post_action(request, program, run_id, action)
 
 
-@admin_view
-def autopair_discard(request: HttpRequest, program_id: int, run_id: int) -> HttpResponse:
+@program_view(methods=("POST",))
+def autopair_discard(request: HttpRequest, program: Program, run_id: int) -> HttpResponse:
     def action(program, run):
         autopair.autopair_discard(program=program, run_id=run.pk, user=request.user)
         return "Run discarded; its proposals no longer hold any seats."
 
-    return _post_action(request, program_id, run_id, action)
+    return _post_action(request, program, run_id, action)

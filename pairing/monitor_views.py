@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
@@ -18,7 +18,7 @@ from pairing import export, monitoring
 from pairing import health as monitor_health
 from pairing.models import MentoringSession, MentorRequest, Pairing
 from pairing_admin.lib.params import row_ids, search_text
-from programs.access import admin_view, program_for_admin
+from programs.access import program_view
 from programs.models import Program
 from programs.services import DomainError
 
@@ -155,22 +155,16 @@ def _detail_context(program: Program, pairing: Pairing, form: SessionForm | None
     }
 
 
-@admin_view
-def pairing_detail(request: HttpRequest, program_id: int, pairing_id: int) -> HttpResponse:
+@program_view(methods=("GET",))
+def pairing_detail(request: HttpRequest, program: Program, pairing_id: int) -> HttpResponse:
     """How the pairing began, requests between the two, sessions, emails, end."""
-    program = program_for_admin(request.user, program_id)
-    if request.method != "GET":
-        return HttpResponseNotAllowed(["GET"])
     pairing = _pairing(program, pairing_id)
     return render(request, "pairing/pairing_detail.html", _detail_context(program, pairing))
 
 
-@admin_view
-def session_add(request: HttpRequest, program_id: int, pairing_id: int) -> HttpResponse:
+@program_view(methods=("POST",))
+def session_add(request: HttpRequest, program: Program, pairing_id: int) -> HttpResponse:
     """An admin logs a session on the pairing's page (POST only)."""
-    program = program_for_admin(request.user, program_id)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
     pairing = _pairing(program, pairing_id)
     form = SessionForm(request.POST)
     if form.is_valid():
@@ -191,13 +185,10 @@ def session_add(request: HttpRequest, program_id: int, pairing_id: int) -> HttpR
     return render(request, "pairing/pairing_detail.html", context, status=400)
 
 
-@admin_view
+@program_view(methods=("POST",))
 def session_cancel(
-    request: HttpRequest, program_id: int, pairing_id: int, session_id: int
+    request: HttpRequest, program: Program, pairing_id: int, session_id: int
 ) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
     pairing = _pairing(program, pairing_id)
     if not MentoringSession.objects.filter(pairing=pairing, pk=session_id).exists():
         raise Http404("No such session")
@@ -213,12 +204,9 @@ def session_cancel(
 # --- End Pairing ------------------------------------------------------------------------
 
 
-@admin_view
-def pairing_end(request: HttpRequest, program_id: int, pairing_id: int) -> HttpResponse:
+@program_view(methods=("GET", "POST"))
+def pairing_end(request: HttpRequest, program: Program, pairing_id: int) -> HttpResponse:
     """GET: the confirmation with a reason. POST: End Pairing."""
-    program = program_for_admin(request.user, program_id)
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     pairing = _pairing(program, pairing_id)
     form = EndForm(request.POST or None, program=program)
     status = 200
@@ -255,12 +243,9 @@ def _ids(request: HttpRequest) -> list[int]:
     return row_ids(source.getlist("pairing")[: monitoring.BULK_MAX + 1])
 
 
-@admin_view
-def pairing_end_bulk(request: HttpRequest, program_id: int) -> HttpResponse:
+@program_view(methods=("GET", "POST"))
+def pairing_end_bulk(request: HttpRequest, program: Program) -> HttpResponse:
     """Perform Bulk Action on Selected -> End Pairing: GET confirms, POST ends."""
-    program = program_for_admin(request.user, program_id)
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     ids = _ids(request)
     chosen = list(
         Pairing.objects.filter(program=program, pk__in=ids, status=Pairing.Status.ACTIVE)
@@ -297,37 +282,21 @@ def pairing_end_bulk(request: HttpRequest, program_id: int) -> HttpResponse:
 # --- Export -------------------------------------------------------------------------
 
 
-def _get_only(request: HttpRequest, program_id: int) -> Program | HttpResponse:
-    program = program_for_admin(request.user, program_id)
-    if request.method not in ("GET", "HEAD"):
-        return HttpResponseNotAllowed(["GET"])
-    return program
-
-
-@admin_view
-def export_active(request: HttpRequest, program_id: int) -> HttpResponse:
+@program_view(methods=("GET", "HEAD"))
+def export_active(request: HttpRequest, program: Program) -> HttpResponse:
     """Export: the active pairings as filtered and sorted on the tab."""
-    program = _get_only(request, program_id)
-    if isinstance(program, HttpResponse):
-        return program
     body = export.active_export(program, **monitor_filters(request))
     return export.csv_response(export.filename_for(program, "active-pairings"), body)
 
 
-@admin_view
-def export_unpaired(request: HttpRequest, program_id: int) -> HttpResponse:
-    program = _get_only(request, program_id)
-    if isinstance(program, HttpResponse):
-        return program
+@program_view(methods=("GET", "HEAD"))
+def export_unpaired(request: HttpRequest, program: Program) -> HttpResponse:
     body = export.unpaired_export(program)
     return export.csv_response(export.filename_for(program, "unpaired-mentees"), body)
 
 
-@admin_view
-def export_requests(request: HttpRequest, program_id: int) -> HttpResponse:
-    program = _get_only(request, program_id)
-    if isinstance(program, HttpResponse):
-        return program
+@program_view(methods=("GET", "HEAD"))
+def export_requests(request: HttpRequest, program: Program) -> HttpResponse:
     body = export.request_export(
         program, status=request.GET.get("status", ""), query=search_text(request.GET.get("q"))
     )
@@ -337,11 +306,8 @@ def export_requests(request: HttpRequest, program_id: int) -> HttpResponse:
 # --- Health rules -------------------------------------------------------------------
 
 
-@admin_view
-def health_rules(request: HttpRequest, program_id: int) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
+@program_view(methods=("GET", "POST"))
+def health_rules(request: HttpRequest, program: Program) -> HttpResponse:
     current = monitor_health.rules_for(program)
     form = RulesForm(
         request.POST or None,

@@ -2,26 +2,24 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from pairing import request_selectors, services
 from pairing.deadlines import deadline_label
 from pairing.forms import AdminPairForm
 from pairing.models import MentorRequest
+from pairing_admin.lib.htmx import render_page
 from pairing_admin.lib.params import row_id, search_text
-from programs.access import admin_view, program_for_admin
-from programs.models import Participant
+from programs.access import program_view
+from programs.models import Participant, Program
 from programs.services import DomainError
 
 PAGE_SIZE = 50
 
 
-@admin_view
-def request_list(request: HttpRequest, program_id: int) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)
-    if request.method != "GET":
-        return HttpResponseNotAllowed(["GET"])
+@program_view(methods=("GET",))
+def request_list(request: HttpRequest, program: Program) -> HttpResponse:
     status = request.GET.get("status", "")
     status = status if status in MentorRequest.Status.values else ""
     query = search_text(request.GET.get("q"))
@@ -39,17 +37,12 @@ def request_list(request: HttpRequest, program_id: int) -> HttpResponse:
         "statuses": MentorRequest.Status.choices,
         "count_rows": [(label, counts[value]) for value, label in MentorRequest.Status.choices],
     }
-    template = "pairing/requests.html"
-    if request.htmx and request.htmx.target == "request-results":
-        template += "#results"
-    return render(request, template, context)
+    partials = {"request-results": "results"}
+    return render_page(request, "pairing/requests.html", context, partials=partials)
 
 
-@admin_view
-def request_cancel(request: HttpRequest, program_id: int, request_id: int) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+@program_view(methods=("POST",))
+def request_cancel(request: HttpRequest, program: Program, request_id: int) -> HttpResponse:
     try:
         cancelled = services.request_cancel(
             program=program, request_id=request_id, user=request.user
@@ -69,11 +62,8 @@ def request_cancel(request: HttpRequest, program_id: int, request_id: int) -> Ht
 _id_or_none = row_id
 
 
-@admin_view
-def pair_by_hand(request: HttpRequest, program_id: int) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
+@program_view(methods=("GET", "POST"))
+def pair_by_hand(request: HttpRequest, program: Program) -> HttpResponse:
     initial = {}
     if request.GET.get("mentee"):
         initial["mentee"] = request.GET["mentee"]

@@ -5,26 +5,24 @@ htmx asks for it (target "pairing-panel"). Until mentor requests and pairings
 exist they show what will appear there and what to do first.
 """
 
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse
 
 from pairing import health as monitor_health
 from pairing import selectors
 from pairing.monitor_views import filter_query, monitor_filters
+from pairing_admin.lib.htmx import render_page
 from pairing_admin.lib.params import search_text
-from programs.access import admin_view, program_for_admin
+from programs.access import program_view
+from programs.models import Program
 
 
-@admin_view
-def unpaired_mentees(request: HttpRequest, program_id: int) -> HttpResponse:
+@program_view(methods=("GET",))
+def unpaired_mentees(request: HttpRequest, program: Program) -> HttpResponse:
     """Unpaired Mentees: sub-tabs with live counts, search, 50 rows a page.
 
     htmx asks for the whole panel (tab switch) or only the results (search,
     sub-tab, page); without JavaScript every link and form reloads the page.
     """
-    program = program_for_admin(request.user, program_id)
-    if request.method != "GET":
-        return HttpResponseNotAllowed(["GET"])
     sub = request.GET.get("sub", "")
     if sub not in selectors.SUB_TABS:
         sub = selectors.NOT_INVITED
@@ -42,22 +40,17 @@ def unpaired_mentees(request: HttpRequest, program_id: int) -> HttpResponse:
         ),
         "ability": selectors.invite_ability(program),
     }
-    template = "pairing/unpaired.html"
-    target = request.htmx.target if request.htmx else None
-    template += {"pairing-panel": "#panel", "unpaired-results": "#results"}.get(target, "")
-    return render(request, template, context)
+    partials = {"pairing-panel": "panel", "unpaired-results": "results"}
+    return render_page(request, "pairing/unpaired.html", context, partials=partials)
 
 
-@admin_view
-def active_pairings(request: HttpRequest, program_id: int) -> HttpResponse:
+@program_view(methods=("GET",))
+def active_pairings(request: HttpRequest, program: Program) -> HttpResponse:
     """Active Pairings: search, health filter, sortable columns, 50 rows a page.
 
     htmx asks for the whole panel (tab switch) or only the results (search,
     sort, page); without JavaScript every link and form reloads the page.
     """
-    program = program_for_admin(request.user, program_id)
-    if request.method != "GET":
-        return HttpResponseNotAllowed(["GET"])
     filters = monitor_filters(request)
     rules = monitor_health.rules_for(program)
     sort_key, descending = monitor_health.parse_sort(filters["sort"])
@@ -82,24 +75,16 @@ def active_pairings(request: HttpRequest, program_id: int) -> HttpResponse:
         ),
         "query_string": filter_query(filters),
     }
-    template = "pairing/active.html"
-    target = request.htmx.target if request.htmx else None
-    template += {"pairing-panel": "#panel", "active-results": "#results"}.get(target, "")
-    return render(request, template, context)
+    partials = {"pairing-panel": "panel", "active-results": "results"}
+    return render_page(request, "pairing/active.html", context, partials=partials)
 
 
-@admin_view
-def health(request: HttpRequest, program_id: int) -> HttpResponse:
+@program_view(methods=("GET",))
+def health(request: HttpRequest, program: Program) -> HttpResponse:
     """Monitor Health: live figures, the pairings that need a check-in, two charts."""
-    program = program_for_admin(request.user, program_id)
-    if request.method != "GET":
-        return HttpResponseNotAllowed(["GET"])
     context = {
         "program": program,
         "tab": "health",
         "summary": monitor_health.health_summary(program),
     }
-    template = "pairing/health.html"
-    if request.htmx and request.htmx.target == "pairing-panel":
-        template += "#panel"
-    return render(request, template, context)
+    return render_page(request, "pairing/health.html", context, partials={"pairing-panel": "panel"})

@@ -24,17 +24,18 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
 from pairing import export, waitlist
 from pairing.models import Pairing, PendingRequest, WaitlistEntry
+from pairing_admin.lib.htmx import render_page
 from pairing_admin.lib.params import row_id, search_text
 from pairing_admin.lib.search import search_words, words_filter
-from programs.access import admin_view, program_for_admin
+from programs.access import program_view
 from programs.models import Participant, Program
 from programs.selectors import PERSON_FIELDS
 from programs.services import DomainError
@@ -148,16 +149,13 @@ def _back(request: HttpRequest, program: Program) -> str:
     return back if ok else _url(program)
 
 
-@admin_view
-def waitlist_tab(request: HttpRequest, program_id: int) -> HttpResponse:
+@program_view(methods=("GET",))
+def waitlist_tab(request: HttpRequest, program: Program) -> HttpResponse:
     """Waitlist: "N waiting, M seats free", search, 50 rows a page, Remove per row."""
-    program = program_for_admin(request.user, program_id)
-    if request.method != "GET":
-        return HttpResponseNotAllowed(["GET"])
     target = request.htmx.target if request.htmx else None
     if target == "waitlist-count":
         context = {"waitlist_count": waiting_count(program)}
-        return render(request, "programs/_pairing_tabs.html#waitlist_count", context)
+        return render_page(request, "programs/_pairing_tabs.html#waitlist_count", context)
     query = search_text(request.GET.get("q"))
     summary = waitlist.waiting_summary(program)
     context = {
@@ -168,16 +166,13 @@ def waitlist_tab(request: HttpRequest, program_id: int) -> HttpResponse:
         "waitlist_count": summary["waiting"],
         "page": waitlist_page(program, query=query, page_number=request.GET.get("page")),
     }
-    partial = {"pairing-panel": "#panel", "waitlist-results": "#results"}.get(target, "")
-    return render(request, TEMPLATE + partial, context)
+    partials = {"pairing-panel": "panel", "waitlist-results": "results"}
+    return render_page(request, TEMPLATE, context, partials=partials)
 
 
-@admin_view
-def waitlist_add(request: HttpRequest, program_id: int) -> HttpResponse:
+@program_view(methods=("GET", "POST"))
+def waitlist_add(request: HttpRequest, program: Program) -> HttpResponse:
     """GET: the form (a list of mentees who could join, narrowed by a search). POST: add one."""
-    program = program_for_admin(request.user, program_id)
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     source = request.POST if request.method == "POST" else request.GET
     query = search_text(source.get("q"))
     form = AddForm(request.POST or None, program=program)
@@ -207,9 +202,7 @@ def waitlist_add(request: HttpRequest, program_id: int) -> HttpResponse:
         "chosen_id": row_id(request.POST.get("mentee")),
         "waitlist_count": waiting_count(program),
     }
-    target = request.htmx.target if request.htmx else None
-    partial = "#add" if target == "pairing-panel" else ""
-    return render(request, TEMPLATE + partial, context, status=status)
+    return render_page(request, TEMPLATE, context, partials={"pairing-panel": "add"}, status=status)
 
 
 def _joined_message(mentee: Participant) -> str:
@@ -225,12 +218,9 @@ def _joined_message(mentee: Participant) -> str:
     return f"{mentee.full_name} is on the waitlist, position {place:,}."
 
 
-@admin_view
-def waitlist_remove(request: HttpRequest, program_id: int, mentee_id: int) -> HttpResponse:
+@program_view(methods=("POST",))
+def waitlist_remove(request: HttpRequest, program: Program, mentee_id: int) -> HttpResponse:
     """Take a mentee off the waitlist (POST only); they keep no place in line."""
-    program = program_for_admin(request.user, program_id)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
     mentee = get_object_or_404(
         Participant, program=program, role=Participant.Role.MENTEE, pk=mentee_id
     )
@@ -246,11 +236,8 @@ def waitlist_remove(request: HttpRequest, program_id: int, mentee_id: int) -> Ht
     return HttpResponseClientRedirect(back) if request.htmx else redirect(back)
 
 
-@admin_view
-def export_waitlist(request: HttpRequest, program_id: int) -> HttpResponse:
+@program_view(methods=("GET", "HEAD"))
+def export_waitlist(request: HttpRequest, program: Program) -> HttpResponse:
     """The waitlist as CSV, in offer order (the whole list, whatever the tab's search)."""
-    program = program_for_admin(request.user, program_id)
-    if request.method not in ("GET", "HEAD"):
-        return HttpResponseNotAllowed(["GET"])
     body = export.waitlist_export(program)
     return export.csv_response(export.filename_for(program, "waitlist"), body)

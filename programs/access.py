@@ -1,17 +1,18 @@
 """The one place that decides what an admin may see.
 
 Every admin view goes through `admin_view` (login + at least one membership)
-and then `program_for_admin` / `organizations_for` to reach data. Membership
+and then `program_for_admin` / `organizations_for` to reach data; a view of
+one program does both through `program_view`. Membership
 is read from the database on every request, so removing an admin from an
 organization takes effect on their next click.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import render
 
 from programs.models import Organization, Program
@@ -61,3 +62,30 @@ def admin_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def program_view(
+    methods: Sequence[str] = ("GET",), *, load: Callable[..., object] | None = None
+) -> Callable:
+    """An admin view of one program: `view(request, program, **url_kwargs)`.
+
+    The program comes from the URL's `program_id`, scoped to the admin's
+    organizations: anyone else gets 404 before any 405 for a wrong method, so
+    an outsider never learns that a URL exists. `load(program, **url_kwargs)`,
+    when given, finds the row the rest of the URL names (or raises 404), also
+    before the method check; the view then gets `view(request, program, row)`.
+    """
+    allowed = list(methods)
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def scoped(request: HttpRequest, program_id: int, **kwargs) -> HttpResponse:
+            program = program_for_admin(request.user, program_id)
+            args = (load(program, **kwargs),) if load else ()
+            if request.method not in allowed:
+                return HttpResponseNotAllowed(allowed)
+            return view(request, program, *args, **({} if load else kwargs))
+
+        return admin_view(scoped)
+
+    return decorate

@@ -1,11 +1,11 @@
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 
 from programs import imports
-from programs.access import admin_view, program_for_admin
+from programs.access import program_view
 from programs.forms import ImportUploadForm
 from programs.models import ParticipantImport, Program
 from programs.services import DomainError
@@ -19,11 +19,8 @@ def _import_for(program: Program, import_id: int) -> ParticipantImport:
     return get_object_or_404(ParticipantImport, program=program, pk=import_id)
 
 
-@admin_view
-def import_upload(request: HttpRequest, program_id: int) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
+@program_view(methods=("GET", "POST"))
+def import_upload(request: HttpRequest, program: Program) -> HttpResponse:
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -52,12 +49,10 @@ def import_upload(request: HttpRequest, program_id: int) -> HttpResponse:
     )
 
 
-@admin_view
-def import_preview(request: HttpRequest, program_id: int, import_id: int) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)
-    participant_import = _import_for(program, import_id)
-    if request.method != "GET":
-        return HttpResponseNotAllowed(["GET"])
+@program_view(methods=("GET",), load=_import_for)
+def import_preview(
+    request: HttpRequest, program: Program, participant_import: ParticipantImport
+) -> HttpResponse:
     context = {"program": program, "upload": participant_import}
     if participant_import.status == ParticipantImport.Status.PREVIEW:
         preview = imports.import_preview(participant_import=participant_import)
@@ -71,17 +66,17 @@ def import_preview(request: HttpRequest, program_id: int, import_id: int) -> Htt
     return render(request, "programs/import_preview.html", context)
 
 
-@admin_view
-def import_confirm(request: HttpRequest, program_id: int, import_id: int) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)
-    participant_import = _import_for(program, import_id)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+@program_view(methods=("POST",), load=_import_for)
+def import_confirm(
+    request: HttpRequest, program: Program, participant_import: ParticipantImport
+) -> HttpResponse:
     try:
         done = imports.import_apply(participant_import=participant_import, user=request.user)
     except DomainError as exc:
         messages.error(request, str(exc))
-        return redirect("programs:import_preview", program_id=program.pk, import_id=import_id)
+        return redirect(
+            "programs:import_preview", program_id=program.pk, import_id=participant_import.pk
+        )
     total = done.created_count + done.updated_count
     messages.success(
         request,
@@ -91,12 +86,10 @@ def import_confirm(request: HttpRequest, program_id: int, import_id: int) -> Htt
     return redirect("programs:participants", program_id=program.pk)
 
 
-@admin_view
-def import_discard(request: HttpRequest, program_id: int, import_id: int) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)
-    participant_import = _import_for(program, import_id)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+@program_view(methods=("POST",), load=_import_for)
+def import_discard(
+    request: HttpRequest, program: Program, participant_import: ParticipantImport
+) -> HttpResponse:
     if imports.import_discard(participant_import=participant_import):
         messages.success(
             request, f"“{participant_import.filename}” discarded; nothing was imported."

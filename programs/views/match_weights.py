@@ -2,10 +2,10 @@
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from programs.access import admin_view, program_for_admin
+from programs.access import program_view
 from programs.match_weights import (
     FIELDS,
     IGNORED,
@@ -14,6 +14,7 @@ from programs.match_weights import (
     match_weights_update,
     weights_of,
 )
+from programs.models import Program
 from programs.services import DomainError
 
 
@@ -48,12 +49,8 @@ class MatchWeightsForm(forms.Form):
         return data
 
 
-@admin_view
-def match_weights(request: HttpRequest, program_id: int) -> HttpResponse:
-    # Access first, so an outsider gets 404 whatever the method.
-    program = program_for_admin(request.user, program_id)
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
+@program_view(methods=("GET", "HEAD", "POST"))
+def match_weights(request: HttpRequest, program: Program) -> HttpResponse:
     if request.method == "POST":
         form = MatchWeightsForm(request.POST)
         if form.is_valid():

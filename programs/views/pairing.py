@@ -12,9 +12,15 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from pairing_admin.lib.htmx import render_page
 from pairing_admin.lib.params import row_id
 from programs import selectors, services
-from programs.access import admin_view, organization_for_admin, program_for_admin, programs_for
+from programs.access import (
+    admin_view,
+    organization_for_admin,
+    program_view,
+    programs_for,
+)
 from programs.models import Integration, LaunchStep, Organization, Program
 
 # As elsewhere, authorization comes before the method check, so another
@@ -33,19 +39,16 @@ def _checklist_context(request: HttpRequest, program: Program) -> dict:
     }
 
 
-@admin_view
-def pairing_page(request: HttpRequest, program_id: int) -> HttpResponse:
+@program_view(methods=("GET",))
+def pairing_page(request: HttpRequest, program: Program) -> HttpResponse:
     """The launch checklist tab; htmx asks for one part of it by target id."""
-    program = program_for_admin(request.user, program_id)
-    if request.method != "GET":
-        return HttpResponseNotAllowed(["GET"])
     target = request.htmx.target if request.htmx else None
     if target == "activity-log":
         page = selectors.activity_page(program, request.GET.get("page"))
-        return render(request, PAGE + "#activity", {"program": program, "activity": page})
+        return render_page(request, PAGE + "#activity", {"program": program, "activity": page})
     context = _checklist_context(request, program)
-    partial = {"pairing-panel": "#panel", "pairing-switch": "#switch"}.get(target, "")
-    return render(request, PAGE + partial, context)
+    partials = {"pairing-panel": "panel", "pairing-switch": "switch"}
+    return render_page(request, PAGE, context, partials=partials)
 
 
 def _after_action(request: HttpRequest, program: Program, *, changed: str, step: str = ""):
@@ -58,30 +61,22 @@ def _after_action(request: HttpRequest, program: Program, *, changed: str, step:
     return render(request, "programs/pairing_update.html", context)
 
 
-def _step_or_404(step: str) -> LaunchStep.Step:
+def _step_or_404(program: Program, step: str) -> LaunchStep.Step:
     if step not in LaunchStep.Step.values:
         raise Http404("No such step")
     return LaunchStep.Step(step)
 
 
-@admin_view
-def step_done(request: HttpRequest, program_id: int, step: str) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)
-    step = _step_or_404(step)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+@program_view(methods=("POST",), load=_step_or_404)
+def step_done(request: HttpRequest, program: Program, step: LaunchStep.Step) -> HttpResponse:
     services.launch_step_mark_done(program=program, step=step, user=request.user)
     if not request.htmx:
         messages.success(request, f"“{step.label}” is marked done.")
     return _after_action(request, program, changed="step", step=step)
 
 
-@admin_view
-def step_undo(request: HttpRequest, program_id: int, step: str) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)
-    step = _step_or_404(step)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+@program_view(methods=("POST",), load=_step_or_404)
+def step_undo(request: HttpRequest, program: Program, step: LaunchStep.Step) -> HttpResponse:
     services.launch_step_undo(program=program, step=step, user=request.user)
     if not request.htmx:
         messages.success(request, f"“{step.label}” is no longer marked done.")
@@ -90,17 +85,13 @@ def step_undo(request: HttpRequest, program_id: int, step: str) -> HttpResponse:
 
 def _confirm_switch(request, program, template: str, context=None) -> HttpResponse:
     """Turn on / Turn off Pairing's confirmation: the page, or with htmx its switch part."""
-    if request.htmx and request.htmx.target == "pairing-switch":
-        template += "#confirm"
-    return render(request, template, {"program": program, **(context or {})})
+    context = {"program": program, **(context or {})}
+    return render_page(request, template, context, partials={"pairing-switch": "confirm"})
 
 
-@admin_view
-def turn_on(request: HttpRequest, program_id: int) -> HttpResponse:
+@program_view(methods=("GET", "POST"))
+def turn_on(request: HttpRequest, program: Program) -> HttpResponse:
     """GET: the confirmation (works without JavaScript). POST: turn pairing on."""
-    program = program_for_admin(request.user, program_id)
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     if request.method == "GET":
         context = {"checklist": selectors.launch_checklist(program)}
         return _confirm_switch(request, program, "programs/pairing_turn_on.html", context)
@@ -117,12 +108,9 @@ def turn_on(request: HttpRequest, program_id: int) -> HttpResponse:
     return _after_action(request, program, changed="switch")
 
 
-@admin_view
-def turn_off(request: HttpRequest, program_id: int) -> HttpResponse:
+@program_view(methods=("GET", "POST"))
+def turn_off(request: HttpRequest, program: Program) -> HttpResponse:
     """GET: the confirmation, saying what a pause does. POST: turn pairing off."""
-    program = program_for_admin(request.user, program_id)
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     if request.method == "GET":
         return _confirm_switch(request, program, "programs/pairing_turn_off.html")
     changed = services.pairing_turn_off(program=program, user=request.user)

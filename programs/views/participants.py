@@ -2,20 +2,19 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
 
+from pairing_admin.lib.htmx import render_page
 from pairing_admin.lib.params import search_text
 from programs import selectors, services
-from programs.access import admin_view, program_for_admin
+from programs.access import program_view
 from programs.forms import ParticipantForm
-from programs.models import Participant
+from programs.models import Participant, Program
 
 PAGE_SIZE = 50
 
 
-@admin_view
-def participant_list(request: HttpRequest, program_id: int) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)
+@program_view(methods=("GET", "HEAD"))
+def participant_list(request: HttpRequest, program: Program) -> HttpResponse:
     query = search_text(request.GET.get("q"))
     role = request.GET.get("role", "")
     participants = selectors.participant_search(program, query=query, role=role)
@@ -27,16 +26,16 @@ def participant_list(request: HttpRequest, program_id: int) -> HttpResponse:
         "role": role if role in Participant.Role.values else "",
         "roles": Participant.Role.choices,
     }
-    template = "programs/participant_list.html"
-    if request.htmx and request.htmx.target == "participant-results":
-        template += "#results"
-    return render(request, template, context)
+    return render_page(
+        request,
+        "programs/participant_list.html",
+        context,
+        partials={"participant-results": "results"},
+    )
 
 
-@admin_view
-@require_http_methods(["GET", "POST"])
-def participant_edit(request: HttpRequest, program_id: int, participant_id: int) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)
+@program_view(methods=("GET", "POST"))
+def participant_edit(request: HttpRequest, program: Program, participant_id: int) -> HttpResponse:
     participant = get_object_or_404(Participant, program=program, pk=participant_id)
     form = ParticipantForm(request.POST or None, instance=participant)
     if request.method == "POST" and form.is_valid():

@@ -5,8 +5,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from programs import selectors, services
-from programs.access import admin_view, organizations_for, program_for_admin
+from programs.access import admin_view, organizations_for, program_view
 from programs.forms import ProgramForm
+from programs.models import Program
 
 
 @admin_view
@@ -30,10 +31,8 @@ def program_create(request: HttpRequest) -> HttpResponse:
     return render(request, "programs/program_form.html", {"form": form, "program": None})
 
 
-@admin_view
-@require_http_methods(["GET", "POST"])
-def program_edit(request: HttpRequest, program_id: int) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)
+@program_view(methods=("GET", "POST"))
+def program_edit(request: HttpRequest, program: Program) -> HttpResponse:
     form = ProgramForm(
         request.POST or None, instance=program, organizations=organizations_for(request.user)
     )
@@ -46,9 +45,8 @@ def program_edit(request: HttpRequest, program_id: int) -> HttpResponse:
     return render(request, "programs/program_form.html", {"form": form, "program": program})
 
 
-@admin_view
-def program_detail(request: HttpRequest, program_id: int) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)
+@program_view(methods=("GET", "HEAD"))
+def program_detail(request: HttpRequest, program: Program) -> HttpResponse:
     registration_url = request.build_absolute_uri(
         reverse("register", kwargs={"token": program.registration_token})
     )
