@@ -3,11 +3,10 @@
 from django.core.paginator import Page, Paginator
 from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Subquery
 
-from pairing import matching
+from pairing import matching, seats
 from pairing.autopair import (
     Options,
     blocked_mentor_ids,
-    mentor_load,
     pair_problems,
     paired_before_with,
 )
@@ -137,15 +136,9 @@ def mentors_to_swap_in(run: AutoPairRun, mentee: Participant, *, query: str = ""
     # Every matching mentor is ranked, so the best free one is found without a search.
     mentors = list(qs.order_by("last_name", "first_name", "id")[:SWAP_POOL])
     ids = [m.pk for m in mentors]
-    load = mentor_load(run.program, ids if len(ids) <= 1000 else None)
-    held_qs = run.proposals.filter(mentor_id__in=ids) if len(ids) <= 1000 else run.proposals.all()
-    held = dict(
-        held_qs.exclude(mentee=mentee)
-        .order_by()
-        .values("mentor_id")
-        .annotate(c=Count("id"))
-        .values_list("mentor_id", "c")
-    )
+    named = ids if len(ids) <= 1000 else None  # past that, every mentor: a shorter query
+    load = seats.mentor_load(run.program, named)
+    held = seats.run_holds(run, named, except_mentee=mentee)
     free = {m.pk: m.capacity - load.get(m.pk, 0) - held.get(m.pk, 0) for m in mentors}
     open_mentors = [m for m in mentors if free[m.pk] > 0]
     # rank_mentors_for leaves out mentors failing a must-match field.

@@ -269,7 +269,7 @@ def active_pairings(
     """The program's active pairings, annotated, searched, filtered and sorted."""
     now = now or timezone.now()
     rules = rules or rules_for(program)
-    qs = search_filter(Pairing.objects.filter(program=program, status=Pairing.Status.ACTIVE), query)
+    qs = search_filter(Pairing.objects.filter(program=program).active(), query)
     qs = with_health(qs, rules, program=program, today=local_today(program, now))
     if health in HEALTH_LABELS:
         qs = qs.filter(health=health)
@@ -474,9 +474,7 @@ def health_summary(program: Program, *, now: datetime | None = None) -> dict:
     )
     unpaired = (
         Participant.objects.filter(program=program, role=Participant.Role.MENTEE)
-        .exclude(
-            Exists(Pairing.objects.filter(mentee=OuterRef("pk"), status=Pairing.Status.ACTIVE))
-        )
+        .exclude(Exists(Pairing.objects.filter(mentee=OuterRef("pk")).active()))
         .count()
     )
     emails = OutboundEmail.objects.filter(program=program).aggregate(

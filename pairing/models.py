@@ -134,6 +134,11 @@ class PendingRequest(models.Model):
         return f"{self.mentee_id} -> {self.mentor_id} (pending)"
 
 
+class PairingQuerySet(models.QuerySet):
+    def active(self) -> "PairingQuerySet":
+        return self.filter(status=Pairing.Status.ACTIVE)
+
+
 class Pairing(models.Model):
     """A mentee and a mentor working together in a program."""
 
@@ -169,6 +174,8 @@ class Pairing(models.Model):
     )
     end_reason = models.TextField(blank=True, max_length=2000)
     do_not_pair_again = models.BooleanField(default=False)
+
+    objects = PairingQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -176,12 +176,16 @@ def _end(
     if not locked:
         return []
     pks = [p.pk for p in locked]
-    ended = Pairing.objects.filter(pk__in=pks, status=Pairing.Status.ACTIVE).update(
-        status=Pairing.Status.ENDED,
-        ended_at=now,
-        ended_by=user,
-        end_reason=reason,
-        do_not_pair_again=do_not_pair_again,
+    ended = (
+        Pairing.objects.filter(pk__in=pks)
+        .active()
+        .update(
+            status=Pairing.Status.ENDED,
+            ended_at=now,
+            ended_by=user,
+            end_reason=reason,
+            do_not_pair_again=do_not_pair_again,
+        )
     )
     if ended != len(pks):  # cannot happen while the rows are locked; refuse rather than guess
         raise DomainError("These pairings changed while you were ending them; try again.")

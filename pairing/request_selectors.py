@@ -6,20 +6,16 @@ from django.db.models import (
     BooleanField,
     Case,
     Count,
-    Exists,
     ExpressionWrapper,
     F,
-    IntegerField,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Greatest
 
-from pairing import unpaired
+from pairing import seats, unpaired
 from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing
 from pairing_admin.lib.search import words_filter
 from programs.models import Participant, Program
@@ -41,50 +37,13 @@ MENTOR_FIELDS = (
 )
 
 
-def count_per_mentor(rows: QuerySet):
-    return Coalesce(
-        Subquery(
-            rows.filter(mentor=OuterRef("pk"))
-            .order_by()
-            .values("mentor")
-            .annotate(n=Count("pk"))
-            .values("n"),
-            output_field=IntegerField(),
-        ),
-        Value(0),
-    )
-
-
-def _active_count():
-    return count_per_mentor(Pairing.objects.filter(status=Pairing.Status.ACTIVE))
-
-
-def _held_count(program: Program, *, except_mentee_id: int | None = None):
-    """Seats the program's staged auto-pair run holds (pairing.services.held_seats_of).
-
-    except_mentee_id: that mentee's own proposal does not count (it holds the
-    seat for them, as the services see it). Without a staged run (nearly
-    always) the per-mentor count is never evaluated: the database answers the
-    uncorrelated EXISTS once.
-    """
-    staged = AutoPairRun.objects.filter(program=program, status=AutoPairRun.Status.STAGED)
-    proposals = AutoPairProposal.objects.filter(run__in=staged.values("pk")).exclude(
-        mentee__pairings_as_mentee__status=Pairing.Status.ACTIVE
-    )
-    if except_mentee_id is not None:
-        proposals = proposals.exclude(mentee_id=except_mentee_id)
-    return Case(When(Exists(staged), then=count_per_mentor(proposals)), default=Value(0))
-
-
 def _mentors(
     program: Program, *, include_unavailable: bool, except_mentee_id: int | None = None
 ) -> QuerySet[Participant]:
     qs = Participant.objects.filter(program=program, role=Participant.Role.MENTOR)
     if not include_unavailable:
         qs = qs.filter(accepting_requests=True)
-    return qs.annotate(
-        active=_active_count(), held=_held_count(program, except_mentee_id=except_mentee_id)
-    )
+    return seats.with_load(qs, program, except_mentee_id=except_mentee_id)
 
 
 def mentors_with_room(

@@ -48,8 +48,6 @@ from pairing.drafts import (
     request_drafts,
 )
 from pairing.models import (
-    AutoPairProposal,
-    AutoPairRun,
     MentorPreference,
     MentorRequest,
     Pairing,
@@ -57,6 +55,7 @@ from pairing.models import (
     WaitlistEntry,
 )
 from pairing.request_selectors import do_not_pair_again, said_no
+from pairing.seats import active_pairings_of, held_seats_of, taken_for_request
 from pairing.verbs import Verb
 from pairing.waitlist import back_in_line, leave_on_engagement, release_held, seats_offer
 from programs.models import Participant, Program
@@ -92,32 +91,6 @@ class NeedsConfirmation(DomainError):
 
 
 # --- Small helpers ----------------------------------------------------------------
-
-
-def active_pairings_of(mentor_id: int) -> int:
-    return Pairing.objects.filter(mentor_id=mentor_id, status=Pairing.Status.ACTIVE).count()
-
-
-def _holding(proposals):
-    """The proposals that hold a seat: in a staged run, for a mentee not paired since."""
-    return proposals.filter(run__status=AutoPairRun.Status.STAGED).exclude(
-        mentee__pairings_as_mentee__status=Pairing.Status.ACTIVE
-    )
-
-
-def held_seats_of(mentor_id: int, *, except_mentee_id: int | None = None) -> int:
-    """Seats of this mentor that a staged auto-pair run holds for its proposals.
-
-    While an admin reviews a run, its proposals keep their mentors' seats:
-    requests and hand pairings go to mentors with room left after them. A
-    mentee's own proposal does not stand in that mentee's way, and a proposal
-    for a mentee who got paired meanwhile holds nothing (confirming skips it).
-    Confirming the run re-checks every seat under the mentor locks in any case.
-    """
-    held = _holding(AutoPairProposal.objects.filter(mentor_id=mentor_id))
-    if except_mentee_id is not None:
-        held = held.exclude(mentee_id=except_mentee_id)
-    return held.count()
 
 
 def _has_room(mentor: Participant, mentee_id: int, *, for_requests: bool = True) -> bool:
@@ -258,20 +231,8 @@ def _available_mentor_ids(program: Program, ids: Sequence[int], *, mentee_id: in
         .exclude(said_no(mentee_id))
         .values_list("pk", "capacity")
     )
-    active = dict(
-        Pairing.objects.filter(mentor_id__in=ids, status=Pairing.Status.ACTIVE)
-        .values_list("mentor_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    held = dict(
-        _holding(AutoPairProposal.objects.filter(mentor_id__in=ids))
-        .exclude(mentee_id=mentee_id)
-        .values_list("mentor_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    return {pk for pk, capacity in rows if active.get(pk, 0) + held.get(pk, 0) < capacity}
+    taken = taken_for_request(ids, mentee_id=mentee_id)
+    return {pk for pk, capacity in rows if taken.get(pk, 0) < capacity}
 
 
 # --- The mentee's preferences ----------------------------------------------------
@@ -304,11 +265,7 @@ def _validate_choices(program: Program, mentor_ids: Sequence[int], note: str) ->
 
 
 def _refuse_if_busy(mentee: Participant) -> None:
-    pairing = (
-        Pairing.objects.filter(mentee=mentee, status=Pairing.Status.ACTIVE)
-        .select_related("mentor")
-        .first()
-    )
+    pairing = Pairing.objects.filter(mentee=mentee).active().select_related("mentor").first()
     if pairing:
         raise DomainError(f"You are already paired with {pairing.mentor.full_name}.")
     pending = (
@@ -705,7 +662,7 @@ def _forward(request: MentorRequest, *, now: datetime) -> MentorRequest | None:
     )
     if not list(free.values_list("pk", flat=True)):
         return None
-    if Pairing.objects.filter(mentee_id=request.mentee_id, status=Pairing.Status.ACTIVE).exists():
+    if Pairing.objects.filter(mentee_id=request.mentee_id).active().exists():
         return _ALREADY_PAIRED
     later = list(
         MentorPreference.objects.filter(mentee_id=request.mentee_id, rank__gt=request.rank)
@@ -1065,7 +1022,8 @@ def _full(mentor_ids: Sequence[int]) -> list[int]:
         )
     )
     active = dict(
-        Pairing.objects.filter(mentor_id__in=[r[0] for r in rows], status=Pairing.Status.ACTIVE)
+        Pairing.objects.filter(mentor_id__in=[r[0] for r in rows])
+        .active()
         .order_by()
         .values("mentor_id")
         .annotate(n=Count("pk"))

@@ -45,7 +45,8 @@ from pairing.models import (
     PendingRequest,
     WaitlistEntry,
 )
-from pairing.request_selectors import count_per_mentor, do_not_pair_again, said_no
+from pairing.request_selectors import do_not_pair_again, said_no
+from pairing.seats import with_seats_used
 from pairing.tasks import offer_program_waitlist
 from pairing.verbs import Verb
 from programs.match_weights import weights_of
@@ -95,18 +96,8 @@ def offerable_seats(program: Program, mentor_ids: Iterable[int] | None = None) -
     mentors = Participant.objects.filter(program=program, role=Role.MENTOR, accepting_requests=True)
     if mentor_ids is not None:
         mentors = mentors.filter(pk__in=list(mentor_ids))
-    active = Pairing.objects.filter(status=Pairing.Status.ACTIVE)
-    held = AutoPairProposal.objects.filter(
-        run__program=program, run__status=AutoPairRun.Status.STAGED
-    ).exclude(
-        Exists(Pairing.objects.filter(mentee=OuterRef("mentee_id"), status=Pairing.Status.ACTIVE))
-    )
     rows = (
-        mentors.annotate(
-            used=count_per_mentor(active)
-            + count_per_mentor(PendingRequest.objects.all())
-            + count_per_mentor(held)
-        )
+        with_seats_used(mentors, program)
         .filter(capacity__gt=F("used"))
         .order_by()
         .values_list("pk", "capacity", "used")
@@ -144,11 +135,7 @@ def mentors_to_name(mentee: Participant, program: Program, *, limit: int) -> lis
 
 def _refuse_if_engaged(mentee: Participant, *, you: bool) -> None:
     who = "You are" if you else f"{mentee.full_name} is"
-    pairing = (
-        Pairing.objects.filter(mentee=mentee, status=Pairing.Status.ACTIVE)
-        .select_related("mentor")
-        .first()
-    )
+    pairing = Pairing.objects.filter(mentee=mentee).active().select_related("mentor").first()
     if pairing is not None:
         raise DomainError(f"{who} already paired with {pairing.mentor.full_name}.")
     pending = PendingRequest.objects.filter(mentee=mentee).select_related("mentor").first()
@@ -409,9 +396,9 @@ def seats_offer(
 def _engaged(mentee: str = "pk") -> Exists:
     """True for a mentee (the row's `mentee` field) with an active pairing or a pending
     request: an annotation, so the rows that need it say it in their own statement."""
-    return Exists(
-        Pairing.objects.filter(mentee=OuterRef(mentee), status=Pairing.Status.ACTIVE)
-    ) | Exists(PendingRequest.objects.filter(mentee=OuterRef(mentee)))
+    return Exists(Pairing.objects.filter(mentee=OuterRef(mentee)).active()) | Exists(
+        PendingRequest.objects.filter(mentee=OuterRef(mentee))
+    )
 
 
 def _match(

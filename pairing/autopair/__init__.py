@@ -64,7 +64,6 @@ from pairing.autopair.options import (
 from pairing.autopair.problem import Problem, build_problem
 from pairing.autopair.reading import (
     excluded_pairs,
-    mentor_load,
     problem_for,
     run_mentees_qs,
     unpaired_mentees_qs,
@@ -78,10 +77,10 @@ from pairing.autopair.review import (
     paired_before_with,
     proposal_remove,
     proposal_set_mentor,
-    seats_free,
 )
 from pairing.autopair.runs import autopair_execute, autopair_start, open_run
 from pairing.autopair.solver import Solution, solve, solve_greedy, unpaired_reasons
+from pairing.seats import mentor_load, seats_free
 
 __all__ = [
     "ALL_PAIRS_LIMIT",

@@ -1,18 +1,14 @@
 """Reading a program from the database into a Problem."""
 
 import json
-from collections import defaultdict
-from collections.abc import Sequence
 
-from django.db.models import Count, Exists, OuterRef, TextField
+from django.db.models import Exists, OuterRef, TextField
 from django.db.models.functions import Cast
 
 from pairing.autopair.options import PERSON_FIELDS, Options
 from pairing.autopair.problem import Problem, build_problem
 from pairing.models import (
     MentorPreference,
-    Pairing,
-    PendingRequest,
     WaitlistEntry,
 )
 from pairing.request_selectors import (
@@ -20,6 +16,7 @@ from pairing.request_selectors import (
     do_not_pair_again_pairs,
     paired_before_pairs,
 )
+from pairing.seats import mentor_load
 from pairing.unpaired import unpaired_mentees
 from programs.match_weights import weights_of
 from programs.models import Participant, Program
@@ -27,27 +24,9 @@ from programs.models import Participant, Program
 # --- Reading the program ------------------------------------------------------------------
 
 
-def _counts(qs, key: str) -> dict[int, int]:
-    return dict(qs.order_by().values(key).annotate(c=Count("pk")).values_list(key, "c"))
-
-
 def unpaired_mentees_qs(program: Program):
     """Mentees with no active pairing and no pending request."""
     return unpaired_mentees(program, waiting=False)
-
-
-def mentor_load(program: Program, mentor_ids: Sequence[int] | None = None) -> dict[int, int]:
-    """Seats taken per mentor: active pairings + pending requests."""
-    pairings = Pairing.objects.filter(program=program, status=Pairing.Status.ACTIVE)
-    pending = PendingRequest.objects.filter(program=program)
-    if mentor_ids is not None:
-        pairings = pairings.filter(mentor_id__in=mentor_ids)
-        pending = pending.filter(mentor_id__in=mentor_ids)
-    load: dict[int, int] = defaultdict(int)
-    for counts in (_counts(pairings, "mentor_id"), _counts(pending, "mentor_id")):
-        for mentor_id, c in counts.items():
-            load[mentor_id] += c
-    return load
 
 
 _JSON_FIELDS = ("skills", "interests", "goals")

@@ -1,6 +1,5 @@
 """A staged run under review: remove or swap proposals, confirm, discard."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,7 +10,6 @@ from invitations.outbox import outbox_add
 from pairing import matching
 from pairing.autopair.options import Options, Reason, RunStatus
 from pairing.autopair.problem import _lower
-from pairing.autopair.reading import _counts, mentor_load
 from pairing.drafts import assignments_drafts
 from pairing.models import (
     AutoPairProposal,
@@ -27,6 +25,7 @@ from pairing.request_selectors import (
     do_not_pair_again,
     do_not_pair_again_pairs,
 )
+from pairing.seats import mentor_load, seats_free
 from pairing.services import requests_close_full
 from pairing.verbs import Verb
 from pairing.waitlist import leave_on_engagement, seats_offer
@@ -55,18 +54,6 @@ def proposal_remove(*, program: Program, run_id: int, mentee_id: int) -> None:
     AutoPairUnpaired.objects.create(run=run, mentee_id=mentee_id, reason=Reason.REMOVED)
     # The seat it held is free again: the waitlist's, where offers are made.
     seats_offer(program=program, mentor_ids=[proposal.mentor_id])
-
-
-def seats_free(run: AutoPairRun, mentor_ids: Sequence[int]) -> dict[int, int]:
-    """Free seats of mentors, counting this run's proposals as held."""
-    mentors = dict(
-        Participant.objects.filter(pk__in=mentor_ids, program=run.program_id).values_list(
-            "pk", "capacity"
-        )
-    )
-    load = mentor_load(run.program, list(mentors))
-    held = _counts(AutoPairProposal.objects.filter(run=run, mentor_id__in=mentors), "mentor_id")
-    return {pk: cap - load.get(pk, 0) - held.get(pk, 0) for pk, cap in mentors.items()}
 
 
 def blocked_mentor_ids(mentee: Participant) -> set[int]:
@@ -251,9 +238,9 @@ def _confirm(*, program: Program, run_id: int, user) -> ConfirmResult:
     for pk, used in mentor_load(program, mentor_ids).items():
         seats[pk] = seats.get(pk, 0) - used
     busy = set(
-        Pairing.objects.filter(mentee_id__in=mentee_ids, status=Pairing.Status.ACTIVE).values_list(
-            "mentee_id", flat=True
-        )
+        Pairing.objects.filter(mentee_id__in=mentee_ids)
+        .active()
+        .values_list("mentee_id", flat=True)
     ) | set(
         PendingRequest.objects.filter(mentee_id__in=mentee_ids).values_list("mentee_id", flat=True)
     )
