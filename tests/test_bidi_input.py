@@ -17,7 +17,7 @@ from pairing.forms import DeclineForm, PreferenceForm
 from pairing.models import MentorRequest
 from pairing_admin.lib.text import multi_line, one_line, without_bidi
 from programs.forms import ProgramForm, RegistrationForm
-from programs.imports import parse_import
+from programs.imports.parse import parse_import
 from programs.models import Organization
 from tests import factories
 

@@ -4,9 +4,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 
-from programs import imports
 from programs.access import program_view
 from programs.forms import ImportUploadForm
+from programs.imports import parse
+from programs.imports import services as import_services
 from programs.models import ParticipantImport, Program
 from programs.services import DomainError
 
@@ -26,8 +27,8 @@ def import_upload(request: HttpRequest, program: Program) -> HttpResponse:
         upload = form.cleaned_data["file"]
         try:
             # Refuse before reading a large file into memory.
-            imports.check_upload_size(upload.size)
-            participant_import = imports.import_create(
+            parse.check_upload_size(upload.size)
+            participant_import = import_services.import_create(
                 program=program, user=request.user, filename=upload.name, data=upload.read()
             )
         except DomainError as exc:
@@ -42,8 +43,8 @@ def import_upload(request: HttpRequest, program: Program) -> HttpResponse:
         {
             "program": program,
             "form": form,
-            "required_columns": imports.REQUIRED_COLUMNS,
-            "optional_columns": imports.OPTIONAL_COLUMNS,
+            "required_columns": parse.REQUIRED_COLUMNS,
+            "optional_columns": parse.OPTIONAL_COLUMNS,
             "max_mb": settings.IMPORT_MAX_BYTES / (1024 * 1024),
         },
     )
@@ -55,11 +56,11 @@ def import_preview(
 ) -> HttpResponse:
     context = {"program": program, "upload": participant_import}
     if participant_import.status == ParticipantImport.Status.PREVIEW:
-        preview = imports.import_preview(participant_import=participant_import)
+        preview = import_services.import_preview(participant_import=participant_import)
         context |= {
             "preview": preview,
             "sample": list(zip(preview.parsed.lines, preview.parsed.rows, strict=True))[
-                : imports.PREVIEW_ROWS
+                : import_services.PREVIEW_ROWS
             ],
             "can_confirm": preview.parsed.is_valid,
         }
@@ -71,7 +72,9 @@ def import_confirm(
     request: HttpRequest, program: Program, participant_import: ParticipantImport
 ) -> HttpResponse:
     try:
-        done = imports.import_apply(participant_import=participant_import, user=request.user)
+        done = import_services.import_apply(
+            participant_import=participant_import, user=request.user
+        )
     except DomainError as exc:
         messages.error(request, str(exc))
         return redirect(
@@ -90,7 +93,7 @@ def import_confirm(
 def import_discard(
     request: HttpRequest, program: Program, participant_import: ParticipantImport
 ) -> HttpResponse:
-    if imports.import_discard(participant_import=participant_import):
+    if import_services.import_discard(participant_import=participant_import):
         messages.success(
             request, f"“{participant_import.filename}” discarded; nothing was imported."
         )

@@ -75,7 +75,8 @@ def _measure(fn: Callable[[], object], *, traced: bool) -> tuple[float, float]:
 def _run(program, *, traced: bool) -> dict[str, tuple[float, float]]:
     from django.db import transaction
 
-    from programs.imports import parse_import, participants_upsert
+    from programs.imports.parse import parse_import
+    from programs.imports.services import participants_upsert
     from programs.models import Participant
 
     results: dict[str, tuple[float, float]] = {}

@@ -27,7 +27,7 @@ from pairing.models import (
 )
 from pairing.preference_selectors import mentor_options
 from pairing.request_selectors import said_no
-from programs.imports import import_apply, import_create
+from programs.imports.services import import_apply, import_create
 from programs.models import Participant, Program
 from programs.services import DomainError, participant_update
 from tests import factories

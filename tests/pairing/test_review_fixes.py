@@ -23,7 +23,7 @@ from pairing.models import (
     WaitlistEntry,
 )
 from pairing.verbs import Verb as PairingVerb
-from programs.imports import import_apply, import_create
+from programs.imports.services import import_apply, import_create
 from programs.models import ActivityEvent, Participant, Program
 from programs.services import DomainError, participant_update
 from tests import factories

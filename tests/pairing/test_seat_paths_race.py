@@ -15,7 +15,7 @@ from invitations.models import EmailKind, OutboundEmail
 from pairing import autopair, services, waitlist
 from pairing.autopair import Options
 from pairing.models import AutoPairRun, MentorRequest, Pairing, PendingRequest, WaitlistEntry
-from programs.imports import import_apply, import_create, import_preview
+from programs.imports.services import import_apply, import_create, import_preview
 from programs.models import Participant, Program
 from programs.registration import registration_submit
 from programs.services import participant_update

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from programs.imports import ImportFileError, check_upload_size
+from programs.imports.parse import ImportFileError, check_upload_size
 from programs.models import Participant, ParticipantImport
 from tests import factories
 from tests.support.imports import (
@@ -18,6 +18,9 @@ from tests.support.imports import (
     preview_url,
     upload_csv,
 )
+
+# Every test runs through each way the rows are written (see conftest.upsert_path).
+pytestmark = pytest.mark.usefixtures("upsert_path")
 
 HEADER = "email,role,first_name,last_name,department,skills,capacity\n"
 

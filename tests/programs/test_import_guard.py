@@ -2,6 +2,7 @@
 holding a request or in a staged auto-pair run, no capacity below the people a mentor
 mentors. The preview shows why per line; confirming imports nothing of such a file."""
 
+import pytest
 from django.urls import reverse
 
 from pairing.models import AutoPairProposal, AutoPairRun
@@ -14,6 +15,9 @@ from tests.support.imports import (
     preview_url,
     upload_csv,
 )
+
+# Every test runs through each way the rows are written (see conftest.upsert_path).
+pytestmark = pytest.mark.usefixtures("upsert_path")
 
 
 def _preview(client, program, text: str):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from programs.imports import ImportFileError, decode_upload, parse_import
+from programs.imports.parse import ImportFileError, decode_upload, parse_import
 
 
 def _parse(text: str):
