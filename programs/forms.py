@@ -2,9 +2,10 @@ from django import forms
 from django.utils.html import format_html
 
 from pairing_admin.lib.text import multi_line, one_line
-from programs.models import PROFILE_FIELDS, Organization, Participant, Program
+from programs.match_weights import FIELDS, IGNORED, MUST_MATCH, clean_weights
+from programs.models import PROFILE_FIELDS, Integration, Organization, Participant, Program
 from programs.registration import SINGLE_LINE_FIELDS
-from programs.services import split_tags
+from programs.services import DomainError, split_tags
 
 
 def shown_name(name: str) -> str:
@@ -295,3 +296,44 @@ class RegistrationForm(forms.Form):
 
     def clean(self):
         return _single_lines(super().clean())
+
+
+class MatchWeightsForm(forms.Form):
+    """One whole number from 0 to 10 per field."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        message = "Choose a whole number from 0 (ignored) to 10 (must match)."
+        for field in FIELDS:
+            self.fields[field.key] = forms.IntegerField(
+                label=field.label,
+                help_text=field.compares,
+                min_value=IGNORED,
+                max_value=MUST_MATCH,
+                error_messages={
+                    "required": f"Give “{field.label}” a weight: 0 ignores it.",
+                    "invalid": message,
+                    "min_value": message,
+                    "max_value": message,
+                },
+                widget=forms.NumberInput(attrs={"inputmode": "numeric", "class": "weight"}),
+            )
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            try:
+                data = clean_weights(data)
+            except DomainError as error:
+                raise forms.ValidationError(str(error)) from None
+        return data
+
+
+class IntegrationForm(forms.Form):
+    status = forms.ChoiceField(choices=Integration.Status.choices)
+    notes = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Who is on it, what is left, links to tickets.",
+    )

@@ -6,7 +6,6 @@ plus out-of-band copies of the parts that depend on it (the Turn on Pairing
 warning, the activity log).
 """
 
-from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
@@ -21,6 +20,7 @@ from programs.access import (
     program_view,
     programs_for,
 )
+from programs.forms import IntegrationForm
 from programs.models import Integration, LaunchStep, Organization, Program
 
 # As elsewhere, authorization comes before the method check, so another
@@ -127,16 +127,6 @@ def turn_off(request: HttpRequest, program: Program) -> HttpResponse:
 
 
 # --- Integrations ----------------------------------------------------------------
-
-
-class IntegrationForm(forms.Form):
-    status = forms.ChoiceField(choices=Integration.Status.choices)
-    notes = forms.CharField(
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Who is on it, what is left, links to tickets.",
-    )
 
 
 def _back_program(request: HttpRequest, organization: Organization) -> Program | None:
