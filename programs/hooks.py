@@ -1,50 +1,16 @@
 """Hooks: how the apps above programs hear that participants changed.
 
-`programs` sits below `invitations` and `pairing` and never imports them (a
-lower layer importing a higher one would make the layers a cycle). Yet they
-must react when people arrive or a mentor's room changes: an Evergreen
-program invites each new mentee, the waitlist offers a freed seat. So they
-register a callback here from their AppConfig.ready(), and the programs
-services that add or change participants fire the hook.
+`programs` never imports `invitations` or `pairing` (that would make the
+layers a cycle), yet they must react when people arrive or a mentor's room
+changes. So they register callbacks here from their AppConfig.ready(), and
+the programs services that add or change participants fire them.
 
-A hook runs its callbacks in the caller's transaction, after the change, while
-the caller holds those participants' rows (rows it inserted or updated stay
-locked until it commits; an admin's edit locks the row first): whatever a
-callback writes (an invitation and its email in the outbox) commits or rolls
-back with the change that caused it. A callback that raises
-undoes the caller's change, so a callback decides for itself when there is
-nothing to do. Callbacks are called with keyword arguments:
-
-    participants_added: fn(*, program, participant_ids)
-        a registration created someone, or a CSV import created people
-        (all of that import's new ids in one call); mentees and mentors alike.
-    mentors_changed: fn(*, program, mentor_ids)
-        a mentor's capacity or `accepting_requests` changed (either way), a
-        role changed to or from mentor, or a mentor was added; only the ids
-        whose values really changed.
-    registration_requested: fn(*, program, pending, confirm_url)
-        someone asked to join through the registration link: email
-        `confirm_url` (it holds the raw token, which is never stored) to
-        `pending.email`.
-        Exactly one callback must be registered (invitations writes the email).
-
-A change check says whether an admin's edit or a CSV import may change a
-person's role or capacity (pairing forbids what would contradict a pairing, a
-request or a staged auto-pair proposal). Registered with
-`register_change_check(touches=..., problems=...)`:
-
-    touches: fn(change) -> bool
-        whether this check may forbid the change (no query); the callers lock
-        those people's rows before asking for problems.
-    problems: fn(*, program, changes) -> {participant id: (field, why)}
-        for the changes it touches, those it forbids, `why` in words for the admin.
-
-An engaged filter says which participants are taken (pairing: in an active
-pairing or waiting on a request), for the reads below pairing that must leave
-them out (whom to invite):
-
-    register_engaged_filter(fn): fn() -> a condition (Q or expression) on
-        Participant rows, true for those NOT engaged; `not_engaged()` ANDs them.
+A hook runs its callbacks with keyword arguments in the caller's transaction,
+after the change, while the caller holds those participants' rows (locked
+until it commits): what a callback writes (an invitation and its email in the
+outbox) commits or rolls back with the change, and a callback that raises
+undoes it, so a callback decides for itself when there is nothing to do.
+Each register_* function says what its hook promises.
 """
 
 from collections.abc import Callable, Iterable
@@ -91,17 +57,32 @@ def _register(callbacks: list[Callback], fn: Callback) -> Callback:
 
 
 def register_participants_added(fn: Callback) -> Callback:
-    """Call `fn(program=..., participant_ids=...)` whenever participants are added."""
+    """Call `fn(program=..., participant_ids=...)` whenever participants are added.
+
+    A registration created someone, or a CSV import created people (all of that
+    import's new ids in one call); mentees and mentors alike. An Evergreen program
+    invites each new mentee this way.
+    """
     return _register(_participants_added, fn)
 
 
 def register_mentors_changed(fn: Callback) -> Callback:
-    """Call `fn(program=..., mentor_ids=...)` whenever mentors' room to mentor changes."""
+    """Call `fn(program=..., mentor_ids=...)` whenever mentors' room to mentor changes.
+
+    A mentor's capacity or `accepting_requests` changed (either way), a role
+    changed to or from mentor, or a mentor was added; only the ids whose values
+    really changed. The waitlist offers a freed seat this way.
+    """
     return _register(_mentors_changed, fn)
 
 
 def register_registration_requested(fn: Callback) -> Callback:
-    """Call `fn(program=..., pending=..., confirm_url=...)` to email a confirmation link."""
+    """Call `fn(program=..., pending=..., confirm_url=...)` to email a confirmation link.
+
+    Someone asked to join through the registration link: email `confirm_url` (it
+    holds the raw token, which is never stored) to `pending.email`. Exactly one
+    callback must be registered (invitations writes the email).
+    """
     return _register(_registration_requested, fn)
 
 
@@ -111,12 +92,27 @@ def register_change_check(
     problems: Callable[..., dict[int, tuple[str, str]]],
 ) -> ChangeCheck:
     """Have `problems(program=..., changes=...)` vet the role and capacity changes
-    that `touches(change)` says it may forbid."""
+    that `touches(change)` says it may forbid.
+
+    A change check says whether an admin's edit or a CSV import may change a
+    person's role or capacity (pairing forbids what would contradict a pairing,
+    a request or a staged auto-pair proposal).
+    - `touches(change) -> bool`: whether this check may forbid the change (no
+      query); the callers lock those people's rows before asking for problems.
+    - `problems(*, program, changes) -> {participant id: (field, why)}`: for the
+      changes it touches, those it forbids, `why` in words for the admin.
+    """
     return _register(_change_checks, ChangeCheck(touches=touches, problems=problems))
 
 
 def register_engaged_filter(fn: Callable[[], Q]) -> Callable[[], Q]:
-    """Have `not_engaged()` leave out the participants `fn()`'s condition rejects."""
+    """Have `not_engaged()` leave out the participants `fn()`'s condition rejects.
+
+    An engaged filter says which participants are taken (pairing: in an active
+    pairing or waiting on a request), for the reads below pairing that must leave
+    them out (whom to invite). `fn()` returns a condition (Q or expression) on
+    Participant rows, true for those NOT engaged; `not_engaged()` ANDs them.
+    """
     return _register(_engaged_filters, fn)
 
 
