@@ -6,14 +6,14 @@ from django.views.generic import RedirectView
 
 from invitations.webhooks import webhook_urlpatterns
 from pairing_admin import views
-from programs.views import registration, system
+from programs.urls import site_urlpatterns
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="programs:list", permanent=False), name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
-    path("system/", system.system, name="system"),
+    path("", include(site_urlpatterns)),
     path("programs/", include("programs.urls")),
     # Before the template editor, whose "<str:kind>/" would swallow "log/".
     path("programs/<int:program_id>/emails/log/", include("invitations.email_log_urls")),
@@ -23,12 +23,6 @@ urlpatterns = [
     path("", include("invitations.urls")),
     path("", include("pairing.urls")),
     path("programs/<int:program_id>/requests/", include("pairing.request_urls")),
-    path("join/<str:token>/", registration.register, name="register"),
-    path(
-        "join/<str:token>/confirm/<str:code>/",
-        registration.register_confirm,
-        name="register_confirm",
-    ),
     path("django-admin/", admin.site.urls),
     # The email provider's tracking webhook (bounces, complaints): only the
     # configured provider's, public, guarded by anymail's webhook secret and

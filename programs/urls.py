@@ -1,6 +1,14 @@
 from django.urls import path
 
-from programs.views import imports, match_weights, pairing, participants, programs
+from programs.views import (
+    imports,
+    match_weights,
+    pairing,
+    participants,
+    programs,
+    registration,
+    system,
+)
 
 app_name = "programs"
 
@@ -49,5 +57,17 @@ urlpatterns = [
         "<int:program_id>/participants/import/<int:import_id>/discard/",
         imports.import_discard,
         name="import_discard",
+    ),
+]
+
+# Mounted at the site's root without the namespace: the public join links and
+# the System page keep their short paths and names ("register", "system").
+site_urlpatterns = [
+    path("system/", system.system, name="system"),
+    path("join/<str:token>/", registration.register, name="register"),
+    path(
+        "join/<str:token>/confirm/<str:code>/",
+        registration.register_confirm,
+        name="register_confirm",
     ),
 ]
