@@ -62,7 +62,7 @@ class ParsedImport:
     # Model fields the file provides; on re-import only these are overwritten.
     provided_fields: list[str] = field(default_factory=list)
     # Emails of the rows with a capacity written in; a blank or missing one
-    # keeps a known mentor's capacity (see _capacities).
+    # keeps a known mentor's capacity (see services._capacities).
     explicit_capacity: set[str] = field(default_factory=set)
 
     @property
@@ -72,9 +72,6 @@ class ParsedImport:
     @property
     def is_valid(self) -> bool:
         return not self.file_errors and not self.row_errors and bool(self.rows)
-
-
-# --- Reading the file ----------------------------------------------------------
 
 
 def decode_upload(data: bytes) -> str:
