@@ -10,9 +10,9 @@ from django.urls import reverse
 
 from invitations import outbox
 from invitations.models import EmailKind, OutboundEmail
+from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.params import row_id, search_text
 from programs.access import admin_view, program_for_admin
-from programs.services import DomainError
 
 
 def _filters(data) -> dict[str, str]:

@@ -19,10 +19,10 @@ from invitations.models import EmailKind
 from invitations.outbox import template_for
 from invitations.rendering import render as render_email
 from invitations.templates_service import sample_url
+from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.params import row_id, row_ids
 from programs.access import admin_view, program_for_admin
 from programs.models import Participant, Program
-from programs.services import DomainError
 
 PROMPT = "invitations/invite_prompt.html"
 

@@ -51,9 +51,10 @@ from invitations.defaults import DEFAULTS
 from invitations.mime import OutboxEmail
 from invitations.models import EmailTemplate, OutboundEmail, Suppression
 from invitations.rendering import Template, render
+from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.text import one_line
 from programs.models import ActivityEvent, Program
-from programs.services import DomainError, activity_record
+from programs.services import activity_record
 
 log = logging.getLogger(__name__)
 

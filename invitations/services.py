@@ -52,9 +52,10 @@ from invitations.outbox import Draft, chunked, outbox_add, outbox_dispatch, temp
 from invitations.rendering import Template
 from invitations.sql_render import SQL, WHITESPACE, one_line, render_sql
 from invitations.verbs import Verb
+from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.params import row_ids
 from programs.models import Participant, Program
-from programs.services import DomainError, activity_record, ensure_pairing_open
+from programs.services import activity_record, ensure_pairing_open
 
 Kind = InvitationBatch.Kind
 State = InvitationBatch.State

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 
 from invitations.models import EmailKind
 from invitations.outbox import Draft, outbox_add
+from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.text import one_line
 from programs import services
 from programs.models import Program, SupportRequest
@@ -14,7 +15,7 @@ from programs.models import Program, SupportRequest
 FORM_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
-class AlreadySent(services.DomainError):
+class AlreadySent(DomainError):
     """This form page was sent before, with other words: the new ones were not sent."""
 
     def __init__(self, earlier: SupportRequest) -> None:

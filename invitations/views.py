@@ -9,11 +9,11 @@ from invitations.support import (
     support_form_token,
     support_request_submit,
 )
+from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.params import row_id
 from programs.access import admin_view, program_for_admin
 from programs.models import LaunchStep, SupportRequest
 from programs.selectors import support_recipient
-from programs.services import DomainError
 
 SUPPORT_PAGE = "invitations/support_request.html"
 

@@ -18,11 +18,11 @@ from django.utils.timezone import localtime
 from pairing import autopair, autopair_selectors
 from pairing.autopair import MAX_PREFERENCE_BONUS, Options
 from pairing.models import AutoPairRun, AutoPairUnpaired
+from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.htmx import render_page
 from pairing_admin.lib.params import search_text
 from programs.access import program_view
 from programs.models import Program
-from programs.services import DomainError
 
 Objective = AutoPairRun.Objective
 

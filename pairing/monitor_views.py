@@ -17,10 +17,10 @@ from invitations.models import OutboundEmail
 from pairing import export, monitoring
 from pairing import health as monitor_health
 from pairing.models import MentoringSession, MentorRequest, Pairing
+from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.params import row_ids, search_text
 from programs.access import program_view
 from programs.models import Program
-from programs.services import DomainError
 
 EMAILS_SHOWN = 50
 

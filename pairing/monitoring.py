@@ -23,8 +23,9 @@ from pairing.models import HealthRules, MentoringSession, Pairing
 from pairing.tasks import offer_program_waitlist
 from pairing.verbs import Verb
 from pairing.waitlist import seats_offer, waitlist_put_first
+from pairing_admin.lib.errors import DomainError
 from programs.models import Participant, Program
-from programs.services import DomainError, activity_record
+from programs.services import activity_record
 
 REASON_MAX = 2000
 NOTE_MAX = 2000

@@ -28,10 +28,10 @@ from pairing.deadlines import deadline_label
 from pairing.drafts import mentee_profile_text
 from pairing.forms import DeclineForm, PreferenceForm, ordinal
 from pairing.models import MentorRequest, WaitlistEntry
+from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.params import search_text
 from pairing_admin.lib.ratelimit import token_page_allowed
 from programs.models import Participant, Program
-from programs.services import DomainError
 
 SHOWN_STEP = 30
 

@@ -9,11 +9,11 @@ from pairing import request_selectors, services
 from pairing.deadlines import deadline_label
 from pairing.forms import AdminPairForm
 from pairing.models import MentorRequest
+from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.htmx import render_page
 from pairing_admin.lib.params import row_id, search_text
 from programs.access import program_view
 from programs.models import Participant, Program
-from programs.services import DomainError
 
 PAGE_SIZE = 50
 

@@ -58,8 +58,9 @@ from pairing.request_selectors import do_not_pair_again, said_no
 from pairing.seats import active_pairings_of, held_seats_of, taken_for_request
 from pairing.verbs import Verb
 from pairing.waitlist import back_in_line, leave_on_engagement, release_held, seats_offer
+from pairing_admin.lib.errors import DomainError
 from programs.models import Participant, Program
-from programs.services import DomainError, activity_record, ensure_pairing_open, lock_participants
+from programs.services import activity_record, ensure_pairing_open, lock_participants
 
 Status = MentorRequest.Status
 AfterDecline = Program.AfterDecline

@@ -19,7 +19,7 @@ from pairing.health import local_today
 from pairing.models import MentoringSession, Pairing
 from pairing.monitor_views import SessionForm
 from pairing.public_views import rate_limited
-from programs.services import DomainError
+from pairing_admin.lib.errors import DomainError
 
 
 def _neutral(request: HttpRequest) -> HttpResponse:

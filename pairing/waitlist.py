@@ -49,9 +49,10 @@ from pairing.request_selectors import do_not_pair_again, said_no
 from pairing.seats import with_seats_used
 from pairing.tasks import offer_program_waitlist
 from pairing.verbs import Verb
+from pairing_admin.lib.errors import DomainError
 from programs.match_weights import weights_of
 from programs.models import Participant, Program
-from programs.services import DomainError, activity_record, lock_participants
+from programs.services import activity_record, lock_participants
 
 Role = Participant.Role
 # What the match score reads of a person (pairing.matching).

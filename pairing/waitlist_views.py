@@ -32,13 +32,13 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from pairing import export, waitlist
 from pairing.models import Pairing, PendingRequest, WaitlistEntry
+from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.htmx import render_page
 from pairing_admin.lib.params import row_id, search_text
 from pairing_admin.lib.search import search_words, words_filter
 from programs.access import program_view
 from programs.models import Participant, Program
 from programs.selectors import PERSON_FIELDS
-from programs.services import DomainError
 
 PAGE_SIZE = 50
 # Mentees offered in the add form's list at once; a search narrows it.

@@ -1,11 +1,12 @@
 from django import forms
 from django.utils.html import format_html
 
+from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.text import multi_line, one_line
 from programs.match_weights import FIELDS, IGNORED, MUST_MATCH, clean_weights
 from programs.models import PROFILE_FIELDS, Integration, Organization, Participant, Program
 from programs.registration import SINGLE_LINE_FIELDS
-from programs.services import DomainError, split_tags
+from programs.services import split_tags
 
 
 def shown_name(name: str) -> str:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from pairing_admin.lib.errors import DomainError
 from programs.models import ActivityEvent, Program, default_match_weights
-from programs.services import DomainError, activity_record
+from programs.services import activity_record
 
 IGNORED = 0
 MUST_MATCH = 10

@@ -29,10 +29,10 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.text import one_line
 from programs import hooks
 from programs.models import PROFILE_FIELDS, Participant, PendingRegistration, Program
-from programs.services import DomainError
 
 REGISTRATION_FIELDS = ("role", "first_name", "last_name", *PROFILE_FIELDS)
 # Profile values shown on one line, and names that go into email headers (To)

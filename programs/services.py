@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
+from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.text import one_line
 from programs import hooks
 from programs.models import (
@@ -18,10 +19,6 @@ from programs.models import (
 )
 from programs.selectors import support_recipient
 from programs.tasks import worker_ping
-
-
-class DomainError(Exception):
-    """A rule was broken; the message is meant for the person who acted."""
 
 
 @transaction.atomic

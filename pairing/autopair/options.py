@@ -7,7 +7,7 @@ from pairing.models import (
     AutoPairRun,
     AutoPairUnpaired,
 )
-from programs.services import DomainError
+from pairing_admin.lib.errors import DomainError
 
 Objective = AutoPairRun.Objective
 RunStatus = AutoPairRun.Status

@@ -29,9 +29,10 @@ from pairing.seats import mentor_load, seats_free
 from pairing.services import requests_close_full
 from pairing.verbs import Verb
 from pairing.waitlist import leave_on_engagement, seats_offer
+from pairing_admin.lib.errors import DomainError
 from programs.match_weights import weights_of
 from programs.models import Participant, Program
-from programs.services import DomainError, activity_record
+from programs.services import activity_record
 
 
 def _staged_run(program: Program, run_id: int) -> AutoPairRun:

@@ -20,8 +20,9 @@ from pairing.models import (
 )
 from pairing.tasks import autopair_execute_task
 from pairing.verbs import Verb
+from pairing_admin.lib.errors import DomainError
 from programs.models import Program
-from programs.services import DomainError, activity_record
+from programs.services import activity_record
 
 log = logging.getLogger(__name__)
 

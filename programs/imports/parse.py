@@ -15,9 +15,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
+from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.text import one_line, without_bidi
 from programs.models import PROFILE_FIELDS, Participant
-from programs.services import DomainError, split_tags
+from programs.services import split_tags
 
 REQUIRED_COLUMNS = ("email", "role", "first_name")
 OPTIONAL_COLUMNS = ("last_name", *PROFILE_FIELDS, "manager_email", "capacity")

@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from pairing_admin.lib.db import is_postgresql
+from pairing_admin.lib.errors import DomainError
 from programs import hooks
 from programs.imports.apply_pg import participants_copy_upsert
 from programs.imports.parse import (
@@ -23,7 +24,7 @@ from programs.imports.parse import (
     parse_import,
 )
 from programs.models import ActivityEvent, Participant, ParticipantImport, Program
-from programs.services import DomainError, activity_record, lock_participants
+from programs.services import activity_record, lock_participants
 
 PREVIEW_ROWS = 50
 

@@ -4,12 +4,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 
+from pairing_admin.lib.errors import DomainError
 from programs.access import program_view
 from programs.forms import ImportUploadForm
 from programs.imports import parse
 from programs.imports import services as import_services
 from programs.models import ParticipantImport, Program
-from programs.services import DomainError
 
 # Authorization comes before the method check in these views, so another
 # organization's admin gets 404 for every method, never a 405 that would

@@ -4,11 +4,11 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from pairing_admin.lib.errors import DomainError
 from programs.access import program_view
 from programs.forms import MatchWeightsForm
 from programs.match_weights import MUST_MATCH, match_weights_update, weights_of
 from programs.models import Program
-from programs.services import DomainError
 
 
 @program_view(methods=("GET", "HEAD", "POST"))

@@ -3,6 +3,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.htmx import render_page
 from pairing_admin.lib.params import search_text
 from programs import selectors, services
@@ -43,7 +44,7 @@ def participant_edit(request: HttpRequest, program: Program, participant_id: int
         changed = {name: form.cleaned_data[name] for name in form.changed_data}
         try:
             services.participant_update(participant=participant, user=request.user, **changed)
-        except services.DomainError as exc:
+        except DomainError as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"{participant.full_name} saved.")

@@ -14,8 +14,8 @@ from invitations.defaults import DEFAULTS
 from invitations.models import AccessLink, EmailKind, Invitation, InvitationBatch, OutboundEmail
 from invitations.rendering import render
 from invitations.verbs import Verb as InvitationsVerb
+from pairing_admin.lib.errors import DomainError
 from programs.models import ActivityEvent, Participant, Program
-from programs.services import DomainError
 from tests import factories
 
 LINK = re.compile(r"https?://\S+/p/([A-Za-z0-9_-]+)/")

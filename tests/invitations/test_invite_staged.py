@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from invitations import outbox, services
 from invitations.models import AccessLink, Invitation, InvitationBatch, OutboundEmail
-from programs.services import DomainError, pairing_turn_off
+from pairing_admin.lib.errors import DomainError
+from programs.services import pairing_turn_off
 from tests import factories
 from tests.support.broker import publishing_to
 from tests.support.email import invite_paths

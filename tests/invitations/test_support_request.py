@@ -3,8 +3,9 @@ from django.urls import reverse
 
 from invitations.models import EmailKind, OutboundEmail
 from invitations.support import support_request_submit
+from pairing_admin.lib.errors import DomainError
 from programs.models import ActivityEvent, LaunchStep, SupportRequest
-from programs.services import DomainError, launch_step_mark_done
+from programs.services import launch_step_mark_done
 from tests.support.smtp import text_of
 
 HTMX_PANEL = {"HX-Request": "true", "HX-Target": "support-panel"}

@@ -15,8 +15,8 @@ from pairing.models import (
     MentorRequest,
     Pairing,
 )
+from pairing_admin.lib.errors import DomainError
 from programs.models import ActivityEvent, Participant
-from programs.services import DomainError
 from tests import factories
 from tests.support.autopair import (
     proposed_pairs,

@@ -14,9 +14,9 @@ from pairing import services
 from pairing.models import AutoPairProposal, AutoPairRun, MentorPreference, MentorRequest, Pairing
 from pairing.monitoring import pairing_end
 from pairing.preference_selectors import mentor_options
+from pairing_admin.lib.errors import DomainError
 from programs.match_weights import MUST_MATCH
 from programs.models import Program
-from programs.services import DomainError
 from tests import factories
 
 pytestmark = pytest.mark.django_db

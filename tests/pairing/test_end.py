@@ -10,8 +10,8 @@ from invitations.models import EmailKind, OutboundEmail
 from pairing import monitoring, request_selectors
 from pairing.models import MentoringSession, Pairing
 from pairing.services import active_pairings_of
+from pairing_admin.lib.errors import DomainError
 from programs.models import ActivityEvent
-from programs.services import DomainError
 from tests import factories
 from tests.support.builders import pair
 

@@ -14,8 +14,8 @@ from django.utils import timezone
 from invitations.models import OutboundEmail
 from pairing import export, health, monitoring
 from pairing.models import HealthRules, MentoringSession, Pairing
+from pairing_admin.lib.errors import DomainError
 from programs.models import ActivityEvent
-from programs.services import DomainError
 from tests import factories
 from tests.support.builders import pair
 

@@ -11,8 +11,8 @@ from pairing import services
 from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing
 from pairing.preference_selectors import mentor_options
 from pairing.request_selectors import mentors_with_room
+from pairing_admin.lib.errors import DomainError
 from programs.models import Program
-from programs.services import DomainError
 from tests import factories
 
 pytestmark = pytest.mark.django_db

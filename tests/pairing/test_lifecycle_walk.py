@@ -69,10 +69,11 @@ from pairing.services import (
 )
 from pairing.tasks import offer_program_waitlist
 from pairing.waitlist import waitlist_join, waitlist_leave, waitlist_sweep
+from pairing_admin.lib.errors import DomainError
 from programs.match_weights import weights_of
 from programs.models import Participant, Program
 from programs.registration import registration_submit
-from programs.services import DomainError, pairing_turn_on, participant_update, program_update
+from programs.services import pairing_turn_on, participant_update, program_update
 from tests import factories
 
 pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db]

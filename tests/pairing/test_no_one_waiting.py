@@ -27,9 +27,10 @@ from pairing.models import (
 )
 from pairing.preference_selectors import mentor_options
 from pairing.request_selectors import said_no
+from pairing_admin.lib.errors import DomainError
 from programs.imports.services import import_apply, import_create
 from programs.models import Participant, Program
-from programs.services import DomainError, participant_update
+from programs.services import participant_update
 from tests import factories
 from tests.support.builders import program_set
 from tests.support.race import race

@@ -12,8 +12,8 @@ from invitations.models import AccessLink, EmailKind, OutboundEmail
 from pairing import services
 from pairing.models import MentorPreference, MentorRequest, Pairing
 from pairing.verbs import Verb as PairingVerb
+from pairing_admin.lib.errors import DomainError
 from programs.models import ActivityEvent, Program
-from programs.services import DomainError
 from tests import factories
 
 Status = MentorRequest.Status

@@ -23,9 +23,10 @@ from pairing.models import (
     WaitlistEntry,
 )
 from pairing.verbs import Verb as PairingVerb
+from pairing_admin.lib.errors import DomainError
 from programs.imports.services import import_apply, import_create
 from programs.models import ActivityEvent, Participant, Program
-from programs.services import DomainError, participant_update
+from programs.services import participant_update
 from tests import factories
 from tests.support.builders import program_set
 

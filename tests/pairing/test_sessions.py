@@ -13,8 +13,8 @@ from invitations.models import OutboundEmail
 from pairing import monitoring
 from pairing.health import local_today
 from pairing.models import MentoringSession, MentorRequest
+from pairing_admin.lib.errors import DomainError
 from programs.models import ActivityEvent
-from programs.services import DomainError
 from tests import factories
 from tests.support.builders import pair
 

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from pairing_admin.lib.errors import DomainError
 from programs.match_weights import (
     FIELD_KEYS,
     clean_weights,
@@ -10,7 +11,6 @@ from programs.match_weights import (
     weights_of,
 )
 from programs.models import ActivityEvent, Program
-from programs.services import DomainError
 from tests import factories
 
 Verb = ActivityEvent.Verb

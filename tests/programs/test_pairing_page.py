@@ -5,10 +5,10 @@ from django.db import connection
 from django.urls import reverse
 
 from invitations.models import OutboundEmail
+from pairing_admin.lib.errors import DomainError
 from programs.models import ActivityEvent, Integration, LaunchStep, Participant, Program, WorkerPing
 from programs.selectors import program_readiness
 from programs.services import (
-    DomainError,
     ensure_pairing_open,
     launch_step_mark_done,
     pairing_turn_off,

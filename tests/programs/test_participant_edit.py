@@ -164,8 +164,9 @@ def test_programs_asks_the_registered_change_checks_only_about_changes_they_touc
     program, monkeypatch
 ):
     """programs knows no pairing: the checks registered in programs.hooks decide."""
+    from pairing_admin.lib.errors import DomainError
     from programs import hooks
-    from programs.services import DomainError, participant_update
+    from programs.services import participant_update
 
     asked = []
 

@@ -8,7 +8,7 @@ import threading
 
 from django.db import connection
 
-from programs.services import DomainError
+from pairing_admin.lib.errors import DomainError
 
 
 def race(actions) -> list[str]:
