@@ -6,8 +6,9 @@ from datetime import datetime
 from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from invitations.models import Invitation, InvitationBatch, OutboundEmail, Suppression
-from invitations.outbox import abandoned
+from invitations.models import Invitation, InvitationBatch
+from pairing_admin.mail.models import OutboundEmail, Suppression
+from pairing_admin.mail.sweep import abandoned
 from programs import hooks
 from programs.models import Participant, Program
 

@@ -46,14 +46,16 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from invitations import selectors
-from invitations.links import PREFERENCES_VALID_FOR, Purpose, link_url, new_token
-from invitations.models import AccessLink, EmailKind, Invitation, InvitationBatch, OutboundEmail
-from invitations.outbox import Draft, chunked, outbox_add, outbox_dispatch, template_for
-from invitations.rendering import Template
-from invitations.sql_render import SQL, WHITESPACE, one_line, render_sql
+from invitations.models import Invitation, InvitationBatch
+from invitations.tasks import prepare_invitation_batch
 from invitations.verbs import Verb
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.params import row_ids
+from pairing_admin.mail.links import PREFERENCES_VALID_FOR, Purpose, link_url, new_token
+from pairing_admin.mail.models import AccessLink, EmailKind, OutboundEmail
+from pairing_admin.mail.outbox import Draft, chunked, outbox_add, outbox_dispatch, template_for
+from pairing_admin.mail.rendering import Template
+from pairing_admin.mail.rendering_sql import SQL, WHITESPACE, one_line, render_sql
 from programs.models import Participant, Program
 from programs.services import activity_record, ensure_pairing_open
 
@@ -444,8 +446,6 @@ def _stage(program, user, pool, expected) -> InvitationBatch:
 
 
 def _prepare_later(batch_id: int) -> None:
-    from invitations.tasks import prepare_invitation_batch
-
     prepare_invitation_batch.delay(batch_id)
 
 

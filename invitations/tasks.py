@@ -1,17 +1,5 @@
 from celery import shared_task
 
-from invitations import outbox
-
-
-@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=240, time_limit=300)
-def send_outbox_batch(ids: list[int]) -> dict[str, int]:
-    return outbox.outbox_send_batch(ids)
-
-
-@shared_task(acks_late=True, soft_time_limit=50, time_limit=60)
-def sweep_outbox() -> dict[str, int]:
-    return outbox.outbox_sweep()
-
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=240, time_limit=300)
 def prepare_invitation_batch(batch_id: int) -> dict[str, int]:

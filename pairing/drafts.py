@@ -1,6 +1,6 @@
 """The emails of requests and pairings that more than one service writes.
 
-Each returns outbox Drafts (invitations.outbox); the caller adds them in the
+Each returns outbox Drafts (pairing_admin.mail.outbox); the caller adds them in the
 transaction that made the change, so an email exists exactly when its cause
 committed.
 """
@@ -9,11 +9,17 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from invitations.links import PREFERENCES_VALID_FOR, Purpose, link_create, link_url, links_bulk
-from invitations.models import EmailKind
-from invitations.outbox import Draft
 from pairing.deadlines import deadline_label
 from pairing.models import MentorRequest
+from pairing_admin.mail.links import (
+    PREFERENCES_VALID_FOR,
+    Purpose,
+    link_create,
+    link_url,
+    links_bulk,
+)
+from pairing_admin.mail.models import EmailKind
+from pairing_admin.mail.outbox import Draft
 from programs.models import Participant, Program
 
 SESSION_LINK_VALID_FOR = timedelta(days=400)

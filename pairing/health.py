@@ -42,9 +42,9 @@ from django.db.models import (
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from invitations.models import OutboundEmail
 from pairing.models import HealthRules, MentoringSession, MentorRequest, Pairing, PendingRequest
 from pairing_admin.lib.search import words_filter
+from pairing_admin.mail.models import OutboundEmail
 from programs.models import Participant, Program
 from programs.selectors import PAIR_NAME_FIELDS
 

@@ -13,12 +13,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from invitations.models import OutboundEmail
 from pairing import export, monitoring
 from pairing import health as monitor_health
 from pairing.models import MentoringSession, MentorRequest, Pairing
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.params import row_ids, search_text
+from pairing_admin.mail.models import OutboundEmail
 from programs.access import program_view
 from programs.models import Program
 

@@ -14,9 +14,6 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from invitations.links import PREFERENCES_VALID_FOR, Purpose
-from invitations.models import EmailKind
-from invitations.outbox import Draft, outbox_add
 from pairing.drafts import new_links
 from pairing.health import Rules, local_today
 from pairing.models import HealthRules, MentoringSession, Pairing
@@ -24,6 +21,9 @@ from pairing.tasks import offer_program_waitlist
 from pairing.verbs import Verb
 from pairing.waitlist import seats_offer, waitlist_put_first
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.mail.links import PREFERENCES_VALID_FOR, Purpose
+from pairing_admin.mail.models import EmailKind
+from pairing_admin.mail.outbox import Draft, outbox_add
 from programs.models import Participant, Program
 from programs.services import activity_record
 

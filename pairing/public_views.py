@@ -22,7 +22,6 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
-from invitations.links import Purpose, link_resolve, token_page
 from pairing import preference_selectors, request_selectors, services, waitlist
 from pairing.deadlines import deadline_label
 from pairing.drafts import mentee_profile_text
@@ -31,6 +30,7 @@ from pairing.models import MentorRequest, WaitlistEntry
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.params import search_text
 from pairing_admin.lib.ratelimit import token_page_allowed
+from pairing_admin.mail.links import Purpose, link_resolve, token_page
 from programs.models import Participant, Program
 
 SHOWN_STEP = 30

@@ -36,9 +36,6 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from invitations.links import PREFERENCES_VALID_FOR, Purpose, link_use, links_bulk
-from invitations.models import AccessLink, EmailKind
-from invitations.outbox import Draft, outbox_add
 from pairing.deadlines import deadline_for_program, deadline_label
 from pairing.drafts import (
     assignment_drafts,
@@ -59,6 +56,9 @@ from pairing.seats import active_pairings_of, held_seats_of, taken_for_request
 from pairing.verbs import Verb
 from pairing.waitlist import back_in_line, leave_on_engagement, release_held, seats_offer
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.mail.links import PREFERENCES_VALID_FOR, Purpose, link_use, links_bulk
+from pairing_admin.mail.models import AccessLink, EmailKind
+from pairing_admin.mail.outbox import Draft, outbox_add
 from programs.models import Participant, Program
 from programs.services import activity_record, ensure_pairing_open, lock_participants
 

@@ -13,13 +13,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from invitations.links import Purpose, link_resolve, token_page
 from pairing import monitoring
 from pairing.health import local_today
 from pairing.models import MentoringSession, Pairing
 from pairing.monitor_views import SessionForm
 from pairing.public_views import rate_limited
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.mail.links import Purpose, link_resolve, token_page
 
 
 def _neutral(request: HttpRequest) -> HttpResponse:

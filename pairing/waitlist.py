@@ -31,9 +31,6 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from invitations.links import PREFERENCES_VALID_FOR, Purpose
-from invitations.models import EmailKind
-from invitations.outbox import Draft, outbox_add
 from pairing import matching
 from pairing.deadlines import deadline_for_program, deadline_label
 from pairing.drafts import assignments_drafts, common_values, new_links, request_drafts
@@ -50,6 +47,9 @@ from pairing.seats import with_seats_used
 from pairing.tasks import offer_program_waitlist
 from pairing.verbs import Verb
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.mail.links import PREFERENCES_VALID_FOR, Purpose
+from pairing_admin.mail.models import EmailKind
+from pairing_admin.mail.outbox import Draft, outbox_add
 from programs.match_weights import weights_of
 from programs.models import Participant, Program
 from programs.services import activity_record, lock_participants

@@ -10,7 +10,7 @@ class PrivateCacheMiddleware:
     proxy nor the browser's disk cache (or its back button after logout, on a
     shared computer) may keep them. Static files never get here (WhiteNoise
     answers them earlier) and keep their long cache lifetimes; pages opened
-    from a personal link set `no-store` themselves (invitations.links.token_page).
+    from a personal link set `no-store` themselves (pairing_admin.mail.links.token_page).
     """
 
     def __init__(self, get_response):

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "anymail",
     "axes",
     "csp",
+    "pairing_admin.mail",
     "programs",
     "invitations",
     "pairing",
@@ -272,6 +273,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 30, minimum=2, maximum=600)
 OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 15, minimum=1, maximum=300)
 CELERY_BEAT_SCHEDULE = {
+    # pairing_admin.mail.tasks.sweep_outbox, under the name it had in invitations.
     "sweep-outbox": {"task": "invitations.tasks.sweep_outbox", "schedule": OUTBOX_SWEEP_SECONDS},
     # Large Invite all batches whose preparation stalled (broker down, worker died).
     "resume-invitation-batches": {

@@ -4,8 +4,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from invitations.webhooks import webhook_urlpatterns
 from pairing_admin import views
+from pairing_admin.mail.webhooks import webhook_urlpatterns
 from programs.urls import site_urlpatterns
 
 urlpatterns = [
@@ -16,11 +16,11 @@ urlpatterns = [
     path("", include(site_urlpatterns)),
     path("programs/", include("programs.urls")),
     # Before the template editor, whose "<str:kind>/" would swallow "log/".
-    path("programs/<int:program_id>/emails/log/", include("invitations.email_log_urls")),
-    path("programs/<int:program_id>/emails/", include("invitations.template_urls")),
+    path("programs/<int:program_id>/emails/log/", include("programs.email_log_urls")),
+    path("programs/<int:program_id>/emails/", include("programs.email_template_urls")),
     path("programs/<int:program_id>/invite/", include("invitations.invite_urls")),
     # Both mount their own program-scoped paths (programs/<id>/pairing/...).
-    path("", include("invitations.urls")),
+    path("", include("programs.support_urls")),
     path("", include("pairing.urls")),
     path("programs/<int:program_id>/requests/", include("pairing.request_urls")),
     path("django-admin/", admin.site.urls),

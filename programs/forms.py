@@ -2,11 +2,11 @@ from django import forms
 from django.utils.html import format_html
 
 from pairing_admin.lib.errors import DomainError
-from pairing_admin.lib.text import multi_line, one_line
+from pairing_admin.lib.text import multi_line, one_line, without_bidi
 from programs.match_weights import FIELDS, IGNORED, MUST_MATCH, clean_weights
 from programs.models import PROFILE_FIELDS, Integration, Organization, Participant, Program
 from programs.registration import SINGLE_LINE_FIELDS
-from programs.services import split_tags
+from programs.services import SUPPORT_MESSAGE_MAX, SUPPORT_SUBJECT_MAX, split_tags
 
 
 def shown_name(name: str) -> str:
@@ -338,3 +338,21 @@ class IntegrationForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Who is on it, what is left, links to tickets.",
     )
+
+
+class SupportRequestForm(forms.Form):
+    subject = forms.CharField(max_length=SUPPORT_SUBJECT_MAX)
+    message = forms.CharField(
+        max_length=SUPPORT_MESSAGE_MAX,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="Tell your advisor what you need; they reply to your email address.",
+    )
+
+    def clean_subject(self) -> str:
+        subject = self.cleaned_data["subject"]
+        if "\n" in subject or "\r" in subject:
+            raise forms.ValidationError("The subject must be a single line.")
+        return without_bidi(subject)
+
+    def clean_message(self) -> str:
+        return multi_line(self.cleaned_data["message"])

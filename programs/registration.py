@@ -6,7 +6,7 @@ until the owner of that address confirms (double opt-in):
 1. `registration_request` (the form's POST) stores the details in a
    PendingRegistration with the hash of a fresh token, and has a
    confirmation email written to the outbox in the same transaction (through
-   programs.hooks: invitations owns emails). Known and new addresses take the
+   programs.hooks, to programs.registration_email). Known and new addresses take the
    same path, so neither the page nor the work done tells them apart.
 2. `registration_pending` (the link's GET) only reads: mail filters open
    links to scan them, and that must change nothing.

@@ -13,16 +13,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from invitations.models import (
-    AccessLink,
-    EmailKind,
-    EmailTemplate,
-    Invitation,
-    InvitationBatch,
-    OutboundEmail,
-    ProviderEvent,
-    Suppression,
-)
+from invitations.models import Invitation, InvitationBatch
 from pairing.models import (
     AutoPairProposal,
     AutoPairRun,
@@ -33,6 +24,14 @@ from pairing.models import (
     MentorRequest,
     Pairing,
     WaitlistEntry,
+)
+from pairing_admin.mail.models import (
+    AccessLink,
+    EmailKind,
+    EmailTemplate,
+    OutboundEmail,
+    ProviderEvent,
+    Suppression,
 )
 from programs.models import (
     ActivityEvent,
@@ -370,7 +369,7 @@ def bulk_mentees(program, n, *, first="Mentee", last="Bulk", email="mentee") -> 
 
 def preferences_link(mentee, *, days: int = 5) -> str:
     """A fresh personal preferences link for `mentee`: the raw token for /p/<token>/."""
-    from invitations.links import Purpose, link_create
+    from pairing_admin.mail.links import Purpose, link_create
 
     _, raw = link_create(
         purpose=Purpose.PREFERENCES,

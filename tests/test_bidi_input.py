@@ -10,13 +10,12 @@ right-to-left prose uses, and loses the embeddings, overrides and isolates.
 import pytest
 from django.urls import reverse
 
-from invitations.forms import SupportRequestForm
-from invitations.links import Purpose, link_create
 from pairing import services
 from pairing.forms import DeclineForm, PreferenceForm
 from pairing.models import MentorRequest
 from pairing_admin.lib.text import multi_line, one_line, without_bidi
-from programs.forms import ProgramForm, RegistrationForm
+from pairing_admin.mail.links import Purpose, link_create
+from programs.forms import ProgramForm, RegistrationForm, SupportRequestForm
 from programs.imports.parse import parse_import
 from programs.models import Organization
 from tests import factories

@@ -18,12 +18,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from invitations.links import Purpose, link_create
-from invitations.models import OutboundEmail
-from invitations.outbox import outbox_sweep
 from pairing import services
 from pairing.models import MentoringSession, MentorRequest, Pairing, WaitlistEntry
 from pairing_admin.lib import ratelimit
+from pairing_admin.mail.links import Purpose, link_create
+from pairing_admin.mail.models import OutboundEmail
+from pairing_admin.mail.sweep import outbox_sweep
 from programs.models import Participant
 from tests import factories
 from tests.programs import registering

@@ -6,7 +6,6 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from invitations.outbox import outbox_add
 from pairing import matching
 from pairing.autopair.options import Options, Reason, RunStatus
 from pairing.autopair.problem import _lower
@@ -30,6 +29,7 @@ from pairing.services import requests_close_full
 from pairing.verbs import Verb
 from pairing.waitlist import leave_on_engagement, seats_offer
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.mail.outbox import outbox_add
 from programs.match_weights import weights_of
 from programs.models import Participant, Program
 from programs.services import activity_record

@@ -42,7 +42,7 @@ BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
 def _rows(program, n: int, tag: str) -> list[int]:
     from django.db import connection
 
-    from invitations.models import EmailKind, OutboundEmail
+    from pairing_admin.mail.models import EmailKind, OutboundEmail
     from tests.bench.dbtools import vacuum
 
     table = OutboundEmail._meta.db_table
@@ -170,7 +170,7 @@ def _pending(ids: list[int], tag: str):
     Sent is final here, so each poll starts at the lowest row the last one
     found unsent and reads only rows sent since.
     """
-    from invitations.models import OutboundEmail
+    from pairing_admin.mail.models import OutboundEmail
 
     lowest, highest = ids[0], ids[-1]
     while True:
@@ -190,9 +190,9 @@ def _pending(ids: list[int], tag: str):
 
 def _run(program, *, label: str, env: dict, n: int, one_per_task: bool, smtp_port=None,
          sink_pid=None) -> float:  # fmt: skip
-    from invitations.outbox import _hand_over
-    from invitations.tasks import send_outbox_batch
     from pairing_admin.celery import app
+    from pairing_admin.mail.outbox import _hand_over
+    from pairing_admin.mail.tasks import send_outbox_batch
     from tests.support.worker import Worker
 
     tag = f"bench-{uuid.uuid4().hex[:8]}"

@@ -228,10 +228,10 @@ def main() -> int:
     from django.db import connection
     from django.utils import timezone
 
-    import invitations.outbox as outbox
-    from invitations.models import OutboundEmail
     from pairing.models import MentorRequest
     from pairing.services import requests_expire_due
+    from pairing_admin.mail import outbox
+    from pairing_admin.mail.models import OutboundEmail
     from programs.models import Organization, Program
 
     if connection.vendor != "postgresql":

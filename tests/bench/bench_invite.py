@@ -58,7 +58,8 @@ def _seed():
 
 
 def _clean(program) -> None:
-    from invitations.models import AccessLink, Invitation, InvitationBatch, OutboundEmail
+    from invitations.models import Invitation, InvitationBatch
+    from pairing_admin.mail.models import AccessLink, OutboundEmail
 
     OutboundEmail.objects.filter(program=program, kind="invitation").delete()
     AccessLink.objects.filter(program=program).delete()
@@ -94,7 +95,8 @@ def main() -> int:
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
 
-    from invitations import outbox, selectors, services
+    from invitations import selectors, services
+    from pairing_admin.mail import outbox
     from programs.models import Program
     from tests.bench.dbtools import vacuum
 

@@ -46,7 +46,7 @@ def main() -> int:
     from django.test.utils import CaptureQueriesContext, override_settings
     from django.utils import timezone
 
-    from invitations.links import Purpose, link_create
+    from pairing_admin.mail.links import Purpose, link_create
     from programs.models import Organization, Participant, Program
 
     org = Organization.objects.create(name="bench_preferences organization (temporary)")

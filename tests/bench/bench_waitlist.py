@@ -507,9 +507,9 @@ def _sweep(cast: Cast, base: Cast, user, statements: Statements, clock: OfferClo
     from django.utils import timezone
 
     import pairing.monitoring as monitoring
-    from invitations.models import OutboundEmail
     from pairing.models import MentorRequest, PendingRequest, WaitlistEntry
     from pairing.waitlist import offerable_seats
+    from pairing_admin.mail.models import OutboundEmail
 
     skip = 2 * (REPEAT + WARMUP)
     mentors = cast.full[skip : skip + SWEEP]
@@ -624,8 +624,8 @@ def main() -> int:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    import invitations.outbox as outbox
     import pairing.monitoring as monitoring
+    from pairing_admin.mail import outbox
     from programs.models import Organization
     from tests.bench.dbtools import vacuum
 

@@ -107,8 +107,8 @@ class _Smtp:
 
 
 def _drafts(tag: str):
-    from invitations.models import EmailKind
-    from invitations.outbox import Draft
+    from pairing_admin.mail.models import EmailKind
+    from pairing_admin.mail.outbox import Draft
 
     return [
         Draft(
@@ -149,9 +149,9 @@ def _run(program, *, kill: bool) -> dict:
     from django.db import transaction
     from django.utils import timezone
 
-    from invitations.models import OutboundEmail
-    from invitations.outbox import BATCH_SIZE, outbox_add
     from pairing_admin.celery import app
+    from pairing_admin.mail.models import OutboundEmail
+    from pairing_admin.mail.outbox import BATCH_SIZE, outbox_add
     from tests.support.worker import Worker
 
     Status = OutboundEmail.Status
@@ -294,7 +294,7 @@ def _run(program, *, kill: bool) -> dict:
 
 
 def _sending(ids: list[int]) -> list[int]:
-    from invitations.models import OutboundEmail
+    from pairing_admin.mail.models import OutboundEmail
 
     rows = OutboundEmail.objects.filter(pk__gte=ids[0], pk__lte=ids[-1], pk__in=ids)
     return list(rows.filter(status=OutboundEmail.Status.SENDING).values_list("pk", flat=True))

@@ -2,8 +2,8 @@
 
 import pytest
 
-from invitations.models import OutboundEmail
 from pairing.models import Pairing
+from pairing_admin.mail.models import OutboundEmail
 from programs.models import Participant
 from tests import factories
 from tests.e2e.conftest import assert_no_horizontal_scroll, login

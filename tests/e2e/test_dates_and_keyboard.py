@@ -5,9 +5,9 @@ from datetime import timedelta
 from django.urls import reverse
 from django.utils import timezone
 
-from invitations.links import Purpose, link_create
-from invitations.models import EmailKind, OutboundEmail
 from pairing.health import local_today
+from pairing_admin.mail.links import Purpose, link_create
+from pairing_admin.mail.models import EmailKind, OutboundEmail
 from tests import factories
 from tests.e2e.conftest import login, tab_to
 

@@ -69,8 +69,8 @@ def test_invite_all_mentees_sends_emails_whose_link_opens_the_mentees_page(
 def test_stop_sending_goes_away_when_the_batch_is_done_without_a_reload(
     page, live_server, admin, program
 ):
-    from invitations.models import OutboundEmail
     from invitations.services import invitation_send_all
+    from pairing_admin.mail.models import OutboundEmail
 
     batch = invitation_send_all(program=program, user=admin, expected=3)
     emails = OutboundEmail.objects.filter(batch_id=batch.pk)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from invitations.models import EmailKind, OutboundEmail
+from pairing_admin.mail.models import EmailKind, OutboundEmail
 from programs.models import ActivityEvent, LaunchStep, Program
 from tests import factories
 from tests.e2e.conftest import login

@@ -10,11 +10,11 @@ them, as right-to-left prose uses them.
 import pytest
 from django.db import connection
 
-from invitations.defaults import DEFAULTS
-from invitations.models import EmailKind, OutboundEmail
-from invitations.outbox import Draft, outbox_add
-from invitations.rendering import VARIABLES, Template, render
-from invitations.sql_render import SQL, render_sql
+from pairing_admin.mail.defaults import DEFAULTS
+from pairing_admin.mail.models import EmailKind, OutboundEmail
+from pairing_admin.mail.outbox import Draft, outbox_add
+from pairing_admin.mail.rendering import VARIABLES, Template, render
+from pairing_admin.mail.rendering_sql import SQL, render_sql
 from tests.support.email import LINKS, TEMPLATES
 
 FORMATTING = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

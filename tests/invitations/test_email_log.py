@@ -5,8 +5,8 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from invitations.models import EmailKind, OutboundEmail, Suppression
-from invitations.outbox import EMAIL_RESENT
+from pairing_admin.mail.models import EmailKind, OutboundEmail, Suppression
+from programs.emails import EMAIL_RESENT
 from programs.models import ActivityEvent
 from tests import factories
 
@@ -132,7 +132,8 @@ def test_resend_requeues_the_failed_email_and_sends_it_once(
 def test_resend_after_the_sender_gave_up_gets_a_fresh_set_of_retries(
     program, org_admin, smtp_server
 ):
-    from invitations.outbox import MAX_ATTEMPTS, outbox_resend, outbox_send_batch
+    from pairing_admin.mail.outbox import outbox_resend
+    from pairing_admin.mail.sending import MAX_ATTEMPTS, outbox_send_batch
 
     email = _email(
         program,

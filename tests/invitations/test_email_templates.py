@@ -1,9 +1,9 @@
 import pytest
 from django.urls import reverse
 
-from invitations.models import EmailKind, EmailTemplate
-from invitations.outbox import Draft, outbox_add
-from invitations.rendering import Template, TemplateError, render, validate_template
+from pairing_admin.mail.models import EmailKind, EmailTemplate
+from pairing_admin.mail.outbox import Draft, outbox_add
+from pairing_admin.mail.rendering import Template, TemplateError, render, validate_template
 from tests import factories
 
 KIND = EmailKind.INVITATION
@@ -86,7 +86,7 @@ def test_admin_saves_a_valid_template_and_the_outbox_uses_it(
         ],
         program=program,
     )
-    from invitations.models import OutboundEmail
+    from pairing_admin.mail.models import OutboundEmail
 
     row = OutboundEmail.objects.get()
     assert row.subject == "Pick a mentor, Mo" and row.body_text == "Here: L"
@@ -146,7 +146,7 @@ def test_get_never_writes(program, org_admin_client):
 
 
 def test_a_rendered_subject_past_300_characters_is_cut_with_an_ellipsis():
-    from invitations.rendering import SUBJECT_MAX, render
+    from pairing_admin.mail.rendering import SUBJECT_MAX, render
 
     template = Template(subject="Hi {{ first_name }}, welcome", text="t")
     values = {"first_name": "word " * 100}
@@ -180,7 +180,7 @@ def test_template_list_shows_the_edit_date_in_the_organizations_timezone(
 ):
     from datetime import UTC, datetime
 
-    from invitations.templates_service import email_template_save
+    from pairing_admin.mail.email_templates import email_template_save
 
     program.organization.timezone = "Pacific/Auckland"
     program.organization.save(update_fields=["timezone"])

@@ -10,11 +10,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from invitations import services
-from invitations.defaults import DEFAULTS
-from invitations.models import AccessLink, EmailKind, Invitation, InvitationBatch, OutboundEmail
-from invitations.rendering import render
+from invitations.models import Invitation, InvitationBatch
 from invitations.verbs import Verb as InvitationsVerb
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.mail.defaults import DEFAULTS
+from pairing_admin.mail.models import AccessLink, EmailKind, OutboundEmail
+from pairing_admin.mail.rendering import render
 from programs.models import ActivityEvent, Participant, Program
 from tests import factories
 
@@ -345,7 +346,7 @@ def test_outsiders_get_404_for_every_invite_url(live, other_admin_client, org_ad
 
 
 def _suppress(*people):
-    from invitations.models import Suppression
+    from pairing_admin.mail.models import Suppression
 
     for person in people:
         Suppression.objects.create(email=person.email, reason="bounced")
@@ -426,11 +427,11 @@ def test_resend_skips_suppressed_addresses_who_keep_their_invitation(
 def test_a_name_with_a_newline_is_invited_with_a_one_line_to_header(live, org_admin, use_sql):
     if use_sql and connection.vendor != "postgresql":
         pytest.skip("the set-based path is PostgreSQL's")
-    from invitations import outbox
+    from pairing_admin.mail import sending
 
     (a,) = _mentees(live, 1)
     Participant.objects.filter(pk=a.pk).update(first_name="Ann\nBcc: x@evil.test")
     batch = services.invitation_send_all(program=live, user=org_admin, expected=1, use_sql=use_sql)
     row = OutboundEmail.objects.get(batch_id=batch.pk)
     assert row.to_name == "Ann Bcc: x@evil.test L000"
-    assert outbox.outbox_send_batch([row.pk])["sent"] == 1
+    assert sending.outbox_send_batch([row.pk])["sent"] == 1

@@ -8,7 +8,8 @@ from collections import Counter
 import pytest
 from django.urls import reverse
 
-from invitations.models import AccessLink, InvitationBatch, OutboundEmail
+from invitations.models import InvitationBatch
+from pairing_admin.mail.models import AccessLink, OutboundEmail
 from programs.models import Participant
 from programs.services import pairing_turn_on
 from tests import factories

@@ -5,9 +5,9 @@ import re
 import pytest
 from django.db import connection
 
-from invitations.models import EmailKind
-from invitations.rendering import Template, render
-from invitations.sql_render import SQL, render_sql
+from pairing_admin.mail.models import EmailKind
+from pairing_admin.mail.rendering import Template, render
+from pairing_admin.mail.rendering_sql import SQL, render_sql
 from tests.support.email import LINKS, TEMPLATES
 
 pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db]

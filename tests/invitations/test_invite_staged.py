@@ -8,9 +8,11 @@ import pytest
 from django.db import close_old_connections, connection
 from django.urls import reverse
 
-from invitations import outbox, services
-from invitations.models import AccessLink, Invitation, InvitationBatch, OutboundEmail
+from invitations import services
+from invitations.models import Invitation, InvitationBatch
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.mail import outbox
+from pairing_admin.mail.models import AccessLink, OutboundEmail
 from programs.services import pairing_turn_off
 from tests import factories
 from tests.support.broker import publishing_to
@@ -293,9 +295,9 @@ def test_broker_down_at_the_click_then_the_sweepers_deliver_each_invitation_once
 def test_a_template_saved_mid_batch_changes_none_of_its_emails(
     live, org_admin, staged, use_sql, monkeypatch
 ):
-    from invitations.models import EmailKind
-    from invitations.rendering import Template
-    from invitations.templates_service import email_template_save
+    from pairing_admin.mail.email_templates import email_template_save
+    from pairing_admin.mail.models import EmailKind
+    from pairing_admin.mail.rendering import Template
 
     _mentees(live, 12)
     email_template_save(
@@ -355,7 +357,7 @@ def test_the_click_keeps_the_template_it_confirmed(live, org_admin, staged):
 def test_a_large_batch_skips_suppressed_addresses_at_the_click_and_in_each_chunk(
     live, org_admin, staged
 ):
-    from invitations.models import Suppression
+    from pairing_admin.mail.models import Suppression
 
     people = _mentees(live, 10)
     Suppression.objects.create(email=people[0].email, reason="bounced")

@@ -2,8 +2,15 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from invitations.links import Purpose, link_create, link_resolve, link_url, link_use, token_hash
-from invitations.models import AccessLink
+from pairing_admin.mail.links import (
+    Purpose,
+    link_create,
+    link_resolve,
+    link_url,
+    link_use,
+    token_hash,
+)
+from pairing_admin.mail.models import AccessLink
 from tests import factories
 
 

@@ -9,8 +9,10 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from psycopg import pq
 
-from invitations.models import EmailKind, OutboundEmail, Suppression
-from invitations.outbox import MAX_ATTEMPTS, Draft, outbox_add, outbox_send_batch, outbox_sweep
+from pairing_admin.mail.models import EmailKind, OutboundEmail, Suppression
+from pairing_admin.mail.outbox import Draft, outbox_add
+from pairing_admin.mail.sending import MAX_ATTEMPTS, outbox_send_batch
+from pairing_admin.mail.sweep import outbox_sweep
 from programs.models import WorkerPing
 from programs.services import worker_ping_request
 from tests.support.smtp import text_of
@@ -369,11 +371,11 @@ def test_each_message_waits_for_the_previous_sent_mark_to_commit(program, settin
 def test_failed_mark_stops_the_batch_and_leaves_the_row_for_the_sweeper(
     program, smtp_server, monkeypatch
 ):
-    from invitations import outbox
+    from pairing_admin.mail import sending
 
     _queued_rows(program, 3)
     ids = list(OutboundEmail.objects.order_by("pk").values_list("pk", flat=True))
-    monkeypatch.setattr(outbox, "_MARK_SENT_PG", b"UPDATE no_such_table SET x = $1")
+    monkeypatch.setattr(sending, "_MARK_SENT_PG", b"UPDATE no_such_table SET x = $1")
     with pytest.raises(DatabaseError, match="Could not mark an email sent"):
         outbox_send_batch(ids)
     # The first message went out; its mark failed, so nothing else was sent.
@@ -467,7 +469,7 @@ _LONG_LINE = "x" * 999  # over RFC 5322's 998: Django encodes the body quoted-pr
 def test_outbox_message_bytes_equal_djangos_own(subject, to):
     from django.core.mail import EmailMultiAlternatives
 
-    from invitations.mime import OutboxEmail
+    from pairing_admin.mail.message import OutboxEmail
 
     headers = {"Message-ID": "<fixed@pairing.invalid>", "Date": "Sat, 28 Nov 2026 10:00:00 -0000"}
     written = []
@@ -518,7 +520,7 @@ def test_outbox_message_is_the_message_django_builds(fields, built_directly, mon
     from django.core.mail import EmailMultiAlternatives
     from django.core.mail import message as django_message
 
-    from invitations import mime as mime_module
+    from pairing_admin.mail import message as mime_module
 
     # What Django draws at random or from the clock, fixed for both.
     for module in (mime_module, django_message):
@@ -560,7 +562,7 @@ def test_outbox_message_is_the_message_django_builds(fields, built_directly, mon
 def test_outbox_message_checks_headers_like_django():
     from django.core.mail import BadHeaderError
 
-    from invitations.mime import OutboxEmail
+    from pairing_admin.mail.message import OutboxEmail
 
     message = OutboxEmail(subject="Hi\nBcc: victim@example.org", body="b", to=["a@example.org"])
     with pytest.raises(BadHeaderError):
@@ -575,7 +577,7 @@ def test_locmem_copy_is_equal_and_independent(settings):
 
     from django.core import mail
 
-    from invitations.mime import OutboxEmail
+    from pairing_admin.mail.message import OutboxEmail
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     mail.outbox = []

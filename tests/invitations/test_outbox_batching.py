@@ -10,20 +10,13 @@ from django.utils import timezone
 from kombu.transport.redis import Channel as RedisChannel
 
 import pairing_admin.settings as settings_module
-from invitations import outbox
-from invitations.models import EmailKind, OutboundEmail
-from invitations.outbox import (
-    BATCH_SIZE,
-    MAX_ATTEMPTS,
-    Draft,
-    outbox_add,
-    outbox_dispatch,
-    outbox_send_batch,
-    outbox_sweep,
-    sending_stale_default,
-)
-from invitations.tasks import send_outbox_batch
 from pairing_admin.celery import app as celery_app
+from pairing_admin.mail import outbox, sending
+from pairing_admin.mail.models import EmailKind, OutboundEmail
+from pairing_admin.mail.outbox import BATCH_SIZE, Draft, outbox_add, outbox_dispatch
+from pairing_admin.mail.sending import MAX_ATTEMPTS, outbox_send_batch
+from pairing_admin.mail.sweep import outbox_sweep, sending_stale_default
+from pairing_admin.mail.tasks import send_outbox_batch
 
 Status = OutboundEmail.Status
 
@@ -258,7 +251,7 @@ def test_longest_retry_wait_is_below_the_visibility_timeout(monkeypatch, setting
     # timeout would be redelivered and sent twice.
     visibility = _redis_visibility_timeout(monkeypatch)
     settings.OUTBOX_RETRY_BASE_SECONDS = 1800  # the largest the settings allow
-    longest = max(outbox._backoff(attempts) for attempts in range(1, MAX_ATTEMPTS + 20))
+    longest = max(sending._backoff(attempts) for attempts in range(1, MAX_ATTEMPTS + 20))
     assert longest.total_seconds() < visibility
 
 
@@ -284,8 +277,8 @@ def test_a_broker_that_is_down_leaves_the_rows_to_the_sweeper_with_one_warning(
         raise OperationalError("Error 111 connecting to 127.0.0.1:6399. Connection refused.")
 
     monkeypatch.setattr(send_outbox_batch, "apply_async", unreachable)
-    with caplog.at_level("WARNING", logger="invitations.outbox"):
+    with caplog.at_level("WARNING", logger="pairing_admin.mail.outbox"):
         outbox._hand_over(list(range(1, 1202)))
     assert len(tried) == 1  # the first refusal ends the hand-over
-    (record,) = [r for r in caplog.records if r.name == "invitations.outbox"]
+    (record,) = [r for r in caplog.records if r.name == "pairing_admin.mail.outbox"]
     assert record.levelname == "WARNING" and "1201 emails wait for the sweeper" in record.message

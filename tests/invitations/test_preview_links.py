@@ -5,7 +5,7 @@ import html
 import pytest
 from django.urls import reverse
 
-from invitations.models import EmailKind
+from pairing_admin.mail.models import EmailKind
 from tests import factories
 
 BASE = "https://mentoring.acme.test"

@@ -10,9 +10,9 @@ import re
 
 import pytest
 
-from invitations.defaults import DEFAULTS
-from invitations.models import EmailKind
-from invitations.rendering import LINK_VARIABLES, VARIABLES, Template, render
+from pairing_admin.mail.defaults import DEFAULTS
+from pairing_admin.mail.models import EmailKind
+from pairing_admin.mail.rendering import LINK_VARIABLES, VARIABLES, Template, render
 
 EVIL = "https://evil.example/approve"
 OURS = {

@@ -9,9 +9,11 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from invitations import outbox, selectors, services
-from invitations.models import Invitation, InvitationBatch, OutboundEmail
+from invitations import selectors, services
+from invitations.models import Invitation, InvitationBatch
 from invitations.verbs import Verb as InvitationsVerb
+from pairing_admin.mail import sending, sweep
+from pairing_admin.mail.models import OutboundEmail
 from programs.models import ActivityEvent
 from tests import factories
 from tests.support.race import race
@@ -79,7 +81,7 @@ def test_a_stopped_email_is_never_sent_and_inviting_again_sends_one_new_email(
     ids = list(OutboundEmail.objects.filter(batch_id=batch.pk).values_list("pk", flat=True))
     assert services.invitation_batch_stop(program=live, batch_id=batch.pk, user=org_admin) == 3
     mail.outbox.clear()
-    assert outbox.outbox_send_batch(ids)["sent"] == 0
+    assert sending.outbox_send_batch(ids)["sent"] == 0
     assert mail.outbox == []
 
     again = services.invitation_send_selected(
@@ -87,7 +89,7 @@ def test_a_stopped_email_is_never_sent_and_inviting_again_sends_one_new_email(
     )
     new = OutboundEmail.objects.get(batch_id=again.pk)
     assert new.to_email == people[0].email and new.status == Status.QUEUED
-    assert outbox.outbox_send_batch([new.pk])["sent"] == 1
+    assert sending.outbox_send_batch([new.pk])["sent"] == 1
     assert len(mail.outbox) == 1 and people[0].email in mail.outbox[0].to[0]
     assert Invitation.objects.get(mentee=people[0]).batch_id == again.pk
     # Stopping twice stops nothing more and logs nothing more.
@@ -178,7 +180,7 @@ def test_stop_and_a_worker_at_once_agree_on_every_email(org, settings, round_num
     ids = list(OutboundEmail.objects.filter(batch_id=batch.pk).values_list("pk", flat=True))
     outcomes = race(
         [
-            lambda: outbox.outbox_send_batch(ids),
+            lambda: sending.outbox_send_batch(ids),
             lambda: services.invitation_batch_stop(program=program, batch_id=batch.pk, user=user),
         ]
     )
@@ -276,28 +278,28 @@ def test_a_worker_whose_lease_ran_out_sends_none_of_the_emails_taken_from_it(
 ):
     """A worker that froze past its lease (its emails were swept, then stopped,
     meanwhile) checks its lease before the next message and sends nothing more."""
-    from invitations import tasks
+    from pairing_admin.mail import tasks
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.OUTBOX_LEASE_SECONDS = 2
-    monkeypatch.setattr(outbox._Lease, "_keep", lambda self: None)  # frozen: no renewals
+    monkeypatch.setattr(sending._Lease, "_keep", lambda self: None)  # frozen: no renewals
     monkeypatch.setattr(tasks.send_outbox_batch, "delay", lambda ids: None)
     user = factories.MembershipFactory(organization=org).user
     program = factories.ProgramFactory(organization=org, pairing_enabled=True)
     batch, _ = _sent_batch(program, user, 4)
     ids = sorted(OutboundEmail.objects.filter(batch_id=batch.pk).values_list("pk", flat=True))
-    real_mark = outbox._SentMarks.mark
+    real_mark = sending._SentMarks.mark
 
     def mark_then_freeze(marks, row, provider_id):
         real_mark(marks, row, provider_id)
         if row.pk == ids[0]:
             marks.settle()
             time.sleep(2.1)  # the lease runs out while this worker is stuck
-            assert outbox.outbox_sweep()["requeued_sending"] == 3
+            assert sweep.outbox_sweep()["requeued_sending"] == 3
             services.invitation_batch_stop(program=program, batch_id=batch.pk, user=user)
 
-    monkeypatch.setattr(outbox._SentMarks, "mark", mark_then_freeze)
-    counts = outbox.outbox_send_batch(ids)
+    monkeypatch.setattr(sending._SentMarks, "mark", mark_then_freeze)
+    counts = sending.outbox_send_batch(ids)
     assert counts["sent"] == 1 and len(mail.outbox) == 1
     statuses = dict(OutboundEmail.objects.filter(batch_id=batch.pk).values_list("pk", "status"))
     assert statuses == {ids[0]: Status.SENT, **{pk: Status.STOPPED for pk in ids[1:]}}

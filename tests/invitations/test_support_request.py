@@ -1,11 +1,11 @@
 import pytest
 from django.urls import reverse
 
-from invitations.models import EmailKind, OutboundEmail
-from invitations.support import support_request_submit
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.mail.models import EmailKind, OutboundEmail
 from programs.models import ActivityEvent, LaunchStep, SupportRequest
 from programs.services import launch_step_mark_done
+from programs.support import support_request_submit
 from tests.support.smtp import text_of
 
 HTMX_PANEL = {"HX-Request": "true", "HX-Target": "support-panel"}

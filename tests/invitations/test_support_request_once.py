@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from invitations.models import EmailKind, OutboundEmail
-from invitations.support import support_request_submit
+from pairing_admin.mail.models import EmailKind, OutboundEmail
 from programs.models import ActivityEvent, SupportRequest
+from programs.support import support_request_submit
 from tests import factories
 
 HTMX_PANEL = {"HX-Request": "true", "HX-Target": "support-panel"}

@@ -12,11 +12,17 @@ import re
 import pytest
 from django.urls import reverse
 
-from invitations.defaults import DEFAULTS
-from invitations.models import EmailKind, EmailTemplate, OutboundEmail
-from invitations.outbox import Draft, outbox_add, template_for
-from invitations.rendering import VARIABLES, Template, TemplateError, render, validate_template
-from invitations.templates_service import EDITABLE_KINDS, email_template_save
+from pairing_admin.mail.defaults import DEFAULTS
+from pairing_admin.mail.email_templates import EDITABLE_KINDS, email_template_save
+from pairing_admin.mail.models import EmailKind, EmailTemplate, OutboundEmail
+from pairing_admin.mail.outbox import Draft, outbox_add, template_for
+from pairing_admin.mail.rendering import (
+    VARIABLES,
+    Template,
+    TemplateError,
+    render,
+    validate_template,
+)
 from tests import factories
 
 # What the product intends (templates_service.EDITABLE_KINDS): every email a

@@ -13,9 +13,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from invitations.defaults import DEFAULTS
-from invitations.models import EmailKind, EmailTemplate
-from invitations.rendering import (
+from pairing_admin.mail.defaults import DEFAULTS
+from pairing_admin.mail.email_templates import EDITABLE_KINDS
+from pairing_admin.mail.models import EmailKind, EmailTemplate
+from pairing_admin.mail.rendering import (
     BODY_MAX,
     PLACEHOLDER,
     REQUIRED,
@@ -24,7 +25,6 @@ from invitations.rendering import (
     TemplateError,
     validate_template,
 )
-from invitations.templates_service import EDITABLE_KINDS
 
 # Which placeholders each kind cannot go without: a decision about what an
 # admin may leave out of an email, so it is pinned here.

@@ -14,7 +14,7 @@ from anymail.urls import urlpatterns as anymail_urlpatterns
 from django.test import Client
 from django.urls import reverse
 
-from invitations.models import ProviderEvent, Suppression
+from pairing_admin.mail.models import ProviderEvent, Suppression
 from pairing_admin.settings import _ANYMAIL_PROVIDERS
 from tests.support.email import provider_mounted
 

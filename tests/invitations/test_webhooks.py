@@ -13,8 +13,9 @@ import requests
 from django.core import mail
 from django.urls import reverse
 
-from invitations.models import EmailKind, OutboundEmail, ProviderEvent, Suppression
-from invitations.outbox import Draft, outbox_add, outbox_send_batch
+from pairing_admin.mail.models import EmailKind, OutboundEmail, ProviderEvent, Suppression
+from pairing_admin.mail.outbox import Draft, outbox_add
+from pairing_admin.mail.sending import outbox_send_batch
 from tests.support.email import provider_mounted
 
 Status = OutboundEmail.Status

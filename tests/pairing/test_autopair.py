@@ -4,7 +4,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from invitations.models import OutboundEmail
 from pairing import autopair
 from pairing.autopair import Options
 from pairing.models import (
@@ -16,6 +15,7 @@ from pairing.models import (
     Pairing,
 )
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.mail.models import OutboundEmail
 from programs.models import ActivityEvent, Participant
 from tests import factories
 from tests.support.autopair import (

@@ -11,11 +11,11 @@ from datetime import timedelta
 
 import pytest
 
-from invitations.links import Purpose, link_create
-from invitations.models import EmailKind, OutboundEmail
 from pairing import services
 from pairing.models import MentorRequest, Pairing
 from pairing.verbs import Verb as PairingVerb
+from pairing_admin.mail.links import Purpose, link_create
+from pairing_admin.mail.models import EmailKind, OutboundEmail
 from programs.models import ActivityEvent
 from tests import factories
 from tests.support.race import race

@@ -7,10 +7,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from invitations.links import Purpose, link_create
-from invitations.models import AccessLink, EmailKind, OutboundEmail
 from pairing import services
 from pairing.models import MentorRequest, Pairing
+from pairing_admin.mail.links import Purpose, link_create
+from pairing_admin.mail.models import AccessLink, EmailKind, OutboundEmail
 from programs.models import Participant, Program
 from tests import factories
 

@@ -9,12 +9,12 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from invitations.models import EmailKind, OutboundEmail
 from pairing import services
 from pairing.models import AutoPairProposal, AutoPairRun, MentorPreference, MentorRequest, Pairing
 from pairing.monitoring import pairing_end
 from pairing.preference_selectors import mentor_options
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.mail.models import EmailKind, OutboundEmail
 from programs.match_weights import MUST_MATCH
 from programs.models import Program
 from tests import factories

@@ -6,11 +6,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from invitations.models import EmailKind, OutboundEmail
 from pairing import monitoring, request_selectors
 from pairing.models import MentoringSession, Pairing
 from pairing.services import active_pairings_of
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.mail.models import EmailKind, OutboundEmail
 from programs.models import ActivityEvent
 from tests import factories
 from tests.support.builders import pair

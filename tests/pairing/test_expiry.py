@@ -9,10 +9,10 @@ from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from invitations.links import Purpose
-from invitations.models import AccessLink, EmailKind, OutboundEmail
 from pairing import services
 from pairing.models import MentorRequest
+from pairing_admin.mail.links import Purpose
+from pairing_admin.mail.models import AccessLink, EmailKind, OutboundEmail
 from programs.models import Program
 from tests import factories
 

@@ -11,10 +11,10 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from invitations.models import OutboundEmail
 from pairing import export, health, monitoring
 from pairing.models import HealthRules, MentoringSession, Pairing
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.mail.models import OutboundEmail
 from programs.models import ActivityEvent
 from tests import factories
 from tests.support.builders import pair

@@ -44,7 +44,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from invitations import selectors as invite_selectors
-from invitations.models import EmailKind, Invitation, OutboundEmail
+from invitations.models import Invitation
 from invitations.services import invitation_send_selected
 from pairing import autopair
 from pairing import selectors as pairing_selectors
@@ -70,6 +70,7 @@ from pairing.services import (
 from pairing.tasks import offer_program_waitlist
 from pairing.waitlist import waitlist_join, waitlist_leave, waitlist_sweep
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.mail.models import EmailKind, OutboundEmail
 from programs.match_weights import weights_of
 from programs.models import Participant, Program
 from programs.registration import registration_submit

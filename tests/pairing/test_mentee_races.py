@@ -8,9 +8,9 @@ from collections import Counter
 import pytest
 from django.db import connection, transaction
 
-from invitations.models import EmailKind, OutboundEmail
 from pairing import autopair, services
 from pairing.models import AutoPairProposal, AutoPairRun, MentorPreference, MentorRequest, Pairing
+from pairing_admin.mail.models import EmailKind, OutboundEmail
 from programs.models import Participant, Program
 from tests import factories
 from tests.support.race import race

@@ -2,7 +2,7 @@
 said no is never offered again, a freed seat goes to the waitlist, End Pairing's next steps.
 
 The outbox rows are written in the transaction that made the change
-(invitations.outbox.outbox_add), so the tests read OutboundEmail rows; only
+(pairing_admin.mail.outbox.outbox_add), so the tests read OutboundEmail rows; only
 their sending waits for the commit.
 """
 
@@ -13,8 +13,6 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from invitations.links import Purpose, link_resolve
-from invitations.models import AccessLink, EmailKind, OutboundEmail
 from pairing import monitoring, services, waitlist
 from pairing.models import (
     AutoPairProposal,
@@ -28,6 +26,8 @@ from pairing.models import (
 from pairing.preference_selectors import mentor_options
 from pairing.request_selectors import said_no
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.mail.links import Purpose, link_resolve
+from pairing_admin.mail.models import AccessLink, EmailKind, OutboundEmail
 from programs.imports.services import import_apply, import_create
 from programs.models import Participant, Program
 from programs.services import participant_update

@@ -6,10 +6,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from invitations.links import Purpose, link_create
-from invitations.models import EmailKind, OutboundEmail
 from pairing import services
 from pairing.models import MentorPreference, MentorRequest, Pairing
+from pairing_admin.mail.links import Purpose, link_create
+from pairing_admin.mail.models import EmailKind, OutboundEmail
 from programs.models import Program
 from tests import factories
 

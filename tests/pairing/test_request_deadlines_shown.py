@@ -11,12 +11,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from invitations.links import Purpose, link_create
-from invitations.models import AccessLink, EmailKind, OutboundEmail
 from pairing import services
 from pairing.deadlines import deadline_label
 from pairing.models import MentorPreference, MentorRequest, Pairing
 from pairing_admin.lib import ratelimit
+from pairing_admin.mail.links import Purpose, link_create
+from pairing_admin.mail.models import AccessLink, EmailKind, OutboundEmail
 from programs.models import Participant, Program
 from tests import factories
 

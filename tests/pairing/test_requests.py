@@ -7,12 +7,12 @@ from urllib.parse import urlsplit
 import pytest
 from django.utils import timezone
 
-from invitations.links import Purpose, link_create
-from invitations.models import AccessLink, EmailKind, OutboundEmail
 from pairing import services
 from pairing.models import MentorPreference, MentorRequest, Pairing
 from pairing.verbs import Verb as PairingVerb
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.mail.links import Purpose, link_create
+from pairing_admin.mail.models import AccessLink, EmailKind, OutboundEmail
 from programs.models import ActivityEvent, Program
 from tests import factories
 

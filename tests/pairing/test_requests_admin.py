@@ -4,10 +4,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from invitations.models import EmailKind, OutboundEmail
 from pairing import services
 from pairing.models import MentorRequest, Pairing
 from pairing.verbs import Verb as PairingVerb
+from pairing_admin.mail.models import EmailKind, OutboundEmail
 from programs.models import ActivityEvent
 from tests import factories
 

@@ -12,7 +12,6 @@ from datetime import timedelta
 
 import pytest
 
-from invitations.models import EmailKind, OutboundEmail
 from pairing import autopair, monitoring, services, tasks, waitlist
 from pairing.autopair import Options
 from pairing.models import (
@@ -24,6 +23,7 @@ from pairing.models import (
 )
 from pairing.verbs import Verb as PairingVerb
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.mail.models import EmailKind, OutboundEmail
 from programs.imports.services import import_apply, import_create
 from programs.models import ActivityEvent, Participant, Program
 from programs.services import participant_update

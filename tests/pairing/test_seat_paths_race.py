@@ -11,10 +11,10 @@ registers or is imported, a capacity goes up, a mentor is back from
 import pytest
 from django.urls import reverse
 
-from invitations.models import EmailKind, OutboundEmail
 from pairing import autopair, services, waitlist
 from pairing.autopair import Options
 from pairing.models import AutoPairRun, MentorRequest, Pairing, PendingRequest, WaitlistEntry
+from pairing_admin.mail.models import EmailKind, OutboundEmail
 from programs.imports.services import import_apply, import_create, import_preview
 from programs.models import Participant, Program
 from programs.registration import registration_submit

@@ -8,12 +8,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from invitations.links import Purpose, link_create
-from invitations.models import OutboundEmail
 from pairing import monitoring
 from pairing.health import local_today
 from pairing.models import MentoringSession, MentorRequest
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.mail.links import Purpose, link_create
+from pairing_admin.mail.models import OutboundEmail
 from programs.models import ActivityEvent
 from tests import factories
 from tests.support.builders import pair

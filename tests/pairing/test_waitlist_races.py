@@ -9,9 +9,9 @@ from collections import Counter
 
 import pytest
 
-from invitations.models import EmailKind, OutboundEmail
 from pairing import monitoring, services, waitlist
 from pairing.models import MentorRequest, Pairing, PendingRequest, WaitlistEntry
+from pairing_admin.mail.models import EmailKind, OutboundEmail
 from programs.models import Program
 from tests import factories
 from tests.support.race import race

@@ -4,7 +4,7 @@ import re
 
 from django.urls import reverse
 
-from invitations.models import EmailKind, OutboundEmail
+from pairing_admin.mail.models import EmailKind, OutboundEmail
 from programs.models import Participant
 
 CONFIRM_LINK = re.compile(r"https?://\S+/join/[^/\s]+/confirm/([A-Za-z0-9_-]+)/")

@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from invitations.models import OutboundEmail
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.mail.models import OutboundEmail
 from programs.models import ActivityEvent, Integration, LaunchStep, Participant, Program, WorkerPing
 from programs.selectors import program_readiness
 from programs.services import (

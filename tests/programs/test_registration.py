@@ -12,8 +12,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from invitations.models import OutboundEmail
 from pairing_admin.lib import ratelimit
+from pairing_admin.mail.models import OutboundEmail
 from programs import hooks
 from programs.models import Participant, PendingRegistration, Program
 from tests import factories

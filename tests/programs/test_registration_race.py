@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from invitations.models import EmailKind, OutboundEmail
+from pairing_admin.mail.models import EmailKind, OutboundEmail
 from programs.models import Participant, PendingRegistration, Program
 from programs.registration import registration_request
 from tests.programs import registering

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from invitations.models import OutboundEmail
+from pairing_admin.mail.models import OutboundEmail
 from programs.models import ActivityEvent, PendingRegistration, Program
 from tests.programs import registering
 

@@ -8,9 +8,9 @@ from django.db import connection
 from django.test import override_settings
 from django.urls import clear_url_caches
 
-from invitations.defaults import DEFAULTS
-from invitations.models import EmailKind
-from invitations.rendering import Template
+from pairing_admin.mail.defaults import DEFAULTS
+from pairing_admin.mail.models import EmailKind
+from pairing_admin.mail.rendering import Template
 
 LINKS = [
     "http://127.0.0.1:8000/p/AbC-123_xyz/",

@@ -6,7 +6,8 @@ checks their caching headers.
 
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from invitations.models import InvitationBatch, OutboundEmail
+from invitations.models import InvitationBatch
+from pairing_admin.mail.models import OutboundEmail
 from programs.models import ParticipantImport
 from tests import factories
 from tests.conftest import MARKER

@@ -1,7 +1,7 @@
 """The emails every program starts with, in our own words. Admins may edit them."""
 
-from invitations.models import EmailKind
-from invitations.rendering import Template
+from pairing_admin.mail.models import EmailKind
+from pairing_admin.mail.rendering import Template
 
 DEFAULTS: dict[str, Template] = {
     EmailKind.INVITATION: Template(

@@ -1,6 +1,6 @@
 """The invitation email, rendered by PostgreSQL for a whole batch at once.
 
-`invitations.rendering.render` is the definition; this module builds SQL that
+`pairing_admin.mail.rendering.render` is the definition; this module builds SQL that
 produces the very same subject, text and HTML for every row of a query, so
 inviting 50,000 mentees needs no Python loop. Tests compare the two on
 tricky values (markup, quotes, ampersands, whitespace, unicode, placeholder
@@ -24,7 +24,8 @@ How it stays identical to render():
 import html
 import sys
 
-from invitations.rendering import (
+from pairing_admin.lib.text import BIDI_ALL_RE, BIDI_FORMATTING_RE, multi_line
+from pairing_admin.mail.rendering import (
     HTML_HEAD,
     HTML_TAIL,
     LAST_WORD,
@@ -35,7 +36,6 @@ from invitations.rendering import (
     _one_line,
     linkify,
 )
-from pairing_admin.lib.text import BIDI_ALL_RE, BIDI_FORMATTING_RE, multi_line
 
 # Every character Python treats as whitespace (str.split/strip, re's \s).
 WHITESPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())

@@ -33,8 +33,8 @@ from django.http import HttpResponseBadRequest, HttpResponseForbidden
 from django.urls import URLPattern
 from django.utils import timezone
 
-from invitations.models import OutboundEmail, ProviderEvent, Suppression
 from pairing_admin.lib.params import row_id
+from pairing_admin.mail.models import OutboundEmail, ProviderEvent, Suppression
 
 log = logging.getLogger(__name__)
 

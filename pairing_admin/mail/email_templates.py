@@ -1,13 +1,12 @@
 """Admins edit a program's emails; we keep them safe to render."""
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 
-from invitations.defaults import DEFAULTS
-from invitations.models import EmailKind, EmailTemplate
-from invitations.outbox import template_for
-from invitations.rendering import VARIABLES, Template, render, validate_template
-from programs.models import Participant, Program
+from pairing_admin.mail.defaults import DEFAULTS
+from pairing_admin.mail.models import EmailKind, EmailTemplate
+from pairing_admin.mail.outbox import template_for
+from pairing_admin.mail.rendering import VARIABLES, Template, render, validate_template
 
 EDITABLE_KINDS = [kind for kind in EmailKind if kind != EmailKind.SUPPORT_REQUEST]
 
@@ -43,7 +42,7 @@ def sample_url(path: str = SAMPLE_LINK) -> str:
     return settings.PUBLIC_BASE_URL.rstrip("/") + path
 
 
-def sample_values(program: Program, participant: Participant | None = None) -> dict[str, str]:
+def sample_values(program: models.Model, participant: models.Model | None = None) -> dict[str, str]:
     values = {
         **{k: sample_url(v) if k.endswith("_link") else v for k, v in SAMPLE_VALUES.items()},
         "program_name": program.name,
@@ -55,13 +54,15 @@ def sample_values(program: Program, participant: Participant | None = None) -> d
 
 
 def template_preview(
-    *, program: Program, kind: str, template: Template, participant: Participant | None = None
+    *, program: models.Model, kind: str, template: Template, participant: models.Model | None = None
 ) -> tuple[str, str, str]:
     return render(kind, template, sample_values(program, participant))
 
 
 @transaction.atomic
-def email_template_save(*, program: Program, kind: str, template: Template, user) -> EmailTemplate:
+def email_template_save(
+    *, program: models.Model, kind: str, template: Template, user
+) -> EmailTemplate:
     """Validate, then store; an invalid template raises TemplateError and saves nothing."""
     validate_template(kind, template)
     saved, _ = EmailTemplate.objects.update_or_create(
@@ -78,11 +79,11 @@ def email_template_save(*, program: Program, kind: str, template: Template, user
 
 
 @transaction.atomic
-def email_template_reset(*, program: Program, kind: str) -> None:
+def email_template_reset(*, program: models.Model, kind: str) -> None:
     EmailTemplate.objects.filter(program=program, kind=kind).delete()
 
 
-def email_template_overview(program: Program) -> list[dict]:
+def email_template_overview(program: models.Model) -> list[dict]:
     custom = {
         t.kind: t
         for t in EmailTemplate.objects.filter(program=program).select_related("updated_by")

@@ -1,16 +1,9 @@
-"""The outbox: every email the product sends goes through here.
+"""Sending the outbox (`outbox` writes it, `sweep` re-dispatches what is stuck).
 
-1. `outbox_add` renders drafts and inserts one row each, inside the caller's
-   transaction. The unique idempotency key drops a second row for the same
-   cause. After commit (never before) the rows are handed to the broker in
-   batches of BATCH_SIZE.
-2. `outbox_send_batch` (a worker) claims rows queued -> sending, sends them
-   over one connection, and marks each row sent the moment the provider
-   accepted it. While it sends, a lease on its rows is renewed every third
-   of OUTBOX_LEASE_SECONDS (`_Lease`).
-3. `outbox_sweep` (beat) re-dispatches rows the broker never delivered and
-   re-queues rows whose lease ran out: their worker died, so they resume
-   within a lease and a sweep of the death instead of minutes later.
+`outbox_send_batch` (a worker) claims rows queued -> sending, sends them over
+one connection, and marks each row sent the moment the provider accepted it.
+While it sends, a lease on its rows is renewed every third of
+OUTBOX_LEASE_SECONDS (`_Lease`).
 
 Delivery is at least once. A worker killed between the provider accepting a
 message and our UPDATE marking it sent leaves that one row in "sending"; the
@@ -31,7 +24,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import formataddr, make_msgid
 
@@ -41,132 +34,21 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import DatabaseError, connection, connections, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
-from kombu.exceptions import OperationalError as KombuOperationalError
 from psycopg import pq
 
-from invitations.defaults import DEFAULTS
-from invitations.mime import OutboxEmail
-from invitations.models import EmailTemplate, OutboundEmail, Suppression
-from invitations.rendering import Template, render
-from pairing_admin.lib.errors import DomainError
-from pairing_admin.lib.text import one_line
-from programs.models import ActivityEvent, Program
-from programs.services import activity_record
+from pairing_admin.mail.message import OutboxEmail
+from pairing_admin.mail.models import OutboundEmail, Suppression
+from pairing_admin.mail.sweep import _requeue_abandoned, sending_stale_default
+from pairing_admin.mail.tasks import send_outbox_batch
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
+BATCH_SIZE = 500  # the most emails one batch adopts from a dead worker
 MAX_ATTEMPTS = 8
-SWEEP_LIMIT = 20_000
 Status = OutboundEmail.Status
-
-
-@dataclass
-class Draft:
-    """One email to write to the outbox. `key` names its cause, uniquely."""
-
-    kind: str
-    key: str
-    to_email: str
-    to_name: str = ""
-    values: dict[str, str] = field(default_factory=dict)
-    reply_to: str = ""
-
-
-def template_for(program: Program | None, kind: str) -> Template:
-    """The program's own version of an email, or our default."""
-    if program is not None:
-        custom = EmailTemplate.objects.filter(program=program, kind=kind).first()
-        if custom is not None:
-            return Template(subject=custom.subject, text=custom.body_text, html=custom.body_html)
-    return DEFAULTS[kind]
-
-
-def outbox_add(
-    drafts: Sequence[Draft],
-    *,
-    program: Program | None,
-    batch_id: int | None = None,
-    templates: dict[str, Template] | None = None,
-) -> int:
-    """Write drafts to the outbox in the current transaction; send after commit.
-
-    `templates` fixes the template of some kinds (an invitation batch renders
-    from the version the admin confirmed); other kinds use the program's own.
-    Returns how many drafts were given (rows already present for the same key
-    are left alone: the same cause never produces two emails).
-    """
-    templates = dict(templates or {})
-    rows = []
-    for draft in drafts:
-        if draft.kind not in templates:
-            templates[draft.kind] = template_for(program, draft.kind)
-        subject, text, body_html = render(draft.kind, templates[draft.kind], draft.values)
-        rows.append(
-            OutboundEmail(
-                program=program,
-                kind=draft.kind,
-                idempotency_key=draft.key[:200],
-                batch_id=batch_id,
-                to_email=draft.to_email.strip().lower(),
-                to_name=one_line(draft.to_name)[:200],  # a header: never a newline
-                reply_to=draft.reply_to,
-                subject=subject,
-                body_text=text,
-                body_html=body_html,
-            )
-        )
-    OutboundEmail.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
-    keys = [row.idempotency_key for row in rows]
-    # robust: a broker that is down must not turn a committed change into an
-    # error page; the sweeper delivers those rows once the broker is back.
-    transaction.on_commit(lambda: outbox_dispatch(keys=keys), robust=True)
-    return len(rows)
-
-
-def chunked(items: Sequence, size: int) -> Iterable[list]:
-    """`items` in lists of at most `size`, in order."""
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
-
-
-def _hand_over(ids: Sequence[int]) -> None:
-    """Give rows to the broker, BATCH_SIZE ids per task.
-
-    A broker that is down loses nothing: the rows stay queued and the sweeper
-    hands them over again later. One warning says so; the rest is not tried.
-    """
-    from invitations.tasks import send_outbox_batch
-
-    for chunk in chunked(ids, BATCH_SIZE):
-        try:
-            send_outbox_batch.delay(chunk)
-        except KombuOperationalError as exc:
-            log.warning(
-                "the task broker is unreachable (%s); %d emails wait for the sweeper", exc, len(ids)
-            )
-            return
-
-
-def outbox_dispatch(*, keys: Sequence[str] = (), batch_id: int | None = None) -> int:
-    """Hand queued rows to the broker, BATCH_SIZE ids per task."""
-    queued = OutboundEmail.objects.filter(status=Status.QUEUED)
-    if batch_id is not None:
-        ids = list(queued.filter(batch_id=batch_id).order_by("pk").values_list("pk", flat=True))
-    else:
-        ids = []
-        for start in range(0, len(keys), 1000):
-            chunk = keys[start : start + 1000]
-            ids += queued.filter(idempotency_key__in=chunk).values_list("pk", flat=True)
-        ids.sort()
-    _hand_over(ids)
-    return len(ids)
-
-
-# --- Sending ---------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -658,8 +540,6 @@ def _send_rows(mail, marks, lease, remaining, counts, retry_ids) -> None:
 
 
 def _schedule_retry(ids: list[int]) -> None:
-    from invitations.tasks import send_outbox_batch
-
     delay = min(
         OutboundEmail.objects.filter(pk__in=ids).values_list("next_attempt_at", flat=True),
         default=None,
@@ -675,169 +555,3 @@ def _schedule_retry(ids: list[int]) -> None:
         )
     except Exception:  # broker down: the sweeper will find these rows
         log.warning("could not schedule the retry of %d emails", len(ids), exc_info=True)
-
-
-# --- The sweeper -----------------------------------------------------------------
-
-
-def sending_stale_default() -> timedelta:
-    """How long a row may sit in "sending" unrenewed before its worker counts as gone.
-
-    One lease: a live worker renews its rows every third of it (`_Lease`),
-    however long its batch or one message takes, so only the rows of a
-    worker that died or lost the database grow this old.
-    """
-    return timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
-
-
-def abandoned(stale_after: timedelta | None = None) -> Q:
-    """Rows a worker claimed and stopped renewing: it died or lost the database.
-
-    Judged by the database's clock, as the lease renewals write it. Never
-    handed to the email service by a live worker: the sweep re-queues them,
-    the next batch adopts them, Stop sending may stop them.
-    """
-    stale_after = sending_stale_default() if stale_after is None else stale_after
-    return Q(status=Status.SENDING, touched_at__lt=Now() - stale_after)
-
-
-def _requeue_abandoned(now, stale_after: timedelta, limit: int) -> list[int]:
-    """Put back in the queue up to `limit` "sending" rows nobody renewed for `stale_after`."""
-    with transaction.atomic():
-        ids = list(
-            OutboundEmail.objects.select_for_update(skip_locked=True)
-            .filter(abandoned(stale_after))
-            .order_by("pk")
-            .values_list("pk", flat=True)[:limit]
-        )
-        OutboundEmail.objects.filter(pk__in=ids, status=Status.SENDING).update(
-            status=Status.QUEUED,
-            touched_at=now,
-            claim="",
-            next_attempt_at=None,
-            last_error="Re-queued: the worker stopped mid-batch (this one may arrive twice)",
-        )
-    return ids
-
-
-def outbox_sweep(
-    *, stale_after: timedelta | None = None, sending_stale_after: timedelta | None = None
-) -> dict[str, int]:
-    """Re-dispatch queued rows nobody picked up; re-queue rows a dead worker held.
-
-    Rows are locked with SKIP LOCKED, so two sweeps at once split the work
-    instead of doubling it. `sending_stale_after` (default: one lease) is
-    only shortened by tests that killed their worker.
-    """
-    if stale_after is None:
-        stale_after = timedelta(seconds=settings.OUTBOX_STALE_SECONDS)
-    if sending_stale_after is None:
-        sending_stale_after = sending_stale_default()
-    now = timezone.now()
-    cutoff = now - stale_after
-    with transaction.atomic():
-        stuck_sending = _requeue_abandoned(now, sending_stale_after, SWEEP_LIMIT)
-        stale_queued = list(
-            OutboundEmail.objects.select_for_update(skip_locked=True)
-            .filter(status=Status.QUEUED, touched_at__lt=cutoff)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=cutoff))
-            .order_by("pk")
-            .values_list("pk", flat=True)[:SWEEP_LIMIT]
-        )
-        OutboundEmail.objects.filter(pk__in=stale_queued).update(touched_at=now)
-        ids = sorted(set(stuck_sending) | set(stale_queued))
-    _hand_over(ids)
-    return {"requeued_sending": len(stuck_sending), "redispatched": len(ids)}
-
-
-# --- The email log -----------------------------------------------------------------
-
-EMAIL_RESENT = ActivityEvent.Verb.EMAIL_RESENT
-LOG_PAGE_SIZE = 50
-
-
-def outbox_log(
-    *, program: Program, status: str = "", kind: str = "", recipient: str = ""
-) -> QuerySet[OutboundEmail]:
-    """The program's emails, newest first, filtered; `suppressed_address` annotated.
-
-    One query per page whatever its size (the pagination count is another).
-    """
-    emails = (
-        OutboundEmail.objects.filter(program=program)
-        .only(
-            "id", "kind", "to_email", "to_name", "status", "attempts", "last_error",
-            "created_at", "sent_at", "program_id",
-        )
-        .annotate(
-            suppressed_address=Exists(Suppression.objects.filter(email=OuterRef("to_email")))
-        )
-        .order_by("-created_at", "-id")
-    )  # fmt: skip
-    if status:
-        emails = emails.filter(status=status)
-    if kind:
-        emails = emails.filter(kind=kind)
-    if recipient:
-        emails = emails.filter(
-            Q(to_email__icontains=recipient.strip()) | Q(to_name__icontains=recipient.strip())
-        )
-    return emails
-
-
-def outbox_status_counts(*, program: Program) -> dict[str, int]:
-    """How many of the program's emails are in each status (one query)."""
-    counts = dict.fromkeys(Status.values, 0)
-    rows = (
-        OutboundEmail.objects.filter(program=program)
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    counts.update(dict(rows))
-    return counts
-
-
-def outbox_resend(*, program: Program, email_id: int, user) -> OutboundEmail:
-    """Send a failed email again: the same row goes back to the queue.
-
-    Re-queueing the row (never copying it) keeps its idempotency key, so two
-    admins clicking Resend at once cannot produce two emails: only the first
-    conditional update (failed -> queued) wins. Suppressed addresses stay
-    suppressed: an admin cannot override a bounce or a complaint from here.
-    """
-    with transaction.atomic():
-        row = OutboundEmail.objects.filter(program=program, pk=email_id).first()
-        if row is None:
-            raise DomainError("There is no such email in this program's log.")
-        if row.status != Status.FAILED:
-            raise DomainError(
-                f"Only failed emails can be sent again; this one is "
-                f"{row.get_status_display().lower()}."
-            )
-        if Suppression.objects.filter(email=row.to_email).exists():
-            raise DomainError(
-                f"{row.to_email} bounced or complained earlier, so we no longer send to it."
-            )
-        who = getattr(user, "get_username", lambda: "an admin")()
-        # A deliberate resend starts a fresh set of attempts (the sender may
-        # have given up after MAX_ATTEMPTS); last_error keeps what happened.
-        history = f"Resent by {who} after {row.attempts} attempt{'s' if row.attempts != 1 else ''}"
-        requeued = OutboundEmail.objects.filter(pk=row.pk, status=Status.FAILED).update(
-            status=Status.QUEUED,
-            attempts=0,
-            next_attempt_at=None,
-            touched_at=timezone.now(),
-            last_error=f"{history}: {row.last_error}"[:2000],
-        )
-        if not requeued:
-            raise DomainError("This email has already been queued again.")
-        activity_record(
-            program=program,
-            actor=user,
-            verb=EMAIL_RESENT,
-            detail=f"{row.get_kind_display()} to {row.to_email}",
-        )
-        transaction.on_commit(lambda: _hand_over([row.pk]), robust=True)
-    row.refresh_from_db()
-    return row

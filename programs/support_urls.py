@@ -1,13 +1,14 @@
 from django.urls import path
 
-from invitations import views
+from programs.views import support
 
+# The namespace the page had when it lived in invitations: its URL names stay.
 app_name = "invitations"
 
 urlpatterns = [
     path(
         "programs/<int:program_id>/pairing/support/",
-        views.support_request,
+        support.support_request,
         name="support_request",
     ),
 ]

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from invitations.models import EmailKind
 from pairing_admin.lib.text import multi_line, one_line
+from pairing_admin.mail.models import EmailKind
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 # Any remaining brace or template-tag syntax after placeholders are removed.

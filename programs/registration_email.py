@@ -1,7 +1,7 @@
 """The email that confirms a self-registration (programs.registration asks for it)."""
 
-from invitations.models import EmailKind
-from invitations.outbox import Draft, outbox_add
+from pairing_admin.mail.models import EmailKind
+from pairing_admin.mail.outbox import Draft, outbox_add
 from programs.models import PendingRegistration, Program
 from programs.registration import deadline_text
 
@@ -9,7 +9,7 @@ from programs.registration import deadline_text
 def registration_confirm_email(
     *, program: Program, pending: PendingRegistration, confirm_url: str
 ) -> None:
-    """programs.hooks' registration_requested callback (registered in InvitationsConfig.ready).
+    """programs.hooks' registration_requested callback (registered in ProgramsConfig.ready).
 
     Written in the transaction that stored the pending registration; sent
     after it commits. The key names the token (a hash of it), so each link

@@ -2,18 +2,18 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from invitations.forms import SupportRequestForm
-from invitations.support import (
+from pairing_admin.lib.errors import DomainError
+from pairing_admin.lib.params import row_id
+from programs.access import admin_view, program_for_admin
+from programs.forms import SupportRequestForm
+from programs.models import LaunchStep, SupportRequest
+from programs.selectors import support_recipient
+from programs.support import (
     AlreadySent,
     clean_form_token,
     support_form_token,
     support_request_submit,
 )
-from pairing_admin.lib.errors import DomainError
-from pairing_admin.lib.params import row_id
-from programs.access import admin_view, program_for_admin
-from programs.models import LaunchStep, SupportRequest
-from programs.selectors import support_recipient
 
 SUPPORT_PAGE = "invitations/support_request.html"
 

@@ -13,13 +13,12 @@ from datetime import datetime, timedelta
 from functools import wraps
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, models
 from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
 
-from invitations.models import AccessLink
-from programs.models import Participant
+from pairing_admin.mail.models import AccessLink
 
 Purpose = AccessLink.Purpose
 PREFERENCES_VALID_FOR = timedelta(days=120)
@@ -64,7 +63,7 @@ def token_page(view):
 def link_create(
     *,
     purpose: str,
-    participant: Participant,
+    participant: models.Model,
     expires_at: datetime,
     object_id: int | None = None,
 ) -> tuple[AccessLink, str]:

@@ -5,10 +5,10 @@ import secrets
 
 from django.db import IntegrityError, transaction
 
-from invitations.models import EmailKind
-from invitations.outbox import Draft, outbox_add
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.text import one_line
+from pairing_admin.mail.models import EmailKind
+from pairing_admin.mail.outbox import Draft, outbox_add
 from programs import services
 from programs.models import Program, SupportRequest
 

@@ -1,0 +1,213 @@
+"""The email layer's tables: the outbox, suppressions, provider events, templates, links.
+
+Program and Participant are referenced by string only: mail never imports programs.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class EmailKind(models.TextChoices):
+    INVITATION = "invitation", "Submit Your Mentor Preferences"
+    MENTOR_REQUEST = "mentor_request", "Mentor request"
+    REQUEST_REMINDER = "request_reminder", "Request reminder"
+    ASSIGNMENT = "assignment", "Mentorship Assignments"
+    REQUEST_DECLINED = "request_declined", "Request declined"
+    REQUEST_EXPIRED = "request_expired", "Request expired"
+    REQUEST_FORWARDED = "request_forwarded", "Request passed to next choice"
+    REQUEST_CANCELLED = "request_cancelled", "Request cancelled by the program team"
+    REQUEST_CLOSED = "request_closed", "Request closed: mentor full"
+    WAITLIST_OFFER = "waitlist_offer", "Waitlist: a mentor has room"
+    WAITLIST_RETURNED = "waitlist_returned", "Waitlist: back in line after an offer"
+    MENTOR_REQUESTS = "mentor_requests", "Mentor requests (several at once)"
+    ASSIGNMENTS = "assignments", "Mentorship Assignments (several at once)"
+    PAIRING_ENDED = "pairing_ended", "Pairing ended"
+    PAIRINGS_ENDED = "pairings_ended", "Pairings ended (several at once)"
+    SUPPORT_REQUEST = "support_request", "Support request"
+    REGISTRATION_CONFIRM = "registration_confirm", "Registration: confirm your email"
+
+
+class OutboundEmail(models.Model):
+    """The outbox: one row per email, written in the transaction that causes it.
+
+    A worker claims rows (queued -> sending) with a conditional update, sends
+    them, and marks each one sent as soon as the provider accepted it. The
+    unique idempotency key means the same cause can never produce two rows.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SUPPRESSED = "suppressed", "Suppressed"
+        BOUNCED = "bounced", "Bounced"
+        # An admin stopped the batch before this email went out; never sent.
+        STOPPED = "stopped", "Stopped before sending"
+
+    # Indexes are chosen for the write path too: an Invite all writes 50,000
+    # rows and every "sent" mark rewrites a row's index entries, so no index
+    # is kept that another one covers (program: outbox_program_status_idx).
+    program = models.ForeignKey(
+        "programs.Program",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="emails",
+        db_index=False,
+    )
+    kind = models.CharField(max_length=32, choices=EmailKind.choices)
+    # Unique through Meta.constraints: a plain unique=True would add a second,
+    # LIKE-only index on PostgreSQL that nothing uses.
+    idempotency_key = models.CharField(max_length=200)
+    batch_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    to_email = models.EmailField()
+    to_name = models.CharField(max_length=200, blank=True)
+    reply_to = models.EmailField(blank=True)
+    subject = models.CharField(max_length=300)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    provider_message_id = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # When the row was last handed to the broker, claimed by a worker, or (while
+    # "sending") last renewed by that worker's lease: the sweeper only touches
+    # rows that have sat longer than its threshold.
+    touched_at = models.DateTimeField(auto_now_add=True)
+    # The claim a worker holds on a "sending" row (random per batch run): its
+    # lease renewals and marks only apply to rows still carrying it.
+    claim = models.CharField(max_length=32, blank=True, default="", db_default="")
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "invitations_outboundemail"  # the table kept its name when the model moved
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The sweeper's scan: only unfinished rows are in this index.
+            models.Index(
+                fields=["touched_at"],
+                name="outbox_unfinished_idx",
+                condition=Q(status__in=["queued", "sending"]),
+            ),
+            models.Index(fields=["program", "status"], name="outbox_program_status_idx"),
+            # Webhooks look rows up by the provider's id; unsent rows have none.
+            models.Index(
+                fields=["provider_message_id"],
+                name="outbox_provider_id_idx",
+                condition=~Q(provider_message_id=""),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"], name="outbox_idempotency_key_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.to_email} ({self.status})"
+
+
+class Suppression(models.Model):
+    """An address the provider told us not to send to again (bounce, complaint)."""
+
+    email = models.EmailField(unique=True)
+    reason = models.CharField(max_length=64)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "invitations_suppression"  # the table kept its name when the model moved
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.reason})"
+
+
+class ProviderEvent(models.Model):
+    """A webhook event from the email provider, stored once (replays are ignored)."""
+
+    event_id = models.CharField(max_length=200, unique=True)
+    event_type = models.CharField(max_length=32)
+    recipient = models.EmailField(blank=True)
+    provider_message_id = models.CharField(max_length=200, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "invitations_providerevent"  # the table kept its name when the model moved
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.recipient}"
+
+
+class EmailTemplate(models.Model):
+    """A program's own version of one kind of email (absent: our default)."""
+
+    program = models.ForeignKey(
+        "programs.Program", on_delete=models.CASCADE, related_name="email_templates"
+    )
+    kind = models.CharField(max_length=32, choices=EmailKind.choices)
+    subject = models.CharField(max_length=300)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "invitations_emailtemplate"  # the table kept its name when the model moved
+        constraints = [
+            models.UniqueConstraint(fields=["program", "kind"], name="email_template_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.program}"
+
+
+class AccessLink(models.Model):
+    """A personal link in an email: only the SHA-256 of its token is stored.
+
+    Bound to one person, one purpose and (for requests and pairings) one
+    object. Links that decide something act at most once (used_at, set with a
+    conditional update); preference links stay usable until they expire.
+    """
+
+    class Purpose(models.TextChoices):
+        PREFERENCES = "preferences", "Mentor preferences"
+        APPROVE = "approve", "Approve a request"
+        DECLINE = "decline", "Decline a request"
+        SESSION = "session", "Log a mentoring session"
+
+    # Unique through Meta.constraints (no unused LIKE index); program and
+    # participant have no index of their own: (participant, purpose) covers
+    # the lookups, and a program is deleted rarely enough to scan.
+    token_hash = models.CharField(max_length=64)
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    program = models.ForeignKey(
+        "programs.Program", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    participant = models.ForeignKey(
+        "programs.Participant",
+        on_delete=models.CASCADE,
+        related_name="access_links",
+        db_index=False,
+    )
+    object_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "invitations_accesslink"  # the table kept its name when the model moved
+        indexes = [
+            models.Index(fields=["participant", "purpose"], name="invitations_partici_b44492_idx")
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["token_hash"], name="accesslink_token_hash_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} link for {self.participant_id}"
