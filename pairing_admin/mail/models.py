@@ -1,7 +1,4 @@
-"""The email layer's tables: the outbox, suppressions, provider events, templates, links.
-
-Program and Participant are referenced by string only: mail never imports programs.
-"""
+"""The email layer's tables: the outbox, suppressions, provider events, templates, links."""
 
 from django.conf import settings
 from django.db import models
@@ -34,6 +31,7 @@ class OutboundEmail(models.Model):
     A worker claims rows (queued -> sending) with a conditional update, sends
     them, and marks each one sent as soon as the provider accepted it. The
     unique idempotency key means the same cause can never produce two rows.
+    Program (and Participant) by string: mail never imports programs.
     """
 
     class Status(models.TextChoices):
@@ -143,7 +141,10 @@ class ProviderEvent(models.Model):
 
 
 class EmailTemplate(models.Model):
-    """A program's own version of one kind of email (absent: our default)."""
+    """A program's own version of one kind of email (absent: our default).
+
+    Program by string: mail never imports programs.
+    """
 
     program = models.ForeignKey(
         "programs.Program", on_delete=models.CASCADE, related_name="email_templates"
@@ -173,6 +174,7 @@ class AccessLink(models.Model):
     Bound to one person, one purpose and (for requests and pairings) one
     object. Links that decide something act at most once (used_at, set with a
     conditional update); preference links stay usable until they expire.
+    Program (and Participant) by string: mail never imports programs.
     """
 
     class Purpose(models.TextChoices):

@@ -62,7 +62,7 @@ def email_log(request: HttpRequest, program_id: int) -> HttpResponse:
         "kinds": EmailKind.choices,
         "status_counts": [(label, counts[value]) for value, label in OutboundEmail.Status.choices],
     }
-    template = "invitations/email_log.html"
+    template = "programs/email_log.html"
     if request.htmx and request.htmx.target == "email-log-results":
         template += "#results"
     return render(request, template, context)
@@ -97,7 +97,7 @@ def email_template_list(request: HttpRequest, program_id: int) -> HttpResponse:
     program = program_for_admin(request.user, program_id)
     return render(
         request,
-        "invitations/email_template_list.html",
+        "programs/email_template_list.html",
         {"program": program, "rows": svc.email_template_overview(program)},
     )
 
@@ -156,7 +156,7 @@ def email_template_edit(request: HttpRequest, program_id: int, kind: str) -> Htt
         "is_custom": program.email_templates.filter(kind=kind).exists(),
     }
     return render(
-        request, "invitations/email_template_edit.html", context, status=400 if error else 200
+        request, "programs/email_template_edit.html", context, status=400 if error else 200
     )
 
 

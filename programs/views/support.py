@@ -15,7 +15,7 @@ from programs.support import (
     support_request_submit,
 )
 
-SUPPORT_PAGE = "invitations/support_request.html"
+SUPPORT_PAGE = "programs/support_request.html"
 
 
 @admin_view
