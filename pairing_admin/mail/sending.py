@@ -1,17 +1,10 @@
 """Sending the outbox (`outbox` writes it, `sweep` re-dispatches what is stuck).
 
 `outbox_send_batch` (a worker) claims rows queued -> sending, sends them over
-one connection, and marks each row sent the moment the provider accepted it.
-While it sends, a lease on its rows is renewed every third of
-OUTBOX_LEASE_SECONDS (`_Lease`).
-
-Delivery is at least once. A worker killed between the provider accepting a
-message and our UPDATE marking it sent leaves that one row in "sending"; the
-sweeper re-queues it and it is sent again. We resend rather than flag it:
-a mentee who never gets their invitation, or a mentor who never sees a
-request, costs a program far more than one duplicate email, and every link in
-our emails acts at most once, so a duplicate cannot double an action. The
-row keeps the story (attempts > 1, last_error says it was re-queued).
+one connection and marks each row sent the moment the provider accepted it,
+renewing a lease on its rows while it sends (`_Lease`). Delivery is at least
+once: a worker killed between the provider's acceptance and our mark leaves
+that row to the sweeper, which sends it again (docs/emails.md says why).
 """
 
 import hashlib
