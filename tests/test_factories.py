@@ -18,7 +18,7 @@ NO_FACTORY = {"pairing.PendingRequest"}
 def test_every_model_of_the_project_has_a_factory():
     covered = {f._meta.model._meta.label for f in FACTORIES}
     ours = {
-        m._meta.label for app in ("programs", "pairing", "invitations")
+        m._meta.label for app in ("mail", "programs", "pairing", "invitations")
         for m in apps.get_app_config(app).get_models()
     }  # fmt: skip
     assert ours - covered == NO_FACTORY
