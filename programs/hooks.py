@@ -81,7 +81,7 @@ def register_registration_requested(fn: Callback) -> Callback:
 
     Someone asked to join through the registration link: email `confirm_url` (it
     holds the raw token, which is never stored) to `pending.email`. Exactly one
-    callback must be registered (invitations writes the email).
+    callback must be registered (programs.registration_email writes it).
     """
     return _register(_registration_requested, fn)
 
