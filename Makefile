@@ -30,11 +30,14 @@ demo: migrate
 ## Redis or Chromium are then skipped and listed). .ci/run sets them all.
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## make lint: ruff, and import-linter's layer contracts (docs/architecture.md).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
