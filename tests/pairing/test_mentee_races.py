@@ -89,7 +89,7 @@ def test_a_forward_does_not_wait_for_a_mentee_someone_else_holds(org):
     def hold():
         try:
             with transaction.atomic():
-                list(Participant.objects.select_for_update().filter(pk=mentee.pk))
+                list(Participant.objects.select_for_update(no_key=True).filter(pk=mentee.pk))
                 holding.set()
                 release.wait(30)
         finally:
