@@ -1,21 +1,9 @@
 """Login lockout: per account and address (axes), and per address across accounts.
 
-axes counts failures per (username, IP): a credential-stuffing run trying a
-few passwords on each of many usernames from one address is never slowed
-down. This handler adds a second, higher limit: LOGIN_IP_FAILURE_LIMIT
-failures from one address within the lockout window lock that address out
-for every username, with axes' own lockout page (429).
-
-axes' single failure limit applies to every lockout parameter set it is
-given, which would lock an office's shared address after five typos; hence a
-handler rather than a second entry in AXES_LOCKOUT_PARAMETERS. Failures stay
-recorded per (username, IP), so a successful login resets only that
-account's failures from that address: an attacker cannot clear the address's
-count by logging into an account of their own.
-
-The address is pairing_admin.lib.ratelimit.client_ip (AXES_CLIENT_IP_CALLABLE),
-the same rule as the other rate limits: X-Forwarded-For only counts as far as
-TRUSTED_PROXY_COUNT proxies of ours vouch for it.
+axes locks a (username, address) after LOGIN_FAILURE_LIMIT failures; this
+handler adds LOGIN_IP_FAILURE_LIMIT failures from one address, any
+usernames, within the lockout window. Why a handler and not a second axes
+parameter: docs/security.md.
 """
 
 import ipaddress

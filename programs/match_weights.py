@@ -1,14 +1,10 @@
 """Match weights: which profile fields the match score compares, and how much each counts.
 
-This module is the one place that names the fields and explains them; admins
-read the same words on the Match weights page. A program stores its weights
-in `Program.match_weights` as {field key: 0-10}; always read them through
-`weights_of(program)`, which fills in defaults for fields added later and
-ignores anything it does not know. The scoring itself is `pairing.matching`.
-
-Weights: 0 ignores a field; 1-9 make it count that much in the score; 10
-("must match") turns it into a filter: mentors who do not match on it are not
-offered at all, and it no longer adds to the score.
+The one place that names the fields and explains them (admins read the same
+words on the Match weights page). Read a program's weights through
+`weights_of(program)`, which fills in defaults for fields added later. 0
+ignores a field, 1-9 count that much, 10 must match; the score itself is
+`pairing.matching` (docs/matching.md).
 """
 
 from collections.abc import Mapping

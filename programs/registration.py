@@ -1,19 +1,9 @@
-"""Self-registration through a program's public link, confirmed by email.
+"""Self-registration through a program's public link, confirmed by email (double opt-in).
 
-Anyone with the link can type any address, so nothing is created or changed
-until the owner of that address confirms (double opt-in):
-
-1. `registration_request` (the form's POST) stores the details in a
-   PendingRegistration with the hash of a fresh token, and has a
-   confirmation email written to the outbox in the same transaction (through
-   programs.hooks, to programs.registration_email). Known and new addresses take the
-   same path, so neither the page nor the work done tells them apart.
-2. `registration_pending` (the link's GET) only reads: mail filters open
-   links to scan them, and that must change nothing.
-3. `registration_confirm` (the Confirm button's POST) applies the stored
-   details once, through `registration_submit`, which fires the
-   participants_added and mentors_changed hooks (an Evergreen program's
-   invitation, the waitlist) in the confirming transaction.
+`registration_request` (the form's POST) stores a PendingRegistration and
+writes the confirmation email; `registration_pending` (the link's GET) only
+reads; `registration_confirm` (the Confirm POST) applies it once. Why it is
+shaped so: docs/security.md.
 """
 
 import enum

@@ -1,17 +1,9 @@
 """A small fixed-window rate limiter on Django's cache.
 
-`cache.add` creates the counter only if it is absent and `cache.incr` is
-atomic on Redis and on the local-memory cache, so concurrent requests never
-lose a hit. Windows are aligned to the clock: a burst straddling a boundary
-can get up to twice the limit, which is fine for slowing abuse down.
-
-The limited pages are the ones people open from their emails, so the cache
-being down must never take them down too. While the shared cache cannot be
-reached, each process counts in its own memory instead (a limit per process
-rather than none: a web server with N processes lets through at most N times
-the limit) and tries the shared cache again RETRY_SHARED_AFTER seconds later,
-so an outage costs one failed connection per process every so often, not one
-per request.
+Counters are atomic (`cache.add` then `cache.incr`). While the shared cache
+is down each process counts in its own memory and retries the cache every
+RETRY_SHARED_AFTER seconds, so the pages people open from their emails stay
+up (docs/security.md).
 """
 
 import hashlib
