@@ -13,11 +13,13 @@ from datetime import datetime, timedelta
 from functools import wraps
 
 from django.conf import settings
-from django.db import connection, models
+from django.db import models
 from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
 
+from pairing_admin.lib.db import is_postgresql
+from pairing_admin.mail import links_pg
 from pairing_admin.mail.models import AccessLink
 
 Purpose = AccessLink.Purpose
@@ -118,41 +120,21 @@ def link_use(link: AccessLink) -> bool:
 _TOKEN_SLOT = "TOKENxSLOT"  # noqa: S105 - not a secret
 
 
-def links_bulk(rows: Sequence[tuple[str, int, int, int | None, datetime]]) -> list[str]:
+def links_bulk(
+    rows: Sequence[tuple[str, int, int, int | None, datetime]], *, use_sql: bool | None = None
+) -> list[str]:
     """Links for (purpose, program id, participant id, object id, expires at) rows, in
     one statement; their URLs in the same order.
 
-    On PostgreSQL one INSERT ... SELECT FROM unnest() of arrays: thousands of links
-    (a waitlist sweep, a batch of choose-again emails) without a model instance each.
+    On PostgreSQL (links_pg) one INSERT from arrays: thousands of links (a waitlist
+    sweep, a batch of choose-again emails) without a model instance each.
     """
     if not rows:
         return []
     tokens = [new_token() for _ in rows]
     now = timezone.now()
-    if connection.vendor == "postgresql":
-        table = AccessLink._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""INSERT INTO {table}
-                        (token_hash, purpose, program_id, participant_id, object_id,
-                         created_at, expires_at, used_at)
-                    SELECT t.token_hash, t.purpose, t.program_id, t.participant_id,
-                           t.object_id, %s, t.expires_at, NULL
-                    FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::bigint[],
-                                %s::bigint[], %s::timestamptz[])
-                         AS t(token_hash, purpose, program_id, participant_id, object_id,
-                              expires_at)""",  # noqa: S608 - table name only
-                [
-                    now,
-                    [digest for _, digest in tokens],
-                    # Plain strings: psycopg would write an enum member by its name.
-                    [str(row[0]) for row in rows],
-                    [row[1] for row in rows],
-                    [row[2] for row in rows],
-                    [row[3] for row in rows],
-                    [row[4] for row in rows],
-                ],
-            )
+    if is_postgresql() if use_sql is None else use_sql:
+        links_pg.links_insert(now, [digest for _, digest in tokens], rows)
     else:
         AccessLink.objects.bulk_create(
             [

@@ -32,6 +32,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from psycopg import pq
 
+from pairing_admin.lib.db import is_postgresql
 from pairing_admin.mail.message import OutboxEmail
 from pairing_admin.mail.models import OutboundEmail, Suppression
 from pairing_admin.mail.sweep import _requeue_abandoned, sending_stale_default
@@ -147,7 +148,7 @@ _CLAIM_SQL = (
 
 def _claim(ids: Sequence[int], token: str) -> list[_Claimed]:
     now = timezone.now()
-    if connection.vendor == "postgresql":
+    if is_postgresql():
         with connection.cursor() as cursor:
             cursor.execute(
                 _CLAIM_SQL,
@@ -217,7 +218,7 @@ class _SentMarks:
         self.pgconn = None
         self.in_flight = False
         self.statement = None  # the prepared statement's name, once checked
-        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        if is_postgresql() and not connection.in_atomic_block:
             self.pgconn = connection.connection.pgconn
 
     def __enter__(self) -> "_SentMarks":
@@ -314,7 +315,7 @@ def _asynchronous_commits():
     That is the same resend-rather-than-lose choice as for a dead worker,
     and it makes each mark a round trip instead of a disk flush.
     """
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if not is_postgresql() or connection.in_atomic_block:
         yield
         return
     with connection.cursor() as cursor:
@@ -367,7 +368,7 @@ class _Lease:
     def __enter__(self) -> "_Lease":
         # SQLite (the demo) allows one writer at a time and refuses a reader
         # turning writer at once: there the loop renews between messages.
-        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        if is_postgresql() and not connection.in_atomic_block:
             self._thread = threading.Thread(target=self._keep, name="outbox-lease", daemon=True)
             self._thread.start()
         return self
