@@ -1,37 +1,9 @@
-"""Inviting mentees to pair: Invite all Mentees, Invite to Pair, bulk invite, resend.
+"""Inviting mentees to pair: Invite all Mentees, Invite to Pair, bulk invite, resend, Stop.
 
-One transaction writes the batch, the invitations, one personal preference
-link per mentee and one outbox row per email; the outbox hands the rows to
-the workers after commit. On PostgreSQL that is a handful of set-based
-statements; on SQLite, the embedded demo database, the same service loops in
-Python.
-
-An Invite all for more than settings.INVITE_IN_WORKER_ABOVE mentees is
-prepared by a worker instead: the click's transaction commits the batch with
-the ids of the mentees it confirmed (one row, so the click returns at once),
-and `invitation_batch_prepare` writes their invitations, links and emails
-INVITE_WORKER_CHUNK mentees per transaction, each chunk exactly as a small
-batch would be written (so every email's outbox row is still written with
-the invitation that causes it). Sending starts after the first chunk. The
-batch remembers how far it got, so a worker that dies or a broker that was
-down only delays it: the sweeper (`invitation_batches_resume`) picks it up.
-While a batch is being prepared, new invitations in its program wait for it.
-
-An Evergreen program (rolling enrollment) invites each new mentee by itself,
-while pairing is on: `invitation_send_automatic` runs through programs.hooks
-in the transaction of the registration or import that added them.
-
-Guarantees an admin can rely on:
-- The number they confirmed is the number sent: the POST carries the count
-  the prompt showed, and a different count now refuses (CountChanged) so the
-  prompt can show the new one instead of a surprise.
-- Never an accidental duplicate: the program row is locked for the batch, so
-  two clicks queue up and the second finds nobody left to invite (an
-  invitation is one row per mentee, unique in the database too). A resend
-  only reaches invitations last sent before its prompt was shown.
-- While pairing is off nothing is written (DomainError).
-- Every send issues a fresh link; links from earlier emails keep working
-  until they expire, so an older email is never a dead end.
+One transaction writes the batch, the invitations, a personal link and an
+outbox row per mentee (invite_pg.py does it set-based on PostgreSQL); above
+INVITE_IN_WORKER_ABOVE mentees a worker writes it in chunks. The guarantees
+(count confirmed, no duplicates, fresh links): docs/emails.md, "Invite all".
 """
 
 from collections.abc import Sequence

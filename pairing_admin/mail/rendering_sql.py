@@ -1,24 +1,8 @@
-"""The invitation email, rendered by PostgreSQL for a whole batch at once.
+"""Emails rendered by PostgreSQL for a whole batch at once, identical to `rendering.render`.
 
-`pairing_admin.mail.rendering.render` is the definition; this module builds SQL that
-produces the very same subject, text and HTML for every row of a query, so
-inviting 50,000 mentees needs no Python loop. Tests compare the two on
-tricky values (markup, quotes, ampersands, whitespace, unicode, placeholder
-look-alikes).
-
-How it stays identical to render():
-- The template is cut into literal pieces and placeholders in Python with the
-  same PLACEHOLDER regex, and the SQL concatenates the pieces (one pass, like
-  re.sub: a value that looks like a placeholder is never substituted again).
-- Values the same for every row (program and organization name) are
-  transformed in Python by the same helpers; per-row values by SQL
-  equivalents of `_one_line`, `html.escape`, `linkify` and
-  `paragraphs_to_html`.
-- An HTML part made from the text is cut into the same runs as
-  rendering._linked_text: the author's text and our link values are linked,
-  every other value is only escaped.
-- Python's notion of whitespace (str.isspace, re's \\s) is spelled out as an
-  explicit character class, so the database's locale plays no part.
+Inviting 50,000 mentees needs no Python loop; tests compare both renderings
+on tricky values. How it stays identical: docs/emails.md, "Rendering a whole
+batch in SQL".
 """
 
 import html

@@ -1,21 +1,9 @@
 """What the email provider tells us after sending: bounces, complaints, unsubscribes.
 
-anymail turns each provider's webhook into one normalized `tracking` signal;
-`on_tracking` (connected in InvitationsConfig.ready) records each event once
-and suppresses addresses that must not be mailed again. The outbox then marks
-later emails to them "suppressed" without calling the provider.
-
-The endpoints are public (the provider calls them), so they fail closed:
-outside DEBUG a request is refused unless anymail's WEBHOOK_SECRET (HTTP basic
-auth credentials the provider sends) is configured. anymail itself (15.2)
-only *warns* when the secret is missing and then accepts anything, which would
-let anyone on the internet suppress any address.
-
-Only the configured provider's tracking endpoint is mounted (EMAIL_PROVIDER):
-every other provider's view is code an attacker could reach for nothing. And
-anymail answers 500 with a traceback to a body it cannot parse or to a
-provider setting it lacks; here a malformed body gets 400 and a missing
-setting or package gets 403 plus an error in the log naming it.
+`on_tracking` records each of anymail's normalized tracking events once and
+suppresses addresses that must not be mailed again. Only EMAIL_PROVIDER's
+endpoint is mounted and it fails closed without a webhook secret, where
+anymail alone would only warn (docs/emails.md, "Provider webhooks").
 """
 
 import hashlib
