@@ -1,6 +1,7 @@
 from django import forms
 
-from pairing.services import MESSAGE_MAX, NOTE_MAX
+from pairing.services.decisions import MESSAGE_MAX
+from pairing.services.requests import NOTE_MAX
 from pairing_admin.lib.text import multi_line
 
 ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}

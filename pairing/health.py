@@ -182,7 +182,7 @@ def health_table(program: Program, rules: Rules, *, today: date) -> tuple[str, l
     with exactly `with_health`'s rules. Plain SQL that PostgreSQL and SQLite
     both run: the held sessions are grouped by pairing before the join. They
     are found by their program (a session is logged with its pairing's program,
-    see monitoring.session_log), as the tab's session figures are, so the
+    see services.sessions.session_log), as the tab's session figures are, so the
     index on (program, date) serves and the pairings are read once.
     """
     ops = connection.ops

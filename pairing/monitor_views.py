@@ -13,9 +13,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from pairing import export, monitoring
+from pairing import export, services
 from pairing import health as monitor_health
 from pairing.models import MentoringSession, MentorRequest, Pairing
+from pairing.services import ending, sessions
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.params import row_ids, search_text
 from pairing_admin.mail.models import OutboundEmail
@@ -62,7 +63,7 @@ def _pairing(program: Program, pairing_id: int) -> Pairing:
 class EndForm(forms.Form):
     reason = forms.CharField(
         label="Reason (seen by admins only)",
-        max_length=monitoring.REASON_MAX,
+        max_length=ending.REASON_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Say why the pairing ends."},
     )
@@ -77,7 +78,7 @@ class EndForm(forms.Form):
     )  # fmt: skip
     next_step = forms.ChoiceField(
         label="What happens next for the mentee",
-        choices=monitoring.NextStep.choices,
+        choices=ending.NextStep.choices,
         widget=forms.RadioSelect,
         required=False,
         help_text="The “Pairing ended” email tells the mentee, with their link where one applies.",
@@ -85,11 +86,11 @@ class EndForm(forms.Form):
 
     def clean_next_step(self) -> str:
         # A form posted without the choice (an older page, a script) changes nothing more.
-        return self.cleaned_data.get("next_step") or monitoring.NextStep.NOTHING
+        return self.cleaned_data.get("next_step") or ending.NextStep.NOTHING
 
     def __init__(self, *args, program: Program, **kwargs):
         super().__init__(*args, **kwargs)
-        steps = monitoring.NextStep
+        steps = ending.NextStep
         offered = [
             (value, label)
             for value, label in steps.choices
@@ -107,10 +108,10 @@ class SessionForm(forms.Form):
         label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     minutes = forms.IntegerField(
-        label="Length (minutes)", min_value=monitoring.MINUTES_MIN, max_value=monitoring.MINUTES_MAX
+        label="Length (minutes)", min_value=sessions.MINUTES_MIN, max_value=sessions.MINUTES_MAX
     )
     note = forms.CharField(
-        label="Note", required=False, max_length=monitoring.NOTE_MAX,
+        label="Note", required=False, max_length=sessions.NOTE_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
     )  # fmt: skip
 
@@ -169,7 +170,7 @@ def session_add(request: HttpRequest, program: Program, pairing_id: int) -> Http
     form = SessionForm(request.POST)
     if form.is_valid():
         try:
-            monitoring.session_log(
+            services.session_log(
                 pairing=pairing,
                 on=form.cleaned_data["date"],
                 minutes=form.cleaned_data["minutes"],
@@ -193,7 +194,7 @@ def session_cancel(
     if not MentoringSession.objects.filter(pairing=pairing, pk=session_id).exists():
         raise Http404("No such session")
     try:
-        monitoring.session_cancel(program=program, session_id=session_id, user=request.user)
+        services.session_cancel(program=program, session_id=session_id, user=request.user)
     except DomainError as exc:
         messages.error(request, str(exc))
     else:
@@ -214,7 +215,7 @@ def pairing_end(request: HttpRequest, program: Program, pairing_id: int) -> Http
         status = 400
         if form.is_valid():
             try:
-                monitoring.pairing_end(
+                services.pairing_end(
                     program=program,
                     pairing_id=pairing.pk,
                     user=request.user,
@@ -240,7 +241,7 @@ def pairing_end(request: HttpRequest, program: Program, pairing_id: int) -> Http
 
 def _ids(request: HttpRequest) -> list[int]:
     source = request.POST if request.method == "POST" else request.GET
-    return row_ids(source.getlist("pairing")[: monitoring.BULK_MAX + 1])
+    return row_ids(source.getlist("pairing")[: ending.BULK_MAX + 1])
 
 
 @program_view(methods=("GET", "POST"))
@@ -250,7 +251,7 @@ def pairing_end_bulk(request: HttpRequest, program: Program) -> HttpResponse:
     chosen = list(
         Pairing.objects.filter(program=program, pk__in=ids, status=Pairing.Status.ACTIVE)
         .select_related("mentee", "mentor")
-        .order_by("mentee__last_name", "mentee__first_name", "id")[: monitoring.BULK_MAX]
+        .order_by("mentee__last_name", "mentee__first_name", "id")[: ending.BULK_MAX]
     )
     form = EndForm(request.POST or None, program=program)
     status = 200
@@ -260,7 +261,7 @@ def pairing_end_bulk(request: HttpRequest, program: Program) -> HttpResponse:
             try:
                 # Every posted id goes to the service (it ends only this program's active
                 # ones), so a second submit learns that they were already ended.
-                count = monitoring.pairing_end_bulk(
+                count = services.pairing_end_bulk(
                     program=program,
                     pairing_ids=ids,
                     user=request.user,
@@ -321,7 +322,7 @@ def health_rules(request: HttpRequest, program: Program) -> HttpResponse:
         status = 400
         if form.is_valid():
             try:
-                monitoring.health_rules_update(
+                services.health_rules_update(
                     program=program, user=request.user, **form.cleaned_data
                 )
             except DomainError as exc:

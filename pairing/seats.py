@@ -14,6 +14,7 @@ from django.db.models import (
     Case,
     Count,
     Exists,
+    F,
     IntegerField,
     OuterRef,
     QuerySet,
@@ -179,3 +180,23 @@ def seats_free(run: AutoPairRun, mentor_ids: Sequence[int]) -> dict[int, int]:
     load = mentor_load(run.program, list(mentors))
     held = _counts(AutoPairProposal.objects.filter(run=run, mentor_id__in=mentors))
     return {pk: cap - load.get(pk, 0) - held.get(pk, 0) for pk, cap in mentors.items()}
+
+
+def offerable_seats(program: Program, mentor_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """{mentor id: seats that can be offered now} for mentors with at least one (one query).
+
+    Capacity minus active pairings, pending requests and seats a staged
+    auto-pair run holds; only mentors who accept requests.
+    """
+    mentors = Participant.objects.filter(
+        program=program, role=Participant.Role.MENTOR, accepting_requests=True
+    )
+    if mentor_ids is not None:
+        mentors = mentors.filter(pk__in=list(mentor_ids))
+    rows = (
+        with_seats_used(mentors, program)
+        .filter(capacity__gt=F("used"))
+        .order_by()
+        .values_list("pk", "capacity", "used")
+    )
+    return {pk: capacity - used for pk, capacity, used in rows}

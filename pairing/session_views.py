@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from pairing import monitoring
+from pairing import services
 from pairing.health import local_today
 from pairing.models import MentoringSession, Pairing
 from pairing.monitor_views import SessionForm
@@ -59,7 +59,7 @@ def session_link(request: HttpRequest, token: str) -> HttpResponse:
         status = 400
         if form.is_valid():
             try:
-                monitoring.session_log(
+                services.session_log(
                     pairing=pairing,
                     on=form.cleaned_data["date"],
                     minutes=form.cleaned_data["minutes"],

@@ -28,7 +28,7 @@ from datetime import datetime
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from pairing import matching
@@ -43,7 +43,7 @@ from pairing.models import (
     WaitlistEntry,
 )
 from pairing.request_selectors import do_not_pair_again, said_no
-from pairing.seats import with_seats_used
+from pairing.seats import offerable_seats
 from pairing.tasks import offer_program_waitlist
 from pairing.verbs import Verb
 from pairing_admin.lib.errors import DomainError
@@ -86,24 +86,6 @@ def position_of(entry: WaitlistEntry) -> int:
         WaitlistEntry.objects.filter(program_id=entry.program_id).exclude(behind_or_self).count()
         + 1
     )
-
-
-def offerable_seats(program: Program, mentor_ids: Iterable[int] | None = None) -> dict[int, int]:
-    """{mentor id: seats that can be offered now} for mentors with at least one (one query).
-
-    Capacity minus active pairings, pending requests and seats a staged
-    auto-pair run holds; only mentors who accept requests.
-    """
-    mentors = Participant.objects.filter(program=program, role=Role.MENTOR, accepting_requests=True)
-    if mentor_ids is not None:
-        mentors = mentors.filter(pk__in=list(mentor_ids))
-    rows = (
-        with_seats_used(mentors, program)
-        .filter(capacity__gt=F("used"))
-        .order_by()
-        .values_list("pk", "capacity", "used")
-    )
-    return {pk: capacity - used for pk, capacity, used in rows}
 
 
 def waiting_summary(program: Program) -> dict[str, int]:

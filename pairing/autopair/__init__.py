@@ -80,7 +80,6 @@ from pairing.autopair.review import (
 )
 from pairing.autopair.runs import autopair_execute, autopair_start, open_run
 from pairing.autopair.solver import Solution, solve, solve_greedy, unpaired_reasons
-from pairing.seats import mentor_load, seats_free
 
 __all__ = [
     "ALL_PAIRS_LIMIT",
@@ -102,7 +101,6 @@ __all__ = [
     "blocked_mentor_ids",
     "build_problem",
     "excluded_pairs",
-    "mentor_load",
     "open_run",
     "pair_problems",
     "paired_before_with",
@@ -110,7 +108,6 @@ __all__ = [
     "proposal_remove",
     "proposal_set_mentor",
     "run_mentees_qs",
-    "seats_free",
     "solve",
     "solve_greedy",
     "unpaired_mentees_qs",

@@ -24,13 +24,13 @@ the time statements took at the driver (execute start to finish: round trip
 and server) and how many statements were sent:
 
 1. One freed seat, 20 times (after 2 warm-ups), different full mentors each
-   time: pairing.monitoring.pairing_end (the service, as the view calls it:
+   time: pairing.ending.pairing_end (the service, as the view calls it:
    notify both, which writes the two "pairing ended" emails), and the
    seats_offer call inside it; seats_offer alone for one seat freed without an
    offer (its own transaction); the same pairing_end in the baseline program; a
    SELECT 1 round trip. The waitlist is topped up to exactly 10,000 before each
    measurement (not timed), and the order of the four varies between rounds.
-2. A sweep: pairing_end_bulk of 1,000 pairings (monitoring.BULK_MAX) of 1,000
+2. A sweep: pairing_end_bulk of 1,000 pairings (ending.BULK_MAX) of 1,000
    distinct full mentors, with the time inside seats_offer apart, against the
    same bulk end in the baseline program. Verifies that 1,000 pending requests,
    1,000 mentor request emails and 1,000 waitlist offer emails were made and
@@ -324,7 +324,7 @@ class Statements:
 
 
 class OfferClock:
-    """Stands in for pairing.monitoring.seats_offer: the real one, timed."""
+    """Stands in for pairing.ending.seats_offer: the real one, timed."""
 
     def __init__(self, real, statements: Statements, meter: Meter) -> None:
         self.real, self.statements, self.meter = real, statements, meter
@@ -404,11 +404,11 @@ def _header(first: str) -> None:
 def _one_seat(cast: Cast, base: Cast, user, statements: Statements, clock: OfferClock) -> None:
     from django.db import connection
 
-    import pairing.monitoring as monitoring
+    import pairing.services.ending as ending
     from pairing.waitlist import entries
 
     def end(c: Cast, mentor_id: int):
-        return lambda: monitoring.pairing_end(
+        return lambda: ending.pairing_end(
             program=c.program, pairing_id=c.pairings_of[mentor_id][0], user=user,
             reason="Mentor moved to another site", notify=True,
         )  # fmt: skip
@@ -434,11 +434,11 @@ def _one_seat(cast: Cast, base: Cast, user, statements: Statements, clock: Offer
             line = list(entries(cast.program).values_list("mentee_id", flat=True)[:500])
             if name == "alone":
                 # The seat frees without an offer; then seats_offer alone offers it.
-                monitoring.seats_offer = lambda **kw: []
+                ending.seats_offer = lambda **kw: []
                 try:
                     end(cast, alone[k])()
                 finally:
-                    monitoring.seats_offer = clock
+                    ending.seats_offer = clock
                 sample = _measure(
                     lambda m=alone[k]: clock(program=cast.program, mentor_ids={m}),
                     statements,
@@ -506,9 +506,9 @@ def _sweep(cast: Cast, base: Cast, user, statements: Statements, clock: OfferClo
     from django.db.models import Count
     from django.utils import timezone
 
-    import pairing.monitoring as monitoring
+    import pairing.services.ending as ending
     from pairing.models import MentorRequest, PendingRequest, WaitlistEntry
-    from pairing.waitlist import offerable_seats
+    from pairing.seats import offerable_seats
     from pairing_admin.mail.models import OutboundEmail
 
     skip = 2 * (REPEAT + WARMUP)
@@ -521,7 +521,7 @@ def _sweep(cast: Cast, base: Cast, user, statements: Statements, clock: OfferClo
     now = timezone.now()
 
     def end(c: Cast, ids: list[int]):
-        return lambda: monitoring.pairing_end_bulk(
+        return lambda: ending.pairing_end_bulk(
             program=c.program, pairing_ids=[c.pairings_of[m][0] for m in ids], user=user,
             reason="Quarterly review: mentors rotate", notify=True, now=now,
         )  # fmt: skip
@@ -624,21 +624,21 @@ def main() -> int:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    import pairing.monitoring as monitoring
+    import pairing.services.ending as ending
     from pairing_admin.mail import outbox
     from programs.models import Organization
     from tests.bench.dbtools import vacuum
 
     if connection.vendor != "postgresql":
         print(f"warning: running on {connection.vendor}; the targets are for PostgreSQL")
-    dispatch, real_offer = outbox.outbox_dispatch, monitoring.seats_offer
+    dispatch, real_offer = outbox.outbox_dispatch, ending.seats_offer
     outbox.outbox_dispatch = lambda keys=(), batch_id=None: 0
     statements = Statements()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         meter = Meter(cursor.fetchone()[0])
     clock = OfferClock(real_offer, statements, meter)
-    monitoring.seats_offer = clock
+    ending.seats_offer = clock
     org = Organization.objects.create(
         name="bench_waitlist organization (temporary)", timezone="Europe/London", country="GB"
     )
@@ -665,7 +665,7 @@ def main() -> int:
         _one_seat(cast, base, user, statements, clock)
         _sweep(cast, base, user, statements, clock)
     finally:
-        monitoring.seats_offer, outbox.outbox_dispatch = real_offer, dispatch
+        ending.seats_offer, outbox.outbox_dispatch = real_offer, dispatch
         _cleanup(org)
         org.delete()
         user.delete()

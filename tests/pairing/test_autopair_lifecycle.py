@@ -6,7 +6,7 @@ Helpers: tests/support/autopair.py.
 
 from django.urls import reverse
 
-from pairing import autopair
+from pairing import autopair, seats
 from pairing.autopair import Options
 from pairing.models import AutoPairProposal, AutoPairRun, AutoPairUnpaired
 from pairing.tasks import autopair_execute_task
@@ -53,7 +53,7 @@ def _assert_cancelled_and_holds_nothing(run, user, mentor):
     assert not AutoPairProposal.objects.filter(run=run).exists()
     assert not AutoPairUnpaired.objects.filter(run=run).exists()
     assert autopair.open_run(run.program) is None
-    assert autopair.seats_free(run, [mentor.pk]) == {mentor.pk: mentor.capacity}
+    assert seats.seats_free(run, [mentor.pk]) == {mentor.pk: mentor.capacity}
     discarded = ActivityEvent.objects.filter(program=run.program, verb="autopair_discarded")
     assert [(e.actor, e.detail) for e in discarded] == [(user, "Discarded 0 proposed pairs")]
 

@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from pairing import services
 from pairing.models import AutoPairProposal, AutoPairRun, MentorPreference, MentorRequest, Pairing
-from pairing.monitoring import pairing_end
 from pairing.preference_selectors import mentor_options
+from pairing.services import pairing_end
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.mail.models import EmailKind, OutboundEmail
 from programs.match_weights import MUST_MATCH

@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from pairing import monitoring, request_selectors
+from pairing import request_selectors, services
 from pairing.models import MentoringSession, Pairing
-from pairing.services import active_pairings_of
+from pairing.seats import active_pairings_of
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.mail.models import EmailKind, OutboundEmail
 from programs.models import ActivityEvent
@@ -24,7 +24,7 @@ def test_end_with_notification_emails_both_and_frees_the_mentor(program, org_adm
     mentor = factories.MentorFactory(program=program, capacity=1, first_name="Mona")
     pairing = pair(program, days_ago=20, mentor=mentor)
     assert active_pairings_of(mentor.pk) == 1
-    monitoring.pairing_end(
+    services.pairing_end(
         program=program, pairing_id=pairing.pk, user=org_admin, reason="Moved team", notify=True
     )
     pairing.refresh_from_db()
@@ -44,7 +44,7 @@ def test_end_with_notification_emails_both_and_frees_the_mentor(program, org_adm
 
 def test_end_without_notification_sends_nothing(program, org_admin):
     pairing = pair(program)
-    monitoring.pairing_end(
+    services.pairing_end(
         program=program, pairing_id=pairing.pk, user=org_admin, reason="x", notify=False
     )
     assert not OutboundEmail.objects.exists()
@@ -56,7 +56,7 @@ def test_end_cancels_upcoming_sessions_only(program, org_admin):
         program=program, pairing=pairing, date=timezone.localdate() + timedelta(days=5),
         minutes=30, status="scheduled",
     )  # fmt: skip
-    monitoring.pairing_end(
+    services.pairing_end(
         program=program, pairing_id=pairing.pk, user=org_admin, reason="x", notify=False
     )
     today = timezone.localdate()
@@ -67,9 +67,9 @@ def test_end_cancels_upcoming_sessions_only(program, org_admin):
 
 def test_ending_twice_is_refused_and_sends_one_set_of_emails(program, org_admin):
     pairing = pair(program)
-    monitoring.pairing_end(program=program, pairing_id=pairing.pk, user=org_admin, reason="a", notify=True)  # fmt: skip
+    services.pairing_end(program=program, pairing_id=pairing.pk, user=org_admin, reason="a", notify=True)  # fmt: skip
     with pytest.raises(DomainError, match="already ended"):
-        monitoring.pairing_end(program=program, pairing_id=pairing.pk, user=org_admin, reason="b", notify=True)  # fmt: skip
+        services.pairing_end(program=program, pairing_id=pairing.pk, user=org_admin, reason="b", notify=True)  # fmt: skip
     assert OutboundEmail.objects.count() == 2
     assert Pairing.objects.get(pk=pairing.pk).end_reason == "a"
 
@@ -77,19 +77,19 @@ def test_ending_twice_is_refused_and_sends_one_set_of_emails(program, org_admin)
 def test_reason_is_required(program, org_admin):
     pairing = pair(program)
     with pytest.raises(DomainError, match="why"):
-        monitoring.pairing_end(program=program, pairing_id=pairing.pk, user=org_admin, reason=" ", notify=True)  # fmt: skip
+        services.pairing_end(program=program, pairing_id=pairing.pk, user=org_admin, reason=" ", notify=True)  # fmt: skip
 
 
 def test_other_programs_pairing_cannot_be_ended(program, org_admin, other_org):
     stranger = pair(factories.ProgramFactory(organization=other_org))
     with pytest.raises(DomainError, match="no such pairing"):
-        monitoring.pairing_end(program=program, pairing_id=stranger.pk, user=org_admin, reason="x", notify=True)  # fmt: skip
+        services.pairing_end(program=program, pairing_id=stranger.pk, user=org_admin, reason="x", notify=True)  # fmt: skip
     assert Pairing.objects.get(pk=stranger.pk).status == "active"
 
 
 def test_do_not_pair_again_is_kept_for_recommendations(program, org_admin):
     pairing = pair(program)
-    monitoring.pairing_end(
+    services.pairing_end(
         program=program, pairing_id=pairing.pk, user=org_admin, reason="Clash",
         notify=False, do_not_pair_again=True,
     )  # fmt: skip
@@ -100,15 +100,15 @@ def test_do_not_pair_again_is_kept_for_recommendations(program, org_admin):
 
 def test_mentee_can_be_paired_again_after_the_end(program, org_admin):
     pairing = pair(program)
-    monitoring.pairing_end(program=program, pairing_id=pairing.pk, user=org_admin, reason="x", notify=False)  # fmt: skip
+    services.pairing_end(program=program, pairing_id=pairing.pk, user=org_admin, reason="x", notify=False)  # fmt: skip
     again = pair(program, mentee=pairing.mentee)
     assert again.status == "active"
 
 
 def test_bulk_end_ends_only_active_selected_pairings(program, org_admin):
     a, b, c = pair(program), pair(program), pair(program)
-    monitoring.pairing_end(program=program, pairing_id=c.pk, user=org_admin, reason="x", notify=False)  # fmt: skip
-    count = monitoring.pairing_end_bulk(
+    services.pairing_end(program=program, pairing_id=c.pk, user=org_admin, reason="x", notify=False)  # fmt: skip
+    count = services.pairing_end_bulk(
         program=program, pairing_ids=[a.pk, b.pk, c.pk], user=org_admin, reason="Cohort over",
         notify=True,
     )  # fmt: skip
@@ -178,7 +178,7 @@ def test_bulk_end_submitted_twice_says_the_pairings_were_already_ended(program, 
 def test_bulk_end_of_pairings_from_elsewhere_ends_nothing(program, org_admin):
     other = pair(factories.ProgramFactory(organization=program.organization))
     with pytest.raises(DomainError, match="None of the selected pairings is in this program"):
-        monitoring.pairing_end_bulk(
+        services.pairing_end_bulk(
             program=program, pairing_ids=[other.pk], user=org_admin, reason="x", notify=False
         )
     assert Pairing.objects.get(pk=other.pk).status == "active"

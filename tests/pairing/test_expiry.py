@@ -88,7 +88,7 @@ def test_a_sweep_that_fails_leaves_no_state_change_and_no_email(org, monkeypatch
     def broken(*args, **kwargs):
         raise RuntimeError("outbox unavailable")
 
-    monkeypatch.setattr(services, "outbox_add", broken)
+    monkeypatch.setattr(services.forwarding, "outbox_add", broken)
     with pytest.raises(RuntimeError), transaction.atomic():
         services.requests_expire_due(now=later)
     assert MentorRequest.objects.filter(status=Status.PENDING).count() == 3

@@ -11,7 +11,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from pairing import export, health, monitoring
+from pairing import export, health, services
 from pairing.models import HealthRules, MentoringSession, Pairing
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.mail.models import OutboundEmail
@@ -70,13 +70,13 @@ def test_reasons_say_why_in_words(program):
 def test_programs_own_rules_change_the_status(program, org_admin):
     pairing = pair(program, days_ago=20)
     assert _status(program, pairing).health == "check_in"
-    monitoring.health_rules_update(
+    services.health_rules_update(
         program=program, user=org_admin, first_session_days=28, recent_days=60
     )
     assert _status(program, pairing).health == "too_early"
     assert ActivityEvent.objects.filter(verb="health_rules_changed").exists()
     with pytest.raises(DomainError, match="between 1 and 365"):
-        monitoring.health_rules_update(
+        services.health_rules_update(
             program=program, user=org_admin, first_session_days=0, recent_days=60
         )
 
@@ -128,7 +128,7 @@ def test_health_tab_shows_live_figures_check_ins_and_charts(program, org_admin_c
     assert html.count("<svg") == 2 and "Sessions held per week as a table" in html
     assert "<script" not in html.split("<main", 1)[-1]
     # Live: a session logged now changes the next page load.
-    monitoring.session_log(
+    services.session_log(
         pairing=stale, on=timezone.localdate(), minutes=30, participant=stale.mentee
     )
     again = org_admin_client.get(url).context["summary"]
@@ -182,7 +182,7 @@ def test_health_tab_figures_agree_with_the_active_pairings_annotations(
 ):
     """The Health tab's derived table and the Active Pairings tab's annotations: same rules."""
     if custom_rules:
-        monitoring.health_rules_update(
+        services.health_rules_update(
             program=program, user=org_admin, first_session_days=21, recent_days=40
         )
     for days_ago, sessions in CASES:
@@ -321,7 +321,7 @@ def test_saving_unchanged_rules_records_no_activity(program, org_admin, org_admi
     assert (
         org_admin_client.post(url, {"first_session_days": 14, "recent_days": 30}).status_code == 302
     )
-    monitoring.health_rules_update(
+    services.health_rules_update(
         program=program, user=org_admin, first_session_days=10, recent_days=30
     )
     assert (

@@ -57,9 +57,10 @@ from pairing.models import (
     PendingRequest,
     WaitlistEntry,
 )
-from pairing.monitoring import NextStep, pairing_end
 from pairing.services import (
+    NextStep,
     pairing_create_by_admin,
+    pairing_end,
     preferences_submit,
     request_approve,
     request_cancel,

@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from pairing import monitoring, services, waitlist
+from pairing import services, waitlist
 from pairing.models import (
     AutoPairProposal,
     AutoPairRun,
@@ -39,7 +39,7 @@ pytestmark = pytest.mark.django_db
 
 Status = MentorRequest.Status
 Process = Program.Process
-NextStep = monitoring.NextStep
+NextStep = services.NextStep
 ROUNDS = 5
 REQUEST_LINK = re.compile(r"https?://[^\s<>\"]+(/r/[A-Za-z0-9_-]+/)")
 PREFERENCES_LINK = re.compile(r"https?://[^\s<>\"]+(/p/[A-Za-z0-9_-]+/)")
@@ -401,7 +401,7 @@ def _ended(program, mentor, admin) -> Participant:
     pairing = services.pairing_create_by_admin(
         program=program, mentee_id=mentee.pk, mentor_id=mentor.pk, user=admin
     )
-    monitoring.pairing_end(
+    services.pairing_end(
         program=program, pairing_id=pairing.pk, user=admin, reason="Moved away", notify=False
     )
     return mentee
@@ -566,7 +566,7 @@ def _wait(program, *, wanted=(), first=False, user=None, **fields) -> Participan
 
 def _end(program, pairing, admin, **kwargs):
     kwargs.setdefault("notify", False)
-    return monitoring.pairing_end(
+    return services.pairing_end(
         program=program, pairing_id=pairing.pk, user=admin, reason="Done", **kwargs
     )
 
@@ -752,7 +752,7 @@ def test_three_seats_of_one_mentor_freed_at_once_send_the_mentor_one_email(live_
     mentor, pairings = _full(live_program, 3)
     waiting = [_wait(live_program) for _ in range(4)]
 
-    ended = monitoring.pairing_end_bulk(
+    ended = services.pairing_end_bulk(
         program=live_program,
         pairing_ids=[p.pk for p in pairings],
         user=org_admin,
@@ -844,7 +844,7 @@ def test_invite_without_notifying_is_refused_and_ends_nothing(live_program, org_
 def test_bulk_end_of_a_mentors_three_pairings_sends_the_mentor_one_email(live_program, org_admin):
     mentor, pairings = _full(live_program, 3)
 
-    monitoring.pairing_end_bulk(
+    services.pairing_end_bulk(
         program=live_program,
         pairing_ids=[p.pk for p in pairings],
         user=org_admin,

@@ -255,7 +255,7 @@ def test_a_request_takes_its_programs_business_days_and_its_organizations_calend
         organization=org, pairing_enabled=True, request_expiry_business_days=2
     )
     made = datetime(2026, 7, 2, 15, 0, tzinfo=ZoneInfo("America/New_York"))
-    monkeypatch.setattr(services.timezone, "now", lambda: made)
+    monkeypatch.setattr(services.requests.timezone, "now", lambda: made)
     request = _submit(program)
     end_of_tuesday = datetime(2026, 7, 7, 23, 59, 59, 999999, tzinfo=ZoneInfo("America/New_York"))
     assert request.expires_at == end_of_tuesday

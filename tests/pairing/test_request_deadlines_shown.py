@@ -68,7 +68,7 @@ def test_mentor_email_mentee_page_and_mentor_page_show_the_one_stored_deadline_l
 ):
     assert deadline_label(STORED_DEADLINE, "UTC") == UTC_LABEL  # the dates really differ
     # The request is made at MADE: the service's clock only (links are checked on the real one).
-    monkeypatch.setattr(services, "timezone", SimpleNamespace(now=lambda: MADE))
+    monkeypatch.setattr(services.requests, "timezone", SimpleNamespace(now=lambda: MADE))
     mentee = factories.ParticipantFactory(program=ny_program)
     mentor = factories.MentorFactory(program=ny_program)
     raw = factories.preferences_link(mentee)

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from pairing import autopair, monitoring, services, tasks, waitlist
+from pairing import autopair, seats, services, tasks, waitlist
 from pairing.autopair import Options
 from pairing.models import (
     AutoPairRun,
@@ -34,7 +34,7 @@ pytestmark = pytest.mark.django_db
 
 Status = MentorRequest.Status
 Process = Program.Process
-NextStep = monitoring.NextStep
+NextStep = services.NextStep
 Reason = AutoPairUnpaired.Reason
 
 
@@ -299,7 +299,7 @@ def test_a_withdrawn_offer_keeps_the_place_sends_nothing_and_is_not_offered_agai
     # The seat is free again, but not offered back to them: not by the withdrawal,
     # nor by a later offer of that mentor's seats.
     assert _offer_of(mentee) is None
-    assert waitlist.offerable_seats(live_program, [mentor.pk]) == {mentor.pk: 1}
+    assert seats.offerable_seats(live_program, [mentor.pk]) == {mentor.pk: 1}
     assert waitlist.seats_offer(program=live_program, mentor_ids=[mentor.pk]) == []
     assert _offer_of(mentee) is None and _waiting(mentee)
 
@@ -331,7 +331,7 @@ def _full_and_free(program) -> tuple[Pairing, Participant]:
 
 
 def _ended(program, pairing, admin):
-    return monitoring.pairing_end(
+    return services.pairing_end(
         program=program,
         pairing_id=pairing.pk,
         user=admin,
@@ -399,7 +399,7 @@ def _two_ended_to_waitlist(program, admin) -> tuple[list[Participant], list[Part
     first in line. Returns ([A, B], [A's mentee, B's mentee])."""
     mentors = [factories.mentor_with_pairings(program, 1, capacity=1) for _ in range(2)]
     pairings = [Pairing.objects.get(mentor=m) for m in mentors]
-    monitoring.pairing_end_bulk(
+    services.pairing_end_bulk(
         program=program,
         pairing_ids=[p.pk for p in pairings],
         user=admin,

@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from pairing import monitoring
+from pairing import services
 from pairing.health import local_today
 from pairing.models import MentoringSession, MentorRequest
 from pairing_admin.lib.errors import DomainError
@@ -122,7 +122,7 @@ def test_link_is_refused_after_the_pairing_ends(program, org_admin, csrf_client)
     pairing = pair(program, days_ago=10)
     url = _link(pairing)
     data = {**_form(csrf_client, url), "date": timezone.localdate().isoformat(), "minutes": "30"}
-    monitoring.pairing_end(program=program, pairing_id=pairing.pk, user=org_admin, reason="x", notify=False)  # fmt: skip
+    services.pairing_end(program=program, pairing_id=pairing.pk, user=org_admin, reason="x", notify=False)  # fmt: skip
     assert csrf_client.get(url).status_code == 404
     response = csrf_client.post(url, data)
     assert response.status_code == 404 and "This link can't be used" in response.content.decode()
@@ -150,9 +150,9 @@ def test_service_refuses_a_stranger_and_bad_lengths(program):
     pairing = pair(program, days_ago=10)
     stranger = factories.ParticipantFactory(program=program)
     with pytest.raises(DomainError, match="Only the mentee and mentor"):
-        monitoring.session_log(pairing=pairing, on=timezone.localdate(), minutes=30, participant=stranger)  # fmt: skip
+        services.session_log(pairing=pairing, on=timezone.localdate(), minutes=30, participant=stranger)  # fmt: skip
     with pytest.raises(DomainError, match="between 5 and 600"):
-        monitoring.session_log(pairing=pairing, on=timezone.localdate(), minutes=601, participant=pairing.mentee)  # fmt: skip
+        services.session_log(pairing=pairing, on=timezone.localdate(), minutes=601, participant=pairing.mentee)  # fmt: skip
 
 
 def test_admin_logs_and_cancels_a_session_on_the_pairing_page(program, org_admin_client):
@@ -183,7 +183,7 @@ def test_pairing_page_shows_its_history(program, org_admin, org_admin_client):
         program=program, kind="assignment", idempotency_key="x", to_email=pairing.mentor.email,
         subject="Mentorship Assignments: you are paired", body_text=".",
     )  # fmt: skip
-    monitoring.pairing_end(program=program, pairing_id=pairing.pk, user=org_admin, reason="Project ended", notify=False)  # fmt: skip
+    services.pairing_end(program=program, pairing_id=pairing.pk, user=org_admin, reason="Project ended", notify=False)  # fmt: skip
     html = org_admin_client.get(
         reverse("pairing:detail", args=[program.pk, pairing.pk])
     ).content.decode()

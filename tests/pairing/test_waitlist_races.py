@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from pairing import monitoring, services, waitlist
+from pairing import services, waitlist
 from pairing.models import MentorRequest, Pairing, PendingRequest, WaitlistEntry
 from pairing_admin.mail.models import EmailKind, OutboundEmail
 from programs.models import Program
@@ -38,7 +38,7 @@ def _wait(program):
 
 
 def _end(program, pairing, admin):
-    return lambda: monitoring.pairing_end(
+    return lambda: services.pairing_end(
         program=program, pairing_id=pairing.pk, user=admin, reason="Done", notify=False
     )
 

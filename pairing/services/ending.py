@@ -1,22 +1,18 @@
-"""Monitoring pairings: ending them, logging and cancelling mentoring sessions, health rules.
-
-Ending is compare-and-set on status = 'active' (UPDATE ... WHERE status =
-'active'), so two admins ending the same pairing at once end it once, and only
-the winner's transaction writes emails and the activity line. Capacity needs
-no bookkeeping: a mentor's load is the count of their active pairings.
+"""Ending pairings, one or many: compare-and-set on status = 'active', so two admins ending
+the same pairing end it once and only the winner writes emails and the activity line.
+The freed seats go to the waitlist at once.
 """
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 from django.db import models, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from pairing.drafts import new_links
-from pairing.health import Rules, local_today
-from pairing.models import HealthRules, MentoringSession, Pairing
+from pairing.health import local_today
+from pairing.models import MentoringSession, Pairing
 from pairing.tasks import offer_program_waitlist
 from pairing.verbs import Verb
 from pairing.waitlist import seats_offer, waitlist_put_first
@@ -24,13 +20,10 @@ from pairing_admin.lib.errors import DomainError
 from pairing_admin.mail.links import PREFERENCES_VALID_FOR, Purpose
 from pairing_admin.mail.models import EmailKind
 from pairing_admin.mail.outbox import Draft, outbox_add
-from programs.models import Participant, Program
+from programs.models import Program
 from programs.services import activity_record
 
 REASON_MAX = 2000
-NOTE_MAX = 2000
-MINUTES_MIN, MINUTES_MAX = 5, 600
-FUTURE_MAX = timedelta(days=180)
 BULK_MAX = 1000
 
 
@@ -319,147 +312,3 @@ def pairing_end_bulk(
             f"({_consequences(notify, do_not_pair_again, next_step)}): {reason}",
         )
     return len(ended)
-
-
-# --- Mentoring sessions -------------------------------------------------------------
-
-
-def session_log(
-    *,
-    pairing: Pairing,
-    on: date,
-    minutes: int,
-    note: str = "",
-    participant: Participant | None = None,
-    user=None,
-    now: datetime | None = None,
-) -> MentoringSession:
-    """Log a session of an active pairing, by one of its two people or by an admin.
-
-    A date after today makes it an upcoming session. Submitting the same
-    session twice (a double click, a resent form) logs it once.
-    """
-    if (participant is None) == (user is None):
-        raise ValueError("a session is logged by a participant or by an admin user")
-    now = now or timezone.now()
-    program = pairing.program
-    today = local_today(program, now)
-    note = note.strip()
-    if len(note) > NOTE_MAX:
-        raise DomainError(f"Keep the note under {NOTE_MAX:,} characters.")
-    if not MINUTES_MIN <= minutes <= MINUTES_MAX:
-        raise DomainError(
-            f"A session lasts between {MINUTES_MIN} and {MINUTES_MAX} minutes; "
-            f"{minutes} is outside that."
-        )
-    started = local_today(program, pairing.started_at)
-    if on < started:
-        raise DomainError(f"The pairing began on {started:%-d %B %Y}; pick that day or later.")
-    if on > today + FUTURE_MAX:
-        raise DomainError("Pick a date within the next six months.")
-    if participant is not None and participant.pk not in (pairing.mentee_id, pairing.mentor_id):
-        raise DomainError("Only the mentee and mentor of a pairing can log its sessions.")
-    with transaction.atomic():
-        # The pairing row is held so an end cannot slip in between the check and the insert.
-        current = Pairing.objects.select_for_update().filter(pk=pairing.pk).first()
-        if current is None or current.status != Pairing.Status.ACTIVE:
-            raise DomainError("This pairing has ended, so no more sessions can be logged for it.")
-        twin = (
-            MentoringSession.objects.filter(pairing=pairing, date=on, minutes=minutes, note=note)
-            .exclude(status=MentoringSession.Status.CANCELLED)
-            .first()
-        )
-        if twin is not None:
-            return twin
-        session = MentoringSession.objects.create(
-            program=program,
-            pairing=pairing,
-            date=on,
-            minutes=minutes,
-            note=note,
-            status=MentoringSession.Status.SCHEDULED
-            if on > today
-            else MentoringSession.Status.LOGGED,
-            logged_by_participant=participant,
-            logged_by_user=user,
-        )
-        if user is not None:
-            activity_record(
-                program=program,
-                actor=user,
-                verb=Verb.SESSION_LOGGED,
-                detail=f"{on:%-d %B %Y}, {minutes} minutes, for pairing {pairing.pk}",
-            )
-    return session
-
-
-def session_cancel(
-    *, program: Program, session_id: int, user, now: datetime | None = None
-) -> MentoringSession:
-    """An admin cancels a session (an upcoming one, or one logged by mistake)."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        changed = (
-            MentoringSession.objects.filter(program=program, pk=session_id)
-            .filter(~Q(status=MentoringSession.Status.CANCELLED))
-            .update(status=MentoringSession.Status.CANCELLED, cancelled_at=now)
-        )
-        session = MentoringSession.objects.filter(program=program, pk=session_id).first()
-        if session is None:
-            raise DomainError("There is no such session in this program.")
-        if not changed:
-            raise DomainError("This session was already cancelled.")
-        activity_record(
-            program=program,
-            actor=user,
-            verb=Verb.SESSION_CANCELLED,
-            detail=f"{session.date:%-d %B %Y} session of pairing {session.pairing_id}",
-        )
-    return session
-
-
-# --- Health rules -------------------------------------------------------------------
-
-
-def health_rules_update(
-    *, program: Program, user, first_session_days: int, recent_days: int
-) -> HealthRules:
-    """Save the program's health rules; an activity line only when a number changed.
-
-    There is no separate "too early" period: a pairing without a session is Too
-    Early to Tell until its first session is due (see pairing.health.Rules). The
-    stored early_days column is kept equal to first_session_days.
-    """
-    for label, value in (
-        ("First session expected within", first_session_days),
-        ("A session expected at least every", recent_days),
-    ):
-        if not 1 <= value <= 365:
-            raise DomainError(f"{label}: choose between 1 and 365 days.")
-    with transaction.atomic():
-        current = HealthRules.objects.select_for_update().filter(program=program).first()
-        before = (
-            (current.first_session_days, current.recent_days)
-            if current is not None
-            else (Rules().first_session_days, Rules().recent_days)
-        )
-        if current is not None and before == (first_session_days, recent_days):
-            return current  # saved unchanged: nothing to write, nothing to record
-        rules, _ = HealthRules.objects.update_or_create(
-            program=program,
-            defaults={
-                "early_days": first_session_days,
-                "first_session_days": first_session_days,
-                "recent_days": recent_days,
-                "updated_by": user,
-            },
-        )
-        if before != (first_session_days, recent_days):
-            activity_record(
-                program=program,
-                actor=user,
-                verb=Verb.HEALTH_RULES_CHANGED,
-                detail=f"first session within {first_session_days} days, "
-                f"a session every {recent_days} days",
-            )
-    return rules

@@ -1,0 +1,114 @@
+"""Mentoring sessions: logged by a pairing's mentee or mentor, or by an admin; cancelled by
+an admin.
+"""
+
+from datetime import date, datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from pairing.health import local_today
+from pairing.models import MentoringSession, Pairing
+from pairing.verbs import Verb
+from pairing_admin.lib.errors import DomainError
+from programs.models import Participant, Program
+from programs.services import activity_record
+
+NOTE_MAX = 2000
+MINUTES_MIN, MINUTES_MAX = 5, 600
+FUTURE_MAX = timedelta(days=180)
+
+
+def session_log(
+    *,
+    pairing: Pairing,
+    on: date,
+    minutes: int,
+    note: str = "",
+    participant: Participant | None = None,
+    user=None,
+    now: datetime | None = None,
+) -> MentoringSession:
+    """Log a session of an active pairing, by one of its two people or by an admin.
+
+    A date after today makes it an upcoming session. Submitting the same
+    session twice (a double click, a resent form) logs it once.
+    """
+    if (participant is None) == (user is None):
+        raise ValueError("a session is logged by a participant or by an admin user")
+    now = now or timezone.now()
+    program = pairing.program
+    today = local_today(program, now)
+    note = note.strip()
+    if len(note) > NOTE_MAX:
+        raise DomainError(f"Keep the note under {NOTE_MAX:,} characters.")
+    if not MINUTES_MIN <= minutes <= MINUTES_MAX:
+        raise DomainError(
+            f"A session lasts between {MINUTES_MIN} and {MINUTES_MAX} minutes; "
+            f"{minutes} is outside that."
+        )
+    started = local_today(program, pairing.started_at)
+    if on < started:
+        raise DomainError(f"The pairing began on {started:%-d %B %Y}; pick that day or later.")
+    if on > today + FUTURE_MAX:
+        raise DomainError("Pick a date within the next six months.")
+    if participant is not None and participant.pk not in (pairing.mentee_id, pairing.mentor_id):
+        raise DomainError("Only the mentee and mentor of a pairing can log its sessions.")
+    with transaction.atomic():
+        # The pairing row is held so an end cannot slip in between the check and the insert.
+        current = Pairing.objects.select_for_update().filter(pk=pairing.pk).first()
+        if current is None or current.status != Pairing.Status.ACTIVE:
+            raise DomainError("This pairing has ended, so no more sessions can be logged for it.")
+        twin = (
+            MentoringSession.objects.filter(pairing=pairing, date=on, minutes=minutes, note=note)
+            .exclude(status=MentoringSession.Status.CANCELLED)
+            .first()
+        )
+        if twin is not None:
+            return twin
+        session = MentoringSession.objects.create(
+            program=program,
+            pairing=pairing,
+            date=on,
+            minutes=minutes,
+            note=note,
+            status=MentoringSession.Status.SCHEDULED
+            if on > today
+            else MentoringSession.Status.LOGGED,
+            logged_by_participant=participant,
+            logged_by_user=user,
+        )
+        if user is not None:
+            activity_record(
+                program=program,
+                actor=user,
+                verb=Verb.SESSION_LOGGED,
+                detail=f"{on:%-d %B %Y}, {minutes} minutes, for pairing {pairing.pk}",
+            )
+    return session
+
+
+def session_cancel(
+    *, program: Program, session_id: int, user, now: datetime | None = None
+) -> MentoringSession:
+    """An admin cancels a session (an upcoming one, or one logged by mistake)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        changed = (
+            MentoringSession.objects.filter(program=program, pk=session_id)
+            .filter(~Q(status=MentoringSession.Status.CANCELLED))
+            .update(status=MentoringSession.Status.CANCELLED, cancelled_at=now)
+        )
+        session = MentoringSession.objects.filter(program=program, pk=session_id).first()
+        if session is None:
+            raise DomainError("There is no such session in this program.")
+        if not changed:
+            raise DomainError("This session was already cancelled.")
+        activity_record(
+            program=program,
+            actor=user,
+            verb=Verb.SESSION_CANCELLED,
+            detail=f"{session.date:%-d %B %Y} session of pairing {session.pairing_id}",
+        )
+    return session
