@@ -1,8 +1,17 @@
-from django import forms
+from urllib.parse import urlencode
 
+from django import forms
+from django.http import HttpRequest
+
+from pairing import health as monitor_health
+from pairing.autopair import MAX_PREFERENCE_BONUS, Options
+from pairing.models import AutoPairRun
+from pairing.services import ending, sessions
 from pairing.services.decisions import MESSAGE_MAX
 from pairing.services.requests import NOTE_MAX
+from pairing_admin.lib.params import search_text
 from pairing_admin.lib.text import multi_line
+from programs.models import Participant, Program
 
 ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
 
@@ -106,3 +115,144 @@ class AdminPairForm(forms.Form):
         self.fields["mentor"].queryset = mentors
         self.fields["mentee"].label_from_instance = lambda p: f"{p.full_name} ({p.email})"
         self.fields["mentor"].label_from_instance = lambda p: f"{p.full_name} ({p.email})"
+
+
+# --- Monitoring: End Pairing, a session, health rules; the Active Pairings filters ---
+
+
+class EndForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (seen by admins only)",
+        max_length=ending.REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Say why the pairing ends."},
+    )
+    notify = forms.BooleanField(
+        label="Notify mentee and mentor", required=False, initial=True,
+        help_text="Each gets the “Pairing ended” email; the reason is not included.",
+    )  # fmt: skip
+    do_not_pair_again = forms.BooleanField(
+        label="Do not pair again", required=False,
+        help_text="This mentee and mentor are never recommended or auto-paired together again "
+        "in this program.",
+    )  # fmt: skip
+    next_step = forms.ChoiceField(
+        label="What happens next for the mentee",
+        choices=ending.NextStep.choices,
+        widget=forms.RadioSelect,
+        required=False,
+        help_text="The “Pairing ended” email tells the mentee, with their link where one applies.",
+    )
+
+    def clean_next_step(self) -> str:
+        # A form posted without the choice (an older page, a script) changes nothing more.
+        return self.cleaned_data.get("next_step") or ending.NextStep.NOTHING
+
+    def __init__(self, *args, program: Program, **kwargs):
+        super().__init__(*args, **kwargs)
+        steps = ending.NextStep
+        offered = [
+            (value, label)
+            for value, label in steps.choices
+            if (value != steps.WAITLIST or program.waitlist_on)
+            and (value != steps.INVITE or program.is_user_led)
+        ]
+        self.fields["next_step"].choices = offered
+        self.fields["next_step"].initial = steps.NOTHING
+
+
+class SessionForm(forms.Form):
+    # <input type="date"> takes only ISO dates (YYYY-MM-DD) and shows nothing
+    # for any other value, such as the locale's 07/12/2026.
+    date = forms.DateField(
+        label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    minutes = forms.IntegerField(
+        label="Length (minutes)", min_value=sessions.MINUTES_MIN, max_value=sessions.MINUTES_MAX
+    )
+    note = forms.CharField(
+        label="Note", required=False, max_length=sessions.NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )  # fmt: skip
+
+
+class RulesForm(forms.Form):
+    first_session_days = forms.IntegerField(label="First session expected within (days)", min_value=1, max_value=365)  # fmt: skip
+    recent_days = forms.IntegerField(label="A session expected at least every (days)", min_value=1, max_value=365)  # fmt: skip
+
+
+def monitor_filters(request: HttpRequest) -> dict[str, str]:
+    """The Active Pairings filters from the query string (also used by Export)."""
+    health = request.GET.get("health", "")
+    return {
+        "query": search_text(request.GET.get("q")),
+        "health": health if health in monitor_health.HEALTH_LABELS else "",
+        "sort": request.GET.get("sort", monitor_health.DEFAULT_SORT)[:20],
+    }
+
+
+def filter_query(filters: dict[str, str]) -> str:
+    """The filters as a query string, for sort links, pages and Export."""
+    params = {"q": filters["query"], "health": filters["health"], "sort": filters["sort"]}
+    return urlencode({k: v for k, v in params.items() if v})
+
+
+# --- Auto-pair and the waitlist ---
+
+
+class RunForm(forms.Form):
+    objective = forms.ChoiceField(
+        choices=AutoPairRun.Objective.choices,
+        initial=AutoPairRun.Objective.MOST_PAIRS,
+        widget=forms.RadioSelect,
+        label="Aim for",
+    )
+    avoid_shared_manager = forms.BooleanField(
+        required=False, label="Not someone who reports to the same manager as the mentee"
+    )
+    different_department = forms.BooleanField(
+        required=False, label="Mentor from a different department"
+    )
+    include_not_accepting = forms.BooleanField(
+        required=False, label="Include mentors who have stopped accepting requests"
+    )
+    allow_paired_before = forms.BooleanField(
+        required=False, label="Allow pairs who were paired before in this program"
+    )
+    waitlist_only = forms.BooleanField(required=False, label="Only mentees on the waitlist")
+    preference_bonus = forms.IntegerField(
+        min_value=0,
+        max_value=MAX_PREFERENCE_BONUS,
+        initial=10,
+        label="Bonus for a mentee's own choice (points)",
+        help_text=(
+            "Added to the match score when the mentee listed that mentor in their preferences: "
+            "the full bonus for a first choice, less for later ones. 0 ignores preferences."
+        ),
+    )
+
+    def options(self) -> Options:
+        return Options(**self.cleaned_data)
+
+
+class AddForm(forms.Form):
+    PLACES = {"end": "At the end of the line", "first": "First in line"}
+
+    # Any mentee of the program: the service refuses one who is paired or has a
+    # pending request, with a message that says which.
+    mentee = forms.ModelChoiceField(
+        queryset=Participant.objects.none(),
+        error_messages={
+            "required": "Choose a mentee to add.",
+            "invalid_choice": "Choose a mentee of this program.",
+        },
+    )
+    place = forms.ChoiceField(
+        label="Place in line", choices=PLACES.items(), initial="end", widget=forms.RadioSelect
+    )
+
+    def __init__(self, *args, program: Program, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["mentee"].queryset = Participant.objects.filter(
+            program=program, role=Participant.Role.MENTEE
+        )

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from pairing import urls as pairing_urls
 from pairing_admin import views
 from pairing_admin.mail.webhooks import webhook_urlpatterns
 from programs.urls import site_urlpatterns
@@ -22,7 +23,7 @@ urlpatterns = [
     # Both mount their own program-scoped paths (programs/<id>/pairing/...).
     path("", include("programs.support_urls")),
     path("", include("pairing.urls")),
-    path("programs/<int:program_id>/requests/", include("pairing.request_urls")),
+    path("programs/<int:program_id>/requests/", include(pairing_urls.request_urlpatterns)),
     path("django-admin/", admin.site.urls),
     # The email provider's tracking webhook (bounces, complaints): only the
     # configured provider's, public, guarded by anymail's webhook secret and

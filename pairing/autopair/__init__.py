@@ -47,7 +47,8 @@ the Mentorship Assignments emails to the outbox, one per person.
 The package, along its seams: options (what a run can be asked for),
 problem (the candidate graph in memory), solver (min-cost flow, greedy
 baseline), reading (the program from the database), runs (start, execute,
-stage), review (remove, swap, confirm, discard).
+stage), review (remove, swap, confirm, discard), selectors (reads for the
+auto-pair pages).
 """
 
 from pairing.autopair.options import (

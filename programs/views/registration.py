@@ -85,7 +85,7 @@ def register_confirm(request: HttpRequest, token: str, code: str) -> HttpRespons
     """The emailed link: GET shows what would be saved and a Confirm button; POST saves it.
 
     Exempt from the CSRF check like the other pages people open from an email
-    (pairing.public_views says why): the code in the URL is the credential,
+    (pairing.views.links says why): the code in the URL is the credential,
     and this page's Referrer-Policy: no-referrer makes browsers post
     "Origin: null", which the check refuses.
     """

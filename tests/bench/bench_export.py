@@ -64,7 +64,7 @@ def _setup():
 def _consume(program) -> tuple[int, int]:
     from django.test import RequestFactory
 
-    from pairing.monitor_views import export_active
+    from pairing.views.monitor import export_active
 
     request = RequestFactory().get("/export")
     request.user = _admin(program)

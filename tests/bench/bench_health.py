@@ -75,7 +75,7 @@ def main() -> None:
     from django.test import RequestFactory
     from django.test.utils import CaptureQueriesContext
 
-    from pairing.views import health
+    from pairing.views.tabs import health
 
     t0 = time.perf_counter()
     org, program, user = _setup()

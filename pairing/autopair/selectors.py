@@ -4,12 +4,8 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from pairing import matching, seats
-from pairing.autopair import (
-    Options,
-    blocked_mentor_ids,
-    pair_problems,
-    paired_before_with,
-)
+from pairing.autopair.options import Options
+from pairing.autopair.review import blocked_mentor_ids, pair_problems, paired_before_with
 from pairing.models import AutoPairProposal, AutoPairRun, AutoPairUnpaired, Pairing
 from pairing_admin.lib.search import words_filter
 from programs.match_weights import weights_of

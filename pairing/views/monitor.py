@@ -5,9 +5,6 @@ gets 404 for every method; GET pages only read, every change is a POST that
 redirects (plain forms, so all of it works without JavaScript).
 """
 
-from urllib.parse import urlencode
-
-from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,8 +12,9 @@ from django.urls import reverse
 
 from pairing import export, services
 from pairing import health as monitor_health
+from pairing.forms import EndForm, RulesForm, SessionForm, monitor_filters
 from pairing.models import MentoringSession, MentorRequest, Pairing
-from pairing.services import ending, sessions
+from pairing.services import ending
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.params import row_ids, search_text
 from pairing_admin.mail.models import OutboundEmail
@@ -24,22 +22,6 @@ from programs.access import program_view
 from programs.models import Program
 
 EMAILS_SHOWN = 50
-
-
-def monitor_filters(request: HttpRequest) -> dict[str, str]:
-    """The Active Pairings filters from the query string (also used by Export)."""
-    health = request.GET.get("health", "")
-    return {
-        "query": search_text(request.GET.get("q")),
-        "health": health if health in monitor_health.HEALTH_LABELS else "",
-        "sort": request.GET.get("sort", monitor_health.DEFAULT_SORT)[:20],
-    }
-
-
-def filter_query(filters: dict[str, str]) -> str:
-    """The filters as a query string, for sort links, pages and Export."""
-    params = {"q": filters["query"], "health": filters["health"], "sort": filters["sort"]}
-    return urlencode({k: v for k, v in params.items() if v})
 
 
 def _active_url(program: Program) -> str:
@@ -55,70 +37,6 @@ def _pairing(program: Program, pairing_id: int) -> Pairing:
     if pairing is None:
         raise Http404("No such pairing")
     return pairing
-
-
-# --- Forms --------------------------------------------------------------------------
-
-
-class EndForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason (seen by admins only)",
-        max_length=ending.REASON_MAX,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": "Say why the pairing ends."},
-    )
-    notify = forms.BooleanField(
-        label="Notify mentee and mentor", required=False, initial=True,
-        help_text="Each gets the “Pairing ended” email; the reason is not included.",
-    )  # fmt: skip
-    do_not_pair_again = forms.BooleanField(
-        label="Do not pair again", required=False,
-        help_text="This mentee and mentor are never recommended or auto-paired together again "
-        "in this program.",
-    )  # fmt: skip
-    next_step = forms.ChoiceField(
-        label="What happens next for the mentee",
-        choices=ending.NextStep.choices,
-        widget=forms.RadioSelect,
-        required=False,
-        help_text="The “Pairing ended” email tells the mentee, with their link where one applies.",
-    )
-
-    def clean_next_step(self) -> str:
-        # A form posted without the choice (an older page, a script) changes nothing more.
-        return self.cleaned_data.get("next_step") or ending.NextStep.NOTHING
-
-    def __init__(self, *args, program: Program, **kwargs):
-        super().__init__(*args, **kwargs)
-        steps = ending.NextStep
-        offered = [
-            (value, label)
-            for value, label in steps.choices
-            if (value != steps.WAITLIST or program.waitlist_on)
-            and (value != steps.INVITE or program.is_user_led)
-        ]
-        self.fields["next_step"].choices = offered
-        self.fields["next_step"].initial = steps.NOTHING
-
-
-class SessionForm(forms.Form):
-    # <input type="date"> takes only ISO dates (YYYY-MM-DD) and shows nothing
-    # for any other value, such as the locale's 07/12/2026.
-    date = forms.DateField(
-        label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    minutes = forms.IntegerField(
-        label="Length (minutes)", min_value=sessions.MINUTES_MIN, max_value=sessions.MINUTES_MAX
-    )
-    note = forms.CharField(
-        label="Note", required=False, max_length=sessions.NOTE_MAX,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )  # fmt: skip
-
-
-class RulesForm(forms.Form):
-    first_session_days = forms.IntegerField(label="First session expected within (days)", min_value=1, max_value=365)  # fmt: skip
-    recent_days = forms.IntegerField(label="A session expected at least every (days)", min_value=1, max_value=365)  # fmt: skip
 
 
 # --- A pairing's page ---------------------------------------------------------------

@@ -1,16 +1,10 @@
-"""Pages mentees and mentors open from the links in their emails (no login).
+"""Pages mentees and mentors open from the links in their emails (no login): preferences,
+the waitlist, a mentor's request, logging a session.
 
-GET and HEAD only look: mail scanners follow every link in an email, so a
-page that acted on GET would approve requests nobody read. Only a POST from
-the page acts. Unknown, tampered, expired or cross-purpose links all get one
-neutral page, and every token page is rate-limited per IP address.
-
-The POSTs are exempt from Django's CSRF check, on purpose: CSRF protects
-credentials a browser attaches by itself (cookies), and these pages have
-none: the unguessable token in the URL is the credential, so a forged form
-on another site cannot name it. The check would also break them: token
-pages send Referrer-Policy: no-referrer, with which browsers post
-"Origin: null", and Django refuses that origin.
+GET and HEAD only look (mail scanners follow every link); only a POST from the page acts.
+Unknown, expired or cross-purpose links all get one neutral page, and token pages are
+rate-limited per IP address. POSTs are CSRF-exempt on purpose: the unguessable token in the
+URL is the credential, and no-referrer pages post "Origin: null", which the check refuses.
 """
 
 from functools import wraps
@@ -20,13 +14,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from pairing import preference_selectors, request_selectors, services, waitlist
 from pairing.deadlines import deadline_label
 from pairing.drafts import mentee_profile_text
-from pairing.forms import DeclineForm, PreferenceForm, ordinal
-from pairing.models import MentorRequest, WaitlistEntry
+from pairing.forms import DeclineForm, PreferenceForm, SessionForm, ordinal
+from pairing.health import local_today
+from pairing.models import MentoringSession, MentorRequest, Pairing, WaitlistEntry
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.params import search_text
 from pairing_admin.lib.ratelimit import token_page_allowed
@@ -385,3 +380,70 @@ def request_link(request: HttpRequest, token: str) -> HttpResponse:
         },
         status=409 if error else 200,
     )
+
+
+# --- The "log a session" link ---------------------------------------------------
+
+
+def _pairing_for(token: str) -> tuple[Pairing | None, object]:
+    resolved = link_resolve(token)
+    link = resolved.link
+    if resolved.problem or link.purpose != Purpose.SESSION or link.object_id is None:
+        return None, None
+    pairing = (
+        Pairing.objects.filter(
+            pk=link.object_id, program_id=link.program_id, status=Pairing.Status.ACTIVE
+        )
+        .select_related("mentee", "mentor", "program", "program__organization")
+        .first()
+    )
+    if pairing is None or link.participant_id not in (pairing.mentee_id, pairing.mentor_id):
+        return None, None
+    return pairing, link.participant
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+@token_page
+@rate_limited
+def session_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The personal "log a session" link (one per person per pairing), reusable while the
+    pairing is active: a GET shows the form, a POST logs a session."""
+    pairing, person = _pairing_for(token)
+    if pairing is None:
+        return _neutral(request)
+    program = pairing.program
+    today = local_today(program)
+    form = SessionForm(request.POST or None, initial={"date": today, "minutes": 60})
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.session_log(
+                    pairing=pairing,
+                    on=form.cleaned_data["date"],
+                    minutes=form.cleaned_data["minutes"],
+                    note=form.cleaned_data["note"],
+                    participant=person,
+                )
+            except DomainError as exc:
+                form.add_error(None, str(exc))
+            else:
+                return redirect(request.path + "?logged=1", permanent=False)
+    partner = pairing.mentor if person.pk == pairing.mentee_id else pairing.mentee
+    recent = list(
+        MentoringSession.objects.filter(pairing=pairing)
+        .exclude(status=MentoringSession.Status.CANCELLED)
+        .only("date", "minutes", "status")[:10]
+    )
+    context = {
+        "program": program,
+        "person": person,
+        "partner": partner,
+        "form": form,
+        "recent": recent,
+        "today": today,
+        "logged": request.method == "GET" and request.GET.get("logged") == "1",
+    }
+    return render(request, "pairing/session_log.html", context, status=status)

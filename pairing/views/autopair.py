@@ -7,7 +7,6 @@ progress fragment polls through htmx while the worker runs.
 
 from zoneinfo import ZoneInfo
 
-from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,51 +14,16 @@ from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 
-from pairing import autopair, autopair_selectors
-from pairing.autopair import MAX_PREFERENCE_BONUS, Options
+from pairing import autopair
+from pairing.autopair import Options
+from pairing.autopair import selectors as autopair_selectors
+from pairing.forms import RunForm
 from pairing.models import AutoPairRun, AutoPairUnpaired
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.htmx import render_page
 from pairing_admin.lib.params import search_text
 from programs.access import program_view
 from programs.models import Program
-
-Objective = AutoPairRun.Objective
-
-
-class RunForm(forms.Form):
-    objective = forms.ChoiceField(
-        choices=Objective.choices,
-        initial=Objective.MOST_PAIRS,
-        widget=forms.RadioSelect,
-        label="Aim for",
-    )
-    avoid_shared_manager = forms.BooleanField(
-        required=False, label="Not someone who reports to the same manager as the mentee"
-    )
-    different_department = forms.BooleanField(
-        required=False, label="Mentor from a different department"
-    )
-    include_not_accepting = forms.BooleanField(
-        required=False, label="Include mentors who have stopped accepting requests"
-    )
-    allow_paired_before = forms.BooleanField(
-        required=False, label="Allow pairs who were paired before in this program"
-    )
-    waitlist_only = forms.BooleanField(required=False, label="Only mentees on the waitlist")
-    preference_bonus = forms.IntegerField(
-        min_value=0,
-        max_value=MAX_PREFERENCE_BONUS,
-        initial=10,
-        label="Bonus for a mentee's own choice (points)",
-        help_text=(
-            "Added to the match score when the mentee listed that mentor in their preferences: "
-            "the full bonus for a first choice, less for later ones. 0 ignores preferences."
-        ),
-    )
-
-    def options(self) -> Options:
-        return Options(**self.cleaned_data)
 
 
 def _run_url(program_id: int, run_id: int) -> str:

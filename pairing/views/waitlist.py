@@ -10,7 +10,6 @@ JavaScript. The rules (who may wait, the order, offering seats) live in
 pairing.waitlist; this module reads pages for the tab and calls its services.
 """
 
-from django import forms
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.db.models import (
@@ -31,6 +30,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
 from pairing import export, waitlist
+from pairing.forms import AddForm
 from pairing.models import Pairing, PendingRequest, WaitlistEntry
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.htmx import render_page
@@ -103,32 +103,6 @@ def add_candidates(program: Program, *, query: str = "") -> QuerySet[Participant
         .exclude(Exists(WaitlistEntry.objects.filter(mentee=OuterRef("pk"))))
     )
     return _search(qs, query).order_by("last_name", "first_name", "id")
-
-
-# --- Forms ------------------------------------------------------------------------------
-
-
-class AddForm(forms.Form):
-    PLACES = {"end": "At the end of the line", "first": "First in line"}
-
-    # Any mentee of the program: the service refuses one who is paired or has a
-    # pending request, with a message that says which.
-    mentee = forms.ModelChoiceField(
-        queryset=Participant.objects.none(),
-        error_messages={
-            "required": "Choose a mentee to add.",
-            "invalid_choice": "Choose a mentee of this program.",
-        },
-    )
-    place = forms.ChoiceField(
-        label="Place in line", choices=PLACES.items(), initial="end", widget=forms.RadioSelect
-    )
-
-    def __init__(self, *args, program: Program, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["mentee"].queryset = Participant.objects.filter(
-            program=program, role=Participant.Role.MENTEE
-        )
 
 
 # --- Views ------------------------------------------------------------------------------

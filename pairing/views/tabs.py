@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 
 from pairing import health as monitor_health
 from pairing import selectors
-from pairing.monitor_views import filter_query, monitor_filters
+from pairing.forms import filter_query, monitor_filters
 from pairing_admin.lib.htmx import render_page
 from pairing_admin.lib.params import search_text
 from programs.access import program_view
