@@ -14,6 +14,8 @@ migrate `ensure_sqlite_triggers` (pairing.apps) creates any that are missing.
 
 from django.core.exceptions import ImproperlyConfigured
 
+from pairing_admin.lib.db import is_postgresql
+
 TABLE = "pairing_mentorrequest"
 WAITING = "pairing_pendingrequest"
 
@@ -147,7 +149,7 @@ SELECT id, program_id, mentee_id, mentor_id, expires_at FROM {TABLE} WHERE statu
 def install_triggers(apps, schema_editor):
     connection = schema_editor.connection
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if is_postgresql():
             cursor.execute(POSTGRESQL)
         elif connection.vendor == "sqlite":
             _create_sqlite_triggers(cursor)
@@ -161,7 +163,7 @@ def install_triggers(apps, schema_editor):
 def remove_triggers(apps, schema_editor):
     connection = schema_editor.connection
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if is_postgresql():
             cursor.execute(POSTGRESQL_REVERSE)
         else:
             for name in SQLITE:

@@ -1,29 +1,11 @@
-"""The preference form's mentors: thousands of them ranked for one mentee, fast.
+"""The preference form's mentors: thousands of them ranked for one mentee, fast (one query).
 
-The form lists every mentor with room, best match first (pairing.matching is
-the one place the score is defined; this module only decides which mentors
-it needs to score). Two things make a page with 5,000 mentors cheap:
-
-- A pool per program, kept in this process with the version of the rows it
-  was built from. On PostgreSQL one statement works out the current version
-  (a digest of every mentor-with-room's id and row version) and sends the
-  rows only when it differs from the pool held, as one JSON document decoded
-  once. There is nothing to invalidate: any change to a mentor with room, or
-  to who has room, changes the version and the next page builds a new pool.
-  A pool holds each mentor's normalised values (matching.mentor_profile), an
-  index from each value to the mentors who have it, and the name order.
-- Only mentors who share a value with the mentee in a field that counts are
-  scored. Everyone else scores 0 (an empty overlap adds nothing to the
-  score), has no reasons, and follows the scored mentors in name order,
-  exactly where matching.rank_mentors_for would put them. With a must-match
-  field, only mentors sharing a value in it are eligible at all.
-
-What is per mentee stays out of the pool and is read with it, in the same
-statement: the mentors an admin said never to pair with this mentee again,
-and the mentee's own auto-pair proposal. A staged auto-pair run holds seats,
-so a mentor whose last seats it holds is in the pool but offered only to the
-mentees proposed for them (their own proposal frees that seat for them, as
-pairing.services counts it).
+A pool per program (each mentor's normalised values, an index from value to mentors, the
+name order) is kept in this process while its version holds (pairing.preference_pg, on
+PostgreSQL; elsewhere it is built each time). Only mentors sharing a value with the mentee
+in a field that counts are scored; the rest score 0 and follow in name order, where
+matching.rank_mentors_for puts them. Per mentee, in the same statement: who is blocked for
+them, and their own auto-pair proposal (a staged run's held seats go only to its mentees).
 """
 
 import gc
@@ -35,15 +17,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db import connection
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Subquery
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from pairing import matching
+from pairing import matching, preference_pg
 from pairing.matching import Match
 from pairing.models import MentorRequest, Pairing, PendingRequest
 from pairing.request_selectors import do_not_pair_again, mentors_with_room_for_some, own_proposals
+from pairing_admin.lib.db import is_postgresql
 from programs.match_weights import FIELD_KEYS, IGNORED, MUST_MATCH, weights_of
 from programs.models import Participant, Program
 
@@ -191,70 +172,10 @@ def _said_no_sources(mentee_id: int):
     return declined, ended
 
 
-def _per_mentee_sql(mentee_id: int) -> tuple[str, list]:
-    """ARRAY(...) columns: the mentee's proposed mentor ids, then the blocked ones
-    (do not pair again, declined them, pairing ended)."""
-    columns, params = [], []
-    for qs in (
-        own_proposals(mentee_id),
-        do_not_pair_again(mentee_id),
-        *_said_no_sources(mentee_id),
-    ):
-        sql, more = qs.order_by().values("mentor_id").query.sql_with_params()
-        columns.append(f"ARRAY({sql})")
-        params.extend(more)
-    return ", ".join(columns), params
-
-
-def _fetch_sql(
-    program: Program, known: str, mentee_id: int | None = None
-) -> tuple[str, str | None, _ForMentee]:
-    """(version, rows, per mentee) of the program's mentors with room, in one statement.
-
-    The version digests every such mentor's id, row version (PostgreSQL's
-    xmin and ctid: any UPDATE writes a new row version, even a bulk
-    `.update()` that leaves updated_at alone; within one transaction the new
-    version gets a new ctid) and whether its room is open to all (staging or
-    discarding an auto-pair run changes that without touching the row). rows,
-    the mentors as one JSON text of [id, first_name, ..., open_to_all] arrays
-    in id order, is only built and sent when the version differs from `known`.
-    """
-    table = connection.ops.quote_name(Participant._meta.db_table)
-    qs = (
-        mentors_with_room_for_some(program)
-        .order_by()
-        .annotate(row_version=RawSQL(f"{table}.xmin::text || {table}.ctid::text", []))  # noqa: S611
-        .values_list("id", "row_version", "open_to_all")
-    )
-    sql, params = qs.query.sql_with_params()
-    columns = ", ".join(f"p.{connection.ops.quote_name(name)}" for name in FIELDS)
-    extra, extra_params = _per_mentee_sql(mentee_id) if mentee_id is not None else ("", [])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""WITH m(id, row_version, open_to_all) AS MATERIALIZED ({sql}),
-                version AS (
-                    SELECT md5(coalesce(string_agg(
-                        m.id || ':' || m.row_version || CASE WHEN m.open_to_all THEN '' ELSE 'h' END,
-                        ',' ORDER BY m.id
-                    ), '')) AS digest
-                    FROM m
-                )
-                SELECT version.digest, CASE WHEN version.digest = %s THEN NULL ELSE (
-                    SELECT coalesce(
-                        json_agg(json_build_array({columns}, m.open_to_all) ORDER BY p.id), '[]'
-                    )::text
-                    FROM {table} p JOIN m ON m.id = p.id
-                ) END{", " + extra if extra else ""}
-                FROM version""",  # noqa: S608 - table and column names only
-            [*params, known, *extra_params],
-        )
-        row = cursor.fetchone()
-    mine = (
-        _ForMentee(frozenset(row[2]), frozenset(row[3]) | frozenset(row[4]) | frozenset(row[5]))
-        if extra
-        else _ForMentee()
-    )
-    return row[0], row[1], mine
+def _per_mentee(mentee_id: int) -> tuple[QuerySet, ...]:
+    """The mentee's own proposals, then who is blocked for them (do not pair again,
+    declined them, pairing ended): each a query of mentor ids."""
+    return (own_proposals(mentee_id), do_not_pair_again(mentee_id), *_said_no_sources(mentee_id))
 
 
 def _rows_orm(program: Program, mentee_id: int | None = None) -> tuple[list[dict], _ForMentee]:
@@ -300,13 +221,19 @@ def _pool_for(
     program: Program, mentee_id: int | None, *, use_sql: bool | None
 ) -> tuple["MentorPool", _ForMentee]:
     if use_sql is None:
-        use_sql = connection.vendor == "postgresql"
+        use_sql = is_postgresql()
     if not use_sql:
         rows, mine = _rows_orm(program, mentee_id)
         return MentorPool.build(rows), mine
     with _pools_lock:
         held = _pools.get(program.pk)
-    version, text, mine = _fetch_sql(program, held[0] if held else "", mentee_id)
+    per_mentee = () if mentee_id is None else _per_mentee(mentee_id)
+    version, text, arrays = preference_pg.fetch(
+        program, held[0] if held else "", FIELDS, per_mentee
+    )
+    mine = (
+        _ForMentee(frozenset(arrays[0]), frozenset().union(*arrays[1:])) if arrays else _ForMentee()
+    )
     if text is None:
         return held[1], mine
     row_fields = (*FIELDS, "open_to_all")

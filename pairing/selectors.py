@@ -1,11 +1,11 @@
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from invitations import selectors as invite_selectors
 from invitations.models import Invitation
-from pairing.models import MentorRequest
+from pairing.models import MentorRequest, PendingRequest
 from pairing.unpaired import unpaired_mentees, waiting_on_request
 from pairing_admin.lib.search import words_filter
 from programs.models import Participant, Program
@@ -108,3 +108,19 @@ def invite_ability(program: Program) -> InviteAbility:
             preparing_batch_id=preparing[0],
         )
     return InviteAbility(True, "")
+
+
+def unpaired_queryset(program: Program) -> QuerySet[Participant]:
+    """The Unpaired Mentees export's rows: mentees without an active pairing, by name, with
+    when they were invited and to whom a request of theirs is pending."""
+    pending = PendingRequest.objects.filter(mentee=OuterRef("pk"))
+    return (
+        unpaired_mentees(program)
+        .annotate(
+            invited_at=Subquery(
+                Invitation.objects.filter(mentee=OuterRef("pk")).values("invited_at")[:1]
+            ),
+            pending_to=Subquery(pending.values("mentor__email")[:1]),
+        )
+        .order_by("last_name", "first_name", "id")
+    )

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from pairing.autopair import runs_pg
 from pairing.autopair.options import Objective, Options, RunStatus
 from pairing.autopair.problem import Problem
 from pairing.autopair.reading import problem_for
@@ -20,6 +21,7 @@ from pairing.models import (
 )
 from pairing.tasks import autopair_execute_task
 from pairing.verbs import Verb
+from pairing_admin.lib.db import is_postgresql
 from pairing_admin.lib.errors import DomainError
 from programs.models import Program
 from programs.services import activity_record
@@ -180,30 +182,23 @@ def _totals(problem: Problem, solution: Solution, reasons: Mapping[int, str]) ->
 
 
 def _insert(model, columns: Sequence[str], rows: Iterable[tuple]) -> None:
-    """Insert many plain rows (a list, or a generator consumed as they are sent).
-
-    On PostgreSQL through COPY: a 50,000-row stage is dominated by INSERT
-    statement building otherwise (bulk_create prepares every field of every
-    row in Python)."""
+    """Insert many plain rows (a list, or a generator consumed as they are sent): COPY on
+    PostgreSQL (runs_pg), executemany elsewhere (bulk_create would prepare every field of
+    every row in Python)."""
     if isinstance(rows, list) and not rows:
         return
     table = model._meta.db_table
+    if is_postgresql():
+        runs_pg.copy_rows(table, columns, rows)
+        return
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    marks = ", ".join(["%s"] * len(columns))
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            names = ", ".join(connection.ops.quote_name(c) for c in columns)
-            with cursor.cursor.copy(
-                f"COPY {connection.ops.quote_name(table)} ({names}) FROM STDIN"
-            ) as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            names = ", ".join(connection.ops.quote_name(c) for c in columns)
-            marks = ", ".join(["%s"] * len(columns))
-            cursor.executemany(
-                # Names come from the model's own metadata, values are parameters.
-                f"INSERT INTO {connection.ops.quote_name(table)} ({names}) VALUES ({marks})",  # noqa: S608
-                rows,
-            )
+        cursor.executemany(
+            # Names come from the model's own metadata, values are parameters.
+            f"INSERT INTO {connection.ops.quote_name(table)} ({names}) VALUES ({marks})",  # noqa: S608
+            rows,
+        )
 
 
 def _chunked_reasons(problem: Problem, rows: list[int], cols: list[int], size: int = 2000):

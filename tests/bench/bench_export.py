@@ -105,7 +105,7 @@ def main() -> None:
         rows, size = _consume(program)
         elapsed = time.perf_counter() - t0
         rss_after = _rss_mb()
-        from pairing.export import use_copy
+        from pairing.export_pg import use_copy
 
         path = "COPY (PostgreSQL)" if use_copy(program) else "csv module"
         print(f"export: {rows:,} rows, {size / 1e6:.1f} MB in {elapsed:.2f} s "

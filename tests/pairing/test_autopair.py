@@ -1,11 +1,12 @@
 """Auto-pair in the database: runs, staging, remove / swap, confirm, discard, and the pages."""
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from pairing import autopair
-from pairing.autopair import Options
+from pairing.autopair import Options, runs
 from pairing.models import (
     AutoPairProposal,
     AutoPairRun,
@@ -30,9 +31,15 @@ Status = AutoPairRun.Status
 Reason = AutoPairUnpaired.Reason
 
 
+@pytest.mark.parametrize("path", ["copy", "insert"])
 def test_run_stages_proposals_within_capacity_and_logs_it(
-    program, org_admin, django_capture_on_commit_callbacks
+    program, org_admin, django_capture_on_commit_callbacks, path, monkeypatch
 ):
+    if path == "copy" and connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    if path == "insert":
+        # The portable path (SQLite), run here against whatever database the tests use.
+        monkeypatch.setattr(runs, "is_postgresql", lambda: False)
     mentees = [skilled_mentee(program) for _ in range(5)]
     big = skilled_mentor(program, capacity=3)
     small = skilled_mentor(program, capacity=1)

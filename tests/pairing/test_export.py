@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from pairing import export, health
-from pairing.export import BOM, safe_cell
+from pairing import csv_cells, export, export_pg, health
+from pairing.csv_cells import BOM, safe_cell
 from pairing.models import MentorRequest
 from tests import factories
 from tests.conftest import MARKER
@@ -203,8 +203,8 @@ def test_more_harmless_cells_are_left_alone(cell):
 
 def test_the_character_classes_are_pythons_own():
     every = [chr(i) for i in range(sys.maxunicode + 1)]
-    assert set(export.SPACES) == {c for c in every if c.isspace()}
-    assert set(export.LINE_BREAKS) == {c for c in every if len(f"a{c}b".splitlines()) == 2}
+    assert set(csv_cells.SPACES) == {c for c in every if c.isspace()}
+    assert set(csv_cells.LINE_BREAKS) == {c for c in every if len(f"a{c}b".splitlines()) == 2}
 
 
 def test_safe_cell_follows_the_worded_rule_on_random_cells():
@@ -219,9 +219,9 @@ def test_postgresql_pattern_judges_every_cell_as_python_does():
 
     cells = [*STORABLE, *SAFE, *MORE_DANGEROUS, *MORE_SAFE, *_fuzz(5000, nul=False)]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT x ~ %s FROM unnest(%s::text[]) AS x", [export.PG_DANGER, cells])
+        cursor.execute("SELECT x ~ %s FROM unnest(%s::text[]) AS x", [csv_cells.PG_DANGER, cells])
         judged = [row[0] for row in cursor.fetchall()]
-    assert judged == [bool(export.DANGER.search(c)) for c in cells]
+    assert judged == [bool(csv_cells.DANGER.search(c)) for c in cells]
 
 
 def _bytes(chunks) -> bytes:
@@ -258,24 +258,24 @@ def test_postgresql_copy_exports_are_byte_for_byte_the_python_ones(program):
         for direction in ("", "-"):
             for status in ("", *health.HEALTH_LABELS):
                 filters = {"sort": direction + sort, "health": status, "now": now}
-                fast = _bytes(export.copy_stream(
-                    export.ACTIVE_HEADER, *export.active_copy_sql(program, **filters)))  # fmt: skip
-                slow = _bytes(export.csv_stream(
+                fast = _bytes(export_pg.copy_stream(
+                    export.ACTIVE_HEADER, *export_pg.active_copy_sql(program, **filters)))  # fmt: skip
+                slow = _bytes(csv_cells.csv_stream(
                     export.ACTIVE_HEADER, export.active_rows(program, **filters)))  # fmt: skip
                 assert fast == slow, filters
     for query in ("M1", "example.org m2", "nobody"):
-        fast = _bytes(export.copy_stream(
-            export.ACTIVE_HEADER, *export.active_copy_sql(program, query=query, now=now)))  # fmt: skip
-        slow = _bytes(export.csv_stream(
+        fast = _bytes(export_pg.copy_stream(
+            export.ACTIVE_HEADER, *export_pg.active_copy_sql(program, query=query, now=now)))  # fmt: skip
+        slow = _bytes(csv_cells.csv_stream(
             export.ACTIVE_HEADER, export.active_rows(program, query=query, now=now)))  # fmt: skip
         assert fast == slow, query
-    assert _bytes(export.copy_stream(export.UNPAIRED_HEADER, *export.unpaired_copy_sql(program))) \
-        == _bytes(export.csv_stream(export.UNPAIRED_HEADER, export.unpaired_rows(program)))  # fmt: skip
+    assert _bytes(export_pg.copy_stream(export.UNPAIRED_HEADER, *export_pg.unpaired_copy_sql(program))) \
+        == _bytes(csv_cells.csv_stream(export.UNPAIRED_HEADER, export.unpaired_rows(program)))  # fmt: skip
     MentorRequest.objects.filter(note="+cmd").update(status="declined", decided_at=now)
     for status in ("", "pending", "declined"):
-        fast = _bytes(export.copy_stream(
-            export.REQUEST_HEADER, *export.request_copy_sql(program, status=status)))  # fmt: skip
-        slow = _bytes(export.csv_stream(
+        fast = _bytes(export_pg.copy_stream(
+            export.REQUEST_HEADER, *export_pg.request_copy_sql(program, status=status)))  # fmt: skip
+        slow = _bytes(csv_cells.csv_stream(
             export.REQUEST_HEADER, export.request_rows(program, status=status)))  # fmt: skip
         assert fast == slow, status
     assert fast.count(b"\r\n") == 1 + MentorRequest.objects.filter(status="declined").count()
@@ -287,7 +287,7 @@ def test_leaving_a_copy_export_early_leaves_the_connection_usable(program):
 
     for _ in range(3):
         pair(program)
-    stream = export.copy_stream(export.ACTIVE_HEADER, *export.active_copy_sql(program))
+    stream = export_pg.copy_stream(export.ACTIVE_HEADER, *export_pg.active_copy_sql(program))
     assert next(stream).startswith(BOM.encode())
     next(stream)
     stream.close()
@@ -302,11 +302,11 @@ def test_a_zone_postgresql_does_not_know_takes_the_python_path(program, monkeypa
 
     from programs.models import Organization
 
-    monkeypatch.setattr(export, "_ZONES_KNOWN_TO_DATABASE", {})
-    assert export.use_copy(program)
+    monkeypatch.setattr(export_pg, "_ZONES_KNOWN_TO_DATABASE", {})
+    assert export_pg.use_copy(program)
     Organization.objects.filter(pk=program.organization_id).update(timezone="Nowhere/Atlantis")
     program.organization.refresh_from_db()
-    assert not export.use_copy(program)
+    assert not export_pg.use_copy(program)
     # The failed probe left the surrounding transaction usable.
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
@@ -319,7 +319,7 @@ def test_copy_export_guards_a_later_cell_that_starts_with_cr(program):
     mentee = factories.ParticipantFactory(program=program, first_name="Ann", last_name="Lee")
     mentor = factories.MentorFactory(program=program, first_name="\rBob", last_name="Ray")
     pair(program, mentee=mentee, mentor=mentor)
-    fast = _bytes(export.copy_stream(export.ACTIVE_HEADER, *export.active_copy_sql(program)))
-    slow = _bytes(export.csv_stream(export.ACTIVE_HEADER, export.active_rows(program)))
+    fast = _bytes(export_pg.copy_stream(export.ACTIVE_HEADER, *export_pg.active_copy_sql(program)))
+    slow = _bytes(csv_cells.csv_stream(export.ACTIVE_HEADER, export.active_rows(program)))
     assert fast == slow
     assert '"\'\rBob Ray"' in fast.decode()

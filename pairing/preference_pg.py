@@ -1,0 +1,71 @@
+"""The preference form's mentor pool on PostgreSQL, in one statement: a digest of every
+mentor-with-room's id and row version says whether the pool held in this process is still
+current, and the rows travel only when it is not, as one JSON document decoded once.
+pairing.preference_selectors chooses this path or its portable one (the ORM, every time).
+"""
+
+from collections.abc import Sequence
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
+
+from pairing.request_selectors import mentors_with_room_for_some
+from programs.models import Participant, Program
+
+
+def _arrays_sql(per_mentee: Sequence[QuerySet]) -> tuple[str, list]:
+    """One ARRAY(...) column of mentor ids per query of `per_mentee`."""
+    columns, params = [], []
+    for qs in per_mentee:
+        sql, more = qs.order_by().values("mentor_id").query.sql_with_params()
+        columns.append(f"ARRAY({sql})")
+        params.extend(more)
+    return ", ".join(columns), params
+
+
+def fetch(
+    program: Program, known: str, fields: Sequence[str], per_mentee: Sequence[QuerySet] = ()
+) -> tuple[str, str | None, list[list[int]]]:
+    """(version, rows, per-mentee arrays) of the program's mentors with room, in one statement.
+
+    The version digests every such mentor's id, row version (PostgreSQL's
+    xmin and ctid: any UPDATE writes a new row version, even a bulk
+    `.update()` that leaves updated_at alone; within one transaction the new
+    version gets a new ctid) and whether its room is open to all (staging or
+    discarding an auto-pair run changes that without touching the row). rows,
+    the mentors as one JSON text of [*fields, open_to_all] arrays
+    in id order, is only built and sent when the version differs from `known`. Then one
+    array of mentor ids per query of `per_mentee`, in the same statement.
+    """
+    table = connection.ops.quote_name(Participant._meta.db_table)
+    qs = (
+        mentors_with_room_for_some(program)
+        .order_by()
+        .annotate(row_version=RawSQL(f"{table}.xmin::text || {table}.ctid::text", []))  # noqa: S611
+        .values_list("id", "row_version", "open_to_all")
+    )
+    sql, params = qs.query.sql_with_params()
+    columns = ", ".join(f"p.{connection.ops.quote_name(name)}" for name in fields)
+    extra, extra_params = _arrays_sql(per_mentee) if per_mentee else ("", [])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH m(id, row_version, open_to_all) AS MATERIALIZED ({sql}),
+                version AS (
+                    SELECT md5(coalesce(string_agg(
+                        m.id || ':' || m.row_version || CASE WHEN m.open_to_all THEN '' ELSE 'h' END,
+                        ',' ORDER BY m.id
+                    ), '')) AS digest
+                    FROM m
+                )
+                SELECT version.digest, CASE WHEN version.digest = %s THEN NULL ELSE (
+                    SELECT coalesce(
+                        json_agg(json_build_array({columns}, m.open_to_all) ORDER BY p.id), '[]'
+                    )::text
+                    FROM {table} p JOIN m ON m.id = p.id
+                ) END{", " + extra if extra else ""}
+                FROM version""",  # noqa: S608 - table and column names only
+            [*params, known, *extra_params],
+        )
+        row = cursor.fetchone()
+    return row[0], row[1], list(row[2:])
