@@ -1,60 +1,11 @@
 """The match score between a mentee and a mentor, 0-100, shared by the preference form and auto-pair.
 
-The program's weights (programs.match_weights: 0 = ignored, 1-9 = counts
-that much, 10 = must match) apply to these fields:
-
-- Skills for goals: the mentor's skills against the mentee's interests and
-  goals together.
-- Shared interests: the mentor's interests against the mentee's interests.
-- Same department, Same location: one value each, equal or not.
-
-Values are compared case-insensitively with runs of whitespace collapsed, so
-"machine  Learning" and "Machine learning" are the same thing.
-
-Overlap of a field, from 0 to 1:
-
-    list fields:   |shared| / max(|mentee's side|, 3)
-    single values: 1 when both are filled in and equal, else 0
-
-An empty field, on either side, shares nothing and scores 0.
-
-Why this measure. The mentee's side is the yardstick: the overlap says how
-much of what the mentee asked for this mentor offers. A mentor's extra skills
-never lower the score (Jaccard, |shared| / |union|, would punish a mentor for
-listing skills this mentee did not ask for), and a mentor who lists less can
-only cover less (|shared| / min(|a|, |b|) would give a mentor who lists a
-single skill full marks the moment it matches, so sparse profiles would float
-to the top). The floor of 3 does the same for sparse mentee profiles: one
-wish listed earns at most a third of the field, so in auto-pair a nearly empty
-profile never outscores a full one with real overlaps. For one mentee the
-denominator is the same for every mentor, so the preference form ranks
-mentors simply by how many of the mentee's wishes they cover.
-
-Score:
-
-    100 * sum(weight_f * overlap_f) / sum(weight_f)   over fields weighted 1-9
-
-Every field weighted 1-9 is in the denominator whether or not the two people
-filled it in: a blank profile cannot climb by leaving fields out. With no
-field weighted 1-9, every score is 0. A field weighted 10 (must match) does
-not score: a pair that does not share at least one value in it is not a
-candidate at all, and an empty field never matches.
-
-Reasons are the fields weighted above 0 that matched, with the shared values
-("Skills for goals: Python, SQL", "Same location: Lisbon").
-
-Scores are floats for ranking and the solver; show them rounded (`percent`).
-
-Bulk scoring: each list or single-value field becomes a token vocabulary (only
-tokens present on both sides: the others cannot overlap), the mentee side a
-sparse matrix holding each token's share of the score, the mentor side a 0/1
-matrix; one sparse-by-dense product per block of mentees gives the scores of
-the whole block. Must-match fields are one 0/1 product each. No Python loop
-runs per pair.
-
-People are Participant objects or mappings with the same keys (for example
-rows from `.values()`), so auto-pair can score 50,000 people without building
-model instances.
+Per field weighted 1-9 (programs.match_weights), the overlap is |shared| / max(|mentee's
+side|, 3) for list fields (1 or 0 for single values), and the score is
+100 * sum(weight * overlap) / sum(weight); a field weighted 10 must share a value or the pair
+is no candidate. Values compare case-insensitively, whitespace collapsed. Why this measure,
+the reasons shown, bulk scoring: docs/matching.md. People are Participant objects or mappings
+with the same keys (rows from `.values()`), so auto-pair scores 50,000 without model instances.
 """
 
 import math

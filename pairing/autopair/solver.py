@@ -68,6 +68,8 @@ def solve(problem: Problem, objective: str) -> Solution:
         return _summarise(problem, np.zeros(0, dtype=np.int64), time.perf_counter() - started)
     most_pairs = objective == Objective.MOST_PAIRS
     weight = problem.weights()
+    # Highest quality: among equally good assignments the one with more pairs wins (n + 1
+    # one-point tie-breakers can never outweigh a single weight point).
     pair_cost = -weight if most_pairs else -(weight * (n + 1) + 1)
     potential = _cheapest_per_mentee(n, problem.edge_mentee, pair_cost)
 

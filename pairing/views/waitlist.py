@@ -1,13 +1,9 @@
 """The Pairing page's Waitlist tab: who waits, in offer order; add, remove, export.
 
-The tab is one URL: the whole Pairing page, the tab's panel (htmx target
-"pairing-panel"), only the results (search, pages) or only the tab's count
-(the other tabs load it after they render, so their own query counts stay
-as they were). Access is checked before the method, so an admin of another
-organization gets 404 everywhere; GET only reads, and every change is a POST
-that redirects (a client redirect for htmx), so it all works without
-JavaScript. The rules (who may wait, the order, offering seats) live in
-pairing.waitlist; this module reads pages for the tab and calls its services.
+One URL serves the whole Pairing page, the tab's panel (htmx target "pairing-panel"), only
+the results (search, pages) or only the tab's count (loaded by the other tabs after they
+render). GET only reads; every change is a POST that redirects, so it all works without
+JavaScript. The rules (who may wait, the order, offering seats) live in pairing.waitlist.
 """
 
 from django.contrib import messages
