@@ -1,13 +1,15 @@
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from invitations import selectors as invite_selectors
 from invitations.models import Invitation
-from pairing.models import MentorRequest, PendingRequest
+from pairing.models import MentorRequest, Pairing, PendingRequest, WaitlistEntry
 from pairing.unpaired import unpaired_mentees, waiting_on_request
-from pairing_admin.lib.search import words_filter
+from pairing.waitlist import entries as waitlist_entries
+from pairing_admin.lib.search import search_words, words_filter
 from programs.models import Participant, Program
 from programs.selectors import PERSON_FIELDS, program_headcount
 
@@ -124,3 +126,62 @@ def unpaired_queryset(program: Program) -> QuerySet[Participant]:
         )
         .order_by("last_name", "first_name", "id")
     )
+
+
+# --- The Waitlist tab --------------------------------------------------------------------
+
+
+def _waitlist_search(qs: QuerySet, query: str, prefix: str = "") -> QuerySet:
+    """Every word must match a name, the email or the department ("Ann Lee" finds Ann Lee)."""
+    return qs.filter(words_filter(query, [prefix + field for field in PERSON_FIELDS]))
+
+
+def _ahead() -> Coalesce:
+    """How many entries of the program come before this one in offer order."""
+    before = WaitlistEntry.objects.filter(program=OuterRef("program")).filter(
+        Q(priority__gt=OuterRef("priority"))
+        | Q(priority=OuterRef("priority"), joined_at__lt=OuterRef("joined_at"))
+        | Q(priority=OuterRef("priority"), joined_at=OuterRef("joined_at"), pk__lt=OuterRef("pk"))
+    )
+    counted = before.order_by().values("program").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def waitlist_page(program: Program, *, query: str = "", page_number=None) -> Page:
+    """One page (50 rows) of the waitlist in offer order, each entry with its `position`.
+
+    A fixed number of queries at any size. Unsearched, a row's position is its
+    place on the page; searched, each row counts the entries ahead of it, so
+    "Ann Lee" shows where Ann Lee really stands.
+    """
+    named = Participant.objects.only("first_name", "last_name").order_by(
+        "last_name", "first_name", "id"
+    )
+    qs = (
+        waitlist_entries(program)
+        .select_related("mentee", "added_by")
+        .prefetch_related(Prefetch("wanted_mentors", queryset=named))
+    )
+    searched = bool(search_words(query))
+    if searched:
+        qs = _waitlist_search(qs, query, prefix="mentee__").annotate(ahead=_ahead())
+    page = Paginator(qs, PAGE_SIZE).get_page(page_number)
+    page.object_list = list(page.object_list)
+    for place, entry in enumerate(page.object_list, start=page.start_index()):
+        entry.position = entry.ahead + 1 if searched else place
+    return page
+
+
+def waiting_count(program: Program) -> int:
+    return WaitlistEntry.objects.filter(program=program).count()
+
+
+def add_candidates(program: Program, *, query: str = "") -> QuerySet[Participant]:
+    """Mentees who could join: no active pairing, no pending request, not already waiting."""
+    qs = (
+        Participant.objects.filter(program=program, role=Participant.Role.MENTEE)
+        .exclude(Exists(Pairing.objects.filter(mentee=OuterRef("pk")).active()))
+        .exclude(Exists(PendingRequest.objects.filter(mentee=OuterRef("pk"))))
+        .exclude(Exists(WaitlistEntry.objects.filter(mentee=OuterRef("pk"))))
+    )
+    return _waitlist_search(qs, query).order_by("last_name", "first_name", "id")

@@ -7,101 +7,24 @@ JavaScript. The rules (who may wait, the order, offering seats) live in pairing.
 """
 
 from django.contrib import messages
-from django.core.paginator import Page, Paginator
-from django.db.models import (
-    Count,
-    Exists,
-    IntegerField,
-    OuterRef,
-    Prefetch,
-    Q,
-    QuerySet,
-    Subquery,
-)
-from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
-from pairing import export, waitlist
+from pairing import export, selectors, waitlist
 from pairing.forms import AddForm
-from pairing.models import Pairing, PendingRequest, WaitlistEntry
+from pairing.models import WaitlistEntry
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.htmx import render_page
 from pairing_admin.lib.params import row_id, search_text
-from pairing_admin.lib.search import search_words, words_filter
 from programs.access import program_view
 from programs.models import Participant, Program
-from programs.selectors import PERSON_FIELDS
 
-PAGE_SIZE = 50
 # Mentees offered in the add form's list at once; a search narrows it.
 CANDIDATES_SHOWN = 100
 TEMPLATE = "pairing/waitlist.html"
-
-
-# --- Reading ----------------------------------------------------------------------------
-
-
-def _search(qs: QuerySet, query: str, prefix: str = "") -> QuerySet:
-    """Every word must match a name, the email or the department ("Ann Lee" finds Ann Lee)."""
-    return qs.filter(words_filter(query, [prefix + field for field in PERSON_FIELDS]))
-
-
-def _ahead() -> Coalesce:
-    """How many entries of the program come before this one in offer order."""
-    before = WaitlistEntry.objects.filter(program=OuterRef("program")).filter(
-        Q(priority__gt=OuterRef("priority"))
-        | Q(priority=OuterRef("priority"), joined_at__lt=OuterRef("joined_at"))
-        | Q(priority=OuterRef("priority"), joined_at=OuterRef("joined_at"), pk__lt=OuterRef("pk"))
-    )
-    counted = before.order_by().values("program").annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
-
-
-def waitlist_page(program: Program, *, query: str = "", page_number=None) -> Page:
-    """One page (50 rows) of the waitlist in offer order, each entry with its `position`.
-
-    A fixed number of queries at any size. Unsearched, a row's position is its
-    place on the page; searched, each row counts the entries ahead of it, so
-    "Ann Lee" shows where Ann Lee really stands.
-    """
-    named = Participant.objects.only("first_name", "last_name").order_by(
-        "last_name", "first_name", "id"
-    )
-    qs = (
-        waitlist.entries(program)
-        .select_related("mentee", "added_by")
-        .prefetch_related(Prefetch("wanted_mentors", queryset=named))
-    )
-    searched = bool(search_words(query))
-    if searched:
-        qs = _search(qs, query, prefix="mentee__").annotate(ahead=_ahead())
-    page = Paginator(qs, PAGE_SIZE).get_page(page_number)
-    page.object_list = list(page.object_list)
-    for place, entry in enumerate(page.object_list, start=page.start_index()):
-        entry.position = entry.ahead + 1 if searched else place
-    return page
-
-
-def waiting_count(program: Program) -> int:
-    return WaitlistEntry.objects.filter(program=program).count()
-
-
-def add_candidates(program: Program, *, query: str = "") -> QuerySet[Participant]:
-    """Mentees who could join: no active pairing, no pending request, not already waiting."""
-    qs = (
-        Participant.objects.filter(program=program, role=Participant.Role.MENTEE)
-        .exclude(Exists(Pairing.objects.filter(mentee=OuterRef("pk")).active()))
-        .exclude(Exists(PendingRequest.objects.filter(mentee=OuterRef("pk"))))
-        .exclude(Exists(WaitlistEntry.objects.filter(mentee=OuterRef("pk"))))
-    )
-    return _search(qs, query).order_by("last_name", "first_name", "id")
-
-
-# --- Views ------------------------------------------------------------------------------
 
 
 def _url(program: Program, name: str = "waitlist") -> str:
@@ -122,7 +45,7 @@ def waitlist_tab(request: HttpRequest, program: Program) -> HttpResponse:
     """Waitlist: "N waiting, M seats free", search, 50 rows a page, Remove per row."""
     target = request.htmx.target if request.htmx else None
     if target == "waitlist-count":
-        context = {"waitlist_count": waiting_count(program)}
+        context = {"waitlist_count": selectors.waiting_count(program)}
         return render_page(request, "programs/_pairing_tabs.html#waitlist_count", context)
     query = search_text(request.GET.get("q"))
     summary = waitlist.waiting_summary(program)
@@ -132,7 +55,7 @@ def waitlist_tab(request: HttpRequest, program: Program) -> HttpResponse:
         "query": query,
         "summary": summary,
         "waitlist_count": summary["waiting"],
-        "page": waitlist_page(program, query=query, page_number=request.GET.get("page")),
+        "page": selectors.waitlist_page(program, query=query, page_number=request.GET.get("page")),
     }
     partials = {"pairing-panel": "panel", "waitlist-results": "results"}
     return render_page(request, TEMPLATE, context, partials=partials)
@@ -158,7 +81,7 @@ def waitlist_add(request: HttpRequest, program: Program) -> HttpResponse:
             else:
                 messages.success(request, _joined_message(mentee))
                 return redirect(_url(program))
-    candidates = list(add_candidates(program, query=query)[: CANDIDATES_SHOWN + 1])
+    candidates = list(selectors.add_candidates(program, query=query)[: CANDIDATES_SHOWN + 1])
     context = {
         "program": program,
         "tab": "waitlist",
@@ -168,7 +91,7 @@ def waitlist_add(request: HttpRequest, program: Program) -> HttpResponse:
         "candidates": candidates[:CANDIDATES_SHOWN],
         "more_candidates": len(candidates) > CANDIDATES_SHOWN,
         "chosen_id": row_id(request.POST.get("mentee")),
-        "waitlist_count": waiting_count(program),
+        "waitlist_count": selectors.waiting_count(program),
     }
     return render_page(request, TEMPLATE, context, partials={"pairing-panel": "add"}, status=status)
 
