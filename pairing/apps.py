@@ -16,7 +16,7 @@ class PairingConfig(AppConfig):
     verbose_name = "Pairing"
 
     def ready(self) -> None:
-        from pairing.engagement import change_problems, change_touches_pairing
+        from pairing.participant_ties import change_problems, change_touches_pairing
         from pairing.services import seats_changed
         from pairing.unpaired import not_engaged
         from programs import hooks

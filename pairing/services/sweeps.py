@@ -264,7 +264,7 @@ def seats_changed(
     the requests of those now full, and offer the free seats of the others to the waitlist.
 
     Registered on programs.hooks.mentors_changed. The admin's edit and the
-    import lock a mentor whose seats they take away (pairing.engagement), so
+    import lock a mentor whose seats they take away (pairing.participant_ties), so
     no request can be made for them meanwhile; seats they add are offered
     under locks taken without waiting.
     """

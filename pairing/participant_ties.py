@@ -1,17 +1,11 @@
 """What ties participants to pairing, for the profile edits that must respect it.
 
-An admin's edit or a CSV re-import may change a person's role or a mentor's
-capacity. Neither may leave the data contradicting itself: a mentor who is
-now a mentee still mentoring two people, a mentee who is now a mentor still
-in their own pairing or holding a request, a mentor with capacity 1 and two
-active pairings. `engagement_problems` says, in words for the admin, what
-stands in the way; the callers refuse the change and write nothing.
-
-Programs' edit and import ask through programs.hooks (PairingConfig.ready()
-registers `change_touches_pairing` and `change_problems`), so programs never
-imports pairing. Callers lock the participants' rows first (the approvals and
-the auto-pair confirm lock the mentor's row before pairing), so what is read
-here cannot change before their edit commits.
+An admin's edit or a CSV re-import may change a person's role or a mentor's capacity, but
+never so the data contradicts itself (a mentor turned mentee still mentoring, a capacity
+below the active pairings). `change_problems` says, in words for the admin, what stands in
+the way; the callers refuse the change and write nothing. Programs asks through
+programs.hooks (registered by PairingConfig.ready()); callers lock the participants' rows
+first, so what is read here cannot change before their edit commits.
 """
 
 from collections.abc import Iterable
