@@ -1,23 +1,11 @@
 """Monitor Health: the health of each active pairing, and the program's figures.
 
-A pairing's health is computed in SQL, from its held sessions and the
-program's rules, so a list of any length costs the same few queries and every
-figure is live: nothing is cached, everything is read on request. Two forms
-of the same rules: ORM annotations (`with_health`, for the Active Pairings
-tab and its filters) and a derived table (`health_table`: held sessions
-grouped once per pairing, then joined) for the Health tab's figures and the
-PostgreSQL export, where grouping 10,000 or 100,000 joined rows costs far more.
-Tests check that both forms agree.
-
-Rules (each number is the program's own, see HealthRules):
-- Too Early to Tell: no session yet, and the first one is not due: started
-  less than `first_session_days` days ago.
-- Needs Check-in: no session `first_session_days` days after the start, or a
-  session once but none in the last `recent_days` days.
-- On Track: a session held, the last one within `recent_days` days.
-A pairing without a held session is never On Track. Days are calendar days of
-the organization's time zone: a pairing that began on 1 January (local) is 15
-days old on the 16th wherever the server's clock or UTC says otherwise.
+Computed in SQL from held sessions and the program's rules (HealthRules), live at any size, in
+two forms tests hold equal: ORM annotations (`with_health`, the Active Pairings tab) and a
+derived table (`health_table`) for the Health tab's figures and the PostgreSQL export. Too
+Early to Tell: no session, the first not yet due. Needs Check-in: none `first_session_days`
+after the start, or none in the last `recent_days`. On Track: the last held session within
+`recent_days`. Days are calendar days of the organization's time zone.
 """
 
 from dataclasses import dataclass

@@ -1,24 +1,11 @@
-"""The waitlist: mentees who found no mentor with room wait in order, and a seat
-that frees is offered at once to the first of them who may take it.
+"""The waitlist: mentees who found no mentor with room wait in order, and a seat that frees
+is offered at once to the first of them who may take it (Admin-led programs: no offers).
 
-A seat is offerable when a mentor accepts requests and capacity > active
-pairings + pending requests + seats a staged auto-pair run holds: a pending
-request already speaks for a seat, so a waitlist offer never makes a request
-the mentor could not approve. In a program with Approval the offer is a
-pending request made for the mentee (both are emailed; the mentee may
-withdraw it from their link), and the mentee's entry keeps their place
-while it waits: if it ends without a pairing they are back in line where
-they were (back_in_line). Without Approval the offer is a pairing. Admin-led
-programs get no automatic offers: the Waitlist tab shows how many wait and how
-many seats are free, with a one-click auto-pair of the waitlist.
-
-Locks, the same rule as pairing.services: whoever frees a seat holds the
-mentor's participant row, so one seat is never offered twice. Mentees are
-taken with SKIP LOCKED, so two seats freeing at once in two transactions
-never offer one mentee twice (the second skips a mentee the first holds and
-takes the next one) and never wait on each other. A waitlist row changes
-under its mentee's lock, or, when an offer ends, under the lock of the
-ended request, which nobody else can act on any more.
+An offer is a pending request with Approval (the mentee keeps their place until it ends:
+back_in_line), a pairing without. Seats come from pairing.seats (requests and staged runs
+count). Locks: whoever frees a seat holds the mentor's row; mentees are taken with SKIP
+LOCKED, so one mentee is never offered twice; a waitlist row changes under its mentee's
+lock, or, when an offer ends, under the ended request's (docs/concurrency.md).
 """
 
 from collections import defaultdict
