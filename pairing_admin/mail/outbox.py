@@ -98,7 +98,7 @@ def chunked(items: Sequence, size: int) -> Iterable[list]:
         yield list(items[start : start + size])
 
 
-def _hand_over(ids: Sequence[int]) -> None:
+def hand_over(ids: Sequence[int]) -> None:
     """Give rows to the broker, BATCH_SIZE ids per task.
 
     A broker that is down loses nothing: the rows stay queued and the sweeper
@@ -125,7 +125,7 @@ def outbox_dispatch(*, keys: Sequence[str] = (), batch_id: int | None = None) ->
             chunk = keys[start : start + 1000]
             ids += queued.filter(idempotency_key__in=chunk).values_list("pk", flat=True)
         ids.sort()
-    _hand_over(ids)
+    hand_over(ids)
     return len(ids)
 
 
@@ -165,6 +165,6 @@ def outbox_resend(*, program: models.Model, email_id: int, user) -> OutboundEmai
             raise DomainError("This email has already been queued again.")
         # programs records it in the activity log, in this transaction.
         email_resent.send(sender=OutboundEmail, program=program, user=user, email=row)
-        transaction.on_commit(lambda: _hand_over([row.pk]), robust=True)
+        transaction.on_commit(lambda: hand_over([row.pk]), robust=True)
     row.refresh_from_db()
     return row

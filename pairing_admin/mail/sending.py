@@ -35,7 +35,7 @@ from psycopg import pq
 from pairing_admin.lib.db import is_postgresql
 from pairing_admin.mail.message import OutboxEmail
 from pairing_admin.mail.models import OutboundEmail, Suppression
-from pairing_admin.mail.sweep import _requeue_abandoned, sending_stale_default
+from pairing_admin.mail.sweep import requeue_abandoned, sending_stale_default
 from pairing_admin.mail.tasks import send_outbox_batch
 
 log = logging.getLogger(__name__)
@@ -439,7 +439,7 @@ def outbox_send_batch(ids: Sequence[int]) -> dict[str, int]:
     the sweep itself waits its turn, while every batch a live worker starts
     looks first, so those emails wait at most for the next batch to start.
     """
-    adopted = _requeue_abandoned(timezone.now(), sending_stale_default(), BATCH_SIZE)
+    adopted = requeue_abandoned(timezone.now(), sending_stale_default(), BATCH_SIZE)
     if adopted:
         log.info("adopting %d emails a stopped worker held", len(adopted))
     lease = _Lease()

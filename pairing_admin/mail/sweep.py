@@ -11,7 +11,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from pairing_admin.mail.models import OutboundEmail
-from pairing_admin.mail.outbox import _hand_over
+from pairing_admin.mail.outbox import hand_over
 
 SWEEP_LIMIT = 20_000
 Status = OutboundEmail.Status
@@ -38,7 +38,7 @@ def abandoned(stale_after: timedelta | None = None) -> Q:
     return Q(status=Status.SENDING, touched_at__lt=Now() - stale_after)
 
 
-def _requeue_abandoned(now, stale_after: timedelta, limit: int) -> list[int]:
+def requeue_abandoned(now, stale_after: timedelta, limit: int) -> list[int]:
     """Put back in the queue up to `limit` "sending" rows nobody renewed for `stale_after`."""
     with transaction.atomic():
         ids = list(
@@ -73,7 +73,7 @@ def outbox_sweep(
     now = timezone.now()
     cutoff = now - stale_after
     with transaction.atomic():
-        stuck_sending = _requeue_abandoned(now, sending_stale_after, SWEEP_LIMIT)
+        stuck_sending = requeue_abandoned(now, sending_stale_after, SWEEP_LIMIT)
         stale_queued = list(
             OutboundEmail.objects.select_for_update(skip_locked=True)
             .filter(status=Status.QUEUED, touched_at__lt=cutoff)
@@ -83,5 +83,5 @@ def outbox_sweep(
         )
         OutboundEmail.objects.filter(pk__in=stale_queued).update(touched_at=now)
         ids = sorted(set(stuck_sending) | set(stale_queued))
-    _hand_over(ids)
+    hand_over(ids)
     return {"requeued_sending": len(stuck_sending), "redispatched": len(ids)}

@@ -191,7 +191,7 @@ def _pending(ids: list[int], tag: str):
 def _run(program, *, label: str, env: dict, n: int, one_per_task: bool, smtp_port=None,
          sink_pid=None) -> float:  # fmt: skip
     from pairing_admin.celery import app
-    from pairing_admin.mail.outbox import _hand_over
+    from pairing_admin.mail.outbox import hand_over
     from pairing_admin.mail.tasks import send_outbox_batch
     from tests.support.worker import Worker
 
@@ -216,7 +216,7 @@ def _run(program, *, label: str, env: dict, n: int, one_per_task: bool, smtp_por
             for pk in ids:
                 send_outbox_batch.delay([pk])
         else:
-            _hand_over(ids)
+            hand_over(ids)
         published = time.perf_counter() - started
         deadline = time.monotonic() + 900
         while next(pending):

@@ -116,7 +116,7 @@ def test_dispatch_skips_rows_no_longer_queued(db, program, handed_over):
 
 def test_hand_over_gives_the_broker_batches_of_500(db, program, handed_over):
     ids = _rows(program, N)
-    outbox._hand_over(ids)
+    outbox.hand_over(ids)
     _assert_batched(handed_over, ids)
 
 
@@ -278,7 +278,7 @@ def test_a_broker_that_is_down_leaves_the_rows_to_the_sweeper_with_one_warning(
 
     monkeypatch.setattr(send_outbox_batch, "apply_async", unreachable)
     with caplog.at_level("WARNING", logger="pairing_admin.mail.outbox"):
-        outbox._hand_over(list(range(1, 1202)))
+        outbox.hand_over(list(range(1, 1202)))
     assert len(tried) == 1  # the first refusal ends the hand-over
     (record,) = [r for r in caplog.records if r.name == "pairing_admin.mail.outbox"]
     assert record.levelname == "WARNING" and "1201 emails wait for the sweeper" in record.message
