@@ -2,7 +2,8 @@
 
 Every admin view goes through `admin_view` (login + at least one membership)
 and then `program_for_admin` / `organizations_for` to reach data; a view of
-one program does both through `program_view`. Membership
+one program does both through `program_view` (of one organization:
+`organization_view`). Membership
 is read from the database on every request, so removing an admin from an
 organization takes effect on their next click.
 """
@@ -85,6 +86,27 @@ def program_view(
             if request.method not in allowed:
                 return HttpResponseNotAllowed(allowed)
             return view(request, program, *args, **({} if load else kwargs))
+
+        return admin_view(scoped)
+
+    return decorate
+
+
+def organization_view(methods: Sequence[str] = ("GET",)) -> Callable:
+    """An admin view of one organization: `view(request, organization, **url_kwargs)`.
+
+    Like `program_view`: the URL's `organization_id`, scoped to the admin's
+    organizations, 404 for anyone else before any 405.
+    """
+    allowed = list(methods)
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def scoped(request: HttpRequest, organization_id: int, **kwargs) -> HttpResponse:
+            organization = organization_for_admin(request.user, organization_id)
+            if request.method not in allowed:
+                return HttpResponseNotAllowed(allowed)
+            return view(request, organization, **kwargs)
 
         return admin_view(scoped)
 

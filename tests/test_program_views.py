@@ -8,12 +8,15 @@ method, before any 405 that would tell them the URL exists.
 import pytest
 from django.urls import reverse
 
+from invitations.models import InvitationBatch
 from tests import factories
 
 # (URL name, the htmx target that gets a fragment)
 FRAGMENT_PAGES = [
     ("programs:participants", "participant-results"),
     ("programs:pairing", "pairing-panel"),
+    ("email_log:list", "email-log-results"),
+    ("invitations:support_request", "support-panel"),
     ("pairing:unpaired", "unpaired-results"),
     ("pairing:active", "active-results"),
     ("pairing:health", "pairing-panel"),
@@ -38,6 +41,19 @@ def test_page_and_its_fragment_vary_on_the_htmx_headers(name, target, live, org_
         assert _vary(response) >= {"hx-request", "hx-target", "cookie"}, name
 
 
+def test_invite_batch_progress_and_its_fragment_vary_on_the_htmx_headers(live, org_admin_client):
+    batch = InvitationBatch.objects.create(program=live, kind="all")
+    url = reverse("invite:batch", kwargs={"program_id": live.pk, "batch_id": batch.pk})
+    page = org_admin_client.get(url)
+    fragment = org_admin_client.get(
+        url, headers={"HX-Request": "true", "HX-Target": "batch-progress"}
+    )
+    assert page.status_code == fragment.status_code == 200
+    assert "<html" in page.content.decode() and "<html" not in fragment.content.decode()
+    for response in (page, fragment):
+        assert _vary(response) >= {"hx-request", "hx-target", "cookie"}
+
+
 def _post_only_urls(program, user):
     mentee = factories.ParticipantFactory(program=program)
     ids = {"program_id": program.pk}
@@ -46,6 +62,9 @@ def _post_only_urls(program, user):
         reverse("programs:pairing_step_undo", kwargs={**ids, "step": "integrations"}),
         reverse("pairing:waitlist_remove", kwargs={**ids, "mentee_id": mentee.pk}),
         reverse("requests:cancel", kwargs={**ids, "request_id": 1}),
+        reverse("email_log:resend", kwargs={**ids, "email_id": 1}),
+        reverse("email_templates:reset", kwargs={**ids, "kind": "invitation"}),
+        reverse("invite:batch_stop", kwargs={**ids, "batch_id": 1}),
     ]
 
 

@@ -4,12 +4,12 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
 
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.lib.htmx import render_page
 from pairing_admin.lib.params import row_id, search_text
 from pairing_admin.mail import email_templates as svc
 from pairing_admin.mail import outbox, selectors
@@ -22,8 +22,8 @@ from pairing_admin.mail.rendering import (
     Template,
     TemplateError,
 )
-from programs.access import admin_view, program_for_admin
-from programs.models import Participant
+from programs.access import program_view
+from programs.models import Participant, Program
 
 
 def _filters(data) -> dict[str, str]:
@@ -44,9 +44,8 @@ def _log_url(program_id: int, filters: dict[str, str], page: str = "") -> str:
     return f"{url}?{urlencode(query)}" if query else url
 
 
-@admin_view
-def email_log(request: HttpRequest, program_id: int) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)
+@program_view(methods=("GET", "HEAD"))
+def email_log(request: HttpRequest, program: Program) -> HttpResponse:
     filters = _filters(request.GET)
     emails = selectors.outbox_log(
         program=program, status=filters["status"], kind=filters["kind"], recipient=filters["q"]
@@ -62,17 +61,13 @@ def email_log(request: HttpRequest, program_id: int) -> HttpResponse:
         "kinds": EmailKind.choices,
         "status_counts": [(label, counts[value]) for value, label in OutboundEmail.Status.choices],
     }
-    template = "programs/email_log.html"
-    if request.htmx and request.htmx.target == "email-log-results":
-        template += "#results"
-    return render(request, template, context)
+    return render_page(
+        request, "programs/email_log.html", context, partials={"email-log-results": "results"}
+    )
 
 
-@admin_view
-def email_resend(request: HttpRequest, program_id: int, email_id: int) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)  # 404 before 405: reveal nothing
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+@program_view(methods=("POST",))
+def email_resend(request: HttpRequest, program: Program, email_id: int) -> HttpResponse:
     back = _log_url(program.pk, _filters(request.POST), request.POST.get("page", ""))
     try:
         row = outbox.outbox_resend(program=program, email_id=email_id, user=request.user)
@@ -86,15 +81,14 @@ def email_resend(request: HttpRequest, program_id: int, email_id: int) -> HttpRe
 # --- The template editor ------------------------------------------------------------
 
 
-def _kind(kind: str) -> EmailKind:
+def _kind(program: Program, kind: str) -> EmailKind:
     if kind not in EmailKind.values or kind not in svc.EDITABLE_KINDS:
         raise Http404("No such email")
     return EmailKind(kind)
 
 
-@admin_view
-def email_template_list(request: HttpRequest, program_id: int) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)
+@program_view(methods=("GET", "HEAD"))
+def email_template_list(request: HttpRequest, program: Program) -> HttpResponse:
     return render(
         request,
         "programs/email_template_list.html",
@@ -102,11 +96,8 @@ def email_template_list(request: HttpRequest, program_id: int) -> HttpResponse:
     )
 
 
-@admin_view
-@require_http_methods(["GET", "POST"])
-def email_template_edit(request: HttpRequest, program_id: int, kind: str) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)
-    kind = _kind(kind)
+@program_view(methods=("GET", "POST"), load=_kind)
+def email_template_edit(request: HttpRequest, program: Program, kind: EmailKind) -> HttpResponse:
     current = svc.template_for(program, kind)
     participant = None
     participant_id = row_id(request.GET.get("participant") or request.POST.get("participant"))
@@ -160,12 +151,8 @@ def email_template_edit(request: HttpRequest, program_id: int, kind: str) -> Htt
     )
 
 
-@admin_view
-def email_template_reset(request: HttpRequest, program_id: int, kind: str) -> HttpResponse:
-    program = program_for_admin(request.user, program_id)  # 404 before 405: reveal nothing
-    kind = _kind(kind)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+@program_view(methods=("POST",), load=_kind)
+def email_template_reset(request: HttpRequest, program: Program, kind: EmailKind) -> HttpResponse:
     svc.email_template_reset(program=program, kind=kind)
     messages.success(request, f"“{kind.label}” email reset to the default.")
     return redirect("email_templates:edit", program_id=program.pk, kind=kind.value)

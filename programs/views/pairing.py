@@ -7,24 +7,16 @@ warning, the activity log).
 """
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from pairing_admin.lib.htmx import render_page
 from pairing_admin.lib.params import row_id
 from programs import selectors, services
-from programs.access import (
-    admin_view,
-    organization_for_admin,
-    program_view,
-    programs_for,
-)
+from programs.access import organization_view, program_view, programs_for
 from programs.forms import IntegrationForm
 from programs.models import Integration, LaunchStep, Organization, Program
-
-# As elsewhere, authorization comes before the method check, so another
-# organization's admin gets 404 for every method.
 
 PAGE = "programs/pairing.html"
 
@@ -146,11 +138,8 @@ def _row(integration: Integration, form: IntegrationForm | None = None, **extra)
     return {"integration": integration, "form": form, **extra}
 
 
-@admin_view
-def integration_list(request: HttpRequest, organization_id: int) -> HttpResponse:
-    organization = organization_for_admin(request.user, organization_id)
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
+@organization_view(methods=("GET", "POST"))
+def integration_list(request: HttpRequest, organization: Organization) -> HttpResponse:
     back = _back_program(request, organization)
     context = {
         "organization": organization,

@@ -1,12 +1,13 @@
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.lib.htmx import render_page
 from pairing_admin.lib.params import row_id
-from programs.access import admin_view, program_for_admin
+from programs.access import program_view
 from programs.forms import SupportRequestForm
-from programs.models import LaunchStep, SupportRequest
+from programs.models import LaunchStep, Program, SupportRequest
 from programs.selectors import support_recipient
 from programs.support import (
     AlreadySent,
@@ -18,12 +19,9 @@ from programs.support import (
 SUPPORT_PAGE = "programs/support_request.html"
 
 
-@admin_view
-def support_request(request: HttpRequest, program_id: int) -> HttpResponse:
+@program_view(methods=("GET", "POST"))
+def support_request(request: HttpRequest, program: Program) -> HttpResponse:
     """Write to the customer support advisor; afterwards, offer to tick the step off."""
-    program = program_for_admin(request.user, program_id)
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     form = SupportRequestForm(request.POST or None)
     sent = None
     fresh_token = False
@@ -64,7 +62,4 @@ def support_request(request: HttpRequest, program_id: int) -> HttpResponse:
         .first(),
         "step": LaunchStep.Step.SUPPORT_ADVISOR,
     }
-    template = SUPPORT_PAGE
-    if request.htmx and request.htmx.target == "support-panel":
-        template += "#panel"
-    return render(request, template, context)
+    return render_page(request, SUPPORT_PAGE, context, partials={"support-panel": "panel"})

@@ -9,19 +9,21 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
 from invitations import selectors, services
+from invitations.models import InvitationBatch
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.lib.htmx import render_page
 from pairing_admin.lib.params import row_id, row_ids
 from pairing_admin.mail.email_templates import sample_url
 from pairing_admin.mail.models import EmailKind
 from pairing_admin.mail.outbox import template_for
 from pairing_admin.mail.rendering import render as render_email
-from programs.access import admin_view, program_for_admin
+from programs.access import program_view
 from programs.models import Participant, Program
 
 PROMPT = "invitations/invite_prompt.html"
@@ -98,12 +100,9 @@ def _sent(request, program, batch) -> HttpResponse:
     return redirect("invite:batch", program_id=program.pk, batch_id=batch.pk)
 
 
-@admin_view
-def invite_all(request: HttpRequest, program_id: int) -> HttpResponse:
+@program_view(methods=("GET", "POST"))
+def invite_all(request: HttpRequest, program: Program) -> HttpResponse:
     """GET: the Invite all Mentees prompt. POST: Send Emails."""
-    program = program_for_admin(request.user, program_id)
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     pool = selectors.mentees_not_invited(program)
     if request.method == "GET":
         return _prompt(request, program, mode="all", pool=pool)
@@ -118,12 +117,9 @@ def invite_all(request: HttpRequest, program_id: int) -> HttpResponse:
     return _sent(request, program, batch)
 
 
-@admin_view
-def invite_selected(request: HttpRequest, program_id: int) -> HttpResponse:
+@program_view(methods=("GET", "POST"))
+def invite_selected(request: HttpRequest, program: Program) -> HttpResponse:
     """Invite to Pair (one row) or Perform Bulk Action on Selected -> Invite."""
-    program = program_for_admin(request.user, program_id)
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     ids = _ids(request)
     # Only this program's mentees that are still not invited: anything else
     # in the request is dropped here and re-checked in the service.
@@ -152,12 +148,9 @@ def _asked_at(request: HttpRequest) -> datetime | None:
     return value if value.tzinfo else None
 
 
-@admin_view
-def invite_resend(request: HttpRequest, program_id: int) -> HttpResponse:
+@program_view(methods=("GET", "POST"))
+def invite_resend(request: HttpRequest, program: Program) -> HttpResponse:
     """Resend invitation: its own confirmation, and only to invitations sent before it."""
-    program = program_for_admin(request.user, program_id)
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     ids = _ids(request)
     now = timezone.now()
     if request.method == "GET":
@@ -191,33 +184,30 @@ def invite_resend(request: HttpRequest, program_id: int) -> HttpResponse:
     return _sent(request, program, batch)
 
 
-@admin_view
-def batch_progress(request: HttpRequest, program_id: int, batch_id: int) -> HttpResponse:
-    """The batch's progress; htmx polls the fragment every second until it is done."""
-    program = program_for_admin(request.user, program_id)
-    if request.method != "GET":
-        return HttpResponseNotAllowed(["GET"])
+def _batch_or_404(program: Program, batch_id: int) -> InvitationBatch:
     batch = selectors.batch_for_program(program, batch_id)
     if batch is None:
         raise Http404("No such batch")
-    template = "invitations/invite_batch.html"
-    if request.htmx and request.htmx.target == "batch-progress":
-        template += "#progress"
+    return batch
+
+
+@program_view(methods=("GET",), load=_batch_or_404)
+def batch_progress(request: HttpRequest, program: Program, batch: InvitationBatch) -> HttpResponse:
+    """The batch's progress; htmx polls the fragment every second until it is done."""
     context = {
         "program": program,
         "batch": batch,
         "progress": selectors.batch_progress(batch),
         "sweep_seconds": settings.OUTBOX_SWEEP_SECONDS,
     }
-    return render(request, template, context)
+    return render_page(
+        request, "invitations/invite_batch.html", context, partials={"batch-progress": "progress"}
+    )
 
 
-@admin_view
-def batch_stop(request: HttpRequest, program_id: int, batch_id: int) -> HttpResponse:
+@program_view(methods=("POST",))
+def batch_stop(request: HttpRequest, program: Program, batch_id: int) -> HttpResponse:
     """Stop sending a batch: emails not handed to the email service yet are never sent."""
-    program = program_for_admin(request.user, program_id)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
     try:
         stopped = services.invitation_batch_stop(
             program=program, batch_id=batch_id, user=request.user
