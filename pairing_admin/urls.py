@@ -7,21 +7,15 @@ from django.views.generic import RedirectView
 from pairing import urls as pairing_urls
 from pairing_admin import views
 from pairing_admin.mail.webhooks import webhook_urlpatterns
-from programs.urls import site_urlpatterns
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="programs:list", permanent=False), name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
-    path("", include(site_urlpatterns)),
-    path("programs/", include("programs.urls")),
-    # Before the template editor, whose "<str:kind>/" would swallow "log/".
-    path("programs/<int:program_id>/emails/log/", include("programs.email_log_urls")),
-    path("programs/<int:program_id>/emails/", include("programs.email_template_urls")),
-    path("programs/<int:program_id>/invite/", include("invitations.invite_urls")),
-    # Both mount their own program-scoped paths (programs/<id>/pairing/...).
-    path("", include("programs.support_urls")),
+    # Each mounts its own paths (programs/<id>/...), several namespaces.
+    path("", include("programs.urls")),
+    path("programs/<int:program_id>/invite/", include("invitations.urls")),
     path("", include("pairing.urls")),
     path("programs/<int:program_id>/requests/", include(pairing_urls.request_urlpatterns)),
     path("django-admin/", admin.site.urls),

@@ -1,18 +1,23 @@
-from django.urls import path
+"""Every URL of programs: its own namespace, and the email and support pages' namespaces.
+
+Mounted at the site's root by pairing_admin/urls.py.
+"""
+
+from django.urls import include, path
 
 from programs.views import (
+    emails,
     imports,
     match_weights,
     pairing,
     participants,
     programs,
     registration,
+    support,
     system,
 )
 
-app_name = "programs"
-
-urlpatterns = [
+program_patterns = [
     path("", programs.program_list, name="list"),
     path("new/", programs.program_create, name="create"),
     path("<int:program_id>/", programs.program_detail, name="detail"),
@@ -60,14 +65,41 @@ urlpatterns = [
     ),
 ]
 
-# Mounted at the site's root without the namespace: the public join links and
-# the System page keep their short paths and names ("register", "system").
-site_urlpatterns = [
+email_log_patterns = [
+    path("", emails.email_log, name="list"),
+    path("<int:email_id>/resend/", emails.email_resend, name="resend"),
+]
+
+email_template_patterns = [
+    path("", emails.email_template_list, name="list"),
+    path("<str:kind>/", emails.email_template_edit, name="edit"),
+    path("<str:kind>/reset/", emails.email_template_reset, name="reset"),
+]
+
+support_patterns = [
+    path("", support.support_request, name="support_request"),
+]
+
+urlpatterns = [
+    # Without a namespace: the public join links and the System page keep
+    # their short paths and names ("register", "system").
     path("system/", system.system, name="system"),
     path("join/<str:token>/", registration.register, name="register"),
     path(
         "join/<str:token>/confirm/<str:code>/",
         registration.register_confirm,
         name="register_confirm",
+    ),
+    path("programs/", include((program_patterns, "programs"))),
+    # Before the template editor, whose "<str:kind>/" would swallow "log/".
+    path("programs/<int:program_id>/emails/log/", include((email_log_patterns, "email_log"))),
+    path(
+        "programs/<int:program_id>/emails/",
+        include((email_template_patterns, "email_templates")),
+    ),
+    # The namespace the page had when it lived in invitations: its URL names stay.
+    path(
+        "programs/<int:program_id>/pairing/support/",
+        include((support_patterns, "invitations")),
     ),
 ]
