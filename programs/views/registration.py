@@ -1,8 +1,9 @@
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods
 
 from pairing_admin.lib import ratelimit
 from programs.forms import RegistrationForm
@@ -47,11 +48,10 @@ def _private(response: HttpResponse) -> HttpResponse:
 
 
 @csrf_protect
+@require_http_methods(["GET", "POST"])
 def register(request: HttpRequest, token: str) -> HttpResponse:
     """The public registration form behind a program's link (no login)."""
     program = _program(token)
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     context = {"program": program, "valid_for": CONFIRM_VALID_FOR_TEXT}
     if request.method == "GET" and "sent" in request.GET:
         return render(request, "programs/register_done.html", context)
@@ -81,6 +81,7 @@ def register(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
 def register_confirm(request: HttpRequest, token: str, code: str) -> HttpResponse:
     """The emailed link: GET shows what would be saved and a Confirm button; POST saves it.
 
@@ -90,8 +91,6 @@ def register_confirm(request: HttpRequest, token: str, code: str) -> HttpRespons
     "Origin: null", which the check refuses.
     """
     program = _program(token)
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
     if not ratelimit.token_page_allowed(request):
         context = {"program": program, "valid_for": CONFIRM_VALID_FOR_TEXT}
         return _private(render(request, "programs/register_limited.html", context, status=429))
