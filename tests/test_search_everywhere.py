@@ -22,6 +22,7 @@ from pairing.models import (
     Pairing,
     WaitlistEntry,
 )
+from pairing_admin.mail.models import OutboundEmail
 from tests import factories
 
 PEOPLE = [("Ann", "Lee"), ("Ann", "Other"), ("Bob", "Lee")]
@@ -148,6 +149,16 @@ def _waitlist_add(program, user):
     return _url("pairing:waitlist_add", program)
 
 
+def _email_log(program, user):
+    for first, last in PEOPLE:
+        OutboundEmail.objects.create(
+            program=program, kind="invitation", idempotency_key=f"search:{first}:{last}",
+            to_email=f"{first}.{last}@example.org".lower(), to_name=f"{first} {last}",
+            subject="Hello", body_text="Hello",
+        )  # fmt: skip
+    return _url("email_log:list", program)
+
+
 PAGES = {
     "participants": _participants,
     "unpaired-not-invited": _unpaired_not_invited,
@@ -160,6 +171,7 @@ PAGES = {
     "autopair-swap-mentors": _autopair_swap_mentors,
     "waitlist": _waitlist,
     "waitlist-add": _waitlist_add,
+    "email-log": _email_log,
 }
 
 

@@ -1,8 +1,9 @@
 """Reads of the outbox: a program's email log."""
 
 from django.db import models
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
+from pairing_admin.lib.search import words_filter
 from pairing_admin.mail.models import OutboundEmail, Suppression
 
 LOG_PAGE_SIZE = 50
@@ -32,9 +33,7 @@ def outbox_log(
     if kind:
         emails = emails.filter(kind=kind)
     if recipient:
-        emails = emails.filter(
-            Q(to_email__icontains=recipient.strip()) | Q(to_name__icontains=recipient.strip())
-        )
+        emails = emails.filter(words_filter(recipient, ("to_email", "to_name")))
     return emails
 
 
