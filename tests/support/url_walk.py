@@ -33,7 +33,7 @@ STAFF_ONLY = {
 SKIPPED_NAMESPACES = {
     "admin": "Django admin: superusers only, its own login",
     "djdt": "debug toolbar",
-    "anymail": "email provider webhooks: guarded by the webhook secret (tests/invitations/test_webhooks.py)",
+    "anymail": "email provider webhooks: guarded by the webhook secret (tests/mail/test_webhooks.py)",
 }
 
 
