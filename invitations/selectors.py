@@ -16,7 +16,7 @@ Status = OutboundEmail.Status
 
 
 def _mentees(program: Program) -> QuerySet[Participant]:
-    return Participant.objects.filter(program=program, role=Participant.Role.MENTEE)
+    return Participant.objects.mentees().filter(program=program)
 
 
 def _free_mentees(program: Program) -> QuerySet[Participant]:

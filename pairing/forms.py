@@ -253,6 +253,4 @@ class AddForm(forms.Form):
 
     def __init__(self, *args, program: Program, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["mentee"].queryset = Participant.objects.filter(
-            program=program, role=Participant.Role.MENTEE
-        )
+        self.fields["mentee"].queryset = Participant.objects.mentees().filter(program=program)

@@ -461,7 +461,8 @@ def health_summary(program: Program, *, now: datetime | None = None) -> dict:
         over_7=Count("pk", filter=Q(created_at__lte=now - timedelta(days=7))),
     )
     unpaired = (
-        Participant.objects.filter(program=program, role=Participant.Role.MENTEE)
+        Participant.objects.mentees()
+        .filter(program=program)
         .exclude(Exists(Pairing.objects.filter(mentee=OuterRef("pk")).active()))
         .count()
     )

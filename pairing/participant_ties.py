@@ -34,7 +34,7 @@ def engagements(program: Program, ids: Iterable[int]) -> dict[int, Engagement]:
     ids = sorted(set(ids))
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        active = Pairing.objects.filter(program=program, status=Pairing.Status.ACTIVE)
+        active = Pairing.objects.filter(program=program).active()
         for mentor_id, count in (
             active.filter(mentor_id__in=chunk)
             .order_by()

@@ -292,7 +292,8 @@ def waiting_for(program: Program) -> dict[int, tuple[int, int]]:
     """{mentor id: (requests waiting for them, seats free)} for mentors with a request
     waiting (one query). Seats free: capacity minus active pairings."""
     active = (
-        Pairing.objects.filter(mentor=OuterRef("mentor_id"), status=Pairing.Status.ACTIVE)
+        Pairing.objects.filter(mentor=OuterRef("mentor_id"))
+        .active()
         .order_by()
         .values("mentor")
         .annotate(n=Count("pk"))

@@ -40,7 +40,7 @@ MENTOR_FIELDS = (
 def _mentors(
     program: Program, *, include_unavailable: bool, except_mentee_id: int | None = None
 ) -> QuerySet[Participant]:
-    qs = Participant.objects.filter(program=program, role=Participant.Role.MENTOR)
+    qs = Participant.objects.mentors().filter(program=program)
     if not include_unavailable:
         qs = qs.filter(accepting_requests=True)
     return seats.with_load(qs, program, except_mentee_id=except_mentee_id)
@@ -157,11 +157,7 @@ class MenteeState:
 
 def mentee_state(mentee: Participant) -> MenteeState:
     """What the mentee's link should show first (three small queries)."""
-    pairing = (
-        Pairing.objects.filter(mentee=mentee, status=Pairing.Status.ACTIVE)
-        .select_related("mentor")
-        .first()
-    )
+    pairing = Pairing.objects.filter(mentee=mentee).active().select_related("mentor").first()
     requests = list(
         MentorRequest.objects.filter(mentee=mentee).select_related("mentor").order_by("-pk")[:1]
     )

@@ -188,9 +188,7 @@ def offerable_seats(program: Program, mentor_ids: Iterable[int] | None = None) -
     Capacity minus active pairings, pending requests and seats a staged
     auto-pair run holds; only mentors who accept requests.
     """
-    mentors = Participant.objects.filter(
-        program=program, role=Participant.Role.MENTOR, accepting_requests=True
-    )
+    mentors = Participant.objects.mentors().filter(program=program, accepting_requests=True)
     if mentor_ids is not None:
         mentors = mentors.filter(pk__in=list(mentor_ids))
     rows = (

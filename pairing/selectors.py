@@ -179,7 +179,8 @@ def waiting_count(program: Program) -> int:
 def add_candidates(program: Program, *, query: str = "") -> QuerySet[Participant]:
     """Mentees who could join: no active pairing, no pending request, not already waiting."""
     qs = (
-        Participant.objects.filter(program=program, role=Participant.Role.MENTEE)
+        Participant.objects.mentees()
+        .filter(program=program)
         .exclude(Exists(Pairing.objects.filter(mentee=OuterRef("pk")).active()))
         .exclude(Exists(PendingRequest.objects.filter(mentee=OuterRef("pk"))))
         .exclude(Exists(WaitlistEntry.objects.filter(mentee=OuterRef("pk"))))

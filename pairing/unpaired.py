@@ -20,7 +20,7 @@ _SAME_MENTEE = {"mentee": OuterRef("pk"), "program": OuterRef("program")}
 
 def in_active_pairing() -> Exists:
     """True for a Participant row that is the mentee of an active pairing."""
-    return Exists(Pairing.objects.filter(**_SAME_MENTEE, status=Pairing.Status.ACTIVE))
+    return Exists(Pairing.objects.filter(**_SAME_MENTEE).active())
 
 
 def waiting_on_request() -> Exists:
@@ -37,7 +37,7 @@ def not_engaged() -> Q:
 def unpaired_mentees(program: Program, *, waiting: bool = True) -> QuerySet[Participant]:
     """The program's mentees without an active pairing; `waiting=False` also leaves
     out those with a pending request."""
-    mentees = Participant.objects.filter(program=program, role=Participant.Role.MENTEE)
+    mentees = Participant.objects.mentees().filter(program=program)
     if not waiting:
         return mentees.filter(not_engaged())
     return mentees.filter(~in_active_pairing())

@@ -87,7 +87,8 @@ def mentors_to_name(mentee: Participant, program: Program, *, limit: int) -> lis
     """The mentee's best matches among the program's mentors, with room or not, for
     the waitlist form: [{"match": Match, "has_room": bool}], best first."""
     mentors = list(
-        Participant.objects.filter(program=program, role=Role.MENTOR)
+        Participant.objects.mentors()
+        .filter(program=program)
         .exclude(said_no(mentee.pk))
         .exclude(pk__in=do_not_pair_again(mentee.pk).values("mentor_id"))
         .values(*PROFILE, "first_name", "last_name", "title")
@@ -123,7 +124,8 @@ def _wanted(program: Program, mentee: Participant, mentor_ids: Sequence[int]) ->
     if not ids:
         return []
     ok = list(
-        Participant.objects.filter(program=program, role=Role.MENTOR, pk__in=ids)
+        Participant.objects.mentors()
+        .filter(program=program, pk__in=ids)
         .exclude(said_no(mentee.pk))
         .exclude(pk__in=do_not_pair_again(mentee.pk).values("mentor_id"))
         .values(*PROFILE)

@@ -169,6 +169,14 @@ class Program(models.Model):
 PROFILE_FIELDS = ("title", "department", "location", "skills", "interests", "goals", "bio")
 
 
+class ParticipantQuerySet(models.QuerySet):
+    def mentees(self) -> "ParticipantQuerySet":
+        return self.filter(role=Participant.Role.MENTEE)
+
+    def mentors(self) -> "ParticipantQuerySet":
+        return self.filter(role=Participant.Role.MENTOR)
+
+
 class Participant(models.Model):
     class Role(models.TextChoices):
         MENTEE = "mentee", "Mentee"
@@ -204,6 +212,8 @@ class Participant(models.Model):
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.ADMIN)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ParticipantQuerySet.as_manager()
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]

@@ -76,7 +76,7 @@ def problem_for(program: Program, options: Options) -> Problem:
     """Read the program and build its candidate graph."""
     mentees = person_rows(run_mentees_qs(program, options))
     mentor_rows = person_rows(
-        Participant.objects.filter(program=program, role=Participant.Role.MENTOR),
+        Participant.objects.mentors().filter(program=program),
         "capacity",
         "accepting_requests",
     )

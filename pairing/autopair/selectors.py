@@ -125,7 +125,7 @@ def mentors_to_swap_in(run: AutoPairRun, mentee: Participant, *, query: str = ""
     SWAP_RESULTS.
     """
     options = Options.from_json(run.options)
-    qs = Participant.objects.filter(program=run.program_id, role=Participant.Role.MENTOR)
+    qs = Participant.objects.mentors().filter(program=run.program_id)
     if not options.include_not_accepting:
         qs = qs.filter(accepting_requests=True)
     qs = qs.filter(words_filter(query, PERSON_FIELDS))

@@ -170,9 +170,8 @@ def _available_mentor_ids(program: Program, ids: Sequence[int], *, mentee_id: in
     mentee, who declined them or whose pairing with them ended, are left out.
     """
     rows = (
-        Participant.objects.filter(
-            program=program, role=Participant.Role.MENTOR, accepting_requests=True, pk__in=ids
-        )
+        Participant.objects.mentors()
+        .filter(program=program, accepting_requests=True, pk__in=ids)
         .exclude(pk__in=do_not_pair_again(mentee_id).values("mentor_id"))
         .exclude(said_no(mentee_id))
         .values_list("pk", "capacity")

@@ -163,7 +163,8 @@ def _end(
     # Lock in id order so two bulk ends over overlapping rows cannot deadlock.
     locked = list(
         Pairing.objects.select_for_update(of=("self",))
-        .filter(program=program, pk__in=sorted(set(ids)), status=Pairing.Status.ACTIVE)
+        .filter(program=program, pk__in=sorted(set(ids)))
+        .active()
         .select_related("mentee", "mentor")
         .order_by("pk")
     )

@@ -51,9 +51,7 @@ def _validate_choices(program: Program, mentor_ids: Sequence[int], note: str) ->
         raise DomainError(f"You can choose up to {program.max_preferences} mentors.")
     if len(note) > NOTE_MAX:
         raise DomainError(f"Keep the note to {NOTE_MAX} characters.")
-    found = Participant.objects.filter(
-        program=program, role=Participant.Role.MENTOR, pk__in=ids
-    ).count()
+    found = Participant.objects.mentors().filter(program=program, pk__in=ids).count()
     if found != len(ids):
         raise DomainError("One of the mentors you chose is not in this program.")
     return ids

@@ -194,9 +194,7 @@ def preferences_submit(request: HttpRequest, token: str) -> HttpResponse:
     # refuses the rest with its reasons (a mentor this mentee must not be
     # paired with again, for one).
     offered = set(
-        Participant.objects.filter(program=program, role=Participant.Role.MENTOR).values_list(
-            "pk", flat=True
-        )
+        Participant.objects.mentors().filter(program=program).values_list("pk", flat=True)
     )
     form = PreferenceForm(request.POST, offered=offered, max_preferences=program.max_preferences)
     if not form.is_valid():
@@ -391,9 +389,8 @@ def _pairing_for(token: str) -> tuple[Pairing | None, object]:
     if resolved.problem or link.purpose != Purpose.SESSION or link.object_id is None:
         return None, None
     pairing = (
-        Pairing.objects.filter(
-            pk=link.object_id, program_id=link.program_id, status=Pairing.Status.ACTIVE
-        )
+        Pairing.objects.filter(pk=link.object_id, program_id=link.program_id)
+        .active()
         .select_related("mentee", "mentor", "program", "program__organization")
         .first()
     )

@@ -167,7 +167,8 @@ def pairing_end_bulk(request: HttpRequest, program: Program) -> HttpResponse:
     """Perform Bulk Action on Selected -> End Pairing: GET confirms, POST ends."""
     ids = _ids(request)
     chosen = list(
-        Pairing.objects.filter(program=program, pk__in=ids, status=Pairing.Status.ACTIVE)
+        Pairing.objects.filter(program=program, pk__in=ids)
+        .active()
         .select_related("mentee", "mentor")
         .order_by("mentee__last_name", "mentee__first_name", "id")[: ending.BULK_MAX]
     )

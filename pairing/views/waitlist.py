@@ -112,9 +112,7 @@ def _joined_message(mentee: Participant) -> str:
 @program_view(methods=("POST",))
 def waitlist_remove(request: HttpRequest, program: Program, mentee_id: int) -> HttpResponse:
     """Take a mentee off the waitlist (POST only); they keep no place in line."""
-    mentee = get_object_or_404(
-        Participant, program=program, role=Participant.Role.MENTEE, pk=mentee_id
-    )
+    mentee = get_object_or_404(Participant.objects.mentees(), program=program, pk=mentee_id)
     if waitlist.waitlist_leave(mentee=mentee, user=request.user):
         messages.success(request, f"{mentee.full_name} was removed from the waitlist.")
     else:
