@@ -1,12 +1,8 @@
 """When a mentor request expires: business days in the organization's calendar.
 
-The rule (docs/design.md, "Decisions"): a request made on day D
-expires at the end of the Nth business day after D, in the organization's
-timezone. Business days are Monday to Friday minus the public holidays of
-the organization's country. A request made on a weekend or a holiday counts
-the same way: the next business day is day 1. The result is stored once, in
-UTC, so a later change of timezone or holiday data never moves a deadline
-someone was already told.
+The rule is in docs/design.md ("Decisions", a request's deadline): the end of
+the Nth business day after the request, in the organization's time zone,
+skipping weekends and its country's public holidays; stored once, in UTC.
 """
 
 from datetime import date, datetime, time, timedelta

@@ -1,15 +1,9 @@
 """The triggers that keep PendingRequest (one row per pending request).
 
-PostgreSQL: statement-level triggers over transition tables, so a sweep that
-expires 10,000 requests deletes their 10,000 rows in one statement. The
-requests table gets fillfactor 90: room on each page for the new version of
-a decided row, so the change stays on its page (a HOT update).
-
-SQLite (the demo): the same rules as row-level triggers, plus one that
-refuses a second pending request for a mentee before it is stored (SQLite
-would let INSERT OR IGNORE skip the trigger's insert instead). SQLite drops
-a table's triggers when a migration rebuilds the table, so after every
-migrate `ensure_sqlite_triggers` (pairing.apps) creates any that are missing.
+PostgreSQL: statement-level triggers over transition tables. SQLite (the demo):
+the same rules as row-level triggers, which `ensure_sqlite_triggers`
+(pairing.apps) recreates after every migrate. Why they are built this way:
+docs/design.md ("Rules the database holds", the pending-request table).
 """
 
 from django.core.exceptions import ImproperlyConfigured

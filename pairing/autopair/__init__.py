@@ -1,12 +1,9 @@
 """Auto-pair: an optimal assignment of unpaired mentees to mentors, staged for review.
 
-A bipartite b-matching solved exactly as a min-cost flow (OR-tools), a pair's weight being its
-match score plus a bonus for the mentee's own choices; the objectives, the rules and the
-candidate graph are in docs/autopair.md. One open run per program: its staged proposals hold
-their mentors' seats until it is confirmed or discarded. Along its seams: options, problem
-(the candidate graph in memory), solver (min-cost flow, greedy baseline), reading (the program
-from the database), runs (start, execute, stage), review (remove, swap, confirm, discard),
-selectors (reads for the pages).
+The objectives, the rules, the candidate graph and the solver are in docs/autopair.md.
+Modules: options, problem (the candidate graph in memory), solver (min-cost flow, greedy
+baseline), reading (the program from the database), runs (start, execute, stage), review
+(remove, swap, confirm, discard), selectors (reads for the pages).
 """
 
 from pairing.autopair.options import (

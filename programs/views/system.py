@@ -1,12 +1,8 @@
 """The System page: is background work running, and how is this deployment set up.
 
-Every email depends on a Celery worker, so the deployment's staff need a way
-to check one answers without shell access. The page also names the database,
-broker and email mode, never their credentials.
-
-It is the deployment's, not an organization's: the hosts it names and the
-worker check are shared by every tenant, so only superusers see it; an
-organization's admin gets 404, as for another organization's pages.
+Superusers only (an organization's admin gets 404); the page names the
+database, broker and email mode, never their credentials. Why:
+docs/design.md ("Decisions", the System page).
 """
 
 from collections.abc import Callable
