@@ -206,9 +206,8 @@ def active_copy_sql(
         where.append("h.health = %s")
         where_params.append(health)
     if search_words(query):
-        matching = search_filter(Pairing.objects.filter(program=program).active(), query).values(
-            "pk"
-        )
+        active = Pairing.objects.filter(program=program).active()
+        matching = search_filter(active, query).values("pk")
         ids_sql, ids_params = matching.query.sql_with_params()
         where.append(f"h.id IN ({ids_sql})")
         where_params.extend(ids_params)
