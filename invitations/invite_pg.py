@@ -9,9 +9,10 @@ import secrets
 from django.db import connection
 from django.db.models import QuerySet
 
+from invitations.email_kinds import EmailKind
 from invitations.models import Invitation, InvitationBatch
 from pairing_admin.mail.links import PREFERENCES_VALID_FOR, Purpose, link_url
-from pairing_admin.mail.models import AccessLink, EmailKind, OutboundEmail
+from pairing_admin.mail.models import AccessLink, OutboundEmail
 from pairing_admin.mail.rendering import Template
 from pairing_admin.mail.rendering_sql import SQL, WHITESPACE, one_line, render_sql
 from programs.models import Participant, Program

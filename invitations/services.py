@@ -17,6 +17,7 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from invitations import invite_pg, selectors
+from invitations.email_kinds import EmailKind
 from invitations.models import Invitation, InvitationBatch
 from invitations.tasks import prepare_invitation_batch
 from invitations.verbs import Verb
@@ -24,7 +25,7 @@ from pairing_admin.lib.db import is_postgresql
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.params import row_ids
 from pairing_admin.mail.links import PREFERENCES_VALID_FOR, Purpose, link_url, new_token
-from pairing_admin.mail.models import AccessLink, EmailKind, OutboundEmail
+from pairing_admin.mail.models import AccessLink, OutboundEmail
 from pairing_admin.mail.outbox import Draft, chunked, outbox_add, outbox_dispatch, template_for
 from pairing_admin.mail.rendering import Template
 from programs.models import Participant, Program

@@ -15,12 +15,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from invitations import selectors, services
+from invitations.email_kinds import EmailKind
 from invitations.models import InvitationBatch
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.htmx import render_page
 from pairing_admin.lib.params import row_id, row_ids
 from pairing_admin.mail.email_templates import sample_url
-from pairing_admin.mail.models import EmailKind
 from pairing_admin.mail.outbox import template_for
 from pairing_admin.mail.rendering import render as render_email
 from programs.access import program_view

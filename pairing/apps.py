@@ -2,8 +2,10 @@ from django.apps import AppConfig
 from django.db import connections
 from django.db.models.signals import post_migrate
 
+from pairing import email_kinds
 from pairing.pending_triggers import ensure_sqlite_triggers
 from pairing.verbs import Verb
+from pairing_admin.mail.kinds import register_kinds
 from programs.activity import register_verbs
 
 
@@ -24,6 +26,14 @@ class PairingConfig(AppConfig):
         # SQLite drops a table's triggers when a migration rebuilds the table.
         post_migrate.connect(_ensure_triggers, sender=self)
         register_verbs(Verb)
+        # Admins see pairing's emails after the invitation (mail.kinds).
+        register_kinds(
+            email_kinds.EmailKind,
+            order=20,
+            variables=email_kinds.VARIABLES,
+            defaults=email_kinds.DEFAULTS,
+            required=email_kinds.REQUIRED,
+        )
         # A mentor's seats changed (an admin's edit, an import, a registration):
         # close the requests of those now full, offer free seats to the waitlist.
         hooks.register_mentors_changed(seats_changed)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from pairing.deadlines import deadline_label
+from pairing.email_kinds import EmailKind
 from pairing.models import MentorRequest
 from pairing_admin.mail.links import (
     PREFERENCES_VALID_FOR,
@@ -18,7 +19,6 @@ from pairing_admin.mail.links import (
     link_url,
     links_bulk,
 )
-from pairing_admin.mail.models import EmailKind
 from pairing_admin.mail.outbox import Draft
 from programs.models import Participant, Program
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from pairing import matching
 from pairing.deadlines import deadline_for_program, deadline_label
 from pairing.drafts import assignments_drafts, common_values, new_links, request_drafts
+from pairing.email_kinds import EmailKind
 from pairing.models import (
     AutoPairProposal,
     AutoPairRun,
@@ -35,7 +36,6 @@ from pairing.tasks import offer_program_waitlist
 from pairing.verbs import Verb
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.mail.links import PREFERENCES_VALID_FOR, Purpose
-from pairing_admin.mail.models import EmailKind
 from pairing_admin.mail.outbox import Draft, outbox_add
 from programs.match_weights import weights_of
 from programs.models import Participant, Program

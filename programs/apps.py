@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from pairing_admin.mail.kinds import register_kinds
+from programs import email_kinds
 from programs.activity import register_verbs
 
 
@@ -14,6 +16,16 @@ class ProgramsConfig(AppConfig):
         from programs.registration_email import registration_confirm_email
 
         register_verbs(ActivityEvent.Verb)
+        # Admins see programs' emails after the other apps' (mail.kinds). The
+        # support request goes to our support desk: our wording only.
+        register_kinds(
+            email_kinds.EmailKind,
+            order=30,
+            variables=email_kinds.VARIABLES,
+            defaults=email_kinds.DEFAULTS,
+            required=email_kinds.REQUIRED,
+            not_editable={email_kinds.EmailKind.SUPPORT_REQUEST},
+        )
         emails.connect()
         # A self-registration waits for its address to be confirmed by email.
         register_registration_requested(registration_confirm_email)

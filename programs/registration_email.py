@@ -1,7 +1,7 @@
 """The email that confirms a self-registration (programs.registration asks for it)."""
 
-from pairing_admin.mail.models import EmailKind
 from pairing_admin.mail.outbox import Draft, outbox_add
+from programs.email_kinds import EmailKind
 from programs.models import PendingRegistration, Program
 from programs.registration import deadline_text
 

@@ -7,9 +7,9 @@ from django.db import IntegrityError, transaction
 
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.text import one_line
-from pairing_admin.mail.models import EmailKind
 from pairing_admin.mail.outbox import Draft, outbox_add
 from programs import services
+from programs.email_kinds import EmailKind
 from programs.models import Program, SupportRequest
 
 FORM_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")

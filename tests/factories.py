@@ -13,6 +13,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from invitations.email_kinds import EmailKind
 from invitations.models import Invitation, InvitationBatch
 from pairing.models import (
     AutoPairProposal,
@@ -27,7 +28,6 @@ from pairing.models import (
 )
 from pairing_admin.mail.models import (
     AccessLink,
-    EmailKind,
     EmailTemplate,
     OutboundEmail,
     ProviderEvent,

@@ -11,6 +11,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from pairing.drafts import new_links
+from pairing.email_kinds import EmailKind
 from pairing.health import local_today
 from pairing.models import MentoringSession, Pairing
 from pairing.tasks import offer_program_waitlist
@@ -18,7 +19,6 @@ from pairing.verbs import Verb
 from pairing.waitlist import seats_offer, waitlist_put_first
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.mail.links import PREFERENCES_VALID_FOR, Purpose
-from pairing_admin.mail.models import EmailKind
 from pairing_admin.mail.outbox import Draft, outbox_add
 from programs.models import Program
 from programs.services import activity_record

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from pairing.deadlines import deadline_label
 from pairing.drafts import common_values, preferences_url, request_drafts
+from pairing.email_kinds import EmailKind
 from pairing.models import MentorPreference, MentorRequest, Pairing
 from pairing.services._common import (
     AfterDecline,
@@ -20,7 +21,6 @@ from pairing.services._common import (
 from pairing.waitlist import back_in_line
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.mail.links import PREFERENCES_VALID_FOR, Purpose, links_bulk
-from pairing_admin.mail.models import EmailKind
 from pairing_admin.mail.outbox import Draft, outbox_add
 from programs.models import Participant, Program
 

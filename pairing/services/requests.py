@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from pairing.drafts import request_draft
+from pairing.email_kinds import EmailKind
 from pairing.models import MentorPreference, MentorRequest, Pairing
 from pairing.services._common import (
     Status,
@@ -25,7 +26,6 @@ from pairing.services._common import (
 from pairing.services.sweeps import requests_close_full
 from pairing.waitlist import back_in_line, seats_offer
 from pairing_admin.lib.errors import DomainError
-from pairing_admin.mail.models import EmailKind
 from pairing_admin.mail.outbox import outbox_add
 from programs.models import Participant, Program
 from programs.services import ensure_pairing_open, lock_participants

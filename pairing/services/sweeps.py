@@ -11,6 +11,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from pairing.drafts import request_draft
+from pairing.email_kinds import EmailKind
 from pairing.models import MentorRequest, Pairing, PendingRequest, WaitlistEntry
 from pairing.services import sweeps_pg
 from pairing.services._common import Status
@@ -23,7 +24,6 @@ from pairing.services.forwarding import (
 )
 from pairing.waitlist import back_in_line, seats_offer
 from pairing_admin.lib.db import is_postgresql
-from pairing_admin.mail.models import EmailKind
 from pairing_admin.mail.outbox import Draft, outbox_add
 from programs.models import Participant, Program
 

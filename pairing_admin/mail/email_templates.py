@@ -3,12 +3,10 @@
 from django.conf import settings
 from django.db import models, transaction
 
-from pairing_admin.mail.defaults import DEFAULTS
-from pairing_admin.mail.models import EmailKind, EmailTemplate
+from pairing_admin.mail.kinds import DEFAULTS, EDITABLE_KINDS, VARIABLES
+from pairing_admin.mail.models import EmailTemplate
 from pairing_admin.mail.outbox import template_for
-from pairing_admin.mail.rendering import VARIABLES, Template, render, validate_template
-
-EDITABLE_KINDS = [kind for kind in EmailKind if kind != EmailKind.SUPPORT_REQUEST]
+from pairing_admin.mail.rendering import Template, render, validate_template
 
 # A path: previews put this deployment's PUBLIC_BASE_URL before every *_link,
 # so a sample link looks like the real ones (sample_url).

@@ -4,25 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-
-class EmailKind(models.TextChoices):
-    INVITATION = "invitation", "Submit Your Mentor Preferences"
-    MENTOR_REQUEST = "mentor_request", "Mentor request"
-    REQUEST_REMINDER = "request_reminder", "Request reminder"
-    ASSIGNMENT = "assignment", "Mentorship Assignments"
-    REQUEST_DECLINED = "request_declined", "Request declined"
-    REQUEST_EXPIRED = "request_expired", "Request expired"
-    REQUEST_FORWARDED = "request_forwarded", "Request passed to next choice"
-    REQUEST_CANCELLED = "request_cancelled", "Request cancelled by the program team"
-    REQUEST_CLOSED = "request_closed", "Request closed: mentor full"
-    WAITLIST_OFFER = "waitlist_offer", "Waitlist: a mentor has room"
-    WAITLIST_RETURNED = "waitlist_returned", "Waitlist: back in line after an offer"
-    MENTOR_REQUESTS = "mentor_requests", "Mentor requests (several at once)"
-    ASSIGNMENTS = "assignments", "Mentorship Assignments (several at once)"
-    PAIRING_ENDED = "pairing_ended", "Pairing ended"
-    PAIRINGS_ENDED = "pairings_ended", "Pairings ended (several at once)"
-    SUPPORT_REQUEST = "support_request", "Support request"
-    REGISTRATION_CONFIRM = "registration_confirm", "Registration: confirm your email"
+from pairing_admin.mail.kinds import check_kind
+from pairing_admin.mail.kinds import label as kind_label
 
 
 class OutboundEmail(models.Model):
@@ -55,7 +38,8 @@ class OutboundEmail(models.Model):
         related_name="emails",
         db_index=False,
     )
-    kind = models.CharField(max_length=32, choices=EmailKind.choices)
+    # No choices: each app registers its kinds and labels (mail.kinds).
+    kind = models.CharField(max_length=32)
     # Unique through Meta.constraints: a plain unique=True would add a second,
     # LIKE-only index on PostgreSQL that nothing uses.
     idempotency_key = models.CharField(max_length=200)
@@ -108,6 +92,13 @@ class OutboundEmail(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.to_email} ({self.status})"
 
+    def save(self, *args, **kwargs) -> None:
+        check_kind(self.kind)
+        super().save(*args, **kwargs)
+
+    def get_kind_display(self) -> str:
+        return kind_label(self.kind)
+
 
 class Suppression(models.Model):
     """An address the provider told us not to send to again (bounce, complaint)."""
@@ -149,7 +140,8 @@ class EmailTemplate(models.Model):
     program = models.ForeignKey(
         "programs.Program", on_delete=models.CASCADE, related_name="email_templates"
     )
-    kind = models.CharField(max_length=32, choices=EmailKind.choices)
+    # No choices: each app registers its kinds and labels (mail.kinds).
+    kind = models.CharField(max_length=32)
     subject = models.CharField(max_length=300)
     body_text = models.TextField()
     body_html = models.TextField(blank=True)
@@ -166,6 +158,13 @@ class EmailTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.program}"
+
+    def save(self, *args, **kwargs) -> None:
+        check_kind(self.kind)
+        super().save(*args, **kwargs)
+
+    def get_kind_display(self) -> str:
+        return kind_label(self.kind)
 
 
 class AccessLink(models.Model):

@@ -17,7 +17,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.text import one_line
-from pairing_admin.mail.defaults import DEFAULTS
+from pairing_admin.mail.kinds import DEFAULTS, check_kind
 from pairing_admin.mail.models import EmailTemplate, OutboundEmail, Suppression
 from pairing_admin.mail.rendering import Template, render
 from pairing_admin.mail.signals import email_resent
@@ -67,6 +67,7 @@ def outbox_add(
     templates = dict(templates or {})
     rows = []
     for draft in drafts:
+        check_kind(draft.kind)  # the column has no choices: the registry guards it
         if draft.kind not in templates:
             templates[draft.kind] = template_for(program, draft.kind)
         subject, text, body_html = render(draft.kind, templates[draft.kind], draft.values)

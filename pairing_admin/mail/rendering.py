@@ -14,116 +14,17 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from pairing_admin.lib.text import multi_line, one_line
-from pairing_admin.mail.models import EmailKind
+from pairing_admin.mail.kinds import REQUIRED, VARIABLES, check_kind
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 # Any remaining brace or template-tag syntax after placeholders are removed.
 STRAY_SYNTAX = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
 
+# The placeholders every kind offers; each app adds its kinds' own (mail.kinds).
 COMMON = {
     "first_name": "Recipient's first name",
     "program_name": "Program name",
     "organization_name": "Organization name",
-}
-
-VARIABLES: dict[str, dict[str, str]] = {
-    EmailKind.INVITATION: {**COMMON, "preferences_link": "Personal link to the preference form"},
-    EmailKind.MENTOR_REQUEST: {
-        **COMMON,
-        "mentee_name": "Mentee's full name",
-        "mentee_profile": "Mentee's title, department, location and goals",
-        "mentee_note": "The mentee's note to the mentor",
-        "deadline": "Date by which to respond",
-        "approve_link": "Link to approve",
-        "decline_link": "Link to decline",
-    },
-    EmailKind.REQUEST_REMINDER: {
-        **COMMON,
-        "mentee_name": "Mentee's full name",
-        "deadline": "Date by which to respond",
-        "approve_link": "Link to approve",
-        "decline_link": "Link to decline",
-    },
-    EmailKind.ASSIGNMENT: {
-        **COMMON,
-        "partner_name": "The other person's full name",
-        "partner_email": "The other person's email",
-        "partner_role": "mentor or mentee",
-        "session_link": "Link to log a mentoring session",
-    },
-    EmailKind.REQUEST_DECLINED: {
-        **COMMON,
-        "mentor_name": "Mentor's full name",
-        "decline_message": "The mentor's message (may be empty)",
-        "preferences_link": "Link back to the preference form",
-    },
-    EmailKind.REQUEST_EXPIRED: {
-        **COMMON,
-        "mentor_name": "Mentor's full name",
-        "preferences_link": "Link back to the preference form",
-    },
-    EmailKind.REQUEST_CANCELLED: {
-        **COMMON,
-        "mentor_name": "Mentor's full name",
-        "preferences_link": "Link back to the preference form",
-    },
-    EmailKind.REQUEST_FORWARDED: {
-        **COMMON,
-        "mentor_name": "The mentor who did not take the request",
-        "next_mentor_name": "The mentor the request went to",
-        "deadline": "Date by which the new mentor should respond",
-        "preferences_link": "Link back to the preference form",
-    },
-    EmailKind.REQUEST_CLOSED: {
-        **COMMON,
-        "mentor_name": "Mentor's full name",
-        "preferences_link": "Link back to the preference form",
-    },
-    EmailKind.WAITLIST_OFFER: {
-        **COMMON,
-        "mentor_name": "The mentor who has room",
-        "deadline": "Date by which the mentor should respond",
-        "preferences_link": "Link to see or withdraw the request",
-    },
-    EmailKind.WAITLIST_RETURNED: {
-        **COMMON,
-        "mentor_name": "The mentor the offer went to",
-        "what_happened": "Why it ended (declined, lapsed, places filled, closed)",
-        "preferences_link": "Link to the mentee's page",
-    },
-    EmailKind.MENTOR_REQUESTS: {
-        **COMMON,
-        "count": "How many requests",
-        "deadline": "Date by which to respond (the earliest)",
-        "requests": "One paragraph per mentee: name, profile, Approve and Decline links",
-    },
-    EmailKind.ASSIGNMENTS: {
-        **COMMON,
-        "count": "How many new mentees",
-        "mentees": "One paragraph per mentee: name, email and the link to log sessions",
-    },
-    EmailKind.PAIRING_ENDED: {
-        **COMMON,
-        "partner_name": "The other person's full name",
-        "next_step": "What happens next for the mentee (empty for the mentor)",
-    },
-    EmailKind.PAIRINGS_ENDED: {
-        **COMMON,
-        "count": "How many pairings ended",
-        "partners": "The mentees whose pairing with the recipient ended, one per line",
-    },
-    EmailKind.REGISTRATION_CONFIRM: {
-        **COMMON,
-        "confirm_link": "Link to confirm the registration (works once, for 48 hours)",
-        "confirm_by": "When the link stops working",
-    },
-    EmailKind.SUPPORT_REQUEST: {
-        **COMMON,
-        "admin_name": "Admin who wrote the request",
-        "admin_email": "Admin's email",
-        "request_subject": "Subject the admin wrote",
-        "message": "The admin's message",
-    },
 }
 
 # Values the product generates: our own signed links. Only these, and the text
@@ -140,29 +41,6 @@ LINK_VARIABLES = frozenset(
 # text).
 LIST_VARIABLES = frozenset({"requests", "mentees", "next_step"})
 
-
-# The placeholders without which the recipient cannot act on the email: their
-# personal link, the Approve and Decline links, the partner's address, or the
-# list that carries them. A template without one is refused at save (the
-# email would go out and its reader would be stuck). Kinds that only inform
-# require nothing.
-REQUIRED: dict[str, tuple[str, ...]] = {
-    EmailKind.INVITATION: ("preferences_link",),
-    EmailKind.MENTOR_REQUEST: ("approve_link", "decline_link"),
-    EmailKind.REQUEST_REMINDER: ("approve_link", "decline_link"),
-    EmailKind.ASSIGNMENT: ("partner_email", "session_link"),
-    EmailKind.REQUEST_DECLINED: ("preferences_link",),
-    EmailKind.REQUEST_EXPIRED: ("preferences_link",),
-    EmailKind.REQUEST_CANCELLED: ("preferences_link",),
-    EmailKind.REQUEST_FORWARDED: ("preferences_link",),
-    EmailKind.REQUEST_CLOSED: ("preferences_link",),
-    EmailKind.WAITLIST_OFFER: ("preferences_link",),
-    EmailKind.WAITLIST_RETURNED: ("preferences_link",),
-    EmailKind.MENTOR_REQUESTS: ("requests",),
-    EmailKind.ASSIGNMENTS: ("mentees",),
-    EmailKind.PAIRING_ENDED: ("next_step",),
-    EmailKind.REGISTRATION_CONFIRM: ("confirm_link",),
-}
 
 # The outbox's and the template's subject column (OutboundEmail.subject,
 # EmailTemplate.subject): a longer template is refused at save, and a rendered
@@ -207,6 +85,7 @@ def _placeholders(source: str) -> set[str]:
 
 
 def validate_template(kind: str, template: Template) -> None:
+    check_kind(kind)  # before any TemplateError: an unregistered kind is our mistake
     subject = template.subject.strip()
     for field, source in (
         ("Subject", template.subject),

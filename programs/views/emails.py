@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import TextChoices
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,13 +13,13 @@ from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.htmx import render_page
 from pairing_admin.lib.params import row_id, search_text
 from pairing_admin.mail import email_templates as svc
+from pairing_admin.mail import kinds as email_kinds
 from pairing_admin.mail import outbox, selectors
-from pairing_admin.mail.models import EmailKind, OutboundEmail
+from pairing_admin.mail.kinds import REQUIRED, VARIABLES
+from pairing_admin.mail.models import OutboundEmail
 from pairing_admin.mail.rendering import (
     BODY_MAX,
-    REQUIRED,
     SUBJECT_MAX,
-    VARIABLES,
     Template,
     TemplateError,
 )
@@ -31,7 +32,7 @@ def _filters(data) -> dict[str, str]:
     kind = data.get("kind", "")
     return {
         "status": status if status in OutboundEmail.Status.values else "",
-        "kind": kind if kind in EmailKind.values else "",
+        "kind": kind if kind in dict(email_kinds.choices()) else "",
         "q": search_text(data.get("q")),
     }
 
@@ -58,7 +59,7 @@ def email_log(request: HttpRequest, program: Program) -> HttpResponse:
         "filters": filters,
         "filter_query": urlencode({k: v for k, v in filters.items() if v}),
         "statuses": OutboundEmail.Status.choices,
-        "kinds": EmailKind.choices,
+        "kinds": email_kinds.choices(),
         "status_counts": [(label, counts[value]) for value, label in OutboundEmail.Status.choices],
     }
     return render_page(
@@ -81,10 +82,10 @@ def email_resend(request: HttpRequest, program: Program, email_id: int) -> HttpR
 # --- The template editor ------------------------------------------------------------
 
 
-def _kind(program: Program, kind: str) -> EmailKind:
-    if kind not in EmailKind.values or kind not in svc.EDITABLE_KINDS:
+def _kind(program: Program, kind: str) -> TextChoices:
+    if kind not in svc.EDITABLE_KINDS:
         raise Http404("No such email")
-    return EmailKind(kind)
+    return email_kinds.get(kind)  # the registered kind: its value and label
 
 
 @program_view(methods=("GET", "HEAD"))
@@ -97,7 +98,7 @@ def email_template_list(request: HttpRequest, program: Program) -> HttpResponse:
 
 
 @program_view(methods=("GET", "POST"), load=_kind)
-def email_template_edit(request: HttpRequest, program: Program, kind: EmailKind) -> HttpResponse:
+def email_template_edit(request: HttpRequest, program: Program, kind: TextChoices) -> HttpResponse:
     current = svc.template_for(program, kind)
     participant = None
     participant_id = row_id(request.GET.get("participant") or request.POST.get("participant"))
@@ -152,7 +153,7 @@ def email_template_edit(request: HttpRequest, program: Program, kind: EmailKind)
 
 
 @program_view(methods=("POST",), load=_kind)
-def email_template_reset(request: HttpRequest, program: Program, kind: EmailKind) -> HttpResponse:
+def email_template_reset(request: HttpRequest, program: Program, kind: TextChoices) -> HttpResponse:
     svc.email_template_reset(program=program, kind=kind)
     messages.success(request, f"“{kind.label}” email reset to the default.")
     return redirect("email_templates:edit", program_id=program.pk, kind=kind.value)

@@ -42,7 +42,8 @@ BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
 def _rows(program, n: int, tag: str) -> list[int]:
     from django.db import connection
 
-    from pairing_admin.mail.models import EmailKind, OutboundEmail
+    from invitations.email_kinds import EmailKind
+    from pairing_admin.mail.models import OutboundEmail
     from tests.bench.dbtools import vacuum
 
     table = OutboundEmail._meta.db_table

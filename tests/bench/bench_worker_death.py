@@ -107,7 +107,7 @@ class _Smtp:
 
 
 def _drafts(tag: str):
-    from pairing_admin.mail.models import EmailKind
+    from invitations.email_kinds import EmailKind
     from pairing_admin.mail.outbox import Draft
 
     return [

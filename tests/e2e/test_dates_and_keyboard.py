@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from pairing.health import local_today
 from pairing_admin.mail.links import Purpose, link_create
-from pairing_admin.mail.models import EmailKind, OutboundEmail
+from pairing_admin.mail.models import OutboundEmail
+from programs.email_kinds import EmailKind
 from tests import factories
 from tests.e2e.conftest import login, tab_to
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from pairing_admin.mail.models import EmailKind, OutboundEmail
+from pairing_admin.mail.models import OutboundEmail
+from programs.email_kinds import EmailKind
 from programs.models import ActivityEvent, LaunchStep, Program
 from tests import factories
 from tests.e2e.conftest import login

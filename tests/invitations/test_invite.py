@@ -10,11 +10,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from invitations import services
+from invitations.email_kinds import EmailKind
 from invitations.models import Invitation, InvitationBatch
 from invitations.verbs import Verb as InvitationsVerb
 from pairing_admin.lib.errors import DomainError
-from pairing_admin.mail.defaults import DEFAULTS
-from pairing_admin.mail.models import AccessLink, EmailKind, OutboundEmail
+from pairing_admin.mail.kinds import DEFAULTS
+from pairing_admin.mail.models import AccessLink, OutboundEmail
 from pairing_admin.mail.rendering import render
 from programs.models import ActivityEvent, Participant, Program
 from tests import factories

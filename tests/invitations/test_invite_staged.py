@@ -295,8 +295,8 @@ def test_broker_down_at_the_click_then_the_sweepers_deliver_each_invitation_once
 def test_a_template_saved_mid_batch_changes_none_of_its_emails(
     live, org_admin, staged, use_sql, monkeypatch
 ):
+    from invitations.email_kinds import EmailKind
     from pairing_admin.mail.email_templates import email_template_save
-    from pairing_admin.mail.models import EmailKind
     from pairing_admin.mail.rendering import Template
 
     _mentees(live, 12)

@@ -5,7 +5,8 @@ import html
 import pytest
 from django.urls import reverse
 
-from pairing_admin.mail.models import EmailKind
+from invitations.email_kinds import EmailKind as InvitationEmail
+from pairing.email_kinds import EmailKind as PairingEmail
 from tests import factories
 
 BASE = "https://mentoring.acme.test"
@@ -32,7 +33,7 @@ def test_invite_prompt_preview_links_to_this_deployment(live, base_url, org_admi
     assert "pairing.example.org" not in shown
 
 
-@pytest.mark.parametrize("kind", [EmailKind.INVITATION, EmailKind.MENTOR_REQUEST])
+@pytest.mark.parametrize("kind", [InvitationEmail.INVITATION, PairingEmail.MENTOR_REQUEST])
 def test_template_editor_preview_links_to_this_deployment(
     program, base_url, org_admin_client, kind
 ):

@@ -10,12 +10,13 @@ them, as right-to-left prose uses them.
 import pytest
 from django.db import connection
 
-from pairing_admin.mail.defaults import DEFAULTS
-from pairing_admin.mail.models import EmailKind, OutboundEmail
+from invitations.email_kinds import EmailKind as InvitationEmail
+from pairing_admin.mail.kinds import DEFAULTS
+from pairing_admin.mail.models import OutboundEmail
 from pairing_admin.mail.outbox import Draft, outbox_add
 from pairing_admin.mail.rendering import VARIABLES, Template, render
 from pairing_admin.mail.rendering_sql import SQL, render_sql
-from tests.support.email import LINKS, TEMPLATES
+from tests.support.email import EMAIL_KINDS, LINKS, TEMPLATES
 
 FORMATTING = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 MARKS = set("\u200e\u200f\u061c")
@@ -24,7 +25,7 @@ EVIL = f"Ann{RLO}gpj.exe{PDF} {LRI}x{PDI}{RLM}"
 SHOWN = f"Anngpj.exe x{RLM}"
 
 
-@pytest.mark.parametrize("kind", sorted(EmailKind))
+@pytest.mark.parametrize("kind", sorted(EMAIL_KINDS))
 def test_no_value_brings_a_bidi_control_into_any_email(kind):
     values = {name: f"{name}:{EVIL}" for name in VARIABLES[kind]}
     subject, text, body_html = render(kind, DEFAULTS[kind], values)
@@ -39,7 +40,7 @@ def test_no_value_brings_a_bidi_control_into_any_email(kind):
 
 def test_the_authors_own_text_is_left_as_written():
     template = Template(subject="Hi {{ first_name }}", text=f"{RLM}שלום {{{{ first_name }}}}")
-    _subject, text, _html = render(EmailKind.INVITATION, template, {"first_name": EVIL})
+    _subject, text, _html = render(InvitationEmail.INVITATION, template, {"first_name": EVIL})
     assert text == f"{RLM}שלום {SHOWN}"
 
 
@@ -63,14 +64,21 @@ def test_postgresql_renders_bidi_values_exactly_as_python(template_name):
     }
     for name in (EVIL, RLO, f" {RLM} ", f"a\n{RLO}\nb", f"{RLO}https://evil.example/x"):
         values = {**program, "first_name": name, "preferences_link": LINKS[0]}
-        expected = render(EmailKind.INVITATION, template, values)
+        expected = render(InvitationEmail.INVITATION, template, values)
         assert _sql_render(template, name, LINKS[0], program=program) == expected, name
         assert not set("".join(expected)) & FORMATTING
 
 
 def test_the_to_name_loses_every_control(program):
     outbox_add(
-        [Draft(kind=EmailKind.INVITATION, key="bidi-1", to_email="a@example.org", to_name=EVIL)],
+        [
+            Draft(
+                kind=InvitationEmail.INVITATION,
+                key="bidi-1",
+                to_email="a@example.org",
+                to_name=EVIL,
+            )
+        ],
         program=program,
     )
     assert OutboundEmail.objects.get().to_name == "Anngpj.exe x"

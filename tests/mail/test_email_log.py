@@ -5,7 +5,9 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from pairing_admin.mail.models import EmailKind, OutboundEmail, Suppression
+from invitations.email_kinds import EmailKind as InvitationEmail
+from pairing_admin.mail.models import OutboundEmail, Suppression
+from programs.email_kinds import EmailKind as ProgramEmail
 from programs.emails import EMAIL_RESENT
 from programs.models import ActivityEvent
 from tests import factories
@@ -15,7 +17,7 @@ Status = OutboundEmail.Status
 
 def _email(program, n: int, **fields) -> OutboundEmail:
     defaults = {
-        "kind": EmailKind.SUPPORT_REQUEST,
+        "kind": ProgramEmail.SUPPORT_REQUEST,
         "idempotency_key": f"log-test:{program.pk}:{n}",
         "to_email": f"person{n}@example.org",
         "to_name": f"Person {n}",
@@ -64,7 +66,7 @@ def test_log_lists_the_programs_emails_with_status_attempts_and_error(
 def test_log_filters_by_status_kind_and_recipient(program, org_admin_client):
     _email(program, 1)
     _email(program, 2, status=Status.FAILED)
-    _email(program, 3, kind=EmailKind.INVITATION, to_email="ada@example.org", to_name="Ada")
+    _email(program, 3, kind=InvitationEmail.INVITATION, to_email="ada@example.org", to_name="Ada")
     url = _url(program)
 
     failed = org_admin_client.get(url, {"status": "failed"}).content.decode()

@@ -1,12 +1,14 @@
 import pytest
 from django.urls import reverse
 
-from pairing_admin.mail.models import EmailKind, EmailTemplate
+from invitations.email_kinds import EmailKind as InvitationEmail
+from pairing_admin.mail.models import EmailTemplate
 from pairing_admin.mail.outbox import Draft, outbox_add
 from pairing_admin.mail.rendering import Template, TemplateError, render, validate_template
+from programs.email_kinds import EmailKind as ProgramEmail
 from tests import factories
 
-KIND = EmailKind.INVITATION
+KIND = InvitationEmail.INVITATION
 GOOD = Template(subject="Hello {{ first_name }}", text="Go: {{ preferences_link }}")
 
 
@@ -137,7 +139,7 @@ def test_reset_to_default_removes_the_custom_version(program, org_admin, org_adm
 
 def test_unknown_kind_is_404(program, org_admin_client):
     assert org_admin_client.get(_edit_url(program, "nonsense")).status_code == 404
-    assert org_admin_client.get(_edit_url(program, EmailKind.SUPPORT_REQUEST)).status_code == 404
+    assert org_admin_client.get(_edit_url(program, ProgramEmail.SUPPORT_REQUEST)).status_code == 404
 
 
 def test_get_never_writes(program, org_admin_client):
@@ -150,12 +152,12 @@ def test_a_rendered_subject_past_300_characters_is_cut_with_an_ellipsis():
 
     template = Template(subject="Hi {{ first_name }}, welcome", text="t")
     values = {"first_name": "word " * 100}
-    subject, _, _ = render(EmailKind.INVITATION, template, values)
+    subject, _, _ = render(InvitationEmail.INVITATION, template, values)
     assert len(subject) <= SUBJECT_MAX and subject.endswith("word…")
     assert subject.startswith("Hi word word")
-    long_word, _, _ = render(EmailKind.INVITATION, template, {"first_name": "x" * 400})
+    long_word, _, _ = render(InvitationEmail.INVITATION, template, {"first_name": "x" * 400})
     assert long_word == "Hi " + "x" * 296 + "…"  # no word to cut at: cut mid-word
-    short, _, _ = render(EmailKind.INVITATION, template, {"first_name": "Ann"})
+    short, _, _ = render(InvitationEmail.INVITATION, template, {"first_name": "Ann"})
     assert short == "Hi Ann, welcome"
 
 
@@ -186,7 +188,7 @@ def test_template_list_shows_the_edit_date_in_the_organizations_timezone(
     program.organization.save(update_fields=["timezone"])
     saved = email_template_save(
         program=program,
-        kind=EmailKind.INVITATION,
+        kind=InvitationEmail.INVITATION,
         template=Template(subject="Hi", text="Go {{ preferences_link }}"),
         user=org_admin,
     )

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.db import connection
 
-from pairing_admin.mail.models import EmailKind
+from invitations.email_kinds import EmailKind
 from pairing_admin.mail.rendering import Template, render
 from pairing_admin.mail.rendering_sql import SQL, render_sql
 from tests.support.email import LINKS, TEMPLATES

@@ -9,10 +9,11 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from psycopg import pq
 
-from pairing_admin.mail.models import EmailKind, OutboundEmail, Suppression
+from pairing_admin.mail.models import OutboundEmail, Suppression
 from pairing_admin.mail.outbox import Draft, outbox_add
 from pairing_admin.mail.sending import MAX_ATTEMPTS, outbox_send_batch
 from pairing_admin.mail.sweep import outbox_sweep
+from programs.email_kinds import EmailKind
 from programs.models import WorkerPing
 from programs.services import worker_ping_request
 from tests.support.smtp import text_of

@@ -12,11 +12,12 @@ from kombu.transport.redis import Channel as RedisChannel
 import pairing_admin.settings as settings_module
 from pairing_admin.celery import app as celery_app
 from pairing_admin.mail import outbox, sending
-from pairing_admin.mail.models import EmailKind, OutboundEmail
+from pairing_admin.mail.models import OutboundEmail
 from pairing_admin.mail.outbox import BATCH_SIZE, Draft, outbox_add, outbox_dispatch
 from pairing_admin.mail.sending import MAX_ATTEMPTS, outbox_send_batch
 from pairing_admin.mail.sweep import outbox_sweep, sending_stale_default
 from pairing_admin.mail.tasks import send_outbox_batch
+from programs.email_kinds import EmailKind
 
 Status = OutboundEmail.Status
 

@@ -10,9 +10,10 @@ from datetime import timedelta
 import pytest
 from django.db import connection, transaction
 
-from pairing_admin.mail.models import EmailKind, OutboundEmail
+from pairing_admin.mail.models import OutboundEmail
 from pairing_admin.mail.outbox import Draft, outbox_add
 from pairing_admin.mail.sweep import outbox_sweep
+from programs.email_kinds import EmailKind
 from tests.support import smtp
 from tests.support.broker import publishing_to
 from tests.support.wait import wait_until

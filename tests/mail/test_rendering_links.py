@@ -10,8 +10,9 @@ import re
 
 import pytest
 
-from pairing_admin.mail.defaults import DEFAULTS
-from pairing_admin.mail.models import EmailKind
+from invitations.email_kinds import EmailKind as InvitationEmail
+from pairing.email_kinds import EmailKind as PairingEmail
+from pairing_admin.mail.kinds import DEFAULTS
 from pairing_admin.mail.rendering import LINK_VARIABLES, VARIABLES, Template, render
 
 EVIL = "https://evil.example/approve"
@@ -58,7 +59,7 @@ def test_mentee_note_with_a_url_is_plain_text_beside_the_real_approve_and_declin
         "mentee_profile": "See https://evil.example/profile",
     }
     _subject, _text, body_html = render(
-        EmailKind.MENTOR_REQUEST, DEFAULTS[EmailKind.MENTOR_REQUEST], values
+        PairingEmail.MENTOR_REQUEST, DEFAULTS[PairingEmail.MENTOR_REQUEST], values
     )
     assert _hrefs(body_html) == [OURS["approve_link"], OURS["decline_link"]]
     assert f"<p>Their note: Please use {EVIL} instead</p>" in body_html
@@ -68,7 +69,7 @@ def test_mentee_note_with_a_url_is_plain_text_beside_the_real_approve_and_declin
 def test_decline_message_with_a_url_is_plain_text_for_the_mentee():
     values = {**OURS, "decline_message": "Try https://evil.example/choose?x=1&y=2 instead"}
     _s, _t, body_html = render(
-        EmailKind.REQUEST_DECLINED, DEFAULTS[EmailKind.REQUEST_DECLINED], values
+        PairingEmail.REQUEST_DECLINED, DEFAULTS[PairingEmail.REQUEST_DECLINED], values
     )
     assert _hrefs(body_html) == [OURS["preferences_link"]]
     assert "https://evil.example/choose?x=1&amp;y=2" in body_html
@@ -79,13 +80,13 @@ def test_url_written_by_the_template_author_is_still_a_link():
         subject="s",
         text="Read https://help.example.org/pairing?a=1&b=2 first, {{ first_name }}.",
     )
-    _s, _t, body_html = render(EmailKind.INVITATION, template, {"first_name": EVIL})
+    _s, _t, body_html = render(InvitationEmail.INVITATION, template, {"first_name": EVIL})
     assert _hrefs(body_html) == ["https://help.example.org/pairing?a=1&amp;b=2"]
 
 
 def test_our_link_with_text_the_author_appended_stays_one_link():
     template = Template(subject="s", text="Go: {{ preferences_link }}?utm=mail&x=1 now")
-    _s, _t, body_html = render(EmailKind.INVITATION, template, OURS)
+    _s, _t, body_html = render(InvitationEmail.INVITATION, template, OURS)
     assert _hrefs(body_html) == [OURS["preferences_link"] + "?utm=mail&amp;x=1"]
 
 
@@ -105,16 +106,16 @@ def test_our_link_with_text_the_author_appended_stays_one_link():
 def test_participant_value_touching_a_url_never_becomes_part_of_a_link(text, name):
     template = Template(subject="s", text=text)
     values = {**OURS, "first_name": name}
-    _s, _t, body_html = render(EmailKind.INVITATION, template, values)
+    _s, _t, body_html = render(InvitationEmail.INVITATION, template, values)
     for href in _hrefs(body_html):
         assert "evil" not in href, body_html
         assert href == OURS["preferences_link"] or href.startswith("https://x.example/")
 
 
 def test_text_part_and_paragraphs_are_unchanged_by_the_link_rule():
-    template = DEFAULTS[EmailKind.INVITATION]
+    template = DEFAULTS[InvitationEmail.INVITATION]
     values = {**OURS, "first_name": f"Ada\n\n{EVIL}", "program_name": "P & <Q>"}
-    _s, text, body_html = render(EmailKind.INVITATION, template, values)
+    _s, text, body_html = render(InvitationEmail.INVITATION, template, values)
     assert f"Hi Ada\n\n{EVIL}," in text  # the text part is the text, untouched
     assert f"<p>Hi Ada</p>\n<p>{EVIL},</p>" in body_html
     assert "P &amp; &lt;Q&gt;" in body_html

@@ -12,9 +12,11 @@ import re
 import pytest
 from django.urls import reverse
 
-from pairing_admin.mail.defaults import DEFAULTS
+from invitations.email_kinds import EmailKind as InvitationEmail
+from pairing.email_kinds import EmailKind as PairingEmail
 from pairing_admin.mail.email_templates import EDITABLE_KINDS, email_template_save
-from pairing_admin.mail.models import EmailKind, EmailTemplate, OutboundEmail
+from pairing_admin.mail.kinds import DEFAULTS
+from pairing_admin.mail.models import EmailTemplate, OutboundEmail
 from pairing_admin.mail.outbox import Draft, outbox_add, template_for
 from pairing_admin.mail.rendering import (
     VARIABLES,
@@ -23,25 +25,27 @@ from pairing_admin.mail.rendering import (
     render,
     validate_template,
 )
+from programs.email_kinds import EmailKind as ProgramEmail
 from tests import factories
+from tests.support.email import EMAIL_KIND_VALUES, EMAIL_KINDS
 
 # What the product intends (templates_service.EDITABLE_KINDS): every email a
 # participant gets is the program's to word, a kind added later included; the
 # support request goes from an admin to our support desk and stays ours.
-NOT_EDITABLE = {EmailKind.SUPPORT_REQUEST}
-EXPECTED_EDITABLE = set(EmailKind) - NOT_EDITABLE
+NOT_EDITABLE = {ProgramEmail.SUPPORT_REQUEST}
+EXPECTED_EDITABLE = set(EMAIL_KINDS) - NOT_EDITABLE
 PARTICIPANT_KINDS = {
-    EmailKind.INVITATION,
-    EmailKind.MENTOR_REQUEST,
-    EmailKind.REQUEST_REMINDER,
-    EmailKind.ASSIGNMENT,
-    EmailKind.REQUEST_DECLINED,
-    EmailKind.REQUEST_EXPIRED,
-    EmailKind.REQUEST_FORWARDED,
-    EmailKind.PAIRING_ENDED,
+    InvitationEmail.INVITATION,
+    PairingEmail.MENTOR_REQUEST,
+    PairingEmail.REQUEST_REMINDER,
+    PairingEmail.ASSIGNMENT,
+    PairingEmail.REQUEST_DECLINED,
+    PairingEmail.REQUEST_EXPIRED,
+    PairingEmail.REQUEST_FORWARDED,
+    PairingEmail.PAIRING_ENDED,
 }
 
-ALL_VARIABLES = set().union(*(VARIABLES[kind] for kind in EmailKind))
+ALL_VARIABLES = set().union(*(VARIABLES[kind] for kind in EMAIL_KINDS))
 
 VARIABLE_ROW = re.compile(r"<dt><code>\{\{ (\w+) \}\}</code></dt><dd>(.*?)</dd>", re.S)
 
@@ -110,8 +114,8 @@ PINNED = {
 
 
 def test_each_kind_may_use_exactly_its_pinned_variables():
-    assert set(PINNED) == set(EmailKind.values), "a new kind: pin what it may use"
-    for kind in EmailKind:
+    assert set(PINNED) == set(EMAIL_KIND_VALUES), "a new kind: pin what it may use"
+    for kind in EMAIL_KINDS:
         assert set(VARIABLES[kind]) == COMMON_NAMES | PINNED[kind.value], kind
 
 
@@ -192,7 +196,9 @@ def test_a_variable_of_another_kind_is_refused_at_save_with_a_message(
 
 def test_support_request_variables_are_refused_in_participant_emails():
     # The admin's own name, address and message never go into a participant's email.
-    support_only = VARIABLES[EmailKind.SUPPORT_REQUEST].keys() - VARIABLES[EmailKind.INVITATION]
+    support_only = (
+        VARIABLES[ProgramEmail.SUPPORT_REQUEST].keys() - VARIABLES[InvitationEmail.INVITATION]
+    )
     assert support_only == {"admin_name", "admin_email", "request_subject", "message"}
     for kind in EDITABLE_KINDS:
         assert not support_only & VARIABLES[kind].keys(), kind
@@ -234,9 +240,11 @@ UNSAFE_HTML = [
 @pytest.mark.parametrize(("source", "says"), UNSAFE_HTML)
 def test_unsafe_html_body_alone_is_refused(source, says):
     template = Template(subject="Hello {{ first_name }}", text="Go: {{ preferences_link }}")
-    validate_template(EmailKind.INVITATION, template)  # the rest is fine
+    validate_template(InvitationEmail.INVITATION, template)  # the rest is fine
     with pytest.raises(TemplateError) as caught:
-        validate_template(EmailKind.INVITATION, Template(template.subject, template.text, source))
+        validate_template(
+            InvitationEmail.INVITATION, Template(template.subject, template.text, source)
+        )
     assert str(caught.value).startswith("HTML body")
     assert says in str(caught.value)
 
@@ -245,7 +253,7 @@ def test_unsafe_html_body_alone_is_refused(source, says):
 def test_unsafe_html_body_is_not_saved_and_the_editor_says_why(
     source, says, program, org_admin, org_admin_client
 ):
-    kind = EmailKind.INVITATION
+    kind = InvitationEmail.INVITATION
     form = {"subject": "Hello {{ first_name }}", "body_text": "Go: {{ preferences_link }}"}
     response = org_admin_client.post(
         _edit_url(program, kind), {**form, "body_html": source, "action": "save"}
@@ -298,16 +306,16 @@ def test_format_widths_in_the_html_body_stay_plain_text():
         text="t {{ preferences_link }}",
         html=f"<p>{widths} {{{{preferences_link}}}}</p>",
     )
-    validate_template(EmailKind.INVITATION, template)
+    validate_template(InvitationEmail.INVITATION, template)
     values = {"first_name": "Ada", "preferences_link": "L"}
-    _, _, body_html = render(EmailKind.INVITATION, template, values)
+    _, _, body_html = render(InvitationEmail.INVITATION, template, values)
     assert body_html == f"<p>{widths} L</p>"
 
 
 def test_valid_html_body_saves_and_values_are_escaped_when_sent(
     program, org_admin_client, smtp_server
 ):
-    kind = EmailKind.INVITATION
+    kind = InvitationEmail.INVITATION
     body_html = '<p>Hi {{ first_name }}</p><p><a href="{{ preferences_link }}">Choose</a></p>'
     response = org_admin_client.post(
         _edit_url(program, kind),
@@ -343,7 +351,7 @@ def test_valid_html_body_saves_and_values_are_escaped_when_sent(
 
 
 def test_preview_of_an_html_body_escapes_a_participants_name(program, org_admin_client):
-    kind = EmailKind.INVITATION
+    kind = InvitationEmail.INVITATION
     person = factories.ParticipantFactory(program=program, first_name="<script>alert(1)</script>")
     response = org_admin_client.post(
         _edit_url(program, kind) + f"?participant={person.pk}",
@@ -369,8 +377,8 @@ def test_editable_kinds_are_every_kind_but_the_support_request():
     assert set(EDITABLE_KINDS) == EXPECTED_EDITABLE
     assert PARTICIPANT_KINDS <= EXPECTED_EDITABLE
     assert len(EDITABLE_KINDS) == len(EXPECTED_EDITABLE)  # each once
-    assert EmailKind.SUPPORT_REQUEST not in EDITABLE_KINDS
-    assert set(VARIABLES) == set(EmailKind) and set(DEFAULTS) == set(EmailKind)
+    assert ProgramEmail.SUPPORT_REQUEST not in EDITABLE_KINDS
+    assert set(VARIABLES) == set(EMAIL_KINDS) and set(DEFAULTS) == set(EMAIL_KINDS)
 
 
 def test_the_list_links_only_the_editable_kinds(program, org_admin_client):
@@ -382,7 +390,7 @@ def test_the_list_links_only_the_editable_kinds(program, org_admin_client):
     assert linked == {kind.value for kind in EXPECTED_EDITABLE}
     for kind in EXPECTED_EDITABLE:
         assert html.escape(kind.label) in page
-    assert EmailKind.SUPPORT_REQUEST.label not in page
+    assert ProgramEmail.SUPPORT_REQUEST.label not in page
 
 
 @pytest.mark.parametrize("kind", sorted(NOT_EDITABLE))
@@ -401,7 +409,9 @@ def test_the_editor_refuses_a_kind_that_is_not_editable(kind, program, org_admin
 
 def test_reset_of_a_kind_that_is_not_editable_leaves_its_row(program, org_admin_client):
     EmailTemplate.objects.create(
-        program=program, kind=EmailKind.SUPPORT_REQUEST, subject="Ours", body_text="Ours"
+        program=program, kind=ProgramEmail.SUPPORT_REQUEST, subject="Ours", body_text="Ours"
     )
-    assert org_admin_client.post(_reset_url(program, EmailKind.SUPPORT_REQUEST)).status_code == 404
-    assert EmailTemplate.objects.filter(kind=EmailKind.SUPPORT_REQUEST).exists()
+    assert (
+        org_admin_client.post(_reset_url(program, ProgramEmail.SUPPORT_REQUEST)).status_code == 404
+    )
+    assert EmailTemplate.objects.filter(kind=ProgramEmail.SUPPORT_REQUEST).exists()

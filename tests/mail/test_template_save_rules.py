@@ -13,9 +13,11 @@ import re
 import pytest
 from django.urls import reverse
 
-from pairing_admin.mail.defaults import DEFAULTS
+from invitations.email_kinds import EmailKind as InvitationEmail
+from pairing.email_kinds import EmailKind as PairingEmail
 from pairing_admin.mail.email_templates import EDITABLE_KINDS
-from pairing_admin.mail.models import EmailKind, EmailTemplate
+from pairing_admin.mail.kinds import DEFAULTS
+from pairing_admin.mail.models import EmailTemplate
 from pairing_admin.mail.rendering import (
     BODY_MAX,
     PLACEHOLDER,
@@ -25,6 +27,7 @@ from pairing_admin.mail.rendering import (
     TemplateError,
     validate_template,
 )
+from tests.support.email import EMAIL_KIND_VALUES
 
 # Which placeholders each kind cannot go without: a decision about what an
 # admin may leave out of an email, so it is pinned here.
@@ -69,11 +72,11 @@ def _post(client, program, kind, template: Template):
 
 
 def test_required_placeholders_are_pinned_and_each_is_a_variable_of_its_kind():
-    assert {k: set(v) for k, v in REQUIRED.items() if k in EmailKind.values} == {
-        k: v for k, v in PINNED_REQUIRED.items() if k in EmailKind.values
+    assert {k: set(v) for k, v in REQUIRED.items() if k in EMAIL_KIND_VALUES} == {
+        k: v for k, v in PINNED_REQUIRED.items() if k in EMAIL_KIND_VALUES
     }
     for kind, names in REQUIRED.items():
-        if kind in EmailKind.values:
+        if kind in EMAIL_KIND_VALUES:
             assert set(names) <= set(VARIABLES[kind]), kind
             for name in names:  # our own wording keeps them
                 assert name in {m.group(1) for m in PLACEHOLDER.finditer(DEFAULTS[kind].text)}
@@ -104,7 +107,7 @@ def test_a_template_without_a_required_placeholder_is_refused_naming_it(
 
 def test_several_missing_placeholders_are_named_together():
     with pytest.raises(TemplateError) as caught:
-        validate_template(EmailKind.MENTOR_REQUEST, Template("Hi", "Hi {{ first_name }}"))
+        validate_template(PairingEmail.MENTOR_REQUEST, Template("Hi", "Hi {{ first_name }}"))
     assert str(caught.value) == (
         "Text body: add {{ approve_link }} and {{ decline_link }} (Link to approve; Link to "
         "decline); without them the person who gets this email cannot act on it."
@@ -112,7 +115,7 @@ def test_several_missing_placeholders_are_named_together():
 
 
 def test_kinds_that_only_inform_require_nothing():
-    validate_template(EmailKind.PAIRINGS_ENDED, Template("Ended", "Your pairings have ended."))
+    validate_template(PairingEmail.PAIRINGS_ENDED, Template("Ended", "Your pairings have ended."))
 
 
 @pytest.mark.parametrize(
@@ -127,7 +130,7 @@ def test_a_nul_character_is_refused_with_a_message(field, label, program, org_ad
         "action": "save",
     }
     form[field] = form[field][:3] + "\x00" + form[field][3:]
-    response = org_admin_client.post(_edit_url(program, EmailKind.INVITATION), form)
+    response = org_admin_client.post(_edit_url(program, InvitationEmail.INVITATION), form)
     assert response.status_code == 400
     assert (
         f"Not saved. {label}: contains a NUL character (\\0), which an email cannot carry; "
@@ -145,7 +148,7 @@ def test_a_body_past_the_limit_is_refused_and_one_at_the_limit_saves(
     link = "{{ preferences_link }}"
     form = {"subject": "Pick", "body_text": link, "body_html": "", "action": "save"}
     form[field] = link + "x" * (BODY_MAX + 1 - len(link))
-    response = org_admin_client.post(_edit_url(program, EmailKind.INVITATION), form)
+    response = org_admin_client.post(_edit_url(program, InvitationEmail.INVITATION), form)
     assert response.status_code == 400
     assert (
         f"Not saved. {label}: at most 100,000 characters (this one has 100,001)."
@@ -153,12 +156,15 @@ def test_a_body_past_the_limit_is_refused_and_one_at_the_limit_saves(
     )
     assert not EmailTemplate.objects.exists()
     form[field] = form[field][:-1]
-    assert org_admin_client.post(_edit_url(program, EmailKind.INVITATION), form).status_code == 302
+    assert (
+        org_admin_client.post(_edit_url(program, InvitationEmail.INVITATION), form).status_code
+        == 302
+    )
     assert len(getattr(EmailTemplate.objects.get(), field)) == BODY_MAX
 
 
 def test_the_editor_states_the_limits_and_the_required_placeholder(program, org_admin_client):
-    page = org_admin_client.get(_edit_url(program, EmailKind.INVITATION)).content.decode()
+    page = org_admin_client.get(_edit_url(program, InvitationEmail.INVITATION)).content.decode()
     page = html.unescape(re.sub(r"<[^>]+>", "", page))  # the words, without the markup
     assert "One line, up to 300 characters, placeholders included." in page
     assert "Text and HTML: up to 100,000 characters each." in page

@@ -13,9 +13,10 @@ import requests
 from django.core import mail
 from django.urls import reverse
 
-from pairing_admin.mail.models import EmailKind, OutboundEmail, ProviderEvent, Suppression
+from pairing_admin.mail.models import OutboundEmail, ProviderEvent, Suppression
 from pairing_admin.mail.outbox import Draft, outbox_add
 from pairing_admin.mail.sending import outbox_send_batch
+from programs.email_kinds import EmailKind
 from tests.support.email import provider_mounted
 
 Status = OutboundEmail.Status

@@ -12,10 +12,11 @@ from datetime import timedelta
 import pytest
 
 from pairing import services
+from pairing.email_kinds import EmailKind
 from pairing.models import MentorRequest, Pairing
 from pairing.verbs import Verb as PairingVerb
 from pairing_admin.mail.links import Purpose, link_create
-from pairing_admin.mail.models import EmailKind, OutboundEmail
+from pairing_admin.mail.models import OutboundEmail
 from programs.models import ActivityEvent
 from tests import factories
 from tests.support.race import race

@@ -10,11 +10,12 @@ from django.db import connection
 from django.urls import reverse
 
 from pairing import services
+from pairing.email_kinds import EmailKind
 from pairing.models import AutoPairProposal, AutoPairRun, MentorPreference, MentorRequest, Pairing
 from pairing.preference_selectors import mentor_options
 from pairing.services import pairing_end
 from pairing_admin.lib.errors import DomainError
-from pairing_admin.mail.models import EmailKind, OutboundEmail
+from pairing_admin.mail.models import OutboundEmail
 from programs.match_weights import MUST_MATCH
 from programs.models import Program
 from tests import factories

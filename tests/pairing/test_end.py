@@ -7,10 +7,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from pairing import request_selectors, services
+from pairing.email_kinds import EmailKind
 from pairing.models import MentoringSession, Pairing
 from pairing.seats import active_pairings_of
 from pairing_admin.lib.errors import DomainError
-from pairing_admin.mail.models import EmailKind, OutboundEmail
+from pairing_admin.mail.models import OutboundEmail
 from programs.models import ActivityEvent
 from tests import factories
 from tests.support.builders import pair

@@ -10,9 +10,10 @@ from django.test import Client
 from django.utils import timezone
 
 from pairing import services
+from pairing.email_kinds import EmailKind
 from pairing.models import MentorRequest
 from pairing_admin.mail.links import Purpose
-from pairing_admin.mail.models import AccessLink, EmailKind, OutboundEmail
+from pairing_admin.mail.models import AccessLink, OutboundEmail
 from programs.models import Program
 from tests import factories
 

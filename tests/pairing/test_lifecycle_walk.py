@@ -49,6 +49,7 @@ from invitations.services import invitation_send_selected
 from pairing import autopair
 from pairing import selectors as pairing_selectors
 from pairing.autopair import Options
+from pairing.email_kinds import EmailKind
 from pairing.models import (
     AutoPairProposal,
     AutoPairRun,
@@ -71,7 +72,7 @@ from pairing.services import (
 from pairing.tasks import offer_program_waitlist
 from pairing.waitlist import waitlist_join, waitlist_leave, waitlist_sweep
 from pairing_admin.lib.errors import DomainError
-from pairing_admin.mail.models import EmailKind, OutboundEmail
+from pairing_admin.mail.models import OutboundEmail
 from programs.match_weights import weights_of
 from programs.models import Participant, Program
 from programs.registration import registration_submit

@@ -9,8 +9,9 @@ import pytest
 from django.db import connection, transaction
 
 from pairing import autopair, services
+from pairing.email_kinds import EmailKind
 from pairing.models import AutoPairProposal, AutoPairRun, MentorPreference, MentorRequest, Pairing
-from pairing_admin.mail.models import EmailKind, OutboundEmail
+from pairing_admin.mail.models import OutboundEmail
 from programs.models import Participant, Program
 from tests import factories
 from tests.support.race import race

@@ -14,6 +14,7 @@ from django.db import connection
 from django.test import Client
 
 from pairing import services, waitlist
+from pairing.email_kinds import EmailKind
 from pairing.models import (
     AutoPairProposal,
     AutoPairRun,
@@ -27,7 +28,7 @@ from pairing.preference_selectors import mentor_options
 from pairing.request_selectors import said_no
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.mail.links import Purpose, link_resolve
-from pairing_admin.mail.models import AccessLink, EmailKind, OutboundEmail
+from pairing_admin.mail.models import AccessLink, OutboundEmail
 from programs.imports.services import import_apply, import_create
 from programs.models import Participant, Program
 from programs.services import participant_update

@@ -7,9 +7,10 @@ from django.test import Client
 from django.utils import timezone
 
 from pairing import services
+from pairing.email_kinds import EmailKind
 from pairing.models import MentorPreference, MentorRequest, Pairing
 from pairing_admin.mail.links import Purpose, link_create
-from pairing_admin.mail.models import EmailKind, OutboundEmail
+from pairing_admin.mail.models import OutboundEmail
 from programs.models import Program
 from tests import factories
 

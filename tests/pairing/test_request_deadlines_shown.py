@@ -13,10 +13,11 @@ from django.utils import timezone
 
 from pairing import services
 from pairing.deadlines import deadline_label
+from pairing.email_kinds import EmailKind
 from pairing.models import MentorPreference, MentorRequest, Pairing
 from pairing_admin.lib import ratelimit
 from pairing_admin.mail.links import Purpose, link_create
-from pairing_admin.mail.models import AccessLink, EmailKind, OutboundEmail
+from pairing_admin.mail.models import AccessLink, OutboundEmail
 from programs.models import Participant, Program
 from tests import factories
 

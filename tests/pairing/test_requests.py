@@ -8,11 +8,12 @@ import pytest
 from django.utils import timezone
 
 from pairing import services
+from pairing.email_kinds import EmailKind
 from pairing.models import MentorPreference, MentorRequest, Pairing
 from pairing.verbs import Verb as PairingVerb
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.mail.links import Purpose, link_create
-from pairing_admin.mail.models import AccessLink, EmailKind, OutboundEmail
+from pairing_admin.mail.models import AccessLink, OutboundEmail
 from programs.models import ActivityEvent, Program
 from tests import factories
 

@@ -5,9 +5,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from pairing import services
+from pairing.email_kinds import EmailKind
 from pairing.models import MentorRequest, Pairing
 from pairing.verbs import Verb as PairingVerb
-from pairing_admin.mail.models import EmailKind, OutboundEmail
+from pairing_admin.mail.models import OutboundEmail
 from programs.models import ActivityEvent
 from tests import factories
 

@@ -14,6 +14,7 @@ import pytest
 
 from pairing import autopair, seats, services, tasks, waitlist
 from pairing.autopair import Options
+from pairing.email_kinds import EmailKind
 from pairing.models import (
     AutoPairRun,
     AutoPairUnpaired,
@@ -23,7 +24,7 @@ from pairing.models import (
 )
 from pairing.verbs import Verb as PairingVerb
 from pairing_admin.lib.errors import DomainError
-from pairing_admin.mail.models import EmailKind, OutboundEmail
+from pairing_admin.mail.models import OutboundEmail
 from programs.imports.services import import_apply, import_create
 from programs.models import ActivityEvent, Participant, Program
 from programs.services import participant_update

@@ -13,8 +13,9 @@ from django.urls import reverse
 
 from pairing import autopair, services, waitlist
 from pairing.autopair import Options
+from pairing.email_kinds import EmailKind
 from pairing.models import AutoPairRun, MentorRequest, Pairing, PendingRequest, WaitlistEntry
-from pairing_admin.mail.models import EmailKind, OutboundEmail
+from pairing_admin.mail.models import OutboundEmail
 from programs.imports.services import import_apply, import_create, import_preview
 from programs.models import Participant, Program
 from programs.registration import registration_submit

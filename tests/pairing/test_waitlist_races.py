@@ -10,8 +10,9 @@ from collections import Counter
 import pytest
 
 from pairing import services, waitlist
+from pairing.email_kinds import EmailKind
 from pairing.models import MentorRequest, Pairing, PendingRequest, WaitlistEntry
-from pairing_admin.mail.models import EmailKind, OutboundEmail
+from pairing_admin.mail.models import OutboundEmail
 from programs.models import Program
 from tests import factories
 from tests.support.race import race

@@ -4,7 +4,8 @@ import re
 
 from django.urls import reverse
 
-from pairing_admin.mail.models import EmailKind, OutboundEmail
+from pairing_admin.mail.models import OutboundEmail
+from programs.email_kinds import EmailKind
 from programs.models import Participant
 
 CONFIRM_LINK = re.compile(r"https?://\S+/join/[^/\s]+/confirm/([A-Za-z0-9_-]+)/")

@@ -17,9 +17,10 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
 from invitations import services as invitations
+from invitations.email_kinds import EmailKind
 from invitations.models import Invitation, InvitationBatch
 from invitations.verbs import Verb as InvitationsVerb
-from pairing_admin.mail.models import AccessLink, EmailKind, OutboundEmail, Suppression
+from pairing_admin.mail.models import AccessLink, OutboundEmail, Suppression
 from programs import hooks
 from programs.models import ActivityEvent, Participant, ParticipantImport, Program
 from programs.registration import registration_submit

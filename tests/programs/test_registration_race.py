@@ -12,7 +12,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from pairing_admin.mail.models import EmailKind, OutboundEmail
+from invitations.email_kinds import EmailKind
+from pairing_admin.mail.models import OutboundEmail
 from programs.models import Participant, PendingRegistration, Program
 from programs.registration import registration_request
 from tests.programs import registering

@@ -2,7 +2,8 @@ import pytest
 from django.urls import reverse
 
 from pairing_admin.lib.errors import DomainError
-from pairing_admin.mail.models import EmailKind, OutboundEmail
+from pairing_admin.mail.models import OutboundEmail
+from programs.email_kinds import EmailKind
 from programs.models import ActivityEvent, LaunchStep, SupportRequest
 from programs.services import launch_step_mark_done
 from programs.support import support_request_submit

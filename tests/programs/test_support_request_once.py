@@ -8,7 +8,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from pairing_admin.mail.models import EmailKind, OutboundEmail
+from pairing_admin.mail.models import OutboundEmail
+from programs.email_kinds import EmailKind
 from programs.models import ActivityEvent, SupportRequest
 from programs.support import support_request_submit
 from tests import factories

@@ -8,9 +8,15 @@ from django.db import connection
 from django.test import override_settings
 from django.urls import clear_url_caches
 
-from pairing_admin.mail.defaults import DEFAULTS
-from pairing_admin.mail.models import EmailKind
+from invitations.email_kinds import EmailKind
+from pairing.email_kinds import EmailKind as PairingEmail
+from pairing_admin.mail.kinds import DEFAULTS
 from pairing_admin.mail.rendering import Template
+from programs.email_kinds import EmailKind as ProgramEmail
+
+# Every app's email kinds, as each declares them (each registers its own with mail.kinds).
+EMAIL_KINDS = (*EmailKind, *PairingEmail, *ProgramEmail)
+EMAIL_KIND_VALUES = [kind.value for kind in EMAIL_KINDS]
 
 LINKS = [
     "http://127.0.0.1:8000/p/AbC-123_xyz/",

@@ -1,20 +1,139 @@
-"""The emails every program starts with, in our own words. Admins may edit them."""
+"""Pairing's emails: their kinds, placeholders and default wording.
 
-from pairing_admin.mail.models import EmailKind
-from pairing_admin.mail.rendering import Template
+Registered with pairing_admin.mail.kinds in PairingConfig.ready().
+"""
+
+from django.db import models
+
+from pairing_admin.mail.rendering import COMMON, Template
+
+
+class EmailKind(models.TextChoices):
+    MENTOR_REQUEST = "mentor_request", "Mentor request"
+    REQUEST_REMINDER = "request_reminder", "Request reminder"
+    ASSIGNMENT = "assignment", "Mentorship Assignments"
+    REQUEST_DECLINED = "request_declined", "Request declined"
+    REQUEST_EXPIRED = "request_expired", "Request expired"
+    REQUEST_FORWARDED = "request_forwarded", "Request passed to next choice"
+    REQUEST_CANCELLED = "request_cancelled", "Request cancelled by the program team"
+    REQUEST_CLOSED = "request_closed", "Request closed: mentor full"
+    WAITLIST_OFFER = "waitlist_offer", "Waitlist: a mentor has room"
+    WAITLIST_RETURNED = "waitlist_returned", "Waitlist: back in line after an offer"
+    MENTOR_REQUESTS = "mentor_requests", "Mentor requests (several at once)"
+    ASSIGNMENTS = "assignments", "Mentorship Assignments (several at once)"
+    PAIRING_ENDED = "pairing_ended", "Pairing ended"
+    PAIRINGS_ENDED = "pairings_ended", "Pairings ended (several at once)"
+
+
+VARIABLES: dict[str, dict[str, str]] = {
+    EmailKind.MENTOR_REQUEST: {
+        **COMMON,
+        "mentee_name": "Mentee's full name",
+        "mentee_profile": "Mentee's title, department, location and goals",
+        "mentee_note": "The mentee's note to the mentor",
+        "deadline": "Date by which to respond",
+        "approve_link": "Link to approve",
+        "decline_link": "Link to decline",
+    },
+    EmailKind.REQUEST_REMINDER: {
+        **COMMON,
+        "mentee_name": "Mentee's full name",
+        "deadline": "Date by which to respond",
+        "approve_link": "Link to approve",
+        "decline_link": "Link to decline",
+    },
+    EmailKind.ASSIGNMENT: {
+        **COMMON,
+        "partner_name": "The other person's full name",
+        "partner_email": "The other person's email",
+        "partner_role": "mentor or mentee",
+        "session_link": "Link to log a mentoring session",
+    },
+    EmailKind.REQUEST_DECLINED: {
+        **COMMON,
+        "mentor_name": "Mentor's full name",
+        "decline_message": "The mentor's message (may be empty)",
+        "preferences_link": "Link back to the preference form",
+    },
+    EmailKind.REQUEST_EXPIRED: {
+        **COMMON,
+        "mentor_name": "Mentor's full name",
+        "preferences_link": "Link back to the preference form",
+    },
+    EmailKind.REQUEST_FORWARDED: {
+        **COMMON,
+        "mentor_name": "The mentor who did not take the request",
+        "next_mentor_name": "The mentor the request went to",
+        "deadline": "Date by which the new mentor should respond",
+        "preferences_link": "Link back to the preference form",
+    },
+    EmailKind.REQUEST_CANCELLED: {
+        **COMMON,
+        "mentor_name": "Mentor's full name",
+        "preferences_link": "Link back to the preference form",
+    },
+    EmailKind.REQUEST_CLOSED: {
+        **COMMON,
+        "mentor_name": "Mentor's full name",
+        "preferences_link": "Link back to the preference form",
+    },
+    EmailKind.WAITLIST_OFFER: {
+        **COMMON,
+        "mentor_name": "The mentor who has room",
+        "deadline": "Date by which the mentor should respond",
+        "preferences_link": "Link to see or withdraw the request",
+    },
+    EmailKind.WAITLIST_RETURNED: {
+        **COMMON,
+        "mentor_name": "The mentor the offer went to",
+        "what_happened": "Why it ended (declined, lapsed, places filled, closed)",
+        "preferences_link": "Link to the mentee's page",
+    },
+    EmailKind.MENTOR_REQUESTS: {
+        **COMMON,
+        "count": "How many requests",
+        "deadline": "Date by which to respond (the earliest)",
+        "requests": "One paragraph per mentee: name, profile, Approve and Decline links",
+    },
+    EmailKind.ASSIGNMENTS: {
+        **COMMON,
+        "count": "How many new mentees",
+        "mentees": "One paragraph per mentee: name, email and the link to log sessions",
+    },
+    EmailKind.PAIRING_ENDED: {
+        **COMMON,
+        "partner_name": "The other person's full name",
+        "next_step": "What happens next for the mentee (empty for the mentor)",
+    },
+    EmailKind.PAIRINGS_ENDED: {
+        **COMMON,
+        "count": "How many pairings ended",
+        "partners": "The mentees whose pairing with the recipient ended, one per line",
+    },
+}
+
+
+# The placeholders without which the recipient cannot act on the email (their
+# personal link, the Approve and Decline links, the partner's address, or the
+# list that carries them); kinds that only inform require nothing.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    EmailKind.MENTOR_REQUEST: ("approve_link", "decline_link"),
+    EmailKind.REQUEST_REMINDER: ("approve_link", "decline_link"),
+    EmailKind.ASSIGNMENT: ("partner_email", "session_link"),
+    EmailKind.REQUEST_DECLINED: ("preferences_link",),
+    EmailKind.REQUEST_EXPIRED: ("preferences_link",),
+    EmailKind.REQUEST_FORWARDED: ("preferences_link",),
+    EmailKind.REQUEST_CANCELLED: ("preferences_link",),
+    EmailKind.REQUEST_CLOSED: ("preferences_link",),
+    EmailKind.WAITLIST_OFFER: ("preferences_link",),
+    EmailKind.WAITLIST_RETURNED: ("preferences_link",),
+    EmailKind.MENTOR_REQUESTS: ("requests",),
+    EmailKind.ASSIGNMENTS: ("mentees",),
+    EmailKind.PAIRING_ENDED: ("next_step",),
+}
+
 
 DEFAULTS: dict[str, Template] = {
-    EmailKind.INVITATION: Template(
-        subject="{{ program_name }}: choose who you'd like as your mentor",
-        text=(
-            "Hi {{ first_name }},\n\n"
-            "Pairing is open for {{ program_name }}. Have a look at the mentors who still have "
-            "room, see why each one could suit you, and tell us who you would like to work with.\n\n"
-            "Choose your mentors: {{ preferences_link }}\n\n"
-            "The link is personal to you, so please don't forward it.\n\n"
-            "{{ organization_name }}"
-        ),
-    ),
     EmailKind.MENTOR_REQUEST: Template(
         subject="{{ mentee_name }} would like you as their mentor",
         text=(
@@ -71,17 +190,6 @@ DEFAULTS: dict[str, Template] = {
             "{{ organization_name }}"
         ),
     ),
-    EmailKind.REQUEST_CANCELLED: Template(
-        subject="Your request to {{ mentor_name }} was withdrawn by your program team",
-        text=(
-            "Hi {{ first_name }},\n\n"
-            "Your program team has closed your request to {{ mentor_name }} in "
-            "{{ program_name }}, so there is no need to wait for an answer. You're free to "
-            "choose a mentor again: {{ preferences_link }}\n\n"
-            "If you're not sure why, reply to your program team.\n\n"
-            "{{ organization_name }}"
-        ),
-    ),
     EmailKind.REQUEST_FORWARDED: Template(
         subject="Your request has gone to {{ next_mentor_name }}",
         text=(
@@ -90,6 +198,17 @@ DEFAULTS: dict[str, Template] = {
             "it to your next choice, {{ next_mentor_name }}. They have until {{ deadline }} "
             "to respond.\n\n"
             "You can see or change your choices here: {{ preferences_link }}\n\n"
+            "{{ organization_name }}"
+        ),
+    ),
+    EmailKind.REQUEST_CANCELLED: Template(
+        subject="Your request to {{ mentor_name }} was withdrawn by your program team",
+        text=(
+            "Hi {{ first_name }},\n\n"
+            "Your program team has closed your request to {{ mentor_name }} in "
+            "{{ program_name }}, so there is no need to wait for an answer. You're free to "
+            "choose a mentor again: {{ preferences_link }}\n\n"
+            "If you're not sure why, reply to your program team.\n\n"
             "{{ organization_name }}"
         ),
     ),
@@ -169,30 +288,6 @@ DEFAULTS: dict[str, Template] = {
             "Thank you for the time you gave them. If you have questions, reply to your "
             "program team.\n\n"
             "{{ organization_name }}"
-        ),
-    ),
-    EmailKind.REGISTRATION_CONFIRM: Template(
-        subject="Confirm your registration for {{ program_name }}",
-        text=(
-            "Hello,\n\n"
-            "Someone, we hope you, used this email address to join {{ program_name }}. "
-            "To finish, open this link and press Confirm:\n\n"
-            "{{ confirm_link }}\n\n"
-            "The link works once, for 48 hours: until {{ confirm_by }}. Nothing is saved "
-            "to the program until you confirm. If you were already in the program, "
-            "confirming changes nothing; your program team can update your details.\n\n"
-            "If this wasn't you, ignore this email and nothing will happen.\n\n"
-            "{{ organization_name }}"
-        ),
-    ),
-    EmailKind.SUPPORT_REQUEST: Template(
-        subject="[{{ organization_name }}] {{ request_subject }}",
-        text=(
-            "Support request from {{ admin_name }} <{{ admin_email }}>\n"
-            "Organization: {{ organization_name }}\n"
-            "Program: {{ program_name }}\n\n"
-            "{{ message }}\n\n"
-            "Reply to this email to answer {{ admin_name }} directly."
         ),
     ),
 }

@@ -1,0 +1,150 @@
+"""The kinds of email, registered by the apps that send them.
+
+mail sits below those apps, so it cannot list their emails. Each app declares
+its kinds as a TextChoices, with their placeholders and default wording, and
+registers them from its AppConfig.ready() (`register_kinds`). Rendering, the
+template editor and the email log look kinds up here; writing or saving an
+email of a kind nobody registered fails at once. Stored values never change.
+"""
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import TextChoices
+
+if TYPE_CHECKING:
+    from pairing_admin.mail.rendering import Template
+
+
+class UnknownEmailKind(KeyError):
+    """A kind no app registered (a KeyError, so the mappings below behave as dicts)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class _Kind:
+    kind: TextChoices  # the member: a str with .value and .label
+    order: tuple[int, int]
+    variables: Mapping[str, str]
+    required: tuple[str, ...]
+    default: "Template"
+    editable: bool
+
+
+_kinds: dict[str, _Kind] = {}
+_ordered: list[_Kind] = []
+
+
+def register_kinds(
+    kinds: type[TextChoices],
+    *,
+    order: int,
+    variables: Mapping[str, Mapping[str, str]],
+    defaults: Mapping[str, "Template"],
+    required: Mapping[str, Sequence[str]] | None = None,
+    not_editable: Collection[str] = (),
+) -> None:
+    """Make these kinds sendable: their placeholders, required ones and default wording.
+
+    Admins see kinds sorted by `order`, then in declaration order. Kinds in
+    `not_editable` stay out of the template editor (our wording only).
+    """
+    required = required or {}
+    for position, kind in enumerate(kinds):
+        if kind not in variables or kind not in defaults:
+            raise ImproperlyConfigured(f"email kind {kind.value!r} needs variables and a default")
+        if not set(required.get(kind, ())) <= set(variables[kind]):
+            raise ImproperlyConfigured(f"email kind {kind.value!r} requires an unknown placeholder")
+        entry = _Kind(
+            kind=kind,
+            order=(order, position),
+            variables=dict(variables[kind]),
+            required=tuple(required.get(kind, ())),
+            default=defaults[kind],
+            editable=kind not in not_editable,
+        )
+        # ready() may run more than once; two apps may not claim one kind differently.
+        if _kinds.setdefault(kind.value, entry) != entry:
+            raise ImproperlyConfigured(f"email kind {kind.value!r} is registered twice")
+    _ordered[:] = sorted(_kinds.values(), key=lambda entry: entry.order)
+
+
+def _get(kind: str) -> _Kind:
+    try:
+        return _kinds[kind]
+    except KeyError:
+        raise UnknownEmailKind(
+            f"unknown email kind {kind!r}: declare it in its app's email kinds and register "
+            "them with pairing_admin.mail.kinds.register_kinds()"
+        ) from None
+
+
+def get(kind: str) -> TextChoices:
+    """The registered kind (with .value and .label); UnknownEmailKind otherwise."""
+    return _get(kind).kind
+
+
+def check_kind(kind: str) -> None:
+    """UnknownEmailKind unless some app registered this kind."""
+    _get(kind)
+
+
+def label(kind: str) -> str:
+    """A kind's label; a kind no app registers any more shows as itself."""
+    entry = _kinds.get(kind)
+    return str(entry.kind.label) if entry else kind
+
+
+def choices() -> list[tuple[str, str]]:
+    """(kind, label) for every registered kind, in the order admins see them."""
+    return [(entry.kind.value, str(entry.kind.label)) for entry in _ordered]
+
+
+class _EditableKinds(Sequence):
+    """The kinds admins may word themselves, in order (a live view of the registry)."""
+
+    def _kinds(self) -> list[TextChoices]:
+        return [entry.kind for entry in _ordered if entry.editable]
+
+    def __getitem__(self, index):
+        return self._kinds()[index]
+
+    def __len__(self) -> int:
+        return len(self._kinds())
+
+
+class _View(Mapping):
+    """One attribute of every registered kind, read as a dict keyed by kind."""
+
+    def __init__(self, attribute: str, *, skip_empty: bool = False) -> None:
+        self._attribute = attribute
+        self._skip_empty = skip_empty  # REQUIRED lists only kinds that require something
+
+    def _has(self, entry: _Kind) -> bool:
+        return not self._skip_empty or bool(getattr(entry, self._attribute))
+
+    def __getitem__(self, kind: str):
+        entry = _get(kind)
+        if not self._has(entry):
+            raise KeyError(kind)
+        return getattr(entry, self._attribute)
+
+    def __iter__(self) -> Iterator[TextChoices]:
+        return iter([entry.kind for entry in _ordered if self._has(entry)])
+
+    def __len__(self) -> int:
+        return sum(1 for entry in _ordered if self._has(entry))
+
+
+EDITABLE_KINDS: Sequence[TextChoices] = _EditableKinds()
+# The placeholders each kind may use, with what they hold.
+VARIABLES: Mapping[str, Mapping[str, str]] = _View("variables")
+# The placeholders without which the recipient cannot act on the email (only
+# kinds that require some are listed): a template without one is refused at save.
+REQUIRED: Mapping[str, tuple[str, ...]] = _View("required", skip_empty=True)
+# The emails every program starts with, in our own words. Admins may edit them.
+DEFAULTS: Mapping[str, "Template"] = _View("default")
