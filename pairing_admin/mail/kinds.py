@@ -9,13 +9,18 @@ email of a kind nobody registered fails at once. Stored values never change.
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import TextChoices
 
-if TYPE_CHECKING:
-    from pairing_admin.mail.rendering import Template
+
+@dataclass(frozen=True)
+class Template:
+    """An email's wording: placeholders in it are filled by pairing_admin.mail.rendering."""
+
+    subject: str
+    text: str
+    html: str = ""
 
 
 class UnknownEmailKind(KeyError):
@@ -28,10 +33,11 @@ class UnknownEmailKind(KeyError):
 @dataclass(frozen=True)
 class _Kind:
     kind: TextChoices  # the member: a str with .value and .label
+    label: str  # compared too: members of two classes equal as strings
     order: tuple[int, int]
     variables: Mapping[str, str]
     required: tuple[str, ...]
-    default: "Template"
+    default: Template
     editable: bool
 
 
@@ -44,7 +50,7 @@ def register_kinds(
     *,
     order: int,
     variables: Mapping[str, Mapping[str, str]],
-    defaults: Mapping[str, "Template"],
+    defaults: Mapping[str, Template],
     required: Mapping[str, Sequence[str]] | None = None,
     not_editable: Collection[str] = (),
 ) -> None:
@@ -61,6 +67,7 @@ def register_kinds(
             raise ImproperlyConfigured(f"email kind {kind.value!r} requires an unknown placeholder")
         entry = _Kind(
             kind=kind,
+            label=str(kind.label),
             order=(order, position),
             variables=dict(variables[kind]),
             required=tuple(required.get(kind, ())),
@@ -96,12 +103,12 @@ def check_kind(kind: str) -> None:
 def label(kind: str) -> str:
     """A kind's label; a kind no app registers any more shows as itself."""
     entry = _kinds.get(kind)
-    return str(entry.kind.label) if entry else kind
+    return entry.label if entry else kind
 
 
 def choices() -> list[tuple[str, str]]:
     """(kind, label) for every registered kind, in the order admins see them."""
-    return [(entry.kind.value, str(entry.kind.label)) for entry in _ordered]
+    return [(entry.kind.value, entry.label) for entry in _ordered]
 
 
 class _EditableKinds(Sequence):
@@ -147,4 +154,4 @@ VARIABLES: Mapping[str, Mapping[str, str]] = _View("variables")
 # kinds that require some are listed): a template without one is refused at save.
 REQUIRED: Mapping[str, tuple[str, ...]] = _View("required", skip_empty=True)
 # The emails every program starts with, in our own words. Admins may edit them.
-DEFAULTS: Mapping[str, "Template"] = _View("default")
+DEFAULTS: Mapping[str, Template] = _View("default")

@@ -9,12 +9,11 @@ error at save time, with a message that says what is wrong and where.
 
 import html
 import re
-from dataclasses import dataclass
 
 from django.conf import settings
 
 from pairing_admin.lib.text import multi_line, one_line
-from pairing_admin.mail.kinds import REQUIRED, VARIABLES, check_kind
+from pairing_admin.mail.kinds import REQUIRED, VARIABLES, Template, check_kind
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 # Any remaining brace or template-tag syntax after placeholders are removed.
@@ -48,13 +47,6 @@ LIST_VARIABLES = frozenset({"requests", "mentees", "next_step"})
 SUBJECT_MAX = 300
 # A template's text and HTML bodies: room for a long email, not for a file.
 BODY_MAX = 100_000
-
-
-@dataclass(frozen=True)
-class Template:
-    subject: str
-    text: str
-    html: str = ""
 
 
 class TemplateError(ValueError):
