@@ -206,11 +206,13 @@ def run_axe(page: Page) -> list[dict]:
 
 def _audited_context(browser: Browser, **options) -> tuple[BrowserContext, Audit]:
     context = browser.new_context(**options)
-    context.set_default_timeout(ACTION_TIMEOUT_MS)
     # A navigation may be held for up to AXE_WAIT_SECONDS while the page it
-    # leaves finishes its axe run: it gets that long on top of its own time,
-    # so a run that outlives the hold ends as the audit's warning, not as a
-    # navigation timeout racing the hold (seen once in CI on a /p/ page).
+    # leaves finishes its axe run: navigations, and actions such as a click
+    # that waits for the navigation it starts, get that long on top of their
+    # own time, so a run that outlives the hold ends as the audit's warning,
+    # not as a timeout racing the hold (seen in CI on a /p/ page, and on the
+    # registration Confirm click of a loaded machine).
+    context.set_default_timeout(ACTION_TIMEOUT_MS + AXE_WAIT_SECONDS * 1000)
     context.set_default_navigation_timeout(ACTION_TIMEOUT_MS + AXE_WAIT_SECONDS * 1000)
     audit = Audit()
     _AUDITS[context] = audit
