@@ -8,8 +8,9 @@ from django.test import Client
 from pairing_admin.celery import app as celery_app
 from programs.services import pairing_turn_on
 from tests import factories
-from tests.support import services, smtp
+from tests.support import services, smtp, url_walk
 from tests.support.broker import TEST_QUEUE, OwnRedis
+from tests.support.marker import MARKER
 from tests.support.worker import Worker
 
 # This run's own queue on the broker: a developer's other runs (or a demo
@@ -67,8 +68,6 @@ def _fresh_cache():
 
 # --- The three roles every admin view is checked for ----------------------------
 
-MARKER = "Zanzibar-Marker-Org"
-
 
 @pytest.fixture
 def org(db):
@@ -125,8 +124,6 @@ def anon_client():
 @pytest.fixture
 def url_samples(program, org_admin):
     """One object of `org` for every URL parameter name: what the URL walk fills URLs with."""
-    from tests.support import url_walk  # here: it imports MARKER from this module
-
     return url_walk.samples(program, org_admin)
 
 

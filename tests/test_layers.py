@@ -44,3 +44,22 @@ def test_imports_inside_functions_only_in_task_bodies_and_ready():
                 if not _allowed(path, function):
                     offenders.append(f"{path.relative_to(ROOT)}:{line} in {function}()")
     assert offenders == [], "imports inside functions dodge a cycle: " + ", ".join(offenders)
+
+
+def test_tests_share_helpers_through_tests_support_only():
+    """No test module imports another test module or a conftest: shared helpers live in tests/support/."""
+    offenders = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                last = name.rsplit(".", 1)[-1]
+                if name.startswith("tests.") and (last.startswith("test_") or last == "conftest"):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {name}")
+    assert offenders == [], ", ".join(offenders)

@@ -7,7 +7,7 @@ meant to be public must be listed in PUBLIC there with the reason.
 
 from django.urls import reverse
 
-from tests.conftest import MARKER
+from tests.support.marker import MARKER
 from tests.support.url_walk import STAFF_ONLY, admin_urls
 
 

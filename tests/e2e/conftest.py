@@ -16,15 +16,15 @@ Tests that expect a problem (the harness's own tests) read and clear it with
 
 Usage (relative URLs go to the live server):
 
-    from tests.e2e.conftest import login
+    from tests.support.browser import login
 
     def test_something(page, live_server, org_admin):
         login(page, live_server, org_admin)       # the real login form
         page.goto("/programs/")
         page.get_by_role("link", name="New program").click()
 
-Helpers: `login`, `tab_to` (keyboard navigation), `assert_no_horizontal_scroll`
-(for `phone_page`), `run_axe`, `audit_for`; `PASSWORD` is the factories' one.
+Helpers in tests/support/browser.py: `login`, `tab_to` (keyboard navigation),
+`assert_no_horizontal_scroll` (for `phone_page`); here: `run_axe`, `audit_for`.
 
 Every test in this folder is marked `needs_browser` (skipped without
 Chromium, an error under TEST_REQUIRE_SERVICES) and gets a transactional
@@ -45,8 +45,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
 
 from tests.support import services
-
-PASSWORD = "correct horse battery staple"  # what tests.factories.UserFactory sets
+from tests.support.browser import DESKTOP, PHONE
 
 E2E_DIR = Path(__file__).parent
 CHROMIUM_ARGS = [
@@ -58,8 +57,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-quic",
 ]
-DESKTOP = {"viewport": {"width": 1280, "height": 800}}
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 # Short enough that a missing element fails in seconds, not Playwright's 30.
 ACTION_TIMEOUT_MS = 10_000
 AXE_WAIT_SECONDS = 10
@@ -330,56 +327,3 @@ def pytest_collection_modifyitems(config, items):
         if E2E_DIR in Path(item.path).parents:
             item.add_marker(pytest.mark.needs_browser)
             item.add_marker(pytest.mark.django_db(transaction=True))
-
-
-# --- Helpers ---------------------------------------------------------------------
-
-
-def login(page: Page, live_server, user, password: str = PASSWORD) -> None:
-    """Log in through the real login form and land on the program list."""
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(user.get_username())
-    page.get_by_label("Password").fill(password)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log in").click()
-    if "/login/" in page.url:
-        errors = page.locator(".error-summary, .error").all_inner_texts()
-        raise AssertionError(f"login as {user.get_username()} failed: {errors}")
-
-
-def tab_to(page: Page, locator, max_presses: int = 30) -> None:
-    """Press Tab until `locator` has the focus, as a keyboard user would."""
-    for _ in range(max_presses):
-        page.keyboard.press("Tab")
-        if locator.evaluate("el => el === document.activeElement"):
-            return
-    raise AssertionError(f"{locator} not reached with {max_presses} presses of Tab")
-
-
-def assert_no_horizontal_scroll(page: Page) -> None:
-    """The page fits its viewport's width; names the elements that stick out.
-
-    Measured once the page has loaded and no axe run is going (axe scrolls
-    and measures elements while it checks them, which can widen the page for
-    a moment).
-    """
-    page.wait_for_load_state()
-    overflow = page.evaluate(
-        """async () => {
-          if (window.__e2eAxeIdle) await window.__e2eAxeIdle();
-          const width = document.documentElement.clientWidth;
-          if (document.documentElement.scrollWidth <= width) return null;
-          const culprits = [...document.querySelectorAll("body *")]
-            .filter((el) => el.getBoundingClientRect().right > width + 1)
-            .filter((el) => !el.closest(".table-scroll") || el.matches(".table-scroll"))
-            .slice(0, 8)
-            .map((el) => `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}` +
-                         `${el.className ? "." + String(el.className).split(" ").join(".") : ""}` +
-                         ` (right edge ${Math.round(el.getBoundingClientRect().right)}px)`);
-          return {scrollWidth: document.documentElement.scrollWidth, width, culprits};
-        }"""
-    )
-    assert overflow is None, (
-        f"{page.url} scrolls sideways: {overflow['scrollWidth']}px wide in a "
-        f"{overflow['width']}px viewport; sticking out: {', '.join(overflow['culprits'])}"
-    )

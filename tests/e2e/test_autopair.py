@@ -6,7 +6,7 @@ from pairing.models import Pairing
 from pairing_admin.mail.models import OutboundEmail
 from programs.models import Participant
 from tests import factories
-from tests.e2e.conftest import assert_no_horizontal_scroll, login
+from tests.support.browser import assert_no_horizontal_scroll, login
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pairing_admin.mail.links import Purpose, link_create
 from pairing_admin.mail.models import OutboundEmail
 from programs.email_kinds import EmailKind
 from tests import factories
-from tests.e2e.conftest import login, tab_to
+from tests.support.browser import login, tab_to
 
 
 def test_the_session_form_shows_todays_date_in_its_date_field(page, live_server):

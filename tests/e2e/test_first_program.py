@@ -6,7 +6,7 @@ import pytest
 
 from programs.models import Participant
 from tests import factories
-from tests.e2e.conftest import PASSWORD, tab_to
+from tests.support.browser import PASSWORD, tab_to
 
 CSV_ROWS = [
     "first_name,last_name,email,role,department,location,skills,capacity",

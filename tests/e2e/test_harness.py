@@ -6,7 +6,7 @@ Pages here are served by a Playwright route, not by Django, so no view has
 to exist just to be broken.
 """
 
-from tests.e2e.conftest import audit_for, run_axe
+from tests.support.browser import audit_for, run_axe
 
 FIXTURE_ORIGIN = "http://harness.invalid"
 

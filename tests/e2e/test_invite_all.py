@@ -8,7 +8,7 @@ import pytest
 from programs.models import Participant
 from programs.services import pairing_turn_on
 from tests import factories
-from tests.e2e.conftest import login
+from tests.support.browser import login
 from tests.support.smtp import text_of
 
 LINK = re.compile(r"https?://\S+/p/[A-Za-z0-9_-]+/")

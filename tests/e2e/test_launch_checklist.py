@@ -6,7 +6,7 @@ from pairing_admin.mail.models import OutboundEmail
 from programs.email_kinds import EmailKind
 from programs.models import ActivityEvent, LaunchStep, Program
 from tests import factories
-from tests.e2e.conftest import login
+from tests.support.browser import login
 
 ADVISOR = "advisor@support.example.com"
 

@@ -4,7 +4,7 @@ import csv
 import io
 
 from tests import factories
-from tests.e2e.conftest import login
+from tests.support.browser import login
 from tests.support.smtp import text_of
 
 

@@ -7,7 +7,7 @@ criterion allows for data tables; the page itself must not.
 import pytest
 
 from tests import factories
-from tests.e2e.conftest import assert_no_horizontal_scroll, login
+from tests.support.browser import assert_no_horizontal_scroll, login
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from invitations.services import invitation_send_selected
 from programs.models import Program
 from tests import factories
-from tests.e2e.conftest import assert_no_horizontal_scroll
+from tests.support.browser import assert_no_horizontal_scroll
 from tests.support.smtp import text_of
 
 LINK = re.compile(r"https?://[^\s<>\"]+")

@@ -14,7 +14,7 @@ from invitations.services import invitation_send_selected
 from pairing.services import pairing_create_by_admin
 from programs.models import Program
 from tests import factories
-from tests.e2e.conftest import DESKTOP, assert_no_horizontal_scroll, login
+from tests.support.browser import DESKTOP, assert_no_horizontal_scroll, login
 from tests.support.smtp import text_of
 
 LINK = re.compile(r"https?://[^\s<>\"]+")

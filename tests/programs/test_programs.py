@@ -2,7 +2,7 @@ from django.urls import reverse
 
 from programs.models import ActivityEvent, Program
 from tests import factories
-from tests.conftest import MARKER
+from tests.support.marker import MARKER
 
 
 def _form(org, **overrides):

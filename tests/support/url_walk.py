@@ -10,7 +10,7 @@ from invitations.models import InvitationBatch
 from pairing_admin.mail.models import OutboundEmail
 from programs.models import ParticipantImport
 from tests import factories
-from tests.conftest import MARKER
+from tests.support.marker import MARKER
 
 PUBLIC = {
     "home": "redirects to the program list, which itself requires login",
