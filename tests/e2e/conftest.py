@@ -31,242 +31,25 @@ Chromium, an error under TEST_REQUIRE_SERVICES) and gets a transactional
 database, because the live server runs in another thread.
 """
 
-import json
 import os
-import time
-import warnings
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import axe_playwright_python
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.support import services
-from tests.support.browser import DESKTOP, PHONE
+from tests.support.browser import (
+    AUDITS,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    PHONE,
+    Audit,
+    audited_context,
+    final_check,
+)
 
 E2E_DIR = Path(__file__).parent
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
-# Short enough that a missing element fails in seconds, not Playwright's 30.
-ACTION_TIMEOUT_MS = 10_000
-AXE_WAIT_SECONDS = 10
-
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-FAILING_IMPACTS = {"serious", "critical"}
-CHECKED_ASSET_TYPES = {"script", "stylesheet", "image", "font"}
-
-AXE_SOURCE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
-
-# Runs in every frame before the page's own scripts (Playwright injects it
-# through the DevTools protocol, so the page's CSP does not apply to it).
-AUDIT_SCRIPT = """
-(() => {
-  const OPTIONS = {runOnly: {type: "tag", values: __AXE_TAGS__}, resultTypes: ["violations"]};
-  const simplify = (violations) => violations.map((v) => ({
-    id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.map((n) => ({target: JSON.stringify(n.target), html: n.html.slice(0, 160)})),
-  }));
-  // One axe run at a time: axe refuses to start while another run is going.
-  let queue = Promise.resolve();
-  window.__e2eAxeCheck = () => {
-    const run = queue.then(async () => simplify((await axe.run(document, OPTIONS)).violations));
-    queue = run.catch(() => null);
-    return run;
-  };
-  // Settles once no axe run is going: axe scrolls and measures the page while it runs.
-  window.__e2eAxeIdle = async () => {
-    if (window.__e2eAxeOnLoad) await window.__e2eAxeOnLoad;
-    await queue;
-  };
-  if (window.top !== window) return;  // axe.run in the top frame reaches into frames itself
-  window.__e2eAxeOnLoad = null;
-  window.addEventListener("securitypolicyviolation", (e) => {
-    window.__e2eCspViolation(
-      `${e.violatedDirective} blocked ${e.blockedURI || "inline code"} (${e.sourceFile}:${e.lineNumber})`
-    );
-  });
-  if (location.protocol === "about:") return;
-  window.addEventListener("load", () => {
-    const url = location.href;
-    window.__e2eAxeOnLoad = (async () => {
-      // Not awaited: while a navigation waits for this run, Playwright cannot
-      // deliver a binding's return value to the page.
-      window.__e2eAxeStarted(url);
-      if (window.__e2eAxeTestDelayMs) {  // lets the harness's own test lose the race
-        await new Promise((resolve) => setTimeout(resolve, window.__e2eAxeTestDelayMs));
-      }
-      let violations;
-      try {
-        violations = await window.__e2eAxeCheck();
-      } catch (error) {
-        violations = [{id: "axe-failed", impact: "critical", help: String(error), nodes: []}];
-      }
-      await window.__e2eAxeReport(url, violations);
-    })();
-  });
-})();
-""".replace("__AXE_TAGS__", json.dumps(AXE_TAGS))
-
-
-@dataclass
-class Audit:
-    """What the browser reported about one context's pages."""
-
-    violations: dict[tuple, dict] = field(default_factory=dict)
-    csp_violations: list[str] = field(default_factory=list)
-    js_errors: list[str] = field(default_factory=list)
-    failed_assets: list[str] = field(default_factory=list)
-    axe_started: Counter = field(default_factory=Counter)
-    axe_reported: Counter = field(default_factory=Counter)
-
-    def add_axe_results(self, url: str, violations: list[dict]) -> None:
-        for v in violations:
-            for node in v["nodes"] or [{"target": "(page)", "html": ""}]:
-                key = (url, v["id"], node["target"])
-                self.violations[key] = {
-                    **v,
-                    "url": url,
-                    "target": node["target"],
-                    "html": node["html"],
-                }
-
-    def serious_violations(self) -> list[dict]:
-        return [v for v in self.violations.values() if v["impact"] in FAILING_IMPACTS]
-
-    def axe_pending(self) -> int:
-        return self.axe_started.total() - self.axe_reported.total()
-
-    def unchecked_pages(self) -> list[str]:
-        return sorted((self.axe_started - self.axe_reported).elements())
-
-    def problems(self) -> list[str]:
-        lines = []
-        for v in self.serious_violations():
-            lines.append(
-                f"axe {v['id']} [{v['impact']}] on {v['url']}: {v['help']}\n"
-                f"      target {v['target']}  {v['html']}"
-            )
-        unchecked = [
-            f"axe never finished on {url} (navigated away?)" for url in self.unchecked_pages()
-        ]
-        if self.axe_reported:
-            # Seen rarely under load: a run that outlived the navigation hold.
-            # The other pages and the final page were checked, so warn rather
-            # than fail; a test in which no run ever reported still fails.
-            for line in unchecked:
-                warnings.warn(line, stacklevel=2)
-        else:
-            lines += unchecked
-        lines += [f"CSP violation: {message}" for message in self.csp_violations]
-        lines += [f"JavaScript error: {message}" for message in self.js_errors]
-        lines += [f"asset failed to load: {message}" for message in self.failed_assets]
-        return lines
-
-    def clear(self) -> None:
-        self.violations.clear()
-        self.csp_violations.clear()
-        self.js_errors.clear()
-        self.failed_assets.clear()
-
-
-_AUDITS: dict[BrowserContext, Audit] = {}
-
-
-def audit_for(page: Page) -> Audit:
-    """The audit of a harness page, to inspect or clear expected problems."""
-    return _AUDITS[page.context]
-
-
-def run_axe(page: Page) -> list[dict]:
-    """Run axe on the page as it is now; every violation, all impacts.
-
-    Also records the result in the page's audit when it has one.
-    """
-    if page.evaluate("typeof window.__e2eAxeCheck") != "function":
-        # A document written by set_content/document.open lost the init script.
-        page.evaluate(AXE_SOURCE + AUDIT_SCRIPT)
-    violations = page.evaluate("window.__e2eAxeCheck()")
-    if page.context in _AUDITS:
-        _AUDITS[page.context].add_axe_results(page.url, violations)
-    return violations
-
-
-def _audited_context(browser: Browser, **options) -> tuple[BrowserContext, Audit]:
-    context = browser.new_context(**options)
-    # A navigation may be held for up to AXE_WAIT_SECONDS while the page it
-    # leaves finishes its axe run: navigations, and actions such as a click
-    # that waits for the navigation it starts, get that long on top of their
-    # own time, so a run that outlives the hold ends as the audit's warning,
-    # not as a timeout racing the hold (seen in CI on a /p/ page, and on the
-    # registration Confirm click of a loaded machine).
-    context.set_default_timeout(ACTION_TIMEOUT_MS + AXE_WAIT_SECONDS * 1000)
-    context.set_default_navigation_timeout(ACTION_TIMEOUT_MS + AXE_WAIT_SECONDS * 1000)
-    audit = Audit()
-    _AUDITS[context] = audit
-
-    context.expose_binding("__e2eAxeStarted", lambda source, url: audit.axe_started.update([url]))
-
-    def axe_report(source, url, violations):
-        audit.axe_reported.update([url])
-        audit.add_axe_results(url, violations)
-
-    context.expose_binding("__e2eAxeReport", axe_report)
-    context.expose_binding(
-        "__e2eCspViolation", lambda source, message: audit.csp_violations.append(message)
-    )
-    context.add_init_script(script=AXE_SOURCE + AUDIT_SCRIPT)
-
-    def on_console(message):
-        if "Content Security Policy" in message.text:
-            audit.csp_violations.append(message.text)
-
-    context.on("console", on_console)
-    context.on("weberror", lambda web_error: audit.js_errors.append(str(web_error.error)))
-
-    def on_response(response):
-        if response.status >= 400 and response.request.resource_type in CHECKED_ASSET_TYPES:
-            audit.failed_assets.append(f"{response.status} {response.url}")
-
-    def on_request_failed(request):
-        # ERR_ABORTED: the page navigated away while the asset was loading.
-        failure = request.failure or ""
-        if request.resource_type in CHECKED_ASSET_TYPES and "ERR_ABORTED" not in failure:
-            audit.failed_assets.append(f"{failure} {request.url}")
-
-    context.on("response", on_response)
-    context.on("requestfailed", on_request_failed)
-
-    def finish_axe_before_leaving(route: Route) -> None:
-        # A test may click on before the axe run that "load" started is done;
-        # hold the navigation until it has reported, so no page goes unchecked.
-        # (Evaluating in the frame here would hang: it waits for the new page.)
-        request = route.request
-        if request.is_navigation_request() and request.frame.parent_frame is None:
-            deadline = time.monotonic() + AXE_WAIT_SECONDS
-            while audit.axe_pending() and time.monotonic() < deadline:
-                request.frame.page.wait_for_timeout(20)  # lets the report arrive
-        route.continue_()
-
-    context.route("**/*", finish_axe_before_leaving)
-    return context, audit
-
-
-def _final_check(page: Page, audit: Audit) -> None:
-    if page.is_closed() or page.url == "about:blank":
-        return
-    page.wait_for_load_state()
-    page.evaluate("window.__e2eAxeOnLoad")
-    run_axe(page)  # the page as the test left it, htmx swaps included
 
 
 @pytest.fixture(scope="session")
@@ -288,7 +71,7 @@ def new_page(browser, live_server) -> Iterator:
     opened: list[tuple[BrowserContext, Page, Audit]] = []
 
     def make(**options) -> Page:
-        context, audit = _audited_context(browser, base_url=live_server.url, **options)
+        context, audit = audited_context(browser, base_url=live_server.url, **options)
         page = context.new_page()
         opened.append((context, page, audit))
         return page
@@ -298,11 +81,11 @@ def new_page(browser, live_server) -> Iterator:
     problems = []
     try:
         for _, page, audit in opened:
-            _final_check(page, audit)
+            final_check(page, audit)
             problems += audit.problems()
     finally:
         for context, _, _ in opened:
-            _AUDITS.pop(context, None)
+            AUDITS.pop(context, None)
             context.close()
     if problems:
         pytest.fail("The browser audit found problems:\n  " + "\n  ".join(problems), pytrace=False)
