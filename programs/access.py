@@ -65,6 +65,26 @@ def admin_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     return wrapper
 
 
+def _scoped_view(find: Callable[..., object], id_name: str, methods: Sequence[str], load=None):
+    """The decorator behind program_view and organization_view: `find(user, id)` or 404,
+    then `load`, then the method check, so an outsider gets 404 before any 405."""
+    allowed = list(methods)
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def scoped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            (owner_id,) = args or (kwargs.pop(id_name),)
+            owner = find(request.user, owner_id)
+            loaded = (load(owner, **kwargs),) if load else ()
+            if request.method not in allowed:
+                return HttpResponseNotAllowed(allowed)
+            return view(request, owner, *loaded, **({} if load else kwargs))
+
+        return admin_view(scoped)
+
+    return decorate
+
+
 def program_view(
     methods: Sequence[str] = ("GET",), *, load: Callable[..., object] | None = None
 ) -> Callable:
@@ -76,20 +96,7 @@ def program_view(
     when given, finds the row the rest of the URL names (or raises 404), also
     before the method check; the view then gets `view(request, program, row)`.
     """
-    allowed = list(methods)
-
-    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @wraps(view)
-        def scoped(request: HttpRequest, program_id: int, **kwargs) -> HttpResponse:
-            program = program_for_admin(request.user, program_id)
-            args = (load(program, **kwargs),) if load else ()
-            if request.method not in allowed:
-                return HttpResponseNotAllowed(allowed)
-            return view(request, program, *args, **({} if load else kwargs))
-
-        return admin_view(scoped)
-
-    return decorate
+    return _scoped_view(program_for_admin, "program_id", methods, load)
 
 
 def organization_view(methods: Sequence[str] = ("GET",)) -> Callable:
@@ -98,16 +105,4 @@ def organization_view(methods: Sequence[str] = ("GET",)) -> Callable:
     Like `program_view`: the URL's `organization_id`, scoped to the admin's
     organizations, 404 for anyone else before any 405.
     """
-    allowed = list(methods)
-
-    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @wraps(view)
-        def scoped(request: HttpRequest, organization_id: int, **kwargs) -> HttpResponse:
-            organization = organization_for_admin(request.user, organization_id)
-            if request.method not in allowed:
-                return HttpResponseNotAllowed(allowed)
-            return view(request, organization, **kwargs)
-
-        return admin_view(scoped)
-
-    return decorate
+    return _scoped_view(organization_for_admin, "organization_id", methods)

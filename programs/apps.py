@@ -11,9 +11,7 @@ class ProgramsConfig(AppConfig):
 
     def ready(self) -> None:
         from programs import emails
-        from programs.hooks import register_registration_requested
         from programs.models import ActivityEvent
-        from programs.registration_email import registration_confirm_email
 
         register_verbs(ActivityEvent.Verb)
         # Admins see programs' emails after the other apps' (mail.kinds). The
@@ -27,5 +25,3 @@ class ProgramsConfig(AppConfig):
             not_editable={email_kinds.EmailKind.SUPPORT_REQUEST},
         )
         emails.connect()
-        # A self-registration waits for its address to be confirmed by email.
-        register_registration_requested(registration_confirm_email)

@@ -25,7 +25,6 @@ Callback = Callable[..., None]
 
 _participants_added: list[Callback] = []
 _mentors_changed: list[Callback] = []
-_registration_requested: list[Callback] = []
 
 
 class ProfileChange(NamedTuple):
@@ -76,16 +75,6 @@ def register_mentors_changed(fn: Callback) -> Callback:
     return _register(_mentors_changed, fn)
 
 
-def register_registration_requested(fn: Callback) -> Callback:
-    """Call `fn(program=..., pending=..., confirm_url=...)` to email a confirmation link.
-
-    Someone asked to join through the registration link: email `confirm_url` (it
-    holds the raw token, which is never stored) to `pending.email`. Exactly one
-    callback must be registered (programs.registration_email writes it).
-    """
-    return _register(_registration_requested, fn)
-
-
 def register_change_check(
     *,
     touches: Callable[[ProfileChange], bool],
@@ -130,14 +119,6 @@ def mentors_changed(*, program: Program, mentor_ids: Iterable[int]) -> None:
     if ids:
         for fn in list(_mentors_changed):
             fn(program=program, mentor_ids=ids)
-
-
-def registration_requested(*, program: Program, pending, confirm_url: str) -> None:
-    """Have the confirmation email of a pending registration written."""
-    if len(_registration_requested) != 1:
-        # No callback would leave the visitor waiting for an email that never comes.
-        raise RuntimeError("exactly one registration_requested callback must be registered")
-    _registration_requested[0](program=program, pending=pending, confirm_url=confirm_url)
 
 
 def change_touched(change: ProfileChange) -> bool:

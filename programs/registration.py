@@ -21,7 +21,9 @@ from django.utils import timezone
 
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.text import one_line
+from pairing_admin.mail.outbox import Draft, outbox_add
 from programs import hooks
+from programs.email_kinds import EmailKind
 from programs.models import PROFILE_FIELDS, Participant, PendingRegistration, Program
 
 REGISTRATION_FIELDS = ("role", "first_name", "last_name", *PROFILE_FIELDS)
@@ -127,10 +129,40 @@ def registration_request(
             setattr(pending, name, value)
         pending.emails_sent += 1
         pending.save()
-    hooks.registration_requested(
+    confirmation_email_write(
         program=program, pending=pending, confirm_url=confirm_url(program, raw)
     )
     return True
+
+
+def confirmation_email_write(
+    *, program: Program, pending: PendingRegistration, confirm_url: str
+) -> None:
+    """Write the email with the confirm link (it holds the raw token, never stored).
+
+    Written in the transaction that stored the pending registration; sent
+    after it commits. The key names the token (a hash of it), so each link
+    is emailed once and a new submission's link gets its own email.
+    """
+    outbox_add(
+        [
+            Draft(
+                kind=EmailKind.REGISTRATION_CONFIRM,
+                key=f"registration_confirm:{pending.pk}:{pending.token_hash[:32]}",
+                to_email=pending.email,
+                # What the visitor typed is not proof of anything: the To
+                # header gets the bare address.
+                values={
+                    "first_name": pending.details.get("first_name", ""),
+                    "program_name": program.name,
+                    "organization_name": program.organization.name,
+                    "confirm_link": confirm_url,
+                    "confirm_by": deadline_text(pending.expires_at, program),
+                },
+            )
+        ],
+        program=program,
+    )
 
 
 class Outcome(enum.Enum):

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from pairing_admin.lib import ratelimit
 from pairing_admin.mail.models import OutboundEmail
-from programs import hooks
+from programs import hooks, registration
 from programs.models import Participant, PendingRegistration, Program
 from tests import factories
 from tests.programs import registering
@@ -317,7 +317,7 @@ def test_an_email_that_cannot_be_written_leaves_no_pending_row(anon_client, prog
     def broken(**kwargs):
         raise RuntimeError("the outbox is broken")
 
-    monkeypatch.setattr(hooks, "_registration_requested", [broken])
+    monkeypatch.setattr(registration, "confirmation_email_write", broken)
     with pytest.raises(RuntimeError):
         anon_client.post(_url(program), _form())
     assert not PendingRegistration.objects.exists()
