@@ -7,7 +7,7 @@ template editor and the email log look kinds up here; writing or saving an
 email of a kind nobody registered fails at once. Stored values never change.
 """
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
@@ -24,7 +24,7 @@ class Template:
 
 
 class UnknownEmailKind(KeyError):
-    """A kind no app registered (a KeyError, so the mappings below behave as dicts)."""
+    """A kind no app registered (a KeyError, like a missing key of the tables below)."""
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -77,7 +77,7 @@ def register_kinds(
         # ready() may run more than once; two apps may not claim one kind differently.
         if _kinds.setdefault(kind.value, entry) != entry:
             raise ImproperlyConfigured(f"email kind {kind.value!r} is registered twice")
-    _ordered[:] = sorted(_kinds.values(), key=lambda entry: entry.order)
+    _tables_rebuild()
 
 
 def _get(kind: str) -> _Kind:
@@ -111,47 +111,25 @@ def choices() -> list[tuple[str, str]]:
     return [(entry.kind.value, entry.label) for entry in _ordered]
 
 
-class _EditableKinds(Sequence):
-    """The kinds admins may word themselves, in order (a live view of the registry)."""
-
-    def _kinds(self) -> list[TextChoices]:
-        return [entry.kind for entry in _ordered if entry.editable]
-
-    def __getitem__(self, index):
-        return self._kinds()[index]
-
-    def __len__(self) -> int:
-        return len(self._kinds())
-
-
-class _View(Mapping):
-    """One attribute of every registered kind, read as a dict keyed by kind."""
-
-    def __init__(self, attribute: str, *, skip_empty: bool = False) -> None:
-        self._attribute = attribute
-        self._skip_empty = skip_empty  # REQUIRED lists only kinds that require something
-
-    def _has(self, entry: _Kind) -> bool:
-        return not self._skip_empty or bool(getattr(entry, self._attribute))
-
-    def __getitem__(self, kind: str):
-        entry = _get(kind)
-        if not self._has(entry):
-            raise KeyError(kind)
-        return getattr(entry, self._attribute)
-
-    def __iter__(self) -> Iterator[TextChoices]:
-        return iter([entry.kind for entry in _ordered if self._has(entry)])
-
-    def __len__(self) -> int:
-        return sum(1 for entry in _ordered if self._has(entry))
-
-
-EDITABLE_KINDS: Sequence[TextChoices] = _EditableKinds()
+# Plain tables kept in admin order by register_kinds, read as the old constants were.
+# The kinds admins may word themselves.
+EDITABLE_KINDS: list[TextChoices] = []
 # The placeholders each kind may use, with what they hold.
-VARIABLES: Mapping[str, Mapping[str, str]] = _View("variables")
+VARIABLES: dict[str, Mapping[str, str]] = {}
 # The placeholders without which the recipient cannot act on the email (only
 # kinds that require some are listed): a template without one is refused at save.
-REQUIRED: Mapping[str, tuple[str, ...]] = _View("required", skip_empty=True)
+REQUIRED: dict[str, tuple[str, ...]] = {}
 # The emails every program starts with, in our own words. Admins may edit them.
-DEFAULTS: Mapping[str, Template] = _View("default")
+DEFAULTS: dict[str, Template] = {}
+
+
+def _tables_rebuild() -> None:
+    _ordered[:] = sorted(_kinds.values(), key=lambda entry: entry.order)
+    EDITABLE_KINDS[:] = [entry.kind for entry in _ordered if entry.editable]
+    for table, rows in (
+        (VARIABLES, ((entry.kind, entry.variables) for entry in _ordered)),
+        (REQUIRED, ((entry.kind, entry.required) for entry in _ordered if entry.required)),
+        (DEFAULTS, ((entry.kind, entry.default) for entry in _ordered)),
+    ):
+        table.clear()
+        table.update(rows)
