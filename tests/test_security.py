@@ -1,8 +1,14 @@
+import time
+from datetime import timedelta
+from types import SimpleNamespace
+
 import pytest
 from axes.models import AccessAttempt, AccessLog
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from tests import factories
 
@@ -34,8 +40,45 @@ def test_session_cookie_is_httponly_and_samesite(db, client, settings):
 
 
 def test_idle_session_expires(settings):
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
     assert settings.SESSION_COOKIE_AGE <= 8 * 3600
+    assert not settings.SESSION_SAVE_EVERY_REQUEST
+
+
+@pytest.mark.django_db
+def test_using_a_session_pushes_its_expiry_ahead_at_most_once_a_minute(client, monkeypatch):
+    from django.contrib.sessions.models import Session
+
+    from pairing_admin import middleware
+
+    client.force_login(factories.MembershipFactory().user)
+    key = client.session.session_key
+    Session.objects.filter(session_key=key).update(
+        expire_date=timezone.now() + timedelta(minutes=5)
+    )
+
+    def expiry():
+        return Session.objects.get(session_key=key).expire_date
+
+    client.get(reverse("programs:list"))  # the first use renews it
+    renewed = expiry()
+    assert renewed > timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE - 60)
+    Session.objects.filter(session_key=key).update(expire_date=renewed - timedelta(minutes=1))
+    client.get(reverse("programs:list"))  # within the minute: no write
+    assert expiry() == renewed - timedelta(minutes=1)
+
+    later = time.time() + settings.SESSION_REFRESH_SECONDS
+    monkeypatch.setattr(middleware, "time", SimpleNamespace(time=lambda: later))
+    client.get(reverse("programs:list"))
+    assert expiry() > renewed - timedelta(minutes=1)
+
+
+@pytest.mark.django_db
+def test_a_visitor_without_a_session_gets_none(client):
+    from django.contrib.sessions.models import Session
+
+    client.get(reverse("healthz"))
+    client.get(reverse("login"))
+    assert not Session.objects.exists()
 
 
 @pytest.mark.django_db

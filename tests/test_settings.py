@@ -76,3 +76,24 @@ def test_production_settings_are_secure():
     assert result.stdout.split() == [
         "True", "True", "True", "True", "token", "anymail.backends.postmark.EmailBackend",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(("jit", "options"), [({}, "-c jit=off"), ({"DATABASE_JIT": "1"}, "")])
+def test_postgresql_connections_turn_jit_off_unless_asked(jit, options):
+    result = _start(
+        {"DATABASE_URL": "postgres://app@db:5432/pairing", **jit},
+        show="DATABASES['default']['OPTIONS'].get('options', '')",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == options
+
+
+@pytest.mark.django_db
+def test_the_apps_postgresql_connection_runs_without_jit():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("JIT is PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"

@@ -93,7 +93,8 @@ def test_admin_of_two_organizations_sees_both(program, org_admin, org_admin_clie
 
 def test_program_list_query_count_is_fixed(org, org_admin_client, django_assert_num_queries):
     factories.ProgramFactory.create_batch(3, organization=org)
-    with django_assert_num_queries(7) as ctx:
+    org_admin_client.get(reverse("programs:list"))  # renews the session (once a minute)
+    with django_assert_num_queries(4) as ctx:
         org_admin_client.get(reverse("programs:list"))
     factories.ProgramFactory.create_batch(30, organization=org)
     with django_assert_num_queries(len(ctx.captured_queries)):
