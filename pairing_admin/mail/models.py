@@ -29,7 +29,7 @@ class OutboundEmail(models.Model):
 
     # Indexes are chosen for the write path too: an Invite all writes 50,000
     # rows and every "sent" mark rewrites a row's index entries, so no index
-    # is kept that another one covers (program: outbox_program_status_idx).
+    # is kept that another one covers (program: outbox_log_status_idx).
     program = models.ForeignKey(
         "programs.Program",
         null=True,
@@ -75,7 +75,19 @@ class OutboundEmail(models.Model):
                 name="outbox_unfinished_idx",
                 condition=Q(status__in=["queued", "sending"]),
             ),
-            models.Index(fields=["program", "status"], name="outbox_program_status_idx"),
+            # The email log, newest first. A page's ids come from one of these
+            # alone (pairing_admin.lib.pagination): all of a program's emails,
+            # one kind or a search from the first (what they filter on is
+            # carried in it, so no row is read), one status from the second,
+            # which also counts the status tabs by itself.
+            models.Index(
+                fields=["program", "created_at", "id"],
+                include=["status", "kind", "to_email", "to_name"],
+                name="outbox_log_idx",
+            ),
+            models.Index(
+                fields=["program", "status", "created_at", "id"], name="outbox_log_status_idx"
+            ),
             # Webhooks look rows up by the provider's id; unsent rows have none.
             models.Index(
                 fields=["provider_message_id"],

@@ -3,7 +3,6 @@
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import TextChoices
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -48,11 +47,15 @@ def _log_url(program_id: int, filters: dict[str, str], page: str = "") -> str:
 @program_view(methods=("GET", "HEAD"))
 def email_log(request: HttpRequest, program: Program) -> HttpResponse:
     filters = _filters(request.GET)
-    emails = selectors.outbox_log(
-        program=program, status=filters["status"], kind=filters["kind"], recipient=filters["q"]
-    )
     counts = selectors.outbox_status_counts(program=program)
-    page = Paginator(emails, selectors.LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = selectors.outbox_log_page(
+        program=program,
+        counts=counts,
+        page_number=request.GET.get("page"),
+        status=filters["status"],
+        kind=filters["kind"],
+        recipient=filters["q"],
+    )
     context = {
         "program": program,
         "page": page,

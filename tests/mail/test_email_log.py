@@ -98,12 +98,45 @@ def test_log_query_count_does_not_grow_with_the_number_of_emails(
     for n in range(size):
         _email(program, n, status=Status.FAILED if n % 2 else Status.SENT)
     Suppression.objects.create(email="person1@example.org", reason="bounced")
-    # session, user, membership check, program, status counts, page count, the
-    # page (suppression is a subquery), then the session save (3: savepoint)
+    # session, user, membership check, program, status counts (which give the
+    # total), the page's ids, its rows (suppression is a subquery), then the
+    # session save (3: savepoint)
     with django_assert_num_queries(10):
         response = org_admin_client.get(_url(program))
     assert response.status_code == 200
     assert response.content.decode().count("<tr>") == min(size, 50) + 1
+
+
+@pytest.mark.parametrize("query", [{}, {"status": "failed"}, {"kind": "invitation"}])
+def test_a_deep_page_holds_the_rows_a_plain_slice_of_the_log_would(
+    program, org_admin_client, query
+):
+    from pairing_admin.mail.selectors import outbox_log
+
+    for n in range(130):
+        _email(program, n, status=Status.FAILED if n % 3 else Status.SENT,
+               kind="invitation" if n % 4 else ProgramEmail.SUPPORT_REQUEST)  # fmt: skip
+    response = org_admin_client.get(_url(program), {**query, "page": "2"})
+    page = response.context["page"]
+    expected = outbox_log(program=program, **query)
+    assert [e.pk for e in page.object_list] == [e.pk for e in expected[50:100]]
+    assert page.paginator.count == expected.count()
+    assert all(hasattr(e, "suppressed_address") for e in page.object_list)
+
+
+def test_a_search_is_counted_only_up_to_the_limit(program, org_admin_client, monkeypatch):
+    from pairing_admin.mail import selectors
+
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_LIMIT", 3)
+    for n in range(5):
+        _email(program, n, to_name=f"Ann Lee {n}")
+    _email(program, 9, to_name="Bo Chen")
+    body = org_admin_client.get(_url(program), {"q": "lee"}).content.decode()
+    # The first 3 are listed, and the page says there are more.
+    assert "3+ emails" in body and body.count("Ann Lee") == 3
+    assert "add a word to narrow the search" in body
+    body = org_admin_client.get(_url(program), {"q": "chen"}).content.decode()
+    assert "1 email<" in body
 
 
 def test_pagination_keeps_the_filters(program, org_admin_client):

@@ -1,0 +1,32 @@
+"""The email log's indexes: its pages read only their own rows (the new indexes are built
+before the one they cover is dropped)."""
+
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("mail", "0002_kind_registered"),
+        ("programs", "0017_activity_verbs_registered"),
+    ]
+
+    operations = [
+        migrations.AddIndex(
+            model_name="outboundemail",
+            index=models.Index(
+                fields=["program", "created_at", "id"],
+                include=("status", "kind", "to_email", "to_name"),
+                name="outbox_log_idx",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="outboundemail",
+            index=models.Index(
+                fields=["program", "status", "created_at", "id"], name="outbox_log_status_idx"
+            ),
+        ),
+        migrations.RemoveIndex(
+            model_name="outboundemail",
+            name="outbox_program_status_idx",
+        ),
+    ]
