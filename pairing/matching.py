@@ -416,21 +416,32 @@ def name_key(person: Person) -> tuple[str, int]:
 
 
 def rank_mentors_for(
-    mentee: Person, mentors: Sequence[Person], weights: Mapping[str, int]
+    mentee: Person,
+    mentors: Sequence[Person],
+    weights: Mapping[str, int],
+    *,
+    profiles: Sequence[Profile] | None = None,
+    name_ranks: Sequence[int] | None = None,
 ) -> list[Match]:
     """The mentors a mentee may choose from, best match first, ties by name.
 
     Mentors failing a must-match field are left out. Choosing who is
-    available (capacity, accepting requests) is the caller's job.
+    available (capacity, accepting requests) is the caller's job. A caller
+    that keeps its mentors prepared passes their `profiles` (mentor_profile
+    of each) and `name_ranks` (each one's place in name_key order) instead
+    of having them worked out again.
     """
     w = _weights(weights)
     profile = mentee_profile(mentee)
-    mentor_profiles = [mentor_profile(m) for m in mentors]
+    mentor_profiles = profiles if profiles is not None else [mentor_profile(m) for m in mentors]
     scores, eligible = _Encoding([profile], mentor_profiles, w).block(0, 1)
     # Rounded so that scores equal on paper but not in float32 tie, and go by name.
     row = np.round(scores[0].astype(np.float64), 3).tolist()
     keep = range(len(mentors)) if eligible is None else np.flatnonzero(eligible[0]).tolist()
-    order = sorted(keep, key=lambda j: (-row[j], *name_key(mentors[j])))
+    if name_ranks is None:
+        order = sorted(keep, key=lambda j: (-row[j], *name_key(mentors[j])))
+    else:
+        order = sorted(keep, key=lambda j: (-row[j], name_ranks[j]))
     fields = _reason_fields(profile, w)
     # Without a must-match field, a score of 0 means nothing overlapped: no reasons.
     some_must = MUST_MATCH in w

@@ -44,6 +44,7 @@ class MentorPool:
     name_rank: np.ndarray  # each mentor's place in the name order
     index: list[dict[str, np.ndarray]]  # per field: {normalised value: mentor positions}
     position: dict[int, int]  # mentor id -> position
+    profiles: list[tuple]  # matching.mentor_profile of each mentor
     _haystacks: list[str] | None = field(default=None, repr=False)
 
     @classmethod
@@ -75,6 +76,18 @@ class MentorPool:
             name_rank=name_rank,
             index=index,
             position=position,
+            profiles=profiles,
+        )
+
+    def _ranked(self, mentee, positions: list[int], weights: Mapping[str, int]) -> list[Match]:
+        """matching.rank_mentors_for over the mentors at `positions`, their profiles and
+        name order taken from the pool."""
+        return matching.rank_mentors_for(
+            mentee,
+            [self.mentors[j] for j in positions],
+            weights,
+            profiles=[self.profiles[j] for j in positions],
+            name_ranks=self.name_rank[positions].tolist() if positions else [],
         )
 
     def haystack(self, mentor: dict) -> str:
@@ -134,16 +147,12 @@ class MentorPool:
                 eligible = np.intersect1d(eligible, self._sharing(profile, i))
             if hidden is not None:
                 eligible = eligible[~hidden[eligible]]
-            return matching.rank_mentors_for(
-                mentee, [self.mentors[j] for j in eligible.tolist()], weights
-            )
+            return self._ranked(mentee, eligible.tolist(), weights)
         counted = [self._sharing(profile, i) for i, x in enumerate(w) if x != IGNORED]
         scored = np.unique(np.concatenate(counted)) if counted else np.zeros(0, dtype=np.int64)
         if hidden is not None:
             scored = scored[~hidden[scored]]
-        ranked = matching.rank_mentors_for(
-            mentee, [self.mentors[j] for j in scored.tolist()], weights
-        )
+        ranked = self._ranked(mentee, scored.tolist(), weights)
         cut = next((n for n, match in enumerate(ranked) if not match.score), len(ranked))
         # Score 0: the scored mentors who still got nothing, and everyone not scored.
         rest = np.ones(len(self.mentors), dtype=bool) if hidden is None else ~hidden
@@ -219,33 +228,41 @@ def _collector_paused() -> Iterator[None]:
 
 def _pool_for(
     program: Program, mentee_id: int | None, *, use_sql: bool | None
-) -> tuple["MentorPool", _ForMentee]:
+) -> tuple["MentorPool", _ForMentee, dict[int, tuple[int, int]] | None]:
+    """The pool, what is the mentee's own, and (on PostgreSQL, read in the same
+    statement) `waiting_for`'s answer for the pool's mentors; None elsewhere."""
     if use_sql is None:
         use_sql = is_postgresql()
     if not use_sql:
         rows, mine = _rows_orm(program, mentee_id)
-        return MentorPool.build(rows), mine
+        return MentorPool.build(rows), mine, None
     with _pools_lock:
         held = _pools.get(program.pk)
     per_mentee = () if mentee_id is None else _per_mentee(mentee_id)
-    version, text, arrays = preference_pg.fetch(
+    version, text, arrays, waiting = preference_pg.fetch(
         program, held[0] if held else "", FIELDS, per_mentee
     )
     mine = (
         _ForMentee(frozenset(arrays[0]), frozenset().union(*arrays[1:])) if arrays else _ForMentee()
     )
     if text is None:
-        return held[1], mine
-    row_fields = (*FIELDS, "open_to_all")
-    with _collector_paused():
-        rows = [dict(zip(row_fields, row, strict=True)) for row in json.loads(text)]
-        pool = MentorPool.build(rows)
-    with _pools_lock:
-        _pools[program.pk] = (version, pool)
-        _pools.move_to_end(program.pk)
-        while len(_pools) > _POOLS_MAX:
-            _pools.popitem(last=False)
-    return pool, mine
+        pool = held[1]
+    else:
+        row_fields = (*FIELDS, "open_to_all", "free")
+        with _collector_paused():
+            rows = [dict(zip(row_fields, row, strict=True)) for row in json.loads(text)]
+            pool = MentorPool.build(rows)
+        with _pools_lock:
+            _pools[program.pk] = (version, pool)
+            _pools.move_to_end(program.pk)
+            while len(_pools) > _POOLS_MAX:
+                _pools.popitem(last=False)
+    free = {
+        mentor_id: (n, pool.mentors[pool.position[mentor_id]]["free"])
+        for mentor_id, n in waiting.items()
+        if mentor_id in pool.position
+    }
+    return pool, mine, free
 
 
 def mentor_pool(program: Program, *, use_sql: bool | None = None) -> MentorPool:
@@ -261,6 +278,8 @@ def mentor_pool(program: Program, *, use_sql: bool | None = None) -> MentorPool:
 class MentorOptions:
     pool: MentorPool
     matches: list[Match]  # best match first
+    # {mentor id: (requests waiting for them, seats free)}, as waiting_for
+    waiting: dict[int, tuple[int, int]]
 
     @property
     def departments(self) -> list[str]:
@@ -275,22 +294,28 @@ class MentorOptions:
 def mentor_options(
     mentee: Participant, program: Program, *, use_sql: bool | None = None
 ) -> MentorOptions:
-    """The mentors this mentee may choose, best match first, with reasons (one query).
+    """The mentors this mentee may choose, best match first, with reasons, and the requests
+    waiting for them (one query on PostgreSQL, two elsewhere).
 
     Left out: mentors an admin said never to pair with this mentee again, who
     declined them or whose pairing with them ended, and mentors whose last
     seats a staged auto-pair run holds for other mentees.
     """
-    pool, mine = _pool_for(program, mentee.pk, use_sql=use_sql)
+    pool, mine, waiting = _pool_for(program, mentee.pk, use_sql=use_sql)
     hidden = None
     if mine.blocked or pool.proposed_only.any():
         hidden = pool.hidden_from(proposed=mine.proposed, blocked=mine.blocked)
-    return MentorOptions(pool=pool, matches=pool.rank(mentee, weights_of(program), hidden=hidden))
+    return MentorOptions(
+        pool=pool,
+        matches=pool.rank(mentee, weights_of(program), hidden=hidden),
+        waiting=waiting_for(program) if waiting is None else waiting,
+    )
 
 
 def waiting_for(program: Program) -> dict[int, tuple[int, int]]:
     """{mentor id: (requests waiting for them, seats free)} for mentors with a request
-    waiting (one query). Seats free: capacity minus active pairings."""
+    waiting (one query). Seats free: capacity minus active pairings. On PostgreSQL
+    mentor_options reads the same for the pool's mentors with the pool instead."""
     active = (
         Pairing.objects.filter(mentor=OuterRef("mentor_id"))
         .active()

@@ -31,13 +31,17 @@ from programs.models import Participant, Program
 
 
 def count_per_mentor(rows: QuerySet):
-    """How many of `rows` name the annotated mentor (0 for none), as a subquery."""
+    """How many of `rows` name the annotated mentor (0 for none), as a subquery.
+
+    COUNT(*), not COUNT(id): an index on (mentor, status) answers it alone, with
+    no visit to the rows (the preference form counts this for every mentor).
+    """
     return Coalesce(
         Subquery(
             rows.filter(mentor=OuterRef("pk"))
             .order_by()
             .values("mentor")
-            .annotate(n=Count("pk"))
+            .annotate(n=Count("*"))
             .values("n"),
             output_field=IntegerField(),
         ),

@@ -104,7 +104,7 @@ def _preference_page(request, token, link, *, form=None, error="", status=200) -
         pool = found.pool
         # Mentors whose waiting requests already cover their free seats go after
         # those with room: they may fill before they answer.
-        waiting = preference_selectors.waiting_for(program)
+        waiting = found.waiting
         options = sorted(found.matches, key=lambda m: _may_fill(waiting, m.mentor["pk"]))
         words = query.casefold().split()
         filtered = [

@@ -208,13 +208,7 @@ def _admin_pages(state) -> list[tuple[str, str]]:
 def _participant_pages(state) -> list[tuple[str, str]]:
     from tests.bench.pages_state import emailed_links
 
-    links = emailed_links(state.program_id)
-    pages = [("preference form", links["invitation:p"])]
-    for label, key in (("request page (approve link)", "mentor_request:r"),
-                       ("session page", "session:s")):  # fmt: skip
-        if key in links:
-            pages.append((label, links[key]))
-    return pages
+    return list(emailed_links(state.program_id).items())
 
 
 # --- Timing -------------------------------------------------------------------------------

@@ -258,31 +258,35 @@ def build() -> State:
     return State(org.pk, program.pk, ADMIN_EMAIL, ADMIN_PASSWORD)
 
 
-_LINK = re.compile(r"https?://[^\s\"<>]+/(p|r|s)/([A-Za-z0-9_\-]+)/(?:\?[^\s\"<>]*)?")
+_LINK = re.compile(r"https?://[^\s\"<>]+?(/[psr]/[A-Za-z0-9_\-]+/)")
+
+
+def _links_in(emails, prefix: str) -> list[str]:
+    body = emails.order_by("-pk").values_list("body_text", flat=True).first() or ""
+    return [m.group(1) for m in _LINK.finditer(body) if m.group(1).startswith(prefix)]
 
 
 def emailed_links(program_id: int) -> dict[str, str]:
-    """One link of each participant page, as the emails carry them (path and query)."""
+    """The participant pages as their emails link them: an unpaired mentee's preference
+    form, a pending request's Approve and Decline pages, an active pairing's session page."""
+    from pairing.models import Pairing, PendingRequest
+    from pairing.unpaired import unpaired_mentees
     from pairing_admin.mail.models import OutboundEmail
+    from programs.models import Program
 
-    found = {}
-    for kind in ("invitation", "mentor_request"):
-        body = (
-            OutboundEmail.objects.filter(program_id=program_id, kind=kind)
-            .order_by("-pk")
-            .values_list("body_text", flat=True)
-            .first()
-        )
-        for match in _LINK.finditer(body or ""):
-            path = match.group(0).split("://", 1)[1].split("/", 1)[1]
-            found.setdefault(f"{kind}:{match.group(1)}", "/" + path)
-    body = (
-        OutboundEmail.objects.filter(program_id=program_id, body_text__contains="/s/")
-        .order_by("-pk")
-        .values_list("body_text", flat=True)
-        .first()
+    program = Program.objects.get(pk=program_id)
+    emails = OutboundEmail.objects.filter(program_id=program_id)
+    free = unpaired_mentees(program, waiting=False).order_by("pk").values("email")[:1]
+    found = {"preference form": _links_in(emails.filter(kind="invitation", to_email=free), "/p/")}
+    waiting = PendingRequest.objects.filter(program_id=program_id).order_by("request_id")
+    request_id = waiting.values_list("request_id", flat=True).first()
+    approve, decline = _links_in(
+        emails.filter(idempotency_key=f"mentor-request:{request_id}"), "/r/"
+    )[:2]
+    found.update(
+        {"request page (Approve link)": [approve], "request page (Decline link)": [decline]}
     )
-    for match in _LINK.finditer(body or ""):
-        if match.group(1) == "s":
-            found.setdefault("session:s", "/" + match.group(0).split("://", 1)[1].split("/", 1)[1])
-    return found
+    pairing = Pairing.objects.active().filter(program_id=program_id).order_by("pk").first()
+    assignment = emails.filter(to_email=pairing.mentee.email, body_text__contains="/s/")
+    found["session page"] = _links_in(assignment, "/s/")
+    return {label: links[0] for label, links in found.items()}

@@ -88,6 +88,27 @@ def test_the_pool_holds_the_mentors_with_room_and_what_the_form_shows(program, u
     assert "python" in options.pool.haystack(first.mentor)
 
 
+@pytest.mark.parametrize("use_sql", _ways())
+def test_the_requests_waiting_are_read_with_the_pool_as_waiting_for_counts_them(program, use_sql):
+    mentors = factories.MentorFactory.create_batch(3, program=program, capacity=3)
+    factories.PairingFactory(program=program, mentor=mentors[0])
+    for mentor, waiting in zip(mentors, (2, 1, 0), strict=True):
+        for _ in range(waiting):
+            factories.MentorRequestFactory(program=program, mentor=mentor)
+    mentee = factories.ParticipantFactory(program=program)
+    assert mentor_options(mentee, program, use_sql=use_sql).waiting == {
+        mentors[0].pk: (2, 2),
+        mentors[1].pk: (1, 3),
+    }
+    assert preference_selectors.waiting_for(program) == {
+        mentors[0].pk: (2, 2),
+        mentors[1].pk: (1, 3),
+    }
+    # A pairing changes a mentor's free seats, not their row: the kept pool sees it.
+    factories.PairingFactory(program=program, mentor=mentors[1])
+    assert mentor_options(mentee, program, use_sql=use_sql).waiting[mentors[1].pk] == (1, 2)
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the kept pool is PostgreSQL's")
 def test_the_pool_is_reused_until_a_mentor_or_their_room_changes(program):
     mentee = factories.ParticipantFactory(program=program)
