@@ -2,7 +2,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.template.defaultfilters import pluralize
 
 from pairing_admin.lib.search import words_filter
@@ -18,26 +19,39 @@ from programs.models import (
 )
 
 
+def _per_program(role: str, aggregate=None) -> Coalesce:
+    """A subquery of the annotated program's participants of one role: how many
+    (COUNT(*): the (program, role, ...) index answers it without reading a row),
+    or `aggregate` of their rows."""
+    rows = Participant.objects.filter(program=OuterRef("pk"), role=role).order_by()
+    value = rows.values("program").annotate(n=aggregate or Count("*")).values("n")
+    return Coalesce(Subquery(value, output_field=IntegerField()), 0)
+
+
 def program_list_for(user) -> QuerySet[Program]:
     return (
         programs_for(user)
         .select_related("organization")
         .annotate(
-            mentee_count=Count("participants", filter=Q(participants__role="mentee")),
-            mentor_count=Count("participants", filter=Q(participants__role="mentor")),
+            mentee_count=_per_program(Participant.Role.MENTEE),
+            mentor_count=_per_program(Participant.Role.MENTOR),
         )
         .order_by("organization__name", "name", "id")
     )
 
 
 def program_headcount(program: Program) -> dict[str, int]:
-    """Mentees, mentors and the mentors' total capacity, in one query."""
-    row = Participant.objects.filter(program=program).aggregate(
-        mentees=Count("id", filter=Q(role=Participant.Role.MENTEE)),
-        mentors=Count("id", filter=Q(role=Participant.Role.MENTOR)),
-        capacity=Sum("capacity", filter=Q(role=Participant.Role.MENTOR)),
+    """Mentees, mentors and the mentors' total capacity, in one query (the mentees
+    counted from an index alone; only the mentors' rows are read, for capacity)."""
+    return (
+        Program.objects.filter(pk=program.pk)
+        .values(
+            mentees=_per_program(Participant.Role.MENTEE),
+            mentors=_per_program(Participant.Role.MENTOR),
+            capacity=_per_program(Participant.Role.MENTOR, Sum("capacity")),
+        )
+        .get()
     )
-    return {k: row[k] or 0 for k in ("mentees", "mentors", "capacity")}
 
 
 # What the search boxes look in (pairing_admin.lib.search.words_filter).

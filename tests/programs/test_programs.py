@@ -142,3 +142,20 @@ def test_editing_settings_logs_what_changed_and_an_unchanged_save_logs_nothing(
     )
     page = org_admin_client.get(reverse("programs:pairing", kwargs={"program_id": program.pk}))
     assert "Changed the program settings: pairing process" in page.content.decode()
+
+
+def test_headcount_counts_only_this_programs_people_by_role(org):
+    from programs.selectors import program_headcount, program_list_for
+
+    program, other = factories.ProgramFactory.create_batch(2, organization=org)
+    factories.ParticipantFactory.create_batch(3, program=program)
+    factories.MentorFactory(program=program, capacity=2)
+    factories.MentorFactory(program=program, capacity=5)
+    factories.MentorFactory(program=other, capacity=7)
+    factories.ParticipantFactory(program=other)
+    assert program_headcount(program) == {"mentees": 3, "mentors": 2, "capacity": 7}
+    empty = factories.ProgramFactory(organization=org)
+    assert program_headcount(empty) == {"mentees": 0, "mentors": 0, "capacity": 0}
+    member = factories.MembershipFactory(organization=org).user
+    counts = {p.pk: (p.mentee_count, p.mentor_count) for p in program_list_for(member)}
+    assert counts == {program.pk: (3, 2), other.pk: (1, 1), empty.pk: (0, 0)}
