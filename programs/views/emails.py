@@ -145,9 +145,10 @@ def email_template_edit(request: HttpRequest, program: Program, kind: TextChoice
         "error": error,
         "preview": preview,
         "participant": participant,
-        "participants": Participant.objects.filter(program=program).order_by(
-            "last_name", "first_name"
-        )[:100],
+        # The first 100 by name: the participants list's own order and index.
+        "participants": Participant.objects.filter(program=program)
+        .order_by("last_name", "first_name", "id")
+        .only("first_name", "last_name", "role")[:100],
         "is_custom": program.email_templates.filter(kind=kind).exists(),
     }
     return render(
