@@ -76,17 +76,20 @@ class OutboundEmail(models.Model):
                 condition=Q(status__in=["queued", "sending"]),
             ),
             # The email log, newest first. A page's ids come from one of these
-            # alone (pairing_admin.lib.pagination): all of a program's emails,
-            # one kind or a search from the first (what they filter on is
-            # carried in it, so no row is read), one status from the second,
-            # which also counts the status tabs by itself.
+            # alone (pairing_admin.lib.pagination): all of a program's emails or
+            # a search from the first (the recipient is carried in it, so no
+            # row is read), one status or one kind from the others; the status
+            # one also counts the status tabs by itself.
             models.Index(
                 fields=["program", "created_at", "id"],
-                include=["status", "kind", "to_email", "to_name"],
+                include=["to_email", "to_name"],
                 name="outbox_log_idx",
             ),
             models.Index(
                 fields=["program", "status", "created_at", "id"], name="outbox_log_status_idx"
+            ),
+            models.Index(
+                fields=["program", "kind", "created_at", "id"], name="outbox_log_kind_idx"
             ),
             # Webhooks look rows up by the provider's id; unsent rows have none.
             models.Index(

@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
             model_name="outboundemail",
             index=models.Index(
                 fields=["program", "created_at", "id"],
-                include=("status", "kind", "to_email", "to_name"),
+                include=("to_email", "to_name"),
                 name="outbox_log_idx",
             ),
         ),
@@ -23,6 +23,12 @@ class Migration(migrations.Migration):
             model_name="outboundemail",
             index=models.Index(
                 fields=["program", "status", "created_at", "id"], name="outbox_log_status_idx"
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="outboundemail",
+            index=models.Index(
+                fields=["program", "kind", "created_at", "id"], name="outbox_log_kind_idx"
             ),
         ),
         migrations.RemoveIndex(
