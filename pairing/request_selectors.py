@@ -195,11 +195,11 @@ def request_counts(program: Program) -> dict[str, int]:
 
 
 def unpaired_mentees(program: Program) -> QuerySet[Participant]:
-    """The mentees an admin can pair by hand (those with a pending request too)."""
+    """The mentees an admin can pair by hand (those with a pending request too), by name."""
     return (
         unpaired.unpaired_mentees(program)
         .only("id", "first_name", "last_name", "email")
-        .order_by("first_name", "last_name", "pk")
+        .order_by("last_name", "first_name", "pk")
     )
 
 

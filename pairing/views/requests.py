@@ -12,8 +12,10 @@ from pairing.models import MentorRequest
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.htmx import render_page
 from pairing_admin.lib.params import row_id, search_text
+from pairing_admin.lib.search import words_filter
 from programs.access import program_view
 from programs.models import Participant, Program
+from programs.selectors import NAME_FIELDS
 
 PAGE_SIZE = 50
 
@@ -59,28 +61,43 @@ def request_cancel(request: HttpRequest, program: Program, request_id: int) -> H
     return redirect("requests:list", program_id=program.pk)
 
 
-_id_or_none = row_id
+PICKER_SIZE = 25  # people listed in each of Pair by hand's pickers; a search finds the rest
+
+
+def _picked(qs, query: str, chosen_id: int | None) -> tuple[list[Participant], bool]:
+    """The first PICKER_SIZE of `qs` matching the search (the chosen one first, even
+    when it is not among them), and whether there are more."""
+    chosen = list(qs.filter(pk=chosen_id)) if chosen_id is not None else []
+    rows = list(
+        qs.filter(words_filter(query, NAME_FIELDS)).exclude(pk=chosen_id)[: PICKER_SIZE + 1]
+    )
+    return chosen + rows[:PICKER_SIZE], len(rows) > PICKER_SIZE
 
 
 @program_view(methods=("GET", "POST"))
 def pair_by_hand(request: HttpRequest, program: Program) -> HttpResponse:
-    initial = {}
-    if request.GET.get("mentee"):
-        initial["mentee"] = request.GET["mentee"]
+    """Pair a mentee with a mentor: two pickers of PICKER_SIZE people each, searched
+    by name or email, so the page stays small at any program size."""
+    source = request.POST or request.GET
+    mentee_id, mentor_id = row_id(source.get("mentee")), row_id(source.get("mentor"))
+    mentee_query, mentor_query = (
+        search_text(request.GET.get("q")),
+        search_text(request.GET.get("mq")),
+    )
+    mentees = request_selectors.unpaired_mentees(program)
     # The chosen mentee's own auto-pair proposal holds its seat for them, so
     # that mentor is listed for them (the service counts seats the same way).
-    mentee_id = (request.POST or request.GET).get("mentee", "")
     mentors = (
         request_selectors.mentors_with_room(
-            program, include_unavailable=True, for_mentee_id=_id_or_none(mentee_id)
+            program, include_unavailable=True, for_mentee_id=mentee_id
         )
         .only("id", "first_name", "last_name", "email", "capacity")
-        .order_by("first_name", "last_name", "pk")
+        .order_by("last_name", "first_name", "pk")
     )
     form = AdminPairForm(
         request.POST or None,
-        initial=initial,
-        mentees=request_selectors.unpaired_mentees(program),
+        initial={"mentee": mentee_id, "mentor": mentor_id},
+        mentees=mentees,
         mentors=mentors,
     )
     if request.method == "POST" and form.is_valid():
@@ -103,4 +120,18 @@ def pair_by_hand(request: HttpRequest, program: Program) -> HttpResponse:
                 "We're emailing them both their Mentorship Assignments.",
             )
             return redirect("requests:list", program_id=program.pk)
-    return render(request, "pairing/request_pair.html", {"program": program, "form": form})
+    mentee_rows, more_mentees = _picked(mentees, mentee_query, mentee_id)
+    mentor_rows, more_mentors = _picked(mentors, mentor_query, mentor_id)
+    context = {
+        "program": program,
+        "form": form,
+        "mentee_id": mentee_id,
+        "mentor_id": mentor_id,
+        "mentee_query": mentee_query,
+        "mentor_query": mentor_query,
+        "mentee_rows": mentee_rows,
+        "mentor_rows": mentor_rows,
+        "more_mentees": more_mentees,
+        "more_mentors": more_mentors,
+    }
+    return render(request, "pairing/request_pair.html", context)

@@ -115,3 +115,45 @@ def test_pair_by_hand_offers_only_mentors_with_room(live_program, org_admin_clie
     )
     assert response.status_code == 200 and not Pairing.objects.exists()
     assert "mentor" in response.context["form"].errors
+
+
+def test_pair_by_hand_lists_a_few_of_each_and_finds_the_others_by_search(
+    live_program, org_admin_client, monkeypatch
+):
+    from pairing.views import requests as views
+
+    monkeypatch.setattr(views, "PICKER_SIZE", 2)
+    mentees = [
+        factories.ParticipantFactory(program=live_program, last_name=f"Ames{n}") for n in range(3)
+    ]
+    mentors = [
+        factories.MentorFactory(program=live_program, last_name=f"Bell{n}") for n in range(3)
+    ]
+    page = org_admin_client.get(_url(live_program, "pair")).content.decode()
+    listed = [p for p in (*mentees, *mentors) if f'value="{p.pk}"' in page]
+    assert listed == [mentees[0], mentees[1], mentors[0], mentors[1]]
+    assert page.count("find others by name or email") == 2
+    found = org_admin_client.get(
+        _url(live_program, "pair"), {"q": "ames2", "mq": mentors[2].email}
+    ).content.decode()
+    assert f'value="{mentees[2].pk}"' in found and f'value="{mentees[0].pk}"' not in found
+    assert f'value="{mentors[2].pk}"' in found and f'value="{mentors[0].pk}"' not in found
+    # A chosen mentee stays listed, checked, whatever the search.
+    chosen = org_admin_client.get(
+        _url(live_program, "pair"), {"mentee": mentees[2].pk, "q": "nobody"}
+    ).content.decode()
+    assert f'value="{mentees[2].pk}" required checked' in chosen
+
+
+@pytest.mark.parametrize("size", [3, 40])
+def test_pair_by_hand_query_count_is_fixed(
+    live_program, org_admin_client, django_assert_num_queries, size
+):
+    factories.bulk_mentees(live_program, size)
+    factories.MentorFactory.create_batch(size, program=live_program)
+    org_admin_client.get(_url(live_program, "pair"))  # renews the session
+    # session, user, membership check, program, the chosen mentee and mentor
+    # (none: no query), the first mentees, the first mentors
+    with django_assert_num_queries(6):
+        response = org_admin_client.get(_url(live_program, "pair"))
+    assert response.status_code == 200
