@@ -67,8 +67,8 @@ class Problem:
         return self.candidates.reasons(i, j)
 
 
-# Costs the solver sees stay below this: the quality objective multiplies a
-# weight by (mentees + 1) and the solver scales costs by its node count.
+# Costs the solver sees stay below this: the quality objective may multiply a
+# weight by up to (mentees + 1) and the solver scales costs by its node count.
 _COST_LIMIT = 2**62
 
 
@@ -186,9 +186,9 @@ def build_problem(
     every passing mentor is among them is diagnosed RULE_EXCLUDED.
     `preferences` maps (mentee id, mentor id) to the mentee's rank for that mentor.
     """
-    mentees, mentors = list(mentees), list(mentors)
+    mentees, mentors, free = _by_id(mentees, mentors, free)
     n, m = len(mentees), len(mentors)
-    preferences = preferences or {}
+    preferences = dict(sorted((preferences or {}).items()))
     exclude = _rule_exclusions(
         mentees, mentors, do_not_pair=do_not_pair, avoid_shared_manager=options.avoid_shared_manager
     )
@@ -217,10 +217,12 @@ def build_problem(
         missing = pref_key[~have]
         extra = _score_pairs(mentees, mentors, weights, missing // m, missing % m, exclude, options)
         if extra is not None:
-            ei, ej, es = extra
-            edge_mentee = np.concatenate([edge_mentee, ei])
-            edge_mentor = np.concatenate([edge_mentor, ej])
-            edge_score = np.concatenate([edge_score, es])
+            # Each after its mentee's own candidates: the edges stay grouped by mentee.
+            at = np.searchsorted(edge_mentee, extra[0], side="right")
+            edge_mentee, edge_mentor, edge_score = (
+                np.insert(values, at, more)
+                for values, more in zip((edge_mentee, edge_mentor, edge_score), extra, strict=True)
+            )
 
     edge_rank = np.zeros(len(edge_mentee), dtype=np.int16)
     edge_bonus = np.zeros(len(edge_mentee), dtype=np.float64)
@@ -240,7 +242,7 @@ def build_problem(
     problem = Problem(
         mentees=mentees,
         mentors=mentors,
-        free=np.asarray(free, dtype=np.int64).reshape(m),
+        free=free,
         edge_mentee=edge_mentee,
         edge_mentor=edge_mentor,
         edge_score=edge_score,
@@ -257,6 +259,19 @@ def build_problem(
     # for both objectives, not inside the solve (0.3 s at 2.5 million pairs).
     problem.weights()
     return problem
+
+
+def _by_id(
+    mentees: Sequence[Mapping], mentors: Sequence[Mapping], free: Sequence[int]
+) -> tuple[list, list, np.ndarray]:
+    """Mentees, and mentors with their free seats, in id order.
+
+    The graph, and so the solver's choice among equally good assignments,
+    then depends on who takes part, not on the order the rows came in.
+    """
+    order = sorted(range(len(mentors)), key=lambda j: mentors[j]["id"])
+    seats = np.asarray(free, dtype=np.int64).reshape(len(mentors))[order]
+    return sorted(mentees, key=lambda p: p["id"]), [mentors[j] for j in order], seats
 
 
 def _score_pairs(mentees, mentors, weights, rows, cols, exclude, options):

@@ -23,6 +23,7 @@ from pairing.autopair import (
     build_problem,
     solve,
     solve_greedy,
+    solver,
     unpaired_reasons,
 )
 from pairing.models import AutoPairRun, AutoPairUnpaired
@@ -379,6 +380,17 @@ def test_large_instances_keep_preferences_outside_the_top_k():
     assert len(ids) == 4 and 17 in ids
 
 
+def test_preferences_outside_the_top_k_join_their_mentees_edges():
+    mentees = [_mentee(1), _mentee(2), _mentee(3)]
+    mentors = [_mentor(10 + j, skills=["python"] if j < 5 else []) for j in range(8)]
+    prefs = {(1, 17): 1, (3, 16): 2, (1, 15): 3}
+    problem = build_problem(
+        mentees, mentors, [1] * 8, W, Options(candidates_per_mentee=3), preferences=prefs
+    )
+    assert problem.edge_mentee.tolist() == [0] * 5 + [1] * 3 + [2] * 4
+    assert (problem.edge_rank > 0).sum() == 3
+
+
 def _weighted_problem(seed):
     """A candidate graph with integer weights chosen here, not scored: few distinct
     values (ties everywhere), zeros, mentees without a pair, edges in random order."""
@@ -417,3 +429,61 @@ def test_solver_equals_hungarian_on_tied_and_zero_weights_in_any_edge_order(seed
     assert (load <= problem.free).all()
     assert solution.total_weight == int(problem.weights()[solution.chosen].sum())
     assert (solution.pairs, solution.total_weight) == _hungarian(problem, objective)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_more_pairs_bound_is_zero_exactly_when_no_assignment_has_more_pairs(seed):
+    problem = _weighted_problem(seed)
+    if not len(problem.edge_mentee):
+        return
+    heaviest = solver._flow(problem, -problem.weights(), unpaired_allowed=True)
+    most = solve(problem, MOST).pairs
+    bound = solver._more_pairs_bound(problem, heaviest)
+    assert (bound == 0) == (len(heaviest) == most)
+    assert bound >= most - len(heaviest)
+
+
+def _pairs_by_id(problem, solution):
+    return sorted(
+        (problem.mentees[i]["id"], problem.mentors[j]["id"])
+        for i, j in zip(
+            problem.edge_mentee[solution.chosen].tolist(),
+            problem.edge_mentor[solution.chosen].tolist(),
+            strict=True,
+        )
+    )
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("objective", [MOST, QUALITY])
+@pytest.mark.parametrize("k", [None, 3])
+def test_same_people_in_any_order_get_the_same_pairs(seed, objective, k):
+    """Ties (few distinct scores) are settled the same way whatever order the rows,
+    preferences and exclusions come in."""
+    mentees, mentors, free, weights, dnp, prefs, options = _instance(
+        300 + seed, n=40, m=12, cap_max=3
+    )
+    options = Options(**{**options.as_json(), "objective": objective, "candidates_per_mentee": k})
+
+    def pairs(mentees, mentors, free, dnp, prefs):
+        problem = build_problem(
+            mentees, mentors, free, weights, options, do_not_pair=dnp, preferences=prefs
+        )
+        return _pairs_by_id(problem, solve(problem, objective))
+
+    expected = pairs(mentees, mentors, free, list(dnp), prefs)
+    rng = random.Random(seed)
+    for _ in range(3):
+        order = rng.sample(range(len(mentors)), len(mentors))
+        shuffled_prefs = list(prefs.items())
+        rng.shuffle(shuffled_prefs)
+        shuffled_dnp = list(dnp)
+        rng.shuffle(shuffled_dnp)
+        got = pairs(
+            rng.sample(mentees, len(mentees)),
+            [mentors[j] for j in order],
+            [free[j] for j in order],
+            shuffled_dnp,
+            dict(shuffled_prefs),
+        )
+        assert got == expected
