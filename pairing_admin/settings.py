@@ -271,6 +271,14 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A pool process whose peak memory passed this many KiB is replaced by a fresh
+# one when its task ends. Freed memory is not given back to the system, so
+# without it a process that ran one large auto-pair (464 MB at its peak for
+# 25,000 mentees) kept 200 MB for good; an idle one holds about 100 MB and
+# ordinary tasks stay well below the limit. 0 turns it off.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = (
+    env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 250_000, minimum=0) or None
+)
 CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
 CELERY_TASK_IGNORE_RESULT = True
