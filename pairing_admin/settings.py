@@ -338,7 +338,7 @@ _ANYMAIL_PROVIDERS = {
 if EMAIL_PROVIDER == "":
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 elif EMAIL_PROVIDER == "smtp":
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_BACKEND = "pairing_admin.mail.smtp.EmailBackend"  # Django's, envelope pipelined
 elif EMAIL_PROVIDER == "locmem":
     # Keeps sent emails in the worker's memory: only for benchmarks and tests.
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -144,7 +144,8 @@ def smtp_server(_smtp_session, settings):
     receiver.messages.clear()
     receiver.refuse.clear()
     receiver.refused_count.clear()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    receiver.pipelining = True
+    settings.EMAIL_BACKEND = "pairing_admin.mail.smtp.EmailBackend"  # what EMAIL_PROVIDER=smtp runs
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False

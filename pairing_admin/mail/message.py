@@ -50,6 +50,10 @@ class _HeaderPolicy(type(compat32)):
 
 
 HEADER_POLICY = _HeaderPolicy()
+# What as_bytes(linesep="\r\n") folds headers with: the SMTP wire's line ends.
+_WIRE_POLICY = HEADER_POLICY.clone(linesep="\r\n")
+# The line ends Python's generator rewrites (email.generator.NLCRE).
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 # What Django's message() adds or handles itself; a message whose own headers
@@ -113,6 +117,9 @@ class OutboxEmail(EmailMultiAlternatives):
       bits cannot occur in a body by chance, nor be guessed by a template's
       author.
     - Plain headers skip compat32's folding machinery (`_HeaderPolicy`).
+    - `wire_bytes` writes such a message out for SMTP itself: Python's
+      generator walks every part and header through generic machinery, a
+      quarter of an SMTP send's CPU once the envelope is pipelined.
     - A copy (Django's locmem backend keeps a deep copy of every message it
       "sends") shares the strings, which cannot change, and the connection
       instead of copying them one by one.
@@ -127,6 +134,13 @@ class OutboxEmail(EmailMultiAlternatives):
                     part.set_boundary(_boundary())
         msg.policy = HEADER_POLICY
         return msg
+
+    def wire_bytes(self) -> bytes:
+        """`message().as_bytes(linesep="\r\n")`: what an SMTP backend sends (tests compare them)."""
+        msg = self._build()
+        if msg is None:
+            return self.message().as_bytes(linesep="\r\n")
+        return _flatten(msg)
 
     def _build(self) -> Message | None:
         """What Django's message() returns, for the messages the outbox sends."""
@@ -187,6 +201,24 @@ class OutboxEmail(EmailMultiAlternatives):
             # The backend is what carries the message, not part of it: shared.
             clone.__dict__[name] = value if name == "connection" else _copy(value, memo)
         return clone
+
+
+def _flatten(msg: Message) -> bytes:
+    """What BytesGenerator writes for a message `_build` made, with `_WIRE_POLICY`.
+
+    Headers as the policy folds them, a blank line, then the body: a text
+    part's payload with every line end made CRLF (8bit text is kept as the
+    UTF-8 bytes it came from), or each part between its boundary lines.
+    """
+    head = b"".join(_WIRE_POLICY.fold_binary(name, value) for name, value in msg._headers)
+    if not msg.is_multipart():
+        return (
+            head + b"\r\n" + _LINE_END.sub("\r\n", msg._payload).encode("ascii", "surrogateescape")
+        )
+    boundary = msg.get_boundary().encode("ascii")
+    parts = b"\r\n--" + boundary + b"\r\n"
+    body = parts.join(_flatten(part) for part in msg._payload)
+    return head + b"\r\n--" + boundary + b"\r\n" + body + b"\r\n--" + boundary + b"--\r\n"
 
 
 def _boundary() -> str:

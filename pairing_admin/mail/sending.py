@@ -129,6 +129,7 @@ def _message(row: _Claimed, connection) -> EmailMultiAlternatives:
     if row.body_html:
         message.attach_alternative(row.body_html, "text/html")
     message.metadata = {"outbox_id": str(row.pk)}  # anymail passes it to the provider
+    message.envelope_to = [row.to_email]  # the SMTP backend need not parse it back (mail.smtp)
     return message
 
 

@@ -2,7 +2,8 @@
 
 Tests read what really went over the wire. `refuse` makes the server answer
 a recipient with an SMTP error ("451 ..." for a while, "550 ..." for good);
-`delay` makes it slow to accept each message.
+`delay` makes it slow to accept each message. It offers PIPELINING, as
+Postfix and providers' relays do (`pipelining = False`: a server that does not).
 """
 
 import asyncio
@@ -30,8 +31,15 @@ class Receiver:
         # Seconds the server takes to accept each message (a slow server, so
         # a test can kill a worker in the middle of a batch).
         self.delay = 0.0
+        self.pipelining = True
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")  # before the last line, "250 HELP"
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         answer = self.refuse.get(address.lower())
