@@ -282,6 +282,10 @@ CELERY_WORKER_MAX_MEMORY_PER_CHILD = (
 CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
 CELERY_TASK_IGNORE_RESULT = True
+# Celery closes the database connection around every task unless told to
+# reuse it; pairing_admin.celery closes it as Django does after a request
+# (DATABASE_CONN_MAX_AGE, health checks) instead.
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -262,3 +262,42 @@ def test_a_dropped_database_connection_fails_the_batch_with_its_own_error(
     assert "terminating connection" in failures[0] or "server closed the connection" in failures[0]
     counts = slow_smtp.per_recipient()
     assert len(counts) == 200 and max(counts.values()) <= 2
+
+
+def test_a_worker_keeps_its_database_connection_between_tasks_and_replaces_a_dropped_one(
+    program, smtp_server, workers
+):
+    name = f"keep-{time.monotonic_ns()}"
+    kept = {"DATABASE_CONN_MAX_AGE": "600", "PGAPPNAME": name}
+
+    def backends() -> set[int]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", [name])
+            return {pid for (pid,) in cursor.fetchall()}
+
+    def send(prefix: str, done: int) -> None:
+        with transaction.atomic():
+            outbox_add(_drafts(2, prefix), program=program)
+        assert wait_until(
+            lambda: (
+                worker.log().count("send_outbox_batch") >= 2 * done
+                and OutboundEmail.objects.filter(status=Status.SENT).count() == 2 * done
+            ),
+            timeout=60,
+        ), worker.log()[-3000:]
+
+    with publishing_to(None) as queue:
+        worker = Worker(queue=queue, smtp_port=smtp_server.port, concurrency=1, extra_env=kept)
+        workers.append(worker.wait_ready())
+        send("keep1", 1)  # the task's received and succeeded lines
+        first = backends()
+        assert first, "the connection was closed after the task"
+        send("keep2", 2)
+        assert backends() == first  # the next task ran on the same backend
+        with connection.cursor() as cursor:  # what a database restart or failover does
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s) AS pid", [list(first)])
+        assert wait_until(lambda: not backends(), timeout=10)
+        send("keep3", 3)  # a fresh connection, not a task failing on the dead one
+        assert backends() and not backends() & first
+    assert "raised" not in worker.log()
+    assert len(smtp_server.messages) == 6
