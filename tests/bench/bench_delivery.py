@@ -6,7 +6,14 @@ Queues N rows, starts one worker, dispatches and times until every row is
 "sent". Two backends: Django's locmem backend (the pipeline's own cost:
 claiming, building messages, marking rows) and a local SMTP sink in its own
 process. Each beside a baseline of one task per email, measured in the same
-run. Needs Redis: BENCH_BROKER_URL (default redis://127.0.0.1:6379/14).
+run, and the ratio of the two. Needs Redis: BENCH_BROKER_URL (default
+redis://127.0.0.1:6379/14).
+
+The worker keeps its database connections between tasks, as production does
+(DATABASE_CONN_MAX_AGE, 60 s by default; the tests' worker closes them), and
+names them (PGAPPNAME), so the CPU its own PostgreSQL backends used is read
+from them before it stops: "PostgreSQL CPU (worker's backends)". The
+server-wide figure is printed too.
 
 The SMTP sink is Postfix's smtp-sink, a C test server made for this: it costs
 little CPU, so the figure is our pipeline's and not the sink's. It is taken
@@ -14,9 +21,10 @@ from PATH, /usr/sbin, or extracted (not installed: no mail service starts)
 from Debian's postfix package into var/bench/. Where none can be had, the
 Python aiosmtpd sink is used instead, and the line says so: on a 2-core
 machine that sink alone needs about as much CPU per message as our worker.
-The CPU each process used is printed beside every figure, PostgreSQL's too
-(the whole local server: its backends, the ones that ended included, and its
-background writers; on a shared machine it counts other work as well).
+The CPU each process used is printed beside every figure, PostgreSQL's
+twice: the worker's own backends, and the whole local server (its backends,
+the ones that ended included, and its background writers such as the WAL
+writer; on a shared machine it counts other sessions' work as well).
 
 The table is vacuumed before the rows are written and vacuumed and analyzed
 after, as autovacuum would (it is off on some of our machines). Completion is
@@ -35,7 +43,7 @@ import uuid
 from pathlib import Path
 
 N = int(os.environ.get("BENCH_DELIVERY_EMAILS", "20000"))
-N_BASELINE = int(os.environ.get("BENCH_DELIVERY_BASELINE_EMAILS", "5000"))
+N_BASELINE = int(os.environ.get("BENCH_DELIVERY_BASELINE_EMAILS", "2000"))
 BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
 
 
@@ -165,6 +173,21 @@ def _postgres_pid() -> int | None:
     return parent if name.startswith("postgres") else None
 
 
+def _backends_cpu(application_name: str) -> float | None:
+    """CPU so far of the live PostgreSQL backends named `application_name` (None: not visible)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", [application_name]
+        )
+        pids = [row[0] for row in cursor.fetchall()]
+    try:
+        return sum(_cpu_seconds(pid) for pid in pids if (Path("/proc") / str(pid)).exists())
+    except OSError:
+        return None
+
+
 def _pending(ids: list[int], tag: str):
     """Yields whether any of our rows (`ids`, ascending) is not yet sent.
 
@@ -190,7 +213,7 @@ def _pending(ids: list[int], tag: str):
 
 
 def _run(program, *, label: str, env: dict, n: int, one_per_task: bool, smtp_port=None,
-         sink_pid=None) -> float:  # fmt: skip
+         sink_pid=None, baseline: float | None = None) -> float:  # fmt: skip
     from pairing_admin.celery import app
     from pairing_admin.mail.outbox import hand_over
     from pairing_admin.mail.tasks import send_outbox_batch
@@ -200,11 +223,17 @@ def _run(program, *, label: str, env: dict, n: int, one_per_task: bool, smtp_por
     ids = _rows(program, n, tag)
     queue = f"bench-delivery-{os.getpid()}-{tag}"
     app.conf.task_default_queue = queue
+    backends = f"bench-delivery-{tag}"
     worker = Worker(
         queue=queue,
         smtp_port=smtp_port,
         concurrency=2,
-        extra_env={"CELERY_BROKER_URL": BROKER, **env},
+        extra_env={
+            "CELERY_BROKER_URL": BROKER,
+            "DATABASE_CONN_MAX_AGE": "600",
+            "PGAPPNAME": backends,
+            **env,
+        },
     ).wait_ready()
     postgres = _postgres_pid()
     try:
@@ -229,16 +258,20 @@ def _run(program, *, label: str, env: dict, n: int, one_per_task: bool, smtp_por
         sink_cpu = (_cpu_seconds(sink_pid) - sink_cpu) if sink_pid else 0.0
         if postgres:
             postgres_cpu = _cpu_seconds(postgres, reaped=True) - postgres_cpu
+        own_cpu = _backends_cpu(backends)
     finally:
         worker.stop()
     rate = n / elapsed
     cpu = f"worker CPU {worker_cpu / n * 1e6:4.0f} us/email"
+    if own_cpu is not None:
+        cpu += f", PostgreSQL CPU {own_cpu / n * 1e6:4.0f} us/email (worker's backends)"
     if postgres:
-        cpu += f", PostgreSQL CPU {postgres_cpu / n * 1e6:4.0f} us/email"
+        cpu += f", {postgres_cpu / n * 1e6:4.0f} us/email (whole server)"
     if sink_pid:
         cpu += f", sink CPU {sink_cpu / n * 1e6:4.0f} us/email"
+    ratio = f"; {rate / baseline:5.1f}x the baseline" if baseline else ""
     print(
-        f"{label:<44} {n:>6} emails {elapsed:7.2f} s  {rate:8,.0f} emails/s"
+        f"{label:<44} {n:>6} emails {elapsed:7.2f} s  {rate:8,.0f} emails/s{ratio}"
         f"  (publishing {published:.2f} s; {cpu})",
         flush=True,
     )
@@ -259,19 +292,21 @@ def main() -> None:
     sink = None
     try:
         locmem = {"EMAIL_PROVIDER": "locmem"}
-        _run(program, label="locmem, batches of 500", env=locmem, n=N, one_per_task=False)
-        _run(program, label="locmem, one task per email (baseline)", env=locmem,
-             n=N_BASELINE, one_per_task=True)  # fmt: skip
+        baseline = _run(program, label="locmem, one task per email (baseline)", env=locmem,
+                        n=N_BASELINE, one_per_task=True)  # fmt: skip
+        _run(program, label="locmem, batches of 500", env=locmem, n=N, one_per_task=False,
+             baseline=baseline)  # fmt: skip
 
         from tests.support.smtp import free_port
 
         port = free_port()
         sink, name = _start_sink(port)
         print(f"SMTP sink: {name}")
+        baseline = _run(program, label="SMTP sink, one task per email (baseline)", env={},
+                        n=N_BASELINE, one_per_task=True, smtp_port=port,
+                        sink_pid=sink.pid)  # fmt: skip
         _run(program, label="SMTP sink, batches of 500", env={}, n=N, one_per_task=False,
-             smtp_port=port, sink_pid=sink.pid)  # fmt: skip
-        _run(program, label="SMTP sink, one task per email (baseline)", env={}, n=N_BASELINE,
-             one_per_task=True, smtp_port=port, sink_pid=sink.pid)  # fmt: skip
+             smtp_port=port, sink_pid=sink.pid, baseline=baseline)  # fmt: skip
     finally:
         if sink is not None:
             sink.terminate()
