@@ -15,6 +15,7 @@ Anything unusual (no PIPELINING, an address that is not plain ASCII, an
 envelope the message does not name) takes Django's own way.
 """
 
+import contextlib
 import functools
 import re
 import smtplib
@@ -26,6 +27,7 @@ from django.core.mail.message import sanitize_address
 # An address smtplib would send unchanged inside <>: ASCII, no spaces, no
 # brackets, quotes or line breaks, one @ with a dotted-or-not domain after it.
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
+_LEADING_DOT = re.compile(rb"(?m)^\.")  # what smtplib doubles (RFC 5321's dot-stuffing)
 
 
 @functools.lru_cache(maxsize=64)
@@ -107,7 +109,7 @@ def _pipelined_sendmail(connection: smtplib.SMTP, sender: str, recipients, data:
         if code == 354:  # a server that should have refused DATA
             connection.close()
         else:
-            connection.rset()
+            _reset(connection)
         if mail[0] != 250:
             raise smtplib.SMTPSenderRefused(mail[0], mail[1], sender)
         raise smtplib.SMTPRecipientsRefused(refused)
@@ -118,13 +120,20 @@ def _pipelined_sendmail(connection: smtplib.SMTP, sender: str, recipients, data:
         if code == 421:
             connection.close()
         else:
-            connection.rset()
+            _reset(connection)
         raise smtplib.SMTPDataError(code, answer)
+
+
+def _reset(connection: smtplib.SMTP) -> None:
+    """RSET, as sendmail does after a refusal: a server that hung up raises nothing here,
+    so the refusal itself is what the caller learns."""
+    with contextlib.suppress(smtplib.SMTPServerDisconnected):
+        connection.rset()
 
 
 def _dot_stuffed(data: bytes) -> bytes:
     """The message as smtplib.SMTP.data writes bytes: leading dots doubled, then ".\r\n"."""
-    quoted = smtplib._quote_periods(data)
+    quoted = _LEADING_DOT.sub(b"..", data)
     if not quoted.endswith(b"\r\n"):
         quoted += b"\r\n"
     return quoted + b".\r\n"
