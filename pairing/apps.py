@@ -2,7 +2,7 @@ from django.apps import AppConfig
 from django.db import connections
 from django.db.models.signals import post_migrate
 
-from pairing import email_kinds
+from pairing import email_kinds, pairing_figures
 from pairing.pending_triggers import ensure_sqlite_triggers
 from pairing.verbs import Verb
 from pairing_admin.mail.kinds import register_kinds
@@ -11,6 +11,7 @@ from programs.activity import register_verbs
 
 def _ensure_triggers(sender, using, **kwargs) -> None:
     ensure_sqlite_triggers(connections[using])
+    pairing_figures.ensure_sqlite_triggers(connections[using])
 
 
 class PairingConfig(AppConfig):

@@ -20,6 +20,7 @@ from pairing.health import (
     HEALTH_LABELS,
     Rules,
     health_table,
+    hold_due_sessions,
     local_today,
     parse_sort,
     rules_for,
@@ -192,15 +193,17 @@ def active_copy_sql(
 ) -> tuple[str, list]:
     """`active_rows` as one PostgreSQL query whose rows COPY writes as they are.
 
-    Same pairings, order and cells: the health comes from `health_table` (held
-    sessions grouped once, then joined), names, local times and labels are
+    Same pairings, order and cells: the health comes from `health_table` (the
+    pairing rows' kept figures), names, local times and labels are
     formatted in SQL, and every text cell gets `safe_cell`'s guard. The guard's
     regular expression runs on a cell only when it matched the row's four text
     cells joined by line breaks (a cheap first test that no dangerous cell escapes).
     """
     now = now or timezone.now()
     rules = rules or rules_for(program)
-    table, table_params = health_table(program, rules, today=local_today(program, now))
+    today = local_today(program, now)
+    hold_due_sessions(program, today)
+    table, table_params = health_table(program, rules, today=today)
     where, where_params = [], []
     if health in HEALTH_LABELS:
         where.append("h.health = %s")

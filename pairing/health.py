@@ -1,7 +1,8 @@
 """Monitor Health: the health of each active pairing, and the program's figures.
 
-Computed in SQL from held sessions and the program's rules (HealthRules), live at any size, in
-two forms tests hold equal: ORM annotations (`with_health`, the Active Pairings tab) and a
+Computed in SQL from each pairing row's kept figures (its held sessions' count and last date,
+kept by the database: pairing.pairing_figures) and the program's rules (HealthRules), live at
+any size and from the pairing row alone, in two forms tests hold equal: ORM annotations (`with_health`, the Active Pairings tab) and a
 derived table (`health_table`) for the Health tab's figures and the PostgreSQL export. Too
 Early to Tell: no session, the first not yet due. Needs Check-in: none `first_session_days`
 after the start, or none in the last `recent_days`. On Track: the last held session within
@@ -20,7 +21,6 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from pairing.models import HealthRules, MentoringSession, MentorRequest, Pairing, PendingRequest
+from pairing_admin.lib.db import is_postgresql
 from pairing_admin.lib.search import words_filter
 from pairing_admin.mail.models import OutboundEmail
 from programs.models import Participant, Program
@@ -106,27 +107,47 @@ def first_session_due_before(program: Program, rules: Rules, today: date) -> dat
     return datetime.combine(day, time.min, tz)
 
 
-def held_sessions(today: date) -> Q:
-    """Sessions that count as held, seen from a Pairing query."""
-    return ~Q(sessions__status=MentoringSession.Status.CANCELLED) & Q(sessions__date__lte=today)
+def hold_due_sessions(program: Program, today: date) -> None:
+    """Mark the program's upcoming sessions whose day has come as held ("logged").
+
+    The pairing rows keep the figures of their logged sessions (pairing.pairing_figures),
+    so every reader calls this first: then the kept figures are exactly those of the
+    sessions not cancelled and dated `today` or earlier. One statement, usually
+    finding nothing through a small partial index. On PostgreSQL it takes the
+    pairings' rows first, as every writer of sessions does (lock order: the pairing,
+    then its sessions), and skips a pairing someone holds: that one's figures
+    follow at the next read.
+    """
+    scheduled = MentoringSession.Status.SCHEDULED.value
+    logged = MentoringSession.Status.LOGGED.value
+    day = connection.ops.adapt_datefield_value(today)
+    due = """SELECT ms.pairing_id FROM pairing_mentoringsession ms
+        WHERE ms.program_id = %s AND ms.status = %s AND ms.date <= %s"""
+    if is_postgresql():
+        due = f"""SELECT p.id FROM pairing_pairing p WHERE p.id IN ({due})
+            ORDER BY p.id FOR NO KEY UPDATE SKIP LOCKED"""  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE pairing_mentoringsession SET status = %s
+            WHERE status = %s AND date <= %s AND pairing_id IN ({due})""",  # noqa: S608
+            [logged, scheduled, day, program.pk, scheduled, day],
+        )
 
 
 def with_health(
     qs: QuerySet[Pairing], rules: Rules, *, program: Program, today: date
 ) -> QuerySet[Pairing]:
-    """Annotate sessions_done, last_session, health and check_in_reason (one GROUP BY)."""
-    held = held_sessions(today)
-    qs = qs.annotate(
-        sessions_done=Count("sessions", filter=held),
-        last_session=Max("sessions__date", filter=held),
-    )
+    """Annotate health and check_in_reason from the row's kept session figures.
+
+    Call `hold_due_sessions(program, today)` first.
+    """
     due = first_session_due_before(program, rules, today)
     stale = today - timedelta(days=rules.recent_days)
     return qs.annotate(
         health=Case(
             When(Q(sessions_done=0, started_at__gte=due), then=Value(TOO_EARLY)),
             When(Q(sessions_done=0), then=Value(CHECK_IN)),
-            When(Q(sessions_done__gt=0, last_session__lte=stale), then=Value(CHECK_IN)),
+            When(Q(last_session__lte=stale), then=Value(CHECK_IN)),
             default=Value(ON_TRACK),
             output_field=CharField(),
         ),
@@ -163,50 +184,38 @@ def reason_text(pairing: "Pairing | CheckIn", rules: Rules, today: date, tz: Zon
 def health_table(program: Program, rules: Rules, *, today: date) -> tuple[str, list]:
     """SQL (and its parameters) of the program's active pairings with their health.
 
-    Every boundary follows from `today`, the organization's local date.
+    Every boundary follows from `today`, the organization's local date; call
+    `hold_due_sessions(program, today)` first.
 
-    Columns: id, mentee_id, mentor_id, started_at, origin, n (held sessions,
-    NULL for none), last (the last held session's date), health and reason,
-    with exactly `with_health`'s rules. Plain SQL that PostgreSQL and SQLite
-    both run: the held sessions are grouped by pairing before the join. They
-    are found by their program (a session is logged with its pairing's program,
-    see services.sessions.session_log), as the tab's session figures are, so the
-    index on (program, date) serves and the pairings are read once.
+    Columns: id, mentee_id, mentor_id, started_at, origin, n (held sessions),
+    last (the last held session's date), health and reason, with exactly
+    `with_health`'s rules. Plain SQL that PostgreSQL and SQLite both run, from
+    the pairing rows alone: their kept figures (pairing.pairing_figures).
     """
     ops = connection.ops
     due = ops.adapt_datetimefield_value(first_session_due_before(program, rules, today))
     stale = ops.adapt_datefield_value(today - timedelta(days=rules.recent_days))
     sql = f"""
-        SELECT p.id, p.mentee_id, p.mentor_id, p.started_at, p.origin, s.n, s.last,
-            CASE WHEN s.n IS NULL AND p.started_at >= %s THEN '{TOO_EARLY}'
-                 WHEN s.n IS NULL THEN '{CHECK_IN}'
-                 WHEN s.last <= %s THEN '{CHECK_IN}'
+        SELECT p.id, p.mentee_id, p.mentor_id, p.started_at, p.origin,
+            p.sessions_done AS n, p.last_session AS last,
+            CASE WHEN p.sessions_done = 0 AND p.started_at >= %s THEN '{TOO_EARLY}'
+                 WHEN p.sessions_done = 0 THEN '{CHECK_IN}'
+                 WHEN p.last_session <= %s THEN '{CHECK_IN}'
                  ELSE '{ON_TRACK}' END AS health,
-            CASE WHEN s.n IS NULL AND p.started_at < %s THEN '{NO_FIRST_SESSION}'
-                 WHEN s.last <= %s THEN '{NO_RECENT_SESSION}'
+            CASE WHEN p.sessions_done = 0 AND p.started_at < %s THEN '{NO_FIRST_SESSION}'
+                 WHEN p.sessions_done > 0 AND p.last_session <= %s THEN '{NO_RECENT_SESSION}'
                  ELSE '' END AS reason
         FROM pairing_pairing p
-        LEFT JOIN (
-            SELECT ms.pairing_id, COUNT(*) AS n, MAX(ms.date) AS last
-            FROM pairing_mentoringsession ms
-            WHERE ms.program_id = %s AND ms.status <> %s AND ms.date <= %s
-            GROUP BY ms.pairing_id
-        ) s ON s.pairing_id = p.id
         WHERE p.program_id = %s AND p.status = %s"""  # noqa: S608 (constants only)
-    active = Pairing.Status.ACTIVE.value
-    params = [
-        due, stale, due, stale,
-        program.pk, MentoringSession.Status.CANCELLED.value, ops.adapt_datefield_value(today),
-        program.pk, active,
-    ]  # fmt: skip
-    return sql, params
+    return sql, [due, stale, due, stale, program.pk, Pairing.Status.ACTIVE.value]
 
 
 # --- Active Pairings ------------------------------------------------------------------
 
+# Each sort reads the pairing row alone, through its own index (Pairing.Meta.indexes).
 SORTS = {
-    "mentee": ("mentee__last_name", "mentee__first_name", "id"),
-    "mentor": ("mentor__last_name", "mentor__first_name", "id"),
+    "mentee": ("mentee_last_name", "mentee_first_name", "id"),
+    "mentor": ("mentor_last_name", "mentor_first_name", "id"),
     "started": ("started_at", "id"),
     "sessions": ("sessions_done", "id"),
     "last_session": (F("last_session").asc(nulls_first=True), "id"),
@@ -257,8 +266,10 @@ def active_pairings(
     """The program's active pairings, annotated, searched, filtered and sorted."""
     now = now or timezone.now()
     rules = rules or rules_for(program)
+    today = local_today(program, now)
+    hold_due_sessions(program, today)
     qs = search_filter(Pairing.objects.filter(program=program).active(), query)
-    qs = with_health(qs, rules, program=program, today=local_today(program, now))
+    qs = with_health(qs, rules, program=program, today=today)
     if health in HEALTH_LABELS:
         qs = qs.filter(health=health)
     key, descending = parse_sort(sort)
@@ -407,6 +418,7 @@ def health_summary(program: Program, *, now: datetime | None = None) -> dict:
     today = local_today(program, now)
     rules = rules_for(program)
     tz = ZoneInfo(program.organization.timezone)
+    hold_due_sessions(program, today)
     pairing_row, check_in = _pairing_figures(program, rules, today=today, now=now, tz=tz)
     recent = today - timedelta(days=30)
     weeks = _weeks(today)

@@ -174,6 +174,14 @@ class Pairing(models.Model):
     )
     end_reason = models.TextField(blank=True, max_length=2000)
     do_not_pair_again = models.BooleanField(default=False)
+    # Kept by the database (pairing.pairing_figures), never written by code: the held
+    # sessions and the two people's names, so the tabs sort and count from this row alone.
+    sessions_done = models.PositiveIntegerField(default=0, editable=False)
+    last_session = models.DateField(null=True, blank=True, editable=False)
+    mentee_last_name = models.CharField(max_length=100, blank=True, editable=False)
+    mentee_first_name = models.CharField(max_length=100, blank=True, editable=False)
+    mentor_last_name = models.CharField(max_length=100, blank=True, editable=False)
+    mentor_first_name = models.CharField(max_length=100, blank=True, editable=False)
 
     objects = PairingQuerySet.as_manager()
 
@@ -197,6 +205,27 @@ class Pairing(models.Model):
         indexes = [
             models.Index(fields=["program", "status"], name="pairing_program_status_idx"),
             models.Index(fields=["mentor", "status"], name="pairing_mentor_status_idx"),
+            # One per sort of the Active Pairings tab (pairing.health.SORTS), walked
+            # either way from the page's first row: no page sorts the program.
+            *(
+                models.Index(*key, "id", name=name, condition=Q(status="active"))
+                for name, key in [
+                    ("pairing_active_started_idx", ("program", "started_at")),
+                    ("pairing_active_sessions_idx", ("program", "sessions_done")),
+                    (
+                        "pairing_active_last_idx",
+                        (F("program"), F("last_session").asc(nulls_first=True)),
+                    ),
+                    (
+                        "pairing_active_mentee_idx",
+                        ("program", "mentee_last_name", "mentee_first_name"),
+                    ),
+                    (
+                        "pairing_active_mentor_idx",
+                        ("program", "mentor_last_name", "mentor_first_name"),
+                    ),
+                ]
+            ),
         ]
 
     def __str__(self) -> str:
@@ -268,7 +297,10 @@ class MentoringSession(models.Model):
     """A meeting of a pairing, logged by the mentee or mentor from their link, or by an admin.
 
     A session dated today or earlier counts as held; one dated later is
-    upcoming (status "scheduled"). Ending the pairing cancels upcoming ones.
+    upcoming (status "scheduled") until its day comes, when the readers mark it
+    "logged" (pairing.health.hold_due_sessions). Ending the pairing cancels
+    upcoming ones. The database keeps the held ones' figures on the pairing
+    (pairing.pairing_figures).
     """
 
     class Status(models.TextChoices):
@@ -306,6 +338,12 @@ class MentoringSession(models.Model):
         indexes = [
             models.Index(fields=["pairing", "status", "date"], name="session_pairing_idx"),
             models.Index(fields=["program", "date"], name="session_program_date_idx"),
+            # Upcoming sessions whose day has come (pairing.health.hold_due_sessions).
+            models.Index(
+                fields=["program", "date"],
+                name="session_upcoming_idx",
+                condition=Q(status="scheduled"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -95,14 +95,18 @@ def session_cancel(
     """An admin cancels a session (an upcoming one, or one logged by mistake)."""
     now = now or timezone.now()
     with transaction.atomic():
+        session = MentoringSession.objects.filter(program=program, pk=session_id).first()
+        if session is None:
+            raise DomainError("There is no such session in this program.")
+        # The pairing row first, as every writer of sessions takes it: the database
+        # recounts the pairing's figures under that lock (pairing.pairing_figures).
+        list(Pairing.objects.select_for_update().filter(pk=session.pairing_id).values_list("pk"))
         changed = (
             MentoringSession.objects.filter(program=program, pk=session_id)
             .filter(~Q(status=MentoringSession.Status.CANCELLED))
             .update(status=MentoringSession.Status.CANCELLED, cancelled_at=now)
         )
-        session = MentoringSession.objects.filter(program=program, pk=session_id).first()
-        if session is None:
-            raise DomainError("There is no such session in this program.")
+        session.refresh_from_db()
         if not changed:
             raise DomainError("This session was already cancelled.")
         activity_record(
