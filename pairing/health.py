@@ -21,18 +21,21 @@ from django.db.models import (
     Count,
     Exists,
     F,
+    Func,
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.functional import cached_property
 
 from pairing.models import HealthRules, MentoringSession, MentorRequest, Pairing, PendingRequest
 from pairing_admin.lib.db import is_postgresql
-from pairing_admin.lib.search import words_filter
+from pairing_admin.lib.search import search_words, words_filter
 from pairing_admin.mail.models import OutboundEmail
 from programs.models import Participant, Program
 from programs.selectors import PAIR_NAME_FIELDS
@@ -134,6 +137,24 @@ def hold_due_sessions(program: Program, today: date) -> None:
         )
 
 
+def health_conditions(program: Program, rules: Rules, today: date) -> dict[str, Q]:
+    """Each health status as a condition on the row's kept figures.
+
+    Exclusive and together complete. A pairing has held a session exactly when it
+    has a last session (a constraint holds it), so the conditions read only
+    `last_session` and `started_at`: plain comparisons of columns that the index
+    of the Started sort holds, so a count or a filter by health reads that index
+    alone instead of computing every row's status.
+    """
+    due = first_session_due_before(program, rules, today)
+    stale = today - timedelta(days=rules.recent_days)
+    return {
+        TOO_EARLY: Q(last_session__isnull=True, started_at__gte=due),
+        CHECK_IN: Q(last_session__isnull=True, started_at__lt=due) | Q(last_session__lte=stale),
+        ON_TRACK: Q(last_session__gt=stale),
+    }
+
+
 def with_health(
     qs: QuerySet[Pairing], rules: Rules, *, program: Program, today: date
 ) -> QuerySet[Pairing]:
@@ -141,19 +162,19 @@ def with_health(
 
     Call `hold_due_sessions(program, today)` first.
     """
+    status = health_conditions(program, rules, today)
     due = first_session_due_before(program, rules, today)
     stale = today - timedelta(days=rules.recent_days)
     return qs.annotate(
         health=Case(
-            When(Q(sessions_done=0, started_at__gte=due), then=Value(TOO_EARLY)),
-            When(Q(sessions_done=0), then=Value(CHECK_IN)),
-            When(Q(last_session__lte=stale), then=Value(CHECK_IN)),
+            When(status[TOO_EARLY], then=Value(TOO_EARLY)),
+            When(status[CHECK_IN], then=Value(CHECK_IN)),
             default=Value(ON_TRACK),
             output_field=CharField(),
         ),
         check_in_reason=Case(
-            When(Q(sessions_done=0, started_at__lt=due), then=Value(NO_FIRST_SESSION)),
-            When(Q(sessions_done__gt=0, last_session__lte=stale), then=Value(NO_RECENT_SESSION)),
+            When(Q(last_session__isnull=True, started_at__lt=due), then=Value(NO_FIRST_SESSION)),
+            When(Q(last_session__lte=stale), then=Value(NO_RECENT_SESSION)),
             default=Value(""),
             output_field=CharField(),
         ),
@@ -198,12 +219,12 @@ def health_table(program: Program, rules: Rules, *, today: date) -> tuple[str, l
     sql = f"""
         SELECT p.id, p.mentee_id, p.mentor_id, p.started_at, p.origin,
             p.sessions_done AS n, p.last_session AS last,
-            CASE WHEN p.sessions_done = 0 AND p.started_at >= %s THEN '{TOO_EARLY}'
-                 WHEN p.sessions_done = 0 THEN '{CHECK_IN}'
+            CASE WHEN p.last_session IS NULL AND p.started_at >= %s THEN '{TOO_EARLY}'
+                 WHEN p.last_session IS NULL THEN '{CHECK_IN}'
                  WHEN p.last_session <= %s THEN '{CHECK_IN}'
                  ELSE '{ON_TRACK}' END AS health,
-            CASE WHEN p.sessions_done = 0 AND p.started_at < %s THEN '{NO_FIRST_SESSION}'
-                 WHEN p.sessions_done > 0 AND p.last_session <= %s THEN '{NO_RECENT_SESSION}'
+            CASE WHEN p.last_session IS NULL AND p.started_at < %s THEN '{NO_FIRST_SESSION}'
+                 WHEN p.last_session <= %s THEN '{NO_RECENT_SESSION}'
                  ELSE '' END AS reason
         FROM pairing_pairing p
         WHERE p.program_id = %s AND p.status = %s"""  # noqa: S608 (constants only)
@@ -254,7 +275,21 @@ def search_filter(qs: QuerySet[Pairing], query: str) -> QuerySet[Pairing]:
     return qs.filter(words_filter(query, PAIR_NAME_FIELDS))
 
 
-def active_pairings(
+@dataclass
+class _Listing:
+    """The tab's pairings as `_active` builds them, and what paging needs to know of them."""
+
+    program: Program
+    rows: QuerySet[Pairing]  # searched, annotated, filtered by health, sorted
+    unfiltered: QuerySet[Pairing]  # the same before the health filter
+    status: dict[str, Q]  # the condition of each health status
+    health: str
+    searched: bool
+    by_health: bool
+    descending: bool
+
+
+def _active(
     program: Program,
     *,
     query: str = "",
@@ -262,24 +297,121 @@ def active_pairings(
     sort: str = DEFAULT_SORT,
     rules: Rules | None = None,
     now: datetime | None = None,
-) -> QuerySet[Pairing]:
-    """The program's active pairings, annotated, searched, filtered and sorted."""
+) -> _Listing:
     now = now or timezone.now()
     rules = rules or rules_for(program)
     today = local_today(program, now)
     hold_due_sessions(program, today)
+    status = health_conditions(program, rules, today)
     qs = search_filter(Pairing.objects.filter(program=program).active(), query)
-    qs = with_health(qs, rules, program=program, today=today)
-    if health in HEALTH_LABELS:
-        qs = qs.filter(health=health)
+    unfiltered = with_health(qs, rules, program=program, today=today)
+    health = health if health in HEALTH_LABELS else ""
+    qs = unfiltered.filter(status[health]) if health else unfiltered
     key, descending = parse_sort(sort)
-    return qs.order_by(*_order(key, descending))
+    return _Listing(
+        program=program,
+        rows=qs.order_by(*_order(key, descending)),
+        unfiltered=unfiltered,
+        status=status,
+        health=health,
+        searched=bool(search_words(query)),
+        by_health=key == "health",
+        descending=descending,
+    )
+
+
+def active_pairings(program: Program, **filters) -> QuerySet[Pairing]:
+    """The program's active pairings, annotated, searched, filtered and sorted.
+
+    Filters: query, health, sort, rules, now.
+    """
+    return _active(program, **filters).rows
+
+
+def _count(qs: QuerySet[Pairing]) -> Subquery:
+    return Subquery(qs.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n"))
+
+
+def status_counts(listing: _Listing) -> dict[str, int]:
+    """How many of the listed pairings (before the health filter) have each status: one query.
+
+    Without a search, from three counts that indexes answer alone: all of them,
+    On Track (a range of last-session dates) and Too Early (a range of start
+    times); Needs Check-in is the rest. With a search, one pass over the few
+    that match.
+    """
+    status, qs = listing.status, listing.unfiltered
+    if listing.searched:
+        return qs.aggregate(**{key: Count("pk", filter=cond) for key, cond in status.items()})
+    figures = (
+        Program.objects.filter(pk=listing.program.pk)
+        .values_list(
+            _count(qs),
+            _count(qs.filter(status[ON_TRACK])),
+            _count(qs.filter(status[TOO_EARLY])),
+        )
+        .first()
+    )
+    total, on_track, too_early = figures or (0, 0, 0)
+    return {CHECK_IN: total - on_track - too_early, ON_TRACK: on_track, TOO_EARLY: too_early}
+
+
+class _PagePaginator(Paginator):
+    """Finds a page's rows by id first, then joins only those to their people.
+
+    The ids come from the pairing rows alone, in the sort's order, so the
+    database walks the sort's index (Pairing.Meta.indexes) up to the page,
+    however deep, and reads the people of the 50 rows shown only.
+
+    Sorted by health (which depends on today, so no index holds it), the list
+    is the pairings of each status in turn, by id: the count query counts each
+    status, and the page takes its rows from the one or two statuses it spans,
+    each walked by id (or by its own range of dates, when that is smaller).
+    """
+
+    def __init__(self, listing: _Listing, per_page: int):
+        super().__init__(listing.rows, per_page)
+        self.listing = listing
+        self.per_status: dict[str, int] = {}
+
+    @cached_property
+    def count(self) -> int:
+        listing = self.listing
+        if not listing.health and not listing.by_health:
+            return super().count
+        counts = status_counts(listing)
+        if listing.health:
+            counts = {key: n if key == listing.health else 0 for key, n in counts.items()}
+        self.per_status = {key: counts[key] for key in sorted(counts, reverse=listing.descending)}
+        return sum(counts.values())
+
+    def _ids(self, bottom: int, top: int) -> Q | None:
+        """The page's rows, as a condition on their ids (None: no row)."""
+        if not self.listing.by_health:
+            return Q(pk__in=self.object_list.values("pk")[bottom:top])
+        wanted, start = Q(), 0
+        for key, size in self.per_status.items():
+            low, high = max(bottom - start, 0), min(top - start, size)
+            if low < high:
+                rows = self.object_list.filter(self.listing.status[key]).order_by(
+                    "-id" if self.listing.descending else "id"
+                )
+                wanted |= Q(pk__in=rows.values("pk")[low:high])
+            start += size
+        return wanted or None
+
+    def page(self, number) -> Page:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = min(bottom + self.per_page, self.count)
+        ids = self._ids(bottom, top)
+        rows = self.object_list.none() if ids is None else self.object_list.filter(ids)
+        return self._get_page(rows.select_related("mentee", "mentor"), number, self)
 
 
 def active_page(program: Program, *, page_number=None, **filters) -> Page:
     """One page (50 rows): a count query and a rows query, whatever the size."""
-    qs = active_pairings(program, **filters).select_related("mentee", "mentor")
-    return Paginator(qs, PAGE_SIZE).get_page(page_number)
+    return _PagePaginator(_active(program, **filters), PAGE_SIZE).get_page(page_number)
 
 
 # --- The Health tab ---------------------------------------------------------------------

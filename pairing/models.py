@@ -201,16 +201,36 @@ class Pairing(models.Model):
             models.CheckConstraint(
                 condition=~Q(mentee=models.F("mentor")), name="pairing_two_people"
             ),
+            # The health rules read "no session held" as "no last session".
+            models.CheckConstraint(
+                condition=Q(sessions_done=0, last_session__isnull=True)
+                | Q(sessions_done__gt=0, last_session__isnull=False),
+                name="pairing_last_session_matches_count",
+            ),
         ]
         indexes = [
             models.Index(fields=["program", "status"], name="pairing_program_status_idx"),
             models.Index(fields=["mentor", "status"], name="pairing_mentor_status_idx"),
             # One per sort of the Active Pairings tab (pairing.health.SORTS), walked
-            # either way from the page's first row: no page sorts the program.
+            # either way up to the page shown: no page sorts the program's pairings.
+            # Started also holds the figures of health, so counts and filters by health
+            # read this index alone.
+            models.Index(
+                fields=["program", "started_at", "id"],
+                include=["sessions_done", "last_session"],
+                name="pairing_active_started_idx",
+                condition=Q(status="active"),
+            ),
+            # The health sort walks each status by id (pairing.health._PagePaginator).
+            models.Index(
+                fields=["program", "id"],
+                include=["started_at", "last_session"],
+                name="pairing_active_id_idx",
+                condition=Q(status="active"),
+            ),
             *(
                 models.Index(*key, "id", name=name, condition=Q(status="active"))
                 for name, key in [
-                    ("pairing_active_started_idx", ("program", "started_at")),
                     ("pairing_active_sessions_idx", ("program", "sessions_done")),
                     (
                         "pairing_active_last_idx",

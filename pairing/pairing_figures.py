@@ -210,6 +210,8 @@ def install_triggers(apps, schema_editor):
                 f"The pairing admin runs on PostgreSQL or SQLite, not {connection.vendor}."
             )
         cursor.execute(FILL)
+        if is_postgresql():
+            cursor.execute(f"ANALYZE {PAIRINGS}")  # plan with the new columns from the start
 
 
 def remove_triggers(apps, schema_editor):
