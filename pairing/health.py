@@ -491,57 +491,105 @@ def _pairing_figures(
 ) -> tuple[dict, list[CheckIn]]:
     """Counts by health and the first pairings that need a check-in, in one query.
 
-    Window sums count every active pairing; the rows come out check-ins first
-    (longest without a session first), so the first CHECK_IN_LIST_MAX rows
-    hold the list, and only those rows are joined to their people.
+    Each count is one range of an index that holds the pairing's kept figures
+    (Needs Check-in is the rest), and the list is the first rows of its two
+    kinds, each walked in order through its index (no session since a start
+    before the deadline; the last session too long ago), merged, and only
+    those joined to their people: nothing here reads every pairing.
     """
-    table, params = health_table(program, rules, today=today)
-    recent = connection.ops.adapt_datefield_value(today - timedelta(days=30))
+    ops = connection.ops
+    due = ops.adapt_datetimefield_value(first_session_due_before(program, rules, today))
+    stale = ops.adapt_datefield_value(today - timedelta(days=rules.recent_days))
+    recent = ops.adapt_datefield_value(today - timedelta(days=30))
+    active = "FROM pairing_pairing WHERE program_id = %s AND status = %s"
+    rows = f"SELECT id, mentee_id, mentor_id, started_at, last_session AS last {active}"
     sql = f"""
-        SELECT t.total, t.on_track, t.check_in, t.too_early, t.with_recent,
-            t.id, t.started_at, t.last, t.health, t.reason,
-            me.first_name, me.last_name, mt.first_name, mt.last_name
+        SELECT f.total, f.on_track, f.too_early, f.with_recent,
+            t.id, t.started_at, t.last, me.first_name, me.last_name, mt.first_name, mt.last_name
         FROM (
-            SELECT h.id, h.mentee_id, h.mentor_id, h.started_at, h.last, h.health, h.reason,
-                CASE WHEN h.health = '{CHECK_IN}' THEN 0 ELSE 1 END AS listed_last,
-                COUNT(*) OVER () AS total,
-                SUM(CASE WHEN h.health = '{ON_TRACK}' THEN 1 ELSE 0 END) OVER () AS on_track,
-                SUM(CASE WHEN h.health = '{CHECK_IN}' THEN 1 ELSE 0 END) OVER () AS check_in,
-                SUM(CASE WHEN h.health = '{TOO_EARLY}' THEN 1 ELSE 0 END) OVER () AS too_early,
-                SUM(CASE WHEN h.last > %s THEN 1 ELSE 0 END) OVER () AS with_recent
-            FROM ({table}) h
-            ORDER BY listed_last, h.last ASC NULLS FIRST, h.started_at, h.id
-            LIMIT %s
-        ) t
-        JOIN programs_participant me ON me.id = t.mentee_id
-        JOIN programs_participant mt ON mt.id = t.mentor_id
-        ORDER BY t.listed_last, t.last ASC NULLS FIRST, t.started_at, t.id"""  # noqa: S608
+            SELECT (SELECT COUNT(*) {active}) AS total,
+                (SELECT COUNT(*) {active} AND last_session > %s) AS on_track,
+                (SELECT COUNT(*) {active} AND last_session IS NULL AND started_at >= %s)
+                    AS too_early,
+                (SELECT COUNT(*) {active} AND last_session > %s) AS with_recent
+        ) f
+        LEFT JOIN (
+            SELECT a.* FROM ({rows} AND last_session IS NULL AND started_at < %s
+                ORDER BY started_at, id LIMIT %s) a
+            UNION ALL
+            SELECT b.* FROM ({rows} AND last_session <= %s
+                ORDER BY last_session, started_at, id LIMIT %s) b
+        ) t ON 1 = 1
+        LEFT JOIN programs_participant me ON me.id = t.mentee_id
+        LEFT JOIN programs_participant mt ON mt.id = t.mentor_id
+        ORDER BY t.last ASC NULLS FIRST, t.started_at, t.id
+        LIMIT %s"""  # noqa: S608 (constants only)
+    scope = [program.pk, Pairing.Status.ACTIVE.value]
+    params = [
+        *scope, *scope, stale, *scope, due, *scope, recent,
+        *scope, due, CHECK_IN_LIST_MAX, *scope, stale, CHECK_IN_LIST_MAX, CHECK_IN_LIST_MAX,
+    ]  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute(sql, [recent, *params, CHECK_IN_LIST_MAX])
-        rows = cursor.fetchall()
-    figures = dict.fromkeys(("active", "on_track", "check_in", "too_early", "with_recent"), 0)
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    total, on_track, too_early, with_recent = (int(v or 0) for v in found[0][:4])
+    figures = {
+        "active": total,
+        "on_track": on_track,
+        "check_in": total - on_track - too_early,
+        "too_early": too_early,
+        "with_recent": with_recent,
+    }
     check_in = []
-    for row in rows:
-        total, on_track, check, early, with_recent, pk, started, last, status, why = row[:10]
-        figures.update(
-            active=total, on_track=on_track, check_in=check, too_early=early,
-            with_recent=with_recent,
-        )  # fmt: skip
-        if status != CHECK_IN:
-            continue
+    for row in found:
+        pk, started, last = row[4:7]
+        if pk is None:
+            continue  # no pairing needs a check-in: the figures' row alone
         started = _from_db_datetime(started)
+        last = _from_db_date(last)
         pairing = CheckIn(
             pk=pk,
-            mentee_name=_full_name(row[10], row[11]),
-            mentor_name=_full_name(row[12], row[13]),
+            mentee_name=_full_name(row[7], row[8]),
+            mentor_name=_full_name(row[9], row[10]),
             started_at=started,
             started_local=started.astimezone(tz).date(),
-            last_session=_from_db_date(last),
-            check_in_reason=why,
+            last_session=last,
+            check_in_reason=NO_FIRST_SESSION if last is None else NO_RECENT_SESSION,
         )
         pairing.reason = reason_text(pairing, rules, today, tz)
         check_in.append(pairing)
-    return {k: int(v or 0) for k, v in figures.items()}, check_in
+    return figures, check_in
+
+
+def _week_changes(program: Program, ends: list[datetime]) -> list[tuple[int, int]]:
+    """For each instant of `ends` (oldest first): how many active pairings started since,
+    and how many pairings ended since that had started before it. One query, two
+    index-only range scans over the last weeks' starts and ends."""
+    ops = connection.ops
+    moments = [ops.adapt_datetimefield_value(end) for end in ends]
+    started = ", ".join(
+        f"SUM(CASE WHEN started_at >= %s THEN 1 ELSE 0 END) AS s{i}" for i in range(len(ends))
+    )
+    ended = ", ".join(
+        f"SUM(CASE WHEN ended_at >= %s AND started_at < %s THEN 1 ELSE 0 END) AS e{i}"
+        for i in range(len(ends))
+    )
+    sql = f"""
+        SELECT * FROM
+            (SELECT {started} FROM pairing_pairing
+             WHERE program_id = %s AND status = %s AND started_at >= %s) a,
+            (SELECT {ended} FROM pairing_pairing
+             WHERE program_id = %s AND status = %s AND ended_at >= %s) b"""  # noqa: S608
+    params = [
+        *moments, program.pk, Pairing.Status.ACTIVE.value, moments[0],
+        *(m for moment in moments for m in (moment, moment)),
+        program.pk, Pairing.Status.ENDED.value, moments[0],
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = [int(v or 0) for v in cursor.fetchone()]
+    weeks = len(ends)
+    return list(zip(row[:weeks], row[weeks:], strict=True))
 
 
 def health_summary(program: Program, *, now: datetime | None = None) -> dict:
@@ -571,20 +619,18 @@ def health_summary(program: Program, *, now: datetime | None = None) -> dict:
             session_row["last_30"] += n
         if day >= first_week:
             session_row[f"w{(day - first_week).days // 7}"] += n
-    # Active at the end of each week (or now, for this week): started by then, not ended by then.
+    # Active at the end of each week (or now, for this week): started by then, not ended by
+    # then. That is those active now, less those started since, plus those ended since that
+    # had started by then: only the last weeks' starts and ends are read (their indexes).
     ends = [
         min(datetime.combine(start + timedelta(weeks=1), datetime.min.time(), tz), now)
         for start in weeks
     ]
-    over_time = Pairing.objects.filter(program=program).aggregate(
-        **{
-            f"a{i}": Count(
-                "pk",
-                filter=Q(started_at__lt=end) & (Q(ended_at__isnull=True) | Q(ended_at__gte=end)),
-            )
-            for i, end in enumerate(ends)
-        }
-    )
+    over_time = _week_changes(program, ends)
+    over_time = {
+        f"a{i}": pairing_row["active"] - started + ended
+        for i, (started, ended) in enumerate(over_time)
+    }
     pending = MentorRequest.objects.filter(
         pk__in=PendingRequest.objects.filter(program=program).values("request_id")
     ).aggregate(
@@ -610,7 +656,11 @@ def health_summary(program: Program, *, now: datetime | None = None) -> dict:
         .exclude(Exists(Pairing.objects.filter(mentee=OuterRef("pk")).active()))
         .count()
     )
-    emails = OutboundEmail.objects.filter(program=program).aggregate(
+    # Only the failed and bounced rows are read (the index on program and status).
+    emails = OutboundEmail.objects.filter(
+        program=program,
+        status__in=[OutboundEmail.Status.FAILED, OutboundEmail.Status.BOUNCED],
+    ).aggregate(
         failed=Count("pk", filter=Q(status=OutboundEmail.Status.FAILED)),
         bounced=Count("pk", filter=Q(status=OutboundEmail.Status.BOUNCED)),
     )

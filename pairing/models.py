@@ -221,6 +221,13 @@ class Pairing(models.Model):
                 name="pairing_active_started_idx",
                 condition=Q(status="active"),
             ),
+            # The Health tab's chart reads the pairings ended in its last weeks.
+            models.Index(
+                fields=["program", "ended_at"],
+                include=["started_at"],
+                name="pairing_ended_idx",
+                condition=Q(status="ended"),
+            ),
             # The health sort walks each status by id (pairing.health._PagePaginator).
             models.Index(
                 fields=["program", "id"],
