@@ -1,12 +1,16 @@
 from django.apps import AppConfig
 from django.db import connections
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, pre_migrate
 
 from pairing import email_kinds, pairing_figures
 from pairing.pending_triggers import ensure_sqlite_triggers
 from pairing.verbs import Verb
 from pairing_admin.mail.kinds import register_kinds
 from programs.activity import register_verbs
+
+
+def _drop_triggers(sender, using, **kwargs) -> None:
+    pairing_figures.drop_sqlite_triggers(connections[using])
 
 
 def _ensure_triggers(sender, using, **kwargs) -> None:
@@ -26,6 +30,7 @@ class PairingConfig(AppConfig):
 
         # SQLite drops a table's triggers when a migration rebuilds the table.
         post_migrate.connect(_ensure_triggers, sender=self)
+        pre_migrate.connect(_drop_triggers, sender=self)
         register_verbs(Verb)
         # Admins see pairing's emails after the invitation (mail.kinds).
         register_kinds(

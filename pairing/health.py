@@ -33,7 +33,14 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.functional import cached_property
 
-from pairing.models import HealthRules, MentoringSession, MentorRequest, Pairing, PendingRequest
+from pairing.models import (
+    HealthRules,
+    MentoringSession,
+    MentorRequest,
+    Pairing,
+    PendingRequest,
+    last_session_order,
+)
 from pairing_admin.lib.db import is_postgresql
 from pairing_admin.lib.search import search_words, words_filter
 from pairing_admin.mail.models import OutboundEmail
@@ -239,7 +246,7 @@ SORTS = {
     "mentor": ("mentor_last_name", "mentor_first_name", "id"),
     "started": ("started_at", "id"),
     "sessions": ("sessions_done", "id"),
-    "last_session": (F("last_session").asc(nulls_first=True), "id"),
+    "last_session": (last_session_order(), "id"),
     "health": ("health", "id"),
 }
 SORT_LABELS = {
@@ -264,9 +271,8 @@ def _order(key: str, descending: bool) -> list:
     for part in SORTS[key]:
         if isinstance(part, str):
             order.append(f"-{part}" if descending else part)
-        else:  # an expression (nulls placement) for last_session
-            expr = part.expression
-            order.append(expr.desc(nulls_last=True) if descending else part)
+        else:  # an expression (last_session's, with no session first going up)
+            order.append(part.desc() if descending else part.asc())
     return order
 
 

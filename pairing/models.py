@@ -1,6 +1,9 @@
+from datetime import date
+
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 
 from programs.models import Participant, Program
 
@@ -134,6 +137,12 @@ class PendingRequest(models.Model):
         return f"{self.mentee_id} -> {self.mentor_id} (pending)"
 
 
+def last_session_order() -> Coalesce:
+    """A pairing's last session as its sort key: one without a session sorts first going up,
+    last going down, as NULLS FIRST would, in an index that SQLite can build too."""
+    return Coalesce(F("last_session"), Value(date.min))
+
+
 class PairingQuerySet(models.QuerySet):
     def active(self) -> "PairingQuerySet":
         return self.filter(status=Pairing.Status.ACTIVE)
@@ -239,10 +248,7 @@ class Pairing(models.Model):
                 models.Index(*key, "id", name=name, condition=Q(status="active"))
                 for name, key in [
                     ("pairing_active_sessions_idx", ("program", "sessions_done")),
-                    (
-                        "pairing_active_last_idx",
-                        (F("program"), F("last_session").asc(nulls_first=True)),
-                    ),
+                    ("pairing_active_last_idx", (F("program"), last_session_order())),
                     (
                         "pairing_active_mentee_idx",
                         ("program", "mentee_last_name", "mentee_first_name"),

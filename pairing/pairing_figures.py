@@ -181,8 +181,20 @@ def _create_sqlite_triggers(cursor) -> None:
             cursor.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {when} ON {table} {body}")
 
 
+def drop_sqlite_triggers(connection) -> None:
+    """Drop the SQLite triggers before a migrate: SQLite rebuilds a table to alter it,
+    and refuses while a trigger on another table names it (`ensure_sqlite_triggers`
+    puts them back after)."""
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        for triggers in SQLITE.values():
+            for name in triggers:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
 def ensure_sqlite_triggers(connection) -> None:
-    """Create the SQLite triggers that a table rebuild dropped (a no-op elsewhere)."""
+    """Create the SQLite triggers again after a migrate, and refill (a no-op elsewhere)."""
     if connection.vendor != "sqlite":
         return
     with connection.cursor() as cursor:
@@ -190,6 +202,7 @@ def ensure_sqlite_triggers(connection) -> None:
         if "sessions_done" not in columns:
             return  # not migrated that far (or migrated back)
         _create_sqlite_triggers(cursor)
+        cursor.execute(FILL)  # whatever a migration wrote while they were off
 
 
 FILL = f"""
@@ -216,10 +229,8 @@ def install_triggers(apps, schema_editor):
 
 def remove_triggers(apps, schema_editor):
     connection = schema_editor.connection
-    with connection.cursor() as cursor:
-        if is_postgresql():
+    if is_postgresql():
+        with connection.cursor() as cursor:
             cursor.execute(POSTGRESQL_REVERSE)
-        else:
-            for triggers in SQLITE.values():
-                for name in triggers:
-                    cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+    else:
+        drop_sqlite_triggers(connection)
