@@ -362,6 +362,13 @@ def status_counts(listing: _Listing) -> dict[str, int]:
     return {CHECK_IN: total - on_track - too_early, ON_TRACK: on_track, TOO_EARLY: too_early}
 
 
+# What a row of the tab shows: not the people's profiles (their lists and bio).
+ROW_FIELDS = (
+    "program_id", "mentee", "mentor", "origin", "started_at", "sessions_done", "last_session",
+    *(f"{side}__{name}" for side in ("mentee", "mentor") for name in ("first_name", "last_name")),
+)  # fmt: skip
+
+
 class _PagePaginator(Paginator):
     """Finds a page's rows by id first, then joins only those to their people.
 
@@ -412,7 +419,9 @@ class _PagePaginator(Paginator):
         top = min(bottom + self.per_page, self.count)
         ids = self._ids(bottom, top)
         rows = self.object_list.none() if ids is None else self.object_list.filter(ids)
-        return self._get_page(rows.select_related("mentee", "mentor"), number, self)
+        return self._get_page(
+            rows.select_related("mentee", "mentor").only(*ROW_FIELDS), number, self
+        )
 
 
 def active_page(program: Program, *, page_number=None, **filters) -> Page:
@@ -567,10 +576,36 @@ def _pairing_figures(
     return figures, check_in
 
 
-def _week_changes(program: Program, ends: list[datetime]) -> list[tuple[int, int]]:
+def _session_figures(
+    program: Program, *, total: int, today: date, since: date, weeks: list[date]
+) -> dict:
+    """Held sessions: all of them (`total`, the sum of the pairings' kept counts), in
+    the last 30 days, and in each chart week. Only the sessions held since `since`
+    are read, by day (the index on program and date)."""
+    per_day = (
+        MentoringSession.objects.filter(program=program, date__gte=since, date__lte=today)
+        .exclude(status=MentoringSession.Status.CANCELLED)
+        .values_list("date")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    figures = dict.fromkeys(["last_30", *(f"w{i}" for i in range(len(weeks)))], 0)
+    figures["total"] = total
+    recent = today - timedelta(days=30)
+    for day, n in per_day:
+        day = _from_db_date(day)
+        if day > recent:
+            figures["last_30"] += n
+        if day >= weeks[0]:
+            figures[f"w{(day - weeks[0]).days // 7}"] += n
+    return figures
+
+
+def _week_changes(program: Program, ends: list[datetime]) -> tuple[list[tuple[int, int]], int]:
     """For each instant of `ends` (oldest first): how many active pairings started since,
-    and how many pairings ended since that had started before it. One query, two
-    index-only range scans over the last weeks' starts and ends."""
+    and how many pairings ended since that had started before it; and the sessions the
+    program's pairings have held. One query: two index range scans over the last weeks'
+    starts and ends, and the sum of the pairings' kept counts."""
     ops = connection.ops
     moments = [ops.adapt_datetimefield_value(end) for end in ends]
     started = ", ".join(
@@ -581,13 +616,13 @@ def _week_changes(program: Program, ends: list[datetime]) -> list[tuple[int, int
         for i in range(len(ends))
     )
     sql = f"""
-        SELECT * FROM
+        SELECT *, (SELECT SUM(sessions_done) FROM pairing_pairing WHERE program_id = %s) FROM
             (SELECT {started} FROM pairing_pairing
              WHERE program_id = %s AND status = %s AND started_at >= %s) a,
             (SELECT {ended} FROM pairing_pairing
              WHERE program_id = %s AND status = %s AND ended_at >= %s) b"""  # noqa: S608
     params = [
-        *moments, program.pk, Pairing.Status.ACTIVE.value, moments[0],
+        program.pk, *moments, program.pk, Pairing.Status.ACTIVE.value, moments[0],
         *(m for moment in moments for m in (moment, moment)),
         program.pk, Pairing.Status.ENDED.value, moments[0],
     ]  # fmt: skip
@@ -595,7 +630,7 @@ def _week_changes(program: Program, ends: list[datetime]) -> list[tuple[int, int
         cursor.execute(sql, params)
         row = [int(v or 0) for v in cursor.fetchone()]
     weeks = len(ends)
-    return list(zip(row[:weeks], row[weeks:], strict=True))
+    return list(zip(row[:weeks], row[weeks : 2 * weeks], strict=True)), row[-1]
 
 
 def health_summary(program: Program, *, now: datetime | None = None) -> dict:
@@ -608,23 +643,6 @@ def health_summary(program: Program, *, now: datetime | None = None) -> dict:
     pairing_row, check_in = _pairing_figures(program, rules, today=today, now=now, tz=tz)
     recent = today - timedelta(days=30)
     weeks = _weeks(today)
-    # Held sessions per day (a few hundred rows a year), summed here into the figures.
-    per_day = (
-        MentoringSession.objects.filter(program=program, date__lte=today)
-        .exclude(status=MentoringSession.Status.CANCELLED)
-        .values_list("date")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    session_row = dict.fromkeys(["total", "last_30", *(f"w{i}" for i in range(len(weeks)))], 0)
-    first_week = weeks[0]
-    for day, n in per_day:
-        day = _from_db_date(day)
-        session_row["total"] += n
-        if day > recent:
-            session_row["last_30"] += n
-        if day >= first_week:
-            session_row[f"w{(day - first_week).days // 7}"] += n
     # Active at the end of each week (or now, for this week): started by then, not ended by
     # then. That is those active now, less those started since, plus those ended since that
     # had started by then: only the last weeks' starts and ends are read (their indexes).
@@ -632,7 +650,10 @@ def health_summary(program: Program, *, now: datetime | None = None) -> dict:
         min(datetime.combine(start + timedelta(weeks=1), datetime.min.time(), tz), now)
         for start in weeks
     ]
-    over_time = _week_changes(program, ends)
+    over_time, held = _week_changes(program, ends)
+    session_row = _session_figures(
+        program, total=held, today=today, since=min(weeks[0], recent), weeks=weeks
+    )
     over_time = {
         f"a{i}": pairing_row["active"] - started + ended
         for i, (started, ended) in enumerate(over_time)

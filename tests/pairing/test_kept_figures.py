@@ -277,3 +277,30 @@ def test_query_count_is_fixed_for_every_sort_filter_and_page(
     with django_assert_num_queries(11):
         response = org_admin_client.get(url, params)
     assert response.status_code == 200
+
+
+def test_health_tab_session_figures_equal_a_recount(program, org_admin):
+    pairing = pair(program, days_ago=200, sessions=[150, 95, 40, 20, 6, 0])
+    ended = pair(program, days_ago=120, sessions=[100, 10])
+    services.pairing_end(
+        program=program, pairing_id=ended.pk, user=org_admin, reason="Done", notify=False
+    )
+    today = health.local_today(program)
+    MentoringSession.objects.create(  # cancelled: never counts
+        program=program, pairing=pairing, date=today - timedelta(days=3), minutes=30,
+        status="cancelled", cancelled_at=timezone.now(),
+    )  # fmt: skip
+    services.session_log(pairing=pairing, on=today + timedelta(days=4), minutes=30, user=org_admin)
+    held = [
+        s.date
+        for s in MentoringSession.objects.filter(program=program)
+        if s.status != MentoringSession.Status.CANCELLED and s.date <= today
+    ]
+    summary = health.health_summary(program)
+    sessions = summary["sessions"]
+    assert sessions["total"] == len(held) == 8
+    assert sessions["last_30"] == sum(d > today - timedelta(days=30) for d in held)
+    first_week = today - timedelta(days=today.weekday(), weeks=health.CHART_WEEKS - 1)
+    assert sum(sessions[f"w{i}"] for i in range(health.CHART_WEEKS)) == sum(
+        d >= first_week for d in held
+    )
