@@ -605,7 +605,8 @@ def _week_changes(program: Program, ends: list[datetime]) -> tuple[list[tuple[in
     """For each instant of `ends` (oldest first): how many active pairings started since,
     and how many pairings ended since that had started before it; and the sessions the
     program's pairings have held. One query: two index range scans over the last weeks'
-    starts and ends, and the sum of the pairings' kept counts."""
+    starts and ends, and the sums of the pairings' kept counts, active and ended (each
+    read from an index alone)."""
     ops = connection.ops
     moments = [ops.adapt_datetimefield_value(end) for end in ends]
     started = ", ".join(
@@ -616,13 +617,18 @@ def _week_changes(program: Program, ends: list[datetime]) -> tuple[list[tuple[in
         for i in range(len(ends))
     )
     sql = f"""
-        SELECT *, (SELECT SUM(sessions_done) FROM pairing_pairing WHERE program_id = %s) FROM
+        SELECT *,
+            (SELECT SUM(sessions_done) FROM pairing_pairing WHERE program_id = %s AND status = %s),
+            (SELECT SUM(sessions_done) FROM pairing_pairing WHERE program_id = %s AND status = %s)
+        FROM
             (SELECT {started} FROM pairing_pairing
              WHERE program_id = %s AND status = %s AND started_at >= %s) a,
             (SELECT {ended} FROM pairing_pairing
              WHERE program_id = %s AND status = %s AND ended_at >= %s) b"""  # noqa: S608
+    active, ended = Pairing.Status.ACTIVE.value, Pairing.Status.ENDED.value
     params = [
-        program.pk, *moments, program.pk, Pairing.Status.ACTIVE.value, moments[0],
+        program.pk, active, program.pk, ended,
+        *moments, program.pk, Pairing.Status.ACTIVE.value, moments[0],
         *(m for moment in moments for m in (moment, moment)),
         program.pk, Pairing.Status.ENDED.value, moments[0],
     ]  # fmt: skip
@@ -630,7 +636,7 @@ def _week_changes(program: Program, ends: list[datetime]) -> tuple[list[tuple[in
         cursor.execute(sql, params)
         row = [int(v or 0) for v in cursor.fetchone()]
     weeks = len(ends)
-    return list(zip(row[:weeks], row[weeks : 2 * weeks], strict=True)), row[-1]
+    return list(zip(row[:weeks], row[weeks : 2 * weeks], strict=True)), row[-2] + row[-1]
 
 
 def health_summary(program: Program, *, now: datetime | None = None) -> dict:

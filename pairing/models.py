@@ -233,7 +233,7 @@ class Pairing(models.Model):
             # The Health tab's chart reads the pairings ended in its last weeks.
             models.Index(
                 fields=["program", "ended_at"],
-                include=["started_at"],
+                include=["started_at", "sessions_done"],
                 name="pairing_ended_idx",
                 condition=Q(status="ended"),
             ),
