@@ -20,7 +20,6 @@ from pairing.health import (
     HEALTH_LABELS,
     Rules,
     health_table,
-    hold_due_sessions,
     local_today,
     parse_sort,
     rules_for,
@@ -202,7 +201,6 @@ def active_copy_sql(
     now = now or timezone.now()
     rules = rules or rules_for(program)
     today = local_today(program, now)
-    hold_due_sessions(program, today)
     table, table_params = health_table(program, rules, today=today)
     where, where_params = [], []
     if health in HEALTH_LABELS:

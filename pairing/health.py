@@ -41,7 +41,6 @@ from pairing.models import (
     PendingRequest,
     last_session_order,
 )
-from pairing_admin.lib.db import is_postgresql
 from pairing_admin.lib.search import search_words, words_filter
 from pairing_admin.mail.models import OutboundEmail
 from programs.models import Participant, Program
@@ -117,33 +116,6 @@ def first_session_due_before(program: Program, rules: Rules, today: date) -> dat
     return datetime.combine(day, time.min, tz)
 
 
-def hold_due_sessions(program: Program, today: date) -> None:
-    """Mark the program's upcoming sessions whose day has come as held ("logged").
-
-    The pairing rows keep the figures of their logged sessions (pairing.pairing_figures),
-    so every reader calls this first: then the kept figures are exactly those of the
-    sessions not cancelled and dated `today` or earlier. One statement, usually
-    finding nothing through a small partial index. On PostgreSQL it takes the
-    pairings' rows first, as every writer of sessions does (lock order: the pairing,
-    then its sessions), and skips a pairing someone holds: that one's figures
-    follow at the next read.
-    """
-    scheduled = MentoringSession.Status.SCHEDULED.value
-    logged = MentoringSession.Status.LOGGED.value
-    day = connection.ops.adapt_datefield_value(today)
-    due = """SELECT ms.pairing_id FROM pairing_mentoringsession ms
-        WHERE ms.program_id = %s AND ms.status = %s AND ms.date <= %s"""
-    if is_postgresql():
-        due = f"""SELECT p.id FROM pairing_pairing p WHERE p.id IN ({due})
-            ORDER BY p.id FOR NO KEY UPDATE SKIP LOCKED"""  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""UPDATE pairing_mentoringsession SET status = %s
-            WHERE status = %s AND date <= %s AND pairing_id IN ({due})""",  # noqa: S608
-            [logged, scheduled, day, program.pk, scheduled, day],
-        )
-
-
 def health_conditions(program: Program, rules: Rules, today: date) -> dict[str, Q]:
     """Each health status as a condition on the row's kept figures.
 
@@ -167,7 +139,8 @@ def with_health(
 ) -> QuerySet[Pairing]:
     """Annotate health and check_in_reason from the row's kept session figures.
 
-    Call `hold_due_sessions(program, today)` first.
+    Upcoming sessions whose day has come count once the sweep marked them held
+    (pairing.services.sessions_hold_due, every few minutes).
     """
     status = health_conditions(program, rules, today)
     due = first_session_due_before(program, rules, today)
@@ -213,7 +186,7 @@ def health_table(program: Program, rules: Rules, *, today: date) -> tuple[str, l
     """SQL (and its parameters) of the program's active pairings with their health.
 
     Every boundary follows from `today`, the organization's local date; call
-    `hold_due_sessions(program, today)` first.
+    the sweep's last run (pairing.services.sessions_hold_due).
 
     Columns: id, mentee_id, mentor_id, started_at, origin, n (held sessions),
     last (the last held session's date), health and reason, with exactly
@@ -307,7 +280,6 @@ def _active(
     now = now or timezone.now()
     rules = rules or rules_for(program)
     today = local_today(program, now)
-    hold_due_sessions(program, today)
     status = health_conditions(program, rules, today)
     qs = search_filter(Pairing.objects.filter(program=program).active(), query)
     unfiltered = with_health(qs, rules, program=program, today=today)
@@ -645,7 +617,6 @@ def health_summary(program: Program, *, now: datetime | None = None) -> dict:
     today = local_today(program, now)
     rules = rules_for(program)
     tz = ZoneInfo(program.organization.timezone)
-    hold_due_sessions(program, today)
     pairing_row, check_in = _pairing_figures(program, rules, today=today, now=now, tz=tz)
     recent = today - timedelta(days=30)
     weeks = _weeks(today)

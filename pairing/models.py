@@ -330,8 +330,8 @@ class MentoringSession(models.Model):
     """A meeting of a pairing, logged by the mentee or mentor from their link, or by an admin.
 
     A session dated today or earlier counts as held; one dated later is
-    upcoming (status "scheduled") until its day comes, when the readers mark it
-    "logged" (pairing.health.hold_due_sessions). Ending the pairing cancels
+    upcoming (status "scheduled") until its day comes, when a beat sweep marks it
+    "logged" (pairing.services.sessions_hold_due). Ending the pairing cancels
     upcoming ones. The database keeps the held ones' figures on the pairing
     (pairing.pairing_figures).
     """
@@ -371,7 +371,7 @@ class MentoringSession(models.Model):
         indexes = [
             models.Index(fields=["pairing", "status", "date"], name="session_pairing_idx"),
             models.Index(fields=["program", "date"], name="session_program_date_idx"),
-            # Upcoming sessions whose day has come (pairing.health.hold_due_sessions).
+            # Upcoming sessions whose day has come (pairing.services.sessions_hold_due).
             models.Index(
                 fields=["program", "date"],
                 name="session_upcoming_idx",

@@ -7,10 +7,11 @@ index of one table and stops at the 50 rows shown; joined and grouped per
 request, each page sorted every pairing first.
 
 What "held" means here: a session whose status is "logged". A session logged
-for a later date is "scheduled" (upcoming) until its day comes; the readers
-then mark it logged (`pairing.health.hold_due_sessions`) before they read, so
-the kept figures are those of sessions "not cancelled and dated today or
-earlier", as the health rules count them.
+for a later date is "scheduled" (upcoming) until its day comes; a beat sweep
+every few minutes then marks it logged (`pairing.services.sessions_hold_due`),
+so the kept figures are those of sessions "not cancelled and dated today or
+earlier", as the health rules count them, from the first sweep of that day
+(pages only read: GET never writes).
 
 Concurrency: every recount locks its pairing rows first, in id order, and
 counts in a later statement, which sees whatever committed before the lock

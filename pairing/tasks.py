@@ -14,6 +14,13 @@ def expire_requests() -> dict[str, int]:
 
 
 @shared_task(acks_late=True, soft_time_limit=100, time_limit=120)
+def hold_due_sessions() -> int:
+    from pairing.services import sessions_hold_due_everywhere
+
+    return sessions_hold_due_everywhere()
+
+
+@shared_task(acks_late=True, soft_time_limit=100, time_limit=120)
 def remind_requests() -> dict[str, int]:
     from pairing.services import requests_remind_due
 

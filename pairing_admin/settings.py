@@ -306,6 +306,8 @@ CELERY_BEAT_SCHEDULE = {
     "expire-requests": {"task": "pairing.tasks.expire_requests", "schedule": 120.0},
     "remind-requests": {"task": "pairing.tasks.remind_requests", "schedule": 300.0},
     "offer-waitlist-seats": {"task": "pairing.tasks.offer_waitlist_seats", "schedule": 300.0},
+    # Upcoming sessions whose day has come count as held (the pairings' kept figures).
+    "hold-due-sessions": {"task": "pairing.tasks.hold_due_sessions", "schedule": 300.0},
     # Unconfirmed self-registrations: what people typed is not kept for ever.
     "forget-pending-registrations": {
         "task": "programs.tasks.forget_pending_registrations",

@@ -11,7 +11,12 @@ from pairing.services.decisions import request_approve, request_decline
 from pairing.services.ending import NextStep, pairing_end, pairing_end_bulk
 from pairing.services.health_rules import health_rules_update
 from pairing.services.requests import Submitted, preferences_submit, request_withdraw
-from pairing.services.sessions import session_cancel, session_log
+from pairing.services.sessions import (
+    session_cancel,
+    session_log,
+    sessions_hold_due,
+    sessions_hold_due_everywhere,
+)
 from pairing.services.sweeps import (
     requests_close_full,
     requests_expire_due,
@@ -40,4 +45,6 @@ __all__ = [
     "seats_changed",
     "session_cancel",
     "session_log",
+    "sessions_hold_due",
+    "sessions_hold_due_everywhere",
 ]

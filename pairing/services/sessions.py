@@ -4,13 +4,14 @@ an admin.
 
 from datetime import date, datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from pairing.health import local_today
 from pairing.models import MentoringSession, Pairing
 from pairing.verbs import Verb
+from pairing_admin.lib.db import is_postgresql
 from pairing_admin.lib.errors import DomainError
 from programs.models import Participant, Program
 from programs.services import activity_record
@@ -116,3 +117,48 @@ def session_cancel(
             detail=f"{session.date:%-d %B %Y} session of pairing {session.pairing_id}",
         )
     return session
+
+
+def sessions_hold_due(program: Program, today: date) -> None:
+    """Mark the program's upcoming sessions whose day (`today`, the organization's) has
+    come as held ("logged"), so the pairings' kept figures (pairing.pairing_figures)
+    count them.
+
+    One statement, usually finding nothing through a small partial index. On
+    PostgreSQL it takes the pairings' rows first, as every writer of sessions
+    does (lock order: the pairing, then its sessions), and skips a pairing
+    someone holds: that one's sessions follow at the next sweep.
+    """
+    scheduled = MentoringSession.Status.SCHEDULED.value
+    logged = MentoringSession.Status.LOGGED.value
+    day = connection.ops.adapt_datefield_value(today)
+    due = """SELECT ms.pairing_id FROM pairing_mentoringsession ms
+        WHERE ms.program_id = %s AND ms.status = %s AND ms.date <= %s"""
+    if is_postgresql():
+        due = f"""SELECT p.id FROM pairing_pairing p WHERE p.id IN ({due})
+            ORDER BY p.id FOR NO KEY UPDATE SKIP LOCKED"""  # noqa: S608
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE pairing_mentoringsession SET status = %s
+            WHERE status = %s AND date <= %s AND pairing_id IN ({due})""",  # noqa: S608
+            [logged, scheduled, day, program.pk, scheduled, day],
+        )
+
+
+def sessions_hold_due_everywhere(*, now: datetime | None = None) -> int:
+    """The beat sweep (pairing.tasks.hold_due_sessions, every few minutes): every program
+    with an upcoming session dated up to tomorrow (UTC; the organization's own day is
+    checked per program) gets `sessions_hold_due`. Pages only read: a session whose day
+    has come counts as held from the next sweep. Returns how many programs it visited."""
+    now = now or timezone.now()
+    horizon = now.date() + timedelta(days=1)
+    programs = Program.objects.filter(
+        pk__in=MentoringSession.objects.filter(
+            status=MentoringSession.Status.SCHEDULED, date__lte=horizon
+        ).values("program_id")
+    ).select_related("organization")
+    visited = 0
+    for program in programs:
+        sessions_hold_due(program, local_today(program, now))
+        visited += 1
+    return visited

@@ -4,7 +4,8 @@ lists the same rows in the same order as a recount sorts them, on every page, in
 number of queries."""
 
 import random
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -67,9 +68,12 @@ def test_kept_figures_equal_a_recount_after_each_service(program, org_admin):
     assert upcoming.status == MentoringSession.Status.SCHEDULED
     assert _kept(pairing) == _recount(pairing, today) == (2, today - timedelta(days=3))
 
-    # ...until its day comes: every reader marks it held first.
+    # ...until its day comes: the beat sweep marks it held (a page only reads).
     later = timezone.now() + timedelta(days=3)
     later_day = health.local_today(program, later)
+    list(health.active_pairings(program, now=later))
+    assert MentoringSession.objects.get(pk=upcoming.pk).status == MentoringSession.Status.SCHEDULED
+    assert services.sessions_hold_due_everywhere(now=later) == 1
     row = health.active_pairings(program, now=later).get(pk=pairing.pk)
     assert (row.sessions_done, row.last_session) == _recount(pairing, later_day)
     assert _kept(pairing) == (3, today + timedelta(days=2))
@@ -147,7 +151,7 @@ def test_concurrent_logs_cancels_and_a_reader_leave_the_right_figures(org):
         services.session_log(pairing=pairing, on=today - timedelta(days=d), minutes=30, user=admin)
         for d in (40, 30, 20)
     ]
-    MentoringSession.objects.create(  # upcoming, but its day has come: the reader marks it
+    MentoringSession.objects.create(  # upcoming, but its day has come: the sweep marks it
         program=program, pairing=pairing, date=today, minutes=30, status="scheduled"
     )
     actions = [
@@ -160,10 +164,11 @@ def test_concurrent_logs_cancels_and_a_reader_leave_the_right_figures(org):
         lambda s=s: services.session_cancel(program=program, session_id=s.pk, user=admin)
         for s in held
     ]
+    actions.append(lambda: services.sessions_hold_due(program, today))
     actions.append(lambda: list(health.active_pairings(program)))
     outcomes = race(actions)
     assert outcomes == ["won"] * len(actions)
-    health.hold_due_sessions(program, today)  # in case the reader skipped the held row
+    services.sessions_hold_due(program, today)  # in case the sweep skipped the held row
     assert _kept(pairing) == _recount(pairing, today) == (5, today)
 
 
@@ -272,9 +277,9 @@ def test_query_count_is_fixed_for_every_sort_filter_and_page(
 ):
     _fill(program, size)
     url = reverse("pairing:active", kwargs={"program_id": program.pk})
-    # session, user, membership check, program, health rules, due sessions marked held,
-    # count, one page of rows, and the session's save (3, with its savepoint)
-    with django_assert_num_queries(11):
+    # session, user, membership check, program, health rules, count, one page of
+    # rows, and the session's save (3, with its savepoint)
+    with django_assert_num_queries(10):
         response = org_admin_client.get(url, params)
     assert response.status_code == 200
 
@@ -304,3 +309,32 @@ def test_health_tab_session_figures_equal_a_recount(program, org_admin):
     assert sum(sessions[f"w{i}"] for i in range(health.CHART_WEEKS)) == sum(
         d >= first_week for d in held
     )
+
+
+def test_the_sweep_holds_due_sessions_by_each_organizations_own_day(org, other_org):
+    """Pages never write: the beat task marks upcoming sessions held once their day has
+    come where the program is, and leaves the others upcoming."""
+    from pairing.tasks import hold_due_sessions
+
+    org.timezone = "Pacific/Kiritimati"  # UTC+14: its day starts first
+    org.save()
+    other_org.timezone = "Pacific/Pago_Pago"  # UTC-11
+    other_org.save()
+    early, late = (factories.ProgramFactory(organization=o) for o in (org, other_org))
+    sessions = {}
+    for program, ahead in ((early, 1), (late, 2)):
+        pairing = pair(program, days_ago=10)
+        sessions[program.pk] = services.session_log(
+            pairing=pairing, on=health.local_today(program) + timedelta(days=ahead), minutes=30,
+            participant=pairing.mentee,
+        )  # fmt: skip
+    # A minute into Kiritimati's tomorrow: Pago Pago, 25 hours behind, is still two days
+    # before its session.
+    tomorrow = health.local_today(early) + timedelta(days=1)
+    then = datetime.combine(tomorrow, time(0, 1), ZoneInfo("Pacific/Kiritimati"))
+    assert services.sessions_hold_due_everywhere(now=then) == 2
+    status = {pk: MentoringSession.objects.get(pk=s.pk).status for pk, s in sessions.items()}
+    assert status[early.pk] == MentoringSession.Status.LOGGED
+    assert status[late.pk] == MentoringSession.Status.SCHEDULED
+    hold_due_sessions()  # the task, today: the late one's day has not come
+    assert MentoringSession.objects.get(pk=sessions[late.pk].pk).status == "scheduled"
