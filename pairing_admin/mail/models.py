@@ -91,6 +91,10 @@ class OutboundEmail(models.Model):
             models.Index(
                 fields=["program", "kind", "created_at", "id"], name="outbox_log_kind_idx"
             ),
+            # One person's emails, newest first (a pairing's page shows its two people's).
+            models.Index(
+                fields=["program", "to_email", "created_at", "id"], name="outbox_recipient_idx"
+            ),
             # Webhooks look rows up by the provider's id; unsent rows have none.
             models.Index(
                 fields=["provider_message_id"],

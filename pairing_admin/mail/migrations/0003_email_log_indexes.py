@@ -31,6 +31,12 @@ class Migration(migrations.Migration):
                 fields=["program", "kind", "created_at", "id"], name="outbox_log_kind_idx"
             ),
         ),
+        migrations.AddIndex(
+            model_name="outboundemail",
+            index=models.Index(
+                fields=["program", "to_email", "created_at", "id"], name="outbox_recipient_idx"
+            ),
+        ),
         migrations.RemoveIndex(
             model_name="outboundemail",
             name="outbox_program_status_idx",
