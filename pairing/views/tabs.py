@@ -6,6 +6,7 @@ exist they show what will appear there and what to do first.
 """
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from pairing import health as monitor_health
 from pairing import selectors
@@ -61,6 +62,10 @@ def active_pairings(request: HttpRequest, program: Program) -> HttpResponse:
         link = filter_query({**filters, "sort": flip})
         aria = ("descending" if descending else "ascending") if current else ""
         headers.append({"key": key, "label": label, "query": link, "aria_sort": aria})
+    page = monitor_health.active_page(
+        program, page_number=request.GET.get("page"), rules=rules, **filters
+    )
+    _row_links(program, page.object_list)
     context = {
         "program": program,
         "tab": "active",
@@ -70,13 +75,21 @@ def active_pairings(request: HttpRequest, program: Program) -> HttpResponse:
         "descending": descending,
         "health_labels": monitor_health.HEALTH_LABELS,
         "health_label": monitor_health.HEALTH_LABELS.get(filters["health"], ""),
-        "page": monitor_health.active_page(
-            program, page_number=request.GET.get("page"), rules=rules, **filters
-        ),
+        "page": page,
         "query_string": filter_query(filters),
     }
     partials = {"pairing-panel": "panel", "active-results": "results"}
     return render_page(request, "pairing/active.html", context, partials=partials)
+
+
+def _row_links(program: Program, pairings) -> None:
+    """Each row's View and End Pairing links, from one reversed URL each: a hundred
+    reverse() calls were a fifth of the page's time."""
+    for name, attr in (("pairing:detail", "detail_url"), ("pairing:end", "end_url")):
+        url = reverse(name, kwargs={"program_id": program.pk, "pairing_id": 0})
+        head, _, tail = url.rpartition("/0/")
+        for pairing in pairings:
+            setattr(pairing, attr, f"{head}/{pairing.pk}/{tail}")
 
 
 @program_view(methods=("GET",))

@@ -129,3 +129,12 @@ def test_other_organization_gets_404(program, other_admin_client):
     pair(program)
     assert other_admin_client.get(_url(program)).status_code == 404
     assert other_admin_client.post(_url(program)).status_code == 404
+
+
+def test_each_row_links_to_its_pairing_and_its_end_pairing_page(program, org_admin_client):
+    pairings = [factories.PairingFactory(program=program) for _ in range(3)]
+    body = org_admin_client.get(_url(program)).content.decode()
+    for pairing in pairings:
+        kwargs = {"program_id": program.pk, "pairing_id": pairing.pk}
+        assert f'href="{reverse("pairing:detail", kwargs=kwargs)}"' in body
+        assert f'href="{reverse("pairing:end", kwargs=kwargs)}"' in body
