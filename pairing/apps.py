@@ -2,8 +2,7 @@ from django.apps import AppConfig
 from django.db import connections
 from django.db.models.signals import post_migrate, pre_migrate
 
-from pairing import email_kinds, pairing_figures
-from pairing.pending_triggers import ensure_sqlite_triggers
+from pairing import email_kinds, pairing_figures, pending_triggers, standing_triggers
 from pairing.verbs import Verb
 from pairing_admin.mail.kinds import register_kinds
 from programs.activity import register_verbs
@@ -14,8 +13,9 @@ def _drop_triggers(sender, using, **kwargs) -> None:
 
 
 def _ensure_triggers(sender, using, **kwargs) -> None:
-    ensure_sqlite_triggers(connections[using])
+    pending_triggers.ensure_sqlite_triggers(connections[using])
     pairing_figures.ensure_sqlite_triggers(connections[using])
+    standing_triggers.ensure_sqlite_triggers(connections[using])
 
 
 class PairingConfig(AppConfig):

@@ -137,6 +137,67 @@ class PendingRequest(models.Model):
         return f"{self.mentee_id} -> {self.mentor_id} (pending)"
 
 
+class MenteeStanding(models.Model):
+    """Where a participant stands as a mentee, one row each, written only by triggers.
+
+    Migration 0009 installs them (pairing.standing_triggers says how they stay
+    right under concurrency): `paired`, `pending` and `invited` follow the
+    active pairing, the pending request and the invitation; program, role and
+    names follow the participant row. Code reads it (the Unpaired Mentees
+    sub-tabs and their counts, who is unpaired: pairing.unpaired) and never
+    writes it.
+
+    Why a table: "who is unpaired and invited" asked of the pairings, requests
+    and invitations is three anti-joins over every mentee of the program; here
+    it is `state`, and a sub-tab is a walk of one index in name order that
+    stops at the page's rows, its count an index-only count.
+    """
+
+    class State(models.TextChoices):
+        NOT_MENTEE = "", "Not a mentee"
+        PAIRED = "paired", "Paired"
+        PENDING = "pending", "Request pending"
+        INVITED = "invited", "Invited"
+        NOT_INVITED = "not_invited", "Not Invited by Admin"
+
+    participant = models.OneToOneField(
+        Participant, primary_key=True, on_delete=models.DO_NOTHING, related_name="standing"
+    )
+    # The list index below starts with the program.
+    program = models.ForeignKey(
+        Program, on_delete=models.DO_NOTHING, related_name="+", db_index=False
+    )
+    role = models.CharField(max_length=10)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100, blank=True)
+    paired = models.BooleanField(default=False)
+    pending = models.BooleanField(default=False)
+    invited = models.BooleanField(default=False)
+    state = models.GeneratedField(
+        expression=models.Case(
+            models.When(~Q(role="mentee"), then=models.Value(State.NOT_MENTEE)),
+            models.When(paired=True, then=models.Value(State.PAIRED)),
+            models.When(pending=True, then=models.Value(State.PENDING)),
+            models.When(invited=True, then=models.Value(State.INVITED)),
+            default=models.Value(State.NOT_INVITED),
+        ),
+        output_field=models.CharField(max_length=12, choices=State.choices),
+        db_persist=True,
+    )
+
+    class Meta:
+        indexes = [
+            # A sub-tab in the order it is shown; its count reads only this index.
+            models.Index(
+                fields=["program", "state", "last_name", "first_name", "participant"],
+                name="standing_list_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id}: {self.state or 'not a mentee'}"
+
+
 def last_session_order() -> Coalesce:
     """A pairing's last session as its sort key: one without a session sorts first going up,
     last going down, as NULLS FIRST would, in an index that SQLite can build too."""

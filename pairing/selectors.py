@@ -6,8 +6,8 @@ from django.db.models.functions import Coalesce
 
 from invitations import selectors as invite_selectors
 from invitations.models import Invitation
-from pairing.models import MentorRequest, Pairing, PendingRequest, WaitlistEntry
-from pairing.unpaired import unpaired_mentees, waiting_on_request
+from pairing.models import MenteeStanding, MentorRequest, PendingRequest, WaitlistEntry
+from pairing.unpaired import UNPAIRED, unpaired_mentees
 from pairing.waitlist import entries as waitlist_entries
 from pairing_admin.lib.search import search_words, words_filter
 from programs.models import Participant, Program
@@ -23,9 +23,9 @@ def pairing_overview(program: Program) -> dict[str, int]:
 
 # --- Unpaired Mentees ------------------------------------------------------------------
 
-NOT_INVITED = "not_invited"
-INVITED = "invited"
-PENDING = "pending"
+NOT_INVITED = MenteeStanding.State.NOT_INVITED
+INVITED = MenteeStanding.State.INVITED
+PENDING = MenteeStanding.State.PENDING
 SUB_TABS = {
     NOT_INVITED: "Not Invited by Admin",
     INVITED: "Invited",
@@ -33,40 +33,56 @@ SUB_TABS = {
 }
 
 
-def _unpaired(program: Program) -> QuerySet[Participant]:
-    """The program's mentees without an active pairing, with their state as flags."""
-    return unpaired_mentees(program).annotate(
-        is_invited=Exists(Invitation.objects.filter(mentee=OuterRef("pk"))),
-        is_pending=waiting_on_request(),
-    )
-
-
-_SUB_FILTERS = {
-    NOT_INVITED: Q(is_invited=False, is_pending=False),
-    INVITED: Q(is_invited=True, is_pending=False),
-    PENDING: Q(is_pending=True),
-}
-
-
 def unpaired_counts(program: Program) -> dict[str, int]:
-    """How many mentees each sub-tab holds, in one query."""
-    row = _unpaired(program).aggregate(
-        **{sub: Count("pk", filter=condition) for sub, condition in _SUB_FILTERS.items()}
+    """How many mentees each sub-tab holds, in one query that reads only the
+    standings' index (MenteeStanding.state is each mentee's sub-tab)."""
+    rows = (
+        MenteeStanding.objects.filter(program=program, state__in=UNPAIRED)
+        .order_by()
+        .values_list("state")
+        .annotate(n=Count("pk"))
     )
-    return {sub: row[sub] or 0 for sub in SUB_TABS}
+    return {**dict.fromkeys(SUB_TABS, 0), **dict(rows)}
 
 
-def _search(qs: QuerySet[Participant], query: str) -> QuerySet[Participant]:
-    return qs.filter(words_filter(query, PERSON_FIELDS))
+class _Counted(Paginator):
+    """A paginator told how many rows there are (counted already), so it does not count."""
+
+    def __init__(self, object_list, per_page, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @property
+    def count(self) -> int:
+        return self._known_count
 
 
-def unpaired_page(program: Program, *, sub: str, query: str = "", page_number=None) -> Page:
+def _sub_tab_ids(program: Program, sub: str, query: str) -> QuerySet[MenteeStanding]:
+    """The sub-tab's mentee ids in the order shown: a walk of the standings' index."""
+    standing = MenteeStanding.objects.filter(program=program, state=sub)
+    standing = standing.filter(words_filter(query, [f"participant__{f}" for f in PERSON_FIELDS]))
+    return standing.order_by("last_name", "first_name", "participant").values_list(
+        "participant", flat=True
+    )
+
+
+def unpaired_page(
+    program: Program, *, sub: str, query: str = "", page_number=None, counts=None
+) -> Page:
     """One page (50 rows) of a sub-tab, by name; a fixed number of queries at any size.
 
-    Invited rows carry their invitation (who, when, how many sends); pending
-    rows their pending request, with the mentor and the deadline.
+    The page's 50 ids come from the standings' index (it stops at the page),
+    then their rows; `counts` (unpaired_counts) spares counting an unsearched
+    sub-tab again. Invited rows carry their invitation (who, when, how many
+    sends); pending rows their pending request, with the mentor and the deadline.
     """
-    qs = _search(_unpaired(program).filter(_SUB_FILTERS[sub]), query)
+    ids = _sub_tab_ids(program, sub, query)
+    if query or counts is None:
+        paginator = Paginator(ids, PAGE_SIZE)
+    else:
+        paginator = _Counted(ids, PAGE_SIZE, count=counts[sub])
+    page = paginator.get_page(page_number)
+    qs = Participant.objects.filter(pk__in=page.object_list)
     if sub != NOT_INVITED:
         qs = qs.select_related("invitation__invited_by")
     if sub == PENDING:
@@ -79,8 +95,8 @@ def unpaired_page(program: Program, *, sub: str, query: str = "", page_number=No
                 to_attr="pending_requests",
             )
         )
-    qs = qs.order_by("last_name", "first_name", "id")
-    return Paginator(qs, PAGE_SIZE).get_page(page_number)
+    page.object_list = list(qs.order_by("last_name", "first_name", "id"))
+    return page
 
 
 @dataclass(frozen=True)
@@ -178,11 +194,7 @@ def waiting_count(program: Program) -> int:
 
 def add_candidates(program: Program, *, query: str = "") -> QuerySet[Participant]:
     """Mentees who could join: no active pairing, no pending request, not already waiting."""
-    qs = (
-        Participant.objects.mentees()
-        .filter(program=program)
-        .exclude(Exists(Pairing.objects.filter(mentee=OuterRef("pk")).active()))
-        .exclude(Exists(PendingRequest.objects.filter(mentee=OuterRef("pk"))))
-        .exclude(Exists(WaitlistEntry.objects.filter(mentee=OuterRef("pk"))))
+    qs = unpaired_mentees(program, waiting=False).exclude(
+        Exists(WaitlistEntry.objects.filter(mentee=OuterRef("pk")))
     )
     return _waitlist_search(qs, query).order_by("last_name", "first_name", "id")

@@ -5,39 +5,36 @@ A mentee is unpaired without an active pairing. Some callers also leave out
 those waiting on a pending request (`waiting=False`): auto-pair and the
 invitations, for whom such a mentee is taken; the tab, the export and the
 manual-pair list keep them (the tab shows them under "Request pending").
+
+The rule reads each participant's MenteeStanding, which the database keeps
+from the pairings, pending requests and invitations as they change, so
+asking it is a join on one row per mentee instead of anti-joins over the
+program's pairings and requests.
 """
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
-from pairing.models import Pairing, PendingRequest
+from pairing.models import MenteeStanding
 from programs.models import Participant, Program
 
-# Pairings and requests are in their mentee's program; saying so lets the
-# database read only this program's rows (through the program-first indexes)
-# instead of every active pairing of every program.
-_SAME_MENTEE = {"mentee": OuterRef("pk"), "program": OuterRef("program")}
-
-
-def in_active_pairing() -> Exists:
-    """True for a Participant row that is the mentee of an active pairing."""
-    return Exists(Pairing.objects.filter(**_SAME_MENTEE).active())
-
-
-def waiting_on_request() -> Exists:
-    """True for a Participant row that is the mentee of a pending request."""
-    return Exists(PendingRequest.objects.filter(**_SAME_MENTEE))
+State = MenteeStanding.State
+UNPAIRED = (State.NOT_INVITED, State.INVITED, State.PENDING)
+FREE = (State.NOT_INVITED, State.INVITED)
 
 
 def not_engaged() -> Q:
     """A condition on Participant rows: neither paired nor waiting on a request
     (registered as programs.hooks' engaged filter)."""
-    return Q(~in_active_pairing(), ~waiting_on_request())
+    # The standing's program is the participant's: naming it lets the database
+    # walk the program's part of the standings' index.
+    return Q(standing__state__in=FREE, standing__program=F("program"))
 
 
 def unpaired_mentees(program: Program, *, waiting: bool = True) -> QuerySet[Participant]:
     """The program's mentees without an active pairing; `waiting=False` also leaves
     out those with a pending request."""
-    mentees = Participant.objects.mentees().filter(program=program)
-    if not waiting:
-        return mentees.filter(not_engaged())
-    return mentees.filter(~in_active_pairing())
+    return Participant.objects.mentees().filter(
+        program=program,
+        standing__program=program,
+        standing__state__in=UNPAIRED if waiting else FREE,
+    )

@@ -28,6 +28,7 @@ def unpaired_mentees(request: HttpRequest, program: Program) -> HttpResponse:
     if sub not in selectors.SUB_TABS:
         sub = selectors.NOT_INVITED
     query = search_text(request.GET.get("q"))
+    counts = selectors.unpaired_counts(program)
     context = {
         "program": program,
         "tab": "unpaired",
@@ -35,9 +36,9 @@ def unpaired_mentees(request: HttpRequest, program: Program) -> HttpResponse:
         "sub_tabs": selectors.SUB_TABS,
         "sub_label": selectors.SUB_TABS[sub],
         "query": query,
-        "counts": selectors.unpaired_counts(program),
+        "counts": counts,
         "page": selectors.unpaired_page(
-            program, sub=sub, query=query, page_number=request.GET.get("page")
+            program, sub=sub, query=query, page_number=request.GET.get("page"), counts=counts
         ),
         "ability": selectors.invite_ability(program),
     }

@@ -160,10 +160,10 @@ def test_query_count_is_fixed_at_any_size(
         )
         for pk in ids[: size // 4]
     )
-    # session, user, membership check, program, counts, page count, rows, (pending: the
-    # requests with their mentors), a batch still being prepared, and the session's
-    # save (3, with its savepoint)
-    expected = 12 if sub == "pending" else 11
+    # session, user, membership check, program, counts (the page's count too), rows,
+    # (pending: the requests with their mentors), a batch still being prepared, and
+    # the session's save (3, with its savepoint)
+    expected = 11 if sub == "pending" else 10
     with django_assert_num_queries(expected):
         response = org_admin_client.get(_url(live, sub=sub))
     assert response.status_code == 200
