@@ -86,6 +86,11 @@ class MentorRequest(models.Model):
             ),
         ]
         indexes = [
+            # The admin's requests list, newest first: a walk that stops at the
+            # page. created_at never changes, so decisions stay HOT updates.
+            models.Index(
+                F("program"), F("created_at").desc(), F("id").desc(), name="request_list_idx"
+            ),
             # Only people decide; the sweep's expiries leave it empty.
             models.Index(
                 fields=["decided_by"],
@@ -196,6 +201,32 @@ class MenteeStanding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participant_id}: {self.state or 'not a mentee'}"
+
+
+class StandingCount(models.Model):
+    """How many participants of a program stand in each state: the sum of its rows.
+
+    Written only by the triggers on MenteeStanding (pairing.standing_triggers):
+    each statement that changes standings adds its change as a row, and folds
+    in the rows no other transaction holds (SKIP LOCKED), so a program keeps
+    about one row per state and nobody waits on a shared counter row. The
+    Unpaired Mentees tab reads its counts here instead of counting mentees.
+    """
+
+    # No foreign key: rows of a deleted program sum to nothing and fold away.
+    program = models.ForeignKey(
+        Program, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
+    state = models.CharField(max_length=12, choices=MenteeStanding.State.choices)
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["program", "state"], include=["n"], name="standing_count_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program_id}: {self.state or 'not a mentee'} {self.n:+d}"
 
 
 def last_session_order() -> Coalesce:

@@ -1,12 +1,28 @@
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import Coalesce
 
 from invitations import selectors as invite_selectors
 from invitations.models import Invitation
-from pairing.models import MenteeStanding, MentorRequest, PendingRequest, WaitlistEntry
+from pairing.models import (
+    MenteeStanding,
+    MentorRequest,
+    PendingRequest,
+    StandingCount,
+    WaitlistEntry,
+)
 from pairing.unpaired import UNPAIRED, unpaired_mentees
 from pairing.waitlist import entries as waitlist_entries
 from pairing_admin.lib.search import search_words, words_filter
@@ -34,13 +50,13 @@ SUB_TABS = {
 
 
 def unpaired_counts(program: Program) -> dict[str, int]:
-    """How many mentees each sub-tab holds, in one query that reads only the
-    standings' index (MenteeStanding.state is each mentee's sub-tab)."""
+    """How many mentees each sub-tab holds (MenteeStanding.state is each mentee's
+    sub-tab), in one query of the few rows the database keeps per program and state."""
     rows = (
-        MenteeStanding.objects.filter(program=program, state__in=UNPAIRED)
+        StandingCount.objects.filter(program=program, state__in=UNPAIRED)
         .order_by()
         .values_list("state")
-        .annotate(n=Count("pk"))
+        .annotate(total=Sum("n"))
     )
     return {**dict.fromkeys(SUB_TABS, 0), **dict(rows)}
 

@@ -224,7 +224,17 @@ class Participant(models.Model):
             ),
             models.CheckConstraint(condition=Q(capacity__lte=50), name="participant_capacity_max"),
         ]
-        indexes = [models.Index(fields=["program", "role", "last_name"])]
+        indexes = [
+            # The participants list in its order, all or one role: a walk that
+            # stops at the page (and the mentors' and mentees' reads by program).
+            models.Index(
+                fields=["program", "role", "last_name", "first_name", "id"],
+                name="participant_role_name_idx",
+            ),
+            models.Index(
+                fields=["program", "last_name", "first_name", "id"], name="participant_name_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.full_name
