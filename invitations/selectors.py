@@ -19,31 +19,29 @@ def _mentees(program: Program) -> QuerySet[Participant]:
     return Participant.objects.mentees().filter(program=program)
 
 
-def _free_mentees(program: Program) -> QuerySet[Participant]:
-    """Mentees nobody is pairing: neither paired nor waiting for a mentor's answer.
+def _free_mentees(program: Program, *, invited: bool) -> QuerySet[Participant]:
+    """Mentees nobody is pairing: neither paired nor waiting for a mentor's answer;
+    with an invitation or without one.
 
     Pairing sits above this app and registers the rule (pairing.unpaired) in
-    programs.hooks; tests/pairing/test_unpaired.py checks both apps agree.
+    programs.hooks; tests/pairing/test_unpaired.py checks both apps agree. Told
+    `invited`, pairing's filter narrows to those mentees on its own kept row,
+    so the join on invitations below reads only them.
     """
-    return _mentees(program).filter(hooks.not_engaged())
+    has_one = Exists(Invitation.objects.filter(mentee=OuterRef("pk")))
+    return _mentees(program).filter(
+        hooks.not_engaged(invited=invited), has_one if invited else ~has_one
+    )
 
 
 def mentees_not_invited(program: Program) -> QuerySet[Participant]:
     """Not Invited by Admin: no invitation, not paired, no pending request; by name."""
-    return (
-        _free_mentees(program)
-        .filter(~Exists(Invitation.objects.filter(mentee=OuterRef("pk"))))
-        .order_by("last_name", "first_name", "id")
-    )
+    return _free_mentees(program, invited=False).order_by("last_name", "first_name", "id")
 
 
 def mentees_invited(program: Program) -> QuerySet[Participant]:
     """Invited, and still neither paired nor waiting on a request; by name."""
-    return (
-        _free_mentees(program)
-        .filter(Exists(Invitation.objects.filter(mentee=OuterRef("pk"))))
-        .order_by("last_name", "first_name", "id")
-    )
+    return _free_mentees(program, invited=True).order_by("last_name", "first_name", "id")
 
 
 # An address that bounced or complained is never sent to (the outbox would

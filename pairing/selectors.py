@@ -25,6 +25,7 @@ from pairing.models import (
 )
 from pairing.unpaired import UNPAIRED, unpaired_mentees
 from pairing.waitlist import entries as waitlist_entries
+from pairing_admin.lib.paging import page_by_ids
 from pairing_admin.lib.search import search_words, words_filter
 from programs.models import Participant, Program
 from programs.selectors import PERSON_FIELDS, program_headcount
@@ -61,18 +62,6 @@ def unpaired_counts(program: Program) -> dict[str, int]:
     return {**dict.fromkeys(SUB_TABS, 0), **dict(rows)}
 
 
-class _Counted(Paginator):
-    """A paginator told how many rows there are (counted already), so it does not count."""
-
-    def __init__(self, object_list, per_page, *, count: int) -> None:
-        super().__init__(object_list, per_page)
-        self._known_count = count
-
-    @property
-    def count(self) -> int:
-        return self._known_count
-
-
 def _sub_tab_ids(program: Program, sub: str, query: str) -> QuerySet[MenteeStanding]:
     """The sub-tab's mentee ids in the order shown: a walk of the standings' index."""
     standing = MenteeStanding.objects.filter(program=program, state=sub)
@@ -92,13 +81,7 @@ def unpaired_page(
     sub-tab again. Invited rows carry their invitation (who, when, how many
     sends); pending rows their pending request, with the mentor and the deadline.
     """
-    ids = _sub_tab_ids(program, sub, query)
-    if query or counts is None:
-        paginator = Paginator(ids, PAGE_SIZE)
-    else:
-        paginator = _Counted(ids, PAGE_SIZE, count=counts[sub])
-    page = paginator.get_page(page_number)
-    qs = Participant.objects.filter(pk__in=page.object_list)
+    qs = Participant.objects.order_by("last_name", "first_name", "id")
     if sub != NOT_INVITED:
         qs = qs.select_related("invitation__invited_by")
     if sub == PENDING:
@@ -111,8 +94,9 @@ def unpaired_page(
                 to_attr="pending_requests",
             )
         )
-    page.object_list = list(qs.order_by("last_name", "first_name", "id"))
-    return page
+    known = None if query or counts is None else counts[sub]
+    ids = _sub_tab_ids(program, sub, query)
+    return page_by_ids(ids, qs, PAGE_SIZE, page_number, count=known)
 
 
 @dataclass(frozen=True)

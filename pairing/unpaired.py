@@ -22,12 +22,14 @@ UNPAIRED = (State.NOT_INVITED, State.INVITED, State.PENDING)
 FREE = (State.NOT_INVITED, State.INVITED)
 
 
-def not_engaged() -> Q:
+def not_engaged(*, invited: bool | None = None) -> Q:
     """A condition on Participant rows: neither paired nor waiting on a request
-    (registered as programs.hooks' engaged filter)."""
+    (registered as programs.hooks' engaged filter); `invited` True / False: and
+    with / without an invitation (the standing knows both)."""
+    states = FREE if invited is None else [State.INVITED if invited else State.NOT_INVITED]
     # The standing's program is the participant's: naming it lets the database
     # walk the program's part of the standings' index.
-    return Q(standing__state__in=FREE, standing__program=F("program"))
+    return Q(standing__state__in=states, standing__program=F("program"))
 
 
 def unpaired_mentees(program: Program, *, waiting: bool = True) -> QuerySet[Participant]:

@@ -45,7 +45,7 @@ class ChangeCheck:
 
 
 _change_checks: list[ChangeCheck] = []
-_engaged_filters: list[Callable[[], Q]] = []
+_engaged_filters: list[Callable[..., Q]] = []
 
 
 def _register(callbacks: list[Callback], fn: Callback) -> Callback:
@@ -94,13 +94,17 @@ def register_change_check(
     return _register(_change_checks, ChangeCheck(touches=touches, problems=problems))
 
 
-def register_engaged_filter(fn: Callable[[], Q]) -> Callable[[], Q]:
+def register_engaged_filter(fn: Callable[..., Q]) -> Callable[..., Q]:
     """Have `not_engaged()` leave out the participants `fn()`'s condition rejects.
 
     An engaged filter says which participants are taken (pairing: in an active
     pairing or waiting on a request), for the reads below pairing that must leave
-    them out (whom to invite). `fn()` returns a condition (Q or expression) on
-    Participant rows, true for those NOT engaged; `not_engaged()` ANDs them.
+    them out (whom to invite). `fn(invited=None)` returns a condition (Q or
+    expression) on Participant rows, true for those NOT engaged; `not_engaged()`
+    ANDs them. `invited=True` / `False` may also narrow it to those with / without
+    an invitation, where the filter knows that sooner than the invitations'
+    own join (pairing keeps both on one row); the caller still applies its own
+    rule, so a filter may ignore it.
     """
     return _register(_engaged_filters, fn)
 
@@ -141,10 +145,11 @@ def change_problems(
     return found
 
 
-def not_engaged() -> Q:
+def not_engaged(*, invited: bool | None = None) -> Q:
     """A condition on Participant rows: none of the registered filters calls them
-    engaged (an empty Q, everyone, when none is registered)."""
+    engaged (an empty Q, everyone, when none is registered); `invited`: a hint,
+    see register_engaged_filter."""
     condition = Q()
     for fn in list(_engaged_filters):
-        condition &= fn()
+        condition &= fn(invited=invited)
     return condition

@@ -1,7 +1,6 @@
 """Admin: the program's mentor requests, cancelling one, pairing by hand."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
@@ -17,17 +16,16 @@ from programs.access import program_view
 from programs.models import Participant, Program
 from programs.selectors import NAME_FIELDS
 
-PAGE_SIZE = 50
-
 
 @program_view(methods=("GET",))
 def request_list(request: HttpRequest, program: Program) -> HttpResponse:
     status = request.GET.get("status", "")
     status = status if status in MentorRequest.Status.values else ""
     query = search_text(request.GET.get("q"))
-    requests = request_selectors.request_list(program, status=status, query=query)
-    page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
     counts = request_selectors.request_counts(program)
+    page = request_selectors.request_page(
+        program, status=status, query=query, counts=counts, page_number=request.GET.get("page")
+    )
     zone = program.organization.timezone
     rows = [(r, deadline_label(r.expires_at, zone)) for r in page.object_list]
     context = {

@@ -1,6 +1,9 @@
-"""The participants list walks an index in its order (all, or one role)."""
+"""The participants list walks an index in its order (all, or one role); the search
+boxes over participants read a trigram index on PostgreSQL (programs.search_pg)."""
 
 from django.db import migrations, models
+
+from programs.search_pg import install, remove
 
 
 class Migration(migrations.Migration):
@@ -22,4 +25,5 @@ class Migration(migrations.Migration):
             model_name='participant',
             index=models.Index(fields=['program', 'last_name', 'first_name', 'id'], name='participant_name_idx'),
         ),
+        migrations.RunPython(install, remove),
     ]
