@@ -33,6 +33,7 @@ demo): the same rules as row-level triggers, which `ensure_sqlite_triggers`
 from django.core.exceptions import ImproperlyConfigured
 
 from pairing_admin.lib.db import is_postgresql
+from pairing_admin.lib.kept_counts import KeptCount
 
 STANDING = "pairing_menteestanding"
 COUNTS = "pairing_standingcount"
@@ -133,44 +134,13 @@ END $$;
 """
 
 
-# op -> the standings a statement added (+1) and took away (-1), by program and state
-_CHANGES = {
-    "INSERT": "SELECT program_id, state, 1 AS n FROM after_rows",
-    "UPDATE": "SELECT program_id, state, 1 AS n FROM after_rows "
-    "UNION ALL SELECT program_id, state, -1 FROM before_rows",
-    "DELETE": "SELECT program_id, state, -1 AS n FROM before_rows",
-}
-
-
-def _count_function(op: str) -> str:
-    """A statement's change to the counts: one row per program and state it moved,
-    summed with the rows no other transaction holds, which it deletes."""
-    return f"""
-CREATE FUNCTION pairing_standing_counted_{op.lower()}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  WITH delta AS (
-    SELECT program_id, state, sum(n)::integer AS n FROM ({_CHANGES[op]}) changes
-    GROUP BY program_id, state HAVING sum(n) <> 0
-  ), folded AS (
-    DELETE FROM {COUNTS} c WHERE c.id IN (
-      SELECT k.id FROM {COUNTS} k JOIN delta d USING (program_id, state)
-      FOR UPDATE OF k SKIP LOCKED
-    ) RETURNING c.program_id, c.state, c.n
-  )
-  INSERT INTO {COUNTS} (program_id, state, n)
-  SELECT program_id, state, sum(n) FROM (SELECT * FROM delta UNION ALL SELECT * FROM folded) t
-  GROUP BY program_id, state HAVING sum(n) <> 0;
-  RETURN NULL;
-END $$;
-CREATE TRIGGER pairing_standing_counted_{op.lower()} AFTER {op} ON {STANDING}
-  REFERENCING {_REFERENCING[op]}
-  FOR EACH STATEMENT EXECUTE FUNCTION pairing_standing_counted_{op.lower()}();
-"""
+# The counts of standings by program and state (StandingCount).
+COUNTED = KeptCount("pairing_standing_counted", STANDING, COUNTS, "state")
 
 
 def _fact_triggers() -> str:
     functions = "".join(_fact_function(function) for function, _ in FACTS)
-    functions += "".join(_count_function(op) for op in _REFERENCING)
+    functions += COUNTED.postgresql()
     return functions + "".join(
         f"CREATE TRIGGER {function}_{op.lower()} AFTER {op} ON {table} "
         f"REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION {function}();\n"
@@ -187,14 +157,8 @@ def _drop_fact_triggers() -> str:
     )
 
 
-_DROP_COUNTS = "".join(
-    f"DROP TRIGGER pairing_standing_counted_{op} ON {STANDING};\n"
-    f"DROP FUNCTION pairing_standing_counted_{op}();\n"
-    for op in ("insert", "update", "delete")
-)
-
 POSTGRESQL_REVERSE = f"""
-{_DROP_COUNTS}DROP TRIGGER pairing_standing_joined ON {PEOPLE};
+{COUNTED.postgresql_reverse()}DROP TRIGGER pairing_standing_joined ON {PEOPLE};
 DROP TRIGGER pairing_standing_renamed ON {PEOPLE};
 DROP TRIGGER pairing_standing_left ON {PEOPLE};
 {_drop_fact_triggers()}
@@ -242,17 +206,6 @@ def _sqlite_fact(name: str, table: str, flag: str, condition: str) -> dict:
     }
 
 
-def _sqlite_count(row: str, n: int) -> str:
-    """Add n to the count of the row's program and state (SQLite writes one at a time)."""
-    return f"""
-              UPDATE {COUNTS} SET n = n + ({n})
-              WHERE program_id = {row}.program_id AND state = {row}.state;
-              INSERT INTO {COUNTS} (program_id, state, n) SELECT {row}.program_id, {row}.state, {n}
-              WHERE NOT EXISTS (
-                SELECT 1 FROM {COUNTS} WHERE program_id = {row}.program_id AND state = {row}.state
-              );"""
-
-
 # name -> (table, when, body) of each SQLite trigger.
 SQLITE = {
     "pairing_standing_joined": (
@@ -281,23 +234,7 @@ SQLITE = {
           DELETE FROM {STANDING} WHERE participant_id = OLD.id;
         END""",
     ),
-    "pairing_standing_counted_insert": (
-        STANDING,
-        "AFTER INSERT",
-        f"BEGIN{_sqlite_count('NEW', 1)}\n        END",
-    ),
-    "pairing_standing_counted_update": (
-        STANDING,
-        "AFTER UPDATE",
-        f"""WHEN OLD.state IS NOT NEW.state OR OLD.program_id IS NOT NEW.program_id
-        BEGIN{_sqlite_count("OLD", -1)}{_sqlite_count("NEW", 1)}
-        END""",
-    ),
-    "pairing_standing_counted_delete": (
-        STANDING,
-        "AFTER DELETE",
-        f"BEGIN{_sqlite_count('OLD', -1)}\n        END",
-    ),
+    **{name: (STANDING, *trigger) for name, trigger in COUNTED.sqlite().items()},
     **_sqlite_fact("pairing_standing_paired", PAIRINGS, "paired", "status = 'active'"),
     **_sqlite_fact("pairing_standing_waiting", WAITING, "pending", ""),
     **_sqlite_fact("pairing_standing_invited", INVITATIONS, "invited", ""),

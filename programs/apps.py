@@ -1,8 +1,15 @@
 from django.apps import AppConfig
+from django.db import connections
+from django.db.models.signals import post_migrate
 
 from pairing_admin.mail.kinds import register_kinds
 from programs import email_kinds
 from programs.activity import register_verbs
+from programs.participant_counts import COUNTED
+
+
+def _ensure_triggers(sender, using, **kwargs) -> None:
+    COUNTED.ensure_sqlite(connections[using])
 
 
 class ProgramsConfig(AppConfig):
@@ -13,6 +20,8 @@ class ProgramsConfig(AppConfig):
         from programs import emails
         from programs.models import ActivityEvent
 
+        # SQLite drops a table's triggers when a migration rebuilds the table.
+        post_migrate.connect(_ensure_triggers, sender=self)
         register_verbs(ActivityEvent.Verb)
         # Admins see programs' emails after the other apps' (mail.kinds). The
         # support request goes to our support desk: our wording only.

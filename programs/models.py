@@ -244,6 +244,30 @@ class Participant(models.Model):
         return f"{self.first_name} {self.last_name}".strip()
 
 
+class ParticipantCount(models.Model):
+    """How many participants a program has in each role: the sum of its rows.
+
+    Written only by the triggers on the participants table (migration 0018,
+    programs.participant_counts, pairing_admin.lib.kept_counts says how): the
+    participants list reads its count here instead of counting the program.
+    """
+
+    # No foreign key: rows of a deleted program sum to nothing and fold away.
+    program = models.ForeignKey(
+        Program, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
+    role = models.CharField(max_length=10, choices=Participant.Role.choices)
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["program", "role"], include=["n"], name="participant_count_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program_id}: {self.role} {self.n:+d}"
+
+
 class PendingRegistration(models.Model):
     """A registration waiting for its email address to be confirmed (double opt-in).
 

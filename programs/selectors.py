@@ -14,6 +14,7 @@ from programs.models import (
     LaunchStep,
     Organization,
     Participant,
+    ParticipantCount,
     Program,
     SupportRequest,
 )
@@ -72,6 +73,14 @@ def participant_search(
         qs = qs.filter(role=role)
     qs = qs.filter(words_filter(query, PARTICIPANT_SEARCH_FIELDS))
     return qs.order_by("last_name", "first_name", "id")
+
+
+def participant_count(program: Program, *, role: str = "") -> int:
+    """How many participants the program has (of one role), from the kept counts."""
+    counted = ParticipantCount.objects.filter(program=program)
+    if role in Participant.Role.values:
+        counted = counted.filter(role=role)
+    return counted.aggregate(total=Sum("n"))["total"] or 0
 
 
 # --- The Pairing page ------------------------------------------------------------

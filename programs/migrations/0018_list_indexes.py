@@ -1,7 +1,11 @@
 """The participants list walks an index in its order (all, or one role); the search
-boxes over participants read a trigram index on PostgreSQL (programs.search_pg)."""
+boxes over participants read a trigram index on PostgreSQL (programs.search_pg); the
+participants per role are counted as they change (programs.participant_counts)."""
 
+import django.db.models.deletion
 from django.db import migrations, models
+
+from programs import participant_counts
 
 from programs.search_pg import install, remove
 
@@ -26,4 +30,17 @@ class Migration(migrations.Migration):
             index=models.Index(fields=['program', 'last_name', 'first_name', 'id'], name='participant_name_idx'),
         ),
         migrations.RunPython(install, remove),
+        migrations.CreateModel(
+            name='ParticipantCount',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('role', models.CharField(choices=[('mentee', 'Mentee'), ('mentor', 'Mentor')], max_length=10)),
+                ('n', models.IntegerField()),
+                ('program', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='programs.program')),
+            ],
+            options={
+                'indexes': [models.Index(fields=['program', 'role'], include=('n',), name='participant_count_idx')],
+            },
+        ),
+        migrations.RunPython(participant_counts.install_triggers, participant_counts.remove_triggers),
     ]

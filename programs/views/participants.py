@@ -1,10 +1,10 @@
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.htmx import render_page
+from pairing_admin.lib.paging import page_by_ids
 from pairing_admin.lib.params import search_text
 from programs import selectors, services
 from programs.access import program_view
@@ -18,8 +18,10 @@ PAGE_SIZE = 50
 def participant_list(request: HttpRequest, program: Program) -> HttpResponse:
     query = search_text(request.GET.get("q"))
     role = request.GET.get("role", "")
-    participants = selectors.participant_search(program, query=query, role=role)
-    page = Paginator(participants, PAGE_SIZE).get_page(request.GET.get("page"))
+    ids = selectors.participant_search(program, query=query, role=role).values_list("pk", flat=True)
+    known = None if query else selectors.participant_count(program, role=role)
+    rows = Participant.objects.order_by("last_name", "first_name", "id")
+    page = page_by_ids(ids, rows, PAGE_SIZE, request.GET.get("page"), count=known)
     context = {
         "program": program,
         "page": page,

@@ -1,13 +1,14 @@
-"""Each mentee's standing (paired / request pending / invited) and the counts by state,
-kept by the database's triggers: after every service that changes them they equal a
-recount from the pairings, pending requests and invitations, also under races."""
+"""Each mentee's standing (paired / request pending / invited), the counts by state and
+the participants per role, kept by the database's triggers: after every service that
+changes them they equal a recount from the pairings, pending requests, invitations and
+participants, also under races."""
 
 from datetime import timedelta
 
 import pytest
 from django.apps import apps
 from django.db import connection
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Count, Exists, OuterRef, Sum
 from django.db.models.signals import post_migrate
 from django.utils import timezone
 
@@ -15,8 +16,9 @@ from invitations import services as invitations
 from invitations.models import Invitation
 from pairing import selectors, services, standing_triggers
 from pairing.models import MenteeStanding, MentorRequest, Pairing, PendingRequest, StandingCount
+from programs import selectors as programs_selectors
 from programs import services as programs
-from programs.models import Participant, Program
+from programs.models import Participant, ParticipantCount, Program
 from tests import factories
 from tests.support.race import race
 
@@ -196,6 +198,8 @@ def test_racing_services_keep_the_standings_and_counts(org, org_admin):
             lambda m=m, i=i: _submit(live, mentor=mentors[i % 3], mentee=m)
             for i, m in enumerate(requesters)
         ),
+        lambda: factories.bulk_mentees(live, 4, first="N", email="n"),
+        lambda: factories.bulk_mentees(live, 3, first="O", email="o"),
         lambda: Participant.objects.filter(pk__in=[m.pk for m in fresh[:5]]).update(
             last_name="Renamed"
         ),
@@ -203,6 +207,7 @@ def test_racing_services_keep_the_standings_and_counts(org, org_admin):
     outcomes = race(actions)
     assert not [o for o in outcomes if o.startswith("crashed")], outcomes
     _assert_kept_right()
+    assert _participant_counts() == _participants_recounted()
     assert MentorRequest.objects.filter(status="pending").count() == sum(
         n for (_p, state), n in _counted().items() if state == State.PENDING
     )
@@ -239,3 +244,29 @@ def test_the_migrated_database_has_every_trigger(db):
             "pairing_standing_invited_insert",
             "pairing_standing_counted_update",
         } <= _trigger_names()
+
+
+def _participant_counts() -> dict[tuple, int]:
+    rows = ParticipantCount.objects.values_list("program", "role").annotate(total=Sum("n"))
+    return {(program, role): n for program, role, n in rows if n}
+
+
+def _participants_recounted() -> dict[tuple, int]:
+    rows = Participant.objects.values_list("program", "role").annotate(total=Count("pk"))
+    return {(program, role): n for program, role, n in rows}
+
+
+def test_the_participants_per_role_are_counted_as_they_change(live, org, org_admin):
+    other = factories.ProgramFactory(organization=org)
+    factories.bulk_mentees(live, 7)
+    factories.bulk_mentees(other, 2)
+    mentor = factories.MentorFactory(program=live)
+    mentee = factories.ParticipantFactory(program=live)
+    assert _participant_counts() == _participants_recounted()
+    programs.participant_update(participant=mentee, user=org_admin, role="mentor", capacity=1)
+    mentor.delete()
+    assert _participant_counts() == _participants_recounted()
+    assert programs_selectors.participant_count(live) == 8
+    assert programs_selectors.participant_count(live, role="mentor") == 1
+    Program.objects.filter(pk=other.pk).delete()
+    assert _participant_counts() == _participants_recounted()
