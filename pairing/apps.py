@@ -2,7 +2,13 @@ from django.apps import AppConfig
 from django.db import connections
 from django.db.models.signals import post_migrate, pre_migrate
 
-from pairing import email_kinds, pairing_figures, pending_triggers, standing_triggers
+from pairing import (
+    email_kinds,
+    pairing_figures,
+    pending_triggers,
+    request_counts,
+    standing_triggers,
+)
 from pairing.verbs import Verb
 from pairing_admin.mail.kinds import register_kinds
 from programs.activity import register_verbs
@@ -16,6 +22,7 @@ def _ensure_triggers(sender, using, **kwargs) -> None:
     pending_triggers.ensure_sqlite_triggers(connections[using])
     pairing_figures.ensure_sqlite_triggers(connections[using])
     standing_triggers.ensure_sqlite_triggers(connections[using])
+    request_counts.COUNTED.ensure_sqlite(connections[using])
 
 
 class PairingConfig(AppConfig):

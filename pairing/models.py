@@ -103,6 +103,30 @@ class MentorRequest(models.Model):
         return f"{self.mentee_id} -> {self.mentor_id} ({self.status})"
 
 
+class RequestCount(models.Model):
+    """How many requests a program has in each status: the sum of its rows.
+
+    Written only by the triggers on the requests table (pairing.request_counts;
+    pairing_admin.lib.kept_counts says how): the requests list's figures and
+    its count, without counting every request of the program on each view.
+    """
+
+    # No foreign key: rows of a deleted program sum to nothing and fold away.
+    program = models.ForeignKey(
+        Program, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
+    status = models.CharField(max_length=16, choices=MentorRequest.Status.choices)
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["program", "status"], include=["n"], name="request_count_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program_id}: {self.status} {self.n:+d}"
+
+
 class PendingRequest(models.Model):
     """One row per pending request, written only by the database's triggers.
 

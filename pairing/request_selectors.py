@@ -6,18 +6,18 @@ from django.core.paginator import Page
 from django.db.models import (
     BooleanField,
     Case,
-    Count,
     ExpressionWrapper,
     F,
     Q,
     QuerySet,
+    Sum,
     Value,
     When,
 )
 from django.db.models.functions import Greatest
 
 from pairing import seats, unpaired
-from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing
+from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing, RequestCount
 from pairing_admin.lib.paging import page_by_ids
 from pairing_admin.lib.search import search_words, words_filter
 from programs.models import Participant, Program
@@ -213,14 +213,15 @@ def request_page(
 
 
 def request_counts(program: Program) -> dict[str, int]:
+    """The program's requests per status, from the kept counts (one query of a few rows)."""
     rows = (
-        MentorRequest.objects.filter(program=program)
+        RequestCount.objects.filter(program=program)
         .order_by()
         .values_list("status")
-        .annotate(n=Count("pk"))
+        .annotate(total=Sum("n"))
     )
     counts = dict.fromkeys(MentorRequest.Status.values, 0)
-    counts.update(dict(rows))
+    counts.update({status: n for status, n in rows if status in counts})
     return counts
 
 

@@ -102,6 +102,25 @@ CREATE TRIGGER {name} AFTER {op} ON {self.source} REFERENCING {_REFERENCING[op]}
         for name in self.sqlite():
             cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
 
+    def install(self, apps, schema_editor) -> None:
+        """A migration's RunPython: the triggers, then the counts of the rows there are."""
+        with schema_editor.connection.cursor() as cursor:
+            if schema_editor.connection.vendor == "postgresql":
+                cursor.execute(self.postgresql())
+            else:
+                self.create_sqlite(cursor)
+            cursor.execute(f"DELETE FROM {self.counts}")
+            cursor.execute(self.fill())
+
+    def remove(self, apps, schema_editor) -> None:
+        """The reverse of install."""
+        with schema_editor.connection.cursor() as cursor:
+            if schema_editor.connection.vendor == "postgresql":
+                cursor.execute(self.postgresql_reverse())
+            else:
+                self.drop_sqlite(cursor)
+            cursor.execute(f"DELETE FROM {self.counts}")
+
     def ensure_sqlite(self, connection) -> None:
         """Create the SQLite triggers a table rebuild dropped (a no-op elsewhere)."""
         if connection.vendor != "sqlite":

@@ -42,5 +42,5 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['program', 'role'], include=('n',), name='participant_count_idx')],
             },
         ),
-        migrations.RunPython(participant_counts.install_triggers, participant_counts.remove_triggers),
+        migrations.RunPython(participant_counts.COUNTED.install, participant_counts.COUNTED.remove),
     ]

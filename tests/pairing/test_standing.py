@@ -1,7 +1,7 @@
-"""Each mentee's standing (paired / request pending / invited), the counts by state and
-the participants per role, kept by the database's triggers: after every service that
-changes them they equal a recount from the pairings, pending requests, invitations and
-participants, also under races."""
+"""Each mentee's standing (paired / request pending / invited), the counts by state,
+the participants per role and the requests per status, kept by the database's
+triggers: after every service that changes them they equal a recount from the
+pairings, pending requests, invitations, participants and requests, also under races."""
 
 from datetime import timedelta
 
@@ -14,8 +14,16 @@ from django.utils import timezone
 
 from invitations import services as invitations
 from invitations.models import Invitation
-from pairing import selectors, services, standing_triggers
-from pairing.models import MenteeStanding, MentorRequest, Pairing, PendingRequest, StandingCount
+from pairing import request_counts, selectors, services, standing_triggers
+from pairing.models import (
+    MenteeStanding,
+    MentorRequest,
+    Pairing,
+    PendingRequest,
+    RequestCount,
+    StandingCount,
+)
+from programs import participant_counts
 from programs import selectors as programs_selectors
 from programs import services as programs
 from programs.models import Participant, ParticipantCount, Program
@@ -73,6 +81,18 @@ def _assert_kept_right() -> None:
     for program, _role, _first, _last, state in truth.values():
         expected[program, state] = expected.get((program, state), 0) + 1
     assert _counted() == expected
+    assert _participant_counts() == _participants_recounted()
+    assert _request_counts() == _requests_recounted()
+
+
+def _request_counts() -> dict[tuple, int]:
+    rows = RequestCount.objects.values_list("program", "status").annotate(total=Sum("n"))
+    return {(program, status): n for program, status, n in rows if n}
+
+
+def _requests_recounted() -> dict[tuple, int]:
+    rows = MentorRequest.objects.values_list("program", "status").annotate(total=Count("pk"))
+    return {(program, status): n for program, status, n in rows.order_by()}
 
 
 def _submit(program, mentor=None, mentee=None):
@@ -165,7 +185,7 @@ def test_the_sub_tabs_list_each_standing_by_name(live, org_admin):
     assert [p.last_name for p in selectors.unpaired_page(live, sub="invited").object_list] == ["C"]
 
 
-def test_the_migration_fills_the_standings_of_existing_rows(live, org_admin):
+def test_the_migration_fills_the_standings_and_counts_of_existing_rows(live, org_admin):
     mentees = factories.bulk_mentees(live, 4)
     invitations.invitation_send_all(program=live, user=org_admin, expected=4)
     _submit(live, mentee=mentees[0])
@@ -173,6 +193,9 @@ def test_the_migration_fills_the_standings_of_existing_rows(live, org_admin):
         cursor.execute(f"DELETE FROM {standing_triggers.STANDING}")
         cursor.execute(f"DELETE FROM {standing_triggers.COUNTS}")
         cursor.execute(standing_triggers.FILL)
+        for counted in (request_counts.COUNTED, participant_counts.COUNTED):
+            cursor.execute(f"DELETE FROM {counted.counts}")
+            cursor.execute(counted.fill())
     _assert_kept_right()
 
 
@@ -222,20 +245,26 @@ def _trigger_names() -> set[str]:
         return {name for (name,) in cursor.fetchall()}
 
 
+def _sqlite_triggers() -> set[str]:
+    kept = (request_counts.COUNTED, participant_counts.COUNTED)
+    return set(standing_triggers.SQLITE).union(*(counted.sqlite() for counted in kept))
+
+
 def test_a_migrate_puts_back_the_sqlite_triggers_a_table_rebuild_dropped(db):
     if connection.vendor != "sqlite":
         pytest.skip("only SQLite drops a rebuilt table's triggers")
     with connection.cursor() as cursor:
-        for name in standing_triggers.SQLITE:
+        for name in _sqlite_triggers():
             cursor.execute(f"DROP TRIGGER {name}")
-    config = apps.get_app_config("pairing")
-    post_migrate.send(sender=config, app_config=config, using="default", verbosity=0)
-    assert set(standing_triggers.SQLITE) <= _trigger_names()
+    for label in ("programs", "pairing"):
+        config = apps.get_app_config(label)
+        post_migrate.send(sender=config, app_config=config, using="default", verbosity=0)
+    assert _sqlite_triggers() <= _trigger_names()
 
 
 def test_the_migrated_database_has_every_trigger(db):
     if connection.vendor == "sqlite":
-        assert set(standing_triggers.SQLITE) <= _trigger_names()
+        assert _sqlite_triggers() <= _trigger_names()
     else:
         assert {
             "pairing_standing_joined",
@@ -243,6 +272,8 @@ def test_the_migrated_database_has_every_trigger(db):
             "pairing_standing_waiting_delete",
             "pairing_standing_invited_insert",
             "pairing_standing_counted_update",
+            "pairing_request_counted_update",
+            "programs_participant_counted_delete",
         } <= _trigger_names()
 
 
