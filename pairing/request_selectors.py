@@ -18,7 +18,7 @@ from django.db.models.functions import Greatest
 
 from pairing import seats, unpaired
 from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing, RequestCount
-from pairing_admin.lib.paging import page_by_ids
+from pairing_admin.lib.pagination import page_by_ids
 from pairing_admin.lib.search import search_words, words_filter
 from programs.models import Participant, Program
 from programs.selectors import NAME_FIELDS

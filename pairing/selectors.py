@@ -25,7 +25,7 @@ from pairing.models import (
 )
 from pairing.unpaired import UNPAIRED, unpaired_mentees
 from pairing.waitlist import entries as waitlist_entries
-from pairing_admin.lib.paging import page_by_ids
+from pairing_admin.lib.pagination import page_by_ids
 from pairing_admin.lib.search import search_words, words_filter
 from programs.models import Participant, Program
 from programs.selectors import PERSON_FIELDS, program_headcount

@@ -49,3 +49,23 @@ class IdPaginator(Paginator):
         ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
         rows = {row.pk: row for row in self.object_list.order_by().filter(pk__in=ids)}
         return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
+
+
+class _SlicedIdPaginator(IdPaginator):
+    """IdPaginator's counting, Django's lazy slice of the ids for the page."""
+
+    page = Paginator.page
+
+
+def page_by_ids(ids: QuerySet, rows: QuerySet, per_page: int, number, *, count=None) -> Page:
+    """One page of `rows`, chosen by the page's ids in `ids` (the list's order), in one query.
+
+    For a list whose order and filters live in another table than its rows (the
+    Unpaired sub-tabs walk the mentees' standings, then read the participants):
+    the page's ids are a subquery of `ids`, sliced, which the database answers
+    from the index that holds the order, and only those rows are read, with
+    their joins. `rows` must give the same order as `ids`; `count` as IdPaginator.
+    """
+    page = _SlicedIdPaginator(ids, per_page, count=count).get_page(number)
+    page.object_list = list(rows.filter(pk__in=page.object_list))
+    return page

@@ -4,7 +4,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.htmx import render_page
-from pairing_admin.lib.paging import page_by_ids
+from pairing_admin.lib.pagination import page_by_ids
 from pairing_admin.lib.params import search_text
 from programs import selectors, services
 from programs.access import program_view
