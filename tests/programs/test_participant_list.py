@@ -30,7 +30,7 @@ def test_participant_list_query_count_does_not_grow(
     org_admin_client, program, count, django_assert_num_queries
 ):
     _add_people(program, count)
-    # session, user, membership check, program, count, one page of rows, then the
+    # session, user, membership check, program, count (kept), one page of rows, then the
     # session save (SESSION_SAVE_EVERY_REQUEST) wrapped in a savepoint pair.
     with django_assert_num_queries(9):
         response = org_admin_client.get(_url(program))
@@ -104,3 +104,20 @@ def test_htmx_search_returns_only_the_results_fragment(org_admin_client, program
     assert "<html" not in html
     assert "Lovelace" in html
     assert "Hopper" not in html
+
+
+def test_pages_and_searches_list_people_in_name_order(org_admin_client, program):
+    for first, last in [("Bo", "Smith"), ("Al", "Smith"), ("Cy", "Adams"), ("Al", "Smithers")]:
+        factories.ParticipantFactory(program=program, first_name=first, last_name=last)
+    _add_people(program, 60)
+    first_page = org_admin_client.get(_url(program))
+    assert [p.last_name for p in first_page.context["page"].object_list[:1]] == ["Adams"]
+    searched = org_admin_client.get(_url(program) + "?q=smith")
+    assert [(p.first_name, p.last_name) for p in searched.context["page"].object_list] == [
+        ("Al", "Smith"),
+        ("Bo", "Smith"),
+        ("Al", "Smithers"),
+    ]
+    last_page = org_admin_client.get(_url(program) + "?page=2")
+    people = Participant.objects.filter(program=program).order_by("last_name", "first_name", "id")
+    assert list(last_page.context["page"].object_list) == list(people[50:])
