@@ -16,6 +16,8 @@ from programs.activity import register_verbs
 
 def _drop_triggers(sender, using, **kwargs) -> None:
     pairing_figures.drop_sqlite_triggers(connections[using])
+    standing_triggers.drop_sqlite_triggers(connections[using])
+    request_counts.COUNTED.before_migrate_sqlite(connections[using])
 
 
 def _ensure_triggers(sender, using, **kwargs) -> None:

@@ -246,14 +246,28 @@ def _create_sqlite_triggers(cursor) -> None:
         cursor.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {when} ON {table} {body}")
 
 
+def drop_sqlite_triggers(connection) -> None:
+    """Drop the SQLite triggers before a migrate: SQLite rebuilds a table to alter it,
+    and refuses while a trigger on another table names it."""
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        for name in SQLITE:
+            cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
 def ensure_sqlite_triggers(connection) -> None:
-    """Create the SQLite triggers that a table rebuild dropped (a no-op elsewhere)."""
+    """Create the SQLite triggers again after a migrate, and fill the standings and
+    their counts afresh (rows may have changed meanwhile); a no-op elsewhere."""
     if connection.vendor != "sqlite":
         return
     if STANDING not in connection.introspection.table_names():
         return  # not migrated that far (or migrated back)
     with connection.cursor() as cursor:
         _create_sqlite_triggers(cursor)
+        cursor.execute(f"DELETE FROM {STANDING}")
+        cursor.execute(f"DELETE FROM {COUNTS}")
+        cursor.execute(FILL)
 
 
 FILL = f"""

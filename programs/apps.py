@@ -1,11 +1,15 @@
 from django.apps import AppConfig
 from django.db import connections
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, pre_migrate
 
 from pairing_admin.mail.kinds import register_kinds
 from programs import email_kinds
 from programs.activity import register_verbs
 from programs.participant_counts import COUNTED
+
+
+def _drop_triggers(sender, using, **kwargs) -> None:
+    COUNTED.before_migrate_sqlite(connections[using])
 
 
 def _ensure_triggers(sender, using, **kwargs) -> None:
@@ -20,7 +24,8 @@ class ProgramsConfig(AppConfig):
         from programs import emails
         from programs.models import ActivityEvent
 
-        # SQLite drops a table's triggers when a migration rebuilds the table.
+        # SQLite refuses to rebuild a table a trigger names: off during a migrate.
+        pre_migrate.connect(_drop_triggers, sender=self)
         post_migrate.connect(_ensure_triggers, sender=self)
         register_verbs(ActivityEvent.Verb)
         # Admins see programs' emails after the other apps' (mail.kinds). The

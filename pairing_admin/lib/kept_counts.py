@@ -9,8 +9,8 @@ row per key, a reader sums a few rows, and no writer waits on a counter row
 that every change of the program would otherwise queue on.
 
 PostgreSQL: statement-level triggers over transition tables. SQLite (the
-demo, one writer at a time): row triggers add to one row per program and key;
-`ensure_sqlite` recreates them after a migrate that rebuilt the table.
+demo, one writer at a time): row triggers add to one row per program and key,
+dropped before a migrate and created again (and counted afresh) after it.
 """
 
 from dataclasses import dataclass
@@ -121,11 +121,21 @@ CREATE TRIGGER {name} AFTER {op} ON {self.source} REFERENCING {_REFERENCING[op]}
                 self.drop_sqlite(cursor)
             cursor.execute(f"DELETE FROM {self.counts}")
 
+    def before_migrate_sqlite(self, connection) -> None:
+        """Drop the SQLite triggers before a migrate (SQLite refuses to rebuild a table
+        that a trigger names); ensure_sqlite puts them back."""
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                self.drop_sqlite(cursor)
+
     def ensure_sqlite(self, connection) -> None:
-        """Create the SQLite triggers a table rebuild dropped (a no-op elsewhere)."""
+        """Create the SQLite triggers again after a migrate and count afresh (rows may
+        have changed meanwhile); a no-op elsewhere."""
         if connection.vendor != "sqlite":
             return
         if self.counts not in connection.introspection.table_names():
             return  # not migrated that far (or migrated back)
         with connection.cursor() as cursor:
             self.create_sqlite(cursor)
+            cursor.execute(f"DELETE FROM {self.counts}")
+            cursor.execute(self.fill())

@@ -13,7 +13,7 @@ from pairing.standing_triggers import install_triggers, remove_triggers
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pairing', '0007_waitlist_offer'),
+        ('pairing', '0008_kept_figures'),
         ('programs', '0017_activity_verbs_registered'),
         ('invitations', '0013_email_models_move_to_mail'),
     ]
