@@ -19,13 +19,12 @@ from django.db.models import (
     Case,
     CharField,
     Count,
-    Exists,
     F,
     Func,
-    OuterRef,
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     When,
 )
@@ -35,19 +34,22 @@ from django.utils.functional import cached_property
 
 from pairing.models import (
     HealthRules,
+    MenteeStanding,
     MentoringSession,
     MentorRequest,
     Pairing,
     PendingRequest,
+    StandingCount,
     last_session_order,
 )
 from pairing_admin.lib.search import search_words, words_filter
 from pairing_admin.mail.models import OutboundEmail
-from programs.models import Participant, Program
+from programs.models import Program
 from programs.selectors import PAIR_NAME_FIELDS
 
 PAGE_SIZE = 50
 CHECK_IN_LIST_MAX = 100
+_PAIRED = (MenteeStanding.State.NOT_MENTEE, MenteeStanding.State.PAIRED)
 CHART_WEEKS = 12
 
 ON_TRACK = "on_track"
@@ -654,11 +656,13 @@ def health_summary(program: Program, *, now: datetime | None = None) -> dict:
         ),
         over_7=Count("pk", filter=Q(created_at__lte=now - timedelta(days=7))),
     )
+    # The mentees without an active pairing: the few rows the database keeps per
+    # program and standing (pairing.standing_triggers), not a count of every mentee.
     unpaired = (
-        Participant.objects.mentees()
-        .filter(program=program)
-        .exclude(Exists(Pairing.objects.filter(mentee=OuterRef("pk")).active()))
-        .count()
+        StandingCount.objects.filter(
+            program=program, state__in=[s for s in MenteeStanding.State.values if s not in _PAIRED]
+        ).aggregate(n=Sum("n"))["n"]
+        or 0
     )
     # Only the failed and bounced rows are read (the index on program and status).
     emails = OutboundEmail.objects.filter(
