@@ -25,9 +25,7 @@ row-level triggers, which `ensure_sqlite_triggers` (pairing.apps) recreates
 after every migrate.
 """
 
-from django.core.exceptions import ImproperlyConfigured
-
-from pairing_admin.lib.db import is_postgresql
+from pairing_admin.lib.db import create_triggers, is_postgresql
 
 PAIRINGS = "pairing_pairing"
 SESSIONS = "pairing_mentoringsession"
@@ -215,14 +213,7 @@ UPDATE {PAIRINGS} SET sessions_done = ({_HELD.format(id=PAIRINGS + ".id")}),
 def install_triggers(apps, schema_editor):
     connection = schema_editor.connection
     with connection.cursor() as cursor:
-        if is_postgresql():
-            cursor.execute(POSTGRESQL)
-        elif connection.vendor == "sqlite":
-            _create_sqlite_triggers(cursor)
-        else:
-            raise ImproperlyConfigured(
-                f"The pairing admin runs on PostgreSQL or SQLite, not {connection.vendor}."
-            )
+        create_triggers(cursor, postgresql=POSTGRESQL, create_sqlite=_create_sqlite_triggers)
         cursor.execute(FILL)
         if is_postgresql():
             cursor.execute(f"ANALYZE {PAIRINGS}")  # plan with the new columns from the start

@@ -6,9 +6,7 @@ the same rules as row-level triggers, which `ensure_sqlite_triggers`
 docs/design.md ("Rules the database holds", the pending-request table).
 """
 
-from django.core.exceptions import ImproperlyConfigured
-
-from pairing_admin.lib.db import is_postgresql
+from pairing_admin.lib.db import create_triggers, is_postgresql
 
 TABLE = "pairing_mentorrequest"
 WAITING = "pairing_pendingrequest"
@@ -143,14 +141,7 @@ SELECT id, program_id, mentee_id, mentor_id, expires_at FROM {TABLE} WHERE statu
 def install_triggers(apps, schema_editor):
     connection = schema_editor.connection
     with connection.cursor() as cursor:
-        if is_postgresql():
-            cursor.execute(POSTGRESQL)
-        elif connection.vendor == "sqlite":
-            _create_sqlite_triggers(cursor)
-        else:
-            raise ImproperlyConfigured(
-                f"The pairing admin runs on PostgreSQL or SQLite, not {connection.vendor}."
-            )
+        create_triggers(cursor, postgresql=POSTGRESQL, create_sqlite=_create_sqlite_triggers)
         cursor.execute(FILL)
 
 

@@ -30,9 +30,7 @@ demo): the same rules as row-level triggers, which `ensure_sqlite_triggers`
 (pairing.apps) recreates after every migrate.
 """
 
-from django.core.exceptions import ImproperlyConfigured
-
-from pairing_admin.lib.db import is_postgresql
+from pairing_admin.lib.db import create_triggers, is_postgresql
 from pairing_admin.lib.kept_counts import KeptCount
 
 STANDING = "pairing_menteestanding"
@@ -284,14 +282,9 @@ FROM {PEOPLE} p
 def install_triggers(apps, schema_editor):
     connection = schema_editor.connection
     with connection.cursor() as cursor:
-        if is_postgresql():
-            cursor.execute(POSTGRESQL + _fact_triggers())
-        elif connection.vendor == "sqlite":
-            _create_sqlite_triggers(cursor)
-        else:
-            raise ImproperlyConfigured(
-                f"The pairing admin runs on PostgreSQL or SQLite, not {connection.vendor}."
-            )
+        create_triggers(
+            cursor, postgresql=POSTGRESQL + _fact_triggers(), create_sqlite=_create_sqlite_triggers
+        )
         cursor.execute(FILL)
 
 

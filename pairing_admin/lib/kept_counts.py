@@ -15,6 +15,8 @@ dropped before a migrate and created again (and counted afresh) after it.
 
 from dataclasses import dataclass
 
+from pairing_admin.lib.db import create_triggers
+
 _REFERENCING = {
     "INSERT": "NEW TABLE AS after_rows",
     "UPDATE": "OLD TABLE AS before_rows NEW TABLE AS after_rows",
@@ -105,10 +107,7 @@ CREATE TRIGGER {name} AFTER {op} ON {self.source} REFERENCING {_REFERENCING[op]}
     def install(self, apps, schema_editor) -> None:
         """A migration's RunPython: the triggers, then the counts of the rows there are."""
         with schema_editor.connection.cursor() as cursor:
-            if schema_editor.connection.vendor == "postgresql":
-                cursor.execute(self.postgresql())
-            else:
-                self.create_sqlite(cursor)
+            create_triggers(cursor, postgresql=self.postgresql(), create_sqlite=self.create_sqlite)
             cursor.execute(f"DELETE FROM {self.counts}")
             cursor.execute(self.fill())
 
