@@ -8,6 +8,10 @@ from django.db.models.functions import Lower
 from programs.activity import check_verb, verb_label
 
 
+# The languages participant pages and default emails are shipped in.
+PARTICIPANT_LANGUAGES = [("en", "English"), ("fr", "Français")]
+
+
 def _registration_token() -> str:
     return secrets.token_urlsafe(16)
 
@@ -116,6 +120,11 @@ class Program(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # {field key: 0-10} for the match score; read it through programs.match_weights.weights_of.
     match_weights = models.JSONField(default=default_match_weights, blank=True)
+    # The language of the pages and default emails mentees and mentors see
+    # (admin pages stay in the site's language); settings.PARTICIPANT_LANGUAGES.
+    language = models.CharField(
+        max_length=8, choices=PARTICIPANT_LANGUAGES, default="en", db_default="en"
+    )
 
     class Meta:
         ordering = ["name", "id"]
@@ -209,6 +218,10 @@ class Participant(models.Model):
     # current pairings go on. A database default too: set-based imports insert
     # rows without naming every column.
     accepting_requests = models.BooleanField(default=True, db_default=True)
+    # "Unavailable until <date>" from their personal page: no new requests
+    # until that day (in the organization's zone), when accepting_requests
+    # comes back by itself; current pairings go on.
+    unavailable_until = models.DateField(null=True, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.ADMIN)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -200,6 +200,8 @@ class AccessLink(models.Model):
         APPROVE = "approve", "Approve a request"
         DECLINE = "decline", "Decline a request"
         SESSION = "session", "Log a mentoring session"
+        # A participant's own page ("My mentoring"): reusable until it expires.
+        HOME = "home", "Personal page"
 
     # Unique through Meta.constraints (no unused LIKE index); program and
     # participant have no index of their own: (participant, purpose) covers
