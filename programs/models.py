@@ -7,7 +7,6 @@ from django.db.models.functions import Lower
 
 from programs.activity import check_verb, verb_label
 
-
 # The languages participant pages and default emails are shipped in.
 PARTICIPANT_LANGUAGES = [("en", "English"), ("fr", "Français")]
 
