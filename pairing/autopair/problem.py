@@ -261,6 +261,37 @@ def build_problem(
     return problem
 
 
+def have_candidates(
+    problem: Problem,
+    rows: Sequence[int],
+    weights: Mapping[str, int],
+    options: Options,
+    *,
+    do_not_pair: Iterable[tuple[int, int]],
+) -> np.ndarray:
+    """For these mentees (indexes into problem.mentees): would a mentor with a free seat
+    pass the must-match fields and every rule if only `do_not_pair` were left out?
+
+    The review asks it of the mentees a rule left without a candidate, to say
+    which of them only the "paired before" rule held back.
+    """
+    out = np.zeros(len(rows), dtype=bool)
+    if not len(rows) or not problem.mentors:
+        return out
+    people = [problem.mentees[i] for i in rows]
+    exclude = _rule_exclusions(
+        people,
+        problem.mentors,
+        do_not_pair=do_not_pair,
+        avoid_shared_manager=options.avoid_shared_manager,
+    )
+    found = matching.top_candidates(
+        people, problem.mentors, weights, k=1, exclude=exclude, differ_on=_differs(options)
+    )
+    out[found.mentee] = True
+    return out
+
+
 def _by_id(
     mentees: Sequence[Mapping], mentors: Sequence[Mapping], free: Sequence[int]
 ) -> tuple[list, list, np.ndarray]:

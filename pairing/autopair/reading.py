@@ -1,12 +1,13 @@
 """Reading a program from the database into a Problem."""
 
 import json
+from collections.abc import Mapping
 
 from django.db.models import Exists, OuterRef, TextField
 from django.db.models.functions import Cast
 
-from pairing.autopair.options import PERSON_FIELDS, Options
-from pairing.autopair.problem import Problem, build_problem
+from pairing.autopair.options import PERSON_FIELDS, Options, Reason
+from pairing.autopair.problem import Problem, build_problem, have_candidates
 from pairing.models import (
     MentorPreference,
     WaitlistEntry,
@@ -66,10 +67,30 @@ def excluded_pairs(program: Program, options: Options) -> set[tuple[int, int]]:
     """(mentee id, mentor id) pairs the run leaves out whatever their score: "do not
     pair again", a mentor who declined the mentee, and (unless the run allows them)
     pairs who were paired before."""
-    excluded = do_not_pair_again_pairs(program) | declined_pairs(program)
+    excluded = _always_excluded(program)
     if not options.allow_paired_before:
         excluded |= paired_before_pairs(program)
     return excluded
+
+
+def _always_excluded(program: Program) -> set[tuple[int, int]]:
+    return do_not_pair_again_pairs(program) | declined_pairs(program)
+
+
+def held_back_by_paired_before(
+    program: Program, options: Options, problem: Problem, reasons: Mapping[int, str]
+) -> int:
+    """How many mentees a rule left without a candidate would have one if the run
+    allowed pairs who were paired before (0 when it does)."""
+    if options.allow_paired_before:
+        return 0
+    rows = [i for i, reason in reasons.items() if reason == Reason.RULE_EXCLUDED]
+    if not rows:
+        return 0
+    found = have_candidates(
+        problem, rows, weights_of(program), options, do_not_pair=list(_always_excluded(program))
+    )
+    return int(found.sum())
 
 
 def problem_for(program: Program, options: Options) -> Problem:

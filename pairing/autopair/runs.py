@@ -12,7 +12,7 @@ from django.utils import timezone
 from pairing.autopair import runs_pg
 from pairing.autopair.options import Objective, Options, RunStatus
 from pairing.autopair.problem import Problem
-from pairing.autopair.reading import problem_for
+from pairing.autopair.reading import held_back_by_paired_before, problem_for
 from pairing.autopair.solver import Solution, solve, unpaired_reasons
 from pairing.models import (
     AutoPairProposal,
@@ -129,6 +129,9 @@ def _execute(run: AutoPairRun) -> None:
     _progress(run.pk, 75, "Writing the proposals")
     reasons = unpaired_reasons(problem, solution, options.objective)
     totals = _totals(problem, solution, reasons)
+    totals["paired_before_only"] = held_back_by_paired_before(
+        run.program, options, problem, reasons
+    )
     with transaction.atomic():
         locked = AutoPairRun.objects.select_for_update().get(pk=run.pk)
         if locked.status != RunStatus.RUNNING:

@@ -1,7 +1,7 @@
 """Reads for the auto-pair pages: runs, the staged proposals, mentors to swap in."""
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Subquery, Window
 
 from pairing import matching, seats
 from pairing.autopair.options import Options
@@ -55,14 +55,26 @@ def _earlier_pairings(run: AutoPairRun) -> QuerySet[Pairing]:
     )
 
 
+# A mentor given this many mentees or more is pointed out in the review.
+MANY_MENTEES = 3
+MANY_MENTEES_NAMED = 5
+# A proposal scoring below this is pointed out, and the list can show only those.
+LOW_SCORE = 20.0
+
+
 def proposal_summary(run: AutoPairRun) -> dict:
-    """Live figures of a staged run (the admin may have removed or swapped pairs)."""
+    """Live figures of a staged run (the admin may have removed or swapped pairs).
+
+    Three queries whatever the run's size: the proposals' figures, the
+    unpaired mentees per reason, and the mentors given MANY_MENTEES or more.
+    """
     figures = run.proposals.aggregate(
         pairs=Count("id"),
         average=Avg("score"),
         swapped=Count("id", filter=Q(swapped=True)),
         preferences=Count("id", filter=Q(preference_rank__isnull=False)),
         paired_before=Count("id", filter=Exists(_earlier_pairings(run))),
+        low=Count("id", filter=Q(score__lt=LOW_SCORE)),
     )
     by_reason = dict(
         run.unpaired.order_by().values("reason").annotate(c=Count("id")).values_list("reason", "c")
@@ -73,7 +85,32 @@ def proposal_summary(run: AutoPairRun) -> dict:
         for value, label in AutoPairUnpaired.Reason.choices
         if by_reason.get(value)
     ]
+    figures["busy_mentors"], figures["busy_count"] = _busy_mentors(run)
+    figures["busy_more"] = figures["busy_count"] - len(figures["busy_mentors"])
     return figures
+
+
+def _busy_mentors(run: AutoPairRun) -> tuple[list[dict], int]:
+    """The mentors given MANY_MENTEES or more (most first, at most MANY_MENTEES_NAMED)
+    and how many there are, in one query (a window counts the groups)."""
+    rows = list(
+        run.proposals.order_by()
+        .values("mentor_id", "mentor__first_name", "mentor__last_name", "mentor__capacity")
+        .annotate(mentees=Count("id"), busy=Window(Count("*")))
+        .filter(mentees__gte=MANY_MENTEES)
+        .order_by("-mentees", "mentor__last_name", "mentor__first_name", "mentor_id")[
+            :MANY_MENTEES_NAMED
+        ]
+    )
+    named = [
+        {
+            "name": f"{row['mentor__first_name']} {row['mentor__last_name']}".strip(),
+            "mentees": row["mentees"],
+            "capacity": row["mentor__capacity"],
+        }
+        for row in rows
+    ]
+    return named, (rows[0]["busy"] if rows else 0)
 
 
 def proposals_page(
@@ -91,9 +128,6 @@ def proposals_page(
         qs = qs.filter(score__lt=LOW_SCORE)
     qs = qs.order_by(*SORTS.get(sort, SORTS["-score"]))
     return Paginator(qs, PER_PAGE).get_page(page_number)
-
-
-LOW_SCORE = 20.0
 
 
 def unpaired_page(run: AutoPairRun, *, reason: str = "", query: str = "", page_number=None) -> Page:

@@ -97,6 +97,7 @@ def autopair_run(request: HttpRequest, program: Program, run_id: int) -> HttpRes
         "reasons": AutoPairUnpaired.Reason.choices,
         "low": request.GET.get("low") == "1",
         "low_score": autopair_selectors.LOW_SCORE,
+        "many_mentees": autopair_selectors.MANY_MENTEES,
     }
     if run.status in (AutoPairRun.Status.STAGED,):
         context["summary"] = autopair_selectors.proposal_summary(run)

@@ -45,7 +45,7 @@ def test_admin_runs_auto_pair_reviews_swaps_and_confirms(page, live_server, prog
     # Tasks run in-process here, so the run is staged by the time the page loads.
     page.get_by_role("heading", name="Auto-pair run: Ready for review").wait_for()
     figures = page.locator("#autopair-figures")
-    assert "4" in figures.get_by_text("Pairs proposed").locator("..").inner_text()
+    assert "4 of 4" in figures.get_by_text("Mentees given a mentor").locator("..").inner_text()
     assert page.locator("#autopair-results tbody tr").count() == 4
 
     # Remove one proposal: that mentee moves to the unpaired list.
@@ -73,3 +73,54 @@ def test_admin_runs_auto_pair_reviews_swaps_and_confirms(page, live_server, prog
     pat = Participant.objects.get(program=program, first_name="Pat")
     [to_pat] = emails.filter(to_email=pat.email)
     assert to_pat.kind == "assignments" and to_pat.body_text.count("/s/") == 2
+
+
+def _beside(page, control_id: str) -> None:
+    """The control sits on its label's line, before it: their boxes overlap vertically
+    and the control ends where the label begins (or before)."""
+    control = page.locator(f"#{control_id}").bounding_box()
+    label = page.locator(f"label[for='{control_id}']").bounding_box()
+    assert control and label, control_id
+    overlap = min(control["y"] + control["height"], label["y"] + label["height"]) - max(
+        control["y"], label["y"]
+    )
+    assert overlap > 0, (control_id, control, label)
+    assert control["x"] + control["width"] <= label["x"], (control_id, control, label)
+
+
+@pytest.mark.parametrize("device", ["page", "phone_page"])
+def test_form_controls_sit_beside_their_labels(request, device, live_server, program, admin):
+    page = request.getfixturevalue(device)
+    login(page, live_server, admin)
+    page.goto(f"{live_server.url}/programs/{program.pk}/pairing/auto-pair/")
+    form = page.locator("form.card")
+    radios = form.locator("input[type=radio]")
+    checkboxes = form.locator("input[type=checkbox]")
+    assert radios.count() == 2 and checkboxes.count() == 5
+    for box in (*radios.all(), *checkboxes.all()):
+        _beside(page, box.get_attribute("id"))
+    # The groups are titled, not framed in the browser's grey box.
+    for style in form.locator("fieldset").evaluate_all(
+        "els => els.map(el => getComputedStyle(el).borderTopStyle)"
+    ):
+        assert style == "none"
+    assert_no_horizontal_scroll(page)
+
+    # The review's filter checkbox, and pairing by hand, whose label comes first in the markup.
+    page.get_by_role("button", name="Run auto-pair").click()
+    page.get_by_role("heading", name="Auto-pair run: Ready for review").wait_for()
+    _beside(page, "autopair-low")
+    page.goto(f"{live_server.url}/programs/{program.pk}/requests/pair/")
+    _beside(page, "id_anyway")
+
+
+def test_the_solver_figures_open_on_request(page, live_server, program, admin):
+    login(page, live_server, admin)
+    page.goto(f"{live_server.url}/programs/{program.pk}/pairing/auto-pair/")
+    page.get_by_role("button", name="Run auto-pair").click()
+    page.get_by_role("heading", name="Auto-pair run: Ready for review").wait_for()
+    assert page.get_by_role("heading", name="Worth a look").is_visible()
+    solver = page.get_by_text("Proven optimal over every allowed pair")
+    assert not solver.is_visible()
+    page.get_by_text("How this was computed").click()
+    solver.wait_for()

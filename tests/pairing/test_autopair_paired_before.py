@@ -170,12 +170,12 @@ def test_the_review_marks_a_proposal_between_people_paired_before(
 def test_the_review_page_marks_paired_before_at_the_same_query_count(
     program, org_admin, org_admin_client, django_assert_num_queries
 ):
-    """tests/pairing/test_autopair.py pins this page at 12 queries; marks add none."""
+    """tests/pairing/test_autopair.py pins this page at 13 queries; marks add none."""
     run = staged_run(program, org_admin, 120, 4)
     for proposal in run.proposals.order_by("id")[:60]:
         _ended(program, proposal.mentee, proposal.mentor)
 
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         response = org_admin_client.get(_run_url(run))
 
     assert response.status_code == 200
@@ -293,7 +293,11 @@ def test_the_run_form_stores_both_options(
     assert response.status_code == 302
     assert run.options["waitlist_only"] is True and run.options["allow_paired_before"] is True
     page = org_admin_client.get(response.url).content.decode()
-    assert "Only mentees on the waitlist." in page and "Waitlisted mentees considered" in page
+    assert (
+        "Only mentees on the waitlist." in page
+        and "<dd>1 waitlisted mentee; 1 mentor with free seats" in page
+    )
+    assert "<strong>1 of 1</strong> waitlisted mentee gets a mentor" in page
 
 
 def test_the_waitlist_link_is_for_the_programs_admins_only(
