@@ -297,7 +297,7 @@ def test_the_run_form_stores_both_options(
         "Only mentees on the waitlist." in page
         and "<dd>1 waitlisted mentee; 1 mentor with free seats" in page
     )
-    assert "<strong>1 of 1</strong> waitlisted mentee gets a mentor" in page
+    assert "<strong>1 of 1</strong> waitlisted mentee would get a mentor" in page
 
 
 def test_the_waitlist_link_is_for_the_programs_admins_only(
