@@ -1,0 +1,247 @@
+"""Every participant page passes axe-core at phone and desktop width (issue #18, point 7).
+
+Participant pages are the ones mentees, mentors and people registering open
+without a login: templates/participant_base.html and every template that
+extends it. Each is opened in each of its states (the preference form open,
+with errors, with a pending request, paired, on the waitlist, with no mentor
+free, paused, admin-led; a request to approve, to decline, already decided;
+the session form; registration's form, errors, email sent, confirm, closed,
+limited; the neutral and rate-limited pages), at 390x844 and 1280x900, and
+none may have a "serious" or "critical" axe finding (WCAG 2.0/2.1 A and AA,
+2.2 AA: the tags tests/support/browser.py runs).
+
+The audited harness also runs axe on every load; this module names each page
+and state, so a failure says which one and why, and no state goes unvisited
+because no flow test happens to pass through it.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from pairing.models import MentorRequest
+from pairing.services import request_approve, request_decline
+from pairing_admin.mail.links import Purpose, link_create
+from programs.models import Program
+from tests import factories
+from tests.programs import registering
+from tests.support.browser import FAILING_IMPACTS, PHONE, run_axe
+
+SCREENS = {
+    "phone": PHONE,
+    "desktop": {"viewport": {"width": 1280, "height": 900}},
+}
+
+
+@pytest.fixture(params=list(SCREENS))
+def screen(request, new_page):
+    return new_page(**SCREENS[request.param])
+
+
+def _in_days(days: int):
+    return timezone.now() + timedelta(days=days)
+
+
+def _link(purpose: str, person, object_id: int | None = None):
+    return link_create(
+        purpose=purpose, participant=person, object_id=object_id, expires_at=_in_days(5)
+    )
+
+
+def _p(mentee) -> str:
+    return reverse("pairing:preferences", kwargs={"token": factories.preferences_link(mentee)})
+
+
+def _waitlist(mentee) -> str:
+    return reverse("pairing:waitlist_join", kwargs={"token": factories.preferences_link(mentee)})
+
+
+def _r(purpose: str, mentor_request) -> str:
+    _, raw = _link(purpose, mentor_request.mentor, mentor_request.pk)
+    return reverse("pairing:request_link", kwargs={"token": raw})
+
+
+def _decided(purpose: str, mentor_request) -> str:
+    """The link the mentor used to approve or decline, as they would reopen it."""
+    link, raw = _link(purpose, mentor_request.mentor, mentor_request.pk)
+    if purpose == Purpose.APPROVE:
+        request_approve(request_id=mentor_request.pk, link=link)
+    else:
+        request_decline(request_id=mentor_request.pk, message="Not this term, sorry.", link=link)
+    return reverse("pairing:request_link", kwargs={"token": raw})
+
+
+class Checker:
+    """Opens participant pages and keeps every serious or critical axe finding."""
+
+    def __init__(self, page):
+        self.page = page
+        self.findings: list[str] = []
+        self.checked: list[str] = []
+
+    def goto(self, state: str, url: str, *, expect: str) -> None:
+        self.page.goto(url)
+        self.check(state, expect=expect)
+
+    def check(self, state: str, *, expect: str) -> None:
+        """Axe on the page as it is now; `expect` is text the state must show."""
+        self.page.wait_for_load_state()
+        self.page.get_by_text(expect).first.wait_for()
+        self.checked.append(state)
+        for v in run_axe(self.page):
+            if v["impact"] in FAILING_IMPACTS:
+                targets = ", ".join(n["target"] for n in v["nodes"]) or "(page)"
+                self.findings.append(
+                    f"{state} ({self.page.url}): {v['id']} [{v['impact']}] {v['help']}; "
+                    f"targets: {targets}"
+                )
+
+    def assert_clean(self) -> None:
+        findings = "\n  ".join(self.findings)
+        assert not findings, f"axe found serious or critical problems:\n  {findings}"
+
+    def submit(self, name: str) -> None:
+        """Press a form's button once the page's own axe run has reported (see
+        test_request_flow: the harness holds the navigation until it has)."""
+        self.page.evaluate("window.__e2eAxeOnLoad")
+        self.page.get_by_role("button", name=name).click()
+
+
+@pytest.fixture
+def open_program():
+    """User-led with approval, waitlist on: the program most states live in."""
+    return factories.ProgramFactory(
+        name="Spring mentoring",
+        pairing_enabled=True,
+        pairing_process=Program.Process.USER_LED_APPROVAL,
+        waitlist_enabled=True,
+    )
+
+
+def test_mentee_pages_in_every_state(screen, live_server, open_program):
+    program = open_program
+    farah = factories.MentorFactory(
+        program=program, first_name="Farah", skills=["Design"], title="Design lead"
+    )
+    sam = factories.MentorFactory(program=program, first_name="Sam", skills=["Leadership"])
+    choosing = factories.ParticipantFactory(program=program, first_name="Mia")
+    factories.MentorRequestFactory(
+        program=program,
+        mentee=choosing,
+        mentor=sam,
+        status=MentorRequest.Status.DECLINED,
+        decided_at=timezone.now(),
+        decline_message="I'm on leave this term, sorry!",
+    )
+    pending = factories.MentorRequestFactory(program=program, mentor=farah).mentee
+    paired = factories.PairingFactory(program=program, mentor=sam).mentee
+    entry = factories.WaitlistEntryFactory(program=program)
+    entry.wanted_mentors.add(farah)
+    waiting = entry.mentee
+
+    full = factories.ProgramFactory(
+        pairing_enabled=True, waitlist_enabled=True, default_mentor_capacity=1
+    )
+    factories.mentor_with_pairings(full, 1, capacity=1)
+    no_room = factories.ParticipantFactory(program=full)
+    paused = factories.ParticipantFactory(program=factories.ProgramFactory(pairing_enabled=False))
+    admin_led = factories.ParticipantFactory(
+        program=factories.ProgramFactory(
+            pairing_enabled=True, pairing_process=Program.Process.ADMIN_LED
+        )
+    )
+
+    check = Checker(screen)
+    check.goto("preferences: open, after a decline", _p(choosing), expect="Find mentors")
+    check.submit("Send my request")  # nothing ranked
+    check.check("preferences: form with errors", expect="Choose at least one mentor.")
+    check.goto("preferences: request pending", _p(pending), expect="Your request is with")
+    check.goto("preferences: paired", _p(paired), expect="You're paired with")
+    check.goto("preferences: on the waitlist", _p(waiting), expect="You're on the waitlist")
+    check.goto("preferences: no mentor has room", _p(no_room), expect="No mentor has room")
+    check.goto("preferences: pairing paused", _p(paused), expect="Pairing is paused")
+    check.goto("preferences: admin-led", _p(admin_led), expect="your program team pairs")
+    check.goto("waitlist: join", _waitlist(choosing), expect="Mentors you'd wait for")
+    check.goto("waitlist: already on it", _waitlist(waiting), expect="already on the waitlist")
+    check.goto("waitlist: closed", _waitlist(paused), expect="no waitlist open")
+    check.goto(
+        "neutral page",
+        reverse("pairing:preferences", kwargs={"token": "not-a-token"}),
+        expect="This link can't be used",
+    )
+
+    check.assert_clean()
+
+
+def test_mentor_and_session_pages_in_every_state(screen, live_server, open_program, settings):
+    program = open_program
+    to_approve = factories.MentorRequestFactory(program=program, note="I'd love to learn design.")
+    to_decline = factories.MentorRequestFactory(program=program)
+    approved_url = _decided(Purpose.APPROVE, factories.MentorRequestFactory(program=program))
+    declined_url = _decided(Purpose.DECLINE, factories.MentorRequestFactory(program=program))
+    closed = factories.MentorRequestFactory(
+        program=program, status=MentorRequest.Status.CLOSED, decided_at=timezone.now()
+    )
+    pairing = factories.PairingFactory(program=program)
+    factories.MentoringSessionFactory(pairing=pairing)
+    _, raw = _link(Purpose.SESSION, pairing.mentee, pairing.pk)
+    session_url = reverse("pairing:session_link", kwargs={"token": raw})
+
+    check = Checker(screen)
+    check.goto("request: approve", _r(Purpose.APPROVE, to_approve), expect="Approve and pair us")
+    check.goto("request: decline", _r(Purpose.DECLINE, to_decline), expect="Decline the request")
+    check.goto("request: approved by you", approved_url, expect="You're paired with")
+    check.goto("request: declined by you", declined_url, expect="Request declined")
+    check.goto("request: closed", _r(Purpose.APPROVE, closed), expect="This request is closed")
+    check.goto("session: form and past sessions", session_url, expect="Sessions so far")
+    screen.get_by_label("Date").fill(f"{timezone.localdate().year + 2}-01-01")
+    check.submit("Log session")
+    check.check("session: form with errors", expect="Pick a date within the next six months.")
+    check.goto("session: logged", session_url + "?logged=1", expect="your session is logged")
+
+    settings.TOKEN_PAGE_RATE_LIMIT = 0  # last: every token page now answers "too many"
+    check.goto("rate limited", session_url, expect="Too many attempts")
+
+    check.assert_clean()
+
+
+def test_registration_pages_in_every_state(screen, live_server, open_program, settings):
+    program = open_program
+    closed = factories.ProgramFactory(registration_open=False)
+
+    check = Checker(screen)
+    check.goto("register: form", registering.register_url(program), expect="Join Spring")
+    check.submit("Register")  # nothing filled in
+    check.check("register: form with errors", expect="Please correct the errors below.")
+    screen.get_by_role("radio", name="Mentee").check()
+    screen.get_by_label("First name").fill("Zoe")
+    screen.get_by_label("Last name").fill("Zed")
+    screen.get_by_label("Work email").fill("zoe@example.org")
+    check.submit("Register")
+    check.check("register: check your email", expect="Check your email")
+    confirm_url = registering.confirm_url(
+        program, registering.emailed_code(program, "zoe@example.org")
+    )
+    check.goto("register: confirm", confirm_url, expect="Confirm your registration")
+    check.submit("Confirm")
+    check.check("register: registered", expect="You're registered")
+    check.goto("register: link used", confirm_url, expect="already been used")
+    check.goto(
+        "register: unknown link",
+        registering.confirm_url(program, "not-a-code"),
+        expect="We don't know this link",
+    )
+    check.goto("register: closed", registering.register_url(closed), expect="is closed")
+
+    settings.REGISTRATION_RATE_LIMIT = 0
+    check.goto("register: form again", registering.register_url(program), expect="Join Spring")
+    screen.get_by_role("radio", name="Mentor").check()
+    screen.get_by_label("First name").fill("Yan")
+    screen.get_by_label("Last name").fill("Yu")
+    screen.get_by_label("Work email").fill("yan@example.org")
+    check.submit("Register")
+    check.check("register: limited", expect="Please try again later")
+
+    check.assert_clean()
