@@ -13,21 +13,30 @@ none may have a "serious" or "critical" axe finding (WCAG 2.0/2.1 A and AA,
 The audited harness also runs axe on every load; this module names each page
 and state, so a failure says which one and why, and no state goes unvisited
 because no flow test happens to pass through it.
+
+Then the flows by keyboard alone: a mentee ranks two mentors and sends the
+request, the mentor approves it from the emailed Approve link; a mentor
+declines from the Decline link with a message. Every Tab stop must show a
+focus ring at 3:1 or more against what surrounds it.
 """
 
+import re
+import time
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from pairing.models import MentorRequest
-from pairing.services import request_approve, request_decline
+from invitations.services import invitation_send_selected
+from pairing.models import MentorPreference, MentorRequest, Pairing
+from pairing.services import preferences_submit, request_approve, request_decline
 from pairing_admin.mail.links import Purpose, link_create
 from programs.models import Program
 from tests import factories
 from tests.programs import registering
 from tests.support.browser import FAILING_IMPACTS, PHONE, run_axe
+from tests.support.smtp import text_of
 
 SCREENS = {
     "phone": PHONE,
@@ -245,3 +254,165 @@ def test_registration_pages_in_every_state(screen, live_server, open_program, se
     check.check("register: limited", expect="Please try again later")
 
     check.assert_clean()
+
+
+# --- By keyboard alone ---------------------------------------------------------------
+#
+# No clicks, fills or select_option: Tab to each control, arrow keys to pick a
+# choice, type, Space to tick, Enter to press. At every Tab stop the focused
+# element must show a focus ring a sighted keyboard user can see.
+
+LINK = re.compile(r"https?://[^\s<>\"]+")
+MIN_FOCUS_CONTRAST = 3.0  # WCAG 1.4.11: a focus indicator against what is next to it
+
+FOCUS_STYLE = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const opaque = (node) => {
+    for (; node; node = node.parentElement) {
+      const bg = getComputedStyle(node).backgroundColor;
+      if (bg && !bg.endsWith(", 0)") && bg !== "transparent") return bg;
+    }
+    return "rgb(255, 255, 255)";
+  };
+  const style = getComputedStyle(el);
+  return {
+    element: `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""} "${(el.innerText || el.value || "").trim().slice(0, 40)}"`,
+    style: style.outlineStyle, width: parseFloat(style.outlineWidth), color: style.outlineColor,
+    // The ring sits outside the element (outline-offset), on its parent's background.
+    background: opaque(el.parentElement),
+  };
+}"""
+
+
+def _luminance(css_color: str) -> float:
+    channels = [int(float(c)) / 255 for c in re.findall(r"[\d.]+", css_color)[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _assert_focus_visible(page) -> None:
+    focus = page.evaluate(FOCUS_STYLE)
+    if focus is None:
+        return
+    assert focus["style"] != "none" and focus["width"] >= 2, f"no focus ring on {focus}"
+    contrast = _contrast(focus["color"], focus["background"])
+    assert contrast >= MIN_FOCUS_CONTRAST, (
+        f"focus ring of {focus['element']} is {focus['color']} on {focus['background']}: "
+        f"contrast {contrast:.1f}, needs {MIN_FOCUS_CONTRAST}"
+    )
+
+
+def _tab_to(page, locator, max_presses: int = 40) -> None:
+    """Press Tab until `locator` has the focus, checking the focus ring at every stop."""
+    for _ in range(max_presses):
+        page.keyboard.press("Tab")
+        _assert_focus_visible(page)
+        if locator.evaluate("el => el === document.activeElement"):
+            return
+    raise AssertionError(f"{locator} not reached with {max_presses} presses of Tab")
+
+
+def _press_enter_on(page, button) -> None:
+    """Tab to a form's button and press Enter, once the page's own axe run has
+    reported (the harness holds the navigation until then)."""
+    _tab_to(page, button)
+    page.evaluate("window.__e2eAxeOnLoad")
+    page.keyboard.press("Enter")
+
+
+def _links(message, marker: str) -> list[str]:
+    """The paths of the links in an email that contain `marker` ("/p/", "/r/"), in order."""
+    paths = [
+        "/" + url.split("://", 1)[1].split("/", 1)[1]
+        for url in LINK.findall(text_of(message))
+        if marker in url
+    ]
+    assert paths, f"no {marker} link in: {text_of(message)}"
+    return paths
+
+
+def _email_to(smtp, person, subject: str):
+    """The email to this person whose subject starts with `subject` (tasks run eagerly)."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        found = [m for m in smtp.to(person.email) if str(m["Subject"]).startswith(subject)]
+        if found:
+            return found[-1]
+        time.sleep(0.05)
+    subjects = [str(m["Subject"]) for m in smtp.to(person.email)]
+    raise AssertionError(f"no email to {person.email} starting {subject!r}; got {subjects}")
+
+
+@pytest.fixture
+def keyboard_page(new_page):
+    return new_page(**SCREENS["desktop"])
+
+
+def test_mentee_ranks_and_mentor_approves_by_keyboard(
+    keyboard_page, live_server, smtp_server, open_program
+):
+    page = keyboard_page
+    page.set_default_timeout(30_000)  # each POST sends its emails before it answers
+    program = open_program
+    farah = factories.MentorFactory(program=program, first_name="Farah", skills=["Design"])
+    sam = factories.MentorFactory(program=program, first_name="Sam")
+    mentee = factories.ParticipantFactory(program=program, first_name="Mia")
+    admin = factories.MembershipFactory(organization=program.organization).user
+    invitation_send_selected(program=program, user=admin, mentee_ids=[mentee.pk], expected=1)
+
+    page.goto(_links(_email_to(smtp_server, mentee, ""), "/p/")[0])
+    for mentor, presses in ((farah, 1), (sam, 2)):
+        choice = page.get_by_label(f"Your choice for {mentor.full_name}")
+        _tab_to(page, choice)
+        for _ in range(presses):  # "Not chosen" -> "1st choice" -> "2nd choice"
+            page.keyboard.press("ArrowDown")
+    _tab_to(page, page.get_by_label("A note to your mentor"))
+    page.keyboard.type("I'd love to grow as a design lead.")
+    _press_enter_on(page, page.get_by_role("button", name="Send my request"))
+    page.get_by_text(f"Your request is with {farah.full_name}").wait_for()
+
+    ranked = MentorPreference.objects.filter(mentee=mentee).order_by("rank")
+    assert [p.mentor_id for p in ranked] == [farah.pk, sam.pk]
+    request = MentorRequest.objects.get(mentee=mentee)
+    assert (request.mentor, request.note) == (farah, "I'd love to grow as a design lead.")
+    approve, _decline = _links(_email_to(smtp_server, farah, ""), "/r/")[:2]
+    page.goto(approve)
+    _press_enter_on(page, page.get_by_role("button", name="Approve and pair us"))
+    page.get_by_role("heading", name=f"You're paired with {mentee.full_name}").wait_for()
+    assert Pairing.objects.active().filter(mentee=mentee, mentor=farah).exists()
+
+
+def test_mentor_declines_with_a_message_by_keyboard(
+    keyboard_page, live_server, smtp_server, open_program
+):
+    page = keyboard_page
+    page.set_default_timeout(30_000)
+    program = open_program
+    mentor = factories.MentorFactory(program=program, first_name="Farah")
+    mentee = factories.ParticipantFactory(program=program, first_name="Mia")
+    preferences_submit(mentee=mentee, mentor_ids=[mentor.pk])
+
+    _approve, decline = _links(_email_to(smtp_server, mentor, ""), "/r/")[:2]
+    page.goto(decline)
+    _tab_to(page, page.get_by_label("A message to the mentee"))
+    page.keyboard.type("I'm on leave this term, sorry!")
+    unavailable = page.get_by_label("I'm unavailable for now")
+    _tab_to(page, unavailable)
+    page.keyboard.press("Space")
+    assert unavailable.is_checked()
+    _press_enter_on(page, page.get_by_role("button", name="Decline the request"))
+    page.get_by_role("heading", name="Request declined").wait_for()
+
+    request = MentorRequest.objects.get(mentee=mentee)
+    assert (request.status, request.decline_message) == (
+        MentorRequest.Status.DECLINED,
+        "I'm on leave this term, sorry!",
+    )
+    mentor.refresh_from_db()
+    assert not mentor.accepting_requests
