@@ -17,9 +17,8 @@ because no flow test happens to pass through it.
 
 Then the flows by keyboard alone: a mentee ranks two mentors and sends the
 request, the mentor skips to the content and approves it from the emailed
-Approve link; a mentor
-declines from the Decline link with a message. Every Tab stop must show a
-focus ring at 3:1 or more against what surrounds it.
+Approve link; a mentor declines from the Decline link with a message. Every
+Tab stop must show a focus ring at 3:1 or more against what surrounds it.
 """
 
 import re
