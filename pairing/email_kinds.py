@@ -23,6 +23,7 @@ class EmailKind(models.TextChoices):
     ASSIGNMENTS = "assignments", "Mentorship Assignments (several at once)"
     PAIRING_ENDED = "pairing_ended", "Pairing ended"
     PAIRINGS_ENDED = "pairings_ended", "Pairings ended (several at once)"
+    HOME_LINK = "home_link", "Link to the personal page"
 
 
 VARIABLES: dict[str, dict[str, str]] = {
@@ -291,3 +292,22 @@ DEFAULTS: dict[str, Template] = {
         ),
     ),
 }
+
+
+# --- The personal page ("My mentoring"): a fresh link asked for by email ---------------
+
+VARIABLES[EmailKind.HOME_LINK] = {**COMMON, "home_link": "Link to the person's own page"}
+REQUIRED[EmailKind.HOME_LINK] = ("home_link",)
+DEFAULTS[EmailKind.HOME_LINK] = Template(
+    subject="Your link to My mentoring in {{ program_name }}",
+    text=(
+        "Hi {{ first_name }},\n\n"
+        "Here is your link to My mentoring in {{ program_name }}: your requests, your "
+        "pairings and your profile, in one place. It works for 30 days; you can ask for a "
+        "new one whenever you like.\n\n"
+        "{{ home_link }}\n\n"
+        "If you didn't ask for it, you can ignore this email: nothing changes until you "
+        "open the link and choose to.\n\n"
+        "{{ organization_name }}"
+    ),
+)

@@ -2,6 +2,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
 from pairing import health as monitor_health
 from pairing.autopair import MAX_PREFERENCE_BONUS, Options
@@ -10,7 +11,8 @@ from pairing.services import ending, sessions
 from pairing.services.decisions import MESSAGE_MAX
 from pairing.services.requests import NOTE_MAX
 from pairing_admin.lib.params import search_text
-from pairing_admin.lib.text import multi_line
+from pairing_admin.lib.text import multi_line, one_line
+from programs.forms import TagsField
 from programs.models import Participant, Program
 
 ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
@@ -254,3 +256,88 @@ class AddForm(forms.Form):
     def __init__(self, *args, program: Program, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["mentee"].queryset = Participant.objects.mentees().filter(program=program)
+
+
+# --- The personal page ("My mentoring") ------------------------------------------------
+
+
+class HomeLinkForm(forms.Form):
+    email = forms.EmailField(
+        label=gettext_lazy("Your email address"),
+        max_length=254,
+        error_messages={"required": gettext_lazy("Enter your email address.")},
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email"}),
+    )
+
+
+class OwnProfileForm(forms.Form):
+    """A person's own profile from their personal page; a mentor's capacity too."""
+
+    department = forms.CharField(label=gettext_lazy("Department"), required=False, max_length=120)
+    location = forms.CharField(label=gettext_lazy("Location"), required=False, max_length=120)
+    skills = TagsField(
+        label=gettext_lazy("Skills"),
+        required=False,
+        help_text=gettext_lazy("Separate with commas."),
+    )
+    interests = TagsField(
+        label=gettext_lazy("Interests"),
+        required=False,
+        help_text=gettext_lazy("Separate with commas."),
+    )
+    goals = TagsField(
+        label=gettext_lazy("Goals"), required=False, help_text=gettext_lazy("Separate with commas.")
+    )
+    bio = forms.CharField(
+        label=gettext_lazy("About you"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 5, "maxlength": 2000}),
+    )
+    capacity = forms.IntegerField(
+        label=gettext_lazy("How many mentees you can take at once"),
+        min_value=0,
+        max_value=50,
+        error_messages={
+            "required": gettext_lazy("Enter a number from 0 to 50."),
+            "min_value": gettext_lazy("Enter a number from 0 to 50."),
+            "max_value": gettext_lazy("Enter a number from 0 to 50."),
+        },
+    )
+
+    def __init__(self, *args, mentor: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not mentor:
+            del self.fields["capacity"]
+
+    def clean(self):
+        data = super().clean()
+        for name in ("department", "location"):
+            if name in data:
+                data[name] = one_line(data[name])
+        if "bio" in data:
+            data["bio"] = multi_line(data["bio"])
+        return data
+
+
+class AwayForm(forms.Form):
+    until = forms.DateField(
+        label=gettext_lazy("Unavailable until"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={
+            "required": gettext_lazy("Pick the day you can take requests again."),
+            "invalid": gettext_lazy("Pick a date from the calendar."),
+        },
+    )
+
+
+class OwnDeclineForm(forms.Form):
+    message = forms.CharField(
+        required=False,
+        max_length=MESSAGE_MAX,
+        label=gettext_lazy("A message to the mentee"),
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": MESSAGE_MAX}),
+    )
+
+    def clean_message(self) -> str:
+        return multi_line(self.cleaned_data["message"])

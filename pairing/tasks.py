@@ -55,3 +55,20 @@ def autopair_execute_task(run_id: int) -> None:
     from pairing.autopair import autopair_execute
 
     autopair_execute(run_id=run_id)
+
+
+@shared_task(acks_late=True, soft_time_limit=100, time_limit=120)
+def resume_unavailable_mentors() -> int:
+    """Mentors whose "unavailable until" day has come take requests again."""
+    from pairing.services.personal import mentors_resume_due
+
+    return mentors_resume_due()
+
+
+@shared_task(acks_late=True, soft_time_limit=30, time_limit=60, ignore_result=True)
+def send_home_links(email: str) -> int:
+    """Email a fresh personal-page link to each program row of this address (asked for on
+    /me/, which answers the same whether or not the address is known)."""
+    from pairing.services.personal import home_links_send
+
+    return home_links_send(email=email)

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from pairing.views import autopair, links, monitor, requests, tabs, waitlist
+from pairing.views import autopair, links, monitor, personal, requests, tabs, waitlist
 
 app_name = "pairing"
 
@@ -56,6 +56,37 @@ urlpatterns = [
     path("p/<str:token>/waitlist/leave/", links.waitlist_leave, name="waitlist_leave"),
     path("r/<str:token>/", links.request_link, name="request_link"),
     path("s/<str:token>/", links.session_link, name="session_link"),
+    # "My mentoring" from any emailed link's page: a fresh personal-page link (POST).
+    path("p/<str:token>/me/", links.me_from_link, name="me_from_preferences"),
+    path("r/<str:token>/me/", links.me_from_link, name="me_from_request"),
+    path("s/<str:token>/me/", links.me_from_link, name="me_from_session"),
+    # The personal page ("My mentoring") and its actions, each a POST of its own.
+    path("me/", personal.me_ask, name="me_ask"),
+    path("me/<str:token>/", personal.me, name="me"),
+    path("me/<str:token>/profile/", personal.me_profile, name="me_profile"),
+    path("me/<str:token>/away/", personal.me_away, name="me_away"),
+    path("me/<str:token>/back/", personal.me_back, name="me_back"),
+    path("me/<str:token>/choose/", personal.me_choose, name="me_choose"),
+    path(
+        "me/<str:token>/requests/<int:request_id>/approve/",
+        personal.me_approve,
+        name="me_approve",
+    ),
+    path(
+        "me/<str:token>/requests/<int:request_id>/decline/",
+        personal.me_decline,
+        name="me_decline",
+    ),
+    path(
+        "me/<str:token>/requests/<int:request_id>/withdraw/",
+        personal.me_withdraw,
+        name="me_withdraw",
+    ),
+    path(
+        "me/<str:token>/pairings/<int:pairing_id>/session/",
+        personal.me_session,
+        name="me_session",
+    ),
 ]
 
 # The Requests page: pairing_admin/urls.py mounts it at programs/<int:program_id>/requests/.

@@ -308,6 +308,11 @@ CELERY_BEAT_SCHEDULE = {
     "offer-waitlist-seats": {"task": "pairing.tasks.offer_waitlist_seats", "schedule": 300.0},
     # Upcoming sessions whose day has come count as held (the pairings' kept figures).
     "hold-due-sessions": {"task": "pairing.tasks.hold_due_sessions", "schedule": 300.0},
+    # Mentors "unavailable until" a day that has come (their organization's zone) resume.
+    "resume-unavailable-mentors": {
+        "task": "pairing.tasks.resume_unavailable_mentors",
+        "schedule": 900.0,
+    },
     # Unconfirmed self-registrations: what people typed is not kept for ever.
     "forget-pending-registrations": {
         "task": "programs.tasks.forget_pending_registrations",

@@ -29,11 +29,16 @@ from programs.services import lock_participants
 MESSAGE_MAX = 1000
 
 
-def _check_link(link: AccessLink | None, request: MentorRequest, purpose: str) -> None:
+# Either of a request's two emailed links may decide it: its page offers the other choice
+# too ("Decline instead"), and only an explicit POST from the page acts (docs/security.md).
+REQUEST_LINKS = (Purpose.APPROVE, Purpose.DECLINE)
+
+
+def _check_link(link: AccessLink | None, request: MentorRequest) -> None:
     if link is None:
         return
     if (
-        link.purpose != purpose
+        link.purpose not in REQUEST_LINKS
         or link.object_id != request.pk
         or link.participant_id != request.mentor_id
     ):
@@ -49,7 +54,7 @@ def request_approve(*, request_id: int, link: AccessLink | None = None, user=Non
     mentor_id = ids[0]
     mentor = lock_participants(ids)[mentor_id]  # and the mentee's row
     request = _reload(request_id)
-    _check_link(link, request, Purpose.APPROVE)
+    _check_link(link, request)
     now = timezone.now()
     _refuse_unless_live(request, now)
     if mentor.role != Participant.Role.MENTOR:
@@ -114,7 +119,7 @@ def request_decline(
         raise DomainError("There is no such request.")
     lock_participants([mentor_id])
     request = _reload(request_id)
-    _check_link(link, request, Purpose.DECLINE)
+    _check_link(link, request)
     now = timezone.now()
     _refuse_unless_live(request, now)
     if not _settle(

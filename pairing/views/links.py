@@ -13,6 +13,8 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -22,6 +24,7 @@ from pairing.drafts import mentee_profile_text
 from pairing.forms import DeclineForm, PreferenceForm, SessionForm, ordinal
 from pairing.health import local_today
 from pairing.models import MentoringSession, MentorRequest, Pairing, WaitlistEntry
+from pairing.services.personal import home_link
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.params import search_text
 from pairing_admin.lib.ratelimit import token_page_allowed
@@ -78,6 +81,7 @@ def _preference_page(request, token, link, *, form=None, error="", status=200) -
     state = request_selectors.mentee_state(mentee)
     context = {
         "token": token,
+        "me_from": reverse("pairing:me_from_preferences", kwargs={"token": token}),
         "mentee": mentee,
         "program": program,
         "state": state,
@@ -277,6 +281,7 @@ def waitlist_page(request: HttpRequest, token: str) -> HttpResponse:
         "pairing/waitlist_join.html",
         {
             "token": token,
+            "me_from": reverse("pairing:me_from_preferences", kwargs={"token": token}),
             "mentee": mentee,
             "program": program,
             "error": error,
@@ -305,25 +310,33 @@ def waitlist_leave(request: HttpRequest, token: str) -> HttpResponse:
 # --- Mentor: Approve / Decline -------------------------------------------------------
 
 
-def _decided_page(request, mentor_request: MentorRequest, *, you_did: bool) -> HttpResponse:
+def _decided_page(request, token, mentor_request: MentorRequest, *, you_did: bool) -> HttpResponse:
     zone = mentor_request.program.organization.timezone
-    return render(
-        request,
-        "pairing/request_decided.html",
-        {
-            "mentor_request": mentor_request,
-            "when": deadline_label(mentor_request.decided_at, zone)
-            if mentor_request.decided_at
-            else "",
-            "you_did": you_did,
-        },
-    )
+    with translation.override(mentor_request.program.language):
+        return render(
+            request,
+            "pairing/request_decided.html",
+            {
+                "mentor_request": mentor_request,
+                "program": mentor_request.program,
+                "when": deadline_label(mentor_request.decided_at, zone)
+                if mentor_request.decided_at
+                else "",
+                "you_did": you_did,
+                "me_from": reverse("pairing:me_from_request", kwargs={"token": token}),
+            },
+        )
+
+
+CHOICES = {"approve": Purpose.APPROVE, "decline": Purpose.DECLINE}
 
 
 @csrf_exempt
 @token_page
 @rate_limited
 def request_link(request: HttpRequest, token: str) -> HttpResponse:
+    """A request's Approve or Decline link: both open this page, which offers both choices
+    (the link's own first). Only the POST of one of its buttons decides (docs/security.md)."""
     if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
     resolved = link_resolve(token)
@@ -342,13 +355,14 @@ def request_link(request: HttpRequest, token: str) -> HttpResponse:
     if mentor_request is None:
         return _neutral(request)
     if resolved.problem == "used" or mentor_request.status != MentorRequest.Status.PENDING:
-        return _decided_page(request, mentor_request, you_did=resolved.problem == "used")
-    approve = link.purpose == Purpose.APPROVE
-    form = DeclineForm(request.POST or None) if not approve else None
+        return _decided_page(request, token, mentor_request, you_did=resolved.problem == "used")
+    # A POST without a choice (a form from before both were offered) does what its link says.
+    choice = CHOICES.get(request.POST.get("choice", ""), link.purpose)
+    form = DeclineForm(request.POST if choice == Purpose.DECLINE else None)
     error = ""
     if request.method == "POST":
         try:
-            if approve:
+            if choice == Purpose.APPROVE:
                 services.request_approve(request_id=mentor_request.pk, link=link)
             elif form.is_valid():
                 services.request_decline(
@@ -358,26 +372,58 @@ def request_link(request: HttpRequest, token: str) -> HttpResponse:
                     link=link,
                 )
             else:
-                error = "Please check the message."
+                error = _("Please check the message.")
         except DomainError as exc:
             error = str(exc)
         if not error:
             return redirect(request.path)
     zone = mentor_request.program.organization.timezone
-    return render(
-        request,
-        "pairing/request_confirm.html",
-        {
-            "mentor_request": mentor_request,
-            "mentee": mentor_request.mentee,
-            "approve": approve,
-            "form": form,
-            "error": error,
-            "deadline": deadline_label(mentor_request.expires_at, zone),
-            "profile": mentee_profile_text(mentor_request.mentee),
-        },
-        status=409 if error else 200,
-    )
+    with translation.override(mentor_request.program.language):
+        return render(
+            request,
+            "pairing/request_confirm.html",
+            {
+                "mentor_request": mentor_request,
+                "program": mentor_request.program,
+                "mentee": mentor_request.mentee,
+                "approve": link.purpose == Purpose.APPROVE,
+                "form": form,
+                "error": error,
+                "deadline": deadline_label(mentor_request.expires_at, zone),
+                "profile": mentee_profile_text(mentor_request.mentee),
+                "me_from": reverse("pairing:me_from_request", kwargs={"token": token}),
+            },
+            status=409 if error else 200,
+        )
+
+
+# --- "My mentoring": from any emailed link's page to the personal page ------------------
+
+# The links whose page offers the "My mentoring" button.
+MINTS_HOME = (Purpose.PREFERENCES, Purpose.APPROVE, Purpose.DECLINE, Purpose.SESSION)
+
+
+@csrf_exempt
+@require_POST
+@token_page
+@rate_limited
+def me_from_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The "My mentoring" button: a fresh HOME link for the person this link belongs to,
+    then their page (303). A link already used (an approval) still opens the page until
+    it expires; it can't act again."""
+    resolved = link_resolve(token)
+    link = resolved.link
+    if (
+        link is None
+        or link.purpose not in MINTS_HOME
+        or resolved.problem not in ("", "used")
+        or link.expires_at <= timezone.now()
+    ):
+        return _neutral(request)
+    raw = home_link(link.participant)
+    response = redirect(reverse("pairing:me", kwargs={"token": raw}))
+    response.status_code = 303
+    return response
 
 
 # --- The "log a session" link ---------------------------------------------------
@@ -435,6 +481,7 @@ def session_link(request: HttpRequest, token: str) -> HttpResponse:
         .only("date", "minutes", "status")[:10]
     )
     context = {
+        "me_from": reverse("pairing:me_from_session", kwargs={"token": token}),
         "program": program,
         "person": person,
         "partner": partner,

@@ -41,6 +41,7 @@ LINK_VIEWS = {
     Purpose.APPROVE: "pairing:request_link",
     Purpose.DECLINE: "pairing:request_link",
     Purpose.SESSION: "pairing:session_link",
+    Purpose.HOME: "pairing:me",
 }
 
 

@@ -33,7 +33,14 @@ COMMON = {
 # in it must stay plain text: a note saying "approve here: https://evil..."
 # must not turn into a link beside our real Approve and Decline links.
 LINK_VARIABLES = frozenset(
-    {"preferences_link", "approve_link", "decline_link", "session_link", "confirm_link"}
+    {
+        "preferences_link",
+        "approve_link",
+        "decline_link",
+        "session_link",
+        "confirm_link",
+        "home_link",
+    }
 )
 # Lists the product writes, mixing participants' names with our own links: in
 # HTML only URLs of this site become links (a name holding another URL stays
