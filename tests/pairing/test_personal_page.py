@@ -1,0 +1,546 @@
+"""My mentoring, the personal page: GET only looks, each action is its own POST with the link
+rules, a fresh link by email answers the same for any address, "unavailable until" pauses
+and resumes by itself; the Approve and Decline pages offer the other choice."""
+
+import html as htmllib
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.test import Client, override_settings
+from django.utils import timezone
+
+from pairing import preference_selectors, services
+from pairing.email_kinds import EmailKind
+from pairing.models import MentoringSession, MentorRequest, Pairing
+from pairing.services import personal
+from pairing_admin.lib import ratelimit
+from pairing_admin.mail.links import Purpose, link_create
+from pairing_admin.mail.models import AccessLink, OutboundEmail
+from programs.models import ActivityEvent, Participant
+from tests import factories
+
+Status = MentorRequest.Status
+ME = re.compile(r"/me/([A-Za-z0-9_-]+)/$")
+
+
+@pytest.fixture
+def live_program(org):
+    return factories.ProgramFactory(organization=org, pairing_enabled=True)
+
+
+@pytest.fixture
+def mentor(live_program):
+    return factories.MentorFactory(program=live_program, capacity=3, skills=["Negotiation"])
+
+
+def _ask(mentor, program, **fields):
+    mentee = factories.ParticipantFactory(program=program, **fields)
+    return services.preferences_submit(mentee=mentee, mentor_ids=[mentor.pk], note="Hello").request
+
+
+def _text(response) -> str:
+    return htmllib.unescape(response.content.decode())
+
+
+def _home(person) -> str:
+    return f"/me/{personal.home_link(person)}/"
+
+
+def _counts() -> dict[str, object]:
+    return {
+        "links": AccessLink.objects.count(),
+        "used": AccessLink.objects.filter(used_at__isnull=False).count(),
+        "emails": OutboundEmail.objects.count(),
+        "requests": list(MentorRequest.objects.order_by("pk").values_list("status", flat=True)),
+        "pairings": Pairing.objects.count(),
+        "sessions": MentoringSession.objects.count(),
+        "people": list(
+            Participant.objects.order_by("pk").values_list(
+                "updated_at", "accepting_requests", "unavailable_until", "capacity"
+            )
+        ),
+        "activity": ActivityEvent.objects.count(),
+    }
+
+
+def _request_links(request) -> dict[str, str]:
+    links = {}
+    for purpose in (Purpose.APPROVE, Purpose.DECLINE):
+        _, raw = link_create(
+            purpose=purpose, participant=request.mentor, expires_at=request.expires_at,
+            object_id=request.pk,
+        )  # fmt: skip
+        links[purpose] = raw
+    return links
+
+
+# --- Looking changes nothing ------------------------------------------------------------
+
+
+def test_get_and_head_of_every_personal_page_change_nothing(live_program, mentor, client):
+    first = _ask(mentor, live_program)
+    _ask(mentor, live_program)
+    factories.PairingFactory(program=live_program, mentor=mentor)
+    mentee_home = _home(first.mentee)
+    home = _home(mentor)
+    before = _counts()
+    for url in (home, home + "profile/", mentee_home, mentee_home + "profile/", "/me/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response["Cache-Control"] == "no-store"
+        assert response["Referrer-Policy"] == "no-referrer"
+        assert client.head(url).status_code == 200
+    assert _counts() == before
+
+
+def test_the_mentor_page_shows_requests_pairings_and_room(live_program, mentor, client):
+    one = _ask(mentor, live_program, first_name="Ada")
+    _ask(mentor, live_program, first_name="Grace")
+    factories.PairingFactory(program=live_program, mentor=mentor)
+    html = _text(client.get(_home(mentor)))
+    assert "My mentoring" in html and "Requests waiting for you" in html
+    assert "Approve Ada" in html and "Approve Grace" in html and "Decline Ada" in html
+    assert f"/requests/{one.pk}/approve/" in html
+    assert "You mentor 1 of up to 3 people." in html
+    assert "Pause new requests" in html
+
+
+def test_a_mentee_page_shows_the_pending_request_with_withdraw(live_program, mentor, client):
+    request = _ask(mentor, live_program)
+    html = _text(client.get(_home(request.mentee)))
+    assert f"Your request to {mentor.full_name} is waiting" in html
+    assert f"/requests/{request.pk}/withdraw/" in html
+    assert "Pause new requests" not in html
+
+
+# --- The link rules ----------------------------------------------------------------------
+
+
+def test_a_home_token_opens_only_the_personal_page(live_program, mentor, client):
+    request = _ask(mentor, live_program)
+    mentor_home = personal.home_link(mentor)
+    mentee_home = personal.home_link(request.mentee)
+    for url in (f"/r/{mentor_home}/", f"/p/{mentee_home}/", f"/s/{mentor_home}/"):
+        assert client.get(url).status_code == 404
+    assert client.post(f"/r/{mentor_home}/", {"choice": "approve"}).status_code == 404
+    assert client.post(f"/p/{mentee_home}/withdraw/", {"request": request.pk}).status_code == 404
+    request.refresh_from_db()
+    assert request.status == Status.PENDING
+
+
+def test_unknown_and_expired_home_tokens_get_the_neutral_page(mentor, client):
+    _link, raw = link_create(
+        purpose=Purpose.HOME, participant=mentor, expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    for url in (f"/me/{raw}/", "/me/not-a-token/", f"/me/{raw}/profile/"):
+        response = client.get(url)
+        assert (
+            response.status_code == 404 and "This link can't be used" in response.content.decode()
+        )
+    assert client.post(f"/me/{raw}/back/").status_code == 404
+
+
+def test_another_persons_request_id_is_refused(live_program, mentor, client):
+    other_mentor = factories.MentorFactory(program=live_program)
+    theirs = _ask(other_mentor, live_program)
+    mine = _ask(mentor, live_program)
+    home = _home(mentor)
+    for action in ("approve", "decline"):
+        response = client.post(f"{home}requests/{theirs.pk}/{action}/")
+        assert response.status_code == 404
+        assert "There is no such request." in response.content.decode()
+    # A mentee may withdraw only their own request.
+    response = client.post(f"{_home(mine.mentee)}requests/{theirs.pk}/withdraw/")
+    assert response.status_code == 409 and "There is no such request." in response.content.decode()
+    theirs.refresh_from_db()
+    assert theirs.status == Status.PENDING and not Pairing.objects.exists()
+
+
+def test_actions_refuse_get(live_program, mentor, client):
+    request = _ask(mentor, live_program)
+    home = _home(mentor)
+    for url in (f"{home}requests/{request.pk}/approve/", f"{home}away/", f"{home}back/"):
+        assert client.get(url).status_code == 405
+    request.refresh_from_db()
+    assert request.status == Status.PENDING
+
+
+# --- Acting from the personal page -----------------------------------------------------------
+
+
+def test_approve_and_decline_from_the_personal_page(live_program, mentor, client):
+    ada = _ask(mentor, live_program, first_name="Ada")
+    grace = _ask(mentor, live_program, first_name="Grace")
+    home = _home(mentor)
+    response = client.post(f"{home}requests/{ada.pk}/approve/")
+    assert response.status_code == 303 and response["Location"] == home
+    html = _text(client.get(home))
+    assert f"You're paired with {ada.mentee.full_name}" in html
+    response = client.post(
+        f"{home}requests/{grace.pk}/decline/", {f"decline-{grace.pk}-message": "Full this term"}
+    )
+    assert response.status_code == 303
+    ada.refresh_from_db()
+    grace.refresh_from_db()
+    assert ada.status == Status.APPROVED and grace.status == Status.DECLINED
+    assert grace.decline_message == "Full this term"
+    # The same outcomes and emails as the emailed links.
+    assert Pairing.objects.get().mentee_id == ada.mentee_id
+    assert OutboundEmail.objects.filter(kind=EmailKind.ASSIGNMENT).count() == 2
+    assert OutboundEmail.objects.filter(kind=EmailKind.REQUEST_DECLINED).count() == 1
+    # Acting twice is refused with words.
+    response = client.post(f"{home}requests/{ada.pk}/approve/")
+    assert response.status_code == 409 and "already approved" in response.content.decode()
+
+
+def test_a_too_long_decline_message_is_refused_with_nothing_written(live_program, mentor, client):
+    request = _ask(mentor, live_program)
+    home = _home(mentor)
+    response = client.post(
+        f"{home}requests/{request.pk}/decline/", {f"decline-{request.pk}-message": "x" * 1001}
+    )
+    assert response.status_code == 400 and "at most 1000 characters" in response.content.decode()
+    request.refresh_from_db()
+    assert request.status == Status.PENDING
+
+
+def test_a_mentee_withdraws_and_chooses_again(live_program, mentor, client):
+    request = _ask(mentor, live_program)
+    home = _home(request.mentee)
+    assert client.post(f"{home}requests/{request.pk}/withdraw/").status_code == 303
+    request.refresh_from_db()
+    assert request.status == Status.WITHDRAWN
+    assert "Choose mentors" in client.get(home).content.decode()
+    response = client.post(f"{home}choose/")
+    assert response.status_code == 303 and response["Location"].startswith("/p/")
+    page = client.get(response["Location"])
+    assert page.status_code == 200 and mentor.full_name in page.content.decode()
+    assert AccessLink.objects.filter(purpose=Purpose.PREFERENCES).count() == 1
+
+
+def test_a_mentor_cannot_open_the_preference_form(mentor, client):
+    response = client.post(f"{_home(mentor)}choose/")
+    assert response.status_code == 409
+    assert not AccessLink.objects.filter(purpose=Purpose.PREFERENCES).exists()
+
+
+def test_log_a_session_from_the_personal_page(live_program, mentor, client):
+    pairing = factories.PairingFactory(program=live_program, mentor=mentor)
+    home = _home(pairing.mentee)
+    today = timezone.localdate()
+    key = f"session-{pairing.pk}"
+    response = client.post(
+        f"{home}pairings/{pairing.pk}/session/",
+        {f"{key}-date": today.isoformat(), f"{key}-minutes": "45", f"{key}-note": ""},
+    )
+    assert response.status_code == 303
+    session = MentoringSession.objects.get()
+    assert session.logged_by_participant_id == pairing.mentee_id and session.minutes == 45
+    response = client.post(
+        f"{home}pairings/{pairing.pk}/session/",
+        {f"{key}-date": today.isoformat(), f"{key}-minutes": "2"},
+    )
+    assert response.status_code == 400 and MentoringSession.objects.count() == 1
+    # Someone else's pairing is refused.
+    other = factories.PairingFactory(program=live_program)
+    response = client.post(
+        f"{home}pairings/{other.pk}/session/",
+        {f"session-{other.pk}-date": today.isoformat(), f"session-{other.pk}-minutes": "45"},
+    )
+    assert response.status_code == 404 and MentoringSession.objects.count() == 1
+
+
+# --- Profile ------------------------------------------------------------------------------
+
+
+def _profile_post(person, **changes) -> dict[str, str]:
+    data = {
+        "department": person.department,
+        "location": person.location,
+        "skills": ", ".join(person.skills),
+        "interests": ", ".join(person.interests),
+        "goals": ", ".join(person.goals),
+        "bio": person.bio,
+    }
+    if person.role == Participant.Role.MENTOR:
+        data["capacity"] = str(person.capacity)
+    data.update(changes)
+    return data
+
+
+def test_a_person_edits_their_profile(live_program, mentor, client):
+    home = _home(mentor)
+    response = client.post(
+        f"{home}profile/",
+        _profile_post(mentor, skills="Negotiation, Public speaking", capacity="4", bio="Hi"),
+    )
+    assert response.status_code == 303
+    mentor.refresh_from_db()
+    assert mentor.skills == ["Negotiation", "Public speaking"]
+    assert mentor.capacity == 4 and mentor.bio == "Hi"
+
+
+def test_capacity_below_the_people_mentored_now_is_refused_with_nothing_saved(live_program, client):
+    mentor = factories.mentor_with_pairings(live_program, 2, capacity=3)
+    home = _home(mentor)
+    response = client.post(f"{home}profile/", _profile_post(mentor, capacity="1", bio="New bio"))
+    html = response.content.decode()
+    assert response.status_code == 409 and 'id="id_capacity_error"' in html
+    mentor.refresh_from_db()
+    assert mentor.capacity == 3 and mentor.bio == ""
+
+
+def test_profile_field_errors_are_shown_by_field(live_program, mentor, client):
+    response = client.post(f"{_home(mentor)}profile/", _profile_post(mentor, capacity="abc"))
+    assert response.status_code == 400
+    assert 'id="id_capacity_error"' in response.content.decode()
+
+
+def test_a_mentee_cannot_set_a_capacity(live_program, client):
+    mentee = factories.ParticipantFactory(program=live_program)
+    response = client.post(f"{_home(mentee)}profile/", _profile_post(mentee, capacity="5"))
+    assert response.status_code == 303
+    mentee.refresh_from_db()
+    assert mentee.capacity == 0
+
+
+# --- Unavailable until ------------------------------------------------------------------------
+
+
+def _offered(mentee, program) -> set[int]:
+    found = preference_selectors.mentor_options(mentee, program)
+    return {m.mentor["pk"] for m in found.matches}
+
+
+def test_unavailable_until_stops_new_requests_and_keeps_pairings(live_program, mentor, client):
+    pairing = factories.PairingFactory(program=live_program, mentor=mentor)
+    waiting = _ask(mentor, live_program)
+    mentee = factories.ParticipantFactory(program=live_program, goals=["Negotiation"])
+    assert mentor.pk in _offered(mentee, live_program)
+    html = _text(client.get(_home(mentor)))
+    assert "Requests already waiting for you close" in html
+    until = timezone.localdate() + timedelta(days=10)
+    response = client.post(f"{_home(mentor)}away/", {"away-until": until.isoformat()})
+    assert response.status_code == 303
+    mentor.refresh_from_db()
+    assert not mentor.accepting_requests and mentor.unavailable_until == until
+    assert mentor.pk not in _offered(mentee, live_program)
+    pairing.refresh_from_db()
+    assert pairing.status == Pairing.Status.ACTIVE
+    # As for "unavailable for now": no mentee waits for someone who is away.
+    waiting.refresh_from_db()
+    assert waiting.status == Status.CLOSED
+    assert OutboundEmail.objects.filter(
+        kind=EmailKind.REQUEST_CLOSED, to_email=waiting.mentee.email
+    ).exists()
+    html = _text(client.get(_home(mentor)))
+    assert "You're unavailable until" in html and "I'm available again" in html
+    assert client.post(f"{_home(mentor)}back/").status_code == 303
+    mentor.refresh_from_db()
+    assert mentor.accepting_requests and mentor.unavailable_until is None
+    assert mentor.pk in _offered(mentee, live_program)
+
+
+@pytest.mark.parametrize("days", [0, -3, 367])
+def test_an_unavailable_date_outside_the_coming_year_is_refused(mentor, client, days):
+    until = timezone.localdate() + timedelta(days=days)
+    response = client.post(f"{_home(mentor)}away/", {"away-until": until.isoformat()})
+    assert response.status_code == 400
+    assert 'id="id_away-until_error"' in response.content.decode()
+    mentor.refresh_from_db()
+    assert mentor.accepting_requests and mentor.unavailable_until is None
+
+
+def test_a_mentee_cannot_pause(live_program, client):
+    mentee = factories.ParticipantFactory(program=live_program)
+    until = timezone.localdate() + timedelta(days=5)
+    response = client.post(f"{_home(mentee)}away/", {"away-until": until.isoformat()})
+    assert response.status_code == 400
+    mentee.refresh_from_db()
+    assert mentee.unavailable_until is None
+
+
+def test_the_beat_resumes_mentors_on_their_day_in_the_organizations_zone(live_program, mentor):
+    # Auckland is 13 hours ahead of UTC in December.
+    org = live_program.organization
+    org.timezone = "Pacific/Auckland"
+    org.save()
+    pairing = factories.PairingFactory(program=live_program, mentor=mentor)
+    mentor.accepting_requests, mentor.unavailable_until = False, date(2026, 12, 10)
+    mentor.save()
+    elsewhere = factories.MentorFactory(
+        program=factories.ProgramFactory(),  # London
+        accepting_requests=False,
+        unavailable_until=date(2026, 12, 10),
+    )
+    # 9 December, 10:59 UTC: 23:59 in Auckland, still the 9th there.
+    assert personal.mentors_resume_due(now=datetime(2026, 12, 9, 10, 59, tzinfo=UTC)) == 0
+    # 11:00 UTC: midnight in Auckland, the 10th there; still the 9th in London.
+    assert personal.mentors_resume_due(now=datetime(2026, 12, 9, 11, 0, tzinfo=UTC)) == 1
+    mentor.refresh_from_db()
+    elsewhere.refresh_from_db()
+    assert mentor.accepting_requests and mentor.unavailable_until is None
+    assert not elsewhere.accepting_requests
+    pairing.refresh_from_db()
+    assert pairing.status == Pairing.Status.ACTIVE
+    assert personal.mentors_resume_due(now=datetime(2026, 12, 10, 0, 0, tzinfo=UTC)) == 1
+    elsewhere.refresh_from_db()
+    assert elsewhere.accepting_requests
+
+
+def test_the_beat_task_is_scheduled(settings):
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "pairing.tasks.resume_unavailable_mentors" in tasks
+
+
+# --- A fresh link by email ----------------------------------------------------------------
+
+
+def _ask_link(client, email):
+    return client.post("/me/", {"email": email})
+
+
+def test_known_and_unknown_addresses_get_the_same_answer(live_program, mentor, client):
+    known = _ask_link(client, mentor.email.upper())
+    unknown = _ask_link(client, "nobody@example.org")
+    assert known.status_code == unknown.status_code == 200
+    assert known.content == unknown.content
+    assert dict(known.headers) == dict(unknown.headers)
+    emails = list(OutboundEmail.objects.filter(kind=EmailKind.HOME_LINK))
+    assert [e.to_email for e in emails] == [mentor.email]
+    link = re.search(r"/me/([A-Za-z0-9_-]+)/", emails[0].body_text).group(1)
+    assert client.get(f"/me/{link}/").status_code == 200
+
+
+def test_one_email_per_program_row_of_the_address(live_program, mentor, org, client):
+    other = factories.ProgramFactory(organization=org, pairing_enabled=True)
+    factories.ParticipantFactory(program=other, email=mentor.email)
+    _ask_link(client, mentor.email)
+    emails = OutboundEmail.objects.filter(kind=EmailKind.HOME_LINK)
+    assert sorted(emails.values_list("program_id", flat=True)) == sorted(
+        [live_program.pk, other.pk]
+    )
+    assert AccessLink.objects.filter(purpose=Purpose.HOME).count() == 2
+
+
+def test_fresh_links_are_limited_per_address(mentor, client):
+    for _ in range(personal.HOME_LINKS_PER_ADDRESS + 2):
+        assert _ask_link(client, mentor.email).status_code == 200
+    sent = OutboundEmail.objects.filter(kind=EmailKind.HOME_LINK).count()
+    assert sent == personal.HOME_LINKS_PER_ADDRESS
+
+
+@override_settings(TOKEN_PAGE_RATE_LIMIT=2)
+def test_fresh_links_are_limited_per_ip(mentor):
+    ratelimit.reset_fallback()
+    client = Client()
+    assert _ask_link(client, mentor.email).status_code == 200
+    assert _ask_link(client, "a@example.org").status_code == 200
+    assert _ask_link(client, "b@example.org").status_code == 429
+
+
+def test_a_malformed_address_gets_a_clear_message(db, client):
+    response = _ask_link(client, "not an address")
+    assert response.status_code == 400 and "valid email address" in response.content.decode()
+    assert not OutboundEmail.objects.exists()
+
+
+# --- "My mentoring" from an emailed link's page -------------------------------------------------
+
+
+def test_every_emailed_link_page_offers_my_mentoring(live_program, mentor, client):
+    request = _ask(mentor, live_program)
+    pairing = factories.PairingFactory(program=live_program, mentor=mentor)
+    _, session = link_create(
+        purpose=Purpose.SESSION, participant=mentor, expires_at=timezone.now() + timedelta(days=9),
+        object_id=pairing.pk,
+    )  # fmt: skip
+    preferences = factories.preferences_link(request.mentee)
+    approve = _request_links(request)[Purpose.APPROVE]
+    for page, button in (
+        (f"/p/{preferences}/", f"/p/{preferences}/me/"),
+        (f"/p/{preferences}/waitlist/", f"/p/{preferences}/me/"),
+        (f"/r/{approve}/", f"/r/{approve}/me/"),
+        (f"/s/{session}/", f"/s/{session}/me/"),
+    ):
+        html = _text(client.get(page))
+        assert f'action="{button}"' in html, page
+    assert not AccessLink.objects.filter(purpose=Purpose.HOME).exists()
+    response = client.post(f"/s/{session}/me/")
+    assert response.status_code == 303 and ME.match(response["Location"])
+    assert (
+        f"Approve {request.mentee.first_name}" in client.get(response["Location"]).content.decode()
+    )
+    response = client.post(f"/p/{preferences}/me/")
+    assert "Your request to" in client.get(response["Location"]).content.decode()
+
+
+def test_a_used_approve_link_still_opens_the_page_but_cannot_act_twice(
+    live_program, mentor, client
+):
+    request = _ask(mentor, live_program)
+    links = _request_links(request)
+    assert client.post(f"/r/{links[Purpose.APPROVE]}/", {"choice": "approve"}).status_code == 302
+    html = _text(client.get(f"/r/{links[Purpose.APPROVE]}/"))
+    assert "What happens next" in html and "My mentoring" in html
+    response = client.post(f"/r/{links[Purpose.APPROVE]}/me/")
+    assert response.status_code == 303
+    assert "Your pairings" in client.get(response["Location"]).content.decode()
+    # Neither link acts again.
+    client.post(f"/r/{links[Purpose.APPROVE]}/", {"choice": "decline"})
+    client.post(f"/r/{links[Purpose.DECLINE]}/", {"choice": "decline"})
+    request.refresh_from_db()
+    assert request.status == Status.APPROVED and Pairing.objects.count() == 1
+
+
+def test_an_expired_or_foreign_link_mints_nothing(live_program, mentor, client):
+    _, raw = link_create(
+        purpose=Purpose.SESSION, participant=mentor, expires_at=timezone.now() - timedelta(days=1)
+    )
+    assert client.post(f"/s/{raw}/me/").status_code == 404
+    assert client.post("/p/not-a-token/me/").status_code == 404
+    home = personal.home_link(mentor)
+    assert client.post(f"/r/{home}/me/").status_code == 404
+    assert client.get(f"/r/{home}/me/").status_code == 405
+    assert AccessLink.objects.filter(purpose=Purpose.HOME).count() == 1
+
+
+# --- Approve and Decline pages offer the other choice ----------------------------------------------
+
+
+def test_the_approve_page_can_decline_instead(live_program, mentor, client):
+    request = _ask(mentor, live_program)
+    links = _request_links(request)
+    html = _text(client.get(f"/r/{links[Purpose.APPROVE]}/"))
+    assert "Approve and pair us" in html and "Decline instead" in html
+    response = client.post(
+        f"/r/{links[Purpose.APPROVE]}/", {"choice": "decline", "message": "Sorry, not now"}
+    )
+    assert response.status_code == 302
+    request.refresh_from_db()
+    assert request.status == Status.DECLINED and request.decline_message == "Sorry, not now"
+    html = _text(client.get(f"/r/{links[Purpose.APPROVE]}/"))
+    assert "Request declined" in html and "What happens next" in html
+    assert AccessLink.objects.filter(purpose=Purpose.APPROVE, used_at__isnull=False).count() == 1
+
+
+def test_the_decline_page_can_approve_instead(live_program, mentor, client):
+    request = _ask(mentor, live_program)
+    links = _request_links(request)
+    html = _text(client.get(f"/r/{links[Purpose.DECLINE]}/"))
+    assert "Decline the request" in html and "Or approve instead" in html
+    response = client.post(f"/r/{links[Purpose.DECLINE]}/", {"choice": "approve"})
+    assert response.status_code == 302
+    request.refresh_from_db()
+    assert request.status == Status.APPROVED
+    html = _text(client.get(f"/r/{links[Purpose.DECLINE]}/"))
+    assert "You're paired with" in html and "What happens next" in html
+
+
+def test_a_post_without_a_choice_does_what_its_link_says(live_program, mentor, client):
+    request = _ask(mentor, live_program)
+    links = _request_links(request)
+    assert client.post(f"/r/{links[Purpose.DECLINE]}/").status_code == 302
+    request.refresh_from_db()
+    assert request.status == Status.DECLINED
