@@ -1,0 +1,57 @@
+"""A busy mentor on a phone, keyboard only: from one emailed Approve link to My mentoring,
+then approving one request and declining another from there."""
+
+from pairing import services
+from pairing.models import MentorRequest, Pairing
+from pairing_admin.mail.links import Purpose, link_create
+from tests import factories
+from tests.support.browser import assert_no_horizontal_scroll, tab_to
+
+Status = MentorRequest.Status
+
+
+def _press(page, locator) -> None:
+    """Tab to a control and press Enter, once the page's own axe run has reported."""
+    page.wait_for_load_state()
+    page.evaluate("window.__e2eAxeOnLoad")
+    tab_to(page, locator, max_presses=80)
+    page.keyboard.press("Enter")
+
+
+def test_a_mentor_answers_two_requests_from_my_mentoring_by_keyboard(phone_page, live_server):
+    program = factories.ProgramFactory(pairing_enabled=True)
+    mentor = factories.MentorFactory(program=program, capacity=3, skills=["Negotiation"])
+    asked = {}
+    for name in ("Ada", "Grace", "Linus"):
+        mentee = factories.ParticipantFactory(program=program, first_name=name, goals=["Talks"])
+        asked[name] = services.preferences_submit(
+            mentee=mentee, mentor_ids=[mentor.pk], note=f"{name} would love your help"
+        ).request
+    _, raw = link_create(
+        purpose=Purpose.APPROVE, participant=mentor, expires_at=asked["Ada"].expires_at,
+        object_id=asked["Ada"].pk,
+    )  # fmt: skip
+    page = phone_page
+    page.goto(f"/r/{raw}/")
+    _press(page, page.get_by_role("button", name="My mentoring: all my requests and pairings"))
+    page.wait_for_url("**/me/*/")
+    assert page.get_by_role("heading", name="Requests waiting for you").is_visible()
+    assert_no_horizontal_scroll(page)
+
+    _press(page, page.get_by_role("button", name="Approve Ada"))
+    page.get_by_text("You're paired with Ada").wait_for()
+
+    _press(page, page.get_by_text("Decline Grace…"))
+    message = page.locator(f"#id_decline-{asked['Grace'].pk}-message")
+    tab_to(page, message, max_presses=10)
+    page.keyboard.type("I'm full this term; Linus's team would suit you.")
+    _press(page, page.get_by_role("button", name="Decline Grace's request"))
+    page.get_by_text("Request declined.").wait_for()
+    assert_no_horizontal_scroll(page)
+
+    states = {name: MentorRequest.objects.get(pk=r.pk) for name, r in asked.items()}
+    assert states["Ada"].status == Status.APPROVED
+    assert states["Grace"].status == Status.DECLINED
+    assert states["Grace"].decline_message.startswith("I'm full this term")
+    assert states["Linus"].status == Status.PENDING
+    assert Pairing.objects.get().mentee_id == asked["Ada"].mentee_id
