@@ -23,7 +23,7 @@ class EmailKind(models.TextChoices):
     ASSIGNMENTS = "assignments", "Mentorship Assignments (several at once)"
     PAIRING_ENDED = "pairing_ended", "Pairing ended"
     PAIRINGS_ENDED = "pairings_ended", "Pairings ended (several at once)"
-    HOME_LINK = "home_link", "Link to the personal page"
+    HOME_LINK = "personal_page_link", "Link to the personal page (asked for)"
 
 
 VARIABLES: dict[str, dict[str, str]] = {

@@ -39,6 +39,7 @@ ADMIN_ORDER = [
     "assignments",
     "pairing_ended",
     "pairings_ended",
+    "personal_page_link",
     "support_request",
     "registration_confirm",
 ]
@@ -46,7 +47,7 @@ ADMIN_ORDER = [
 
 def test_every_app_registers_each_of_its_kinds_once():
     assert sorted(value for value, _label in kinds.choices()) == sorted(EMAIL_KIND_VALUES)
-    assert len(kinds.choices()) == len(EMAIL_KIND_VALUES) == 17
+    assert len(kinds.choices()) == len(EMAIL_KIND_VALUES) == 18
 
 
 def test_admins_see_the_kinds_in_the_order_they_always_had():

@@ -22,6 +22,7 @@ OURS = {
     "decline_link": "https://pairing.example.org/m/Tok-en_3/decline/",
     "session_link": "https://pairing.example.org/s/Tok-en_4/",
     "confirm_link": "https://pairing.example.org/join/Tok-en_5/confirm/Co-de_6/",
+    "home_link": "https://pairing.example.org/me/Tok-en_7/",
 }
 
 

@@ -108,6 +108,7 @@ PINNED = {
     "assignments": {"count", "mentees"},
     "pairing_ended": {"partner_name", "next_step"},
     "pairings_ended": {"count", "partners"},
+    "personal_page_link": {"home_link"},
     "support_request": {"admin_name", "admin_email", "request_subject", "message"},
     "registration_confirm": {"confirm_link", "confirm_by"},
 }

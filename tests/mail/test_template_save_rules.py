@@ -46,6 +46,7 @@ PINNED_REQUIRED = {
     "mentor_requests": {"requests"},
     "assignments": {"mentees"},
     "pairing_ended": {"next_step"},
+    "personal_page_link": {"home_link"},
     "registration_confirm": {"confirm_link"},
 }
 KINDS_WITH_REQUIRED = sorted(k for k in EDITABLE_KINDS if REQUIRED.get(k))

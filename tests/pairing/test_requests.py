@@ -217,8 +217,16 @@ def test_a_link_acts_only_on_its_own_request_and_purpose(live_program):
         purpose=Purpose.DECLINE, participant=request.mentor, expires_at=request.expires_at,
         object_id=request.pk,
     )  # fmt: skip
+    # Either of a request's two links may decide it (its page offers both choices), but no
+    # other kind of link, even one of the mentor's own for this request's id.
+    home_link, _ = link_create(
+        purpose=Purpose.HOME, participant=request.mentor, expires_at=request.expires_at,
+        object_id=request.pk,
+    )  # fmt: skip
     with pytest.raises(DomainError, match="can't be used"):
-        services.request_approve(request_id=request.pk, link=decline_link)
+        services.request_approve(request_id=request.pk, link=home_link)
+    with pytest.raises(DomainError, match="can't be used"):
+        services.request_decline(request_id=request.pk, link=home_link)
     with pytest.raises(DomainError, match="can't be used"):
         services.request_decline(request_id=other.pk, link=decline_link)
     services.request_decline(request_id=request.pk, link=decline_link)
