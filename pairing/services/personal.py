@@ -150,7 +150,7 @@ def mentors_resume_due(*, now: datetime | None = None) -> int:
                 Participant.objects.filter(
                     program__organization__timezone=zone, unavailable_until__lte=today
                 )
-                .select_for_update(no_key=True)
+                .select_for_update(no_key=True, of=("self",))
                 .order_by("pk")
                 .values_list("pk", "program_id")
             )
