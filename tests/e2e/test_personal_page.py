@@ -3,6 +3,7 @@ then approving one request and declining another from there."""
 
 from pairing import services
 from pairing.models import MentorRequest, Pairing
+from pairing.services.personal import home_link
 from pairing_admin.mail.links import Purpose, link_create
 from tests import factories
 from tests.support.browser import assert_no_horizontal_scroll, tab_to
@@ -55,3 +56,22 @@ def test_a_mentor_answers_two_requests_from_my_mentoring_by_keyboard(phone_page,
     assert states["Grace"].decline_message.startswith("I'm full this term")
     assert states["Linus"].status == Status.PENDING
     assert Pairing.objects.get().mentee_id == asked["Ada"].mentee_id
+
+
+def test_a_mentees_pages_fit_a_phone(phone_page, live_server):
+    program = factories.ProgramFactory(pairing_enabled=True)
+    mentor = factories.MentorFactory(program=program, capacity=2)
+    mentee = factories.ParticipantFactory(program=program, first_name="Ada")
+    request = services.preferences_submit(mentee=mentee, mentor_ids=[mentor.pk]).request
+    page = phone_page
+    page.goto(f"/me/{home_link(mentee)}/")
+    assert page.get_by_role("button", name="Withdraw my request").is_visible()
+    assert_no_horizontal_scroll(page)
+    _press(page, page.get_by_role("link", name="Edit my profile"))
+    page.get_by_role("heading", name="Edit my profile").wait_for()
+    assert_no_horizontal_scroll(page)
+    page.goto("/me/")
+    page.get_by_label("Your email address").fill(mentee.email)
+    _press(page, page.get_by_role("button", name="Email me a link"))
+    page.get_by_text("If that address is in a program").wait_for()
+    assert MentorRequest.objects.get(pk=request.pk).status == Status.PENDING
