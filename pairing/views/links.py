@@ -358,7 +358,8 @@ def request_link(request: HttpRequest, token: str) -> HttpResponse:
         return _decided_page(request, token, mentor_request, you_did=resolved.problem == "used")
     # A POST without a choice (a form from before both were offered) does what its link says.
     choice = CHOICES.get(request.POST.get("choice", ""), link.purpose)
-    form = DeclineForm(request.POST if choice == Purpose.DECLINE else None)
+    posted = request.method == "POST" and choice == Purpose.DECLINE
+    form = DeclineForm(request.POST if posted else None)
     error = ""
     if request.method == "POST":
         try:
