@@ -11,10 +11,11 @@ from django.db.models import QuerySet
 
 from invitations.email_kinds import EmailKind
 from invitations.models import Invitation, InvitationBatch
+from pairing_admin.mail.branding import brand_for, frame_of
 from pairing_admin.mail.links import PREFERENCES_VALID_FOR, Purpose, link_url
 from pairing_admin.mail.models import AccessLink, OutboundEmail
 from pairing_admin.mail.rendering import Template
-from pairing_admin.mail.rendering_sql import SQL, WHITESPACE, one_line, render_sql
+from pairing_admin.mail.rendering_sql import SQL, WHITESPACE, frame_sql, one_line, render_sql
 from programs.models import Participant, Program
 
 # 2 x 122 random bits from gen_random_uuid() (PostgreSQL 13+, a CSPRNG), as 43
@@ -51,6 +52,13 @@ def _batch_sql(
         template,
         {**constants, "first_name": SQL("nm.first_name"), "preferences_link": SQL("nm.link")},
     )
+    # The program's brand around both parts and its Reply-To, as outbox_add adds them.
+    brand = brand_for(program, EmailKind.INVITATION)
+    reply_to = brand.contact_email if brand else ""
+    if brand is not None:
+        pieces = frame_of(brand)
+        text, _ = frame_sql(text, SQL.value(""), pieces)
+        _, body_html = frame_sql(SQL.value(""), body_html, pieces)
     # The recipient's name goes into the To header: on one line, as in outbox_add.
     to_name = one_line(SQL("(d.first_name || ' ' || d.last_name)"))
     participant = Participant._meta.db_table
@@ -84,7 +92,7 @@ def _batch_sql(
              provider_message_id, created_at, touched_at, next_attempt_at, sent_at)
         SELECT %s, %s, 'invitation:' || d.id || ':' || d.sends, %s,
                lower(btrim(d.email, %s)), left({to_name.sql}, 200),
-               '', {subject.sql}, {text.sql}, replace(n.body_html, %s, d.raw),
+               %s, {subject.sql}, {text.sql}, replace(n.body_html, %s, d.raw),
                %s, 0, '', '', %s, %s, NULL, NULL
         FROM drawn AS d JOIN per_name AS n ON n.first_name = d.first_name
         ON CONFLICT (idempotency_key) DO NOTHING
@@ -104,6 +112,7 @@ def _batch_sql(
             batch.pk,
             WHITESPACE,
             *to_name.params,
+            reply_to,
             *subject.params,
             *text.params,
             stand_in,

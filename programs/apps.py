@@ -2,6 +2,7 @@ from django.apps import AppConfig
 from django.db import connections
 from django.db.models.signals import post_migrate, pre_migrate
 
+from pairing_admin.mail.branding import register_brands
 from pairing_admin.mail.kinds import register_kinds
 from programs import email_kinds
 from programs.activity import register_verbs
@@ -21,7 +22,7 @@ class ProgramsConfig(AppConfig):
     verbose_name = "Programs and participants"
 
     def ready(self) -> None:
-        from programs import emails
+        from programs import branding, emails
         from programs.models import ActivityEvent
 
         # SQLite refuses to rebuild a table a trigger names: off during a migrate.
@@ -39,3 +40,9 @@ class ProgramsConfig(AppConfig):
             not_editable={email_kinds.EmailKind.SUPPORT_REQUEST},
         )
         emails.connect()
+        # Participants' emails carry their program's brand (mail.branding).
+        register_brands(
+            brand_of=branding.brand_of,
+            sender_names=branding.sender_names,
+            unbranded_kinds={email_kinds.EmailKind.SUPPORT_REQUEST},
+        )

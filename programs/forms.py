@@ -3,6 +3,7 @@ from django.utils.html import format_html
 
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.text import multi_line, one_line, without_bidi
+from programs.branding import LOGO_MAX_BYTES, check_logo, clean_accent
 from programs.match_weights import FIELDS, IGNORED, MUST_MATCH, clean_weights
 from programs.models import PROFILE_FIELDS, Integration, Organization, Participant, Program
 from programs.registration import SINGLE_LINE_FIELDS
@@ -356,3 +357,66 @@ class SupportRequestForm(forms.Form):
 
     def clean_message(self) -> str:
         return multi_line(self.cleaned_data["message"])
+
+
+class BrandingForm(forms.Form):
+    """An organization's or a program's branding (programs.branding checks the values)."""
+
+    brand_name = forms.CharField(
+        label="Display name",
+        max_length=120,
+        required=False,
+        help_text="The name mentees and mentors see at the top of every page and email.",
+    )
+    brand_accent = forms.CharField(
+        label="Accent colour",
+        max_length=20,
+        required=False,
+        help_text=(
+            "# and six hexadecimal digits, e.g. #1a4d8f: buttons, links and the header rule. "
+            "It must be dark enough for white text on it (contrast at least 4.5:1)."
+        ),
+    )
+    brand_contact_email = CleanEmailField(
+        label="Program team's contact address",
+        required=False,
+        help_text="Shown as “Questions? Contact …” on every page, and replies to emails go there.",
+    )
+    logo = forms.FileField(
+        label="Logo",
+        required=False,
+        help_text="PNG, JPEG or WebP, at most 512 KB and 2000 x 2000 pixels. Replaces the current one.",
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+    )
+    remove_logo = forms.BooleanField(label="Remove the current logo", required=False)
+
+    def __init__(self, *args, inherited: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if inherited:  # a program: blank fields show the organization's
+            for name in ("brand_name", "brand_accent", "brand_contact_email", "logo"):
+                self.fields[name].help_text += " Leave blank to use the organization's."
+
+    def clean_brand_name(self) -> str:
+        return one_line(self.cleaned_data["brand_name"])
+
+    def clean_brand_accent(self) -> str:
+        try:
+            return clean_accent(self.cleaned_data["brand_accent"])
+        except DomainError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_logo(self) -> bytes | None:
+        upload = self.cleaned_data.get("logo")
+        if not upload:
+            return None
+        if upload.size > LOGO_MAX_BYTES:  # refused before it is read into memory
+            raise forms.ValidationError(
+                f"The logo is {-(-upload.size // 1024):,} KB; at most "
+                f"{LOGO_MAX_BYTES // 1024} KB, please."
+            )
+        data = upload.read()
+        try:
+            check_logo(data)
+        except DomainError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return data

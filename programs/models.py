@@ -20,7 +20,62 @@ def default_match_weights() -> dict[str, int]:
     return {"skills_for_goals": 5, "shared_interests": 2, "department": 1, "location": 2}
 
 
-class Organization(models.Model):
+# A brand's accent colour: "#rrggbb" in lower case, or "" for the product's own.
+ACCENT_PATTERN = r"^#[0-9a-f]{6}$"
+
+
+class BrandLogo(models.Model):
+    """An uploaded logo's bytes, kept in the database (no media volume to run).
+
+    Keyed by the SHA-256 of its content, so a row never changes: the public
+    URL names the hash and can be cached for a year, and a new upload is a new
+    row. Only PNG, JPEG and WebP checked by programs.branding get here.
+    """
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    content_type = models.CharField(max_length=16)
+    data = models.BinaryField()
+    width = models.PositiveSmallIntegerField()
+    height = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(content_type__in=["image/png", "image/jpeg", "image/webp"]),
+                name="brand_logo_type",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.content_type} {self.width}x{self.height} ({self.sha256[:12]})"
+
+
+class Branded(models.Model):
+    """What participants see of an organization or a program: name, logo, colour, contact.
+
+    Every field may be blank; programs.branding.brand_of falls back from the
+    program to its organization, then to the program's name.
+    """
+
+    brand_name = models.CharField(
+        "display name", max_length=120, blank=True, default="", db_default=""
+    )
+    brand_accent = models.CharField(
+        "accent colour", max_length=7, blank=True, default="", db_default=""
+    )
+    brand_contact_email = models.EmailField(
+        "program team's contact address", blank=True, default="", db_default=""
+    )
+    brand_logo = models.ForeignKey(
+        BrandLogo, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Organization(Branded):
     """The tenant: every admin query is scoped to the admin's organizations."""
 
     name = models.CharField(max_length=200)
@@ -37,6 +92,12 @@ class Organization(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(brand_accent="") | Q(brand_accent__regex=ACCENT_PATTERN),
+                name="organization_brand_accent",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -62,7 +123,7 @@ class Membership(models.Model):
         return f"{self.user} in {self.organization}"
 
 
-class Program(models.Model):
+class Program(Branded):
     class Type(models.TextChoices):
         COHORT = "cohort", "Cohort"
         # Rolling enrollment: registration stays open, and while pairing is on
@@ -153,6 +214,10 @@ class Program(models.Model):
                 condition=~Q(program_type="evergreen") | Q(registration_open=True),
                 name="program_evergreen_registration",
                 violation_error_message="An Evergreen program keeps its registration open.",
+            ),
+            models.CheckConstraint(
+                condition=Q(brand_accent="") | Q(brand_accent__regex=ACCENT_PATTERN),
+                name="program_brand_accent",
             ),
         ]
 

@@ -3,9 +3,10 @@
 Mounted at the site's root by pairing_admin/urls.py.
 """
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from programs.views import (
+    branding,
     emails,
     imports,
     match_weights,
@@ -23,6 +24,12 @@ program_patterns = [
     path("<int:program_id>/", programs.program_detail, name="detail"),
     path("<int:program_id>/edit/", programs.program_edit, name="edit"),
     path("<int:program_id>/match-weights/", match_weights.match_weights, name="match_weights"),
+    path("<int:program_id>/branding/", branding.program_branding, name="branding"),
+    path(
+        "organizations/<int:organization_id>/branding/",
+        branding.organization_branding,
+        name="organization_branding",
+    ),
     path("<int:program_id>/pairing/", pairing.pairing_page, name="pairing"),
     path(
         "<int:program_id>/pairing/steps/<slug:step>/done/",
@@ -84,6 +91,13 @@ urlpatterns = [
     # Without a namespace: the public join links and the System page keep
     # their short paths and names ("register", "system").
     path("system/", system.system, name="system"),
+    # Public: participant pages and emails show them to anyone.
+    re_path(r"^brand/logo/(?P<digest>[0-9a-f]{64})/$", branding.brand_logo, name="brand_logo"),
+    re_path(
+        r"^brand/accent/(?P<colour>[0-9a-f]{6})\.css$",
+        branding.brand_accent_css,
+        name="brand_accent_css",
+    ),
     path("join/<str:token>/", registration.register, name="register"),
     path(
         "join/<str:token>/confirm/<str:code>/",

@@ -17,6 +17,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.text import one_line
+from pairing_admin.mail.branding import brand_for, frame
 from pairing_admin.mail.kinds import DEFAULTS, check_kind
 from pairing_admin.mail.models import EmailTemplate, OutboundEmail, Suppression
 from pairing_admin.mail.rendering import Template, render
@@ -65,12 +66,19 @@ def outbox_add(
     are left alone: the same cause never produces two emails).
     """
     templates = dict(templates or {})
+    brands = {}
     rows = []
     for draft in drafts:
         check_kind(draft.kind)  # the column has no choices: the registry guards it
         if draft.kind not in templates:
             templates[draft.kind] = template_for(program, draft.kind)
+        if draft.kind not in brands:
+            brands[draft.kind] = brand_for(program, draft.kind)
+        brand = brands[draft.kind]
         subject, text, body_html = render(draft.kind, templates[draft.kind], draft.values)
+        # The program's name, logo and contact address around every participant's email.
+        text, body_html = frame(text, body_html, brand)
+        reply_to = draft.reply_to or (brand.contact_email if brand else "")
         rows.append(
             OutboundEmail(
                 program=program,
@@ -79,7 +87,7 @@ def outbox_add(
                 batch_id=batch_id,
                 to_email=draft.to_email.strip().lower(),
                 to_name=one_line(draft.to_name)[:200],  # a header: never a newline
-                reply_to=draft.reply_to,
+                reply_to=reply_to,
                 subject=subject,
                 body_text=text,
                 body_html=body_html,

@@ -191,3 +191,39 @@ def render_sql(template: Template, values: dict[str, SQL | str]) -> tuple[SQL, S
     else:
         body_html = paragraphs_to_html_sql(linked_text_sql(template.text, values))
     return subject, text, body_html
+
+
+def frame_sql(text: SQL, body_html: SQL, pieces) -> tuple[SQL, SQL]:
+    """SQL for mail.branding.frame(text, body_html, brand), given frame_of(brand).
+
+    Scalar subqueries, so each expression is written (and computed) once.
+    """
+    text = SQL(
+        f"(SELECT rtrim(t.v, E'\\n') || %s FROM (SELECT {text.sql} AS v) AS t)",  # noqa: S608
+        [pieces.text_tail, *text.params],
+    )
+    head, tail = len(HTML_HEAD), len(HTML_TAIL)
+    body_html = SQL(
+        "(SELECT CASE WHEN h.v = '' THEN h.v"  # noqa: S608 - our own fragments
+        " WHEN char_length(h.v) >= %s AND left(h.v, %s) = %s AND right(h.v, %s) = %s"
+        " THEN %s || %s || substr(h.v, %s, char_length(h.v) - %s) || %s || %s"
+        " ELSE %s || h.v || %s END"
+        f" FROM (SELECT {body_html.sql} AS v) AS h)",
+        [
+            head + tail,
+            head,
+            HTML_HEAD,
+            tail,
+            HTML_TAIL,
+            HTML_HEAD,
+            pieces.html_header,
+            head + 1,
+            head + tail,
+            pieces.html_footer,
+            HTML_TAIL,
+            pieces.html_header,
+            pieces.html_footer,
+            *body_html.params,
+        ],
+    )
+    return text, body_html

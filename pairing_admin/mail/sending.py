@@ -33,6 +33,7 @@ from django.utils import timezone
 from psycopg import pq
 
 from pairing_admin.lib.db import is_postgresql
+from pairing_admin.mail.branding import from_address, from_addresses
 from pairing_admin.mail.message import OutboxEmail
 from pairing_admin.mail.models import OutboundEmail, Suppression
 from pairing_admin.mail.sweep import requeue_abandoned, sending_stale_default
@@ -57,12 +58,15 @@ class _Claimed:
     body_text: str
     body_html: str
     attempts: int
+    program_id: int | None
+    kind: str
     suppressed: bool = False  # the address bounced or complained earlier
     claim: str = ""  # this run's claim token (see `_Lease`)
 
 
 _CLAIMED_COLUMNS = (
     "id", "to_email", "to_name", "reply_to", "subject", "body_text", "body_html", "attempts",
+    "program_id", "kind",
 )  # fmt: skip
 
 
@@ -116,11 +120,12 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 1800))
 
 
-def _message(row: _Claimed, connection) -> EmailMultiAlternatives:
+def _message(row: _Claimed, connection, senders: dict) -> EmailMultiAlternatives:
     message = OutboxEmail(
         subject=row.subject,
         body=row.body_text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        # In the program's name (mail.branding); the address stays ours.
+        from_email=from_address(senders, row.program_id, row.kind),
         to=[formataddr((row.to_name, row.to_email)) if row.to_name else row.to_email],
         reply_to=[row.reply_to] if row.reply_to else None,
         connection=connection,
@@ -465,6 +470,7 @@ def outbox_send_batch(ids: Sequence[int]) -> dict[str, int]:
 
 
 def _send_rows(mail, marks, lease, remaining, counts, retry_ids) -> None:
+    senders = from_addresses({row.program_id for row in remaining})
     try:
         mail.open()
         while remaining:
@@ -479,7 +485,7 @@ def _send_rows(mail, marks, lease, remaining, counts, retry_ids) -> None:
                 counts["suppressed"] += 1
                 continue
             try:
-                message = _message(row, mail)
+                message = _message(row, mail, senders)
             except ValueError as exc:  # a header Python's email package refuses
                 marks.settle()
                 _mark(row, Status.FAILED, last_error=_unbuildable(exc)[:2000])

@@ -14,11 +14,14 @@ from invitations.email_kinds import EmailKind
 from invitations.models import Invitation, InvitationBatch
 from invitations.verbs import Verb as InvitationsVerb
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.mail.branding import frame
 from pairing_admin.mail.kinds import DEFAULTS
 from pairing_admin.mail.models import AccessLink, OutboundEmail
 from pairing_admin.mail.rendering import render
+from programs.branding import brand_of
 from programs.models import ActivityEvent, Participant, Program
 from tests import factories
+from tests.support.branding import TRICKY_NAME, brand
 
 LINK = re.compile(r"https?://\S+/p/([A-Za-z0-9_-]+)/")
 
@@ -94,6 +97,8 @@ def test_each_email_carries_its_own_working_link(live, org_admin, client, use_sq
         program=live, first_name='<b>Zoë</b> & "O\'Neil"', last_name="Zed"
     )
     mentees.append(tricky)
+    # Its brand's name tries HTML and a header; both paths frame the email alike.
+    brand(live, name=TRICKY_NAME)
     services.invitation_send_all(program=live, user=org_admin, expected=4, use_sql=use_sql)
     template = DEFAULTS[EmailKind.INVITATION]
     tokens = set()
@@ -111,9 +116,10 @@ def test_each_email_carries_its_own_working_link(live, org_admin, client, use_sq
             "organization_name": live.organization.name,
             "preferences_link": LINK.search(row.body_text).group(0),
         }
-        assert (row.subject, row.body_text, row.body_html) == render(
-            EmailKind.INVITATION, template, values
-        )
+        subject, text, body_html = render(EmailKind.INVITATION, template, values)
+        text, body_html = frame(text, body_html, brand_of(live))
+        assert (row.subject, row.body_text, row.body_html) == (subject, text, body_html)
+        assert row.reply_to == "team@northwind.example"
         assert row.to_name == mentee.full_name
         page = client.get(reverse("pairing:preferences", kwargs={"token": token}))
         assert page.status_code == 200

@@ -91,7 +91,8 @@ def test_admin_saves_a_valid_template_and_the_outbox_uses_it(
     from pairing_admin.mail.models import OutboundEmail
 
     row = OutboundEmail.objects.get()
-    assert row.subject == "Pick a mentor, Mo" and row.body_text == "Here: L"
+    # The program's brand signs the text (mail.branding).
+    assert row.subject == "Pick a mentor, Mo" and row.body_text.startswith("Here: L\n\n-- \n")
 
 
 def test_invalid_template_is_not_saved_and_the_error_is_shown(program, org_admin_client):

@@ -39,6 +39,8 @@ PUBLIC = {
     "pairing:me_decline": "a mentor declines one of their requests (HOME token, POST)",
     "pairing:me_withdraw": "a mentee withdraws their request (HOME token, POST)",
     "pairing:me_session": "a person logs a session of their pairing (HOME token, POST)",
+    "brand_logo": "a program's logo, shown on participant pages and in emails (public content)",
+    "brand_accent_css": "a brand's accent colour as a CSS variable (no data)",
 }
 STAFF_ONLY = {
     "system": "the deployment's hosts and worker check: superusers only, 404 for others",
