@@ -1,0 +1,263 @@
+"""Branding per program (issue #18 point 1): the rules, the logo, the fallback, the admin pages."""
+
+import hashlib
+
+import pytest
+from django.urls import reverse
+
+from pairing_admin.lib.errors import DomainError
+from programs.branding import LOGO_MAX_BYTES, brand_of, check_logo, clean_accent, contrast_ratio
+from programs.models import BrandLogo, Organization, Program
+from tests.support.branding import brand, image_bytes
+
+PNG_1PX = image_bytes(1, 1)
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+
+
+# --- The accent colour: WCAG AA ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "ratio"),
+    [("#000000", "#ffffff", 21.0), ("#ffffff", "#ffffff", 1.0), ("#767676", "#ffffff", 4.54)],
+)
+def test_contrast_ratio_of_known_pairs(one, other, ratio):
+    assert contrast_ratio(one, other) == pytest.approx(ratio, abs=0.01)
+
+
+@pytest.mark.parametrize("colour", ["#1a4d8f", "#1A4D8F", "#0a58ca", "#000000", " #116329 "])
+def test_dark_enough_colours_are_accepted_in_lower_case(colour):
+    assert clean_accent(colour) == colour.strip().lower()
+
+
+@pytest.mark.parametrize(
+    ("colour", "ratio"),
+    [
+        ("#ffffff", "1.00:1"),
+        ("#ffbf47", "1.54:1"),  # against the page's light grey: lower than against white
+        ("#767676", "4.26:1"),  # 4.54:1 on white, but as links on the grey page 4.26:1
+    ],
+)
+def test_light_colours_are_refused_saying_the_ratio(colour, ratio):
+    with pytest.raises(DomainError) as refused:
+        clean_accent(colour)
+    message = str(refused.value)
+    assert colour in message and ratio in message and "4.5:1" in message
+
+
+@pytest.mark.parametrize("colour", ["1a4d8f", "#1a4d8", "#1a4d8fff", "blue", "#gggggg", "red;}"])
+def test_colours_not_written_as_hash_and_six_digits_are_refused(colour):
+    with pytest.raises(DomainError, match="six hexadecimal digits"):
+        clean_accent(colour)
+
+
+def test_the_database_refuses_an_accent_that_skipped_the_checks(program):
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Program.objects.filter(pk=program.pk).update(brand_accent="red")
+
+
+# --- The logo: judged by content -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content_type"), [("PNG", "image/png"), ("JPEG", "image/jpeg"), ("WEBP", "image/webp")]
+)
+def test_png_jpeg_and_webp_are_accepted(fmt, content_type):
+    data = image_bytes(300, 100, fmt)
+    logo = check_logo(data)
+    assert (logo.content_type, logo.width, logo.height) == (content_type, 300, 100)
+    assert logo.sha256 == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (SVG, "PNG, JPEG or WebP"),
+        (image_bytes(10, 10, "GIF"), "PNG, JPEG or WebP"),
+        (b"%PDF-1.7\n", "PNG, JPEG or WebP"),
+        (b"", "PNG, JPEG or WebP"),
+        (PNG_1PX[:40], "could not be read"),  # a PNG's signature, then cut short
+        (b"\x89PNG\r\n\x1a\n" + SVG, "could not be read"),  # an SVG wearing PNG's first bytes
+        (image_bytes(3000, 10), "3000 x 10 pixels"),
+        (image_bytes(10, 2001, "JPEG"), "10 x 2001 pixels"),
+    ],
+    ids=["svg", "gif", "pdf", "empty", "truncated", "disguised-svg", "3000-wide", "2001-high"],
+)
+def test_other_files_are_refused_saying_why(data, words):
+    with pytest.raises(DomainError, match=words):
+        check_logo(data)
+
+
+def test_a_file_over_512_kb_is_refused():
+    data = image_bytes(10, 10) + b"\0" * LOGO_MAX_BYTES
+    with pytest.raises(DomainError, match="at most 512 KB"):
+        check_logo(data)
+
+
+# --- Fallback: program -> organization -> name ----------------------------------------
+
+
+def test_brand_falls_back_from_program_to_organization_to_name(program):
+    org = program.organization
+    assert brand_of(program).display_name == program.name
+    assert brand_of(program).contact_email == brand_of(program).accent == ""
+    assert brand_of(program).logo_path == ""
+    brand(org, name="Northwind", accent="#116329", contact="hello@northwind.example")
+    program.refresh_from_db()
+    got = brand_of(Program.objects.select_related("organization").get(pk=program.pk))
+    assert (got.display_name, got.accent, got.contact_email) == (
+        "Northwind",
+        "#116329",
+        "hello@northwind.example",
+    )
+    assert got.logo_path.startswith("/brand/logo/")
+    brand(program, name="Northwind Mentoring", accent="", contact="", logo=image_bytes(20, 20))
+    got = brand_of(Program.objects.select_related("organization").get(pk=program.pk))
+    assert got.display_name == "Northwind Mentoring"
+    assert (got.accent, got.contact_email) == ("#116329", "hello@northwind.example")
+    program.refresh_from_db()
+    assert program.brand_logo_id in got.logo_path  # the program's own logo, not the organization's
+
+
+def test_replacing_or_removing_a_logo_deletes_the_unused_one(program):
+    brand(program, logo=image_bytes(20, 20))
+    first = Program.objects.get(pk=program.pk).brand_logo_id
+    brand(program, logo=image_bytes(30, 30))
+    second = Program.objects.get(pk=program.pk).brand_logo_id
+    assert first != second and not BrandLogo.objects.filter(pk=first).exists()
+    from programs.branding import branding_update
+
+    branding_update(
+        owner=program, brand_name="", brand_accent="", brand_contact_email="", remove_logo=True
+    )
+    assert Program.objects.get(pk=program.pk).brand_logo_id is None
+    assert not BrandLogo.objects.exists()
+
+
+def test_a_logo_two_owners_share_is_kept_while_one_still_shows_it(program):
+    same = image_bytes(25, 25)
+    brand(program, logo=same)
+    brand(program.organization, logo=same)
+    brand(program, logo=image_bytes(26, 26))
+    assert BrandLogo.objects.filter(pk=Organization.objects.get().brand_logo_id).exists()
+
+
+# --- The served logo ----------------------------------------------------------------
+
+
+def test_the_logo_is_served_as_its_checked_type_with_safe_headers(program, anon_client):
+    data = image_bytes(40, 20)
+    brand(program, logo=data)
+    url = brand_of(Program.objects.select_related("organization").get(pk=program.pk)).logo_path
+    assert hashlib.sha256(data).hexdigest() in url  # the URL is keyed by the content
+    response = anon_client.get(url)
+    assert response.status_code == 200 and response.content == data
+    assert response["Content-Type"] == "image/png"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == "default-src 'none'"
+    assert response["Content-Disposition"] == "inline"
+    assert response["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert anon_client.head(url).status_code == 200
+    assert anon_client.post(url).status_code == 405
+
+
+def test_an_unknown_logo_is_404(db, anon_client):
+    assert anon_client.get(f"/brand/logo/{'0' * 64}/").status_code == 404
+    assert anon_client.get("/brand/logo/../../etc/passwd/").status_code == 404
+
+
+def test_the_accent_stylesheet_only_carries_a_colour(db, anon_client):
+    response = anon_client.get(reverse("brand_accent_css", args=["1a4d8f"]))
+    assert response.content == b":root { --accent: #1a4d8f; }\n"
+    assert response["Content-Type"] == "text/css; charset=utf-8"
+    assert anon_client.get("/brand/accent/red;}.css").status_code == 404
+
+
+# --- The admin pages ----------------------------------------------------------------
+
+
+def _upload(name: str, data: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data, content_type="image/jpeg")
+
+
+def _form(**fields) -> dict:
+    return {"brand_name": "", "brand_accent": "", "brand_contact_email": "", **fields}
+
+
+def test_admin_brands_a_program_with_a_png_named_jpg(program, org_admin_client):
+    url = reverse("programs:branding", args=[program.pk])
+    png = image_bytes(64, 32)
+    response = org_admin_client.post(
+        url,
+        _form(
+            brand_name="Northwind Mentoring",
+            brand_accent="#1A4D8F",
+            brand_contact_email="team@northwind.example",
+            logo=_upload("logo.jpg", png),
+        ),
+    )
+    assert response.status_code == 302
+    program.refresh_from_db()
+    assert (program.brand_name, program.brand_accent, program.brand_contact_email) == (
+        "Northwind Mentoring",
+        "#1a4d8f",
+        "team@northwind.example",
+    )
+    assert BrandLogo.objects.get(pk=program.brand_logo_id).content_type == "image/png"
+    page = org_admin_client.get(url).content.decode()
+    assert "Northwind Mentoring" in page and program.brand_logo_id in page
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"brand_accent": "#ffffff"}, "contrast ratio of 1.00:1"),
+        ({"brand_accent": "teal"}, "six hexadecimal digits"),
+        ({"logo": ("logo.svg", SVG)}, "SVG is not accepted"),
+        ({"logo": ("big.png", image_bytes(3000, 3000))}, "at most 2000 x 2000"),
+        ({"logo": ("huge.png", b"\x89PNG\r\n\x1a\n" + b"\0" * LOGO_MAX_BYTES)}, "at most 512 KB"),
+        ({"brand_contact_email": "not an address"}, "valid email"),
+    ],
+    ids=["white", "name", "svg", "3000px", "too-large", "bad-address"],
+)
+def test_bad_input_gets_a_clear_message_and_saves_nothing(program, org_admin_client, fields, error):
+    if "logo" in fields:
+        fields["logo"] = _upload(*fields["logo"])
+    response = org_admin_client.post(
+        reverse("programs:branding", args=[program.pk]),
+        _form(brand_name="Should not be saved", **fields),
+    )
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    program.refresh_from_db()
+    assert program.brand_name == "" and program.brand_logo_id is None
+    assert not BrandLogo.objects.exists()
+
+
+def test_admin_brands_the_organization_and_removes_its_logo(program, org_admin_client):
+    url = reverse("programs:organization_branding", args=[program.organization_id])
+    assert org_admin_client.get(url).status_code == 200
+    org_admin_client.post(
+        url, _form(brand_name="Northwind", logo=_upload("n.webp", image_bytes(10, 10, "WEBP")))
+    )
+    org = Organization.objects.get(pk=program.organization_id)
+    assert org.brand_name == "Northwind" and org.brand_logo_id
+    assert "Remove the current logo" in org_admin_client.get(url).content.decode()
+    org_admin_client.post(url, _form(brand_name="Northwind", remove_logo="on"))
+    org.refresh_from_db()
+    assert org.brand_logo_id is None and not BrandLogo.objects.exists()
+
+
+def test_another_organizations_admin_cannot_see_or_change_the_branding(program, other_admin_client):
+    for url in (
+        reverse("programs:branding", args=[program.pk]),
+        reverse("programs:organization_branding", args=[program.organization_id]),
+    ):
+        assert other_admin_client.get(url).status_code == 404
+        assert other_admin_client.post(url, _form(brand_name="Hijacked")).status_code == 404
+    program.refresh_from_db()
+    assert program.brand_name == "" and program.organization.brand_name == ""
