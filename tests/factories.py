@@ -35,6 +35,7 @@ from pairing_admin.mail.models import (
 )
 from programs.models import (
     ActivityEvent,
+    BrandLogo,
     Integration,
     LaunchStep,
     Membership,
@@ -46,6 +47,7 @@ from programs.models import (
     SupportRequest,
     WorkerPing,
 )
+from tests.support.branding import image_bytes
 
 # A participant of the same program as the row being built.
 SAME_PROGRAM = factory.SelfAttribute("..program")
@@ -115,6 +117,19 @@ def _token_hash(n: int) -> str:
 
 
 # --- programs ------------------------------------------------------------------------
+
+
+class BrandLogoFactory(factory.django.DjangoModelFactory):
+    """A small PNG, a different one each time (its key is its content's hash)."""
+
+    class Meta:
+        model = BrandLogo
+
+    width = factory.Sequence(lambda n: n % 2000 + 1)
+    height = factory.Sequence(lambda n: n // 2000 + 1)
+    data = factory.LazyAttribute(lambda logo: image_bytes(logo.width, logo.height))
+    sha256 = factory.LazyAttribute(lambda logo: hashlib.sha256(logo.data).hexdigest())
+    content_type = "image/png"
 
 
 class PendingRegistrationFactory(factory.django.DjangoModelFactory):
