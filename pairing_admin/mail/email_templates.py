@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models, transaction
 
+from pairing_admin.mail.branding import brand_for, frame
 from pairing_admin.mail.kinds import DEFAULTS, EDITABLE_KINDS, VARIABLES
 from pairing_admin.mail.models import EmailTemplate
 from pairing_admin.mail.outbox import template_for
@@ -54,7 +55,9 @@ def sample_values(program: models.Model, participant: models.Model | None = None
 def template_preview(
     *, program: models.Model, kind: str, template: Template, participant: models.Model | None = None
 ) -> tuple[str, str, str]:
-    return render(kind, template, sample_values(program, participant))
+    """What the email will look like, the program's brand around it as the outbox adds it."""
+    subject, text, body_html = render(kind, template, sample_values(program, participant))
+    return (subject, *frame(text, body_html, brand_for(program, kind)))
 
 
 @transaction.atomic

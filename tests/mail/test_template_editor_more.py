@@ -367,8 +367,10 @@ def test_preview_of_an_html_body_escapes_a_participants_name(program, org_admin_
     assert response.status_code == 200
     page = response.content.decode()
     assert "<script>alert(1)" not in page
-    # Escaped by the renderer, then again into the sandboxed frame's srcdoc.
-    assert 'srcdoc="&lt;p&gt;Hi &amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt;' in page
+    # Escaped by the renderer, then again into the sandboxed frame's srcdoc
+    # (after the program's brand header, which the preview shows as sent).
+    assert 'srcdoc="&lt;div style=' in page
+    assert "&lt;p&gt;Hi &amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt;&lt;/p&gt;" in page
     assert not EmailTemplate.objects.exists()
 
 
