@@ -454,6 +454,9 @@ def outbox_send_batch(ids: Sequence[int]) -> dict[str, int]:
     if not rows:
         return counts
     lease.ids = [row.pk for row in rows]
+    # Each program's From name (mail.branding), one query for the batch, read
+    # at sending time: a program renamed meanwhile sends in its new name.
+    senders = from_addresses({row.program_id for row in rows})
     retry_ids: list[int] = []
     mail = get_connection(fail_silently=False)
     remaining = list(rows)
@@ -463,14 +466,13 @@ def outbox_send_batch(ids: Sequence[int]) -> dict[str, int]:
         connection.cursor() as cursor,
         _SentMarks(cursor) as marks,
     ):
-        _send_rows(mail, marks, lease, remaining, counts, retry_ids)
+        _send_rows(mail, marks, lease, remaining, counts, retry_ids, senders)
     if retry_ids:
         _schedule_retry(retry_ids)
     return counts
 
 
-def _send_rows(mail, marks, lease, remaining, counts, retry_ids) -> None:
-    senders = from_addresses({row.program_id for row in remaining})
+def _send_rows(mail, marks, lease, remaining, counts, retry_ids, senders) -> None:
     try:
         mail.open()
         while remaining:
