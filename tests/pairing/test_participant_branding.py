@@ -202,3 +202,15 @@ def test_the_support_request_to_our_desk_carries_no_program_brand(branded, smtp_
     (message,) = smtp_server.wait_for(1)
     assert str(message["From"]) == settings.DEFAULT_FROM_EMAIL
     assert NAME not in text_of(message)
+
+
+def test_the_from_name_is_the_programs_name_when_the_email_goes_out(branded, smtp_server):
+    """Queued before a rename, sent after it: in the new name (read once per batch)."""
+    outbox_add(
+        [Draft(kind="invitation", key="k", to_email="m@example.org", values={"first_name": "M"})],
+        program=branded,
+    )
+    Program.objects.filter(pk=branded.pk).update(brand_name="Northwind Mentors")
+    outbox_send_batch(list(OutboundEmail.objects.values_list("pk", flat=True)))
+    (message,) = smtp_server.wait_for(1)
+    assert parseaddr(str(message["From"]))[0] == "Northwind Mentors"
