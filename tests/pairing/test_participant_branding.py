@@ -76,7 +76,10 @@ def test_every_participant_page_shows_the_brand_and_no_admin_link(branded, anon_
     session = reverse(
         "pairing:session_link", args=[_link(Purpose.SESSION, pairing.mentee, pairing.pk)]
     )
+    home = _link(Purpose.HOME, mentee)
     pages = {
+        "me": anon_client.get(reverse("pairing:me", args=[home])),
+        "me_profile": anon_client.get(reverse("pairing:me_profile", args=[home])),
         "preferences": anon_client.get(reverse("pairing:preferences", args=[preferences])),
         "waitlist_join": anon_client.get(reverse("pairing:waitlist_join", args=[preferences])),
         "request_confirm": anon_client.get(approve),
@@ -102,6 +105,7 @@ def test_every_participant_page_shows_the_brand_and_no_admin_link(branded, anon_
         f"pairing/{name}.html" for name in ("preferences", "waitlist_join", "session_log")
     } <= used
     assert {"pairing/request_confirm.html", "pairing/request_decided.html"} <= used
+    assert {"pairing/me.html", "pairing/me_profile.html"} <= used
     assert {
         f"programs/{name}.html"
         for name in ("register", "register_done", "register_confirm", "register_limited")
@@ -114,6 +118,9 @@ def test_the_neutral_pages_name_no_program_and_link_nowhere_admin(branded, anon_
     assert unknown.status_code == 404
     _assert_branded(unknown, "link_invalid", brand_shown=False)
     assert NAME not in unknown.content.decode()
+    ask = anon_client.get(reverse("pairing:me_ask"))
+    assert ask.status_code == 200
+    _assert_branded(ask, "me_ask", brand_shown=False)  # no link, so no program to show
     settings.TOKEN_PAGE_RATE_LIMIT = 0
     limited = anon_client.get(reverse("pairing:preferences", args=["any"]))
     assert limited.status_code == 429
