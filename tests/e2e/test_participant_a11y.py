@@ -36,7 +36,14 @@ from pairing_admin.mail.links import Purpose, link_create
 from programs.models import Program
 from tests import factories
 from tests.programs import registering
-from tests.support.browser import FAILING_IMPACTS, PHONE, assert_no_horizontal_scroll, run_axe
+from tests.support.browser import (
+    FAILING_IMPACTS,
+    PHONE,
+    assert_no_horizontal_scroll,
+    press_enter_on,
+    run_axe,
+    tab_to,
+)
 from tests.support.smtp import text_of
 
 SCREENS = {
@@ -261,70 +268,10 @@ def test_registration_pages_in_every_state(screen, live_server, open_program, se
 #
 # No clicks, fills or select_option: Tab to each control, arrow keys to pick a
 # choice, type, Space to tick, Enter to press. At every Tab stop the focused
-# element must show a focus ring a sighted keyboard user can see.
+# element must show a focus ring a sighted keyboard user can see (tab_to and
+# press_enter_on, tests/support/browser.py, check it at each stop).
 
 LINK = re.compile(r"https?://[^\s<>\"]+")
-MIN_FOCUS_CONTRAST = 3.0  # WCAG 1.4.11: a focus indicator against what is next to it
-
-FOCUS_STYLE = """() => {
-  const el = document.activeElement;
-  if (!el || el === document.body) return null;
-  const opaque = (node) => {
-    for (; node; node = node.parentElement) {
-      const bg = getComputedStyle(node).backgroundColor;
-      if (bg && !bg.endsWith(", 0)") && bg !== "transparent") return bg;
-    }
-    return "rgb(255, 255, 255)";
-  };
-  const style = getComputedStyle(el);
-  return {
-    element: `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""} "${(el.innerText || el.value || "").trim().slice(0, 40)}"`,
-    style: style.outlineStyle, width: parseFloat(style.outlineWidth), color: style.outlineColor,
-    // The ring sits outside the element (outline-offset), on its parent's background.
-    background: opaque(el.parentElement),
-  };
-}"""
-
-
-def _luminance(css_color: str) -> float:
-    channels = [int(float(c)) / 255 for c in re.findall(r"[\d.]+", css_color)[:3]]
-    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def _contrast(a: str, b: str) -> float:
-    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (light + 0.05) / (dark + 0.05)
-
-
-def _assert_focus_visible(page) -> None:
-    focus = page.evaluate(FOCUS_STYLE)
-    if focus is None:
-        return
-    assert focus["style"] != "none" and focus["width"] >= 2, f"no focus ring on {focus}"
-    contrast = _contrast(focus["color"], focus["background"])
-    assert contrast >= MIN_FOCUS_CONTRAST, (
-        f"focus ring of {focus['element']} is {focus['color']} on {focus['background']}: "
-        f"contrast {contrast:.1f}, needs {MIN_FOCUS_CONTRAST}"
-    )
-
-
-def _tab_to(page, locator, max_presses: int = 40) -> None:
-    """Press Tab until `locator` has the focus, checking the focus ring at every stop."""
-    for _ in range(max_presses):
-        page.keyboard.press("Tab")
-        _assert_focus_visible(page)
-        if locator.evaluate("el => el === document.activeElement"):
-            return
-    raise AssertionError(f"{locator} not reached with {max_presses} presses of Tab")
-
-
-def _press_enter_on(page, button) -> None:
-    """Tab to a form's button and press Enter, once the page's own axe run has
-    reported (the harness holds the navigation until then)."""
-    _tab_to(page, button)
-    page.evaluate("window.__e2eAxeOnLoad")
-    page.keyboard.press("Enter")
 
 
 def _links(message, marker: str) -> list[str]:
@@ -370,12 +317,12 @@ def test_mentee_ranks_and_mentor_approves_by_keyboard(
     page.goto(_links(_email_to(smtp_server, mentee, ""), "/p/")[0])
     for mentor, presses in ((farah, 1), (sam, 2)):
         choice = page.get_by_label(f"Your choice for {mentor.full_name}")
-        _tab_to(page, choice)
+        tab_to(page, choice)
         for _ in range(presses):  # "Not chosen" -> "1st choice" -> "2nd choice"
             page.keyboard.press("ArrowDown")
-    _tab_to(page, page.get_by_label("A note to your mentor"))
+    tab_to(page, page.get_by_label("A note to your mentor"))
     page.keyboard.type("I'd love to grow as a design lead.")
-    _press_enter_on(page, page.get_by_role("button", name="Send my request"))
+    press_enter_on(page, page.get_by_role("button", name="Send my request"))
     page.get_by_text(f"Your request is with {farah.full_name}").wait_for()
 
     ranked = MentorPreference.objects.filter(mentee=mentee).order_by("rank")
@@ -384,10 +331,10 @@ def test_mentee_ranks_and_mentor_approves_by_keyboard(
     assert (request.mentor, request.note) == (farah, "I'd love to grow as a design lead.")
     approve, _decline = _links(_email_to(smtp_server, farah, ""), "/r/")[:2]
     page.goto(approve)
-    _tab_to(page, page.get_by_role("link", name="Skip to content"), max_presses=1)
+    tab_to(page, page.get_by_role("link", name="Skip to content"), max_presses=1)
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.activeElement.id === 'main'")
-    _press_enter_on(page, page.get_by_role("button", name="Approve and pair us"))
+    press_enter_on(page, page.get_by_role("button", name="Approve and pair us"))
     page.get_by_role("heading", name=f"You're paired with {mentee.full_name}").wait_for()
     assert Pairing.objects.active().filter(mentee=mentee, mentor=farah).exists()
 
@@ -404,13 +351,13 @@ def test_mentor_declines_with_a_message_by_keyboard(
 
     _approve, decline = _links(_email_to(smtp_server, mentor, ""), "/r/")[:2]
     page.goto(decline)
-    _tab_to(page, page.get_by_label("A message to the mentee"))
+    tab_to(page, page.get_by_label("A message to the mentee"))
     page.keyboard.type("I'm on leave this term, sorry!")
     unavailable = page.get_by_label("I'm unavailable for now")
-    _tab_to(page, unavailable)
+    tab_to(page, unavailable)
     page.keyboard.press("Space")
     assert unavailable.is_checked()
-    _press_enter_on(page, page.get_by_role("button", name="Decline the request"))
+    press_enter_on(page, page.get_by_role("button", name="Decline the request"))
     page.get_by_role("heading", name="Request declined").wait_for()
 
     request = MentorRequest.objects.get(mentee=mentee)

@@ -6,17 +6,9 @@ from pairing.models import MentorRequest, Pairing
 from pairing.services.personal import home_link
 from pairing_admin.mail.links import Purpose, link_create
 from tests import factories
-from tests.support.browser import assert_no_horizontal_scroll, tab_to
+from tests.support.browser import assert_no_horizontal_scroll, press_enter_on, tab_to
 
 Status = MentorRequest.Status
-
-
-def _press(page, locator) -> None:
-    """Tab to a control and press Enter, once the page's own axe run has reported."""
-    page.wait_for_load_state()
-    page.evaluate("window.__e2eAxeOnLoad")
-    tab_to(page, locator, max_presses=80)
-    page.keyboard.press("Enter")
 
 
 def test_a_mentor_answers_two_requests_from_my_mentoring_by_keyboard(phone_page, live_server):
@@ -34,19 +26,21 @@ def test_a_mentor_answers_two_requests_from_my_mentoring_by_keyboard(phone_page,
     )  # fmt: skip
     page = phone_page
     page.goto(f"/r/{raw}/")
-    _press(page, page.get_by_role("button", name="My mentoring: all my requests and pairings"))
+    press_enter_on(
+        page, page.get_by_role("button", name="My mentoring: all my requests and pairings")
+    )
     page.wait_for_url("**/me/*/")
     assert page.get_by_role("heading", name="Requests waiting for you").is_visible()
     assert_no_horizontal_scroll(page)
 
-    _press(page, page.get_by_role("button", name="Approve Ada"))
+    press_enter_on(page, page.get_by_role("button", name="Approve Ada"))
     page.get_by_text("You're paired with Ada").wait_for()
 
-    _press(page, page.get_by_text("Decline Grace…"))
+    press_enter_on(page, page.get_by_text("Decline Grace…"))
     message = page.locator(f"#id_decline-{asked['Grace'].pk}-message")
     tab_to(page, message, max_presses=10)
     page.keyboard.type("I'm full this term; Linus's team would suit you.")
-    _press(page, page.get_by_role("button", name="Decline Grace's request"))
+    press_enter_on(page, page.get_by_role("button", name="Decline Grace's request"))
     page.get_by_text("Request declined.").wait_for()
     assert_no_horizontal_scroll(page)
 
@@ -67,11 +61,11 @@ def test_a_mentees_pages_fit_a_phone(phone_page, live_server):
     page.goto(f"/me/{home_link(mentee)}/")
     assert page.get_by_role("button", name="Withdraw my request").is_visible()
     assert_no_horizontal_scroll(page)
-    _press(page, page.get_by_role("link", name="Edit my profile"))
+    press_enter_on(page, page.get_by_role("link", name="Edit my profile"))
     page.get_by_role("heading", name="Edit my profile").wait_for()
     assert_no_horizontal_scroll(page)
     page.goto("/me/")
     page.get_by_label("Your email address").fill(mentee.email)
-    _press(page, page.get_by_role("button", name="Email me a link"))
+    press_enter_on(page, page.get_by_role("button", name="Email me a link"))
     page.get_by_text("If that address is in a program").wait_for()
     assert MentorRequest.objects.get(pk=request.pk).status == Status.PENDING

@@ -2,11 +2,13 @@
 
 Every page a test opens is audited (axe accessibility checks on each load,
 CSP violations, JS errors, failed assets; see tests/e2e/conftest.py for the
-fixtures). Helpers: `login`, `tab_to`, `assert_no_horizontal_scroll`,
-`run_axe`, `audit_for`.
+fixtures). Helpers: `login`, `tab_to` and `press_enter_on` (keyboard
+only, checking the focus ring at each stop), `assert_focus_visible`,
+`assert_no_horizontal_scroll`, `run_axe`, `audit_for`.
 """
 
 import json
+import re
 import time
 import warnings
 from collections import Counter
@@ -253,13 +255,77 @@ def login(page: Page, live_server, user, password: str = PASSWORD) -> None:
         raise AssertionError(f"login as {user.get_username()} failed: {errors}")
 
 
-def tab_to(page: Page, locator, max_presses: int = 30) -> None:
-    """Press Tab until `locator` has the focus, as a keyboard user would."""
+MIN_FOCUS_CONTRAST = 3.0  # WCAG 1.4.11: a focus indicator against what is next to it
+
+FOCUS_STYLE = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const opaque = (node) => {
+    for (; node; node = node.parentElement) {
+      const bg = getComputedStyle(node).backgroundColor;
+      if (bg && !bg.endsWith(", 0)") && bg !== "transparent") return bg;
+    }
+    return "rgb(255, 255, 255)";
+  };
+  const style = getComputedStyle(el);
+  return {
+    element: `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""} "${(el.innerText || el.value || "").trim().slice(0, 40)}"`,
+    style: style.outlineStyle, width: parseFloat(style.outlineWidth), color: style.outlineColor,
+    // The ring sits outside the element (outline-offset), on its parent's background.
+    background: opaque(el.parentElement),
+  };
+}"""
+
+
+def _luminance(css_color: str) -> float:
+    channels = [int(float(c)) / 255 for c in re.findall(r"[\d.]+", css_color)[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two CSS rgb()/rgba() colours (alpha ignored)."""
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def focus_ring(page: Page) -> dict | None:
+    """The focused element's outline and the background it is drawn on (None: no focus)."""
+    return page.evaluate(FOCUS_STYLE)
+
+
+def assert_focus_visible(page: Page) -> None:
+    """The focused element shows a ring a sighted keyboard user can see: 2 px or more, at
+    3:1 or more against the background around it."""
+    focus = focus_ring(page)
+    if focus is None:
+        return
+    assert focus["style"] != "none" and focus["width"] >= 2, f"no focus ring on {focus}"
+    ratio = contrast(focus["color"], focus["background"])
+    assert ratio >= MIN_FOCUS_CONTRAST, (
+        f"focus ring of {focus['element']} is {focus['color']} on {focus['background']}: "
+        f"contrast {ratio:.1f}, needs {MIN_FOCUS_CONTRAST}"
+    )
+
+
+def tab_to(page: Page, locator, max_presses: int = 40) -> None:
+    """Press Tab until `locator` has the focus, as a keyboard user would, checking the
+    focus ring at every stop (assert_focus_visible)."""
     for _ in range(max_presses):
         page.keyboard.press("Tab")
+        assert_focus_visible(page)
         if locator.evaluate("el => el === document.activeElement"):
             return
     raise AssertionError(f"{locator} not reached with {max_presses} presses of Tab")
+
+
+def press_enter_on(page: Page, control, max_presses: int = 80) -> None:
+    """Tab to a control (a button, a link, a summary) and press Enter, once the page's own
+    axe run has reported (the harness holds the navigation until it has)."""
+    page.wait_for_load_state()
+    page.evaluate("window.__e2eAxeOnLoad")
+    tab_to(page, control, max_presses=max_presses)
+    page.keyboard.press("Enter")
 
 
 def assert_no_horizontal_scroll(page: Page) -> None:
