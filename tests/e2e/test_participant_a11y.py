@@ -6,7 +6,11 @@ extends it. Each is opened in each of its states (the preference form open,
 with errors, with a pending request, paired, on the waitlist, with no mentor
 free, paused, admin-led; a request to approve, to decline, already decided;
 the session form; registration's form, errors, email sent, confirm, closed,
-limited; the neutral and rate-limited pages), at 390x844 and 1280x900, and
+limited; My mentoring: the fresh-link form, its error and answer, a mentor's
+page with requests waiting, a decline form open, a pause without a date, with
+a pairing and sessions, paused, the profile form and its errors, a mentee's
+page with a pending request, paired, free to choose, an expired and an
+unknown link; the neutral and rate-limited pages), at 390x844 and 1280x900, and
 none may have a "serious" or "critical" axe finding (WCAG 2.0/2.1 A and AA,
 2.2 AA: the tags tests/support/browser.py runs); at 390 px none may scroll
 sideways either.
@@ -260,6 +264,69 @@ def test_registration_pages_in_every_state(screen, live_server, open_program, se
     screen.get_by_label("Work email").fill("yan@example.org")
     check.submit("Register")
     check.check("register: limited", expect="Please try again later")
+
+    check.assert_clean()
+
+
+def _me(person, *, days: int = 30, page: str = "pairing:me") -> str:
+    """A page of My mentoring (the page itself, or its profile form) from a HOME link."""
+    _, raw = link_create(purpose=Purpose.HOME, participant=person, expires_at=_in_days(days))
+    return reverse(page, kwargs={"token": raw})
+
+
+def test_personal_pages_in_every_state(screen, live_server, open_program):
+    program = open_program
+    today = timezone.localdate()
+    busy = factories.MentorFactory(program=program, first_name="Farah", capacity=3)
+    for name in ("Ada", "Grace", "Linus"):
+        factories.MentorRequestFactory(
+            program=program,
+            mentor=busy,
+            mentee=factories.ParticipantFactory(program=program, first_name=name),
+            note=f"{name} would love your help with design reviews.",
+        )
+    paired_mentor = factories.MentorFactory(program=program, first_name="Sam", capacity=2)
+    pairing = factories.PairingFactory(program=program, mentor=paired_mentor)
+    factories.MentoringSessionFactory(pairing=pairing)
+    away = factories.MentorFactory(
+        program=program, accepting_requests=False, unavailable_until=today + timedelta(days=20)
+    )
+    asking = factories.MentorRequestFactory(program=program, mentor=paired_mentor).mentee
+    choosing = factories.ParticipantFactory(program=program, first_name="Mia")
+
+    check = Checker(screen)
+    check.goto("me: ask for a link", reverse("pairing:me_ask"), expect="Enter the address")
+    check.submit("Email me a link")  # no address
+    check.check("me: ask, with an error", expect="Enter your email address.")
+    screen.get_by_label("Your email address").fill(choosing.email)
+    check.submit("Email me a link")
+    check.check("me: ask, sent", expect="If that address is in a program")
+
+    check.goto("me: mentor, requests waiting", _me(busy), expect="Ada would love your help")
+    screen.get_by_text("Decline Grace…").click()
+    grace = screen.get_by_role("article", name="Grace")
+    grace.get_by_label("A message to the mentee").wait_for()  # visible: the <details> is open
+    check.check("me: mentor, decline form open", expect="Decline Grace's request")
+    check.submit("Pause new requests")  # no date
+    check.check("me: mentor, pause without a date", expect="Pick the day you can take")
+    check.goto("me: mentor, paired with sessions", _me(paired_mentor), expect="Sessions held")
+    check.goto("me: mentor, unavailable until", _me(away), expect="You're unavailable until")
+    check.goto(
+        "me: profile form", _me(busy, page="pairing:me_profile"), expect="matched on these details"
+    )
+    screen.get_by_label("How many mentees you can take at once").fill("")
+    check.submit("Save")
+    check.check("me: profile form with errors", expect="Enter a number from 0 to 50.")
+
+    check.goto("me: mentee, request pending", _me(asking), expect="Withdraw my request")
+    check.goto("me: mentee, paired", _me(pairing.mentee), expect="You're paired, so")
+    check.goto("me: mentee, open for choices", _me(choosing), expect="Choose mentors")
+    check.goto("me: expired link", _me(choosing, days=-1), expect="This link can't be used")
+    check.goto(
+        "me: unknown link",
+        reverse("pairing:me", kwargs={"token": "not-a-token"}),
+        expect="This link can't be used",
+    )
 
     check.assert_clean()
 
