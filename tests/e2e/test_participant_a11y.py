@@ -21,8 +21,10 @@ because no flow test happens to pass through it.
 
 Then the flows by keyboard alone: a mentee ranks two mentors and sends the
 request, the mentor skips to the content and approves it from the emailed
-Approve link; a mentor declines from the Decline link with a message. Every
-Tab stop must show a focus ring at 3:1 or more against what surrounds it.
+Approve link; a mentor declines from the Decline link with a message; from My
+mentoring, a mentee withdraws their request and chooses mentors again, and a
+mentor pauses new requests until a date, then says they're available again.
+Every Tab stop must show a focus ring at 3:1 or more against what surrounds it.
 """
 
 import re
@@ -34,9 +36,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from invitations.services import invitation_send_selected
+from pairing.health import local_today
 from pairing.models import MentorPreference, MentorRequest, Pairing
 from pairing.services import preferences_submit, request_approve, request_decline
 from pairing_admin.mail.links import Purpose, link_create
+from pairing_admin.mail.models import AccessLink
 from programs.models import Program
 from tests import factories
 from tests.programs import registering
@@ -434,3 +438,57 @@ def test_mentor_declines_with_a_message_by_keyboard(
     )
     mentor.refresh_from_db()
     assert not mentor.accepting_requests
+
+
+def test_mentee_withdraws_and_chooses_again_from_my_mentoring_by_keyboard(
+    keyboard_page, live_server, open_program
+):
+    page = keyboard_page
+    page.set_default_timeout(30_000)
+    program = open_program
+    farah = factories.MentorFactory(program=program, first_name="Farah")
+    sam = factories.MentorFactory(program=program, first_name="Sam")
+    mentee = factories.ParticipantFactory(program=program, first_name="Mia")
+    asked = preferences_submit(mentee=mentee, mentor_ids=[farah.pk]).request
+
+    page.goto(_me(mentee))
+    press_enter_on(page, page.get_by_role("button", name="Withdraw my request"))
+    page.get_by_text("Your request is withdrawn").wait_for()
+    asked.refresh_from_db()
+    assert asked.status == MentorRequest.Status.WITHDRAWN
+
+    press_enter_on(page, page.get_by_role("button", name="Choose mentors"))
+    page.wait_for_url("**/p/*/")
+    assert AccessLink.objects.filter(participant=mentee, purpose=Purpose.PREFERENCES).exists()
+    tab_to(page, page.get_by_label(f"Your choice for {sam.full_name}"))
+    page.keyboard.press("ArrowDown")  # "Not chosen" -> "1st choice"
+    press_enter_on(page, page.get_by_role("button", name="Send my request"))
+    page.get_by_text(f"Your request is with {sam.full_name}").wait_for()
+    assert (
+        MentorRequest.objects.get(mentee=mentee, status=MentorRequest.Status.PENDING).mentor == sam
+    )
+
+
+def test_mentor_pauses_until_a_date_and_comes_back_from_my_mentoring_by_keyboard(
+    new_page, live_server, open_program
+):
+    # en-US: the date field takes its parts as month, day, year.
+    page = new_page(locale="en-US", **SCREENS["desktop"])
+    page.set_default_timeout(30_000)
+    mentor = factories.MentorFactory(program=open_program, first_name="Farah")
+    back_on = local_today(open_program) + timedelta(days=21)
+
+    page.goto(_me(mentor))
+    until = page.get_by_label("Unavailable until")
+    tab_to(page, until)
+    page.keyboard.type(back_on.strftime("%m%d%Y"))
+    assert until.input_value() == back_on.isoformat()
+    press_enter_on(page, page.get_by_role("button", name="Pause new requests"))
+    page.get_by_text("You're unavailable until").wait_for()
+    mentor.refresh_from_db()
+    assert (mentor.accepting_requests, mentor.unavailable_until) == (False, back_on)
+
+    press_enter_on(page, page.get_by_role("button", name="I'm available again"))
+    page.get_by_text("Welcome back: mentees can ask you again.").wait_for()
+    mentor.refresh_from_db()
+    assert (mentor.accepting_requests, mentor.unavailable_until) == (True, None)
