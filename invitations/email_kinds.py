@@ -4,6 +4,7 @@ Registered with pairing_admin.mail.kinds in InvitationsConfig.ready().
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from pairing_admin.mail.rendering import COMMON, Template
 
@@ -24,12 +25,12 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 
 DEFAULTS: dict[str, Template] = {
     EmailKind.INVITATION: Template(
-        subject="{{ program_name }}: choose who you'd like as your mentor",
-        text=(
+        subject=_("{{ program_name }}: Submit Your Mentor Preferences"),
+        text=_(
             "Hi {{ first_name }},\n\n"
             "Pairing is open for {{ program_name }}. Have a look at the mentors who still have "
             "room, see why each one could suit you, and tell us who you would like to work with.\n\n"
-            "Choose your mentors: {{ preferences_link }}\n\n"
+            "Submit Your Mentor Preferences: {{ preferences_link }}\n\n"
             "The link is personal to you, so please don't forward it.\n\n"
             "{{ organization_name }}"
         ),

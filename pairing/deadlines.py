@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from pairing_admin.lib.i18n import long_date, program_language
+
 # The end of a day, as precisely as a datetime goes: 23:59:59.999999.
 END_OF_DAY = time.max
 
@@ -61,6 +63,13 @@ def deadline_for_program(created_at: datetime, program) -> datetime:
 
 
 def deadline_label(deadline: datetime, timezone_name: str) -> str:
-    """How emails and pages say a deadline: "Wednesday 3 December"."""
-    local = deadline.astimezone(ZoneInfo(timezone_name))
-    return f"{local:%A} {local.day} {local:%B}"
+    """How emails and pages say a deadline, in the active language: "Wednesday 3
+    December", "mercredi 3 décembre" (participants read it in their program's)."""
+    return long_date(deadline.astimezone(ZoneInfo(timezone_name)))
+
+
+def deadline_label_for(deadline: datetime, program) -> str:
+    """A deadline as the program's participants read it: its zone, its language
+    (for emails, which are written whatever language the admin's page is in)."""
+    with program_language(program):
+        return deadline_label(deadline, program.organization.timezone)

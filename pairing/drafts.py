@@ -9,9 +9,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from django.utils.translation import gettext
+
 from pairing.deadlines import deadline_label
 from pairing.email_kinds import EmailKind
 from pairing.models import MentorRequest
+from pairing_admin.lib.i18n import program_language
 from pairing_admin.mail.links import (
     PREFERENCES_VALID_FOR,
     Purpose,
@@ -23,6 +26,12 @@ from pairing_admin.mail.outbox import Draft
 from programs.models import Participant, Program
 
 SESSION_LINK_VALID_FOR = timedelta(days=400)
+
+
+def _role_word(program: Program, role: str) -> str:
+    """ "mentor" or "mentee" as the assignment email says it, in the program's language."""
+    with program_language(program):
+        return gettext("mentor") if role == "mentor" else gettext("mentee")
 
 
 def common_values(program: Program, person: Participant) -> dict[str, str]:
@@ -43,10 +52,10 @@ def preferences_url(mentee: Participant, now: datetime) -> str:
 def mentee_profile_text(mentee: Participant) -> str:
     parts = [p for p in (mentee.title, mentee.department, mentee.location) if p]
     if mentee.goals:
-        parts.append("goals: " + ", ".join(mentee.goals))
+        parts.append(gettext("goals: %(goals)s") % {"goals": ", ".join(mentee.goals)})
     if mentee.skills:
-        parts.append("skills: " + ", ".join(mentee.skills))
-    return "; ".join(parts) or "(no profile details given)"
+        parts.append(gettext("skills: %(skills)s") % {"skills": ", ".join(mentee.skills)})
+    return "; ".join(parts) or gettext("(no profile details given)")
 
 
 def request_draft(request: MentorRequest, *, kind: str, key: str) -> Draft:
@@ -58,15 +67,16 @@ def request_draft(request: MentorRequest, *, kind: str, key: str) -> Draft:
             purpose=purpose, participant=mentor, expires_at=request.expires_at, object_id=request.pk
         )
         links[purpose] = link_url(raw, purpose)
-    values = {
-        **common_values(program, mentor),
-        "mentee_name": mentee.full_name,
-        "mentee_profile": mentee_profile_text(mentee),
-        "mentee_note": request.note or "(no note)",
-        "deadline": deadline_label(request.expires_at, program.organization.timezone),
-        "approve_link": links[Purpose.APPROVE],
-        "decline_link": links[Purpose.DECLINE],
-    }
+    with program_language(program):
+        values = {
+            **common_values(program, mentor),
+            "mentee_name": mentee.full_name,
+            "mentee_profile": mentee_profile_text(mentee),
+            "mentee_note": request.note or gettext("(no note)"),
+            "deadline": deadline_label(request.expires_at, program.organization.timezone),
+            "approve_link": links[Purpose.APPROVE],
+            "decline_link": links[Purpose.DECLINE],
+        }
     return Draft(kind=kind, key=key, to_email=mentor.email, to_name=mentor.full_name, values=values)
 
 
@@ -92,7 +102,7 @@ def assignment_drafts(
                     **common_values(program, person),
                     "partner_name": partner.full_name,
                     "partner_email": partner.email,
-                    "partner_role": role,
+                    "partner_role": _role_word(program, role),
                     "session_link": link_url(raw, Purpose.SESSION),
                 },
             )
@@ -141,50 +151,54 @@ def request_drafts(requests: Sequence[MentorRequest], *, event: str) -> list[Dra
     decline = {r.pk: url for r, url in zip(requests, urls[len(requests) :], strict=True)}
     drafts = []
     for mentor_requests in _group(requests, lambda r: r.mentor_id).values():
-        first = mentor_requests[0]
-        program, mentor = first.program, first.mentor
-        zone = program.organization.timezone
-        if len(mentor_requests) == 1:
-            drafts.append(
-                Draft(
-                    kind=EmailKind.MENTOR_REQUEST,
-                    key=f"mentor-request:{first.pk}",
-                    to_email=mentor.email,
-                    to_name=mentor.full_name,
-                    values={
-                        **common_values(program, mentor),
-                        "mentee_name": first.mentee.full_name,
-                        "mentee_profile": mentee_profile_text(first.mentee),
-                        "mentee_note": first.note or "(no note)",
-                        "deadline": deadline_label(first.expires_at, zone),
-                        "approve_link": approve[first.pk],
-                        "decline_link": decline[first.pk],
-                    },
-                )
-            )
-            continue
-        lines = []
-        for r in mentor_requests:
-            lines.append(
-                f"- {r.mentee.full_name} ({mentee_profile_text(r.mentee)})\n"
-                f"  Approve: {approve[r.pk]}\n"
-                f"  Decline: {decline[r.pk]}"
-            )
-        drafts.append(
-            Draft(
-                kind=EmailKind.MENTOR_REQUESTS,
-                key=f"mentor-requests:{event}:{mentor.pk}",
-                to_email=mentor.email,
-                to_name=mentor.full_name,
-                values={
-                    **common_values(program, mentor),
-                    "count": str(len(mentor_requests)),
-                    "deadline": deadline_label(min(r.expires_at for r in mentor_requests), zone),
-                    "requests": "\n\n".join(lines),
-                },
-            )
-        )
+        with program_language(mentor_requests[0].program):
+            drafts.append(_mentor_requests_draft(mentor_requests, approve, decline, event=event))
     return drafts
+
+
+def _mentor_requests_draft(mentor_requests, approve, decline, *, event: str) -> Draft:
+    """One mentor's email for an event's requests (the caller sets the program's language)."""
+    first = mentor_requests[0]
+    program, mentor = first.program, first.mentor
+    zone = program.organization.timezone
+    if len(mentor_requests) == 1:
+        return Draft(
+            kind=EmailKind.MENTOR_REQUEST,
+            key=f"mentor-request:{first.pk}",
+            to_email=mentor.email,
+            to_name=mentor.full_name,
+            values={
+                **common_values(program, mentor),
+                "mentee_name": first.mentee.full_name,
+                "mentee_profile": mentee_profile_text(first.mentee),
+                "mentee_note": first.note or gettext("(no note)"),
+                "deadline": deadline_label(first.expires_at, zone),
+                "approve_link": approve[first.pk],
+                "decline_link": decline[first.pk],
+            },
+        )
+    lines = [
+        gettext("- %(name)s (%(profile)s)\n  Approve: %(approve)s\n  Decline: %(decline)s")
+        % {
+            "name": r.mentee.full_name,
+            "profile": mentee_profile_text(r.mentee),
+            "approve": approve[r.pk],
+            "decline": decline[r.pk],
+        }
+        for r in mentor_requests
+    ]
+    return Draft(
+        kind=EmailKind.MENTOR_REQUESTS,
+        key=f"mentor-requests:{event}:{mentor.pk}",
+        to_email=mentor.email,
+        to_name=mentor.full_name,
+        values={
+            **common_values(program, mentor),
+            "count": str(len(mentor_requests)),
+            "deadline": deadline_label(min(r.expires_at for r in mentor_requests), zone),
+            "requests": "\n\n".join(lines),
+        },
+    )
 
 
 def assignments_drafts(
@@ -227,7 +241,7 @@ def assignments_drafts(
                     **common_values(program, mentee),
                     "partner_name": mentor.full_name,
                     "partner_email": mentor.email,
-                    "partner_role": "mentor",
+                    "partner_role": _role_word(program, "mentor"),
                     "session_link": link,
                 },
             )
@@ -235,10 +249,12 @@ def assignments_drafts(
     link_of = {p[0]: link for p, link in zip(many, mentor_links, strict=True)}
     for mentor_pairs in _group(many, lambda p: p[2].pk).values():
         mentor = mentor_pairs[0][2]
-        lines = [
-            f"- {mentee.full_name} <{mentee.email}>\n  Log a session: {link_of[pid]}"
-            for pid, mentee, _ in mentor_pairs
-        ]
+        with program_language(program):
+            lines = [
+                gettext("- %(name)s <%(email)s>\n  Log a session: %(link)s")
+                % {"name": mentee.full_name, "email": mentee.email, "link": link_of[pid]}
+                for pid, mentee, _mentor in mentor_pairs
+            ]
         drafts.append(
             Draft(
                 kind=EmailKind.ASSIGNMENTS,

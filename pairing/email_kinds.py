@@ -4,6 +4,7 @@ Registered with pairing_admin.mail.kinds in PairingConfig.ready().
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from pairing_admin.mail.rendering import COMMON, Template
 
@@ -136,8 +137,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 
 DEFAULTS: dict[str, Template] = {
     EmailKind.MENTOR_REQUEST: Template(
-        subject="{{ mentee_name }} would like you as their mentor",
-        text=(
+        subject=_("{{ mentee_name }} would like you as their mentor"),
+        text=_(
             "Hi {{ first_name }},\n\n"
             "{{ mentee_name }} has asked you to be their mentor in {{ program_name }}.\n\n"
             "About them: {{ mentee_profile }}\n\n"
@@ -150,8 +151,8 @@ DEFAULTS: dict[str, Template] = {
         ),
     ),
     EmailKind.REQUEST_REMINDER: Template(
-        subject="Reminder: {{ mentee_name }} is waiting for your answer",
-        text=(
+        subject=_("Reminder: {{ mentee_name }} is waiting for your answer"),
+        text=_(
             "Hi {{ first_name }},\n\n"
             "{{ mentee_name }}'s request to have you as their mentor in {{ program_name }} is "
             "still open. It lapses at the end of {{ deadline }}.\n\n"
@@ -161,8 +162,8 @@ DEFAULTS: dict[str, Template] = {
         ),
     ),
     EmailKind.ASSIGNMENT: Template(
-        subject="Mentorship Assignments: you are paired with {{ partner_name }}",
-        text=(
+        subject=_("Mentorship Assignments: you are paired with {{ partner_name }}"),
+        text=_(
             "Hi {{ first_name }},\n\n"
             "Good news: in {{ program_name }} you are now paired with {{ partner_name }} "
             "(your {{ partner_role }}). You can reach them at {{ partner_email }}.\n\n"
@@ -173,8 +174,8 @@ DEFAULTS: dict[str, Template] = {
         ),
     ),
     EmailKind.REQUEST_DECLINED: Template(
-        subject="{{ mentor_name }} can't take your request this time",
-        text=(
+        subject=_("{{ mentor_name }} can't take your request this time"),
+        text=_(
             "Hi {{ first_name }},\n\n"
             "{{ mentor_name }} isn't able to mentor you in {{ program_name }} right now.\n\n"
             "Their message: {{ decline_message }}\n\n"
@@ -183,8 +184,8 @@ DEFAULTS: dict[str, Template] = {
         ),
     ),
     EmailKind.REQUEST_EXPIRED: Template(
-        subject="Your request to {{ mentor_name }} has lapsed",
-        text=(
+        subject=_("Your request to {{ mentor_name }} has lapsed"),
+        text=_(
             "Hi {{ first_name }},\n\n"
             "{{ mentor_name }} didn't respond in time, so your request in {{ program_name }} "
             "has lapsed. Please pick another mentor: {{ preferences_link }}\n\n"
@@ -192,8 +193,8 @@ DEFAULTS: dict[str, Template] = {
         ),
     ),
     EmailKind.REQUEST_FORWARDED: Template(
-        subject="Your request has gone to {{ next_mentor_name }}",
-        text=(
+        subject=_("Your request has gone to {{ next_mentor_name }}"),
+        text=_(
             "Hi {{ first_name }},\n\n"
             "{{ mentor_name }} couldn't take your request in {{ program_name }}, so we passed "
             "it to your next choice, {{ next_mentor_name }}. They have until {{ deadline }} "
@@ -203,8 +204,8 @@ DEFAULTS: dict[str, Template] = {
         ),
     ),
     EmailKind.REQUEST_CANCELLED: Template(
-        subject="Your request to {{ mentor_name }} was withdrawn by your program team",
-        text=(
+        subject=_("Your request to {{ mentor_name }} was withdrawn by your program team"),
+        text=_(
             "Hi {{ first_name }},\n\n"
             "Your program team has closed your request to {{ mentor_name }} in "
             "{{ program_name }}, so there is no need to wait for an answer. You're free to "
@@ -214,8 +215,8 @@ DEFAULTS: dict[str, Template] = {
         ),
     ),
     EmailKind.REQUEST_CLOSED: Template(
-        subject="{{ mentor_name }} can't take new mentees now: choose another mentor",
-        text=(
+        subject=_("{{ mentor_name }} can't take new mentees now: choose another mentor"),
+        text=_(
             "Hi {{ first_name }},\n\n"
             "{{ mentor_name }} can't take on more mentees in {{ program_name }} right now "
             "(their places are full, or they have paused), so your request to them is "
@@ -225,8 +226,8 @@ DEFAULTS: dict[str, Template] = {
         ),
     ),
     EmailKind.WAITLIST_OFFER: Template(
-        subject="A mentor has room: your request is with {{ mentor_name }}",
-        text=(
+        subject=_("A mentor has room: your request is with {{ mentor_name }}"),
+        text=_(
             "Hi {{ first_name }},\n\n"
             "A seat opened up in {{ program_name }}, and you were next on the waitlist. "
             "We have sent your request to {{ mentor_name }}, who has until {{ deadline }} to "
@@ -236,8 +237,8 @@ DEFAULTS: dict[str, Template] = {
         ),
     ),
     EmailKind.WAITLIST_RETURNED: Template(
-        subject="You're still on the waitlist",
-        text=(
+        subject=_("You're still on the waitlist"),
+        text=_(
             "Hi {{ first_name }},\n\n"
             "Your request to {{ mentor_name }} in {{ program_name }} didn't work out this "
             "time: {{ what_happened }}. You keep your place on the waitlist, and we'll email "
@@ -248,8 +249,8 @@ DEFAULTS: dict[str, Template] = {
         ),
     ),
     EmailKind.MENTOR_REQUESTS: Template(
-        subject="{{ count }} mentees would like you as their mentor",
-        text=(
+        subject=_("{{ count }} mentees would like you as their mentor"),
+        text=_(
             "Hi {{ first_name }},\n\n"
             "{{ count }} mentees in {{ program_name }} have asked you to be their mentor. "
             "Each has their own links, so you can answer them one by one:\n\n"
@@ -259,8 +260,8 @@ DEFAULTS: dict[str, Template] = {
         ),
     ),
     EmailKind.ASSIGNMENTS: Template(
-        subject="Mentorship Assignments: {{ count }} new mentees",
-        text=(
+        subject=_("Mentorship Assignments: {{ count }} new mentees"),
+        text=_(
             "Hi {{ first_name }},\n\n"
             "In {{ program_name }} you are now paired with {{ count }} mentees:\n\n"
             "{{ mentees }}\n\n"
@@ -271,8 +272,8 @@ DEFAULTS: dict[str, Template] = {
         ),
     ),
     EmailKind.PAIRING_ENDED: Template(
-        subject="Your pairing with {{ partner_name }} has ended",
-        text=(
+        subject=_("Your pairing with {{ partner_name }} has ended"),
+        text=_(
             "Hi {{ first_name }},\n\n"
             "Your pairing with {{ partner_name }} in {{ program_name }} has been ended by the "
             "program team. Thank you for the time you gave it. {{ next_step }}\n\n"
@@ -281,8 +282,8 @@ DEFAULTS: dict[str, Template] = {
         ),
     ),
     EmailKind.PAIRINGS_ENDED: Template(
-        subject="{{ count }} of your pairings have ended",
-        text=(
+        subject=_("{{ count }} of your pairings have ended"),
+        text=_(
             "Hi {{ first_name }},\n\n"
             "The program team of {{ program_name }} has ended your pairings with:\n\n"
             "{{ partners }}\n\n"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.utils.translation import gettext
 from scipy import sparse
 
 from programs.match_weights import FIELD_BY_KEY, FIELD_KEYS, IGNORED, MUST_MATCH
@@ -157,7 +158,10 @@ def _reasons_from(fields: list[tuple[int, str, dict]], mentor: Profile) -> list[
         # The mentor's spelling, in the mentor's order.
         shared = [display for norm, display in mentor[i].items() if norm in wanted]
         if shared:
-            reasons.append(f"{label}: {', '.join(shared)}")
+            # Shown to mentees in their program's language (French puts a space before ":").
+            reasons.append(
+                gettext("%(field)s: %(shared)s") % {"field": label, "shared": ", ".join(shared)}
+            )
     return reasons
 
 

@@ -17,9 +17,10 @@ import numpy as np
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from pairing import matching
-from pairing.deadlines import deadline_for_program, deadline_label
+from pairing.deadlines import deadline_for_program, deadline_label_for
 from pairing.drafts import assignments_drafts, common_values, new_links, request_drafts
 from pairing.email_kinds import EmailKind
 from pairing.models import (
@@ -35,6 +36,7 @@ from pairing.seats import offerable_seats
 from pairing.tasks import offer_program_waitlist
 from pairing.verbs import Verb
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.lib.i18n import program_language
 from pairing_admin.mail.links import PREFERENCES_VALID_FOR, Purpose
 from pairing_admin.mail.outbox import Draft, outbox_add
 from programs.match_weights import weights_of
@@ -131,7 +133,9 @@ def _wanted(program: Program, mentee: Participant, mentor_ids: Sequence[int]) ->
         .values(*PROFILE)
     )
     if len(ok) != len(ids):
-        raise DomainError("One of the mentors you named can't be chosen. Please name others.")
+        raise DomainError(
+            gettext("One of the mentors you named can't be chosen. Please name others.")
+        )
     # A mentor the program's must-match rules rule out would never be offered.
     eligible = matching.score_matrix([mentee], ok, weights_of(program)).eligible[0]
     if not eligible.all():
@@ -159,12 +163,12 @@ def waitlist_join(
     with transaction.atomic():
         program = Program.objects.select_related("organization").get(pk=mentee.program_id)
         if not program.waitlist_on:
-            raise DomainError("This program has no waitlist.")
+            raise DomainError(gettext("This program has no waitlist."))
         if user is None and not (program.pairing_enabled and program.is_user_led):
-            raise DomainError("This program's waitlist is not open to sign-ups right now.")
+            raise DomainError(gettext("This program's waitlist is not open to sign-ups right now."))
         mentee = lock_participants([mentee.pk])[mentee.pk]
         if mentee.role != Role.MENTEE:
-            raise DomainError("Only mentees can join the waitlist.")
+            raise DomainError(gettext("Only mentees can join the waitlist."))
         _refuse_if_engaged(mentee, you=user is None)
         wanted = _wanted(program, mentee, mentor_ids)
         entry, created = WaitlistEntry.objects.get_or_create(
@@ -246,12 +250,18 @@ def leave_on_engagement(mentee_ids: Iterable[int]) -> None:
 
 # What the "back in line" email says happened to the offer.
 _WHY_IT_ENDED = {
-    MentorRequest.Status.DECLINED: "they weren't able to take it",
-    MentorRequest.Status.EXPIRED: "it lapsed without an answer",
-    MentorRequest.Status.CLOSED: "their places filled before they could answer",
-    MentorRequest.Status.CANCELLED: "your program team closed it",
-    MentorRequest.Status.WITHDRAWN: "you withdrew it",
+    MentorRequest.Status.DECLINED: gettext_lazy("they weren't able to take it"),
+    MentorRequest.Status.EXPIRED: gettext_lazy("it lapsed without an answer"),
+    MentorRequest.Status.CLOSED: gettext_lazy("their places filled before they could answer"),
+    MentorRequest.Status.CANCELLED: gettext_lazy("your program team closed it"),
+    MentorRequest.Status.WITHDRAWN: gettext_lazy("you withdrew it"),
 }
+
+
+def _why_it_ended(program, status: str) -> str:
+    """The waitlist-returned email's "what happened", in the program's language."""
+    with program_language(program):
+        return str(_WHY_IT_ENDED.get(status, gettext_lazy("it ended")))
 
 
 def back_in_line(
@@ -301,7 +311,7 @@ def back_in_line(
                         values={
                             **common_values(program, entry.mentee),
                             "mentor_name": entry.offer.mentor.full_name,
-                            "what_happened": _WHY_IT_ENDED.get(status[entry.offer_id], "it ended"),
+                            "what_happened": _why_it_ended(program, status[entry.offer_id]),
                             "preferences_link": link,
                         },
                     )
@@ -585,7 +595,7 @@ def _make(
             new_requests += created
         else:
             drafts += request_drafts(created, event=f"waitlist-{created[0].pk}")
-        deadline = deadline_label(expires_at, program.organization.timezone)
+        deadline = deadline_label_for(expires_at, program)
         links = new_links(
             Purpose.PREFERENCES,
             [(program.pk, r.mentee_id, None, now + PREFERENCES_VALID_FOR) for r in created],

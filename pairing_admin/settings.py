@@ -229,6 +229,12 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_timezone("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True  # storage is always UTC; pages show the organization's zone
+# Admin pages are British English. Participant pages and default emails speak
+# their program's language (programs.models.PARTICIPANT_LANGUAGES), chosen by
+# pairing_admin.lib.i18n, never by the browser; locale/ holds the catalogues
+# (`make messages` rebuilds them; the compiled .mo files are committed).
+LANGUAGES = [("en-gb", "English"), ("en", "English"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 
 # --- Static files ------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -5,6 +5,7 @@ request goes to our support desk, so admins cannot edit it.
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from pairing_admin.mail.rendering import COMMON, Template
 
@@ -47,8 +48,8 @@ DEFAULTS: dict[str, Template] = {
         ),
     ),
     EmailKind.REGISTRATION_CONFIRM: Template(
-        subject="Confirm your registration for {{ program_name }}",
-        text=(
+        subject=_("Confirm your registration for {{ program_name }}"),
+        text=_(
             "Hello,\n\n"
             "Someone, we hope you, used this email address to join {{ program_name }}. "
             "To finish, open this link and press Confirm:\n\n"

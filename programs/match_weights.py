@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from pairing_admin.lib.errors import DomainError
 from programs.models import ActivityEvent, Program, default_match_weights
@@ -23,7 +24,7 @@ MUST_MATCH = 10
 @dataclass(frozen=True)
 class MatchField:
     key: str
-    label: str
+    label: str  # lazy: participants read the match reasons in their program's language
     # How the two profiles are compared, in words an admin understands.
     compares: str
 
@@ -31,18 +32,18 @@ class MatchField:
 FIELDS: tuple[MatchField, ...] = (
     MatchField(
         "skills_for_goals",
-        "Skills for goals",
+        gettext_lazy("Skills for goals"),
         "The mentor's skills against what the mentee wants to learn (their interests and "
         "goals). Counts how many of the mentee's wishes the mentor covers, out of all they "
         "listed, and never fewer than 3: listing one wish cannot earn full marks.",
     ),
     MatchField(
         "shared_interests",
-        "Shared interests",
+        gettext_lazy("Shared interests"),
         "Interests both listed, out of the mentee's interests (and never fewer than 3).",
     ),
-    MatchField("department", "Same department", "Both work in the same department."),
-    MatchField("location", "Same location", "Both work in the same location."),
+    MatchField("department", gettext_lazy("Same department"), "Both work in the same department."),
+    MatchField("location", gettext_lazy("Same location"), "Both work in the same location."),
 )
 FIELD_KEYS = tuple(f.key for f in FIELDS)
 FIELD_BY_KEY = {f.key: f for f in FIELDS}

@@ -18,8 +18,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.lib.i18n import long_date_time, program_language
 from pairing_admin.lib.text import one_line
 from pairing_admin.mail.outbox import Draft, outbox_add
 from programs import hooks
@@ -32,7 +34,7 @@ REGISTRATION_FIELDS = ("role", "first_name", "last_name", *PROFILE_FIELDS)
 SINGLE_LINE_FIELDS = ("first_name", "last_name", "title", "department", "location")
 
 CONFIRM_VALID_FOR = timedelta(hours=48)
-CONFIRM_VALID_FOR_TEXT = "48 hours"
+CONFIRM_VALID_FOR_TEXT = gettext_lazy("48 hours")
 # Confirmation emails one address may be sent per program in a window: a
 # stranger submitting someone's address over and over cannot flood them.
 EMAILS_PER_ADDRESS = 3
@@ -66,7 +68,7 @@ def deadline_text(when: datetime, program: Program) -> str:
     """How the email and the pages say when a link expires."""
     zone = program.organization.timezone
     local = when.astimezone(ZoneInfo(zone))
-    return f"{local:%A} {local.day} {local:%B} at {local:%H:%M} ({zone})"
+    return f"{long_date_time(local)} ({zone})"
 
 
 def confirm_url(program: Program, raw: str) -> str:
@@ -144,6 +146,8 @@ def confirmation_email_write(
     after it commits. The key names the token (a hash of it), so each link
     is emailed once and a new submission's link gets its own email.
     """
+    with program_language(program):
+        confirm_by = deadline_text(pending.expires_at, program)
     outbox_add(
         [
             Draft(
@@ -157,7 +161,7 @@ def confirmation_email_write(
                     "program_name": program.name,
                     "organization_name": program.organization.name,
                     "confirm_link": confirm_url,
-                    "confirm_by": deadline_text(pending.expires_at, program),
+                    "confirm_by": confirm_by,
                 },
             )
         ],

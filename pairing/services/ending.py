@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from pairing.drafts import new_links
 from pairing.email_kinds import EmailKind
@@ -18,6 +19,7 @@ from pairing.tasks import offer_program_waitlist
 from pairing.verbs import Verb
 from pairing.waitlist import seats_offer, waitlist_put_first
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.lib.i18n import program_language
 from pairing_admin.mail.links import PREFERENCES_VALID_FOR, Purpose
 from pairing_admin.mail.outbox import Draft, outbox_add
 from programs.models import Program
@@ -38,25 +40,33 @@ class NextStep(models.TextChoices):
 def _next_step_texts(
     program: Program, ended: Sequence[Pairing], next_step: str, now: datetime
 ) -> dict[int, str]:
-    """{mentee id: what their "pairing ended" email says happens next}."""
+    """{mentee id: what their "pairing ended" email says happens next}, in the
+    program's participant language."""
     if next_step == NextStep.WAITLIST:
-        text = (
-            "You are first in line on the program's waitlist: as soon as a mentor has room, "
-            "we'll offer them to you by email."
-            if program.is_user_led
-            else "You are first in line on the program's waitlist: your program team will "
-            "pair you with a new mentor as soon as they can."
-        )
+        with program_language(program):
+            text = (
+                _(
+                    "You are first in line on the program's waitlist: as soon as a mentor has "
+                    "room, we'll offer them to you by email."
+                )
+                if program.is_user_led
+                else _(
+                    "You are first in line on the program's waitlist: your program team will "
+                    "pair you with a new mentor as soon as they can."
+                )
+            )
         return {p.mentee_id: text for p in ended}
     if next_step == NextStep.INVITE:
         links = new_links(
             Purpose.PREFERENCES,
             [(program.pk, p.mentee_id, None, now + PREFERENCES_VALID_FOR) for p in ended],
         )
-        return {
-            p.mentee_id: f"You can choose a new mentor whenever you're ready: {link}"
-            for p, link in zip(ended, links, strict=True)
-        }
+        with program_language(program):
+            return {
+                p.mentee_id: _("You can choose a new mentor whenever you're ready: %(link)s")
+                % {"link": link}
+                for p, link in zip(ended, links, strict=True)
+            }
     return {}
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from pairing.deadlines import deadline_label
+from pairing.deadlines import deadline_label_for
 from pairing.drafts import common_values, preferences_url, request_drafts
 from pairing.email_kinds import EmailKind
 from pairing.models import MentorPreference, MentorRequest, Pairing
@@ -217,7 +217,7 @@ def _forward(request: MentorRequest, *, now: datetime) -> MentorRequest | None:
                         **common_values(program, request.mentee),
                         "mentor_name": request.mentor.full_name,
                         "next_mentor_name": mentor.full_name,
-                        "deadline": deadline_label(new.expires_at, program.organization.timezone),
+                        "deadline": deadline_label_for(new.expires_at, program),
                         "preferences_link": preferences_url(request.mentee, now),
                     },
                 ),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from pairing.drafts import request_draft
 from pairing.email_kinds import EmailKind
@@ -44,23 +45,32 @@ class Submitted:
 def _validate_choices(program: Program, mentor_ids: Sequence[int], note: str) -> list[int]:
     ids = [int(i) for i in mentor_ids]
     if not ids:
-        raise DomainError("Choose at least one mentor.")
+        raise DomainError(gettext("Choose at least one mentor."))
     if len(set(ids)) != len(ids):
-        raise DomainError("Each mentor can be chosen only once.")
+        raise DomainError(gettext("Each mentor can be chosen only once."))
     if len(ids) > program.max_preferences:
-        raise DomainError(f"You can choose up to {program.max_preferences} mentors.")
+        raise DomainError(
+            ngettext(
+                "You can choose only one mentor.",
+                "You can choose up to %(count)d mentors.",
+                program.max_preferences,
+            )
+            % {"count": program.max_preferences}
+        )
     if len(note) > NOTE_MAX:
-        raise DomainError(f"Keep the note to {NOTE_MAX} characters.")
+        raise DomainError(gettext("Keep the note to %(max)d characters.") % {"max": NOTE_MAX})
     found = Participant.objects.mentors().filter(program=program, pk__in=ids).count()
     if found != len(ids):
-        raise DomainError("One of the mentors you chose is not in this program.")
+        raise DomainError(gettext("One of the mentors you chose is not in this program."))
     return ids
 
 
 def _refuse_if_busy(mentee: Participant) -> None:
     pairing = Pairing.objects.filter(mentee=mentee).active().select_related("mentor").first()
     if pairing:
-        raise DomainError(f"You are already paired with {pairing.mentor.full_name}.")
+        raise DomainError(
+            gettext("You are already paired with %(name)s.") % {"name": pairing.mentor.full_name}
+        )
     pending = (
         MentorRequest.objects.filter(mentee=mentee, status=Status.PENDING)
         .select_related("mentor")
@@ -68,8 +78,11 @@ def _refuse_if_busy(mentee: Participant) -> None:
     )
     if pending:
         raise DomainError(
-            f"Your request to {pending.mentor.full_name} is still waiting for an answer. "
-            "Withdraw it first if you want to choose again."
+            gettext(
+                "Your request to %(name)s is still waiting for an answer. "
+                "Withdraw it first if you want to choose again."
+            )
+            % {"name": pending.mentor.full_name}
         )
 
 
@@ -85,26 +98,32 @@ def preferences_submit(
     """
     program = Program.objects.select_related("organization").get(pk=mentee.program_id)
     if mentee.role != Participant.Role.MENTEE:
-        raise DomainError("Only mentees choose mentors.")
+        raise DomainError(gettext("Only mentees choose mentors."))
     ensure_pairing_open(program)
     if program.pairing_process == Program.Process.ADMIN_LED:
-        raise DomainError("In this program the program team pairs mentees with mentors.")
+        raise DomainError(gettext("In this program the program team pairs mentees with mentors."))
     note = note.strip()
     ids = _validate_choices(program, mentor_ids, note)
     people = lock_participants([mentee.pk, *ids])
     mentee = people[mentee.pk]
     if mentee.role != Participant.Role.MENTEE:
-        raise DomainError("Only mentees choose mentors.")
+        raise DomainError(gettext("Only mentees choose mentors."))
     _refuse_if_busy(mentee)
     if names := _not_again(mentee, ids):
         raise DomainError(
-            f"Your program team has asked that you not be paired with {names} again. "
-            "Please choose another mentor."
+            gettext(
+                "Your program team has asked that you not be paired with %(names)s again. "
+                "Please choose another mentor."
+            )
+            % {"names": names}
         )
     if names := _said_no_names(mentee, ids):
         raise DomainError(
-            f"{names} can't be asked again: they declined an earlier request from you, or your "
-            "pairing with them ended. Please choose another mentor."
+            gettext(
+                "%(names)s can't be asked again: they declined an earlier request from you, or "
+                "your pairing with them ended. Please choose another mentor."
+            )
+            % {"names": names}
         )
     now = timezone.now()
 
@@ -133,7 +152,9 @@ def preferences_submit(
             )
             requests_close_full(mentor_ids=[mentor.pk], now=now)
             return Submitted(request=request, pairing=pairing)
-        raise DomainError("None of the mentors you chose has room any more. Please choose again.")
+        raise DomainError(
+            gettext("None of the mentors you chose has room any more. Please choose again.")
+        )
 
     available = _available_mentor_ids(program, ids, mentee_id=mentee.pk)
     for rank, mentor_id in enumerate(ids, start=1):
@@ -147,7 +168,9 @@ def preferences_submit(
             program=program,
         )  # fmt: skip
         return Submitted(request=request)
-    raise DomainError("None of the mentors you chose has room any more. Please choose again.")
+    raise DomainError(
+        gettext("None of the mentors you chose has room any more. Please choose again.")
+    )
 
 
 @transaction.atomic
@@ -155,7 +178,7 @@ def request_withdraw(*, mentee: Participant, request_id: int) -> MentorRequest:
     """The mentee takes back a pending request (from their preference link)."""
     request = MentorRequest.objects.filter(pk=request_id, mentee=mentee).first()
     if request is None:
-        raise DomainError("There is no such request.")
+        raise DomainError(gettext("There is no such request."))
     lock_participants([request.mentor_id])
     now = timezone.now()
     if not _settle(request.pk, Status.WITHDRAWN, now, live=True):

@@ -7,6 +7,8 @@ from datetime import date, datetime, timedelta
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext
 
 from pairing.health import local_today
 from pairing.models import MentoringSession, Pairing
@@ -43,24 +45,34 @@ def session_log(
     today = local_today(program, now)
     note = note.strip()
     if len(note) > NOTE_MAX:
-        raise DomainError(f"Keep the note under {NOTE_MAX:,} characters.")
+        raise DomainError(
+            gettext("Keep the note under %(max)s characters.")
+            % {"max": number_format(NOTE_MAX, force_grouping=True)}
+        )
     if not MINUTES_MIN <= minutes <= MINUTES_MAX:
         raise DomainError(
-            f"A session lasts between {MINUTES_MIN} and {MINUTES_MAX} minutes; "
-            f"{minutes} is outside that."
+            gettext(
+                "A session lasts between %(min)d and %(max)d minutes; %(minutes)d is outside that."
+            )
+            % {"min": MINUTES_MIN, "max": MINUTES_MAX, "minutes": minutes}
         )
     started = local_today(program, pairing.started_at)
     if on < started:
-        raise DomainError(f"The pairing began on {started:%-d %B %Y}; pick that day or later.")
+        raise DomainError(
+            gettext("The pairing began on %(day)s; pick that day or later.")
+            % {"day": date_format(started, "j F Y")}
+        )
     if on > today + FUTURE_MAX:
-        raise DomainError("Pick a date within the next six months.")
+        raise DomainError(gettext("Pick a date within the next six months."))
     if participant is not None and participant.pk not in (pairing.mentee_id, pairing.mentor_id):
-        raise DomainError("Only the mentee and mentor of a pairing can log its sessions.")
+        raise DomainError(gettext("Only the mentee and mentor of a pairing can log its sessions."))
     with transaction.atomic():
         # The pairing row is held so an end cannot slip in between the check and the insert.
         current = Pairing.objects.select_for_update().filter(pk=pairing.pk).first()
         if current is None or current.status != Pairing.Status.ACTIVE:
-            raise DomainError("This pairing has ended, so no more sessions can be logged for it.")
+            raise DomainError(
+                gettext("This pairing has ended, so no more sessions can be logged for it.")
+            )
         twin = (
             MentoringSession.objects.filter(pairing=pairing, date=on, minutes=minutes, note=note)
             .exclude(status=MentoringSession.Status.CANCELLED)
@@ -98,7 +110,7 @@ def session_cancel(
     with transaction.atomic():
         session = MentoringSession.objects.filter(program=program, pk=session_id).first()
         if session is None:
-            raise DomainError("There is no such session in this program.")
+            raise DomainError(gettext("There is no such session in this program."))
         # The pairing row first, as every writer of sessions takes it: the database
         # recounts the pairing's figures under that lock (pairing.pairing_figures).
         list(Pairing.objects.select_for_update().filter(pk=session.pairing_id).values_list("pk"))
@@ -109,7 +121,7 @@ def session_cancel(
         )
         session.refresh_from_db()
         if not changed:
-            raise DomainError("This session was already cancelled.")
+            raise DomainError(gettext("This session was already cancelled."))
         activity_record(
             program=program,
             actor=user,

@@ -1,17 +1,22 @@
 """Admins edit a program's emails; we keep them safe to render."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models, transaction
 
+from pairing_admin.lib.i18n import long_date, long_date_time, program_language
 from pairing_admin.mail.branding import brand_for, frame
-from pairing_admin.mail.kinds import DEFAULTS, EDITABLE_KINDS, VARIABLES
+from pairing_admin.mail.kinds import EDITABLE_KINDS, VARIABLES
 from pairing_admin.mail.models import EmailTemplate
-from pairing_admin.mail.outbox import template_for
+from pairing_admin.mail.outbox import default_template, template_for
 from pairing_admin.mail.rendering import Template, render, validate_template
 
 # A path: previews put this deployment's PUBLIC_BASE_URL before every *_link,
 # so a sample link looks like the real ones (sample_url).
 SAMPLE_LINK = "/p/sample-personal-link"
+# A Wednesday afternoon, for the sample deadline and confirm-by values.
+SAMPLE_DAY = datetime(2025, 12, 3, 14, 0)
 SAMPLE_VALUES = {
     "first_name": "Alex",
     "mentee_name": "Sam Rivera",
@@ -47,6 +52,10 @@ def sample_values(program: models.Model, participant: models.Model | None = None
         "program_name": program.name,
         "organization_name": program.organization.name,
     }
+    # The values the product writes itself come in the program's participant language.
+    with program_language(program):
+        values["deadline"] = long_date(SAMPLE_DAY)
+        values["confirm_by"] = f"{long_date_time(SAMPLE_DAY)} (Europe/London)"
     if participant is not None:
         values["first_name"] = participant.first_name
     return values
@@ -94,7 +103,9 @@ def email_template_overview(program: models.Model) -> list[dict]:
             "kind": kind,
             "label": kind.label,
             "custom": custom.get(kind),
-            "subject": (custom[kind].subject if kind in custom else DEFAULTS[kind].subject),
+            "subject": (
+                custom[kind].subject if kind in custom else default_template(program, kind).subject
+            ),
         }
         for kind in EDITABLE_KINDS
     ]

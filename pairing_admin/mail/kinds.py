@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import TextChoices
+from django.utils import translation
 
 
 @dataclass(frozen=True)
@@ -119,8 +120,21 @@ VARIABLES: dict[str, Mapping[str, str]] = {}
 # The placeholders without which the recipient cannot act on the email (only
 # kinds that require some are listed): a template without one is refused at save.
 REQUIRED: dict[str, tuple[str, ...]] = {}
-# The emails every program starts with, in our own words. Admins may edit them.
+# The emails every program starts with, in our own words (English). Admins may
+# edit them; default_in() gives them in a participant language.
 DEFAULTS: dict[str, Template] = {}
+
+
+def _resolved(template: Template) -> Template:
+    """A template with plain strings: the apps mark their defaults for translation
+    (lazy strings), which resolve in the active language."""
+    return Template(subject=str(template.subject), text=str(template.text), html=str(template.html))
+
+
+def default_in(kind: str, language: str) -> Template:
+    """A kind's default wording in `language` (English where the catalogue has none)."""
+    with translation.override(language):
+        return _resolved(_get(kind).default)
 
 
 def _tables_rebuild() -> None:
@@ -129,7 +143,9 @@ def _tables_rebuild() -> None:
     for table, rows in (
         (VARIABLES, ((entry.kind, entry.variables) for entry in _ordered)),
         (REQUIRED, ((entry.kind, entry.required) for entry in _ordered if entry.required)),
-        (DEFAULTS, ((entry.kind, entry.default) for entry in _ordered)),
     ):
         table.clear()
         table.update(rows)
+    with translation.override("en"):
+        DEFAULTS.clear()
+        DEFAULTS.update((entry.kind, _resolved(entry.default)) for entry in _ordered)

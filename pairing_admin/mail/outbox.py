@@ -16,9 +16,10 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.lib.i18n import language_of
 from pairing_admin.lib.text import one_line
 from pairing_admin.mail.branding import brand_for, frame
-from pairing_admin.mail.kinds import DEFAULTS, check_kind
+from pairing_admin.mail.kinds import check_kind, default_in
 from pairing_admin.mail.models import EmailTemplate, OutboundEmail, Suppression
 from pairing_admin.mail.rendering import Template, render
 from pairing_admin.mail.signals import email_resent
@@ -42,13 +43,20 @@ class Draft:
     reply_to: str = ""
 
 
+def default_template(program: models.Model | None, kind: str) -> Template:
+    """Our wording of an email in the program's participant language (English
+    without a program). The defaults are marked for translation in each app's
+    email_kinds.py; a program's own template is sent as written instead."""
+    return default_in(kind, language_of(program))
+
+
 def template_for(program: models.Model | None, kind: str) -> Template:
-    """The program's own version of an email, or our default."""
+    """The program's own version of an email, or our default in its language."""
     if program is not None:
         custom = EmailTemplate.objects.filter(program=program, kind=kind).first()
         if custom is not None:
             return Template(subject=custom.subject, text=custom.body_text, html=custom.body_html)
-    return DEFAULTS[kind]
+    return default_template(program, kind)
 
 
 def outbox_add(

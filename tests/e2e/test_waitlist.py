@@ -87,7 +87,7 @@ def test_waitlisted_mentee_gets_the_seat_an_ended_pairing_frees_and_is_paired(
 
     # Mia finds no mentor with room and joins the waitlist for Theo.
     invitation_send_selected(program=program, user=admin, mentee_ids=[mia.pk], expected=1)
-    invitation = _email(smtp_server, mia, "Spring mentoring: choose who")
+    invitation = _email(smtp_server, mia, "Spring mentoring: Submit Your Mentor Preferences")
     [mia_link] = _links(invitation, "/p/")
     page.goto(mia_link)
     page.get_by_role("heading", name="Submit Your Mentor Preferences").wait_for()
