@@ -2,7 +2,8 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.http import HttpRequest
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from pairing import health as monitor_health
 from pairing.autopair import MAX_PREFERENCE_BONUS, Options
@@ -15,11 +16,16 @@ from pairing_admin.lib.text import multi_line, one_line
 from programs.forms import TagsField
 from programs.models import Participant, Program
 
-ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
-
 
 def ordinal(n: int) -> str:
-    return f"{ORDINALS.get(n, f'{n}th')} choice"
+    """A mentee's place for a mentor, "1st choice", in the active language."""
+    if n == 1:
+        return _("1st choice")
+    if n == 2:
+        return _("2nd choice")
+    if n == 3:
+        return _("3rd choice")
+    return _("%(n)sth choice") % {"n": n}
 
 
 class PreferenceForm(forms.Form):
@@ -34,8 +40,10 @@ class PreferenceForm(forms.Form):
         required=False,
         max_length=NOTE_MAX,
         widget=forms.Textarea(attrs={"rows": 4, "maxlength": NOTE_MAX}),
-        label="A note to your mentor",
-        help_text="Why you'd like to work with them, what you hope to learn. Up to 1,000 characters.",
+        label=gettext_lazy("A note to your mentor"),
+        help_text=gettext_lazy(
+            "Why you'd like to work with them, what you hope to learn. Up to 1,000 characters."
+        ),
     )
 
     def clean_note(self) -> str:
@@ -66,16 +74,23 @@ class PreferenceForm(forms.Form):
         cleaned = super().clean()
         ranks = self.ranks_in(self.data)
         if not ranks:
-            raise forms.ValidationError("Choose at least one mentor.")
+            raise forms.ValidationError(_("Choose at least one mentor."))
         if any(mentor_id not in self.offered for mentor_id in ranks):
             raise forms.ValidationError(
-                "One of the mentors you chose is no longer available. Please check your choices."
+                _("One of the mentors you chose is no longer available. Please check your choices.")
             )
         if any(not 1 <= rank <= self.max_preferences for rank in ranks.values()):
-            raise forms.ValidationError(f"You can choose up to {self.max_preferences} mentors.")
+            raise forms.ValidationError(
+                ngettext(
+                    "You can choose only one mentor.",
+                    "You can choose up to %(count)d mentors.",
+                    self.max_preferences,
+                )
+                % {"count": self.max_preferences}
+            )
         if len(set(ranks.values())) != len(ranks):
             raise forms.ValidationError(
-                "Give each mentor a different place: one 1st choice, one 2nd choice, and so on."
+                _("Give each mentor a different place: one 1st choice, one 2nd choice, and so on.")
             )
         self.ranked = [mentor_id for mentor_id, _ in sorted(ranks.items(), key=lambda kv: kv[1])]
         return cleaned
@@ -86,14 +101,18 @@ class DeclineForm(forms.Form):
         required=False,
         max_length=MESSAGE_MAX,
         widget=forms.Textarea(attrs={"rows": 4, "maxlength": MESSAGE_MAX}),
-        label="A message to the mentee",
-        help_text="We send it with the news, so they know why. Up to 1,000 characters.",
+        label=gettext_lazy("A message to the mentee"),
+        help_text=gettext_lazy(
+            "We send it with the news, so they know why. Up to 1,000 characters."
+        ),
     )
     unavailable = forms.BooleanField(
         required=False,
-        label="I'm unavailable for now",
-        help_text="No new requests will come to you until your program team turns them back on. "
-        "Your current mentees stay with you.",
+        label=gettext_lazy("I'm unavailable for now"),
+        help_text=gettext_lazy(
+            "No new requests will come to you until your program team turns them back on. "
+            "Your current mentees stay with you."
+        ),
     )
 
     def clean_message(self) -> str:
@@ -167,13 +186,16 @@ class SessionForm(forms.Form):
     # <input type="date"> takes only ISO dates (YYYY-MM-DD) and shows nothing
     # for any other value, such as the locale's 07/12/2026.
     date = forms.DateField(
-        label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=gettext_lazy("Date"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     minutes = forms.IntegerField(
-        label="Length (minutes)", min_value=sessions.MINUTES_MIN, max_value=sessions.MINUTES_MAX
+        label=gettext_lazy("Length (minutes)"),
+        min_value=sessions.MINUTES_MIN,
+        max_value=sessions.MINUTES_MAX,
     )
     note = forms.CharField(
-        label="Note", required=False, max_length=sessions.NOTE_MAX,
+        label=gettext_lazy("Note"), required=False, max_length=sessions.NOTE_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
     )  # fmt: skip
 

@@ -1,5 +1,6 @@
 from django import forms
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy
 
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.text import multi_line, one_line, without_bidi
@@ -55,6 +56,7 @@ class ProgramForm(forms.ModelForm):
             "request_reminders",
             "waitlist_enabled",
             "registration_open",
+            "language",
         ]
         labels = {
             "program_type": "Program type",
@@ -65,6 +67,7 @@ class ProgramForm(forms.ModelForm):
             "request_reminders": "Send mentors a reminder one business day before a request expires",
             "waitlist_enabled": "Waitlist",
             "registration_open": "Registration open",
+            "language": "Participants' language",
         }
         help_texts = {
             "program_type": (
@@ -85,6 +88,11 @@ class ProgramForm(forms.ModelForm):
                 "but have not confirmed their email yet are not added. An Evergreen program "
                 "always stays open."
             ),
+            "language": (
+                "The language of the pages mentees and mentors open from their emails, and of "
+                "the emails you have not reworded yourself. Emails you edited are sent as you "
+                "wrote them. Your own pages stay in English."
+            ),
         }
         widgets = {
             "program_type": forms.RadioSelect,
@@ -99,12 +107,17 @@ class ProgramForm(forms.ModelForm):
         self.fields["organization"].queryset = organizations
         self.fields["after_decline"].required = False
         self.fields["program_type"].required = False
+        self.fields["language"].required = False
         if self.instance.pk:
             # A program never moves between tenants.
             del self.fields["organization"]
         elif organizations.count() == 1:
             self.fields["organization"].initial = organizations.first()
             self.fields["organization"].widget = forms.HiddenInput()
+
+    def clean_language(self):
+        # A post from an older form keeps the program's language.
+        return self.cleaned_data.get("language") or self.instance.language
 
     def clean_program_type(self):
         # Older clients post no choice: the program keeps its type.
@@ -261,29 +274,46 @@ class ImportUploadForm(forms.Form):
 
 
 class RegistrationForm(forms.Form):
-    """The public form behind a program's registration link."""
+    """The public form behind a program's registration link, in the program's language."""
 
+    ROLES = [
+        (Participant.Role.MENTEE.value, gettext_lazy("Mentee")),
+        (Participant.Role.MENTOR.value, gettext_lazy("Mentor")),
+    ]
     role = forms.ChoiceField(
-        label="I want to join as a", choices=Participant.Role.choices, widget=forms.RadioSelect
+        label=gettext_lazy("I want to join as a"), choices=ROLES, widget=forms.RadioSelect
     )
-    first_name = forms.CharField(max_length=100, label="First name")
-    last_name = forms.CharField(max_length=100, required=False, label="Last name")
-    email = CleanEmailField(label="Work email")
-    title = forms.CharField(max_length=120, required=False, label="Job title")
-    department = forms.CharField(max_length=120, required=False)
-    location = forms.CharField(max_length=120, required=False)
-    skills = TagsField(required=False, help_text="Separate with commas.")
-    interests = TagsField(required=False, help_text="Separate with commas.")
-    goals = TagsField(required=False, help_text="Separate with commas.")
+    first_name = forms.CharField(max_length=100, label=gettext_lazy("First name"))
+    last_name = forms.CharField(max_length=100, required=False, label=gettext_lazy("Last name"))
+    email = CleanEmailField(label=gettext_lazy("Work email"))
+    title = forms.CharField(max_length=120, required=False, label=gettext_lazy("Job title"))
+    department = forms.CharField(max_length=120, required=False, label=gettext_lazy("Department"))
+    location = forms.CharField(max_length=120, required=False, label=gettext_lazy("Location"))
+    skills = TagsField(
+        required=False,
+        label=gettext_lazy("Skills"),
+        help_text=gettext_lazy("Separate with commas."),
+    )
+    interests = TagsField(
+        required=False,
+        label=gettext_lazy("Interests"),
+        help_text=gettext_lazy("Separate with commas."),
+    )
+    goals = TagsField(
+        required=False, label=gettext_lazy("Goals"), help_text=gettext_lazy("Separate with commas.")
+    )
     bio = forms.CharField(
-        max_length=2000, required=False, label="About you", widget=forms.Textarea(attrs={"rows": 4})
+        max_length=2000,
+        required=False,
+        label=gettext_lazy("About you"),
+        widget=forms.Textarea(attrs={"rows": 4}),
     )
     capacity = forms.IntegerField(
         min_value=1,
         max_value=50,
         required=False,
-        label="Mentees you can take at once",
-        help_text="Mentors only. Leave blank for the program's default.",
+        label=gettext_lazy("Mentees you can take at once"),
+        help_text=gettext_lazy("Mentors only. Leave blank for the program's default."),
     )
 
     def __init__(self, *args, default_capacity: int, **kwargs):

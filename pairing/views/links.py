@@ -26,6 +26,7 @@ from pairing.health import local_today
 from pairing.models import MentoringSession, MentorRequest, Pairing, WaitlistEntry
 from pairing.services.personal import home_link
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.lib.i18n import participant_page, use_program_language
 from pairing_admin.lib.params import search_text
 from pairing_admin.lib.ratelimit import token_page_allowed
 from pairing_admin.mail.links import Purpose, link_resolve, token_page
@@ -59,6 +60,7 @@ def _mentee_link(token: str):
         or link.participant.role != Participant.Role.MENTEE
     ):
         return None
+    use_program_language(link.program)
     return link
 
 
@@ -175,6 +177,7 @@ def _may_fill(waiting: dict[int, tuple[int, int]], mentor_id: int) -> bool:
 
 
 @require_safe
+@participant_page
 @token_page
 @rate_limited
 def preferences(request: HttpRequest, token: str) -> HttpResponse:
@@ -186,6 +189,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
+@participant_page
 @token_page
 @rate_limited
 def preferences_submit(request: HttpRequest, token: str) -> HttpResponse:
@@ -211,24 +215,22 @@ def preferences_submit(request: HttpRequest, token: str) -> HttpResponse:
         return _preference_page(request, token, link, form=form, error=str(exc), status=409)
     skipped = ""
     if result.request.rank > 1:
-        skipped = "Your earlier choices aren't available any more, so we went to your next one. "
+        skipped = _("Your earlier choices aren't available any more, so we went to your next one.")
     if result.pairing:
-        messages.success(
-            request,
-            f"{skipped}You're paired with {result.pairing.mentor.full_name}. "
-            "We've emailed you both.",
-        )
+        done = _("You're paired with %(name)s. We've emailed you both.") % {
+            "name": result.pairing.mentor.full_name
+        }
     else:
-        messages.success(
-            request,
-            f"{skipped}Your request is on its way to {result.request.mentor.full_name}. "
-            "We'll email you when they answer.",
-        )
+        done = _("Your request is on its way to %(name)s. We'll email you when they answer.") % {
+            "name": result.request.mentor.full_name
+        }
+    messages.success(request, f"{skipped} {done}" if skipped else done)
     return redirect(reverse("pairing:preferences", kwargs={"token": token}))
 
 
 @csrf_exempt
 @require_POST
+@participant_page
 @token_page
 @rate_limited
 def preferences_withdraw(request: HttpRequest, token: str) -> HttpResponse:
@@ -239,10 +241,10 @@ def preferences_withdraw(request: HttpRequest, token: str) -> HttpResponse:
         request_id = int(request.POST.get("request", ""))
         services.request_withdraw(mentee=link.participant, request_id=request_id)
     except (ValueError, DomainError) as exc:
-        message = str(exc) if isinstance(exc, DomainError) else "There is no such request."
+        message = str(exc) if isinstance(exc, DomainError) else _("There is no such request.")
         messages.error(request, message)
     else:
-        messages.success(request, "Your request is withdrawn. You can choose again below.")
+        messages.success(request, _("Your request is withdrawn. You can choose again below."))
     return redirect(reverse("pairing:preferences", kwargs={"token": token}))
 
 
@@ -252,6 +254,7 @@ WAITLIST_SHOWN = 12
 
 
 @csrf_exempt
+@participant_page
 @token_page
 @rate_limited
 def waitlist_page(request: HttpRequest, token: str) -> HttpResponse:
@@ -268,11 +271,11 @@ def waitlist_page(request: HttpRequest, token: str) -> HttpResponse:
             ids = [int(i) for i in request.POST.getlist("mentor")]
             waitlist.waitlist_join(mentee=mentee, mentor_ids=ids)
         except ValueError:
-            error = "Choose mentors from the list."
+            error = _("Choose mentors from the list.")
         except DomainError as exc:
             error = str(exc)
         else:
-            messages.success(request, "Done: you're on the waitlist.")
+            messages.success(request, _("Done: you're on the waitlist."))
             return redirect(reverse("pairing:preferences", kwargs={"token": token}))
     entry = WaitlistEntry.objects.filter(mentee=mentee).first()
     named = set(entry.wanted_mentors.values_list("pk", flat=True)) if entry else set()
@@ -296,6 +299,7 @@ def waitlist_page(request: HttpRequest, token: str) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
+@participant_page
 @token_page
 @rate_limited
 def waitlist_leave(request: HttpRequest, token: str) -> HttpResponse:
@@ -303,7 +307,7 @@ def waitlist_leave(request: HttpRequest, token: str) -> HttpResponse:
     if link is None:
         return _neutral(request)
     if waitlist.waitlist_leave(mentee=link.participant):
-        messages.success(request, "You've left the waitlist. You can choose a mentor below.")
+        messages.success(request, _("You've left the waitlist. You can choose a mentor below."))
     return redirect(reverse("pairing:preferences", kwargs={"token": token}))
 
 
@@ -332,6 +336,7 @@ CHOICES = {"approve": Purpose.APPROVE, "decline": Purpose.DECLINE}
 
 
 @csrf_exempt
+@participant_page
 @token_page
 @rate_limited
 def request_link(request: HttpRequest, token: str) -> HttpResponse:
@@ -443,11 +448,13 @@ def _pairing_for(token: str) -> tuple[Pairing | None, object]:
     )
     if pairing is None or link.participant_id not in (pairing.mentee_id, pairing.mentor_id):
         return None, None
+    use_program_language(pairing.program)
     return pairing, link.participant
 
 
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
+@participant_page
 @token_page
 @rate_limited
 def session_link(request: HttpRequest, token: str) -> HttpResponse:

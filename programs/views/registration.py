@@ -6,8 +6,9 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from pairing_admin.lib import ratelimit
+from pairing_admin.lib.i18n import participant_page, use_program_language
 from programs.forms import RegistrationForm
-from programs.models import Participant, Program
+from programs.models import Program
 from programs.registration import (
     CONFIRM_VALID_FOR_TEXT,
     Outcome,
@@ -34,9 +35,13 @@ CONFIRM_STATUS = {
 
 
 def _program(token: str) -> Program:
-    return get_object_or_404(
+    """The link's program; its pages speak the program's language from here on
+    (an unknown link gets the site's 404 page)."""
+    program = get_object_or_404(
         Program.objects.select_related("organization"), registration_token=token
     )
+    use_program_language(program)
+    return program
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -49,6 +54,7 @@ def _private(response: HttpResponse) -> HttpResponse:
 
 @csrf_protect
 @require_http_methods(["GET", "POST"])
+@participant_page
 def register(request: HttpRequest, token: str) -> HttpResponse:
     """The public registration form behind a program's link (no login)."""
     program = _program(token)
@@ -82,6 +88,7 @@ def register(request: HttpRequest, token: str) -> HttpResponse:
 
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
+@participant_page
 def register_confirm(request: HttpRequest, token: str, code: str) -> HttpResponse:
     """The emailed link: GET shows what would be saved and a Confirm button; POST saves it.
 
@@ -109,7 +116,7 @@ def register_confirm(request: HttpRequest, token: str, code: str) -> HttpRespons
         context.update(
             email=result.pending.email,
             details=details,
-            role=Participant.Role(details["role"]).label,
+            role=dict(RegistrationForm.ROLES)[details["role"]],
             capacity=details.get("capacity") or program.default_mentor_capacity,
             expires=deadline_text(result.pending.expires_at, program),
         )
