@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench install migrate seed clean
+.PHONY: demo test lint format bench install migrate seed clean messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -46,6 +46,14 @@ format: $(STAMP)
 ## make bench: prints figures; needs PostgreSQL (BENCH_DATABASE_URL).
 bench: $(STAMP)
 	$(PY) tests/bench/run.py
+
+## make messages: refresh the French catalogue from the marked strings, then compile
+## it (needs GNU gettext). Translate the new or changed entries in
+## locale/fr/LC_MESSAGES/django.po, run it again, and commit the .po and the .mo.
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l fr --no-location --no-obsolete \
+		-i '.venv/*' -i 'tests/*' -i 'staticfiles/*' -i 'var/*'
+	$(PY) manage.py compilemessages -l fr
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 staticfiles
