@@ -110,7 +110,7 @@ def test_submit_without_approval_pairs_at_once_and_emails_both(live_program):
     [
         ({"pairing_enabled": False}, "Pairing is turned off"),
         ({"pairing_process": Program.Process.ADMIN_LED}, "program team pairs"),
-        ({"max_preferences": 1}, "up to 1 mentors"),
+        ({"max_preferences": 1}, "You can choose only one mentor."),
     ],
 )
 def test_submit_is_refused_with_a_reason(live_program, change, message):
