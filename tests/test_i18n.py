@@ -29,7 +29,7 @@ from pairing import services
 from pairing.deadlines import deadline_label, deadline_label_for
 from pairing.email_kinds import EmailKind as PairingKind
 from pairing_admin.lib.db import is_postgresql
-from pairing_admin.lib.i18n import browser_language
+from pairing_admin.lib.i18n import SHIPPED, browser_language
 from pairing_admin.mail import kinds
 from pairing_admin.mail.email_templates import sample_values
 from pairing_admin.mail.links import Purpose, link_create
@@ -37,7 +37,7 @@ from pairing_admin.mail.models import OutboundEmail
 from pairing_admin.mail.outbox import template_for
 from pairing_admin.mail.rendering import render
 from programs.email_kinds import EmailKind as ProgramsKind
-from programs.models import Program
+from programs.models import PARTICIPANT_LANGUAGES, Program
 from tests import factories
 
 BASE = Path(settings.BASE_DIR)
@@ -285,6 +285,12 @@ def test_browser_language_takes_the_first_shipped_one(rf):
     assert browser_language(rf.get("/", HTTP_ACCEPT_LANGUAGE="de, fr;q=0.8, en;q=0.5")) == "fr"
     assert browser_language(rf.get("/", HTTP_ACCEPT_LANGUAGE="es")) == "en"
     assert browser_language(rf.get("/")) == "en"
+    assert browser_language(rf.get("/", HTTP_ACCEPT_LANGUAGE="en;q=0.2, fr")) == "fr"
+    assert browser_language(rf.get("/", HTTP_ACCEPT_LANGUAGE="fr;q=0, de")) == "en"
+
+
+def test_the_shipped_languages_are_the_programs_choices():
+    assert [code for code, _ in PARTICIPANT_LANGUAGES] == list(SHIPPED)
 
 
 def test_french_registration_pages_and_confirmation_email(french, client):

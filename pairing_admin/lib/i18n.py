@@ -34,12 +34,20 @@ def program_language(program):
         yield
 
 
+def _quality(part: str) -> float:
+    _, _, q = part.partition(";q=")
+    try:
+        return float(q) if q else 1.0
+    except ValueError:
+        return 0.0
+
+
 def browser_language(request: HttpRequest) -> str:
-    """The first shipped language the browser accepts, else English."""
-    for part in request.headers.get("Accept-Language", "").split(","):
-        tag = part.split(";")[0].strip().lower()
-        base = tag.split("-")[0]
-        if base in SHIPPED:
+    """The shipped language the browser prefers most (Accept-Language), else English."""
+    parts = request.headers.get("Accept-Language", "").replace(" ", "").split(",")
+    for part in sorted(parts, key=_quality, reverse=True):  # stable: header order breaks ties
+        base = part.split(";")[0].lower().split("-")[0]
+        if base in SHIPPED and _quality(part) > 0:
             return base
     return SHIPPED[0]
 
