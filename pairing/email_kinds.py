@@ -300,8 +300,8 @@ DEFAULTS: dict[str, Template] = {
 VARIABLES[EmailKind.HOME_LINK] = {**COMMON, "home_link": "Link to the person's own page"}
 REQUIRED[EmailKind.HOME_LINK] = ("home_link",)
 DEFAULTS[EmailKind.HOME_LINK] = Template(
-    subject="Your link to My mentoring in {{ program_name }}",
-    text=(
+    subject=_("Your link to My mentoring in {{ program_name }}"),
+    text=_(
         "Hi {{ first_name }},\n\n"
         "Here is your link to My mentoring in {{ program_name }}: your requests, your "
         "pairings and your profile, in one place. It works for 30 days; you can ask for a "

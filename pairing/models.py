@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy
 
 from programs.models import Participant, Program
 
@@ -38,17 +39,18 @@ class MentorRequest(models.Model):
     expired request never changes again.
     """
 
+    # Labels translated: participants read a request's status in their program's language.
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        DECLINED = "declined", "Declined"
-        EXPIRED = "expired", "Expired"
-        WITHDRAWN = "withdrawn", "Withdrawn"
-        CANCELLED = "cancelled", "Cancelled by an admin"
+        PENDING = "pending", gettext_lazy("Pending")
+        APPROVED = "approved", gettext_lazy("Approved")
+        DECLINED = "declined", gettext_lazy("Declined")
+        EXPIRED = "expired", gettext_lazy("Expired")
+        WITHDRAWN = "withdrawn", gettext_lazy("Withdrawn")
+        CANCELLED = "cancelled", gettext_lazy("Cancelled by an admin")
         # The mentor's last free seat went (an approval, a pairing by hand or
         # auto-pair, a lower capacity, "unavailable for now"): their other
         # pending requests end at once instead of waiting out the deadline.
-        CLOSED = "closed", "Closed: mentor full"
+        CLOSED = "closed", gettext_lazy("Closed: mentor full")
 
     # No index of this table mentions status, so deciding or expiring a
     # request is a HOT update (the row changes in place, no index is written):

@@ -44,14 +44,19 @@ BASE = Path(settings.BASE_DIR)
 PO = BASE / "locale/fr/LC_MESSAGES/django.po"
 MO = BASE / "locale/fr/LC_MESSAGES/django.mo"
 
-# What mentees and mentors see. request_confirm/request_decided and the
-# personal page are another helper's, catalogued after they merge.
+# What mentees and mentors see: a new participant template or module goes here.
 PARTICIPANT_TEMPLATES = [
     "templates/participant_base.html",
     "templates/includes/field.html",
     "templates/includes/form_errors.html",
     "templates/pairing/_form_fields.html",
+    "templates/pairing/_me_button.html",
     "templates/pairing/link_invalid.html",
+    "templates/pairing/me.html",
+    "templates/pairing/me_ask.html",
+    "templates/pairing/me_profile.html",
+    "templates/pairing/request_confirm.html",
+    "templates/pairing/request_decided.html",
     "templates/pairing/preferences.html",
     "templates/pairing/request_rate_limited.html",
     "templates/pairing/session_log.html",
@@ -69,6 +74,9 @@ PARTICIPANT_PYTHON = [
     "pairing/drafts.py",
     "pairing/forms.py",
     "pairing/views/links.py",
+    "pairing/views/personal.py",
+    "pairing/services/personal.py",
+    "pairing/models.py",
     "pairing/services/ending.py",
     "pairing/services/requests.py",
     "pairing/services/sessions.py",
