@@ -28,6 +28,7 @@ from invitations.email_kinds import EmailKind as InvitationKind
 from pairing import services
 from pairing.deadlines import deadline_label, deadline_label_for
 from pairing.email_kinds import EmailKind as PairingKind
+from pairing.models import MentorRequest
 from pairing_admin.lib.db import is_postgresql
 from pairing_admin.lib.i18n import SHIPPED, browser_language
 from pairing_admin.mail import kinds
@@ -395,3 +396,21 @@ def test_french_invitations_are_french_on_every_rendering_path(french, org_admin
         },
     )
     assert (email.subject, email.body_text) == expected[:2]
+
+
+def test_french_request_and_personal_pages(french, client):
+    mentee, mentor = _mentee(french), _mentor(french)
+    services.preferences_submit(mentee=mentee, mentor_ids=[mentor.pk], note="")
+    request = MentorRequest.objects.get(mentor=mentor)
+    expires = timezone.now() + timedelta(days=5)
+    for purpose in (Purpose.APPROVE, Purpose.DECLINE):
+        _, token = link_create(
+            purpose=purpose, participant=mentor, expires_at=expires, object_id=request.pk
+        )
+        page = client.get(f"/r/{token}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert '<html lang="fr">' in page and "Léa Martin" in page
+        assert_french(_visible_text(page))
+    _, token = link_create(purpose=Purpose.HOME, participant=mentor, expires_at=expires)
+    page = client.get(f"/me/{token}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Mon mentorat" in page
+    assert_french(_visible_text(page))
