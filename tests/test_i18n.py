@@ -32,6 +32,7 @@ from pairing.models import MentorRequest
 from pairing_admin.lib.db import is_postgresql
 from pairing_admin.lib.i18n import SHIPPED, browser_language
 from pairing_admin.mail import kinds
+from pairing_admin.mail.branding import brand_for, frame
 from pairing_admin.mail.email_templates import sample_values
 from pairing_admin.mail.links import Purpose, link_create
 from pairing_admin.mail.models import OutboundEmail
@@ -87,6 +88,7 @@ PARTICIPANT_PYTHON = [
     "programs/match_weights.py",
     "programs/registration.py",
     "pairing_admin/lib/i18n.py",
+    "pairing_admin/mail/branding.py",
 ]
 # Kinds only our support desk reads.
 NOT_PARTICIPANT_KINDS = {ProgramsKind.SUPPORT_REQUEST}
@@ -395,7 +397,8 @@ def test_french_invitations_are_french_on_every_rendering_path(french, org_admin
             "preferences_link": re.search(r"https?://\S+", email.body_text).group(0),
         },
     )
-    assert (email.subject, email.body_text) == expected[:2]
+    text, _html = frame(expected[1], expected[2], brand_for(french, InvitationKind.INVITATION))
+    assert (email.subject, email.body_text) == (expected[0], text)
 
 
 def test_french_request_and_personal_pages(french, client):
