@@ -92,8 +92,15 @@ def _use_sql(use_sql: bool | None) -> bool:
 
 def _lock(program: Program) -> Program:
     # The row lock serialises invite clicks, batch preparation and Turn off
-    # Pairing for this program.
-    locked = Program.objects.select_for_update().select_related("organization").get(pk=program.pk)
+    # Pairing for this program. NO KEY: rows that only point at the program
+    # (participants imported or registering, requests) take a KEY SHARE lock
+    # for their foreign key, which FOR UPDATE would make wait, and, with the
+    # kept counts they also lock, deadlock with the invite.
+    locked = (
+        Program.objects.select_for_update(no_key=True)
+        .select_related("organization")
+        .get(pk=program.pk)
+    )
     ensure_can_invite(locked)
     ensure_none_preparing(locked)
     return locked
@@ -285,7 +292,7 @@ def invitation_batch_stop(*, program: Program, batch_id: int, user) -> int:
     how many emails were stopped; stopping twice stops nothing more.
     """
     with transaction.atomic():
-        Program.objects.select_for_update().filter(pk=program.pk).first()
+        Program.objects.select_for_update(no_key=True).filter(pk=program.pk).first()
         batch = InvitationBatch.objects.select_for_update().filter(program=program, pk=batch_id)
         batch = batch.first()
         if batch is None:
