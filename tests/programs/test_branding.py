@@ -261,3 +261,69 @@ def test_another_organizations_admin_cannot_see_or_change_the_branding(program, 
         assert other_admin_client.post(url, _form(brand_name="Hijacked")).status_code == 404
     program.refresh_from_db()
     assert program.brand_name == "" and program.organization.brand_name == ""
+
+
+class _CountingBody:
+    """A request body that records how much of it was read."""
+
+    def __init__(self, data: bytes):
+        import io
+
+        self._stream = io.BytesIO(data)
+        self.read_bytes = 0
+
+    def read(self, size=-1):
+        chunk = self._stream.read(size)
+        self.read_bytes += len(chunk)
+        return chunk
+
+    def readline(self, size=-1):
+        chunk = self._stream.readline(size)
+        self.read_bytes += len(chunk)
+        return chunk
+
+
+@pytest.mark.parametrize("name", ["programs:branding", "programs:organization_branding"])
+def test_an_oversize_upload_is_refused_before_its_body_is_read(program, org_admin, name):
+    """With the CSRF check on, as in production: it reads request.POST, so the whole
+    upload would be taken in before the form could refuse it."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(org_admin)
+    owner_id = program.pk if name == "programs:branding" else program.organization_id
+    url = reverse(name, args=[owner_id])
+    boundary = "b0undary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="logo"; filename="big.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + b"\x89PNG\r\n\x1a\n"
+        + b"\0" * (2 * LOGO_MAX_BYTES)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    stream = _CountingBody(body)
+    response = client.generic(
+        "POST",
+        url,
+        body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+        **{"wsgi.input": stream},
+    )
+    assert response.status_code == 413
+    assert "KB; at most 512 KB, please. Nothing was saved." in response.content.decode()
+    assert stream.read_bytes == 0
+    program.refresh_from_db()
+    assert program.brand_logo_id is None and not BrandLogo.objects.exists()
+
+
+def test_the_branding_form_still_checks_csrf(program, org_admin):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(org_admin)
+    response = client.post(reverse("programs:branding", args=[program.pk]), _form(brand_name="X"))
+    assert response.status_code == 403
+    program.refresh_from_db()
+    assert program.brand_name == ""
