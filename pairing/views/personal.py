@@ -268,11 +268,14 @@ def me_profile(request: HttpRequest, token: str, link) -> HttpResponse:
     initial = _profile_initial(person)
     if request.method != "POST":
         form = OwnProfileForm(initial=initial, mentor=mentor)
+        _compare_with_shown(form)
         return _profile_page(request, token, link, form)
     form = OwnProfileForm(request.POST, initial=initial, mentor=mentor)
+    _compare_with_shown(form)
     if not form.is_valid():
         return _profile_page(request, token, link, form, status=400)
-    # Only what the person changed, so an admin's edit meanwhile to another field stays.
+    # Only what the person changed from what their page showed, so an admin's edit
+    # meanwhile to another field stays.
     changed = {name: form.cleaned_data[name] for name in form.changed_data}
     if changed:
         try:
@@ -282,6 +285,20 @@ def me_profile(request: HttpRequest, token: str, link) -> HttpResponse:
             return _profile_page(request, token, link, form, status=409)
     messages.success(request, _("Your profile is saved."))
     return _see_other(_me(token))
+
+
+def _compare_with_shown(form: OwnProfileForm) -> None:
+    """Judge each field changed against the value the page showed, not the row as it is
+    at the POST: the page carries what it showed in hidden "initial-" inputs (Django's
+    show_hidden_initial). Otherwise a field an admin edited between the GET and the POST
+    would look changed by the person, and their stale copy would undo the admin's edit.
+
+    On a POST, only fields whose hidden value came back use it (an older page's form
+    sends none); the others compare with the row as it is now."""
+    for name, field in form.fields.items():
+        field.show_hidden_initial = not form.is_bound or (
+            form.add_initial_prefix(name) in form.data
+        )
 
 
 def _profile_page(request, token, link, form, *, status=200) -> HttpResponse:

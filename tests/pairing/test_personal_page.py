@@ -544,3 +544,35 @@ def test_a_post_without_a_choice_does_what_its_link_says(live_program, mentor, c
     assert client.post(f"/r/{links[Purpose.DECLINE]}/").status_code == 302
     request.refresh_from_db()
     assert request.status == Status.DECLINED
+
+
+def _form_as_shown(html: str) -> dict[str, str]:
+    """The inputs and textareas of a page's form, with the values it shows."""
+    data = {
+        name: htmllib.unescape(value)
+        for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html)
+    }
+    for name, value in re.findall(
+        r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S
+    ):
+        data[name] = htmllib.unescape(value).removeprefix("\n")
+    return data
+
+
+def test_an_admins_edit_between_showing_and_saving_the_profile_stays(live_program, mentor, client):
+    """The person's stale copy of a field they didn't touch must not undo the admin's edit."""
+    from programs.services import participant_update
+
+    participant_update(participant=mentor, department="Engineering", location="Lyon")
+    url = f"{_home(mentor)}profile/"
+    shown = _form_as_shown(client.get(url).content.decode())
+    assert shown["department"] == "Engineering"
+    participant_update(participant=mentor, department="Research")  # the admin, meanwhile
+    response = client.post(url, {**shown, "bio": "Ask me about APIs", "location": "Paris"})
+    assert response.status_code == 303
+    mentor.refresh_from_db()
+    assert (mentor.department, mentor.location, mentor.bio) == (
+        "Research",
+        "Paris",
+        "Ask me about APIs",
+    )
