@@ -314,8 +314,13 @@ def waitlist_leave(request: HttpRequest, token: str) -> HttpResponse:
 # --- Mentor: Approve / Decline -------------------------------------------------------
 
 
-def _decided_page(request, token, mentor_request: MentorRequest, *, you_did: bool) -> HttpResponse:
+def _decided_page(
+    request, token, mentor_request: MentorRequest, *, you_did: bool, link
+) -> HttpResponse:
     zone = mentor_request.program.organization.timezone
+    # A used link still shows what was decided after it expires, but no longer mints a
+    # personal-page link (me_from_link): no button that leads to the neutral page.
+    me_from = reverse("pairing:me_from_request", kwargs={"token": token}) if _may_mint(link) else ""
     with translation.override(mentor_request.program.language):
         return render(
             request,
@@ -327,7 +332,7 @@ def _decided_page(request, token, mentor_request: MentorRequest, *, you_did: boo
                 if mentor_request.decided_at
                 else "",
                 "you_did": you_did,
-                "me_from": reverse("pairing:me_from_request", kwargs={"token": token}),
+                "me_from": me_from,
             },
         )
 
@@ -360,7 +365,9 @@ def request_link(request: HttpRequest, token: str) -> HttpResponse:
     if mentor_request is None:
         return _neutral(request)
     if resolved.problem == "used" or mentor_request.status != MentorRequest.Status.PENDING:
-        return _decided_page(request, token, mentor_request, you_did=resolved.problem == "used")
+        return _decided_page(
+            request, token, mentor_request, you_did=resolved.problem == "used", link=link
+        )
     # A POST without a choice (a form from before both were offered) does what its link says.
     choice = CHOICES.get(request.POST.get("choice", ""), link.purpose)
     posted = request.method == "POST" and choice == Purpose.DECLINE
@@ -409,6 +416,12 @@ def request_link(request: HttpRequest, token: str) -> HttpResponse:
 MINTS_HOME = (Purpose.PREFERENCES, Purpose.APPROVE, Purpose.DECLINE, Purpose.SESSION)
 
 
+def _may_mint(link) -> bool:
+    """Whether this link's page may open "My mentoring": one of MINTS_HOME's purposes, not
+    expired, used or not (an Approve link that approved still does)."""
+    return link.purpose in MINTS_HOME and link.expires_at > timezone.now()
+
+
 @csrf_exempt
 @require_POST
 @token_page
@@ -417,14 +430,8 @@ def me_from_link(request: HttpRequest, token: str) -> HttpResponse:
     """The "My mentoring" button: a fresh HOME link for the person this link belongs to,
     then their page (303). A link already used (an approval) still opens the page until
     it expires; it can't act again."""
-    resolved = link_resolve(token)
-    link = resolved.link
-    if (
-        link is None
-        or link.purpose not in MINTS_HOME
-        or resolved.problem not in ("", "used")
-        or link.expires_at <= timezone.now()
-    ):
+    link = link_resolve(token).link
+    if link is None or not _may_mint(link):
         return _neutral(request)
     raw = home_link(link.participant)
     response = redirect(reverse("pairing:me", kwargs={"token": raw}))

@@ -576,3 +576,20 @@ def test_an_admins_edit_between_showing_and_saving_the_profile_stays(live_progra
         "Paris",
         "Ask me about APIs",
     )
+
+
+def test_a_used_request_link_past_its_expiry_offers_no_my_mentoring_button(
+    live_program, mentor, client
+):
+    """The page still says what was decided, but its button would only reach the neutral
+    page: a used link mints nothing once it has expired."""
+    request = _ask(mentor, live_program)
+    links = _request_links(request)
+    client.post(f"/r/{links[Purpose.APPROVE]}/", {"choice": "approve"})
+    AccessLink.objects.filter(purpose=Purpose.APPROVE).update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    html = _text(client.get(f"/r/{links[Purpose.APPROVE]}/"))
+    assert "What happens next" in html
+    assert f"/r/{links[Purpose.APPROVE]}/me/" not in html
+    assert client.post(f"/r/{links[Purpose.APPROVE]}/me/").status_code == 404
