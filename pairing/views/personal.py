@@ -366,7 +366,8 @@ def me_ask(request: HttpRequest) -> HttpResponse:
     CSRF-exempt like the token pages (their no-referrer POSTs carry "Origin: null"); the
     worst a forged POST can do is send the owner of an address their own link.
     """
-    form = HomeLinkForm(request.POST or None)
+    # Bound on every POST, even an empty one, so a missing address gets its message.
+    form = HomeLinkForm(request.POST if request.method == "POST" else None)
     if request.method != "POST":
         return render(request, "pairing/me_ask.html", {"form": form})
     if not form.is_valid():

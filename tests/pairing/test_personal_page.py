@@ -446,6 +446,12 @@ def test_a_malformed_address_gets_a_clear_message(db, client):
     assert not OutboundEmail.objects.exists()
 
 
+def test_a_post_without_an_address_gets_a_clear_message(db, client):
+    response = client.post("/me/")
+    assert response.status_code == 400 and "Enter your email address." in response.content.decode()
+    assert not OutboundEmail.objects.exists()
+
+
 # --- "My mentoring" from an emailed link's page -------------------------------------------------
 
 
