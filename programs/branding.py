@@ -165,9 +165,30 @@ def check_logo(data: bytes) -> BrandLogo:
     )
 
 
+def _keep_logo(logo: BrandLogo) -> None:
+    """Store the logo unless it is there, and lock its row until commit.
+
+    Logos are shared by content, so another admin may be dropping this very
+    row as unused (`_drop_unused_logo`); both lock it first, so either the
+    drop sees this owner's new reference, or this stores the row again after
+    the drop."""
+    for _attempt in range(3):
+        # Shared by content: the same image uploaded twice is one row.
+        BrandLogo.objects.bulk_create([logo], ignore_conflicts=True)
+        if BrandLogo.objects.select_for_update().filter(pk=logo.pk).values_list("pk"):
+            return
+    raise DomainError(_("The logo could not be saved just now. Please try again."))
+
+
 def _drop_unused_logo(digest: str | None) -> None:
-    """Delete a logo nobody shows any more (logos are shared by content)."""
+    """Delete a logo nobody shows any more (logos are shared by content).
+
+    Its row is locked before the check (see `_keep_logo`): without it, an
+    owner taking the logo up meanwhile would lose it, or one of the two saves
+    would fail on the foreign key."""
     if digest is None:
+        return
+    if not BrandLogo.objects.select_for_update().filter(pk=digest).values_list("pk"):
         return
     in_use = Q(brand_logo_id=digest)
     if Organization.objects.filter(in_use).exists() or Program.objects.filter(in_use).exists():
@@ -195,8 +216,7 @@ def branding_update(
         locked = type(owner).objects.select_for_update().get(pk=owner.pk)
         old_logo = locked.brand_logo_id
         if new_logo is not None:
-            # Shared by content: the same image uploaded twice is one row.
-            BrandLogo.objects.bulk_create([new_logo], ignore_conflicts=True)
+            _keep_logo(new_logo)
             locked.brand_logo_id = new_logo.pk
         elif remove_logo:
             locked.brand_logo_id = None

@@ -327,3 +327,65 @@ def test_the_branding_form_still_checks_csrf(program, org_admin):
     assert response.status_code == 403
     program.refresh_from_db()
     assert program.brand_name == ""
+
+
+def _wait_until_blocked_on_a_lock(timeout: float = 5.0) -> bool:
+    """Whether another connection of this database waits on a row lock (within timeout)."""
+    import time
+
+    from django.db import connections
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connections["default"].cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0]:
+                return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_logo_one_admin_drops_while_another_takes_it_up_stays(org):
+    """Admin A removes program one's logo while admin B gives program two the same
+    image (one shared row): B's reference must win, with nothing lost or crashed."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from programs.branding import branding_update
+    from tests import factories
+
+    one = factories.ProgramFactory(organization=org)
+    two = factories.ProgramFactory(organization=org)
+    png = image_bytes(12, 12)
+    branding_update(owner=one, brand_name="", brand_accent="", brand_contact_email="", logo=png)
+    digest = one.brand_logo_id
+    outcome = []
+
+    def admin_a_removes_it():
+        try:
+            branding_update(
+                owner=one, brand_name="", brand_accent="", brand_contact_email="", remove_logo=True
+            )
+            outcome.append("won")
+        except Exception as exc:
+            outcome.append(f"crashed: {type(exc).__name__}")
+        finally:
+            connection.close()
+
+    with transaction.atomic():  # admin B's save, not yet committed
+        branding_update(owner=two, brand_name="", brand_accent="", brand_contact_email="", logo=png)
+        thread = threading.Thread(target=admin_a_removes_it)
+        thread.start()
+        _wait_until_blocked_on_a_lock()
+    thread.join(timeout=30)
+    assert outcome == ["won"]
+    one.refresh_from_db()
+    two.refresh_from_db()
+    assert one.brand_logo_id is None and two.brand_logo_id == digest
+    assert BrandLogo.objects.filter(pk=digest).exists()
