@@ -102,7 +102,11 @@ def _page(request, token, link, *, status=200, error="", forms=None) -> HttpResp
         "pairings": [(t, forms[f"session-{t.pairing.pk}"]) for t in found.pairings],
         "away_form": forms["away"],
         "today": today,
-        "link_expires": link.expires_at.astimezone(ZoneInfo(link.program.organization.timezone)),
+        # A date, not a datetime: the template's date filter would turn a datetime back
+        # into the server's zone.
+        "link_expires": link.expires_at.astimezone(
+            ZoneInfo(link.program.organization.timezone)
+        ).date(),
         "error": error,
     }
     return render(request, "pairing/me.html", context, status=status)

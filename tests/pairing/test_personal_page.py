@@ -599,3 +599,16 @@ def test_a_used_request_link_past_its_expiry_offers_no_my_mentoring_button(
     assert "What happens next" in html
     assert f"/r/{links[Purpose.APPROVE]}/me/" not in html
     assert client.post(f"/r/{links[Purpose.APPROVE]}/me/").status_code == 404
+
+
+def test_the_links_expiry_day_is_the_organizations(live_program, mentor, client):
+    """Noon UTC on 10 January is already 11 January in Auckland."""
+    org = live_program.organization
+    org.timezone = "Pacific/Auckland"
+    org.save(update_fields=["timezone"])
+    _, raw = link_create(
+        purpose=Purpose.HOME,
+        participant=mentor,
+        expires_at=datetime(2099, 1, 10, 12, 0, tzinfo=UTC),
+    )
+    assert "It works until 11 January 2099" in _text(client.get(f"/me/{raw}/"))
