@@ -1,6 +1,8 @@
 """Pairing's Celery tasks. They take ids and import the service they call inside
 the body (the services import this module to enqueue, so not the other way)."""
 
+from datetime import datetime
+
 from celery import shared_task
 
 from pairing_admin.lib.enqueue import SweptTask
@@ -66,9 +68,11 @@ def resume_unavailable_mentors() -> int:
 
 
 @shared_task(acks_late=True, soft_time_limit=30, time_limit=60, ignore_result=True)
-def send_home_links(email: str) -> int:
+def send_home_links(email: str, asked_at: str = "") -> int:
     """Email a fresh personal-page link to each program row of this address (asked for on
-    /me/, which answers the same whether or not the address is known)."""
+    /me/, which answers the same whether or not the address is known). `asked_at` (ISO)
+    keys the emails, so a redelivered task (acks_late) writes no second email."""
     from pairing.services.personal import home_links_send
 
-    return home_links_send(email=email)
+    now = datetime.fromisoformat(asked_at) if asked_at else None
+    return home_links_send(email=email, now=now)

@@ -61,7 +61,7 @@ def home_links_ask(*, email: str) -> None:
     ):
         return
     try:
-        tasks.send_home_links.delay(email)
+        tasks.send_home_links.delay(email, timezone.now().isoformat())
     except OperationalError as exc:
         log.warning("Could not hand a personal-page link request to the broker (%s).", exc)
 
@@ -70,7 +70,8 @@ def home_links_ask(*, email: str) -> None:
 def home_links_send(*, email: str, now: datetime | None = None) -> int:
     """Email a fresh personal-page link to every participant row with this address (one per
     program). Runs in a worker, so the page that asked answers the same for any address.
-    Returns how many emails were written."""
+    Returns how many emails were written. `now` is when it was asked: the emails' keys,
+    so running this again for the same ask writes nothing more."""
     now = now or timezone.now()
     email = email.strip().lower()
     people = Participant.objects.select_related("program__organization").filter(email=email)

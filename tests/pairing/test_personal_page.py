@@ -612,3 +612,13 @@ def test_the_links_expiry_day_is_the_organizations(live_program, mentor, client)
         expires_at=datetime(2099, 1, 10, 12, 0, tzinfo=UTC),
     )
     assert "It works until 11 January 2099" in _text(client.get(f"/me/{raw}/"))
+
+
+def test_a_redelivered_fresh_link_task_writes_no_second_email(live_program, mentor):
+    """The task is acks_late: a worker lost after writing gets it again."""
+    from pairing import tasks
+
+    asked_at = timezone.now().isoformat()
+    tasks.send_home_links(mentor.email, asked_at)
+    tasks.send_home_links(mentor.email, asked_at)
+    assert OutboundEmail.objects.filter(kind=EmailKind.HOME_LINK).count() == 1
