@@ -17,6 +17,8 @@ import re
 import warnings
 from collections.abc import Collection
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -24,6 +26,7 @@ from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.lib.text import one_line
 from pairing_admin.mail.branding import Brand
 from programs.models import BrandLogo, Organization, Program
 
@@ -107,6 +110,18 @@ def clean_accent(value: str) -> str:
             )
             % {"colour": value, "ratio": int(ratio * 100) / 100, "minimum": MIN_CONTRAST}
         )
+    return value
+
+
+def clean_contact(value: str) -> str:
+    """The contact address as it goes into Reply-To and mailto: links, or "" for none."""
+    value = one_line(value).lower()
+    if not value:
+        return ""
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise DomainError(_("Enter a valid email address for the program team.")) from None
     return value
 
 
@@ -211,6 +226,7 @@ def branding_update(
     written unless everything passes.
     """
     accent = clean_accent(brand_accent)
+    contact = clean_contact(brand_contact_email)
     new_logo = check_logo(logo) if logo else None
     with transaction.atomic():
         locked = type(owner).objects.select_for_update().get(pk=owner.pk)
@@ -220,9 +236,10 @@ def branding_update(
             locked.brand_logo_id = new_logo.pk
         elif remove_logo:
             locked.brand_logo_id = None
-        locked.brand_name = brand_name.strip()
+        # One line, no bidi controls: the name is the From header's and every subject's.
+        locked.brand_name = one_line(brand_name)[:120]
         locked.brand_accent = accent
-        locked.brand_contact_email = brand_contact_email.strip()
+        locked.brand_contact_email = contact
         locked.save(
             update_fields=["brand_name", "brand_accent", "brand_contact_email", "brand_logo"]
         )

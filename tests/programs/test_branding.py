@@ -389,3 +389,24 @@ def test_a_logo_one_admin_drops_while_another_takes_it_up_stays(org):
     two.refresh_from_db()
     assert one.brand_logo_id is None and two.brand_logo_id == digest
     assert BrandLogo.objects.filter(pk=digest).exists()
+
+
+def test_the_service_cleans_what_a_caller_other_than_the_form_passes(program):
+    """The name is a header's (From) and the address Reply-To's, whoever saves them."""
+    from programs.branding import branding_update
+
+    branding_update(
+        owner=program,
+        brand_name="North\u202ewind\r\nBcc: x@example.org",
+        brand_accent="",
+        brand_contact_email=" Team@Northwind.example ",
+    )
+    program.refresh_from_db()
+    assert program.brand_name == "Northwind Bcc: x@example.org"
+    assert program.brand_contact_email == "team@northwind.example"
+    with pytest.raises(DomainError, match="valid email address"):
+        branding_update(
+            owner=program, brand_name="", brand_accent="", brand_contact_email="a@b\r\nBcc: c@d"
+        )
+    program.refresh_from_db()
+    assert program.brand_contact_email == "team@northwind.example"
