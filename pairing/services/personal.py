@@ -41,13 +41,16 @@ AWAY_AT_MOST = timedelta(days=365)
 OWN_FIELDS = ("department", "location", "skills", "interests", "goals", "bio")
 
 
-def home_link(participant: Participant, *, now: datetime | None = None) -> str:
+def home_link(
+    participant: Participant, *, now: datetime | None = None, until: datetime | None = None
+) -> str:
     """A fresh personal-page token (reusable until it expires, opens that page and its
-    actions only); the caller makes it a URL or a path."""
+    actions only); the caller makes it a URL or a path. `until` caps its expiry."""
     now = now or timezone.now()
-    _link, raw = link_create(
-        purpose=Purpose.HOME, participant=participant, expires_at=now + HOME_VALID_FOR
-    )
+    expires_at = now + HOME_VALID_FOR
+    if until is not None:
+        expires_at = min(expires_at, until)
+    _link, raw = link_create(purpose=Purpose.HOME, participant=participant, expires_at=expires_at)
     return raw
 
 

@@ -433,7 +433,11 @@ def me_from_link(request: HttpRequest, token: str) -> HttpResponse:
     link = link_resolve(token).link
     if link is None or not _may_mint(link):
         return _neutral(request)
-    raw = home_link(link.participant)
+    # A preference link made by a HOME page's "Choose mentors" names that HOME link
+    # (object_id): the HOME link it gives lasts no longer than it, so no chain of them
+    # outlives the last link that came by email.
+    made_from_home = link.purpose == Purpose.PREFERENCES and link.object_id is not None
+    raw = home_link(link.participant, until=link.expires_at if made_from_home else None)
     response = redirect(reverse("pairing:me", kwargs={"token": raw}))
     response.status_code = 303
     return response

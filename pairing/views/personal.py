@@ -201,13 +201,18 @@ def me_withdraw(request: HttpRequest, token: str, link, request_id: int) -> Http
 @rate_limited
 @home_page
 def me_choose(request: HttpRequest, token: str, link) -> HttpResponse:
-    """Open the preference form: a fresh PREFERENCES link (this token opens only this page)."""
+    """Open the preference form: a fresh PREFERENCES link (this token opens only this page).
+
+    It expires no later than this HOME link and names it (object_id): its page's "My
+    mentoring" then gives a HOME link no longer-lived than it (links.me_from_link), so a
+    HOME link can't renew itself for ever without an email."""
     if link.participant.role != Participant.Role.MENTEE:
         return _page(request, token, link, error=_("Only mentees choose mentors."), status=409)
     _link, raw = link_create(
         purpose=Purpose.PREFERENCES,
         participant=link.participant,
-        expires_at=timezone.now() + PREFERENCES_VALID_FOR,
+        expires_at=min(timezone.now() + PREFERENCES_VALID_FOR, link.expires_at),
+        object_id=link.pk,
     )
     return _see_other(reverse("pairing:preferences", kwargs={"token": raw}))
 

@@ -622,3 +622,24 @@ def test_a_redelivered_fresh_link_task_writes_no_second_email(live_program, ment
     tasks.send_home_links(mentor.email, asked_at)
     tasks.send_home_links(mentor.email, asked_at)
     assert OutboundEmail.objects.filter(kind=EmailKind.HOME_LINK).count() == 1
+
+
+def test_a_home_link_cannot_renew_itself_through_choose_mentors(live_program, client):
+    """Choose mentors mints a preference link, whose page mints HOME links: it lasts no
+    longer than the HOME link that made it, so access still ends with the emailed link."""
+    mentee = factories.ParticipantFactory(program=live_program)
+    home_expires = timezone.now() + timedelta(days=2)
+    _, home = link_create(purpose=Purpose.HOME, participant=mentee, expires_at=home_expires)
+    response = client.post(f"/me/{home}/choose/")
+    assert response.status_code == 303
+    minted = AccessLink.objects.get(purpose=Purpose.PREFERENCES, participant=mentee)
+    assert minted.expires_at <= home_expires
+    renewed = client.post(f"{response['Location']}me/")
+    assert renewed.status_code == 303
+    new_home = AccessLink.objects.filter(purpose=Purpose.HOME).latest("pk")
+    assert new_home.expires_at <= home_expires
+    # An emailed preference link still gives the full 30 days.
+    emailed = factories.preferences_link(mentee)
+    client.post(f"/p/{emailed}/me/")
+    latest = AccessLink.objects.filter(purpose=Purpose.HOME).latest("pk")
+    assert latest.expires_at > timezone.now() + personal.HOME_VALID_FOR - timedelta(minutes=1)
