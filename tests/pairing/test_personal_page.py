@@ -643,3 +643,30 @@ def test_a_home_link_cannot_renew_itself_through_choose_mentors(live_program, cl
     client.post(f"/p/{emailed}/me/")
     latest = AccessLink.objects.filter(purpose=Purpose.HOME).latest("pk")
     assert latest.expires_at > timezone.now() + personal.HOME_VALID_FOR - timedelta(minutes=1)
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_tabs_approving_two_requests_for_the_last_seat_pair_once(live_program):
+    """My mentoring goes through the decision service's locks: the seat is given once, and
+    the other tab gets a refusal, not a second pairing or a crash."""
+    from tests.support.race import race
+
+    mentor = factories.MentorFactory(program=live_program, capacity=1)
+    one, two = _ask(mentor, live_program), _ask(mentor, live_program)
+    home = _home(mentor)
+    statuses = []
+
+    def approve(request):
+        def action():
+            statuses.append(Client().post(f"{home}requests/{request.pk}/approve/").status_code)
+
+        return action
+
+    outcomes = race([approve(one), approve(two)])
+    assert outcomes == ["won", "won"]  # each tab got a page
+    assert sorted(statuses) == [303, 409]
+    assert Pairing.objects.filter(mentor=mentor).active().count() == 1
+    one.refresh_from_db()
+    two.refresh_from_db()
+    assert sorted([one.status, two.status]) == sorted([Status.APPROVED, Status.CLOSED])
