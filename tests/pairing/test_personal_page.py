@@ -670,3 +670,35 @@ def test_two_tabs_approving_two_requests_for_the_last_seat_pair_once(live_progra
     one.refresh_from_db()
     two.refresh_from_db()
     assert sorted([one.status, two.status]) == sorted([Status.APPROVED, Status.CLOSED])
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_pausing_while_a_request_is_approved_leaves_one_consistent_outcome(live_program):
+    """Either the approval lands first (paired, then paused) or the pause does (the request
+    closed and the approval refused): never both, never a crash."""
+    from tests.support.race import race
+
+    mentor = factories.MentorFactory(program=live_program, capacity=2)
+    request = _ask(mentor, live_program)
+    home = _home(mentor)
+    until = (timezone.now() + timedelta(days=10)).date().isoformat()
+    statuses = {}
+
+    def approve():
+        response = Client().post(f"{home}requests/{request.pk}/approve/")
+        statuses["approve"] = response.status_code
+
+    def pause():
+        statuses["pause"] = Client().post(f"{home}away/", {"away-until": until}).status_code
+
+    assert race([approve, pause]) == ["won", "won"]
+    request.refresh_from_db()
+    mentor.refresh_from_db()
+    assert statuses["pause"] == 303 and not mentor.accepting_requests
+    paired = Pairing.objects.filter(mentor=mentor).active().count()
+    if statuses["approve"] == 303:
+        assert request.status == Status.APPROVED and paired == 1
+    else:
+        assert statuses["approve"] == 409
+        assert request.status == Status.CLOSED and paired == 0
