@@ -136,6 +136,14 @@ def participant_update(*, participant: Participant, user=None, **fields) -> Part
     # Applied to the row as locked, and only the fields asked for: a column
     # someone else changed meanwhile (a mentor's "unavailable for now") stays.
     before = copy.copy(current)
+    if (
+        "accepting_requests" in fields
+        and "unavailable_until" not in fields
+        and fields["accepting_requests"] != current.accepting_requests
+    ):
+        # The program team turning requests on or off replaces a mentor's own
+        # "unavailable until": the day coming must not undo the team's pause.
+        fields = {**fields, "unavailable_until": None}
     for key, value in fields.items():
         setattr(current, key, value)
     if "email" in fields:

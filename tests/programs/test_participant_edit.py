@@ -2,11 +2,15 @@
 would contradict their pairings, requests or staged proposals is refused, and nothing
 is saved."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from pairing.models import AutoPairProposal, AutoPairRun, Pairing
+from pairing.services.personal import mentor_away_until, mentors_resume_due
+from programs import services
 from programs.models import Participant
 from tests import factories
 from tests.support.builders import participant_edit_form
@@ -185,3 +189,27 @@ def test_programs_asks_the_registered_change_checks_only_about_changes_they_touc
     assert [(c.old_role, c.role) for c in asked] == [("mentee", "mentor")]
     mentee.refresh_from_db()
     assert (mentee.role, mentee.department) == ("mentee", "Sales")
+
+
+def test_the_teams_pause_replaces_a_mentors_own_unavailable_until(program, org_admin):
+    mentor = factories.MentorFactory(program=program, capacity=2)
+    mentor_away_until(mentor=mentor, until=timezone.localdate() + timedelta(days=5))
+    services.participant_update(participant=mentor, user=org_admin, accepting_requests=True)
+    services.participant_update(participant=mentor, user=org_admin, accepting_requests=False)
+    mentor.refresh_from_db()
+    assert mentor.unavailable_until is None
+    # The mentor's day coming does not undo the team's pause.
+    mentors_resume_due(now=timezone.now() + timedelta(days=7))
+    mentor.refresh_from_db()
+    assert mentor.accepting_requests is False
+
+
+def test_an_edit_that_leaves_accepting_alone_keeps_unavailable_until(program, org_admin):
+    mentor = factories.MentorFactory(program=program, capacity=2)
+    until = timezone.localdate() + timedelta(days=5)
+    mentor_away_until(mentor=mentor, until=until)
+    services.participant_update(
+        participant=mentor, user=org_admin, accepting_requests=False, department="Sales"
+    )
+    mentor.refresh_from_db()
+    assert (mentor.unavailable_until, mentor.department) == (until, "Sales")
