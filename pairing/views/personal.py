@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -28,6 +28,7 @@ from pairing.models import MentorRequest, Pairing
 from pairing.services import personal
 from pairing.views.links import rate_limited
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.lib.i18n import participant_page, use_program_language
 from pairing_admin.mail.links import (
     PREFERENCES_VALID_FOR,
     Purpose,
@@ -57,18 +58,17 @@ def _home_link(token: str):
 
 
 def home_page(view):
-    """Resolve the HOME token (the neutral page otherwise) and speak the program's language.
-
-    translation.override(program.language): the participant pages' language, here per
-    view until it is unified for all of them."""
+    """Resolve the HOME token and speak the program's language (participant_page), or
+    show the neutral page in the browser's."""
 
     @wraps(view)
+    @participant_page
     def wrapper(request, token, **kwargs):
         link = _home_link(token)
         if link is None:
             return _neutral(request)
-        with translation.override(link.program.language):
-            return view(request, token, link, **kwargs)
+        use_program_language(link.program)
+        return view(request, token, link, **kwargs)
 
     return wrapper
 
@@ -369,6 +369,7 @@ def _day(value) -> str:
 @require_http_methods(["GET", "HEAD", "POST"])
 @token_page
 @rate_limited
+@participant_page
 def me_ask(request: HttpRequest) -> HttpResponse:
     """ "Get a link to my page": the same answer whether or not the address is known.
 

@@ -702,3 +702,23 @@ def test_pausing_while_a_request_is_approved_leaves_one_consistent_outcome(live_
     else:
         assert statuses["approve"] == 409
         assert request.status == Status.CLOSED and paired == 0
+
+
+def test_pages_that_know_no_program_speak_the_browsers_language(db, client):
+    french = {"HTTP_ACCEPT_LANGUAGE": "fr-FR,fr;q=0.9,en;q=0.5"}
+    ask = client.get("/me/", **french)
+    assert "Recevoir un lien vers ma page" in _text(ask)
+    assert ask["Content-Language"] == "fr"
+    unknown = client.get("/me/no-such-token/", **french)
+    assert unknown.status_code == 404
+    assert "Ce lien ne peut pas être utilisé" in _text(unknown)
+    assert "Get a link to my page" in _text(client.get("/me/"))
+
+
+def test_a_french_programs_personal_page_is_french_whatever_the_browser(mentor, client):
+    Program = type(mentor.program)
+    Program.objects.filter(pk=mentor.program_id).update(language="fr")
+    mentor.program.refresh_from_db()
+    page = client.get(_home(mentor), HTTP_ACCEPT_LANGUAGE="en")
+    assert page["Content-Language"] == "fr"
+    assert '<html lang="fr">' in page.content.decode()
