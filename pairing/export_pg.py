@@ -99,7 +99,9 @@ def _sql_text(value: str) -> str:
 
 def _sql_label(expr: str, choices: Iterable[tuple[str, str]]) -> str:
     """A stored value as its label (constants from the code, so inlined)."""
-    whens = " ".join(f"WHEN {_sql_text(value)} THEN {_sql_text(label)}" for value, label in choices)
+    whens = " ".join(
+        f"WHEN {_sql_text(value)} THEN {_sql_text(str(label))}" for value, label in choices
+    )
     return f"CASE {expr} {whens} ELSE {expr} END"
 
 
@@ -137,7 +139,7 @@ class _LocalText(Func):
 
 def _label(field: str, choices) -> Case:
     return Case(
-        *(When(**{field: value}, then=Value(label)) for value, label in choices),
+        *(When(**{field: value}, then=Value(str(label))) for value, label in choices),
         default=F(field),
         output_field=CharField(),
     )
