@@ -110,8 +110,8 @@ class DeclineForm(forms.Form):
         required=False,
         label=gettext_lazy("I'm unavailable for now"),
         help_text=gettext_lazy(
-            "No new requests will come to you until your program team turns them back on. "
-            "Your current mentees stay with you."
+            "No new requests will come to you until you choose “I'm available again” on "
+            "My mentoring. Your current mentees stay with you."
         ),
     )
 

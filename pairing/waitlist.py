@@ -17,7 +17,7 @@ import numpy as np
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from pairing import matching
 from pairing.deadlines import deadline_for_program, deadline_label_for
@@ -107,22 +107,43 @@ def mentors_to_name(mentee: Participant, program: Program, *, limit: int) -> lis
 
 
 def _refuse_if_engaged(mentee: Participant, *, you: bool) -> None:
-    who = "You are" if you else f"{mentee.full_name} is"
+    """A paired or waiting mentee can't join; `you`: the mentee is reading, else an admin."""
     pairing = Pairing.objects.filter(mentee=mentee).active().select_related("mentor").first()
     if pairing is not None:
-        raise DomainError(f"{who} already paired with {pairing.mentor.full_name}.")
+        names = {"mentee": mentee.full_name, "mentor": pairing.mentor.full_name}
+        raise DomainError(
+            gettext("You are already paired with %(mentor)s.") % names
+            if you
+            else gettext("%(mentee)s is already paired with %(mentor)s.") % names
+        )
     pending = PendingRequest.objects.filter(mentee=mentee).select_related("mentor").first()
     if pending is not None:
+        names = {"mentee": mentee.full_name, "mentor": pending.mentor.full_name}
         raise DomainError(
-            f"{who} waiting for {pending.mentor.full_name} to answer a request. "
-            + ("Withdraw it first to join the waitlist." if you else "Cancel it first.")
+            gettext(
+                "You are waiting for %(mentor)s to answer a request. "
+                "Withdraw it first to join the waitlist."
+            )
+            % names
+            if you
+            else gettext(
+                "%(mentee)s is waiting for %(mentor)s to answer a request. Cancel it first."
+            )
+            % names
         )
 
 
 def _wanted(program: Program, mentee: Participant, mentor_ids: Sequence[int]) -> list[int]:
     ids = list(dict.fromkeys(int(i) for i in mentor_ids))
     if len(ids) > program.max_preferences:
-        raise DomainError(f"Name up to {program.max_preferences} mentors to wait for.")
+        raise DomainError(
+            ngettext(
+                "Name only one mentor to wait for.",
+                "Name up to %(count)d mentors to wait for.",
+                program.max_preferences,
+            )
+            % {"count": program.max_preferences}
+        )
     if not ids:
         return []
     ok = list(
@@ -140,8 +161,10 @@ def _wanted(program: Program, mentee: Participant, mentor_ids: Sequence[int]) ->
     eligible = matching.score_matrix([mentee], ok, weights_of(program)).eligible[0]
     if not eligible.all():
         raise DomainError(
-            "One of the mentors you named doesn't meet this program's must-match rules "
-            "with you, so they could never be offered. Please name others."
+            gettext(
+                "One of the mentors you named doesn't meet this program's must-match rules "
+                "with you, so they could never be offered. Please name others."
+            )
         )
     return ids
 

@@ -3,6 +3,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.text import one_line
@@ -349,17 +350,28 @@ def pairing_turn_off(*, program: Program, user) -> bool:
     return _pairing_switch(program=program, user=user, on=False)
 
 
-def ensure_pairing_open(program: Program) -> None:
+def ensure_pairing_open(program: Program, *, for_participant: bool = False) -> None:
     """Refuse new invitations and new mentor requests while pairing is off.
 
     Reads the current value from the database, not the caller's copy. A
     caller that must not race a Turn off locks the program row first
     (program_for_admin(..., for_update=True)). Deciding or expiring requests
     that are already pending does not call this: a pause never strands them.
+    for_participant: the refusal is for a mentee, in their program's language,
+    who has no Pairing page to go to (the admins' wording tells them where it is).
     """
     is_open = Program.objects.filter(pk=program.pk).values_list("pairing_enabled", flat=True)
-    if not is_open.first():
+    if is_open.first():
+        return
+    if for_participant:
+        # Turning pairing back on emails no one: promise only what the link will show.
         raise DomainError(
-            "Pairing is turned off for this program, so no new invitations are sent and no new "
-            "mentor requests are accepted. Turn on Pairing on the Pairing page to continue."
+            gettext(
+                "Your choices weren't sent because pairing is paused for now. "
+                "Keep your email and come back to the same link later."
+            )
         )
+    raise DomainError(
+        "Pairing is turned off for this program, so no new invitations are sent and no new "
+        "mentor requests are accepted. Turn on Pairing on the Pairing page to continue."
+    )

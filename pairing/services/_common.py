@@ -4,11 +4,11 @@ the pairing itself and a new request. Lock order and compare-and-set: docs/concu
 
 from collections.abc import Sequence
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext, gettext_lazy
 
-from pairing.deadlines import deadline_for_program
+from pairing.deadlines import deadline_for_program, deadline_label
 from pairing.drafts import assignment_drafts
 from pairing.models import MentorRequest, Pairing
 from pairing.request_selectors import do_not_pair_again, said_no
@@ -27,12 +27,17 @@ class RequestSettled(DomainError):
 
     def __init__(self, request: MentorRequest):
         self.request = request
+        status = request.get_status_display().lower()
         when = request.decided_at
-        on = ""
-        if when is not None:
-            local = when.astimezone(ZoneInfo(request.program.organization.timezone))
-            on = f" on {local:%A} {local.day} {local:%B %Y}"
-        super().__init__(f"This request was already {request.get_status_display().lower()}{on}.")
+        if when is None:
+            message = gettext("This request was already %(status)s.") % {"status": status}
+        else:
+            day = deadline_label(when, request.program.organization.timezone)
+            message = gettext("This request was already %(status)s on %(day)s.") % {
+                "status": status,
+                "day": day,
+            }
+        super().__init__(message)
 
 
 class NeedsConfirmation(DomainError):
@@ -71,18 +76,31 @@ def _reload(request_id: int) -> MentorRequest:
             "mentee", "mentor", "program", "program__organization"
         ).get(pk=request_id)
     except MentorRequest.DoesNotExist:
-        raise DomainError("There is no such request.") from None
+        raise DomainError(gettext("There is no such request.")) from None
+
+
+# Whole sentences, so that each language words them its own way.
+_PAST_DEADLINE = {
+    "be answered": gettext_lazy(
+        "This request has passed its deadline, so it can no longer be answered."
+    ),
+    "be withdrawn": gettext_lazy(
+        "This request has passed its deadline, so it can no longer be withdrawn."
+    ),
+    "be cancelled": gettext_lazy(
+        "This request has passed its deadline, so it can no longer be cancelled."
+    ),
+}
 
 
 def _refuse_unless_live(
     request: MentorRequest, now: datetime, *, can_no_longer: str = "be answered"
 ) -> None:
+    """can_no_longer: a key of _PAST_DEADLINE, what the caller was about to do."""
     if request.status != Status.PENDING:
         raise RequestSettled(request)
     if request.expires_at <= now:
-        raise DomainError(
-            f"This request has passed its deadline, so it can no longer {can_no_longer}."
-        )
+        raise DomainError(str(_PAST_DEADLINE[can_no_longer]))
 
 
 def _lost(request_id: int) -> RequestSettled:
@@ -152,7 +170,9 @@ def _pair(
                 created_by=user,
             )
     except IntegrityError:
-        raise DomainError(f"{mentee.full_name} is already paired with a mentor.") from None
+        raise DomainError(
+            gettext("%(name)s is already paired with a mentor.") % {"name": mentee.full_name}
+        ) from None
     leave_on_engagement([mentee.pk])
     outbox_add(
         assignment_drafts(program, pairing.pk, pairing.mentee, pairing.mentor, now),
@@ -205,7 +225,7 @@ def _create_request(
     except IntegrityError:
         # one_pending_request_per_mentee (PendingRequest, written by the insert's
         # trigger): a second tab or a double click got there first.
-        raise DomainError("You already have a request waiting for an answer.") from None
+        raise DomainError(gettext("You already have a request waiting for an answer.")) from None
     leave_on_engagement([mentee.pk])
     request.program, request.mentee, request.mentor = program, mentee, mentor
     return request

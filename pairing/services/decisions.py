@@ -4,6 +4,8 @@ Lock order and compare-and-set: docs/concurrency.md.
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext, ngettext
 
 from pairing.models import MentorRequest, Pairing
 from pairing.seats import active_pairings_of
@@ -42,7 +44,19 @@ def _check_link(link: AccessLink | None, request: MentorRequest) -> None:
         or link.object_id != request.pk
         or link.participant_id != request.mentor_id
     ):
-        raise DomainError("This link can't be used.")
+        raise DomainError(gettext("This link can't be used."))
+
+
+def _full(capacity: int) -> str:
+    return ngettext(
+        "You already mentor %(count)d person, the most this program has you down for, so "
+        "this request can't be approved. You can decline it instead, or ask your program "
+        "team to raise your capacity.",
+        "You already mentor %(count)d people, the most this program has you down for, so "
+        "this request can't be approved. You can decline it instead, or ask your program "
+        "team to raise your capacity.",
+        capacity,
+    ) % {"count": capacity}
 
 
 @transaction.atomic
@@ -50,7 +64,7 @@ def request_approve(*, request_id: int, link: AccessLink | None = None, user=Non
     """The mentor says yes: pairing + Mentorship Assignments to both, or an error."""
     ids = MentorRequest.objects.filter(pk=request_id).values_list("mentor_id", "mentee_id").first()
     if ids is None:
-        raise DomainError("There is no such request.")
+        raise DomainError(gettext("There is no such request."))
     mentor_id = ids[0]
     mentor = lock_participants(ids)[mentor_id]  # and the mentee's row
     request = _reload(request_id)
@@ -59,28 +73,34 @@ def request_approve(*, request_id: int, link: AccessLink | None = None, user=Non
     _refuse_unless_live(request, now)
     if mentor.role != Participant.Role.MENTOR:
         raise DomainError(
-            "You are no longer a mentor in this program, so this request can't be approved."
+            gettext(
+                "You are no longer a mentor in this program, so this request can't be approved."
+            )
         )
     if _not_again(request.mentee, [mentor.pk]):
         raise DomainError(
-            f"Your program team has asked that you and {request.mentee.full_name} not be "
-            "paired again, so this request can't be approved. You can decline it instead."
+            gettext(
+                "Your program team has asked that you and %(name)s not be paired again, so "
+                "this request can't be approved. You can decline it instead."
+            )
+            % {"name": request.mentee.full_name}
         )
     active = active_pairings_of(mentor.pk)
     if active >= mentor.capacity:
-        raise DomainError(
-            f"You already mentor {mentor.capacity} "
-            f"{'person' if mentor.capacity == 1 else 'people'}, the most this program has "
-            "you down for, so this request can't be approved. You can decline it instead, "
-            "or ask your program team to raise your capacity."
-        )
+        raise DomainError(_full(mentor.capacity))
     _refuse_if_held(
         mentor,
         request.mentee_id,
         active,
-        "Your program team is reviewing an automatic pairing that uses your remaining "
-        f"{'seat' if mentor.capacity == 1 else 'seats'}, so this request can't be approved "
-        "right now. You can decline it instead, or ask your program team.",
+        ngettext(
+            "Your program team is reviewing an automatic pairing that uses your remaining "
+            "seat, so this request can't be approved right now. You can decline it instead, "
+            "or ask your program team.",
+            "Your program team is reviewing an automatic pairing that uses your remaining "
+            "seats, so this request can't be approved right now. You can decline it instead, "
+            "or ask your program team.",
+            mentor.capacity,
+        ),
     )
     if not _settle(request.pk, Status.APPROVED, now, live=True, decided_by=user):
         raise _lost(request.pk)
@@ -112,11 +132,14 @@ def request_decline(
     """The mentor says no, optionally with a message and "I'm unavailable for now"."""
     message = message.strip()
     if len(message) > MESSAGE_MAX:
-        raise DomainError(f"Keep the message to {MESSAGE_MAX} characters.")
+        raise DomainError(
+            gettext("Keep the message to %(max)s characters.")
+            % {"max": number_format(MESSAGE_MAX, force_grouping=True)}
+        )
     mentor_id = MentorRequest.objects.filter(pk=request_id).values_list("mentor_id", flat=True)
     mentor_id = mentor_id.first()
     if mentor_id is None:
-        raise DomainError("There is no such request.")
+        raise DomainError(gettext("There is no such request."))
     lock_participants([mentor_id])
     request = _reload(request_id)
     _check_link(link, request)

@@ -99,7 +99,7 @@ def preferences_submit(
     program = Program.objects.select_related("organization").get(pk=mentee.program_id)
     if mentee.role != Participant.Role.MENTEE:
         raise DomainError(gettext("Only mentees choose mentors."))
-    ensure_pairing_open(program)
+    ensure_pairing_open(program, for_participant=True)
     if program.pairing_process == Program.Process.ADMIN_LED:
         raise DomainError(gettext("In this program the program team pairs mentees with mentors."))
     note = note.strip()

@@ -364,6 +364,7 @@ def request_link(request: HttpRequest, token: str) -> HttpResponse:
     )
     if mentor_request is None:
         return _neutral(request)
+    use_program_language(mentor_request.program)  # the refusals below are the mentor's to read
     if resolved.problem == "used" or mentor_request.status != MentorRequest.Status.PENDING:
         return _decided_page(
             request, token, mentor_request, you_did=resolved.problem == "used", link=link
