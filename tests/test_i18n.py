@@ -14,8 +14,9 @@ import html
 import re
 import shutil
 import subprocess
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
@@ -25,11 +26,12 @@ from django.utils.translation.template import templatize
 
 from invitations import services as invitation_services
 from invitations.email_kinds import EmailKind as InvitationKind
-from pairing import services
+from pairing import services, waitlist
 from pairing.deadlines import deadline_label, deadline_label_for
 from pairing.email_kinds import EmailKind as PairingKind
 from pairing.models import MentorRequest
 from pairing_admin.lib.db import is_postgresql
+from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.i18n import SHIPPED, browser_language
 from pairing_admin.mail import kinds
 from pairing_admin.mail.branding import brand_for, frame
@@ -40,6 +42,7 @@ from pairing_admin.mail.outbox import template_for
 from pairing_admin.mail.rendering import render
 from programs.email_kinds import EmailKind as ProgramsKind
 from programs.models import PARTICIPANT_LANGUAGES, Program
+from programs.services import ensure_pairing_open
 from tests import factories
 
 BASE = Path(settings.BASE_DIR)
@@ -420,3 +423,89 @@ def test_french_request_and_personal_pages(french, client):
     page = client.get(f"/me/{token}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Mon mentorat" in page
     assert_french(_visible_text(page))
+
+
+# --- Refusals and dates a participant reads ----------------------------------------------
+
+
+def test_a_paused_french_program_refuses_a_mentee_in_their_words_not_the_admins(french, client):
+    mentee, mentor = _mentee(french), _mentor(french)
+    raw = factories.preferences_link(mentee)
+    Program.objects.filter(pk=french.pk).update(pairing_enabled=False)  # paused meanwhile
+    response = client.post(f"/p/{raw}/choose/", {f"rank_{mentor.pk}": "1"})
+    page = html.unescape(response.content.decode())
+    assert response.status_code == 409
+    assert "Vos choix n'ont pas été envoyés, car la formation des binômes est en pause" in page
+    assert "Pairing page" not in page
+    assert_french(_visible_text(page))
+    with pytest.raises(DomainError, match="Turn on Pairing on the Pairing page"):
+        ensure_pairing_open(french)  # the admins' wording, for invitations
+
+
+def test_waitlist_refusals_are_french_for_the_mentee_and_english_for_admins(
+    french, client, org_admin
+):
+    Program.objects.filter(pk=french.pk).update(waitlist_enabled=True)
+    mentee, mentor = _mentee(french), _mentor(french)
+    services.preferences_submit(mentee=mentee, mentor_ids=[mentor.pk], note="")
+    raw = factories.preferences_link(mentee)
+    response = client.post(f"/p/{raw}/waitlist/", {})
+    page = html.unescape(response.content.decode())
+    assert response.status_code == 409
+    assert "Vous attendez la réponse de Hugo Bernard à une demande" in page
+    assert_french(_visible_text(page))
+    with pytest.raises(DomainError, match="Léa Martin is waiting for Hugo Bernard"):
+        waitlist.waitlist_join(mentee=mentee, user=org_admin)
+
+    paired = _mentee(french, email="paired@example.org")
+    factories.PairingFactory(program=french, mentee=paired, mentor=_mentor(french))
+    raw = factories.preferences_link(paired)
+    page = html.unescape(client.post(f"/p/{raw}/waitlist/", {}).content.decode())
+    assert "Vous êtes déjà en binôme avec Hugo Bernard" in page
+    assert_french(_visible_text(page))
+
+
+def test_a_mentors_refusal_is_in_the_programs_language_whatever_the_browser(french, client):
+    mentee, mentor = _mentee(french), _mentor(french, capacity=1)
+    services.preferences_submit(mentee=mentee, mentor_ids=[mentor.pk], note="")
+    request = MentorRequest.objects.get(mentor=mentor)
+    factories.PairingFactory(program=french, mentor=mentor)  # the only seat went meanwhile
+    _, token = link_create(
+        purpose=Purpose.APPROVE,
+        participant=mentor,
+        expires_at=timezone.now() + timedelta(days=5),
+        object_id=request.pk,
+    )
+    response = client.post(f"/r/{token}/", {"choice": "approve"}, HTTP_ACCEPT_LANGUAGE="en")
+    page = html.unescape(response.content.decode())
+    assert response.status_code == 409
+    assert "Vous accompagnez déjà 1 personne" in page
+    assert_french(_visible_text(page))
+
+
+def test_a_waitlist_date_is_the_organizations_day_in_french(french, org, client):
+    """Joined at 12:30 UTC on 14 June: already the 15th in Auckland (UTC+12)."""
+    org.timezone = "Pacific/Auckland"
+    org.save()
+    Program.objects.filter(pk=french.pk).update(waitlist_enabled=True)
+    mentee = _mentee(french)
+    factories.WaitlistEntryFactory(
+        program=french, mentee=mentee, joined_at=datetime(2026, 6, 14, 12, 30, tzinfo=UTC)
+    )
+    page = client.get(f"/p/{factories.preferences_link(mentee)}/").content.decode()
+    assert "depuis le 15 juin 2026" in html.unescape(page)
+    assert "14 juin" not in page
+
+
+def test_a_personal_links_end_is_the_organizations_day(org, client):
+    """A link ending at 03:30 UTC ends the evening before in Los Angeles."""
+    org.timezone = "America/Los_Angeles"
+    org.save()
+    program = factories.ProgramFactory(organization=org, pairing_enabled=True)
+    mentor = _mentor(program)
+    ends = datetime.combine((timezone.now() + timedelta(days=10)).date(), time(3, 30), tzinfo=UTC)
+    _, token = link_create(purpose=Purpose.HOME, participant=mentor, expires_at=ends)
+    page = html.unescape(client.get(f"/me/{token}/").content.decode())
+    local = ends.astimezone(ZoneInfo("America/Los_Angeles"))
+    assert local.date() != ends.date()
+    assert f"It works until {local.day} {local:%B %Y}" in page
