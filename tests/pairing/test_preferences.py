@@ -151,7 +151,9 @@ def test_paused_pairing_says_so_and_accepts_nothing(live_program, client):
     html = client.get(f"/p/{raw}/").content.decode()
     assert "Pairing is paused" in html and "Send my request" not in html
     response = client.post(f"/p/{raw}/choose/", {f"rank_{mentor.pk}": "1"})
-    assert response.status_code == 409 and "Pairing is turned off" in response.content.decode()
+    page = response.content.decode()
+    assert response.status_code == 409 and "pairing is paused for now" in page
+    assert "Pairing page" not in page  # the admins' wording is not the mentee's
     assert not MentorRequest.objects.exists()
 
 

@@ -108,7 +108,7 @@ def test_submit_without_approval_pairs_at_once_and_emails_both(live_program):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"pairing_enabled": False}, "Pairing is turned off"),
+        ({"pairing_enabled": False}, "pairing is paused for now"),
         ({"pairing_process": Program.Process.ADMIN_LED}, "program team pairs"),
         ({"max_preferences": 1}, "You can choose only one mentor."),
     ],
