@@ -509,3 +509,24 @@ def test_a_personal_links_end_is_the_organizations_day(org, client):
     local = ends.astimezone(ZoneInfo("America/Los_Angeles"))
     assert local.date() != ends.date()
     assert f"It works until {local.day} {local:%B %Y}" in page
+
+
+def test_withdrawing_a_late_or_settled_request_is_refused_in_french(french, client):
+    mentee, mentor = _mentee(french), _mentor(french)
+    services.preferences_submit(mentee=mentee, mentor_ids=[mentor.pk], note="")
+    request = MentorRequest.objects.get(mentor=mentor)
+    raw = factories.preferences_link(mentee)
+    MentorRequest.objects.filter(pk=request.pk).update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    page = client.post(f"/p/{raw}/withdraw/", {"request": request.pk}, follow=True)
+    page = html.unescape(page.content.decode())
+    assert "Le délai de cette demande est passé : elle ne peut plus être retirée." in page
+    MentorRequest.objects.filter(pk=request.pk).update(
+        expires_at=timezone.now() + timedelta(days=1)
+    )
+    services.request_approve(request_id=request.pk)
+    page = client.post(f"/p/{raw}/withdraw/", {"request": request.pk}, follow=True)
+    page = html.unescape(page.content.decode())
+    assert re.search(r"Cette demande était déjà acceptée le \w+ \d+ \w+\.", page)
+    assert_french(_visible_text(page))
