@@ -28,6 +28,7 @@ from tests.support.branding import TRICKY_NAME, brand, image_bytes
 from tests.support.smtp import text_of
 
 NAME = "Northwind Mentoring"
+PROGRAM_NAME = "Q3 cohort (internal)"
 CONTACT = "team@northwind.example"
 # Where the admin site lives: no participant page links there.
 ADMIN_HREF = re.compile(
@@ -58,13 +59,17 @@ def _assert_branded(response, label: str, *, brand_shown: bool = True) -> None:
     if not brand_shown:
         return
     assert f'<span class="brand-name">{NAME}</span>' in page, label
-    assert f'alt="{NAME}"' in page and 'src="/brand/logo/' in page, label
+    assert '<img class="brand-logo" src="/brand/logo/' in page and 'alt=""' in page, label
     assert 'href="/brand/accent/1a4d8f.css"' in page, label
     assert f'href="mailto:{CONTACT}"' in page, label
+    # The program's own (internal) name never shows: the pages say the display name.
+    assert PROGRAM_NAME not in page, label
 
 
 def test_every_participant_page_shows_the_brand_and_no_admin_link(branded, anon_client, settings):
     program = branded
+    Program.objects.filter(pk=program.pk).update(name=PROGRAM_NAME)
+    program.refresh_from_db()
     mentee = factories.ParticipantFactory(program=program)
     mentor = factories.MentorFactory(program=program)
     mentor_request = factories.MentorRequestFactory(program=program, mentee=mentee, mentor=mentor)
