@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 
 from invitations.email_kinds import EmailKind
 from invitations.models import Invitation, InvitationBatch
-from pairing_admin.mail.branding import brand_for, frame_of
+from pairing_admin.mail.branding import brand_for, frame_of, program_name
 from pairing_admin.mail.links import PREFERENCES_VALID_FOR, Purpose, link_url
 from pairing_admin.mail.models import AccessLink, OutboundEmail
 from pairing_admin.mail.rendering import Template
@@ -43,7 +43,10 @@ def _batch_sql(
     """
     prefix, suffix = link_url(_SPLIT, Purpose.PREFERENCES).split(_SPLIT)
     stand_in = secrets.token_urlsafe(32)  # fresh per batch: cannot occur in a name
-    constants = {"program_name": program.name, "organization_name": program.organization.name}
+    constants = {
+        "program_name": program_name(program),
+        "organization_name": program.organization.name,
+    }
     subject, text, _ = render_sql(
         template,
         {**constants, "first_name": SQL("d.first_name"), "preferences_link": SQL("d.link")},

@@ -24,6 +24,7 @@ from invitations.verbs import Verb
 from pairing_admin.lib.db import is_postgresql
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.params import row_ids
+from pairing_admin.mail.branding import program_name
 from pairing_admin.mail.links import PREFERENCES_VALID_FOR, Purpose, link_url, new_token
 from pairing_admin.mail.models import AccessLink, OutboundEmail
 from pairing_admin.mail.outbox import Draft, chunked, outbox_add, outbox_dispatch, template_for
@@ -70,7 +71,7 @@ def ensure_can_invite(program: Program) -> None:
 def _values(program: Program, participant: Participant, link: str) -> dict[str, str]:
     return {
         "first_name": participant.first_name,
-        "program_name": program.name,
+        "program_name": program_name(program),
         "organization_name": program.organization.name,
         "preferences_link": link,
     }

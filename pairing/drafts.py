@@ -15,6 +15,7 @@ from pairing.deadlines import deadline_label
 from pairing.email_kinds import EmailKind
 from pairing.models import MentorRequest
 from pairing_admin.lib.i18n import program_language
+from pairing_admin.mail.branding import program_name
 from pairing_admin.mail.links import (
     PREFERENCES_VALID_FOR,
     Purpose,
@@ -37,7 +38,7 @@ def _role_word(program: Program, role: str) -> str:
 def common_values(program: Program, person: Participant) -> dict[str, str]:
     return {
         "first_name": person.first_name,
-        "program_name": program.name,
+        "program_name": program_name(program),
         "organization_name": program.organization.name,
     }
 

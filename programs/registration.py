@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.i18n import long_date_time, program_language
 from pairing_admin.lib.text import one_line
+from pairing_admin.mail.branding import program_name
 from pairing_admin.mail.outbox import Draft, outbox_add
 from programs import hooks
 from programs.email_kinds import EmailKind
@@ -158,7 +159,7 @@ def confirmation_email_write(
                 # header gets the bare address.
                 values={
                     "first_name": pending.details.get("first_name", ""),
-                    "program_name": program.name,
+                    "program_name": program_name(program),
                     "organization_name": program.organization.name,
                     "confirm_link": confirm_url,
                     "confirm_by": confirm_by,

@@ -20,6 +20,7 @@ from invitations.models import InvitationBatch
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.htmx import render_page
 from pairing_admin.lib.params import row_id, row_ids
+from pairing_admin.mail.branding import program_name
 from pairing_admin.mail.email_templates import sample_url
 from pairing_admin.mail.outbox import template_for
 from pairing_admin.mail.rendering import render as render_email
@@ -50,7 +51,7 @@ def _preview(program: Program, first: Participant | None) -> tuple[str, str, str
         return None
     values = {
         "first_name": first.first_name,
-        "program_name": program.name,
+        "program_name": program_name(program),
         "organization_name": program.organization.name,
         # The real link is drawn when the email is written; GET writes nothing.
         "preferences_link": sample_url(),

@@ -20,6 +20,7 @@ from pairing.verbs import Verb
 from pairing.waitlist import seats_offer, waitlist_put_first
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.i18n import program_language
+from pairing_admin.mail.branding import program_name
 from pairing_admin.mail.links import PREFERENCES_VALID_FOR, Purpose
 from pairing_admin.mail.outbox import Draft, outbox_add
 from programs.models import Program
@@ -75,7 +76,7 @@ def _ended_drafts(
 ) -> list[Draft]:
     """One email per person: each mentee about their pairing; a mentor about theirs, or
     one email listing them all when several of theirs ended at once."""
-    common = {"program_name": program.name, "organization_name": program.organization.name}
+    common = {"program_name": program_name(program), "organization_name": program.organization.name}
     drafts = []
     for pairing in ended:
         mentee = pairing.mentee

@@ -20,6 +20,7 @@ from pairing.services._common import (
 )
 from pairing.waitlist import back_in_line
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.mail.branding import program_name
 from pairing_admin.mail.links import PREFERENCES_VALID_FOR, Purpose, links_bulk
 from pairing_admin.mail.outbox import Draft, outbox_add
 from programs.models import Participant, Program
@@ -117,7 +118,7 @@ def _preference_links(program: Program, mentee_ids: Sequence[int], now: datetime
 def _choose_again_emails(program: Program, ended: Sequence[_Ended], *, now: datetime) -> None:
     """The declined, expired or cancelled email to each mentee, with a new link to the form."""
     urls = _preference_links(program, [e.mentee_id for e in ended], now)
-    common = {"program_name": program.name, "organization_name": program.organization.name}
+    common = {"program_name": program_name(program), "organization_name": program.organization.name}
     drafts = []
     for request, url in zip(ended, urls, strict=True):
         values = {

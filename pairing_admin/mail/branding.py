@@ -83,6 +83,13 @@ def brand_for(program: models.Model | None, kind: str) -> Brand | None:
     return _brand_of(program)
 
 
+def program_name(program: models.Model) -> str:
+    """The program's name as its participants read it (the `{{ program_name }}` of
+    their emails): the brand's display name, never an internal program name."""
+    brand = _brand_of(program) if _brand_of is not None else None
+    return brand.display_name if brand is not None else program.name
+
+
 def from_address(addresses: dict[int | None, str], program_id: int | None, kind: str) -> str:
     """The From header of one email, from `from_addresses`' answer."""
     if not is_branded(kind):

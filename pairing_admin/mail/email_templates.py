@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models, transaction
 
 from pairing_admin.lib.i18n import long_date, long_date_time, program_language
-from pairing_admin.mail.branding import brand_for, frame
+from pairing_admin.mail.branding import brand_for, frame, program_name
 from pairing_admin.mail.kinds import EDITABLE_KINDS, VARIABLES
 from pairing_admin.mail.models import EmailTemplate
 from pairing_admin.mail.outbox import default_template, template_for
@@ -49,7 +49,7 @@ def sample_url(path: str = SAMPLE_LINK) -> str:
 def sample_values(program: models.Model, participant: models.Model | None = None) -> dict[str, str]:
     values = {
         **{k: sample_url(v) if k.endswith("_link") else v for k, v in SAMPLE_VALUES.items()},
-        "program_name": program.name,
+        "program_name": program_name(program),
         "organization_name": program.organization.name,
     }
     # The values the product writes itself come in the program's participant language.

@@ -112,7 +112,7 @@ def test_each_email_carries_its_own_working_link(live, org_admin, client, use_sq
         assert link.expires_at > timezone.now() + timedelta(days=100)
         values = {
             "first_name": mentee.first_name,
-            "program_name": live.name,
+            "program_name": brand_of(live).display_name,
             "organization_name": live.organization.name,
             "preferences_link": LINK.search(row.body_text).group(0),
         }

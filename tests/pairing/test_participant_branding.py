@@ -226,3 +226,24 @@ def test_the_from_name_is_the_programs_name_when_the_email_goes_out(branded, smt
     outbox_send_batch(list(OutboundEmail.objects.values_list("pk", flat=True)))
     (message,) = smtp_server.wait_for(1)
     assert parseaddr(str(message["From"]))[0] == "Northwind Mentors"
+
+
+@pytest.mark.parametrize("use_sql", [False, True])
+def test_emails_name_the_program_by_its_display_name(branded, org_admin, use_sql):
+    """{{ program_name }} is what participants read: the display name, on both the
+    Python and the SQL invite paths, and in a mentor's request email."""
+    from invitations.services import invitation_send_all
+    from pairing import services
+
+    Program.objects.filter(pk=branded.pk).update(name=PROGRAM_NAME, pairing_enabled=True)
+    branded.refresh_from_db()
+    mentee = factories.ParticipantFactory(program=branded)
+    mentor = factories.MentorFactory(program=branded, capacity=2)
+    invitation_send_all(program=branded, user=org_admin, expected=1, use_sql=use_sql)
+    services.preferences_submit(mentee=mentee, mentor_ids=[mentor.pk], note="")
+    emails = list(OutboundEmail.objects.filter(program=branded))
+    assert {e.kind for e in emails} >= {"invitation", "mentor_request"}
+    for email in emails:
+        assert PROGRAM_NAME not in email.subject + email.body_text + email.body_html, email.kind
+    (invitation,) = [e for e in emails if e.kind == "invitation"]
+    assert invitation.subject.startswith(f"{NAME}:")
