@@ -138,12 +138,30 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
+def _without_metadata(image: Image.Image, announced: str) -> bytes:
+    """The image written again in its own format, without what a camera or an editor
+    put beside the pixels (EXIF with a place and a device, comments, XMP): a logo is
+    served to anyone. The colour profile stays; a JPEG keeps its own quality tables."""
+    out = io.BytesIO()
+    # Pillow writes back what image.info holds (a JPEG's comment, a PNG's text):
+    # only the colour profile and a PNG's transparent colour are kept.
+    image.info = {k: v for k, v in image.info.items() if k in ("icc_profile", "transparency")}
+    if announced == "JPEG":
+        image.save(out, "JPEG", quality="keep", subsampling="keep")
+    elif announced == "WEBP":
+        image.save(out, "WEBP", lossless=True)
+    else:
+        image.save(out, "PNG")
+    return out.getvalue()
+
+
 def check_logo(data: bytes) -> BrandLogo:
     """An unsaved BrandLogo for these bytes, or DomainError saying what is wrong.
 
     Judged by content: the first bytes must be PNG, JPEG or WebP, and Pillow
     must decode the whole image in that same format within the size limits
-    (a file renamed .jpg is what its bytes are; an SVG is refused).
+    (a file renamed .jpg is what its bytes are; an SVG is refused). What is
+    kept is the image written again without its metadata (_without_metadata).
     """
     if len(data) > LOGO_MAX_BYTES:
         raise DomainError(
@@ -167,6 +185,7 @@ def check_logo(data: bytes) -> BrandLogo:
                         % {"width": width, "height": height, "max": LOGO_MAX_SIDE}
                     )
                 image.load()  # decodes every pixel: a truncated or corrupt file fails here
+                data = _without_metadata(image, announced)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Warning) as exc:
         if isinstance(exc, DomainError):
             raise

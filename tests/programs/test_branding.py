@@ -1,9 +1,11 @@
 """Branding per program (issue #18 point 1): the rules, the logo, the fallback, the admin pages."""
 
 import hashlib
+import io
 
 import pytest
 from django.urls import reverse
+from PIL import Image
 
 from pairing_admin.lib.errors import DomainError
 from programs.branding import LOGO_MAX_BYTES, brand_of, check_logo, clean_accent, contrast_ratio
@@ -68,7 +70,27 @@ def test_png_jpeg_and_webp_are_accepted(fmt, content_type):
     data = image_bytes(300, 100, fmt)
     logo = check_logo(data)
     assert (logo.content_type, logo.width, logo.height) == (content_type, 300, 100)
-    assert logo.sha256 == hashlib.sha256(data).hexdigest()
+    assert logo.sha256 == hashlib.sha256(logo.data).hexdigest()  # what is served
+    with Image.open(io.BytesIO(logo.data)) as kept:
+        assert (kept.format, kept.size) == (fmt, (300, 100))
+
+
+def test_a_logo_loses_its_camera_metadata():
+    """EXIF (a device, a place) and comments never reach the served logo; pixels stay."""
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCam"  # Make
+    exif[0x8825] = {2: (51.0, 30.0, 0.0)}  # GPSInfo: GPSLatitude
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 32), (26, 77, 143)).save(
+        buffer, "JPEG", exif=exif, comment=b"shot at home", quality=95
+    )
+    data = buffer.getvalue()
+    assert b"SecretCam" in data
+    logo = check_logo(data)
+    assert b"SecretCam" not in logo.data and b"shot at home" not in logo.data
+    with Image.open(io.BytesIO(logo.data)) as kept:
+        assert not kept.getexif() and kept.size == (64, 32)
+        assert kept.getpixel((10, 10)) == pytest.approx((26, 77, 143), abs=3)
 
 
 @pytest.mark.parametrize(
