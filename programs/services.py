@@ -117,12 +117,15 @@ def lock_participants(ids: Iterable[int]) -> dict[int, Participant]:
 
 
 @transaction.atomic
-def participant_update(*, participant: Participant, user=None, **fields) -> Participant:
+def participant_update(
+    *, participant: Participant, user=None, own: bool = False, **fields
+) -> Participant:
     """Save an admin's edit of a person; DomainError (nothing saved) if it would
     contradict their pairings: a role change while they are paired, hold a
     request or sit in a staged auto-pair run, or a mentor's capacity below
     the people they mentor now. What changed goes to the activity log, and a
-    change to a mentor's room to mentor to programs.hooks.mentors_changed."""
+    change to a mentor's room to mentor to programs.hooks.mentors_changed.
+    `own`: the person's edit of themselves (My mentoring), which the log says."""
     current = lock_participants([participant.pk])[participant.pk]
     change = hooks.ProfileChange(
         participant_id=current.pk,
@@ -158,7 +161,8 @@ def participant_update(*, participant: Participant, user=None, **fields) -> Part
             program=current.program,
             actor=user,
             verb=Verb.PARTICIPANT_EDITED,
-            detail=f"{participant.full_name}: {changes}",
+            detail=f"{participant.full_name}: {changes}"
+            + (" (their own edit, from My mentoring)" if own else ""),
         )
     if _mentor_changed(before, current):
         hooks.mentors_changed(program=current.program, mentor_ids=[participant.pk])

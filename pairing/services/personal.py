@@ -109,7 +109,7 @@ def profile_update_own(*, participant: Participant, **fields) -> Participant:
     unknown = set(fields) - allowed
     if unknown:
         raise DomainError(_("These details can't be changed here."))
-    return participant_update(participant=participant, **fields)
+    return participant_update(participant=participant, own=True, **fields)
 
 
 def check_away_until(participant: Participant, until: date) -> None:
@@ -130,14 +130,18 @@ def mentor_away_until(*, mentor: Participant, until: date) -> Participant:
     if mentor.role != Participant.Role.MENTOR:
         raise DomainError(_("Only mentors can pause new requests."))
     check_away_until(mentor, until)
-    return participant_update(participant=mentor, accepting_requests=False, unavailable_until=until)
+    return participant_update(
+        participant=mentor, own=True, accepting_requests=False, unavailable_until=until
+    )
 
 
 def mentor_back(*, mentor: Participant) -> Participant:
     """ "I'm available again": new requests from now on; free seats go to the waitlist."""
     if mentor.role != Participant.Role.MENTOR:
         raise DomainError(_("Only mentors can pause new requests."))
-    return participant_update(participant=mentor, accepting_requests=True, unavailable_until=None)
+    return participant_update(
+        participant=mentor, own=True, accepting_requests=True, unavailable_until=None
+    )
 
 
 def mentors_resume_due(*, now: datetime | None = None) -> int:

@@ -279,6 +279,10 @@ def test_a_person_edits_their_profile(live_program, mentor, client):
     mentor.refresh_from_db()
     assert mentor.skills == ["Negotiation", "Public speaking"]
     assert mentor.capacity == 4 and mentor.bio == "Hi"
+    # The program team's activity log says who made the change.
+    event = ActivityEvent.objects.filter(program=live_program).latest("pk")
+    assert event.actor is None
+    assert event.detail.endswith("(their own edit, from My mentoring)"), event.detail
 
 
 def test_capacity_below_the_people_mentored_now_is_refused_with_nothing_saved(live_program, client):
