@@ -32,6 +32,7 @@ class PairingConfig(AppConfig):
     verbose_name = "Pairing"
 
     def ready(self) -> None:
+        from pairing.models import MenteeStanding, StandingCount
         from pairing.participant_ties import change_problems, change_touches_pairing
         from pairing.services import seats_changed
         from pairing.unpaired import not_engaged
@@ -57,3 +58,8 @@ class PairingConfig(AppConfig):
         hooks.register_change_check(touches=change_touches_pairing, problems=change_problems)
         # Whom invitations may invite: nobody paired or waiting on a request.
         hooks.register_engaged_filter(not_engaged)
+        # The database writes a standing row per mentee (standing_triggers): a
+        # large import refreshes their statistics with the participants'.
+        hooks.register_tables_following_participants(
+            MenteeStanding._meta.db_table, StandingCount._meta.db_table
+        )

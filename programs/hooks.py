@@ -65,6 +65,22 @@ def register_participants_added(fn: Callback) -> Callback:
     return _register(_participants_added, fn)
 
 
+_tables_following_participants: list[str] = []
+
+
+def register_tables_following_participants(*tables: str) -> None:
+    """Tables whose rows the database writes for each participant (triggers): a large
+    import fills them too, so they get fresh planner statistics with the participants'
+    (programs.imports.services.import_apply)."""
+    for table in tables:
+        if table not in _tables_following_participants:
+            _tables_following_participants.append(table)
+
+
+def tables_following_participants() -> tuple[str, ...]:
+    return tuple(_tables_following_participants)
+
+
 def register_mentors_changed(fn: Callback) -> Callback:
     """Call `fn(program=..., mentor_ids=...)` whenever mentors' room to mentor changes.
 

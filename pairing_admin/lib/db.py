@@ -1,4 +1,4 @@
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
@@ -19,3 +19,19 @@ def create_triggers(cursor, *, postgresql: str, create_sqlite: Callable) -> None
         create_sqlite(cursor)
     else:
         raise ImproperlyConfigured(f"The pairing admin runs on PostgreSQL or SQLite, not {vendor}.")
+
+
+def analyze(tables: Iterable[str]) -> None:
+    """Fresh planner statistics for tables a bulk write just filled (PostgreSQL only).
+
+    Autovacuum analyzes a table about a minute after it grows; until then the
+    planner may think a table of 50,000 rows holds one and choose a nested loop
+    that takes minutes (the first Invite all after a large import did). Run
+    after the bulk write has committed; ANALYZE samples, so it costs a fraction
+    of a second whatever the size.
+    """
+    if not is_postgresql():
+        return
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")

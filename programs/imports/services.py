@@ -12,7 +12,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from pairing_admin.lib.db import is_postgresql
+from pairing_admin.lib.db import analyze, is_postgresql
 from pairing_admin.lib.errors import DomainError
 from programs import hooks
 from programs.imports.apply_pg import participants_copy_upsert
@@ -23,10 +23,19 @@ from programs.imports.parse import (
     decode_upload,
     parse_import,
 )
-from programs.models import ActivityEvent, Participant, ParticipantImport, Program
+from programs.models import (
+    ActivityEvent,
+    Participant,
+    ParticipantCount,
+    ParticipantImport,
+    Program,
+)
 from programs.services import activity_record, lock_participants
 
 PREVIEW_ROWS = 50
+# An import creating this many people refreshes the planner statistics of the tables
+# it filled (pairing_admin.lib.db.analyze) instead of waiting for autovacuum.
+ANALYZE_AFTER = 1000
 
 
 @dataclass
@@ -192,6 +201,14 @@ def import_apply(*, participant_import: ParticipantImport, user=None) -> Partici
             actor=user,
             verb=ActivityEvent.Verb.PARTICIPANTS_IMPORTED,
             detail=f"{participant_import.filename}: {created} new, {updated} updated",
+        )
+    if created >= ANALYZE_AFTER:
+        analyze(
+            [
+                Participant._meta.db_table,
+                ParticipantCount._meta.db_table,
+                *hooks.tables_following_participants(),
+            ]
         )
     participant_import.refresh_from_db()
     return participant_import
