@@ -11,6 +11,7 @@ from pairing.models import AutoPairRun
 from pairing.services import ending, sessions
 from pairing.services.decisions import MESSAGE_MAX
 from pairing.services.requests import NOTE_MAX
+from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.params import search_text
 from pairing_admin.lib.text import multi_line, one_line
 from programs.forms import TagsField
@@ -198,6 +199,24 @@ class SessionForm(forms.Form):
         label=gettext_lazy("Note"), required=False, max_length=sessions.NOTE_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
     )  # fmt: skip
+
+    def log(self, pairing, **by) -> bool:
+        """Log the session this form holds on the pairing (by: participant= or user=).
+        False, with the form's errors or the service's refusal as one, if it was not."""
+        if not self.is_valid():
+            return False
+        try:
+            sessions.session_log(
+                pairing=pairing,
+                on=self.cleaned_data["date"],
+                minutes=self.cleaned_data["minutes"],
+                note=self.cleaned_data["note"],
+                **by,
+            )
+        except DomainError as exc:
+            self.add_error(None, str(exc))
+            return False
+        return True
 
 
 class RulesForm(forms.Form):

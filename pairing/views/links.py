@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -321,20 +321,19 @@ def _decided_page(
     # A used link still shows what was decided after it expires, but no longer mints a
     # personal-page link (me_from_link): no button that leads to the neutral page.
     me_from = reverse("pairing:me_from_request", kwargs={"token": token}) if _may_mint(link) else ""
-    with translation.override(mentor_request.program.language):
-        return render(
-            request,
-            "pairing/request_decided.html",
-            {
-                "mentor_request": mentor_request,
-                "program": mentor_request.program,
-                "when": deadline_label(mentor_request.decided_at, zone)
-                if mentor_request.decided_at
-                else "",
-                "you_did": you_did,
-                "me_from": me_from,
-            },
-        )
+    return render(
+        request,
+        "pairing/request_decided.html",
+        {
+            "mentor_request": mentor_request,
+            "program": mentor_request.program,
+            "when": deadline_label(mentor_request.decided_at, zone)
+            if mentor_request.decided_at
+            else "",
+            "you_did": you_did,
+            "me_from": me_from,
+        },
+    )
 
 
 CHOICES = {"approve": Purpose.APPROVE, "decline": Purpose.DECLINE}
@@ -392,23 +391,22 @@ def request_link(request: HttpRequest, token: str) -> HttpResponse:
         if not error:
             return redirect(request.path)
     zone = mentor_request.program.organization.timezone
-    with translation.override(mentor_request.program.language):
-        return render(
-            request,
-            "pairing/request_confirm.html",
-            {
-                "mentor_request": mentor_request,
-                "program": mentor_request.program,
-                "mentee": mentor_request.mentee,
-                "approve": link.purpose == Purpose.APPROVE,
-                "form": form,
-                "error": error,
-                "deadline": deadline_label(mentor_request.expires_at, zone),
-                "profile": mentee_profile_text(mentor_request.mentee),
-                "me_from": reverse("pairing:me_from_request", kwargs={"token": token}),
-            },
-            status=409 if error else 200,
-        )
+    return render(
+        request,
+        "pairing/request_confirm.html",
+        {
+            "mentor_request": mentor_request,
+            "program": mentor_request.program,
+            "mentee": mentor_request.mentee,
+            "approve": link.purpose == Purpose.APPROVE,
+            "form": form,
+            "error": error,
+            "deadline": deadline_label(mentor_request.expires_at, zone),
+            "profile": mentee_profile_text(mentor_request.mentee),
+            "me_from": reverse("pairing:me_from_request", kwargs={"token": token}),
+        },
+        status=409 if error else 200,
+    )
 
 
 # --- "My mentoring": from any emailed link's page to the personal page ------------------
@@ -481,19 +479,8 @@ def session_link(request: HttpRequest, token: str) -> HttpResponse:
     status = 200
     if request.method == "POST":
         status = 400
-        if form.is_valid():
-            try:
-                services.session_log(
-                    pairing=pairing,
-                    on=form.cleaned_data["date"],
-                    minutes=form.cleaned_data["minutes"],
-                    note=form.cleaned_data["note"],
-                    participant=person,
-                )
-            except DomainError as exc:
-                form.add_error(None, str(exc))
-            else:
-                return redirect(request.path + "?logged=1", permanent=False)
+        if form.log(pairing, participant=person):
+            return redirect(request.path + "?logged=1", permanent=False)
     partner = pairing.mentor if person.pk == pairing.mentee_id else pairing.mentee
     recent = list(
         MentoringSession.objects.filter(pairing=pairing)

@@ -86,20 +86,9 @@ def session_add(request: HttpRequest, program: Program, pairing_id: int) -> Http
     """An admin logs a session on the pairing's page (POST only)."""
     pairing = _pairing(program, pairing_id)
     form = SessionForm(request.POST)
-    if form.is_valid():
-        try:
-            services.session_log(
-                pairing=pairing,
-                on=form.cleaned_data["date"],
-                minutes=form.cleaned_data["minutes"],
-                note=form.cleaned_data["note"],
-                user=request.user,
-            )
-        except DomainError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, "Session logged.")
-            return redirect("pairing:detail", program_id=program.pk, pairing_id=pairing.pk)
+    if form.log(pairing, user=request.user):
+        messages.success(request, "Session logged.")
+        return redirect("pairing:detail", program_id=program.pk, pairing_id=pairing.pk)
     context = _detail_context(program, pairing, form)
     return render(request, "pairing/pairing_detail.html", context, status=400)
 

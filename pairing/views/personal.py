@@ -73,6 +73,13 @@ def home_page(view):
     return wrapper
 
 
+def home_action(view):
+    """One of My mentoring's actions: a POST only (CSRF-exempt, the token is the
+    credential: docs/security.md), with the token pages' headers and rate limit, for a
+    valid HOME link in its program's language."""
+    return csrf_exempt(require_POST(token_page(rate_limited(home_page(view)))))
+
+
 def _me(token: str) -> str:
     return reverse("pairing:me", kwargs={"token": token})
 
@@ -132,11 +139,7 @@ def _received(link, request_id: int) -> MentorRequest | None:
     )
 
 
-@csrf_exempt
-@require_POST
-@token_page
-@rate_limited
-@home_page
+@home_action
 def me_approve(request: HttpRequest, token: str, link, request_id: int) -> HttpResponse:
     mentor_request = _received(link, request_id)
     if mentor_request is None:
@@ -156,11 +159,7 @@ def me_approve(request: HttpRequest, token: str, link, request_id: int) -> HttpR
     return _see_other(_me(token))
 
 
-@csrf_exempt
-@require_POST
-@token_page
-@rate_limited
-@home_page
+@home_action
 def me_decline(request: HttpRequest, token: str, link, request_id: int) -> HttpResponse:
     mentor_request = _received(link, request_id)
     if mentor_request is None:
@@ -181,11 +180,7 @@ def me_decline(request: HttpRequest, token: str, link, request_id: int) -> HttpR
     return _see_other(_me(token))
 
 
-@csrf_exempt
-@require_POST
-@token_page
-@rate_limited
-@home_page
+@home_action
 def me_withdraw(request: HttpRequest, token: str, link, request_id: int) -> HttpResponse:
     try:
         services.request_withdraw(mentee=link.participant, request_id=request_id)
@@ -195,11 +190,7 @@ def me_withdraw(request: HttpRequest, token: str, link, request_id: int) -> Http
     return _see_other(_me(token))
 
 
-@csrf_exempt
-@require_POST
-@token_page
-@rate_limited
-@home_page
+@home_action
 def me_choose(request: HttpRequest, token: str, link) -> HttpResponse:
     """Open the preference form: a fresh PREFERENCES link (this token opens only this page).
 
@@ -220,11 +211,7 @@ def me_choose(request: HttpRequest, token: str, link) -> HttpResponse:
 # --- Pairings: log a session ---------------------------------------------------------------
 
 
-@csrf_exempt
-@require_POST
-@token_page
-@rate_limited
-@home_page
+@home_action
 def me_session(request: HttpRequest, token: str, link, pairing_id: int) -> HttpResponse:
     person = link.participant
     pairing = (
@@ -237,20 +224,9 @@ def me_session(request: HttpRequest, token: str, link, pairing_id: int) -> HttpR
         return _page(request, token, link, error=_("There is no such pairing."), status=404)
     key = f"session-{pairing.pk}"
     form = SessionForm(request.POST, prefix=key)
-    if form.is_valid():
-        try:
-            services.session_log(
-                pairing=pairing,
-                on=form.cleaned_data["date"],
-                minutes=form.cleaned_data["minutes"],
-                note=form.cleaned_data["note"],
-                participant=person,
-            )
-        except DomainError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, _("Thank you: your session is logged."))
-            return _see_other(_me(token))
+    if form.log(pairing, participant=person):
+        messages.success(request, _("Thank you: your session is logged."))
+        return _see_other(_me(token))
     return _page(request, token, link, forms={key: form}, status=400)
 
 
@@ -315,11 +291,7 @@ def _profile_page(request, token, link, form, *, status=200) -> HttpResponse:
     return render(request, "pairing/me_profile.html", context, status=status)
 
 
-@csrf_exempt
-@require_POST
-@token_page
-@rate_limited
-@home_page
+@home_action
 def me_away(request: HttpRequest, token: str, link) -> HttpResponse:
     person = link.participant
     person.program = link.program
@@ -342,11 +314,7 @@ def me_away(request: HttpRequest, token: str, link) -> HttpResponse:
     return _page(request, token, link, forms={"away": form}, status=400)
 
 
-@csrf_exempt
-@require_POST
-@token_page
-@rate_limited
-@home_page
+@home_action
 def me_back(request: HttpRequest, token: str, link) -> HttpResponse:
     person = link.participant
     person.program = link.program
