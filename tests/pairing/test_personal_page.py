@@ -7,7 +7,9 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from pairing import preference_selectors, services
@@ -726,3 +728,23 @@ def test_a_french_programs_personal_page_is_french_whatever_the_browser(mentor, 
     page = client.get(_home(mentor), HTTP_ACCEPT_LANGUAGE="en")
     assert page["Content-Language"] == "fr"
     assert '<html lang="fr">' in page.content.decode()
+
+
+def _queries_of(client, url) -> int:
+    client.get(url)  # warm: the session's first renewal is not the page's
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_my_mentoring_reads_a_fixed_number_of_queries(live_program, client):
+    """However many requests and pairings a mentor has, the page reads the same."""
+    small = factories.MentorFactory(program=live_program, capacity=5)
+    _ask(small, live_program)
+    busy = factories.MentorFactory(program=live_program, capacity=5)
+    for _ in range(2):
+        services.request_approve(request_id=_ask(busy, live_program).pk)
+    for _ in range(3):
+        _ask(busy, live_program)
+    few, many = _queries_of(client, _home(small)), _queries_of(client, _home(busy))
+    assert few == many == 3, (few, many)
