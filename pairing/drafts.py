@@ -25,6 +25,7 @@ from pairing_admin.mail.links import (
 )
 from pairing_admin.mail.outbox import Draft
 from programs.models import Participant, Program
+from programs.questions import described, prime_answers, questions_of
 
 SESSION_LINK_VALID_FOR = timedelta(days=400)
 
@@ -50,12 +51,13 @@ def preferences_url(mentee: Participant, now: datetime) -> str:
     return link_url(raw, Purpose.PREFERENCES)
 
 
-def mentee_profile_text(mentee: Participant) -> str:
+def mentee_profile_text(mentee: Participant, program: Program) -> str:
+    """Title, department, location, then the mentee's short answers ("Goals: Python, SQL")."""
     parts = [p for p in (mentee.title, mentee.department, mentee.location) if p]
-    if mentee.goals:
-        parts.append(gettext("goals: %(goals)s") % {"goals": ", ".join(mentee.goals)})
-    if mentee.skills:
-        parts.append(gettext("skills: %(skills)s") % {"skills": ", ".join(mentee.skills)})
+    asked = questions_of(program, role=mentee.role)
+    shown = [q for q in asked if not q.profile_field and q.kind != q.Kind.LONG_TEXT]
+    for label, text in described(shown, mentee, mentee.answer_values):
+        parts.append(f"{label}: {text}")
     return "; ".join(parts) or gettext("(no profile details given)")
 
 
@@ -72,7 +74,7 @@ def request_draft(request: MentorRequest, *, kind: str, key: str) -> Draft:
         values = {
             **common_values(program, mentor),
             "mentee_name": mentee.full_name,
-            "mentee_profile": mentee_profile_text(mentee),
+            "mentee_profile": mentee_profile_text(mentee, program),
             "mentee_note": request.note or gettext("(no note)"),
             "deadline": deadline_label(request.expires_at, program.organization.timezone),
             "approve_link": links[Purpose.APPROVE],
@@ -150,6 +152,7 @@ def request_drafts(requests: Sequence[MentorRequest], *, event: str) -> list[Dra
     )
     approve = {r.pk: url for r, url in zip(requests, urls[: len(requests)], strict=True)}
     decline = {r.pk: url for r, url in zip(requests, urls[len(requests) :], strict=True)}
+    prime_answers(r.mentee for r in requests)
     drafts = []
     for mentor_requests in _group(requests, lambda r: r.mentor_id).values():
         with program_language(mentor_requests[0].program):
@@ -171,7 +174,7 @@ def _mentor_requests_draft(mentor_requests, approve, decline, *, event: str) -> 
             values={
                 **common_values(program, mentor),
                 "mentee_name": first.mentee.full_name,
-                "mentee_profile": mentee_profile_text(first.mentee),
+                "mentee_profile": mentee_profile_text(first.mentee, program),
                 "mentee_note": first.note or gettext("(no note)"),
                 "deadline": deadline_label(first.expires_at, zone),
                 "approve_link": approve[first.pk],
@@ -182,7 +185,7 @@ def _mentor_requests_draft(mentor_requests, approve, decline, *, event: str) -> 
         gettext("- %(name)s (%(profile)s)\n  Approve: %(approve)s\n  Decline: %(decline)s")
         % {
             "name": r.mentee.full_name,
-            "profile": mentee_profile_text(r.mentee),
+            "profile": mentee_profile_text(r.mentee, program),
             "approve": approve[r.pk],
             "decline": decline[r.pk],
         }

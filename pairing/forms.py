@@ -14,8 +14,8 @@ from pairing.services.requests import NOTE_MAX
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.params import search_text
 from pairing_admin.lib.text import multi_line, one_line
-from programs.forms import TagsField
 from programs.models import Participant, Program
+from programs.question_forms import QuestionFieldsMixin
 
 
 def ordinal(n: int) -> str:
@@ -311,24 +311,11 @@ class HomeLinkForm(forms.Form):
     )
 
 
-class OwnProfileForm(forms.Form):
+class OwnProfileForm(QuestionFieldsMixin, forms.Form):
     """A person's own profile from their personal page; a mentor's capacity too."""
 
     department = forms.CharField(label=gettext_lazy("Department"), required=False, max_length=120)
     location = forms.CharField(label=gettext_lazy("Location"), required=False, max_length=120)
-    skills = TagsField(
-        label=gettext_lazy("Skills"),
-        required=False,
-        help_text=gettext_lazy("Separate with commas."),
-    )
-    interests = TagsField(
-        label=gettext_lazy("Interests"),
-        required=False,
-        help_text=gettext_lazy("Separate with commas."),
-    )
-    goals = TagsField(
-        label=gettext_lazy("Goals"), required=False, help_text=gettext_lazy("Separate with commas.")
-    )
     bio = forms.CharField(
         label=gettext_lazy("About you"),
         required=False,
@@ -346,10 +333,16 @@ class OwnProfileForm(forms.Form):
         },
     )
 
-    def __init__(self, *args, mentor: bool, **kwargs):
+    def __init__(self, *args, person: Participant, questions, **kwargs):
         super().__init__(*args, **kwargs)
-        if not mentor:
+        self.role = person.role
+        if person.role != Participant.Role.MENTOR:
             del self.fields["capacity"]
+        # The questions this person is asked, after department and location.
+        self.add_question_fields(questions, answers=person.answer_values)
+        for name in ("bio", "capacity"):
+            if name in self.fields:
+                self.fields[name] = self.fields.pop(name)
 
     def clean(self):
         data = super().clean()
@@ -358,7 +351,19 @@ class OwnProfileForm(forms.Form):
                 data[name] = one_line(data[name])
         if "bio" in data:
             data["bio"] = multi_line(data["bio"])
+        self.clean_questions(self.role)
         return data
+
+    def changes(self) -> tuple[dict, dict]:
+        """(record fields, answers) the person changed from what their page showed."""
+        keys = {q.key: q.pk for q in self.question_list if not q.profile_field}
+        record = {n: self.cleaned_data[n] for n in self.changed_data if n not in keys}
+        answers = {
+            keys[n]: self.answer_values[keys[n]]
+            for n in self.changed_data
+            if n in keys and keys[n] in self.answer_values
+        }
+        return record, answers
 
 
 class AwayForm(forms.Form):

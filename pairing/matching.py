@@ -1,11 +1,13 @@
 """The match score between a mentee and a mentor, 0-100, shared by the preference form and auto-pair.
 
-Per field weighted 1-9 (programs.match_weights), the overlap is |shared| / max(|mentee's
-side|, 3) for list fields (1 or 0 for single values), and the score is
-100 * sum(weight * overlap) / sum(weight); a field weighted 10 must share a value or the pair
-is no candidate. Values compare case-insensitively, whitespace collapsed. Why this measure,
-the reasons shown, bulk scoring: docs/matching.md. People are Participant objects or mappings
-with the same keys (rows from `.values()`), so auto-pair scores 50,000 without model instances.
+A program's rules (programs.match_weights.Scheme) each compare one mentee question with one
+mentor question. Per rule weighted 1-9: an overlap of choices is |shared| / max(|mentee's
+picks|, floor), a same value, numbers within a distance or a level above count 1 or 0, and
+the score is 100 * sum(weight * measure) / sum(weight); a rule weighted 10 must hold or the
+pair is no candidate. Texts compare case-insensitively, whitespace collapsed. Why this
+measure, the reasons shown, bulk scoring: docs/matching.md. People are Participant objects
+or mappings with the same keys plus "answers" (programs.questions), so auto-pair scores
+50,000 without model instances.
 """
 
 import math
@@ -19,9 +21,8 @@ import numpy as np
 from django.utils.translation import gettext
 from scipy import sparse
 
-from programs.match_weights import FIELD_BY_KEY, FIELD_KEYS, IGNORED, MUST_MATCH
+from programs.match_weights import IGNORED, MUST_MATCH, Measure, RuleSpec, Scheme
 
-FULL_AT = 3
 # Above this many cells the mentor side stays sparse instead of dense (float32 bytes / 4).
 _DENSE_MENTOR_CELLS = 16_000_000
 # Scores computed per block of mentees, about this many cells at a time.
@@ -29,7 +30,7 @@ _BLOCK_CELLS = 8_000_000
 # Integer scores (top_candidates) are int16 numerators; -1 marks an excluded pair.
 _INT_LIMIT = 32_000
 
-Person = Any  # a Participant or a mapping with the same keys
+Person = Any  # a Participant or a mapping with the same keys and "answers"
 
 
 def normalise(value: object) -> str:
@@ -43,7 +44,7 @@ def _get(person: Person, name: str, default: Any = None) -> Any:
     return getattr(person, name, default)
 
 
-# The same few hundred tags recur across thousands of profiles: remember how
+# The same few hundred labels recur across thousands of profiles: remember how
 # each raw string normalises ({raw: (normalised, display)}, blank -> None).
 _SPELLINGS: dict[str, tuple[str, str] | None] = {}
 _SPELLINGS_MAX = 200_000
@@ -63,115 +64,118 @@ def _spelling(value: object) -> tuple[str, str] | None:
     return found
 
 
-def _tags(*lists: object) -> dict[str, str]:
-    """{normalised: as first written} for the items of one or more lists."""
-    out: dict[str, str] = {}
-    for values in lists:
-        if not values:
-            continue
-        if isinstance(values, str):
-            values = [values]
-        for value in values:
-            # The cache lookup inlined: this loop runs for every tag of every person.
-            found = _SPELLINGS.get(value, False) if type(value) is str else False
-            if found is False:
-                found = _spelling(value)
-            if found is not None and found[0] not in out:
-                out[found[0]] = found[1]
-    return out
-
-
 def _one(value: object) -> dict[str, str]:
-    found = _spelling(value) if value else None
+    found = _spelling(value) if value not in (None, "") else None
     return {found[0]: found[1]} if found else {}
 
 
-@dataclass(frozen=True)
-class _Rule:
-    key: str
-    # An overlap is |shared| / max(|mentee's side|, full_at).
-    full_at: int
-
-
-_RULES: tuple[_Rule, ...] = (
-    _Rule("skills_for_goals", FULL_AT),
-    _Rule("shared_interests", FULL_AT),
-    _Rule("department", 1),
-    _Rule("location", 1),
-)
-assert tuple(r.key for r in _RULES) == FIELD_KEYS, (
-    "pairing.matching and programs.match_weights disagree"
-)
-
-# One person's values, per rule: {normalised: display}.
-Profile = tuple[dict[str, str], ...]
-
-
-def _values(person: Person) -> tuple:
-    """(skills, interests, goals, department, location), read once per person."""
+def _answers(person: Person) -> Mapping:
     if type(person) is dict or isinstance(person, Mapping):
-        get = person.get
-        return get("skills"), get("interests"), get("goals"), get("department"), get("location")
-    return (
-        getattr(person, "skills", None),
-        getattr(person, "interests", None),
-        getattr(person, "goals", None),
-        getattr(person, "department", None),
-        getattr(person, "location", None),
-    )
+        return person.get("answers") or {}
+    return person.answer_values
 
 
-def mentee_profile(person: Person) -> Profile:
-    """What the mentee is looking for, per rule."""
-    _, interests, goals, department, location = _values(person)
-    return (_tags(interests, goals), _tags(interests), _one(department), _one(location))
+def _raw(person: Person, question, answers: Mapping):
+    if question.profile_field:
+        return _get(person, question.profile_field) or None
+    return answers.get(question.id)
 
 
-def mentor_profile(person: Person) -> Profile:
-    """What the mentor offers, per rule."""
-    skills, interests, _, department, location = _values(person)
-    return (_tags(skills), _tags(interests), _one(department), _one(location))
+# One person's side of every rule, in rule order: {normalised: display} for the
+# rules comparing values, (number, display) or None for the numeric ones.
+Profile = tuple
 
 
-def _weights(weights: Mapping[str, int]) -> list[int]:
-    """Weights in rule order; a missing field counts as ignored."""
+def _side(rule: RuleSpec, question, person: Person, answers: Mapping):
+    value = _raw(person, question, answers)
+    if rule.numeric:
+        if value is None:
+            return None
+        if question.options:  # a level: the option's place in the list
+            level = question.levels.get(value[0]) if value else None
+            return None if level is None else (float(level), question.options[value[0]])
+        return (float(value), str(value))
+    if value is None:
+        return {}
+    if question.options or isinstance(value, tuple):
+        labels = question.options
+        out: dict[str, str] = {}
+        for option in value:
+            label = labels.get(option)
+            found = _SPELLINGS.get(label, False) if type(label) is str else None
+            if found is False:
+                found = _spelling(label)
+            if found is not None and found[0] not in out:
+                out[found[0]] = found[1]
+        return out
+    return _one(value)
+
+
+def mentee_profile(person: Person, scheme: Scheme) -> Profile:
+    """The mentee's side of each rule."""
+    answers = _answers(person)
+    return tuple(_side(r, r.mentee, person, answers) for r in scheme.rules)
+
+
+def mentor_profile(person: Person, scheme: Scheme) -> Profile:
+    """The mentor's side of each rule."""
+    answers = _answers(person)
+    return tuple(_side(r, r.mentor, person, answers) for r in scheme.rules)
+
+
+def _weights(scheme: Scheme) -> list[int]:
     out = []
-    for rule in _RULES:
-        w = int(weights.get(rule.key, IGNORED))
+    for rule in scheme.rules:
+        w = int(rule.weight)
         if not IGNORED <= w <= MUST_MATCH:
-            raise ValueError(f"Weight of {rule.key} must be 0-10, not {w}")
+            raise ValueError(f"Weight of {rule.label} must be 0-10, not {w}")
         out.append(w)
     return out
 
 
-_LABELS = tuple(FIELD_BY_KEY[rule.key].label for rule in _RULES)
+def _hit(rule: RuleSpec, mentee: float, mentor: float) -> bool:
+    if rule.measure == Measure.WITHIN:
+        return abs(mentor - mentee) <= rule.distance
+    return mentor > mentee
 
 
-def _reason_fields(mentee: Profile, weights: list[int]) -> list[tuple[int, str, dict]]:
-    """(rule index, label, mentee's values) of the fields that can give a reason."""
-    return [(i, _LABELS[i], mentee[i]) for i, w in enumerate(weights) if w != IGNORED and mentee[i]]
+def _reason_fields(mentee: Profile, scheme: Scheme) -> list[tuple[RuleSpec, int, Any]]:
+    """(rule, rule index, mentee's side) of the rules that can give a reason."""
+    return [
+        (rule, i, mentee[i])
+        for i, rule in enumerate(scheme.rules)
+        if rule.weight != IGNORED and mentee[i]
+    ]
 
 
-def _reasons_from(fields: list[tuple[int, str, dict]], mentor: Profile) -> list[str]:
+def _reasons_from(fields: list[tuple[RuleSpec, int, Any]], mentor: Profile) -> list[str]:
     reasons = []
-    for i, label, wanted in fields:
-        # The mentor's spelling, in the mentor's order.
-        shared = [display for norm, display in mentor[i].items() if norm in wanted]
+    for rule, i, wanted in fields:
+        offered = mentor[i]
+        if not offered:
+            continue
+        if rule.numeric:
+            if not _hit(rule, wanted[0], offered[0]):
+                continue
+            shared = offered[1]
+        else:
+            # The mentor's spelling, in the mentor's order.
+            shared = ", ".join(display for norm, display in offered.items() if norm in wanted)
         if shared:
             # Shown to mentees in their program's language (French puts a space before ":").
             reasons.append(
-                gettext("%(field)s: %(shared)s") % {"field": label, "shared": ", ".join(shared)}
+                gettext("%(field)s: %(shared)s") % {"field": rule.label, "shared": shared}
             )
     return reasons
 
 
-def _reasons(mentee: Profile, mentor: Profile, weights: list[int]) -> list[str]:
-    return _reasons_from(_reason_fields(mentee, weights), mentor)
+def _reasons(mentee: Profile, mentor: Profile, scheme: Scheme) -> list[str]:
+    return _reasons_from(_reason_fields(mentee, scheme), mentor)
 
 
-def explain(mentee: Person, mentor: Person, weights: Mapping[str, int]) -> list[str]:
-    """Why they match: one line per field that scored (or passed a must-match)."""
-    return _reasons(mentee_profile(mentee), mentor_profile(mentor), _weights(weights))
+def explain(mentee: Person, mentor: Person, scheme: Scheme) -> list[str]:
+    """Why they match: one line per rule that scored (or passed a must-match)."""
+    return _reasons(mentee_profile(mentee, scheme), mentor_profile(mentor, scheme), scheme)
 
 
 def percent(score: float) -> int:
@@ -190,139 +194,193 @@ def _vocabulary(mentees: Sequence[Profile], mentors: Sequence[Profile], i: int) 
     return set().union(*(p[i] for p in side))
 
 
+def _numbers(profiles: Sequence[Profile], i: int) -> np.ndarray:
+    """Rule i's numbers (NaN where blank): NaN compares false, so blanks never hit."""
+    return np.fromiter(
+        (np.nan if p[i] is None else p[i][0] for p in profiles),
+        dtype=np.float64,
+        count=len(profiles),
+    )
+
+
 class _Encoding:
-    """The sparse matrices behind a score block; built once per call."""
+    """The matrices behind a score block; built once per call.
+
+    Rules comparing values are sparse token products; numeric rules (within a
+    distance, level above) are compared in blocks by broadcasting.
+    """
 
     def __init__(
         self,
         mentees: Sequence[Profile],
         mentors: Sequence[Profile],
-        weights: list[int],
+        scheme: Scheme,
         *,
         integer: bool = False,
     ) -> None:
+        rules = scheme.rules
+        weights = _weights(scheme)
         self.n_mentees, self.n_mentors = len(mentees), len(mentors)
         scoring = [i for i, w in enumerate(weights) if IGNORED < w < MUST_MATCH]
         total = sum(weights[i] for i in scoring)
+        tokens = [i for i in scoring if not rules[i].numeric]
+        numeric = [i for i in scoring if rules[i].numeric]
         # Only tokens both sides use can overlap; the rest only count in the
         # mentee's denominator, which is taken from the full profile.
         score_cols: dict[tuple[int, str], int] = {}
-        for i in scoring:
+        for i in tokens:
             for token in _vocabulary(mentees, mentors, i):
                 score_cols[(i, token)] = len(score_cols)
         # Integer mode: block() gives int16 numerators, score = numerator * unit[row].
         self.unit: np.ndarray | None = None
         found = (
-            self._mentee_side_int(mentees, scoring, score_cols, weights, total) if integer else None
+            _mentee_side_int(mentees, rules, scoring, score_cols, weights, total)
+            if integer
+            else None
         )
         if found is not None:
-            self.score_a, self.unit = found
-            b = self._mentor_side(mentors, scoring, score_cols)
-            self.score_b = b.astype(np.int16)
+            self.score_a, self.unit, shares = found
+            self.score_b = _mentor_side(mentors, tokens, score_cols).astype(np.int16)
         else:
-            self.score_a = self._mentee_side(mentees, scoring, score_cols, weights, total)
-            self.score_b = self._mentor_side(mentors, scoring, score_cols)
+            self.score_a = _mentee_side(mentees, rules, tokens, score_cols, weights, total)
+            self.score_b = _mentor_side(mentors, tokens, score_cols)
+            shares = {
+                i: np.where(np.isnan(_numbers(mentees, i)), 0.0, 100.0 * weights[i] / total)
+                for i in numeric
+            }
+        self.dtype = self.score_a.dtype
+        # Per numeric rule: (rule, mentee numbers, mentor numbers, mentee's share).
+        self.numeric = [
+            (rules[i], _numbers(mentees, i), _numbers(mentors, i), shares[i].astype(self.dtype))
+            for i in numeric
+        ]
         self.must = []
+        self.must_numeric = []
         for i, w in enumerate(weights):
             if w != MUST_MATCH:
                 continue
+            if rules[i].numeric:
+                self.must_numeric.append((rules[i], _numbers(mentees, i), _numbers(mentors, i)))
+                continue
             cols = {(i, t): n for n, t in enumerate(_vocabulary(mentees, mentors, i))}
-            a = self._mentee_side(mentees, [i], cols, None, 0)
-            b = self._mentor_side(mentors, [i], cols)
+            a = _mentee_side(mentees, rules, [i], cols, None, 0)
+            b = _mentor_side(mentors, [i], cols)
             self.must.append((a, b))
 
-    @staticmethod
-    def _mentee_side(profiles, fields, cols, weights, total):
-        indptr, indices, data = [0], [], []
-        for profile in profiles:
-            for i in fields:
-                values = profile[i]
-                if not values:
-                    continue
-                share = (
-                    100.0 * weights[i] / (total * max(len(values), _RULES[i].full_at))
-                    if weights is not None
-                    else 1.0
-                )
-                for token in values:
-                    col = cols.get((i, token))
-                    if col is not None:
-                        indices.append(col)
-                        data.append(share)
-            indptr.append(len(indices))
-        return sparse.csr_matrix(
-            (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32), indptr),
-            shape=(len(profiles), max(len(cols), 1)),
-        )
-
-    @staticmethod
-    def _mentee_side_int(profiles, fields, cols, weights, total):
-        """The mentee side as exact integers, or None when they would not fit int16.
-
-        A mentee's score is 100 / total * sum(weight * shared / denominator)
-        over the fields. With L the least common multiple of this mentee's
-        denominators, every share weight * L / denominator is a whole number,
-        so a row of the product holds exact numerators (ties are true ties)
-        and unit = 100 / (total * L) turns one into points. A numerator is at
-        most total * L: int16 holds it for every realistic profile.
-        """
-        if not total:
-            return None
-        indptr, indices, data = [0], [], []
-        unit = np.empty(len(profiles), dtype=np.float64)
-        full_at = [_RULES[i].full_at for i in range(len(_RULES))]
-        for row, profile in enumerate(profiles):
-            present = [(i, profile[i]) for i in fields if profile[i]]
-            denominators = [max(len(values), full_at[i]) for i, values in present]
-            lcm = math.lcm(*denominators) if denominators else 1
-            if total * lcm > _INT_LIMIT:
-                return None
-            unit[row] = 100.0 / (total * lcm)
-            for (i, values), denominator in zip(present, denominators, strict=True):
-                share = weights[i] * lcm // denominator
-                for token in values:
-                    col = cols.get((i, token))
-                    if col is not None:
-                        indices.append(col)
-                        data.append(share)
-            indptr.append(len(indices))
-        a = sparse.csr_matrix(
-            (np.asarray(data, dtype=np.int16), np.asarray(indices, dtype=np.int32), indptr),
-            shape=(len(profiles), max(len(cols), 1)),
-        )
-        return a, unit
-
-    @staticmethod
-    def _mentor_side(profiles, fields, cols):
-        """Transposed (tokens x mentors): dense when small enough, else sparse."""
-        rows, mentor_ids = [], []
-        for j, profile in enumerate(profiles):
-            for i in fields:
-                for token in profile[i]:
-                    col = cols.get((i, token))
-                    if col is not None:
-                        rows.append(col)
-                        mentor_ids.append(j)
-        shape = (max(len(cols), 1), len(profiles))
-        if shape[0] * shape[1] <= _DENSE_MENTOR_CELLS:
-            dense = np.zeros(shape, dtype=np.float32)
-            dense[rows, mentor_ids] = 1.0
-            return dense
-        return sparse.csr_matrix(
-            (np.ones(len(rows), dtype=np.float32), (rows, mentor_ids)), shape=shape
-        )
-
     def block(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray | None]:
-        """(scores float32, eligible bool or None when nothing must match) for mentees start:stop."""
-        scores = _product(self.score_a[start:stop], self.score_b, self.score_a.dtype)
+        """(scores, eligible bool or None when nothing must match) for mentees start:stop."""
+        scores = _product(self.score_a[start:stop], self.score_b, self.dtype)
+        for rule, a, b, share in self.numeric:
+            hit = _hits(rule, a[start:stop], b)
+            scores += hit * share[start:stop, None]
         eligible = None
         for a, b in self.must:
             hit = _product(a[start:stop], b) > 0
+            eligible = hit if eligible is None else eligible & hit
+        for rule, a, b in self.must_numeric:
+            hit = _hits(rule, a[start:stop], b)
             eligible = hit if eligible is None else eligible & hit
         return scores, eligible
 
     def block_rows(self) -> int:
         return max(1, min(self.n_mentees, _BLOCK_CELLS // max(self.n_mentors, 1)))
+
+
+def _hits(rule: RuleSpec, mentee: np.ndarray, mentor: np.ndarray) -> np.ndarray:
+    """Where a numeric rule holds, mentees (rows) x mentors; blanks (NaN) never."""
+    with np.errstate(invalid="ignore"):
+        if rule.measure == Measure.WITHIN:
+            return np.abs(mentor[None, :] - mentee[:, None]) <= rule.distance
+        return mentor[None, :] > mentee[:, None]
+
+
+def _mentee_side(profiles, rules, fields, cols, weights, total):
+    indptr, indices, data = [0], [], []
+    for profile in profiles:
+        for i in fields:
+            values = profile[i]
+            if not values:
+                continue
+            share = (
+                100.0 * weights[i] / (total * max(len(values), rules[i].full_at))
+                if weights is not None
+                else 1.0
+            )
+            for token in values:
+                col = cols.get((i, token))
+                if col is not None:
+                    indices.append(col)
+                    data.append(share)
+        indptr.append(len(indices))
+    return sparse.csr_matrix(
+        (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32), indptr),
+        shape=(len(profiles), max(len(cols), 1)),
+    )
+
+
+def _mentee_side_int(profiles, rules, fields, cols, weights, total):
+    """The mentee side as exact integers, or None when they would not fit int16.
+
+    A mentee's score is 100 / total * sum(weight * measure) over the rules,
+    where an overlap's measure is shared / denominator and the others' 1 or 0.
+    With L the least common multiple of this mentee's denominators, every share
+    weight * L / denominator is a whole number, so a row of the product holds
+    exact numerators (ties are true ties) and unit = 100 / (total * L) turns
+    one into points. A numerator is at most total * L: int16 holds it for every
+    realistic profile. Returns (token matrix, unit per mentee, {numeric rule:
+    share per mentee}).
+    """
+    if not total:
+        return None
+    indptr, indices, data = [0], [], []
+    unit = np.empty(len(profiles), dtype=np.float64)
+    numeric = [i for i in fields if rules[i].numeric]
+    shares = {i: np.zeros(len(profiles), dtype=np.int16) for i in numeric}
+    for row, profile in enumerate(profiles):
+        present = [(i, profile[i]) for i in fields if profile[i]]
+        denominators = [
+            1 if rules[i].numeric else max(len(values), rules[i].full_at) for i, values in present
+        ]
+        lcm = math.lcm(*denominators) if denominators else 1
+        if total * lcm > _INT_LIMIT:
+            return None
+        unit[row] = 100.0 / (total * lcm)
+        for (i, values), denominator in zip(present, denominators, strict=True):
+            share = weights[i] * lcm // denominator
+            if rules[i].numeric:
+                shares[i][row] = share
+                continue
+            for token in values:
+                col = cols.get((i, token))
+                if col is not None:
+                    indices.append(col)
+                    data.append(share)
+        indptr.append(len(indices))
+    a = sparse.csr_matrix(
+        (np.asarray(data, dtype=np.int16), np.asarray(indices, dtype=np.int32), indptr),
+        shape=(len(profiles), max(len(cols), 1)),
+    )
+    return a, unit, shares
+
+
+def _mentor_side(profiles, fields, cols):
+    """Transposed (tokens x mentors): dense when small enough, else sparse."""
+    rows, mentor_ids = [], []
+    for j, profile in enumerate(profiles):
+        for i in fields:
+            for token in profile[i]:
+                col = cols.get((i, token))
+                if col is not None:
+                    rows.append(col)
+                    mentor_ids.append(j)
+    shape = (max(len(cols), 1), len(profiles))
+    if shape[0] * shape[1] <= _DENSE_MENTOR_CELLS:
+        dense = np.zeros(shape, dtype=np.float32)
+        dense[rows, mentor_ids] = 1.0
+        return dense
+    return sparse.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, mentor_ids)), shape=shape
+    )
 
 
 def _product(a: sparse.csr_matrix, b, dtype=np.float32) -> np.ndarray:
@@ -345,20 +403,19 @@ class ScoreMatrix:
     eligible: np.ndarray
     mentee_profiles: list[Profile] = field(repr=False)
     mentor_profiles: list[Profile] = field(repr=False)
-    weights: list[int] = field(repr=False)
+    scheme: Scheme = field(repr=False)
 
     def reasons(self, i: int, j: int) -> list[str]:
-        return _reasons(self.mentee_profiles[i], self.mentor_profiles[j], self.weights)
+        return _reasons(self.mentee_profiles[i], self.mentor_profiles[j], self.scheme)
 
 
 def score_matrix(
-    mentees: Sequence[Person], mentors: Sequence[Person], weights: Mapping[str, int]
+    mentees: Sequence[Person], mentors: Sequence[Person], scheme: Scheme
 ) -> ScoreMatrix:
     """The full mentees x mentors matrix (fine to about 25 million pairs; beyond, use top_candidates)."""
-    w = _weights(weights)
-    mentee_profiles = [mentee_profile(p) for p in mentees]
-    mentor_profiles = [mentor_profile(p) for p in mentors]
-    enc = _Encoding(mentee_profiles, mentor_profiles, w)
+    mentee_profiles = [mentee_profile(p, scheme) for p in mentees]
+    mentor_profiles = [mentor_profile(p, scheme) for p in mentors]
+    enc = _Encoding(mentee_profiles, mentor_profiles, scheme)
     scores = np.zeros((len(mentees), len(mentors)), dtype=np.float32)
     eligible = np.ones((len(mentees), len(mentors)), dtype=bool)
     step = enc.block_rows()
@@ -369,12 +426,12 @@ def score_matrix(
             block[~ok] = 0.0
             eligible[start:stop] = ok
         scores[start:stop] = block
-    return ScoreMatrix(scores, eligible, mentee_profiles, mentor_profiles, w)
+    return ScoreMatrix(scores, eligible, mentee_profiles, mentor_profiles, scheme)
 
 
-def score_pair(mentee: Person, mentor: Person, weights: Mapping[str, int]) -> float | None:
-    """One pair's score, or None when a must-match field rules the pair out."""
-    matrix = score_matrix([mentee], [mentor], weights)
+def score_pair(mentee: Person, mentor: Person, scheme: Scheme) -> float | None:
+    """One pair's score, or None when a must-match rule rules the pair out."""
+    matrix = score_matrix([mentee], [mentor], scheme)
     return float(matrix.scores[0, 0]) if matrix.eligible[0, 0] else None
 
 
@@ -422,7 +479,7 @@ def name_key(person: Person) -> tuple[str, int]:
 def rank_mentors_for(
     mentee: Person,
     mentors: Sequence[Person],
-    weights: Mapping[str, int],
+    scheme: Scheme,
     *,
     profiles: Sequence[Profile] | None = None,
     name_ranks: Sequence[int] | None = None,
@@ -435,10 +492,11 @@ def rank_mentors_for(
     of each) and `name_ranks` (each one's place in name_key order) instead
     of having them worked out again.
     """
-    w = _weights(weights)
-    profile = mentee_profile(mentee)
-    mentor_profiles = profiles if profiles is not None else [mentor_profile(m) for m in mentors]
-    scores, eligible = _Encoding([profile], mentor_profiles, w).block(0, 1)
+    profile = mentee_profile(mentee, scheme)
+    mentor_profiles = (
+        profiles if profiles is not None else [mentor_profile(m, scheme) for m in mentors]
+    )
+    scores, eligible = _Encoding([profile], mentor_profiles, scheme).block(0, 1)
     # Rounded so that scores equal on paper but not in float32 tie, and go by name.
     row = np.round(scores[0].astype(np.float64), 3).tolist()
     keep = range(len(mentors)) if eligible is None else np.flatnonzero(eligible[0]).tolist()
@@ -446,9 +504,9 @@ def rank_mentors_for(
         order = sorted(keep, key=lambda j: (-row[j], *name_key(mentors[j])))
     else:
         order = sorted(keep, key=lambda j: (-row[j], name_ranks[j]))
-    fields = _reason_fields(profile, w)
-    # Without a must-match field, a score of 0 means nothing overlapped: no reasons.
-    some_must = MUST_MATCH in w
+    fields = _reason_fields(profile, scheme)
+    # Without a must-match rule, a score of 0 means nothing matched: no reasons.
+    some_must = scheme.has_must_match
     return [
         Match(mentors[j], row[j], fields, mentor_profiles[j] if row[j] or some_must else None)
         for j in order
@@ -469,7 +527,7 @@ class Candidates:
     score: np.ndarray  # float32
     mentee_profiles: list[Profile] = field(repr=False)
     mentor_profiles: list[Profile] = field(repr=False)
-    weights: list[int] = field(repr=False)
+    scheme: Scheme = field(repr=False)
     # Points per score numerator, per mentee: every score of mentee i is a whole
     # multiple of unit[i] (None when the profiles were too irregular for int16).
     unit: np.ndarray | None = field(default=None, repr=False)
@@ -481,40 +539,21 @@ class Candidates:
         return np.repeat(np.arange(len(counts), dtype=np.int32), counts)
 
     def reasons(self, i: int, j: int) -> list[str]:
-        return _reasons(self.mentee_profiles[i], self.mentor_profiles[j], self.weights)
+        return _reasons(self.mentee_profiles[i], self.mentor_profiles[j], self.scheme)
 
     def reasons_many(self, mentees: Iterable[int], mentors: Iterable[int]) -> list[list[str]]:
         """`reasons(i, j)` of many pairs at once (auto-pair explains 50,000 in one go)."""
-        return _reasons_many(
-            self.mentee_profiles, self.mentor_profiles, self.weights, mentees, mentors
-        )
-
-
-def _reasons_many(mentee_profiles, mentor_profiles, weights, mentees, mentors) -> list[list[str]]:
-    # _reasons_from inlined: the same result, without three calls per pair.
-    active = [
-        (i, label)
-        for i, (w, label) in enumerate(zip(weights, _LABELS, strict=True))
-        if w != IGNORED
-    ]
-    out = []
-    for i, j in zip(mentees, mentors, strict=True):
-        wanted_by, offered_by = mentee_profiles[i], mentor_profiles[j]
-        lines = []
-        for f, label in active:
-            wanted = wanted_by[f]
-            if wanted:
-                shared = [display for norm, display in offered_by[f].items() if norm in wanted]
-                if shared:
-                    lines.append(f"{label}: {', '.join(shared)}")
-        out.append(lines)
-    return out
+        fields = [_reason_fields(p, self.scheme) for p in self.mentee_profiles]
+        return [
+            _reasons_from(fields[i], self.mentor_profiles[j])
+            for i, j in zip(mentees, mentors, strict=True)
+        ]
 
 
 def top_candidates(
     mentees: Sequence[Person],
     mentors: Sequence[Person],
-    weights: Mapping[str, int],
+    scheme: Scheme,
     *,
     k: int = 50,
     exclude: Iterable[tuple[int, int]] = (),
@@ -523,24 +562,22 @@ def top_candidates(
     """Each mentee's k best eligible mentors, scored in blocks (memory stays bounded).
 
     `exclude` holds (mentee index, mentor index) pairs a rule forbids (do not
-    pair again, the mentee's manager); `differ_on` names single-value fields
-    ("department", "location") that must differ when both are filled in.
+    pair again, the mentee's manager); `differ_on` names fields of the person's
+    record ("department", "location") that must differ when both are filled in.
     Excluded pairs never take a candidate's place.
     """
-    w = _weights(weights)
-    mentee_profiles = [mentee_profile(p) for p in mentees]
-    mentor_profiles = [mentor_profile(p) for p in mentors]
+    mentee_profiles = [mentee_profile(p, scheme) for p in mentees]
+    mentor_profiles = [mentor_profile(p, scheme) for p in mentors]
     n, m = len(mentees), len(mentors)
-    enc = _Encoding(mentee_profiles, mentor_profiles, w, integer=True)
+    enc = _Encoding(mentee_profiles, mentor_profiles, scheme, integer=True)
     excluded = -np.inf if enc.unit is None else -1
     ex = np.asarray(list(exclude), dtype=np.int64).reshape(-1, 2)
     ex = ex[np.argsort(ex[:, 0], kind="stable")]
     differ = []
     for key in differ_on:
-        i = FIELD_KEYS.index(key)
-        if _RULES[i].full_at != 1:
-            raise ValueError(f"{key} is not a single-value field")
-        differ.append(_codes([p[i] for p in mentee_profiles], [p[i] for p in mentor_profiles]))
+        differ.append(
+            _codes([_one(_get(p, key)) for p in mentees], [_one(_get(p, key)) for p in mentors])
+        )
     k = max(0, min(k, m))
 
     def one_block(start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -576,7 +613,7 @@ def top_candidates(
         np.concatenate(score_parts) if score_parts else np.zeros(0, dtype=np.float32),
         mentee_profiles,
         mentor_profiles,
-        w,
+        scheme,
         enc.unit,
     )
 

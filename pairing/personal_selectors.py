@@ -11,6 +11,7 @@ from pairing.drafts import mentee_profile_text
 from pairing.models import MentorRequest, Pairing, WaitlistEntry
 from pairing.request_selectors import mentee_state
 from programs.models import Participant, Program
+from programs.questions import described, prime_answers, questions_of
 
 Status = MentorRequest.Status
 
@@ -45,6 +46,8 @@ class Overview:
     mentoring: int = 0
     open_for_choices: bool = False
     waiting: WaitlistEntry | None = None
+    # (question, answer) of the questions this person answered, in the program's order.
+    answers: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def is_mentor(self) -> bool:
@@ -59,14 +62,20 @@ def overview(person: Participant) -> Overview:
     program = person.program
     zone = program.organization.timezone
     found = Overview(person=person, program=program)
+    asked = [q for q in questions_of(program, role=person.role) if not q.profile_field]
+    found.answers = described(asked, person, person.answer_values)
     found.pairings = _pairings(person, zone)
     if person.role == Participant.Role.MENTOR:
         found.mentoring = sum(1 for t in found.pairings if t.pairing.mentor_id == person.pk)
-        found.received = [
-            Received(r, deadline_label(r.expires_at, zone), mentee_profile_text(r.mentee))
-            for r in MentorRequest.objects.filter(mentor=person, status=Status.PENDING)
+        received = list(
+            MentorRequest.objects.filter(mentor=person, status=Status.PENDING)
             .select_related("mentee")
             .order_by("expires_at", "pk")
+        )
+        prime_answers(r.mentee for r in received)
+        found.received = [
+            Received(r, deadline_label(r.expires_at, zone), mentee_profile_text(r.mentee, program))
+            for r in received
         ]
         return found
     state = mentee_state(person)

@@ -12,7 +12,7 @@ from django.db.models.expressions import RawSQL
 
 from pairing.models import PendingRequest
 from pairing.request_selectors import mentors_with_room_for_some
-from programs.models import Participant, Program
+from programs.models import Answer, Participant, Program
 
 
 def _arrays_sql(per_mentee: Sequence[QuerySet]) -> tuple[str, list]:
@@ -52,12 +52,14 @@ def fetch(
     pairings: a pairing changes them without touching the mentor's row) and
     whether its room is open to all (staging or discarding an auto-pair run
     changes that without touching the row). rows, the mentors as one JSON
-    text of [*fields, open_to_all, free] arrays in id order, is only built and
+    text of [*fields, open_to_all, free, answers] arrays in id order (answers: [question,
+    option, number, text] of each answer row, or null), is only built and
     sent when the version differs from `known`. Then one array of mentor ids
     per query of `per_mentee`, and {mentor id: requests waiting for them}, in
     the same statement.
     """
     table = connection.ops.quote_name(Participant._meta.db_table)
+    answers = connection.ops.quote_name(Answer._meta.db_table)
     qs = (
         mentors_with_room_for_some(program)
         .order_by()
@@ -84,7 +86,14 @@ def fetch(
                 )
                 SELECT version.digest, CASE WHEN version.digest = %s THEN NULL ELSE (
                     SELECT coalesce(
-                        json_agg(json_build_array({columns}, m.open_to_all, m.free) ORDER BY p.id),
+                        json_agg(json_build_array(
+                            {columns}, m.open_to_all, m.free, (
+                                SELECT json_agg(json_build_array(
+                                    a.question_id, a.option_id, a.number, a.text
+                                ) ORDER BY a.id)
+                                FROM {answers} a WHERE a.participant_id = p.id
+                            )
+                        ) ORDER BY p.id),
                         '[]'
                     )::text
                     FROM {table} p JOIN m ON m.id = p.id

@@ -12,7 +12,7 @@ import gc
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -25,13 +25,15 @@ from pairing.matching import Match
 from pairing.models import MentorRequest, Pairing, PendingRequest
 from pairing.request_selectors import do_not_pair_again, mentors_with_room_for_some, own_proposals
 from pairing_admin.lib.db import is_postgresql
-from programs.match_weights import FIELD_KEYS, IGNORED, MUST_MATCH, weights_of
-from programs.models import Participant, Program
+from programs.match_weights import IGNORED, MUST_MATCH, Scheme, scheme_of
+from programs.models import Participant, Program, fold_answers
+from programs.questions import answers_of, described, questions_of
 
 # What the form ranks, searches and filters by (bios are read for the cards shown).
-FIELDS = ("id", "first_name", "last_name", "title", "department", "location", "skills", "interests")
+FIELDS = ("id", "first_name", "last_name", "title", "department", "location")
 _POOLS_MAX = 16
-_pools: "OrderedDict[int, tuple[str, MentorPool]]" = OrderedDict()
+# {program id: (version digest, questions_version, pool)}
+_pools: "OrderedDict[int, tuple[str, int, MentorPool]]" = OrderedDict()
 _pools_lock = threading.Lock()
 
 
@@ -42,25 +44,43 @@ class MentorPool:
     mentors: list[dict]  # id order; the page reads these, nobody writes them
     proposed_only: np.ndarray  # bool per mentor: room only for mentees proposed for them
     name_rank: np.ndarray  # each mentor's place in the name order
-    index: list[dict[str, np.ndarray]]  # per field: {normalised value: mentor positions}
+    index: list[dict[str, np.ndarray]]  # per rule: {normalised value: mentor positions}
     position: dict[int, int]  # mentor id -> position
     profiles: list[tuple]  # matching.mentor_profile of each mentor
+    scheme: Scheme = field(repr=False)
     _haystacks: list[str] | None = field(default=None, repr=False)
 
     @classmethod
-    def build(cls, mentors: list[dict]) -> "MentorPool":
+    def build(cls, mentors: list[dict], program: Program, scheme: Scheme) -> "MentorPool":
+        """`mentors`: rows of FIELDS, open_to_all, free, and their answers (a list of
+        ANSWER_COLUMNS rows without the participant, from the pool's statement; read
+        here when missing)."""
         proposed_only = np.asarray([not m.pop("open_to_all", True) for m in mentors], dtype=bool)
+        if mentors and "answers" not in mentors[0]:
+            found = answers_of(m["id"] for m in mentors)
+        else:
+            found = fold_answers(
+                ((m["id"], *a) for m in mentors for a in m.pop("answers") or ()), {}
+            )
+        asked = questions_of(program, role=Participant.Role.MENTOR)
         for mentor in mentors:
             mentor["pk"] = mentor["id"]
             mentor["full_name"] = f"{mentor['first_name']} {mentor['last_name']}".strip()
-            mentor["skills"] = mentor["skills"] or []
-            mentor["interests"] = mentor["interests"] or []
-        profiles = [matching.mentor_profile(m) for m in mentors]
-        positions: list[dict[str, list[int]]] = [{} for _ in FIELD_KEYS]
+            mentor["answers"] = found.get(mentor["id"], {})
+            # What the mentor's card says about them (department and location have their own line).
+            mentor["described"] = [
+                (label, text)
+                for label, text in described(
+                    [q for q in asked if not q.profile_field], mentor, mentor["answers"]
+                )
+            ]
+        profiles = [matching.mentor_profile(m, scheme) for m in mentors]
+        positions: list[dict[str, list[int]]] = [{} for _ in scheme.rules]
         for j, profile in enumerate(profiles):
             for i, values in enumerate(profile):
-                for value in values:
-                    positions[i].setdefault(value, []).append(j)
+                if isinstance(values, dict):
+                    for value in values:
+                        positions[i].setdefault(value, []).append(j)
         index = [
             {value: np.asarray(js, dtype=np.int64) for value, js in by_value.items()}
             for by_value in positions
@@ -77,15 +97,16 @@ class MentorPool:
             index=index,
             position=position,
             profiles=profiles,
+            scheme=scheme,
         )
 
-    def _ranked(self, mentee, positions: list[int], weights: Mapping[str, int]) -> list[Match]:
+    def _ranked(self, mentee, positions: list[int]) -> list[Match]:
         """matching.rank_mentors_for over the mentors at `positions`, their profiles and
         name order taken from the pool."""
         return matching.rank_mentors_for(
             mentee,
             [self.mentors[j] for j in positions],
-            weights,
+            self.scheme,
             profiles=[self.profiles[j] for j in positions],
             name_ranks=self.name_rank[positions].tolist() if positions else [],
         )
@@ -101,8 +122,7 @@ class MentorPool:
                         m["title"],
                         m["department"],
                         m["location"],
-                        *m["skills"],
-                        *m["interests"],
+                        *(text for _, text in m["described"]),
                     ]
                 ).casefold()
                 for m in self.mentors
@@ -111,7 +131,7 @@ class MentorPool:
 
     def _sharing(self, profile: tuple, i: int) -> np.ndarray:
         """Positions of the mentors sharing at least one value of field i with the mentee."""
-        hits = [self.index[i][value] for value in profile[i] if value in self.index[i]]
+        hits = [self.index[i][value] for value in profile[i] or () if value in self.index[i]]
         if not hits:
             return np.zeros(0, dtype=np.int64)
         return np.unique(np.concatenate(hits))
@@ -131,28 +151,33 @@ class MentorPool:
                 hidden[self.position[mentor_id]] = True
         return hidden
 
-    def rank(
-        self, mentee, weights: Mapping[str, int], *, hidden: np.ndarray | None = None
-    ) -> list[Match]:
-        """What matching.rank_mentors_for(mentee, self.mentors, weights) returns, cheaper.
+    def rank(self, mentee, *, hidden: np.ndarray | None = None) -> list[Match]:
+        """What matching.rank_mentors_for(mentee, self.mentors, self.scheme) returns, cheaper.
 
         hidden (from hidden_from): mentors left out, as if not in the pool.
         """
-        w = [weights.get(key, IGNORED) for key in FIELD_KEYS]
-        profile = matching.mentee_profile(mentee)
-        must = [i for i, x in enumerate(w) if x == MUST_MATCH]
+        rules = self.scheme.rules
+        profile = matching.mentee_profile(mentee, self.scheme)
+        everyone = np.arange(len(self.mentors), dtype=np.int64)
+        must = [i for i, r in enumerate(rules) if r.weight == MUST_MATCH]
         if must:
-            eligible = self._sharing(profile, must[0])
-            for i in must[1:]:
-                eligible = np.intersect1d(eligible, self._sharing(profile, i))
+            eligible = everyone
+            for i in must:
+                if not rules[i].numeric:
+                    eligible = np.intersect1d(eligible, self._sharing(profile, i))
             if hidden is not None:
                 eligible = eligible[~hidden[eligible]]
-            return self._ranked(mentee, eligible.tolist(), weights)
-        counted = [self._sharing(profile, i) for i, x in enumerate(w) if x != IGNORED]
-        scored = np.unique(np.concatenate(counted)) if counted else np.zeros(0, dtype=np.int64)
+            return self._ranked(mentee, eligible.tolist())
+        counted = [i for i, r in enumerate(rules) if r.weight != IGNORED]
+        if any(rules[i].numeric for i in counted):
+            # A number can score against any mentor: no index narrows them down.
+            scored = everyone
+        else:
+            found = [self._sharing(profile, i) for i in counted]
+            scored = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
         if hidden is not None:
             scored = scored[~hidden[scored]]
-        ranked = self._ranked(mentee, scored.tolist(), weights)
+        ranked = self._ranked(mentee, scored.tolist())
         cut = next((n for n, match in enumerate(ranked) if not match.score), len(ranked))
         # Score 0: the scored mentors who still got nothing, and everyone not scored.
         rest = np.ones(len(self.mentors), dtype=bool) if hidden is None else ~hidden
@@ -233,27 +258,28 @@ def _pool_for(
     statement) `waiting_for`'s answer for the pool's mentors; None elsewhere."""
     if use_sql is None:
         use_sql = is_postgresql()
+    scheme = scheme_of(program)
     if not use_sql:
         rows, mine = _rows_orm(program, mentee_id)
-        return MentorPool.build(rows), mine, None
+        return MentorPool.build(rows, program, scheme), mine, None
     with _pools_lock:
         held = _pools.get(program.pk)
+    # A pool prepared under other questions or rules is rebuilt.
+    known = held[0] if held and held[1] == program.questions_version else ""
     per_mentee = () if mentee_id is None else _per_mentee(mentee_id)
-    version, text, arrays, waiting = preference_pg.fetch(
-        program, held[0] if held else "", FIELDS, per_mentee
-    )
+    version, text, arrays, waiting = preference_pg.fetch(program, known, FIELDS, per_mentee)
     mine = (
         _ForMentee(frozenset(arrays[0]), frozenset().union(*arrays[1:])) if arrays else _ForMentee()
     )
     if text is None:
-        pool = held[1]
+        pool = held[2]
     else:
-        row_fields = (*FIELDS, "open_to_all", "free")
+        row_fields = (*FIELDS, "open_to_all", "free", "answers")
         with _collector_paused():
             rows = [dict(zip(row_fields, row, strict=True)) for row in json.loads(text)]
-            pool = MentorPool.build(rows)
+            pool = MentorPool.build(rows, program, scheme)
         with _pools_lock:
-            _pools[program.pk] = (version, pool)
+            _pools[program.pk] = (version, program.questions_version, pool)
             _pools.move_to_end(program.pk)
             while len(_pools) > _POOLS_MAX:
                 _pools.popitem(last=False)
@@ -307,7 +333,7 @@ def mentor_options(
         hidden = pool.hidden_from(proposed=mine.proposed, blocked=mine.blocked)
     return MentorOptions(
         pool=pool,
-        matches=pool.rank(mentee, weights_of(program), hidden=hidden),
+        matches=pool.rank(mentee, hidden=hidden),
         waiting=waiting_for(program) if waiting is None else waiting,
     )
 

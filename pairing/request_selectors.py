@@ -33,9 +33,6 @@ MENTOR_FIELDS = (
     "title",
     "department",
     "location",
-    "skills",
-    "interests",
-    "goals",
     "bio",
     "capacity",
 )

@@ -39,13 +39,14 @@ from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.i18n import program_language
 from pairing_admin.mail.links import PREFERENCES_VALID_FOR, Purpose
 from pairing_admin.mail.outbox import Draft, outbox_add
-from programs.match_weights import weights_of
+from programs.match_weights import scheme_of
 from programs.models import Participant, Program
+from programs.questions import attach_answers, prime_answers
 from programs.services import activity_record, lock_participants
 
 Role = Participant.Role
-# What the match score reads of a person (pairing.matching).
-PROFILE = ("id", "skills", "interests", "goals", "department", "location")
+# What the match score reads of a person's record (pairing.matching; answers come apart).
+PROFILE = ("id", "department", "location")
 # Waitlisted mentees read per round when offering seats: enough for the
 # seats of a large sweep, small enough that their rows lock in one statement.
 OFFER_CHUNK = 2000
@@ -95,10 +96,11 @@ def mentors_to_name(mentee: Participant, program: Program, *, limit: int) -> lis
         .exclude(pk__in=do_not_pair_again(mentee.pk).values("mentor_id"))
         .values(*PROFILE, "first_name", "last_name", "title")
     )
+    attach_answers(mentors)
     for mentor in mentors:
         mentor["pk"] = mentor["id"]
         mentor["full_name"] = f"{mentor['first_name']} {mentor['last_name']}".strip()
-    ranked = matching.rank_mentors_for(mentee, mentors, weights_of(program))[:limit]
+    ranked = matching.rank_mentors_for(mentee, mentors, scheme_of(program))[:limit]
     room = offerable_seats(program, [m.mentor["pk"] for m in ranked])
     return [{"match": m, "has_room": m.mentor["pk"] in room} for m in ranked]
 
@@ -158,7 +160,8 @@ def _wanted(program: Program, mentee: Participant, mentor_ids: Sequence[int]) ->
             gettext("One of the mentors you named can't be chosen. Please name others.")
         )
     # A mentor the program's must-match rules rule out would never be offered.
-    eligible = matching.score_matrix([mentee], ok, weights_of(program)).eligible[0]
+    attach_answers(ok)
+    eligible = matching.score_matrix([mentee], ok, scheme_of(program)).eligible[0]
     if not eligible.all():
         raise DomainError(
             gettext(
@@ -418,9 +421,10 @@ def _match(
     more than the chosen would make a second offer running at the same
     moment skip mentees this one does not take.
     """
-    weights = weights_of(program)
+    scheme = scheme_of(program)
     mentor_ids = sorted(seats)
     mentors = list(Participant.objects.filter(pk__in=mentor_ids).order_by("pk").values(*PROFILE))
+    attach_answers(mentors)
     column = {m["id"]: j for j, m in enumerate(mentors)}
     left = np.asarray([seats[m["id"]] for m in mentors], dtype=np.int64)
     remaining = int(left.sum())
@@ -445,7 +449,8 @@ def _match(
         if not people:
             continue
         order = [person["id"] for person in people]
-        matrix = matching.score_matrix(people, mentors, weights)
+        attach_answers(people)
+        matrix = matching.score_matrix(people, mentors, scheme)
         # Whom each waits for (no row: any suitable mentor).
         wanted: dict[int, list[int]] = defaultdict(list)
         for mentee_id, mentor_id in (
@@ -564,8 +569,8 @@ def _make(
     mentee_ids = [mentee_id for mentee_id, _ in pairs]
     people = Participant.objects.only(
         "program_id", "first_name", "last_name", "email", "title", "department", "location",
-        "skills", "goals",
     ).in_bulk(ids)  # fmt: skip
+    prime_answers(people.values())
     drafts: list[Draft] = []
     offers: list[Offer] = []
     if program.pairing_process == Program.Process.USER_LED:

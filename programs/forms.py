@@ -5,10 +5,17 @@ from django.utils.translation import gettext_lazy
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.text import multi_line, one_line, without_bidi
 from programs.branding import LOGO_MAX_BYTES, check_logo, clean_accent
-from programs.match_weights import FIELDS, IGNORED, MUST_MATCH, clean_weights
+from programs.match_weights import (
+    IGNORED,
+    MEASURE_WORDS,
+    MUST_MATCH,
+    clean_weights,
+    rule_title,
+)
 from programs.models import PROFILE_FIELDS, Integration, Organization, Participant, Program
+from programs.question_forms import QuestionFieldsMixin
 from programs.registration import SINGLE_LINE_FIELDS
-from programs.services import SUPPORT_MESSAGE_MAX, SUPPORT_SUBJECT_MAX, split_tags
+from programs.services import SUPPORT_MESSAGE_MAX, SUPPORT_SUBJECT_MAX
 
 
 def shown_name(name: str) -> str:
@@ -196,22 +203,8 @@ class CleanEmailField(forms.EmailField):
         return one_line(super().to_python(value))
 
 
-class TagsField(forms.CharField):
-    """A tag list typed as 'Python, data; SQL'."""
-
-    def prepare_value(self, value):
-        if isinstance(value, list):
-            return ", ".join(value)
-        return value
-
-    def to_python(self, value):
-        return split_tags(one_line(super().to_python(value) or ""))
-
-
-class ParticipantForm(forms.ModelForm):
-    skills = TagsField(required=False, help_text="Separate with commas.")
-    interests = TagsField(required=False, help_text="Separate with commas.")
-    goals = TagsField(required=False, help_text="Separate with commas.")
+class ParticipantForm(QuestionFieldsMixin, forms.ModelForm):
+    """The admin's form of one person: the record, then the program's questions."""
 
     class Meta:
         model = Participant
@@ -235,7 +228,7 @@ class ParticipantForm(forms.ModelForm):
         }
         widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, questions, **kwargs):
         super().__init__(*args, **kwargs)
         # Each field carries the value the admin saw, so `changed_data` is what
         # the admin changed, not what differs from the row now: a mentor's
@@ -243,6 +236,13 @@ class ParticipantForm(forms.ModelForm):
         # unrelated edit.
         for field in self.fields.values():
             field.show_hidden_initial = True
+        self.add_question_fields(questions, answers=self.instance.answer_values, show_audience=True)
+        self.record_fields = [n for n in self.Meta.fields if n in self.fields]
+
+    @property
+    def changed_record(self) -> dict:
+        """The record's fields the admin changed."""
+        return {n: self.cleaned_data[n] for n in self.changed_data if n in self.record_fields}
 
     def clean_email(self):
         email = self.cleaned_data["email"].lower()
@@ -260,7 +260,9 @@ class ParticipantForm(forms.ModelForm):
         return capacity
 
     def clean(self):
-        return _single_lines(super().clean())
+        data = _single_lines(super().clean())
+        self.clean_questions(data.get("role"))
+        return data
 
 
 class ImportUploadForm(forms.Form):
@@ -273,7 +275,7 @@ class ImportUploadForm(forms.Form):
     )
 
 
-class RegistrationForm(forms.Form):
+class RegistrationForm(QuestionFieldsMixin, forms.Form):
     """The public form behind a program's registration link, in the program's language."""
 
     ROLES = [
@@ -289,19 +291,6 @@ class RegistrationForm(forms.Form):
     title = forms.CharField(max_length=120, required=False, label=gettext_lazy("Job title"))
     department = forms.CharField(max_length=120, required=False, label=gettext_lazy("Department"))
     location = forms.CharField(max_length=120, required=False, label=gettext_lazy("Location"))
-    skills = TagsField(
-        required=False,
-        label=gettext_lazy("Skills"),
-        help_text=gettext_lazy("Separate with commas."),
-    )
-    interests = TagsField(
-        required=False,
-        label=gettext_lazy("Interests"),
-        help_text=gettext_lazy("Separate with commas."),
-    )
-    goals = TagsField(
-        required=False, label=gettext_lazy("Goals"), help_text=gettext_lazy("Separate with commas.")
-    )
     bio = forms.CharField(
         max_length=2000,
         required=False,
@@ -316,8 +305,17 @@ class RegistrationForm(forms.Form):
         help_text=gettext_lazy("Mentors only. Leave blank for the program's default."),
     )
 
-    def __init__(self, *args, default_capacity: int, **kwargs):
+    def __init__(self, *args, default_capacity: int, questions, **kwargs):
         super().__init__(*args, **kwargs)
+        questions = list(questions)
+        # Department and location are asked only while their questions are.
+        for name in ("department", "location"):
+            if not any(q.profile_field == name for q in questions):
+                del self.fields[name]
+        self.add_question_fields(questions, show_audience=True)
+        # The questions come after the record's fields, "About you" and capacity last.
+        for name in ("bio", "capacity"):
+            self.fields[name] = self.fields.pop(name)
         self.fields["capacity"].widget.attrs["placeholder"] = str(default_capacity)
         self.fields["first_name"].widget.attrs["autocomplete"] = "given-name"
         self.fields["last_name"].widget.attrs["autocomplete"] = "family-name"
@@ -327,23 +325,44 @@ class RegistrationForm(forms.Form):
         return self.cleaned_data["email"].lower()
 
     def clean(self):
-        return _single_lines(super().clean())
+        data = _single_lines(super().clean())
+        self.clean_questions(data.get("role"))
+        return data
+
+    def registration_values(self) -> dict:
+        """What registration_request takes: the record's fields, and the answers as sent
+        (labels and texts: they are checked again when the registration is confirmed)."""
+        role = self.cleaned_data["role"]
+        record = {
+            n: v
+            for n, v in self.cleaned_data.items()
+            if n not in {q.key for q in self.question_list}
+        }
+        sent = {
+            q.key: self.cleaned_data.get(q.key)
+            for q in self.question_list
+            if not q.profile_field and q.asks(role) and self.cleaned_data.get(q.key)
+        }
+        return {**record, "answers": sent}
 
 
 class MatchWeightsForm(forms.Form):
-    """One whole number from 0 to 10 per field."""
+    """One whole number from 0 to 10 per match rule (fields named rule_<id>)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, rules, **kwargs):
         super().__init__(*args, **kwargs)
+        self.rules = list(rules)
         message = "Choose a whole number from 0 (ignored) to 10 (must match)."
-        for field in FIELDS:
-            self.fields[field.key] = forms.IntegerField(
-                label=field.label,
-                help_text=field.compares,
+        for rule in self.rules:
+            title = rule_title(rule)
+            self.fields[f"rule_{rule.pk}"] = forms.IntegerField(
+                label=title,
+                help_text=MEASURE_WORDS[rule.measure],
                 min_value=IGNORED,
                 max_value=MUST_MATCH,
+                initial=rule.weight,
                 error_messages={
-                    "required": f"Give “{field.label}” a weight: 0 ignores it.",
+                    "required": f"Give “{title}” a weight: 0 ignores it.",
                     "invalid": message,
                     "min_value": message,
                     "max_value": message,
@@ -355,10 +374,14 @@ class MatchWeightsForm(forms.Form):
         data = super().clean()
         if not self.errors:
             try:
-                data = clean_weights(data)
+                clean_weights(self.rules, self.weights)
             except DomainError as error:
                 raise forms.ValidationError(str(error)) from None
         return data
+
+    @property
+    def weights(self) -> dict[int, int]:
+        return {rule.pk: self.cleaned_data[f"rule_{rule.pk}"] for rule in self.rules}
 
 
 class IntegrationForm(forms.Form):

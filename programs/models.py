@@ -1,8 +1,9 @@
 import secrets
+from functools import cached_property
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 
 from programs.activity import check_verb, verb_label
@@ -16,7 +17,8 @@ def _registration_token() -> str:
 
 
 def default_match_weights() -> dict[str, int]:
-    """A new program's match weights (0 = ignored, 10 = must match); see programs.match_weights."""
+    """The fixed-profile weights programs had before match rules (migration 0005 names
+    this; 0022 turns a program's stored weights into its MatchRule rows)."""
     return {"skills_for_goals": 5, "shared_interests": 2, "department": 1, "location": 2}
 
 
@@ -178,8 +180,9 @@ class Program(Branded):
     # still waiting for their email confirmation apply nothing.
     registration_open = models.BooleanField(default=True, db_default=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    # {field key: 0-10} for the match score; read it through programs.match_weights.weights_of.
-    match_weights = models.JSONField(default=default_match_weights, blank=True)
+    # Bumped by every change to the program's questions, options or match rules
+    # (programs.questions): whoever keeps answers or scores prepared compares it.
+    questions_version = models.PositiveIntegerField(default=0, db_default=0)
     # The language of the pages and default emails mentees and mentors see
     # (admin pages stay in the site's language); settings.PARTICIPANT_LANGUAGES.
     language = models.CharField(
@@ -237,9 +240,10 @@ class Program(Branded):
         return self.is_evergreen or self.waitlist_enabled
 
 
-# What a person tells about themselves beyond name, email and role: the
-# fields a CSV import, the registration form and the admin's form share.
-PROFILE_FIELDS = ("title", "department", "location", "skills", "interests", "goals", "bio")
+# What a person's record holds beyond name, email and role: the fields a CSV
+# import, the registration form and the admin's form share. The rest of a
+# profile is the answers to the program's questions (Question, Answer).
+PROFILE_FIELDS = ("title", "department", "location", "bio")
 
 
 class ParticipantQuerySet(models.QuerySet):
@@ -270,9 +274,6 @@ class Participant(models.Model):
     department = models.CharField(max_length=120, blank=True)
     location = models.CharField(max_length=120, blank=True)
     title = models.CharField(max_length=120, blank=True)
-    skills = models.JSONField(default=list, blank=True)
-    interests = models.JSONField(default=list, blank=True)
-    goals = models.JSONField(default=list, blank=True)
     bio = models.TextField(blank=True, max_length=2000)
     manager_email = models.EmailField(blank=True)
     capacity = models.PositiveSmallIntegerField(
@@ -296,6 +297,8 @@ class Participant(models.Model):
         ordering = ["last_name", "first_name", "id"]
         constraints = [
             models.UniqueConstraint(fields=["program", "email"], name="participant_email_unique"),
+            # The target of Answer's same-program foreign key (migration 0021).
+            models.UniqueConstraint(fields=["id", "program"], name="participant_id_program"),
             models.CheckConstraint(
                 condition=Q(email=Lower("email")), name="participant_email_lower"
             ),
@@ -319,6 +322,235 @@ class Participant(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @cached_property
+    def answer_values(self) -> dict[int, object]:
+        """{question id: answer} as programs.questions describes them (read once)."""
+        rows = Answer.objects.filter(participant=self).order_by("id").values_list(*ANSWER_COLUMNS)
+        return fold_answers(rows, {}).get(self.pk, {})
+
+
+class Question(models.Model):
+    """One question a program asks at registration (and the admin's form and the import).
+
+    Who answers it (mentees, mentors or everyone), what kind of answer it takes,
+    and where it stands in the list. Department and Location are answered on the
+    person's record (`profile_field`): the directory fills them, the "different
+    department" rule of auto-pair reads them. Everything else is an Answer row.
+    The rules: programs.questions; how answers are matched: MatchRule.
+    """
+
+    class Audience(models.TextChoices):
+        MENTEES = "mentee", "Mentees"
+        MENTORS = "mentor", "Mentors"
+        EVERYONE = "everyone", "Everyone"
+
+    class Kind(models.TextChoices):
+        SINGLE = "single", "Single choice"
+        MULTIPLE = "multiple", "Multiple choice"
+        NUMBER = "number", "Number or scale"
+        SHORT_TEXT = "short_text", "Short text"
+        LONG_TEXT = "long_text", "Long text (shown, never matched)"
+
+    class ProfileField(models.TextChoices):
+        NONE = "", "An answer of its own"
+        DEPARTMENT = "department", "The person's department"
+        LOCATION = "location", "The person's location"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="questions")
+    # The CSV column and the form field: lower case, digits and underscores.
+    key = models.CharField(max_length=40)
+    # Short: the match reasons, export columns and filters name the question by it.
+    label = models.CharField(max_length=60)
+    text = models.CharField(max_length=200)
+    help_text = models.CharField(max_length=300, blank=True)
+    audience = models.CharField(max_length=10, choices=Audience.choices)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    required = models.BooleanField(default=False)
+    # Multiple choice: how many options one person may pick (null: no limit).
+    max_choices = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Choices: people (and imports) may add an option the list does not have yet.
+    open_options = models.BooleanField(default=False)
+    # Number: the range accepted (both set: a scale).
+    min_value = models.IntegerField(null=True, blank=True)
+    max_value = models.IntegerField(null=True, blank=True)
+    profile_field = models.CharField(
+        max_length=16, choices=ProfileField.choices, blank=True, default=""
+    )
+    position = models.PositiveIntegerField(default=0)
+    # A new required question is asked of people from their next edit on.
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "key"], name="question_key_unique"),
+            # The target of Answer's and MatchRule's same-program foreign keys.
+            models.UniqueConstraint(fields=["id", "program"], name="question_id_program"),
+            models.CheckConstraint(
+                condition=Q(key__regex=r"^[a-z][a-z0-9_]{0,39}$"), name="question_key_format"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="multiple") | Q(max_choices__isnull=True),
+                name="question_max_choices_multiple_only",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_choices__isnull=True) | Q(max_choices__gte=1, max_choices__lte=50),
+                name="question_max_choices_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="number") | Q(min_value__isnull=True, max_value__isnull=True),
+                name="question_range_number_only",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_value__isnull=True)
+                | Q(max_value__isnull=True)
+                | Q(min_value__lte=F("max_value")),
+                name="question_range_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(profile_field="") | Q(kind="short_text"),
+                name="question_profile_field_short_text",
+            ),
+            models.UniqueConstraint(
+                fields=["program", "profile_field"],
+                condition=~Q(profile_field=""),
+                name="question_profile_field_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def is_choice(self) -> bool:
+        return self.kind in (self.Kind.SINGLE, self.Kind.MULTIPLE)
+
+    def asks(self, role: str) -> bool:
+        return self.audience in (self.Audience.EVERYONE, role)
+
+
+class QuestionOption(models.Model):
+    """One option of a choice question. Answers point at it, so renaming keeps them;
+    it cannot be deleted while answers point at it (programs.questions asks where
+    they go first)."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="options")
+    label = models.CharField(max_length=120)
+    # The list's order; for a single choice also its levels ("mentor's level above").
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                "question", Lower("label"), name="question_option_label_unique"
+            ),
+            models.UniqueConstraint(fields=["id", "question"], name="question_option_id_question"),
+            models.CheckConstraint(condition=~Q(label=""), name="question_option_label_set"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Answer(models.Model):
+    """One person's answer to one question: an option (a row per option picked), a
+    number or a text. The database keeps them coherent: the option belongs to the
+    question, person and question belong to the same program (composite foreign
+    keys, migration 0021), one value per row, one row per single answer."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="answers")
+    option = models.ForeignKey(
+        QuestionOption, null=True, blank=True, on_delete=models.PROTECT, related_name="answers"
+    )
+    number = models.IntegerField(null=True, blank=True)
+    text = models.TextField(null=True, blank=True, max_length=2000)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(option__isnull=False, number__isnull=True, text__isnull=True)
+                | Q(option__isnull=True, number__isnull=False, text__isnull=True)
+                | Q(option__isnull=True, number__isnull=True, text__isnull=False),
+                name="answer_one_value",
+            ),
+            models.CheckConstraint(
+                condition=Q(text__isnull=True) | ~Q(text=""), name="answer_text_set"
+            ),
+            models.UniqueConstraint(
+                fields=["participant", "question", "option"],
+                condition=Q(option__isnull=False),
+                name="answer_option_once",
+            ),
+            models.UniqueConstraint(
+                fields=["participant", "question"],
+                condition=Q(option__isnull=True),
+                name="answer_value_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id}/{self.question_id}"
+
+
+# What an answer is read as, and how rows fold into {participant: {question: value}}.
+ANSWER_COLUMNS = ("participant_id", "question_id", "option_id", "number", "text")
+
+
+def fold_answers(rows, out: dict[int, dict[int, object]]) -> dict[int, dict[int, object]]:
+    """Rows of ANSWER_COLUMNS in id order -> {participant id: {question id: value}}:
+    a tuple of option ids for a choice, an int for a number, a str for a text."""
+    for pid, qid, option, number, text in rows:
+        mine = out.setdefault(pid, {})
+        if option is not None:
+            mine[qid] = (*mine.get(qid, ()), option)
+        else:
+            mine[qid] = number if number is not None else text
+    return out
+
+
+class MatchRule(models.Model):
+    """How one mentee question is matched against one mentor question, and its weight.
+
+    0 ignores the rule, 1-9 count that much in the 0-100 score, 10 must match
+    (the pair is no candidate otherwise). The measures: pairing.matching.
+    """
+
+    class Measure(models.TextChoices):
+        OVERLAP = "overlap", "Overlap of choices"
+        SAME = "same", "Same value"
+        WITHIN = "within", "Numbers within a distance"
+        ABOVE = "above", "Mentor's level above the mentee's"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="match_rules")
+    mentee_question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+    mentor_question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+    measure = models.CharField(max_length=10, choices=Measure.choices)
+    # WITHIN: how far apart the two numbers may be.
+    distance = models.PositiveIntegerField(null=True, blank=True)
+    weight = models.PositiveSmallIntegerField()
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(weight__lte=10), name="match_rule_weight_range"),
+            models.CheckConstraint(
+                condition=Q(measure="within", distance__isnull=False)
+                | (~Q(measure="within") & Q(distance__isnull=True)),
+                name="match_rule_distance_within_only",
+            ),
+            models.UniqueConstraint(
+                fields=["program", "mentee_question", "mentor_question", "measure"],
+                name="match_rule_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mentee_question_id} {self.measure} {self.mentor_question_id}"
 
 
 class ParticipantCount(models.Model):

@@ -28,6 +28,7 @@ from pairing_admin.mail.outbox import Draft, outbox_add
 from programs import hooks
 from programs.email_kinds import EmailKind
 from programs.models import PROFILE_FIELDS, Participant, PendingRegistration, Program
+from programs.questions import answers_save, participant_values, questions_of
 
 REGISTRATION_FIELDS = ("role", "first_name", "last_name", *PROFILE_FIELDS)
 # Profile values shown on one line, and names that go into email headers (To)
@@ -55,13 +56,13 @@ def _token_hash(raw: str) -> str:
 
 
 def _details(capacity: int | None, profile: dict[str, Any]) -> dict[str, Any]:
-    values = {
-        name: profile.get(name) or ([] if name in ("skills", "interests", "goals") else "")
-        for name in REGISTRATION_FIELDS
-    }
+    values = {name: profile.get(name) or "" for name in REGISTRATION_FIELDS}
     for name in SINGLE_LINE_FIELDS:
         values[name] = one_line(values[name])
     values["capacity"] = capacity
+    # {question key: what was sent}, checked again when confirmed (programs.questions).
+    answers = profile.get("answers")
+    values["answers"] = dict(answers) if isinstance(answers, dict) else {}
     return values
 
 
@@ -252,6 +253,7 @@ def registration_submit(
     email = email.strip().lower()
     values = _details(None, profile)
     del values["capacity"]
+    sent = values.pop("answers")
     if values["role"] == Participant.Role.MENTOR:
         values["capacity"] = capacity or program.default_mentor_capacity
     else:
@@ -263,6 +265,12 @@ def registration_submit(
         email=email,
         defaults={**values, "source": Participant.Source.REGISTRATION},
     )
+    if created and sent:
+        # Checked again: an option may have gone since the form was sent. What
+        # no longer fits is left out; the person can answer it from My mentoring.
+        asked = questions_of(program, role=participant.role)
+        answers, _, _ = participant_values(asked, sent)
+        answers_save(participant=participant, values=answers)
     if created:
         # In this transaction: an Evergreen program's invitation email is
         # written with the registration, or not at all.

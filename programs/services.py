@@ -1,5 +1,5 @@
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,13 +18,17 @@ from programs.models import (
     SupportRequest,
     WorkerPing,
 )
+from programs.questions import answers_save, create_defaults
 from programs.selectors import support_recipient
 from programs.tasks import worker_ping
 
 
 @transaction.atomic
 def program_create(*, organization: Organization, name: str, **fields) -> Program:
-    return Program.objects.create(organization=organization, name=name.strip(), **fields)
+    """A new program, with the default questions and match rules (programs.questions)."""
+    program = Program.objects.create(organization=organization, name=name.strip(), **fields)
+    create_defaults(program)
+    return program
 
 
 # How the activity log names a program setting (as the settings form labels it).
@@ -118,7 +122,12 @@ def lock_participants(ids: Iterable[int]) -> dict[int, Participant]:
 
 @transaction.atomic
 def participant_update(
-    *, participant: Participant, user=None, own: bool = False, **fields
+    *,
+    participant: Participant,
+    user=None,
+    own: bool = False,
+    answers: Mapping[int, object] | None = None,
+    **fields,
 ) -> Participant:
     """Save an admin's edit of a person; DomainError (nothing saved) if it would
     contradict their pairings: a role change while they are paired, hold a
@@ -156,7 +165,11 @@ def participant_update(
     for key in fields:
         setattr(participant, key, getattr(current, key))
     participant.updated_at = current.updated_at
-    if changes := _changes(before, current, fields):
+    changes = _changes(before, current, fields)
+    # answers: {question id: value from programs.questions.clean_answer}
+    if answers and (answered := answers_save(participant=participant, values=answers)):
+        changes = "; ".join(filter(None, [changes, ", ".join(answered)]))
+    if changes:
         activity_record(
             program=current.program,
             actor=user,

@@ -47,6 +47,7 @@ from programs.models import (
     SupportRequest,
     WorkerPing,
 )
+from programs.questions import answer_questions, create_defaults
 from tests.support.branding import image_bytes
 
 # A participant of the same program as the row being built.
@@ -87,6 +88,13 @@ class ProgramFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     name = factory.Sequence(lambda n: f"Cohort {n}")
 
+    @factory.post_generation
+    def questions(obj, create, extracted, **kwargs):
+        """Every program has the default questions and rules, as program_create gives
+        them (questions=False: none)."""
+        if create and extracted is not False:
+            create_defaults(obj)
+
 
 class ParticipantFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -102,6 +110,24 @@ class ParticipantFactory(factory.django.DjangoModelFactory):
     capacity = factory.LazyAttribute(
         lambda p: p.program.default_mentor_capacity if p.role == Participant.Role.MENTOR else 0
     )
+
+    # Answers to the default questions: ParticipantFactory(skills=["Python"], goals=[...]).
+    @factory.post_generation
+    def skills(obj, create, extracted, **kwargs):
+        _answer(obj, create, "skills", extracted)
+
+    @factory.post_generation
+    def interests(obj, create, extracted, **kwargs):
+        _answer(obj, create, "interests", extracted)
+
+    @factory.post_generation
+    def goals(obj, create, extracted, **kwargs):
+        _answer(obj, create, "goals", extracted)
+
+
+def _answer(person: Participant, create: bool, key: str, values) -> None:
+    if create and values:
+        answer_questions(participant=person, raw={key: list(values)})
 
 
 class MentorFactory(ParticipantFactory):

@@ -26,9 +26,6 @@ PERSON_FIELDS = (
     "email",
     "department",
     "location",
-    "skills",
-    "interests",
-    "goals",
     "manager_email",
 )
 

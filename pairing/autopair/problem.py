@@ -17,7 +17,7 @@ from pairing.autopair.options import (
     Options,
     Reason,
 )
-from programs.match_weights import MUST_MATCH
+from programs.match_weights import Scheme
 
 # --- The problem, in memory ------------------------------------------------------------
 
@@ -149,17 +149,17 @@ def _differs(options: Options) -> list[str]:
 
 
 def _any_eligible(
-    mentees: Sequence[Mapping], mentors: Sequence[Mapping], weights: Mapping[str, int]
+    mentees: Sequence[Mapping], mentors: Sequence[Mapping], scheme: Scheme
 ) -> np.ndarray:
     """For each mentee: does any of these mentors pass the must-match fields?"""
     if not mentors:
         return np.zeros(len(mentees), dtype=bool)
-    if MUST_MATCH not in weights.values():
+    if not scheme.has_must_match:
         return np.ones(len(mentees), dtype=bool)
     out = np.zeros(len(mentees), dtype=bool)
     step = max(1, _DIAGNOSE_CELLS // len(mentors))
     for start in range(0, len(mentees), step):
-        block = matching.score_matrix(mentees[start : start + step], mentors, weights)
+        block = matching.score_matrix(mentees[start : start + step], mentors, scheme)
         out[start : start + step] = block.eligible.any(axis=1)
     return out
 
@@ -168,7 +168,7 @@ def build_problem(
     mentees: Sequence[Mapping],
     mentors: Sequence[Mapping],
     free: Sequence[int],
-    weights: Mapping[str, int],
+    scheme: Scheme,
     options: Options,
     *,
     unavailable: Sequence[Mapping] = (),
@@ -195,7 +195,7 @@ def build_problem(
     k = options.candidates_per_mentee or (m if n * m <= ALL_PAIRS_LIMIT else CANDIDATES)
     k = min(k, m)
     cands = matching.top_candidates(
-        mentees, mentors, weights, k=k, exclude=exclude, differ_on=_differs(options)
+        mentees, mentors, scheme, k=k, exclude=exclude, differ_on=_differs(options)
     )
     edge_mentee = cands.mentee.astype(np.int64)
     edge_mentor = cands.mentor.astype(np.int64)
@@ -215,7 +215,7 @@ def build_problem(
     if len(pref_key) and k < m:
         have = np.isin(pref_key, edge_mentee * m + edge_mentor)
         missing = pref_key[~have]
-        extra = _score_pairs(mentees, mentors, weights, missing // m, missing % m, exclude, options)
+        extra = _score_pairs(mentees, mentors, scheme, missing // m, missing % m, exclude, options)
         if extra is not None:
             # Each after its mentee's own candidates: the edges stay grouped by mentee.
             at = np.searchsorted(edge_mentee, extra[0], side="right")
@@ -254,7 +254,7 @@ def build_problem(
         preference_bonus=options.preference_bonus,
         max_rank=max_rank,
     )
-    problem.no_edge_reason = _diagnose(problem, weights, unavailable)
+    problem.no_edge_reason = _diagnose(problem, scheme, unavailable)
     # The solver's integer weights are part of the graph: worked out here, once
     # for both objectives, not inside the solve (0.3 s at 2.5 million pairs).
     problem.weights()
@@ -264,7 +264,7 @@ def build_problem(
 def have_candidates(
     problem: Problem,
     rows: Sequence[int],
-    weights: Mapping[str, int],
+    scheme: Scheme,
     options: Options,
     *,
     do_not_pair: Iterable[tuple[int, int]],
@@ -286,7 +286,7 @@ def have_candidates(
         avoid_shared_manager=options.avoid_shared_manager,
     )
     found = matching.top_candidates(
-        people, problem.mentors, weights, k=1, exclude=exclude, differ_on=_differs(options)
+        people, problem.mentors, scheme, k=1, exclude=exclude, differ_on=_differs(options)
     )
     out[found.mentee] = True
     return out
@@ -305,7 +305,7 @@ def _by_id(
     return sorted(mentees, key=lambda p: p["id"]), [mentors[j] for j in order], seats
 
 
-def _score_pairs(mentees, mentors, weights, rows, cols, exclude, options):
+def _score_pairs(mentees, mentors, scheme, rows, cols, exclude, options):
     """Scores of chosen (mentee, mentor) index pairs that pass every rule, or None."""
     if not len(rows):
         return None
@@ -331,7 +331,7 @@ def _score_pairs(mentees, mentors, weights, rows, cols, exclude, options):
         mentor_list = sorted({j for i in chunk for j in by_mentee[i]})
         col_of = {j: c for c, j in enumerate(mentor_list)}
         block = matching.score_matrix(
-            [mentees[i] for i in chunk], [mentors[j] for j in mentor_list], weights
+            [mentees[i] for i in chunk], [mentors[j] for j in mentor_list], scheme
         )
         for r, i in enumerate(chunk):
             for j in by_mentee[i]:
@@ -348,7 +348,7 @@ def _score_pairs(mentees, mentors, weights, rows, cols, exclude, options):
     )
 
 
-def _diagnose(problem: Problem, weights, unavailable) -> dict[int, str]:
+def _diagnose(problem: Problem, scheme, unavailable) -> dict[int, str]:
     """Why each mentee without a single candidate has none."""
     has_edge = np.zeros(len(problem.mentees), dtype=bool)
     has_edge[problem.edge_mentee] = True
@@ -357,8 +357,8 @@ def _diagnose(problem: Problem, weights, unavailable) -> dict[int, str]:
         return {}
     people = [problem.mentees[i] for i in lonely]
     # A must-match pass among mentors with seats means only the rules stood in the way.
-    ruled_out = _any_eligible(people, problem.mentors, weights)
-    full = _any_eligible(people, list(unavailable), weights)
+    ruled_out = _any_eligible(people, problem.mentors, scheme)
+    full = _any_eligible(people, list(unavailable), scheme)
     out = {}
     for n, i in enumerate(lonely):
         if ruled_out[n]:

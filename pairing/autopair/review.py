@@ -30,7 +30,7 @@ from pairing.verbs import Verb
 from pairing.waitlist import leave_on_engagement, seats_offer
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.mail.outbox import outbox_add
-from programs.match_weights import weights_of
+from programs.match_weights import scheme_of
 from programs.models import Participant, Program
 from programs.services import activity_record
 
@@ -121,7 +121,7 @@ def pair_problems(
         dept = matching.normalise(mentee.department)
         if dept and dept == matching.normalise(mentor.department):
             return f"This run pairs across departments; both are in {mentor.department}."
-    if check_score and matching.score_pair(mentee, mentor, weights_of(run.program)) is None:
+    if check_score and matching.score_pair(mentee, mentor, scheme_of(run.program)) is None:
         return f"{mentor.full_name} does not share a must-match field with {mentee.full_name}."
     return None
 
@@ -163,8 +163,8 @@ def proposal_set_mentor(
         return current
     if seats_free(run, [mentor.pk]).get(mentor.pk, 0) <= 0:
         raise DomainError(f"{mentor.full_name} has no free seat left.")
-    weights = weights_of(program)
-    score = matching.score_pair(mentee, mentor, weights) or 0.0
+    scheme = scheme_of(program)
+    score = matching.score_pair(mentee, mentor, scheme) or 0.0
     rank = (
         MentorPreference.objects.filter(mentee=mentee, mentor=mentor)
         .values_list("rank", flat=True)
@@ -173,7 +173,7 @@ def proposal_set_mentor(
     fields = {
         "mentor": mentor,
         "score": score,
-        "reasons": matching.explain(mentee, mentor, weights),
+        "reasons": matching.explain(mentee, mentor, scheme),
         "preference_rank": rank,
         "swapped": True,
     }

@@ -8,7 +8,7 @@ from pairing.autopair.options import Options
 from pairing.autopair.review import blocked_mentor_ids, pair_problems, paired_before_with
 from pairing.models import AutoPairProposal, AutoPairRun, AutoPairUnpaired, Pairing
 from pairing_admin.lib.search import words_filter
-from programs.match_weights import weights_of
+from programs.match_weights import scheme_of
 from programs.models import Participant, Program
 from programs.selectors import NAME_FIELDS, PERSON_FIELDS
 
@@ -178,7 +178,7 @@ def mentors_to_swap_in(run: AutoPairRun, mentee: Participant, *, query: str = ""
     free = {m.pk: m.capacity - load.get(m.pk, 0) - held.get(m.pk, 0) for m in mentors}
     open_mentors = [m for m in mentors if free[m.pk] > 0]
     # rank_mentors_for leaves out mentors failing a must-match field.
-    ranked = matching.rank_mentors_for(mentee, open_mentors, weights_of(run.program))
+    ranked = matching.rank_mentors_for(mentee, open_mentors, scheme_of(run.program))
     blocked = blocked_mentor_ids(mentee)
     paired_before = paired_before_with(mentee)
     out = []

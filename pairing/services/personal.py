@@ -7,6 +7,7 @@ the waitlist).
 """
 
 import logging
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,6 +26,7 @@ from pairing_admin.lib.errors import DomainError
 from pairing_admin.mail.links import Purpose, link_create, link_url
 from pairing_admin.mail.outbox import Draft, outbox_add
 from programs.models import Organization, Participant, Program
+from programs.questions import questions_of
 from programs.services import participant_update
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,7 @@ HOME_VALID_FOR = timedelta(days=30)
 HOME_LINKS_PER_ADDRESS = 3
 AWAY_AT_MOST = timedelta(days=365)
 # What a person may edit of their own profile; mentors also their capacity.
-OWN_FIELDS = ("department", "location", "skills", "interests", "goals", "bio")
+OWN_FIELDS = ("department", "location", "bio")
 
 
 def home_link(
@@ -96,20 +98,23 @@ def home_links_send(*, email: str, now: datetime | None = None) -> int:
     return written
 
 
-def profile_update_own(*, participant: Participant, **fields) -> Participant:
+def profile_update_own(
+    *, participant: Participant, answers: Mapping[int, object] | None = None, **fields
+) -> Participant:
     """A person's edit of their own profile (and a mentor's capacity).
 
-    Only OWN_FIELDS and, for a mentor, capacity: role, name and email stay the
-    program team's. A capacity below the people they mentor now is refused by
+    Only OWN_FIELDS, the answers to the questions they are asked and, for a
+    mentor, capacity: role, name and email stay the program team's. A capacity below the people they mentor now is refused by
     participant_update with nothing saved.
     """
     allowed = set(OWN_FIELDS)
     if participant.role == Participant.Role.MENTOR:
         allowed.add("capacity")
     unknown = set(fields) - allowed
-    if unknown:
+    asked = {q.pk for q in questions_of(participant.program, role=participant.role)}
+    if unknown or set(answers or ()) - asked:
         raise DomainError(_("These details can't be changed here."))
-    return participant_update(participant=participant, own=True, **fields)
+    return participant_update(participant=participant, own=True, answers=answers, **fields)
 
 
 def check_away_until(participant: Participant, until: date) -> None:

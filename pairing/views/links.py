@@ -402,7 +402,7 @@ def request_link(request: HttpRequest, token: str) -> HttpResponse:
             "form": form,
             "error": error,
             "deadline": deadline_label(mentor_request.expires_at, zone),
-            "profile": mentee_profile_text(mentor_request.mentee),
+            "profile": mentee_profile_text(mentor_request.mentee, mentor_request.program),
             "me_from": reverse("pairing:me_from_request", kwargs={"token": token}),
         },
         status=409 if error else 200,

@@ -37,6 +37,7 @@ from pairing_admin.mail.links import (
     token_page,
 )
 from programs.models import Participant
+from programs.questions import questions_of
 
 
 def _neutral(request: HttpRequest) -> HttpResponse:
@@ -234,7 +235,7 @@ def me_session(request: HttpRequest, token: str, link, pairing_id: int) -> HttpR
 
 
 def _profile_initial(person: Participant) -> dict:
-    fields = ["department", "location", "skills", "interests", "goals", "bio"]
+    fields = ["department", "location", "bio"]
     if person.role == Participant.Role.MENTOR:
         fields.append("capacity")
     return {name: getattr(person, name) for name in fields}
@@ -249,22 +250,22 @@ def me_profile(request: HttpRequest, token: str, link) -> HttpResponse:
     """Edit one's own profile: GET shows the form, POST saves what changed (or nothing)."""
     person = link.participant
     person.program = link.program
-    mentor = person.role == Participant.Role.MENTOR
     initial = _profile_initial(person)
+    asked = questions_of(link.program, role=person.role)
     if request.method != "POST":
-        form = OwnProfileForm(initial=initial, mentor=mentor)
+        form = OwnProfileForm(initial=initial, person=person, questions=asked)
         _compare_with_shown(form)
         return _profile_page(request, token, link, form)
-    form = OwnProfileForm(request.POST, initial=initial, mentor=mentor)
+    form = OwnProfileForm(request.POST, initial=initial, person=person, questions=asked)
     _compare_with_shown(form)
     if not form.is_valid():
         return _profile_page(request, token, link, form, status=400)
     # Only what the person changed from what their page showed, so an admin's edit
     # meanwhile to another field stays.
-    changed = {name: form.cleaned_data[name] for name in form.changed_data}
-    if changed:
+    changed, answers = form.changes()
+    if changed or answers:
         try:
-            personal.profile_update_own(participant=person, **changed)
+            personal.profile_update_own(participant=person, answers=answers, **changed)
         except DomainError as exc:
             form.add_error("capacity" if "capacity" in changed else None, str(exc))
             return _profile_page(request, token, link, form, status=409)

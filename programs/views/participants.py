@@ -10,6 +10,7 @@ from programs import selectors, services
 from programs.access import program_view
 from programs.forms import ParticipantForm
 from programs.models import Participant, Program
+from programs.questions import questions_of
 
 PAGE_SIZE = 50
 
@@ -40,12 +41,18 @@ def participant_list(request: HttpRequest, program: Program) -> HttpResponse:
 @program_view(methods=("GET", "POST"))
 def participant_edit(request: HttpRequest, program: Program, participant_id: int) -> HttpResponse:
     participant = get_object_or_404(Participant, program=program, pk=participant_id)
-    form = ParticipantForm(request.POST or None, instance=participant)
+    form = ParticipantForm(
+        request.POST or None, instance=participant, questions=questions_of(program)
+    )
     if request.method == "POST" and form.is_valid():
         participant.refresh_from_db()
-        changed = {name: form.cleaned_data[name] for name in form.changed_data}
         try:
-            services.participant_update(participant=participant, user=request.user, **changed)
+            services.participant_update(
+                participant=participant,
+                user=request.user,
+                answers=form.answer_values,
+                **form.changed_record,
+            )
         except DomainError as exc:
             form.add_error(None, str(exc))
         else:

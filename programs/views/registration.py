@@ -9,6 +9,7 @@ from pairing_admin.lib import ratelimit
 from pairing_admin.lib.i18n import participant_page, use_program_language
 from programs.forms import RegistrationForm
 from programs.models import Program
+from programs.questions import questions_of
 from programs.registration import (
     CONFIRM_VALID_FOR_TEXT,
     Outcome,
@@ -72,18 +73,32 @@ def register(request: HttpRequest, token: str) -> HttpResponse:
         )
         if not allowed:
             return render(request, "programs/register_limited.html", context, status=429)
-    form = RegistrationForm(request.POST or None, default_capacity=program.default_mentor_capacity)
+    form = RegistrationForm(
+        request.POST or None,
+        default_capacity=program.default_mentor_capacity,
+        questions=questions_of(program),
+    )
     if request.method == "POST" and form.is_valid():
         # The same answer whether the email is known or new, and whether an
         # email went out (the per-address limit): the page must not tell a
         # visitor who is in the program.
         try:
-            registration_request(program=program, **form.cleaned_data)
+            registration_request(program=program, **form.registration_values())
         except RegistrationClosed:
             return render(request, "programs/register_closed.html", context)
         return redirect(reverse("register", kwargs={"token": token}) + "?sent=1")
     context["form"] = form
     return render(request, "programs/register.html", context)
+
+
+def _answers_shown(program: Program, sent: dict) -> list[tuple[str, str]]:
+    """(question, answer as sent) for the confirm page, in the questions' order."""
+    shown = []
+    for q in questions_of(program):
+        value = sent.get(q.key)
+        if value:
+            shown.append((q.label, ", ".join(value) if isinstance(value, list) else str(value)))
+    return shown
 
 
 @csrf_exempt
@@ -118,6 +133,7 @@ def register_confirm(request: HttpRequest, token: str, code: str) -> HttpRespons
             details=details,
             role=dict(RegistrationForm.ROLES)[details["role"]],
             capacity=details.get("capacity") or program.default_mentor_capacity,
+            answers=_answers_shown(program, details.get("answers") or {}),
             expires=deadline_text(result.pending.expires_at, program),
         )
     response = render(

@@ -17,6 +17,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from programs.models import Membership, Organization, Participant, Program
+from programs.questions import answer_labels, answers_replace_many, program_answers
+from programs.services import program_create
 
 ORGANIZATION_NAME = "Northwind Mentoring"
 PROGRAM_NAME = "Spring 2027 Cohort"
@@ -212,6 +214,8 @@ def generate_people(*, mentees: int, mentors: int, seed: int) -> list[dict]:
     return people
 
 
+# The answers seed_demo gives (to the default questions, programs.questions).
+ANSWER_KEYS = ("skills", "interests", "goals")
 # Everything seed_demo decides about a person; compared before writing so a
 # second run with the same arguments writes no participant at all.
 PROFILE_FIELDS = [
@@ -221,9 +225,6 @@ PROFILE_FIELDS = [
     "department",
     "location",
     "title",
-    "skills",
-    "interests",
-    "goals",
     "bio",
     "manager_email",
     "capacity",
@@ -291,7 +292,7 @@ class Command(BaseCommand):
         Membership.objects.get_or_create(user=user, organization=organization)
         program = Program.objects.filter(organization=organization, name=PROGRAM_NAME).first()
         if program is None:
-            program = Program.objects.create(
+            program = program_create(
                 organization=organization,
                 name=PROGRAM_NAME,
                 pairing_process=Program.Process.USER_LED_APPROVAL,
@@ -311,26 +312,41 @@ class Command(BaseCommand):
                 "email", "pk", *PROFILE_FIELDS
             )
         }
+        given = answer_labels(program, program_answers(program))
         stale_ids = [pk for email, (pk, _) in existing.items() if email not in wanted]
         # By primary key, in chunks: an IN list of 60,000 emails would exceed
         # SQLite's parameter limit.
         for start in range(0, len(stale_ids), BATCH_SIZE):
             Participant.objects.filter(pk__in=stale_ids[start : start + BATCH_SIZE]).delete()
 
+        def answers(row: dict) -> dict:
+            return {key: row[key] for key in ANSWER_KEYS if row[key]}
+
         changed = [
             row
             for row in rows
             if row["email"] not in existing
             or existing[row["email"]][1] != [row[f] for f in PROFILE_FIELDS]
+            or given.get(existing[row["email"]][0], {}) != answers(row)
         ]
         # One upsert for new and changed people alike: another process adding
         # the same email meanwhile updates instead of failing.
         Participant.objects.bulk_create(
-            [Participant(program=program, **row) for row in changed],
+            [
+                Participant(
+                    program=program, **{k: v for k, v in row.items() if k not in ANSWER_KEYS}
+                )
+                for row in changed
+            ],
             batch_size=BATCH_SIZE,
             update_conflicts=True,
             unique_fields=["program", "email"],
             update_fields=[*PROFILE_FIELDS, "updated_at"],
+        )
+        ids = dict(Participant.objects.filter(program=program).values_list("email", "pk"))
+        answers_replace_many(
+            program=program,
+            raw={ids[row["email"]]: {key: row[key] for key in ANSWER_KEYS} for row in changed},
         )
         created = sum(1 for row in changed if row["email"] not in existing)
         updated = len(changed) - created
