@@ -31,7 +31,7 @@ VARIABLES: dict[str, dict[str, str]] = {
     EmailKind.MENTOR_REQUEST: {
         **COMMON,
         "mentee_name": "Mentee's full name",
-        "mentee_profile": "Mentee's title, department, location and goals",
+        "mentee_profile": "Mentee's title, department, location and short answers to the program's questions",
         "mentee_note": "The mentee's note to the mentor",
         "deadline": "Date by which to respond",
         "approve_link": "Link to approve",

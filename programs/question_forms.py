@@ -90,6 +90,11 @@ class QuestionFieldsMixin:
                     field.help_text = q.help_text
                 continue
             field = _field(q, show_audience=show_audience)
+            # Marked required where everyone seeing the form is asked it; a question for
+            # one role in a form that asks the role is checked in clean_questions.
+            field.required = q.required and (
+                not show_audience or q.audience == Question.Audience.EVERYONE
+            )
             if answers is not None:
                 field.initial = initial_value(q, answers.get(q.pk))
             self.fields[q.key] = field

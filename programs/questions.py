@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import F, Prefetch
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 
 from pairing_admin.lib.errors import DomainError
+from pairing_admin.lib.i18n import program_language
 from programs.models import (
     ANSWER_COLUMNS,
     Answer,
@@ -45,11 +48,11 @@ OPTION_MAX = 120
 @dataclass(frozen=True)
 class DefaultQuestion:
     key: str
-    label: str
-    text: str
+    label: object  # lazy: worded in the program's language when created
+    text: object
     audience: str
     kind: str
-    help_text: str = ""
+    help_text: object = ""
     open_options: bool = False
     profile_field: str = ""
 
@@ -59,42 +62,42 @@ class DefaultQuestion:
 DEFAULT_QUESTIONS: tuple[DefaultQuestion, ...] = (
     DefaultQuestion(
         "skills",
-        "Skills",
-        "What can you help with?",
+        _l("Skills"),
+        _l("What can you help with?"),
         Audience.MENTORS,
         Kind.MULTIPLE,
-        "Topics you could guide someone in.",
+        _l("Topics you could guide someone in."),
         open_options=True,
     ),
     DefaultQuestion(
         "goals",
-        "Goals",
-        "What do you want to get better at?",
+        _l("Goals"),
+        _l("What do you want to get better at?"),
         Audience.MENTEES,
         Kind.MULTIPLE,
-        "What you hope a mentor helps you with.",
+        _l("What you hope a mentor helps you with."),
         open_options=True,
     ),
     DefaultQuestion(
         "interests",
-        "Interests",
-        "What are you interested in?",
+        _l("Interests"),
+        _l("What are you interested in?"),
         Audience.EVERYONE,
         Kind.MULTIPLE,
         open_options=True,
     ),
     DefaultQuestion(
         "department",
-        "Department",
-        "Which department do you work in?",
+        _l("Department"),
+        _l("Which department do you work in?"),
         Audience.EVERYONE,
         Kind.SHORT_TEXT,
         profile_field=Question.ProfileField.DEPARTMENT,
     ),
     DefaultQuestion(
         "location",
-        "Location",
-        "Where are you based?",
+        _l("Location"),
+        _l("Where are you based?"),
         Audience.EVERYONE,
         Kind.SHORT_TEXT,
         profile_field=Question.ProfileField.LOCATION,
@@ -110,21 +113,23 @@ DEFAULT_RULES = (
 
 
 def create_defaults(program: Program) -> None:
-    """Give a new program the default questions and rules."""
+    """Give a new program the default questions and rules, worded in its language."""
+    with program_language(program):
+        worded = [(d, str(d.label), str(d.text), str(d.help_text)) for d in DEFAULT_QUESTIONS]
     questions = Question.objects.bulk_create(
         Question(
             program=program,
             key=d.key,
-            label=d.label,
-            text=d.text,
-            help_text=d.help_text,
+            label=label,
+            text=text,
+            help_text=help_text,
             audience=d.audience,
             kind=d.kind,
             open_options=d.open_options,
             profile_field=d.profile_field,
             position=n,
         )
-        for n, d in enumerate(DEFAULT_QUESTIONS)
+        for n, (d, label, text, help_text) in enumerate(worded)
     )
     by_key = {q.key: q for q in questions}
     MatchRule.objects.bulk_create(
@@ -287,7 +292,9 @@ def clean_answer(question: Question, raw):
         if question.profile_field:
             limit = 120
         if len(text) > limit:
-            raise DomainError(f"“{label}” takes at most {limit} characters.")
+            raise DomainError(
+                _("“%(q)s” takes at most %(n)s characters.") % {"q": label, "n": limit}
+            )
         return text or None
     if question.kind == Kind.NUMBER:
         if raw is None or str(raw).strip() == "":
@@ -296,23 +303,37 @@ def clean_answer(question: Question, raw):
         try:
             number = int(text)
         except ValueError:
-            raise DomainError(f"“{label}” takes a whole number, not “{text[:40]}”.") from None
+            raise DomainError(
+                _("“%(q)s” takes a whole number, not “%(v)s”.") % {"q": label, "v": text[:40]}
+            ) from None
         low, high = question.min_value, question.max_value
         if (low is not None and number < low) or (high is not None and number > high):
             if low is not None and high is not None:
-                raise DomainError(f"“{label}” takes a number from {low} to {high}.")
+                raise DomainError(
+                    _("“%(q)s” takes a number from %(low)s to %(high)s.")
+                    % {"q": label, "low": low, "high": high}
+                )
             if low is not None:
-                raise DomainError(f"“{label}” takes a number of {low} or more.")
-            raise DomainError(f"“{label}” takes a number of {high} or less.")
+                raise DomainError(
+                    _("“%(q)s” takes a number of %(n)s or more.") % {"q": label, "n": low}
+                )
+            raise DomainError(
+                _("“%(q)s” takes a number of %(n)s or less.") % {"q": label, "n": high}
+            )
         return number
     labels = _split(raw)
     if not labels:
         return None
     if question.kind == Kind.SINGLE and len(labels) > 1:
-        raise DomainError(f"“{label}” takes one answer, not {len(labels)}.")
+        raise DomainError(
+            _("“%(q)s” takes one answer, not %(n)s.") % {"q": label, "n": len(labels)}
+        )
     limit = question.max_choices or MAX_PICKS
     if len(labels) > limit:
-        raise DomainError(f"Pick at most {limit} for “{label}”, not {len(labels)}.")
+        raise DomainError(
+            _("Pick at most %(limit)s for “%(q)s”, not %(n)s.")
+            % {"limit": limit, "q": label, "n": len(labels)}
+        )
     by_label = {o.label.casefold(): o.pk for o in _options(question)}
     ids, new = [], []
     for text in labels:
@@ -320,11 +341,17 @@ def clean_answer(question: Question, raw):
             ids.append(by_label[text.casefold()])
         elif question.open_options:
             if len(text) > OPTION_MAX:
-                raise DomainError(f"An answer to “{label}” is at most {OPTION_MAX} characters.")
+                raise DomainError(
+                    _("An answer to “%(q)s” is at most %(n)s characters.")
+                    % {"q": label, "n": OPTION_MAX}
+                )
             new.append(text)
         else:
             known = ", ".join(o.label for o in _options(question)[:12])
-            raise DomainError(f"“{label}” has no option “{text[:60]}” (its options: {known}).")
+            raise DomainError(
+                _("“%(q)s” has no option “%(v)s” (its options: %(known)s).")
+                % {"q": label, "v": text[:60], "known": known}
+            )
     return Picks(tuple(ids), tuple(new))
 
 
@@ -332,7 +359,7 @@ def check_required(questions: Iterable[Question], values: Mapping[int, object]) 
     """DomainError naming the first required question left blank."""
     for q in questions:
         if q.required and not values.get(q.pk):
-            raise DomainError(f"Please answer “{q.label}”.")
+            raise DomainError(_("Please answer “%(q)s”.") % {"q": q.label})
 
 
 # --- writing ---------------------------------------------------------------------------

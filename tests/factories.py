@@ -84,6 +84,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 class ProgramFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Program
+        skip_postgeneration_save = True
 
     organization = factory.SubFactory(OrganizationFactory)
     name = factory.Sequence(lambda n: f"Cohort {n}")
@@ -99,6 +100,7 @@ class ProgramFactory(factory.django.DjangoModelFactory):
 class ParticipantFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Participant
+        skip_postgeneration_save = True
 
     program = factory.SubFactory(ProgramFactory)
     role = Participant.Role.MENTEE

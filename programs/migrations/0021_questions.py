@@ -22,6 +22,21 @@ SAME_PROGRAM_KEYS = [
 ]  # fmt: skip
 
 
+def drop_sqlite_triggers(apps, schema_editor):
+    """SQLite rebuilds the participants table to add a constraint (here) or drop a column
+    (0023), and refuses while a trigger on another table names it. Every trigger there
+    is one the apps create again after a migrate (post_migrate: pairing.apps,
+    programs.apps), and those created by earlier migrations of this same run are still
+    in place: drop them all."""
+    connection = schema_editor.connection
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP TRIGGER IF EXISTS "{name}"')
+
+
 def _same_program_keys(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
@@ -45,6 +60,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(drop_sqlite_triggers, drop_sqlite_triggers),
         migrations.CreateModel(
             name="Answer",
             fields=[

@@ -18,6 +18,7 @@ from pairing.models import (
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.mail.models import OutboundEmail
 from programs.models import ActivityEvent, Participant
+from programs.questions import answer_labels, answers_of
 from tests import factories
 from tests.support.autopair import (
     proposed_pairs,
@@ -53,7 +54,7 @@ def test_run_stages_proposals_within_capacity_and_logs_it(
     (left,) = run.unpaired.all()
     assert left.mentee_id in {m.pk for m in mentees} and left.reason == Reason.NOT_CHOSEN
     proposal = run.proposals.first()
-    assert "Skills for goals: python" in proposal.reasons
+    assert "Skills: python" in proposal.reasons
     assert ActivityEvent.objects.filter(program=program, verb="autopair_run").count() == 1
     # Staging sends nothing and pairs nobody yet.
     assert not OutboundEmail.objects.exists()
@@ -149,7 +150,7 @@ def test_redelivered_task_does_nothing(program, org_admin, django_capture_on_com
 
 
 def test_person_rows_read_like_values(program):
-    """The fast read (list fields decoded in one go) gives what `.values()` gives."""
+    """The run's read gives what `.values()` gives, plus each person's answers."""
     skilled_mentee(program, interests=["Python", "public  speaking"], goals=[], skills=["SQL"])
     skilled_mentee(program, interests=[], goals=['Leading "teams"'], department="Legal")
     skilled_mentor(program, skills=["Python", "Zoë's topic"], interests=["Ünïcode"])
@@ -157,8 +158,12 @@ def test_person_rows_read_like_values(program):
 
     rows = autopair.reading.person_rows(qs, "capacity")
 
+    answers = [row.pop("answers") for row in rows]
     assert rows == list(qs.order_by("pk").values(*autopair.PERSON_FIELDS, "capacity"))
-    assert rows[1]["goals"] == ['Leading "teams"']
+    assert answers == [answers_of([row["id"]])[row["id"]] for row in rows]
+    labels = answer_labels(program, {row["id"]: a for row, a in zip(rows, answers, strict=True)})
+    assert labels[rows[1]["id"]] == {"goals": ['Leading "teams"']}
+    assert labels[rows[0]["id"]]["interests"] == ["Python", "public speaking"]
 
 
 def test_a_crash_marks_the_run_failed(

@@ -144,9 +144,9 @@ def test_paired_before_pairs_are_the_ended_pairings_of_the_program(program, othe
 def test_the_review_marks_a_proposal_between_people_paired_before(
     program, org_admin, org_admin_client, django_capture_on_commit_callbacks
 ):
-    mentee = skilled_mentee(program, first_name="Returning", interests=["rust"])
+    mentee = skilled_mentee(program, first_name="Returning", goals=["rust"])
     old = skilled_mentor(program, last_name="Oldhand", skills=["rust"])
-    skilled_mentee(program, first_name="Newcomer", interests=["go"])
+    skilled_mentee(program, first_name="Newcomer", goals=["go"])
     skilled_mentor(program, last_name="Freshface", skills=["go"])
     _ended(program, mentee, old)
     # Earlier, shorter pairing of the same two: the latest end is the one shown.

@@ -73,7 +73,7 @@ from pairing.tasks import offer_program_waitlist
 from pairing.waitlist import waitlist_join, waitlist_leave, waitlist_sweep
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.mail.models import OutboundEmail
-from programs.match_weights import weights_of
+from programs.match_weights import scheme_of
 from programs.models import Participant, Program
 from programs.registration import registration_submit
 from programs.services import pairing_turn_on, participant_update, program_update
@@ -646,9 +646,11 @@ class Walk:
             role=role,
             first_name=f"Walker{self.registered}",
             last_name="Example",
-            skills=self.rng.sample(TOPICS, 2) if role == Role.MENTOR else [],
-            goals=self.rng.sample(TOPICS, 2) if role == Role.MENTEE else [],
-            interests=self.rng.sample(TOPICS, 1),
+            answers={
+                "skills": self.rng.sample(TOPICS, 2) if role == Role.MENTOR else [],
+                "goals": self.rng.sample(TOPICS, 2) if role == Role.MENTEE else [],
+                "interests": self.rng.sample(TOPICS, 1),
+            },
             **extra,
         )
         assert created
@@ -905,7 +907,7 @@ def _setup(process: str, *, mentees: int, mentors: int, seed: int) -> tuple[Prog
     pairing_turn_on(program=program, user=admin)
     program.refresh_from_db()
     # (f) relies on it: a must-match field would rule some pairs out of the waitlist.
-    assert all(weight < 10 for weight in weights_of(program).values())
+    assert all(weight < 10 for weight in scheme_of(program).weights)
     people = [
         factories.ParticipantFactory(
             program=program, goals=rng.sample(TOPICS, 2), interests=rng.sample(TOPICS, 1)

@@ -7,7 +7,7 @@ from tests import factories
 
 
 def skilled_mentee(program, **kw):
-    kw.setdefault("interests", ["python"])
+    kw.setdefault("goals", ["python"])
     return factories.ParticipantFactory(program=program, **kw)
 
 
