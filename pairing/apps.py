@@ -34,6 +34,7 @@ class PairingConfig(AppConfig):
     def ready(self) -> None:
         from pairing.models import MenteeStanding, StandingCount
         from pairing.participant_ties import change_problems, change_touches_pairing
+        from pairing.rule_preview import candidates_change
         from pairing.services import seats_changed
         from pairing.unpaired import not_engaged
         from programs import hooks
@@ -58,6 +59,8 @@ class PairingConfig(AppConfig):
         hooks.register_change_check(touches=change_touches_pairing, problems=change_problems)
         # Whom invitations may invite: nobody paired or waiting on a request.
         hooks.register_engaged_filter(not_engaged)
+        # The Match weights page shows what a change of rules does to the candidates.
+        hooks.register_candidates_preview(candidates_change)
         # The database writes a standing row per mentee (standing_triggers): a
         # large import refreshes their statistics with the participants'.
         hooks.register_tables_following_participants(

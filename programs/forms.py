@@ -6,13 +6,22 @@ from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.text import multi_line, one_line, without_bidi
 from programs.branding import LOGO_MAX_BYTES, check_logo, clean_accent
 from programs.match_weights import (
+    DISTANCE_MAX,
     IGNORED,
     MEASURE_WORDS,
     MUST_MATCH,
     clean_weights,
     rule_title,
 )
-from programs.models import PROFILE_FIELDS, Integration, Organization, Participant, Program
+from programs.models import (
+    PROFILE_FIELDS,
+    Integration,
+    MatchRule,
+    Organization,
+    Participant,
+    Program,
+    Question,
+)
 from programs.question_forms import QuestionFieldsMixin
 from programs.registration import SINGLE_LINE_FIELDS
 from programs.services import SUPPORT_MESSAGE_MAX, SUPPORT_SUBJECT_MAX
@@ -382,6 +391,89 @@ class MatchWeightsForm(forms.Form):
     @property
     def weights(self) -> dict[int, int]:
         return {rule.pk: self.cleaned_data[f"rule_{rule.pk}"] for rule in self.rules}
+
+    def rows(self) -> list[tuple[MatchRule, forms.BoundField]]:
+        """Each rule with its weight field, in the rules' order."""
+        return [(rule, self[f"rule_{rule.pk}"]) for rule in self.rules]
+
+
+def _question_choice(label: str, questions: list[Question], side: str) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label,
+        coerce=int,
+        choices=[("", "Choose a question"), *((q.pk, q.label) for q in questions)],
+        error_messages={
+            "required": f"Choose the {side}'s question.",
+            "invalid_choice": f"Choose one of the questions {side}s are asked.",
+        },
+    )
+
+
+class MatchRuleForm(forms.Form):
+    """A new match rule: the mentee's question against the mentor's, how, and how much.
+
+    Only the questions each side is asked are offered (long texts are never
+    matched); programs.match_weights.clean_rule checks the rest against the
+    program's rules.
+    """
+
+    measure = forms.ChoiceField(
+        label="Compared by",
+        choices=[("", "Choose how"), *MatchRule.Measure.choices],
+        error_messages={"required": "Choose how the two answers are compared."},
+    )
+    distance = forms.IntegerField(
+        label="Distance",
+        required=False,
+        min_value=0,
+        max_value=DISTANCE_MAX,
+        help_text="For “Numbers within a distance” only: how far apart the two numbers "
+        "may be (0: the same number).",
+        error_messages={
+            "invalid": "The distance must be a whole number.",
+            "min_value": "The distance must be 0 or more.",
+            "max_value": f"The distance must be at most {DISTANCE_MAX:,}.",
+        },
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    weight = forms.IntegerField(
+        label="Weight",
+        min_value=IGNORED,
+        max_value=MUST_MATCH,
+        initial=5,
+        help_text="0 ignores the rule, 1 to 9 count that much, 10 must match.",
+        error_messages={
+            "required": "Give the rule a weight: 0 ignores it.",
+            "invalid": "Choose a whole number from 0 (ignored) to 10 (must match).",
+            "min_value": "Choose a whole number from 0 (ignored) to 10 (must match).",
+            "max_value": "Choose a whole number from 0 (ignored) to 10 (must match).",
+        },
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "class": "weight"}),
+    )
+    field_order = ["mentee_question", "mentor_question", "measure", "distance", "weight"]
+
+    def __init__(self, *args, questions, **kwargs):
+        super().__init__(*args, **kwargs)
+        matched = [q for q in questions if q.kind != Question.Kind.LONG_TEXT]
+        self.fields["mentee_question"] = _question_choice(
+            "Mentee's question", [q for q in matched if q.asks(Question.Audience.MENTEES)], "mentee"
+        )
+        self.fields["mentor_question"] = _question_choice(
+            "Mentor's question", [q for q in matched if q.asks(Question.Audience.MENTORS)], "mentor"
+        )
+        self.order_fields(self.field_order)
+
+    @property
+    def rule(self) -> dict:
+        """The keyword arguments of clean_rule and match_rule_add."""
+        data = self.cleaned_data
+        return {
+            "mentee_question_id": data["mentee_question"],
+            "mentor_question_id": data["mentor_question"],
+            "measure": data["measure"],
+            "distance": data["distance"],
+            "weight": data["weight"],
+        }
 
 
 class IntegrationForm(forms.Form):

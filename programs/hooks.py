@@ -15,7 +15,7 @@ Each register_* function says what its hook promises.
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db.models import Q
 
@@ -46,6 +46,7 @@ class ChangeCheck:
 
 _change_checks: list[ChangeCheck] = []
 _engaged_filters: list[Callable[..., Q]] = []
+_candidates_previews: list[Callable[..., Any]] = []
 
 
 def _register(callbacks: list[Callback], fn: Callback) -> Callback:
@@ -125,6 +126,17 @@ def register_engaged_filter(fn: Callable[..., Q]) -> Callable[..., Q]:
     return _register(_engaged_filters, fn)
 
 
+def register_candidates_preview(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Have `fn(program=..., before=..., after=...)` say what changing the program's
+    match rules from the Scheme `before` to `after` would do to its current candidates.
+
+    It returns a programs.match_weights.CandidatesChange and writes nothing: the
+    Match weights page shows it before the admin saves (pairing knows who is
+    unpaired and which mentors have room). The first registered answers.
+    """
+    return _register(_candidates_previews, fn)
+
+
 def participants_added(*, program: Program, participant_ids: Iterable[int]) -> None:
     """Tell the registered callbacks these participants are new (nothing if none)."""
     ids = sorted(set(participant_ids))
@@ -169,3 +181,11 @@ def not_engaged(*, invited: bool | None = None) -> Q:
     for fn in list(_engaged_filters):
         condition &= fn(invited=invited)
     return condition
+
+
+def candidates_preview(*, program: Program, before: Any, after: Any) -> Any:
+    """What the change from `before` to `after` does to the candidates (a CandidatesChange),
+    or None when no app registered a preview."""
+    if not _candidates_previews:
+        return None
+    return _candidates_previews[0](program=program, before=before, after=after)

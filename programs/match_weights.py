@@ -4,7 +4,11 @@ A program's rules (MatchRule rows) each put one mentee question against one
 mentor question with a measure and a weight: 0 ignores the rule, 1-9 count
 that much, 10 must match. `scheme_of(program)` reads them into a Scheme, the
 plain description `pairing.matching` scores with (docs/matching.md). Admins
-read the same words on the Match weights page.
+read the same words on the Match weights page, where they change weights
+(match_weights_update), add rules (clean_rule, match_rule_add) and remove them
+(rule_to_remove, match_rule_remove); the page first shows what a change does to
+the current candidates, from a Scheme built in memory (with_weights, adding,
+without) that pairing scores through programs.hooks.candidates_preview.
 """
 
 import threading
@@ -118,6 +122,30 @@ class Scheme:
             for r in self.rules
         )
         return Scheme(rules, ("draft", *self.version))
+
+    def adding(self, rule: RuleSpec) -> "Scheme":
+        """These rules and one more (not saved yet): what adding it would do."""
+        return Scheme((*self.rules, rule), ("draft", *self.version))
+
+    def without(self, rule_id: int) -> "Scheme":
+        """These rules less one: what removing it would do."""
+        return Scheme(tuple(r for r in self.rules if r.id != rule_id), ("draft", *self.version))
+
+
+@dataclass(frozen=True)
+class CandidatesChange:
+    """What a change of rules would do to the current candidates: among `mentees`
+    unpaired mentees (the first `limit` when `capped`) against `mentors` with room,
+    how many get a different best mentor, lose every candidate, or gain one.
+    pairing works it out (programs.hooks.candidates_preview); nothing is written."""
+
+    mentees: int
+    mentors: int
+    different: int
+    lost: int
+    gained: int
+    capped: bool = False
+    limit: int = 0
 
 
 def question_spec(question: Question, options: Iterable[QuestionOption] = ()) -> QuestionSpec:
@@ -246,43 +274,256 @@ def clean_weights(rules: Iterable[MatchRule], raw: Mapping[int, object]) -> dict
     unknown = sorted(set(raw) - {r.pk for r in rules})
     if unknown:
         raise DomainError("One of those match rules no longer exists: reload the page.")
-    weights = {}
-    for rule in rules:
-        value = raw.get(rule.pk)
-        title = rule_title(rule)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise DomainError(f"Give “{title}” a whole number from 0 to 10.")
-        if not IGNORED <= value <= MUST_MATCH:
-            raise DomainError(
-                f"“{title}” must be from 0 (ignored) to 10 (must match), not {value}."
-            )
-        weights[rule.pk] = value
-    if not any(IGNORED < w < MUST_MATCH for w in weights.values()):
-        raise DomainError(
-            "Give at least one rule a weight from 1 to 9. Those weights put the best "
-            "matches first; with only 0 and 10 every mentor left would score the same."
-        )
+    weights = {rule.pk: _weight(rule_title(rule), raw.get(rule.pk)) for rule in rules}
+    _check_some_rank(weights.values())
     return weights
 
 
-@transaction.atomic
-def match_weights_update(*, program: Program, weights: Mapping[int, object], user) -> bool:
-    """Store the weights of a program's rules ({rule id: weight}); False (and no log
-    line) when nothing changed."""
-    # Locked, so two admins saving at once each log the change they really made.
-    program = Program.objects.select_for_update().get(pk=program.pk)
-    rules = list(
+def _weight(title: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DomainError(f"Give “{title}” a whole number from 0 to 10.")
+    if not IGNORED <= value <= MUST_MATCH:
+        raise DomainError(f"“{title}” must be from 0 (ignored) to 10 (must match), not {value}.")
+    return value
+
+
+def _check_some_rank(weights: Iterable[int], *, removing: str = "") -> None:
+    """At least one weight from 1 to 9: without one, every mentor left scores the same."""
+    if any(IGNORED < w < MUST_MATCH for w in weights):
+        return
+    if removing:
+        raise DomainError(
+            f"“{removing}” is the last rule weighted from 1 to 9: give another rule such "
+            "a weight first. Those weights put the best matches first."
+        )
+    raise DomainError(
+        "Give at least one rule a weight from 1 to 9. Those weights put the best "
+        "matches first; with only 0 and 10 every mentor left would score the same."
+    )
+
+
+# The distance of "numbers within" is a whole number from 0 (the same number) up to this.
+DISTANCE_MAX = 1_000_000
+STALE = (
+    "The match rules changed since this preview was shown (someone saved a change): "
+    "look at the page as it is now and make your change again."
+)
+
+
+def program_rules(program: Program) -> list[MatchRule]:
+    """The program's rules in order, with both questions (one query)."""
+    return list(
         MatchRule.objects.filter(program=program).select_related(
             "mentee_question", "mentor_question"
         )
     )
+
+
+@dataclass(frozen=True)
+class NewRule:
+    """A rule an admin asked for, checked but not saved."""
+
+    mentee_question: Question
+    mentor_question: Question
+    measure: str
+    distance: int | None
+    weight: int
+
+    @property
+    def title(self) -> str:
+        return _new_title(self.mentee_question, self.mentor_question, self.measure, self.distance)
+
+
+def _new_title(mentee: Question, mentor: Question, measure: str, distance: int | None) -> str:
+    return rule_title(
+        MatchRule(
+            mentee_question=mentee, mentor_question=mentor, measure=measure, distance=distance
+        )
+    )
+
+
+def _check_distance(measure: str, distance: object) -> int | None:
+    if measure != Measure.WITHIN:
+        if distance is not None:
+            raise DomainError(
+                f"A distance only applies to “{Measure.WITHIN.label}”: leave it empty."
+            )
+        return None
+    if distance is None:
+        raise DomainError(
+            "Give a distance: how far apart the two numbers may be (0: the same number)."
+        )
+    if isinstance(distance, bool) or not isinstance(distance, int):
+        raise DomainError("The distance must be a whole number.")
+    if not 0 <= distance <= DISTANCE_MAX:
+        raise DomainError(f"The distance must be from 0 to {DISTANCE_MAX:,}, not {distance}.")
+    return distance
+
+
+def clean_rule(
+    *,
+    program: Program,
+    rules: Iterable[MatchRule],
+    mentee_question_id: int,
+    mentor_question_id: int,
+    measure: str,
+    distance: object = None,
+    weight: object,
+) -> NewRule:
+    """Check a rule to add next to `rules` (the program's); DomainError says what is wrong.
+
+    Both questions must be the program's and fit the measure (check_rule), a
+    distance goes with "numbers within" only, the pair and measure must be new,
+    and the rules after it still need a weight from 1 to 9.
+    """
+    found = {
+        q.pk: q
+        for q in Question.objects.filter(
+            program=program, pk__in=[mentee_question_id, mentor_question_id]
+        )
+    }
+    mentee_question = found.get(mentee_question_id)
+    mentor_question = found.get(mentor_question_id)
+    if mentee_question is None or mentor_question is None:
+        raise DomainError("One of those questions no longer exists: reload the page.")
+    check_rule(mentee_question=mentee_question, mentor_question=mentor_question, measure=measure)
+    distance = _check_distance(measure, distance)
+    title = _new_title(mentee_question, mentor_question, measure, distance)
+    new = NewRule(mentee_question, mentor_question, measure, distance, _weight(title, weight))
+    rules = list(rules)
+    for rule in rules:
+        if (rule.mentee_question_id, rule.mentor_question_id, rule.measure) == (
+            mentee_question.pk,
+            mentor_question.pk,
+            measure,
+        ):
+            raise DomainError(
+                f"There is already a rule “{rule_title(rule)}”: change its weight instead."
+            )
+    _check_some_rank([*(r.weight for r in rules), new.weight])
+    return new
+
+
+def new_rule_spec(scheme: Scheme, rule: NewRule) -> RuleSpec:
+    """The RuleSpec scoring would read for a rule not saved yet (its questions' options
+    read when the scheme does not know them already)."""
+    known = {q.id: q for q in scheme.questions}
+    questions = (rule.mentee_question, rule.mentor_question)
+    missing = [q.pk for q in questions if q.pk not in known and q.is_choice]
+    options: dict[int, list[QuestionOption]] = {}
+    if missing:
+        for option in QuestionOption.objects.filter(question_id__in=missing).order_by(
+            "position", "id"
+        ):
+            options.setdefault(option.question_id, []).append(option)
+    mentee, mentor = (known.get(q.pk) or question_spec(q, options.get(q.pk, ())) for q in questions)
+    return RuleSpec(mentee, mentor, rule.measure, rule.weight, rule.distance)
+
+
+def _locked(program: Program, version: int | None) -> Program:
+    """The program's row, locked until the change commits, so two admins changing rules
+    at once each log the change they really made; STALE when the rules moved on since
+    the admin's preview (`version`: the questions_version it was made at)."""
+    program = Program.objects.select_for_update().get(pk=program.pk)
+    if version is not None and program.questions_version != version:
+        raise DomainError(STALE)
+    return program
+
+
+@transaction.atomic
+def match_rule_add(
+    *,
+    program: Program,
+    mentee_question_id: int,
+    mentor_question_id: int,
+    measure: str,
+    distance: object = None,
+    weight: object,
+    user,
+    version: int | None = None,
+) -> MatchRule:
+    """Add a rule at the end of the program's list (checked by clean_rule), and log it."""
+    program = _locked(program, version)
+    rules = program_rules(program)
+    new = clean_rule(
+        program=program,
+        rules=rules,
+        mentee_question_id=mentee_question_id,
+        mentor_question_id=mentor_question_id,
+        measure=measure,
+        distance=distance,
+        weight=weight,
+    )
+    rule = MatchRule.objects.create(
+        program=program,
+        mentee_question=new.mentee_question,
+        mentor_question=new.mentor_question,
+        measure=new.measure,
+        distance=new.distance,
+        weight=new.weight,
+        position=max((r.position for r in rules), default=-1) + 1,
+    )
+    bump_questions_version(program)
+    activity_record(
+        program=program,
+        actor=user,
+        verb=ActivityEvent.Verb.MATCH_WEIGHTS_CHANGED,
+        detail=f"Added rule {new.title}, weight {weight_label(new.weight)}",
+    )
+    return rule
+
+
+def rule_to_remove(rules: Iterable[MatchRule], rule_id: object) -> MatchRule:
+    """The rule `rule_id` among the program's, if removing it leaves a weight from 1 to 9."""
+    rules = list(rules)
+    rule = next((r for r in rules if r.pk == rule_id), None)
+    if rule is None:
+        raise DomainError("That match rule no longer exists: reload the page.")
+    if IGNORED < rule.weight < MUST_MATCH:
+        others = (r.weight for r in rules if r.pk != rule.pk)
+        _check_some_rank(others, removing=rule_title(rule))
+    return rule
+
+
+@transaction.atomic
+def match_rule_remove(*, program: Program, rule_id: int, user, version: int | None = None) -> str:
+    """Remove one of the program's rules and log it; its title, for the message."""
+    program = _locked(program, version)
+    rule = rule_to_remove(program_rules(program), rule_id)
+    title = rule_title(rule)
+    rule.delete()
+    bump_questions_version(program)
+    activity_record(
+        program=program,
+        actor=user,
+        verb=ActivityEvent.Verb.MATCH_WEIGHTS_CHANGED,
+        detail=f"Removed rule {title}, weight {weight_label(rule.weight)}",
+    )
+    return title
+
+
+def weights_changed(rules: Iterable[MatchRule], new: Mapping[int, int]) -> list[str]:
+    """'Goals ↔ Skills (overlap of choices) 5 → 7' for each rule whose weight would change."""
+    return [
+        f"{rule_title(r)} {weight_label(r.weight)} → {weight_label(new[r.pk])}"
+        for r in rules
+        if r.pk in new and r.weight != new[r.pk]
+    ]
+
+
+@transaction.atomic
+def match_weights_update(
+    *, program: Program, weights: Mapping[int, object], user, version: int | None = None
+) -> bool:
+    """Store the weights of a program's rules ({rule id: weight}); False (and no log
+    line) when nothing changed. `version`: see _locked."""
+    program = _locked(program, version)
+    rules = program_rules(program)
     new = clean_weights(rules, weights)
     changed = [r for r in rules if r.weight != new[r.pk]]
     if not changed:
         return False
-    detail = "; ".join(
-        f"{rule_title(r)} {weight_label(r.weight)} → {weight_label(new[r.pk])}" for r in changed
-    )
+    detail = "; ".join(weights_changed(changed, new))
     for rule in changed:
         rule.weight = new[rule.pk]
     MatchRule.objects.bulk_update(changed, ["weight"])

@@ -24,6 +24,16 @@ program_patterns = [
     path("<int:program_id>/", programs.program_detail, name="detail"),
     path("<int:program_id>/edit/", programs.program_edit, name="edit"),
     path("<int:program_id>/match-weights/", match_weights.match_weights, name="match_weights"),
+    path(
+        "<int:program_id>/match-weights/add-rule/",
+        match_weights.add_rule,
+        name="match_rule_add",
+    ),
+    path(
+        "<int:program_id>/match-weights/remove-rule/",
+        match_weights.remove_rule,
+        name="match_rule_remove",
+    ),
     path("<int:program_id>/branding/", branding.program_branding, name="branding"),
     path(
         "organizations/<int:organization_id>/branding/",

@@ -10,7 +10,7 @@ from pairing import autopair, seats
 from pairing.autopair import Options
 from pairing.models import AutoPairProposal, AutoPairRun, AutoPairUnpaired
 from pairing.tasks import autopair_execute_task
-from programs.match_weights import MUST_MATCH, match_weights_update, weights_of
+from programs.match_weights import MUST_MATCH, match_weights_update, program_rules
 from programs.models import ActivityEvent
 from tests.support.autopair import skilled_mentee, skilled_mentor
 
@@ -195,7 +195,10 @@ def test_a_must_match_weight_saved_on_the_program_changes_who_is_proposed(
     assert _pairs(before) == {(mentee.pk, expert.pk)}  # the better score under the defaults
     autopair.autopair_discard(program=program, run_id=before.pk, user=org_admin)
 
-    weights = {**weights_of(program), "department": MUST_MATCH}
+    weights = {
+        rule.pk: MUST_MATCH if rule.mentee_question.key == "department" else rule.weight
+        for rule in program_rules(program)
+    }
     assert match_weights_update(program=program, weights=weights, user=org_admin)
 
     after = _staged(program, org_admin, django_capture_on_commit_callbacks)

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from pairing.autopair import selectors
 from pairing.models import AutoPairProposal, AutoPairRun, AutoPairUnpaired
-from programs.match_weights import MUST_MATCH, match_weights_update, weights_of
+from programs.match_weights import MUST_MATCH, match_weights_update, program_rules
 from tests import factories
 from tests.support.autopair import run_autopair, skilled_mentee, skilled_mentor
 
@@ -175,7 +175,10 @@ def test_why_unpaired_from_a_real_run(
 ):
     """Each reason as the worker finds it, and which rule-bound mentees only the
     "paired before" rule held back (not "do not pair again")."""
-    weights = {**weights_of(program), "department": MUST_MATCH}
+    weights = {
+        rule.pk: MUST_MATCH if rule.mentee_question.key == "department" else rule.weight
+        for rule in program_rules(program)
+    }
     assert match_weights_update(program=program, weights=weights, user=org_admin)
     ada = skilled_mentor(program, capacity=4, department="Eng", first_name="Ada")
     ola = skilled_mentor(program, department="Ops")
