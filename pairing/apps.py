@@ -35,6 +35,7 @@ class PairingConfig(AppConfig):
         from pairing.models import MenteeStanding, StandingCount
         from pairing.participant_ties import change_problems, change_touches_pairing
         from pairing.rule_preview import candidates_change
+        from pairing.question_impact import candidate_impact
         from pairing.services import seats_changed
         from pairing.unpaired import not_engaged
         from programs import hooks
@@ -61,6 +62,8 @@ class PairingConfig(AppConfig):
         hooks.register_engaged_filter(not_engaged)
         # The Match weights page shows what a change of rules does to the candidates.
         hooks.register_candidates_preview(candidates_change)
+        # The questions editor shows what a change does to the candidates before saving.
+        hooks.register_candidate_impact(candidate_impact)
         # The database writes a standing row per mentee (standing_triggers): a
         # large import refreshes their statistics with the participants'.
         hooks.register_tables_following_participants(

@@ -1,4 +1,5 @@
-"""Hooks: how the apps above programs hear that participants changed.
+"""Hooks: how the apps above programs hear that participants changed, and answer
+what a change to the questions would do to pairing.
 
 `programs` never imports `invitations` or `pairing` (that would make the
 layers a cycle), yet they must react when people arrive or a mentor's room
@@ -47,6 +48,21 @@ class ChangeCheck:
 _change_checks: list[ChangeCheck] = []
 _engaged_filters: list[Callable[..., Q]] = []
 _candidates_previews: list[Callable[..., Any]] = []
+
+
+@dataclass(frozen=True)
+class CandidateImpact:
+    """What a change to a program's questions would do to the mentors suggested now:
+    of the unpaired mentees, scored against the mentors with a seat to offer."""
+
+    mentees: int  # unpaired mentees looked at
+    mentors: int  # mentors with a seat to offer
+    lose_all: int  # had at least one candidate mentor, would have none
+    gain: int  # had none, would have one
+    best_changed: int  # keep candidates, but the best of them would be someone else
+
+
+_candidate_impacts: list[Callable[..., CandidateImpact]] = []
 
 
 def _register(callbacks: list[Callback], fn: Callback) -> Callback:
@@ -135,6 +151,18 @@ def register_candidates_preview(fn: Callable[..., Any]) -> Callable[..., Any]:
     unpaired and which mentors have room). The first registered answers.
     """
     return _register(_candidates_previews, fn)
+def register_candidate_impact(
+    fn: Callable[..., CandidateImpact],
+) -> Callable[..., CandidateImpact]:
+    """Have `fn(program=..., change=...)` say what a change to the program's questions
+    would do to the current candidates, before it is made (the questions editor's preview).
+
+    `change` is a programs.question_admin.QuestionChange: the match scheme after the
+    change and `answers_after(role, answers)`, each person's answers after it. `fn`
+    only reads, and returns a CandidateImpact. Pairing knows who is unpaired and who
+    has room, and scores them (pairing.question_impact).
+    """
+    return _register(_candidate_impacts, fn)
 
 
 def participants_added(*, program: Program, participant_ids: Iterable[int]) -> None:
@@ -171,6 +199,14 @@ def change_problems(
             for pk, problem in check.problems(program=program, changes=touched).items():
                 found.setdefault(pk, problem)
     return found
+
+
+def candidate_impact(*, program: Program, change) -> CandidateImpact | None:
+    """What the registered app says the change does to the current candidates; None
+    when none registered (programs alone knows nothing of pairing)."""
+    for fn in list(_candidate_impacts):
+        return fn(program=program, change=change)
+    return None
 
 
 def not_engaged(*, invited: bool | None = None) -> Q:

@@ -786,6 +786,12 @@ class ActivityEvent(models.Model):
         PROGRAM_SETTINGS_CHANGED = "program_settings_changed", "Changed the program settings"
         # A failed email resent from the email log (recorded for the program it was for).
         EMAIL_RESENT = "email_resent", "Resent a failed email"
+        # The questions editor (programs.question_admin).
+        QUESTION_ADDED = "question_added", "Added a question"
+        QUESTION_EDITED = "question_edited", "Edited a question"
+        QUESTION_DELETED = "question_deleted", "Deleted a question"
+        QUESTION_MOVED = "question_moved", "Reordered the questions"
+        QUESTION_OPTIONS_CHANGED = "question_options_changed", "Changed a question's options"
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="activity")
     # Null when the account was removed, or for changes the system made itself.

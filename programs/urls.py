@@ -13,6 +13,7 @@ from programs.views import (
     pairing,
     participants,
     programs,
+    questions,
     registration,
     support,
     system,
@@ -33,6 +34,43 @@ program_patterns = [
         "<int:program_id>/match-weights/remove-rule/",
         match_weights.remove_rule,
         name="match_rule_remove",
+    ),
+    path("<int:program_id>/questions/", questions.question_list, name="questions"),
+    path("<int:program_id>/questions/new/", questions.question_add, name="question_add"),
+    path(
+        "<int:program_id>/questions/<int:question_id>/",
+        questions.question_edit,
+        name="question_edit",
+    ),
+    path(
+        "<int:program_id>/questions/<int:question_id>/move/",
+        questions.question_move,
+        name="question_move",
+    ),
+    path(
+        "<int:program_id>/questions/<int:question_id>/delete/",
+        questions.question_delete,
+        name="question_delete",
+    ),
+    path(
+        "<int:program_id>/questions/<int:question_id>/options/",
+        questions.option_add,
+        name="option_add",
+    ),
+    path(
+        "<int:program_id>/questions/<int:question_id>/options/<int:option_id>/rename/",
+        questions.option_rename,
+        name="option_rename",
+    ),
+    path(
+        "<int:program_id>/questions/<int:question_id>/options/<int:option_id>/move/",
+        questions.option_move,
+        name="option_move",
+    ),
+    path(
+        "<int:program_id>/questions/<int:question_id>/options/<int:option_id>/remove/",
+        questions.option_remove,
+        name="option_remove",
     ),
     path("<int:program_id>/branding/", branding.program_branding, name="branding"),
     path(

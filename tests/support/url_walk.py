@@ -8,7 +8,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from invitations.models import InvitationBatch
 from pairing_admin.mail.models import OutboundEmail
-from programs.models import ParticipantImport
+from programs.models import ParticipantImport, Question, QuestionOption
 from tests import factories
 from tests.support.marker import MARKER
 
@@ -127,6 +127,8 @@ def samples(program, org_admin) -> dict:
         "email_id": _failed_email(program).pk,
         "run_id": _autopair_run(program, participant).pk,
         "mentee_id": _waitlisted(program, participant).mentee_id,
+        "question_id": (question := Question.objects.get(program=program, key="skills")).pk,
+        "option_id": QuestionOption.objects.create(question=question, label=MARKER).pk,
     }
 
 
