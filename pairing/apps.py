@@ -34,8 +34,8 @@ class PairingConfig(AppConfig):
     def ready(self) -> None:
         from pairing.models import MenteeStanding, StandingCount
         from pairing.participant_ties import change_problems, change_touches_pairing
-        from pairing.rule_preview import candidates_change
         from pairing.question_impact import candidate_impact
+        from pairing.rule_preview import candidates_change
         from pairing.services import seats_changed
         from pairing.unpaired import not_engaged
         from programs import hooks

@@ -151,6 +151,8 @@ def register_candidates_preview(fn: Callable[..., Any]) -> Callable[..., Any]:
     unpaired and which mentors have room). The first registered answers.
     """
     return _register(_candidates_previews, fn)
+
+
 def register_candidate_impact(
     fn: Callable[..., CandidateImpact],
 ) -> Callable[..., CandidateImpact]:
