@@ -10,6 +10,8 @@ not pair again" and the other per-pair rules are the same before and after.
 Nothing is written.
 """
 
+from collections.abc import Callable
+
 import numpy as np
 
 from pairing.autopair.options import PERSON_FIELDS
@@ -17,7 +19,7 @@ from pairing.autopair.reading import unpaired_mentees_qs
 from pairing.matching import Candidates, top_candidates
 from pairing.request_selectors import mentors_with_room
 from programs.match_weights import CandidatesChange, Scheme
-from programs.models import Program
+from programs.models import Participant, Program
 from programs.questions import attach_answers
 
 # The preview scores at most this many mentees, and at most about PREVIEW_CELLS
@@ -26,6 +28,7 @@ from programs.questions import attach_answers
 # page says the figures cover the first mentees only.
 PREVIEW_MENTEES = 5_000
 PREVIEW_CELLS = 10_000_000
+Role = Participant.Role
 
 
 def _rows(qs, limit: int | None = None) -> list[dict]:
@@ -47,11 +50,18 @@ def _best(found: Candidates, n: int) -> np.ndarray:
 
 
 def candidates_change(
-    *, program: Program, before: Scheme, after: Scheme, limit: int | None = None
+    *,
+    program: Program,
+    before: Scheme,
+    after: Scheme,
+    limit: int | None = None,
+    answers_after: Callable[[str, dict], dict] | None = None,
 ) -> CandidatesChange:
     """Compare every unpaired mentee's best mentor under `before` and `after` (ties go to
     the mentor who joined first, as in auto-pair); the first `limit` mentees by id
-    (unless given: PREVIEW_MENTEES, fewer when PREVIEW_CELLS says so)."""
+    (unless given: PREVIEW_MENTEES, fewer when PREVIEW_CELLS says so).
+    `answers_after(role, answers)`: each person's answers after the change, when it
+    changes answers too (removing an option, asking fewer people)."""
     mentors = _rows(mentors_with_room(program))
     if limit is None:
         limit = max(1, min(PREVIEW_MENTEES, PREVIEW_CELLS // max(len(mentors), 1)))
@@ -59,6 +69,9 @@ def candidates_change(
     capped = len(mentees) > limit
     del mentees[limit:]
     was = _best(top_candidates(mentees, mentors, before, k=1), len(mentees))
+    if answers_after is not None:
+        mentees = [{**r, "answers": answers_after(Role.MENTEE, r["answers"])} for r in mentees]
+        mentors = [{**r, "answers": answers_after(Role.MENTOR, r["answers"])} for r in mentors]
     now = _best(top_candidates(mentees, mentors, after, k=1), len(mentees))
     had, has = was >= 0, now >= 0
     return CandidatesChange(

@@ -432,8 +432,8 @@ class Question(models.Model):
 
 class QuestionOption(models.Model):
     """One option of a choice question. Answers point at it, so renaming keeps them;
-    it cannot be deleted while answers point at it (programs.questions asks where
-    they go first)."""
+    it cannot be deleted while answers point at it (RESTRICT: the questions editor
+    asks where they go first), except with the program or person that holds them."""
 
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="options")
     label = models.CharField(max_length=120)
@@ -460,11 +460,26 @@ class Answer(models.Model):
     question, person and question belong to the same program (composite foreign
     keys, migration 0021), one value per row, one row per single answer."""
 
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
-    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="answers")
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="answers")
+    # No single-column foreign keys in the database: the three composite ones of migration
+    # 0021 check the same and more (option of the question, all of one program), and an
+    # import writing 100,000 answers checks each key once at commit. Deletes cascade in
+    # Django, as for every model here.
+    program = models.ForeignKey(
+        Program, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="answers", db_constraint=False
+    )
+    question = models.ForeignKey(
+        Question, on_delete=models.CASCADE, related_name="answers", db_constraint=False
+    )
     option = models.ForeignKey(
-        QuestionOption, null=True, blank=True, on_delete=models.PROTECT, related_name="answers"
+        QuestionOption,
+        null=True,
+        blank=True,
+        on_delete=models.RESTRICT,
+        related_name="answers",
+        db_constraint=False,
     )
     number = models.IntegerField(null=True, blank=True)
     text = models.TextField(null=True, blank=True, max_length=2000)

@@ -29,7 +29,13 @@ def _field(question: Question, *, show_audience: bool) -> forms.Field:
     if show_audience and question.audience in _FOR:
         only = gettext("For %(whom)s only.") % {"whom": _FOR[question.audience]}
         help_text = f"{help_text} {only}".strip()
-    common = {"label": question.text, "required": False, "help_text": help_text}
+    common = {
+        "label": question.text,
+        "required": False,
+        "help_text": help_text,
+        # The same words as clean_questions uses for a role's required question.
+        "error_messages": {"required": gettext("Please answer “%(q)s”.") % {"q": question.label}},
+    }
     if question.is_choice and question.open_options:
         hint = gettext("Separate with commas.")
         if options:

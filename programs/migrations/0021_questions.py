@@ -196,6 +196,7 @@ class Migration(migrations.Migration):
             model_name="answer",
             name="participant",
             field=models.ForeignKey(
+                db_constraint=False,
                 on_delete=django.db.models.deletion.CASCADE,
                 related_name="answers",
                 to="programs.participant",
@@ -205,6 +206,7 @@ class Migration(migrations.Migration):
             model_name="answer",
             name="program",
             field=models.ForeignKey(
+                db_constraint=False,
                 on_delete=django.db.models.deletion.CASCADE, related_name="+", to="programs.program"
             ),
         ),
@@ -248,6 +250,7 @@ class Migration(migrations.Migration):
             model_name="answer",
             name="question",
             field=models.ForeignKey(
+                db_constraint=False,
                 on_delete=django.db.models.deletion.CASCADE,
                 related_name="answers",
                 to="programs.question",
@@ -266,9 +269,10 @@ class Migration(migrations.Migration):
             model_name="answer",
             name="option",
             field=models.ForeignKey(
+                db_constraint=False,
                 blank=True,
                 null=True,
-                on_delete=django.db.models.deletion.PROTECT,
+                on_delete=django.db.models.deletion.RESTRICT,
                 related_name="answers",
                 to="programs.questionoption",
             ),

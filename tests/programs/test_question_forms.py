@@ -110,7 +110,7 @@ def test_a_mentees_answer_to_a_mentor_question_is_not_kept(anon_client, asking):
         ({"languages": ["Klingon"]}, "languages", "Select a valid choice"),
         ({"role": "mentor", "years": "five"}, "years", "takes a whole number, not “five”"),
         ({"role": "mentor", "years": "41"}, "years", "takes a number from 0 to 40"),
-        ({"level": ""}, "level", "This field is required"),
+        ({"level": ""}, "level", "Please answer “Level”."),
         ({"time_zone": "x" * 201}, "time_zone", "at most 200 characters"),
     ],
 )
