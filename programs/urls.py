@@ -104,6 +104,11 @@ program_patterns = [
     ),
     path("<int:program_id>/participants/import/", imports.import_upload, name="import_upload"),
     path(
+        "<int:program_id>/participants/import/template.csv",
+        imports.import_template,
+        name="import_template",
+    ),
+    path(
         "<int:program_id>/participants/import/<int:import_id>/",
         imports.import_preview,
         name="import_preview",

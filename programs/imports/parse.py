@@ -2,12 +2,19 @@
 
 No database access: the rules for formulas, open quotes and each column live
 here, and the services run them again on every preview and on confirm.
+
+The columns are the person's record (email, role, names, title, department,
+location, bio, manager, capacity) and one per question the program asks,
+named by its key; the department and location questions are the record's
+columns. A cell answering a question is checked by programs.questions.
+clean_answer, the rule the registration form follows.
 """
 
 import csv
 import io
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,14 +24,15 @@ from django.core.validators import EmailValidator
 
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.text import one_line, without_bidi
-from programs.models import PROFILE_FIELDS, Participant
-from programs.services import split_tags
+from programs.models import PROFILE_FIELDS, Participant, Question
+from programs.questions import DEFAULT_QUESTIONS, Picks, clean_answer
 
 REQUIRED_COLUMNS = ("email", "role", "first_name")
 OPTIONAL_COLUMNS = ("last_name", *PROFILE_FIELDS, "manager_email", "capacity")
+# The person's record: the model fields a file may set.
+RECORD_COLUMNS = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
 # `name` may stand in for first_name (+ last_name), split on the first space.
-ACCEPTED_COLUMNS = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS, "name")
-TAG_COLUMNS = ("skills", "interests", "goals")
+ACCEPTED_COLUMNS = (*RECORD_COLUMNS, "name")
 TEXT_COLUMNS = ("first_name", "last_name", "title", "department", "location", "bio")
 # A quoted CSV cell may hold newlines; only the bio keeps them (names go into
 # email headers, the rest is shown on one line).
@@ -39,6 +47,66 @@ _field_max = {
 # A leading minus is a formula when what follows is a number, a bracket, a
 # cell reference (-A1) or a function call (-SUM(...)); "- mentoring" is prose.
 _MINUS_FORMULA = re.compile(r"-\s*(?:[\d(.]|[A-Za-z]{1,3}\$?\d|[A-Za-z_][\w.]*\()")
+
+
+# Whom a question is for, as a row error says it.
+_WHOM = {Question.Audience.MENTEES: "mentees", Question.Audience.MENTORS: "mentors"}
+
+
+@dataclass(frozen=True)
+class QuestionColumns:
+    """A program's questions as the import reads them: a column per question key.
+
+    Department and Location are answered on the record, so their questions are
+    the record's columns (under the question's own key too, should it differ). A
+    question whose key is a record column and asks for something else cannot be
+    told apart from that column: the record's column wins.
+    """
+
+    answers: dict[str, Question]  # column: a question answered by Answer rows
+    record: dict[str, Question]  # record column (department, location): its question
+    aliases: dict[str, str]  # a profile question's own key: its record column
+
+    @classmethod
+    def of(cls, questions: Sequence[Question]) -> "QuestionColumns":
+        answers, record, aliases = {}, {}, {}
+        for q in questions:
+            if q.profile_field:
+                record[q.profile_field] = q
+                if q.key != q.profile_field and q.key not in ACCEPTED_COLUMNS:
+                    aliases[q.key] = q.profile_field
+            elif q.key not in ACCEPTED_COLUMNS:
+                answers[q.key] = q
+        return cls(answers, record, aliases)
+
+    @property
+    def accepted(self) -> tuple[str, ...]:
+        return (*ACCEPTED_COLUMNS, *self.answers, *self.aliases)
+
+    def kind_of(self, column: str) -> str:
+        question = self.answers.get(column)
+        return question.kind if question else ""
+
+
+def default_questions() -> list[Question]:
+    """A new program's questions (programs.questions.DEFAULT_QUESTIONS), unsaved: what a
+    file is read against when no program's questions are given."""
+    out = []
+    for n, d in enumerate(DEFAULT_QUESTIONS):
+        question = Question(
+            key=d.key,
+            label=d.label,
+            text=d.text,
+            help_text=d.help_text,
+            audience=d.audience,
+            kind=d.kind,
+            open_options=d.open_options,
+            profile_field=d.profile_field,
+            position=n,
+        )
+        question.option_list = []
+        out.append(question)
+    return out
 
 
 class ImportFileError(DomainError):
@@ -62,6 +130,9 @@ class ParsedImport:
     lines: list[int] = field(default_factory=list)
     # Model fields the file provides; on re-import only these are overwritten.
     provided_fields: list[str] = field(default_factory=list)
+    # The keys of the questions whose columns the file has, in the program's order:
+    # each row's answers to these (a row's value under the key) replace the old ones.
+    answer_keys: list[str] = field(default_factory=list)
     # Emails of the rows with a capacity written in; a blank or missing one
     # keeps a known mentor's capacity (see services._capacities).
     explicit_capacity: set[str] = field(default_factory=set)
@@ -125,7 +196,7 @@ def _detect_delimiter(text: str) -> str:
     return ";" if header.count(";") > header.count(",") else ","
 
 
-def _looks_like_formula(value: str) -> bool:
+def looks_like_formula(value: str) -> bool:
     first = value[:1]
     if not first or first.isalnum():
         return False  # the common case, decided without further work
@@ -178,8 +249,17 @@ def _open_quote_problem(cells: list[str], columns: list[str] | None, start: int)
     return ""
 
 
-def parse_import(text: str, *, default_mentor_capacity: int) -> ParsedImport:
-    """Read and validate every row of a CSV text (already decoded)."""
+def parse_import(
+    text: str, *, default_mentor_capacity: int, questions: Sequence[Question] | None = None
+) -> ParsedImport:
+    """Read and validate every row of a CSV text (already decoded) against the program's
+    `questions` (programs.questions.questions_of; a new program's when None).
+
+    A row holds the record's fields and, under each question's key whose column the
+    file has, the answer: a list of option labels (as the program spells those it
+    has, then the new ones an open question takes), an int, a str, or None.
+    """
+    asked = QuestionColumns.of(default_questions() if questions is None else questions)
     result = ParsedImport()
     lines = itertools.chain(io.StringIO(text, newline=""), [_END + "\n"])
     reader = csv.reader(lines, delimiter=_detect_delimiter(text))
@@ -200,7 +280,7 @@ def parse_import(text: str, *, default_mentor_capacity: int) -> ParsedImport:
         if problem:
             result.file_errors.append(problem)
             return result
-        columns = _check_header(header, result)
+        columns = _check_header(header, result, asked)
         if result.file_errors:
             return result
         seen_emails: dict[str, int] = {}
@@ -217,7 +297,9 @@ def parse_import(text: str, *, default_mentor_capacity: int) -> ParsedImport:
                 return result
             if not any(c.strip() for c in cells):
                 continue
-            row = _parse_row(cells, columns, start, result, seen_emails, default_mentor_capacity)
+            row = _parse_row(
+                cells, columns, start, result, seen_emails, default_mentor_capacity, asked
+            )
             if row is not None:
                 result.rows.append(row)
                 result.lines.append(start)
@@ -231,14 +313,15 @@ def parse_import(text: str, *, default_mentor_capacity: int) -> ParsedImport:
     return result
 
 
-def _check_header(header: list[str], result: ParsedImport) -> list[str]:
+def _check_header(header: list[str], result: ParsedImport, asked: QuestionColumns) -> list[str]:
     columns = [_normalize_header(h) for h in header]
-    accepted = ", ".join(ACCEPTED_COLUMNS)
+    columns = [asked.aliases.get(c, c) for c in columns]
+    accepted = ", ".join(asked.accepted)
     named = [c for c in columns if c]
     duplicates = sorted({c for c in named if named.count(c) > 1})
     if duplicates:
         result.file_errors.append(f"These columns appear more than once: {', '.join(duplicates)}.")
-    unknown = [c for c in named if c not in ACCEPTED_COLUMNS]
+    unknown = [c for c in named if c not in asked.accepted]
     if unknown:
         result.file_errors.append(
             f"Unknown column{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
@@ -260,9 +343,8 @@ def _check_header(header: list[str], result: ParsedImport) -> list[str]:
         provided = present - {"email", "name"}
         if "name" in present:
             provided |= {"first_name", "last_name"}
-        result.provided_fields = [
-            f for f in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if f in provided
-        ]
+        result.provided_fields = [f for f in RECORD_COLUMNS if f in provided]
+        result.answer_keys = [key for key in asked.answers if key in present]
     return columns
 
 
@@ -273,6 +355,7 @@ def _parse_row(
     result: ParsedImport,
     seen_emails: dict[str, int],
     default_mentor_capacity: int,
+    asked: QuestionColumns,
 ) -> dict[str, Any] | None:
     errors: list[RowError] = []
 
@@ -288,10 +371,14 @@ def _parse_row(
     for column, value in zip(columns, cells, strict=False):
         if not column:
             continue
-        # Bidirectional controls go first (the bio keeps its directional
-        # marks), so none can hide a formula sign behind it.
-        value = without_bidi(value, keep_marks=column in MULTI_LINE_COLUMNS)
-        if column != "capacity" and _looks_like_formula(value):
+        # Bidirectional controls go first (the bio and long answers keep their
+        # directional marks), so none can hide a formula sign behind it.
+        kind = asked.kind_of(column)
+        multi_line = column in MULTI_LINE_COLUMNS or kind == Question.Kind.LONG_TEXT
+        value = without_bidi(value, keep_marks=multi_line)
+        # A capacity or a number answer is read as a whole number or refused, so
+        # "-2" is a number there, never a formula.
+        if column != "capacity" and kind != Question.Kind.NUMBER and looks_like_formula(value):
             error(column, "looks like a spreadsheet formula")
             continue
         raw[column] = value.strip()
@@ -336,9 +423,14 @@ def _parse_row(
         if len(value) > _field_max[column]:
             error(column, f"is longer than {_field_max[column]} characters")
         row[column] = value
-    for column in TAG_COLUMNS:
+    asked_role = role if role in ROLES else None  # an unknown role is reported above
+    for column, question in asked.record.items():
+        blank = column in raw and not row.get(column)
+        if blank and question.required and asked_role and question.asks(asked_role):
+            error(column, _blank(question))
+    for column, question in asked.answers.items():
         if column in raw:
-            row[column] = split_tags(raw[column])
+            row[column] = _answer(question, raw[column], asked_role, error)
 
     manager = raw.get("manager_email", "").lower()
     if manager and not _valid_email(manager, "manager_email"):
@@ -360,6 +452,36 @@ def _parse_row(
         result.row_errors.extend(errors)
         return None
     return row
+
+
+def _answer(question: Question, cell: str, role: str | None, error) -> Any:
+    """A cell's answer to `question` as a row holds it, or None (blank, or refused with
+    an error naming the question)."""
+    if role and not question.asks(role):
+        if cell:
+            error(
+                question.key,
+                f"“{question.label}” is asked of {_WHOM[question.audience]} only, and this "
+                f"row is a {role}. Leave the cell blank.",
+            )
+        return None
+    try:
+        value = clean_answer(question, cell)
+    except DomainError as exc:
+        error(question.key, str(exc))
+        return None
+    if value is None:
+        if role and question.required:
+            error(question.key, _blank(question))
+        return None
+    if isinstance(value, Picks):
+        labels = {o.pk: o.label for o in question.option_list}  # read by clean_answer
+        return [*(labels[pk] for pk in value.option_ids), *value.new_labels]
+    return value
+
+
+def _blank(question: Question) -> str:
+    return f"“{question.label}” is required, and this cell is blank."
 
 
 def _valid_email(value: str, column: str) -> bool:

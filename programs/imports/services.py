@@ -3,9 +3,12 @@
 A file whose header is fine is stored as a ParticipantImport; its rows are
 validated again (parse.py) on every preview and on confirm, and a file with
 any row error cannot be applied. Applying is one transaction of set-based
-writes, so 10,000 rows cost a handful of queries, not 10,000.
+writes, so 10,000 rows cost a handful of queries, not 10,000. The rows'
+answers to the program's questions are written with them, for the questions
+whose columns the file has.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +20,7 @@ from pairing_admin.lib.errors import DomainError
 from programs import hooks
 from programs.imports.apply_pg import participants_copy_upsert
 from programs.imports.parse import (
+    RECORD_COLUMNS,
     ImportFileError,
     ParsedImport,
     RowError,
@@ -25,11 +29,14 @@ from programs.imports.parse import (
 )
 from programs.models import (
     ActivityEvent,
+    Answer,
     Participant,
     ParticipantCount,
     ParticipantImport,
     Program,
+    Question,
 )
+from programs.questions import answers_replace_many, questions_of
 from programs.services import activity_record, lock_participants
 
 PREVIEW_ROWS = 50
@@ -53,7 +60,7 @@ class ImportPreview:
 def import_create(*, program: Program, user, filename: str, data: bytes) -> ParticipantImport:
     """Store an uploaded file for preview; ImportFileError if the file is unusable."""
     text = decode_upload(data)
-    parsed = parse_import(text, default_mentor_capacity=program.default_mentor_capacity)
+    parsed = _parse(program, text)
     if parsed.file_errors:
         raise ImportFileError(" ".join(parsed.file_errors))
     return ParticipantImport.objects.create(
@@ -67,13 +74,47 @@ def import_create(*, program: Program, user, filename: str, data: bytes) -> Part
 def import_preview(*, participant_import: ParticipantImport) -> ImportPreview:
     """What confirming would do; reads only (a GET shows it)."""
     program = participant_import.program
-    parsed = parse_import(
-        participant_import.content, default_mentor_capacity=program.default_mentor_capacity
-    )
+    parsed = _parse(program, participant_import.content)
     known = _known(program, parsed)
+    parsed.row_errors += _unanswered(program, parsed, known)
     parsed.row_errors += _conflicts(program, parsed, known)
+    parsed.row_errors.sort(key=lambda e: e.line)
     updates = sum(1 for row in parsed.rows if row["email"] in known)
     return ImportPreview(parsed=parsed, new_count=len(parsed.rows) - updates, update_count=updates)
+
+
+def _parse(program: Program, text: str) -> ParsedImport:
+    return parse_import(
+        text,
+        default_mentor_capacity=program.default_mentor_capacity,
+        questions=questions_of(program),
+    )
+
+
+def _unanswered(program: Program, parsed: ParsedImport, known: dict[str, "_Known"]):
+    """A row error for each required question a new person is asked whose column the
+    file lacks (a blank cell is parse's to report; people already in the program keep
+    the answers the file says nothing about)."""
+    present = {*parsed.provided_fields, *parsed.answer_keys}
+    missing = {
+        column: q
+        for q in questions_of(program)
+        if q.required and (column := q.profile_field or q.key) not in present
+    }
+    if not missing:
+        return []
+    return [
+        RowError(
+            line,
+            column,
+            f"“{q.label}” is required, and the file has no {column} column "
+            "to answer it for this new participant.",
+        )
+        for line, row in zip(parsed.lines, parsed.rows, strict=True)
+        if row["email"] not in known
+        for column, q in missing.items()
+        if q.asks(row["role"])
+    ]
 
 
 # A person already in the program, as the import compares them: a row of
@@ -158,16 +199,17 @@ def import_apply(*, participant_import: ParticipantImport, user=None) -> Partici
     program = participant_import.program
     _ensure_waiting(participant_import)
     # Validate before taking any lock; the stored text cannot change, but the
-    # program's default capacity may have since the preview.
-    parsed = parse_import(
-        participant_import.content, default_mentor_capacity=program.default_mentor_capacity
-    )
+    # program's default capacity and its questions may have since the preview.
+    parsed = _parse(program, participant_import.content)
     if not parsed.is_valid:
         raise DomainError(
             "This file has errors, so nothing was imported. Fix them and upload it again."
         )
     with transaction.atomic():
         known = _known(program, parsed)
+        unanswered = _unanswered(program, parsed, known)
+        if unanswered:
+            _refuse(unanswered)
         # The people whose role or capacity the file changes: locked (as an
         # approval locks its mentor), then read again and checked against
         # their pairings, so none can be paired meanwhile.
@@ -177,12 +219,7 @@ def import_apply(*, participant_import: ParticipantImport, user=None) -> Partici
             known |= _known(program, parsed, pks=changing)
             conflicts = _conflicts(program, parsed, known)
             if conflicts:
-                first = conflicts[0]
-                more = len(conflicts) - 1
-                raise DomainError(
-                    f"Nothing was imported. Line {first.line}: {first.reason}"
-                    + (f" ({more} more row{'s' if more > 1 else ''} like it.)" if more else "")
-                )
+                _refuse(conflicts)
         # The conditional update is the once-only guard: a second confirm
         # (double click, two tabs) finds the status already changed.
         claimed = ParticipantImport.objects.filter(
@@ -207,11 +244,22 @@ def import_apply(*, participant_import: ParticipantImport, user=None) -> Partici
             [
                 Participant._meta.db_table,
                 ParticipantCount._meta.db_table,
+                Answer._meta.db_table,
                 *hooks.tables_following_participants(),
             ]
         )
     participant_import.refresh_from_db()
     return participant_import
+
+
+def _refuse(errors: list[RowError]) -> None:
+    """DomainError naming the first of the rows the database's state refuses."""
+    first = errors[0]
+    more = len(errors) - 1
+    raise DomainError(
+        f"Nothing was imported. Line {first.line}: {first.reason}"
+        + (f" ({more} more row{'s' if more > 1 else ''} like it.)" if more else "")
+    )
 
 
 def _announce(program: Program, parsed: ParsedImport, known: dict[str, _Known]) -> None:
@@ -243,11 +291,13 @@ def _ensure_waiting(participant_import: ParticipantImport) -> None:
 def participants_upsert(
     *, program: Program, parsed: ParsedImport, known: dict[str, _Known] | None = None
 ) -> tuple[int, int]:
-    """Insert or update every row by (program, email); returns (created, updated).
+    """Insert or update every row by (program, email), with its answers to the questions
+    whose columns the file has; returns (created, updated).
 
     Must run inside a transaction. A fixed number of queries whatever the
-    number of rows: on PostgreSQL a COPY into a temporary table and one
-    INSERT ... ON CONFLICT from it; elsewhere batched bulk_create upserts.
+    number of rows: on PostgreSQL COPYs into temporary tables and a few
+    set-based statements from them (apply_pg.py); elsewhere batched bulk_create
+    upserts and programs.questions.answers_replace_many.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("participants_upsert must run inside transaction.atomic()")
@@ -260,22 +310,37 @@ def participants_upsert(
     update_fields = [*parsed.provided_fields, "updated_at"]
     if "capacity" not in update_fields:
         update_fields.append("capacity")
+    by_key = {q.key: q for q in questions_of(program)}
+    questions = [by_key[key] for key in parsed.answer_keys]
     upsert = participants_copy_upsert if is_postgresql() else _participants_bulk_upsert
-    upsert(program=program, rows=rows, capacities=capacities, update_fields=update_fields)
+    upsert(
+        program=program,
+        rows=rows,
+        capacities=capacities,
+        update_fields=update_fields,
+        questions=questions,
+    )
     updated = sum(1 for row in rows if row["email"] in known)
     return len(rows) - updated, updated
 
 
 def _participants_bulk_upsert(
-    *, program: Program, rows: list[dict], capacities: list[int], update_fields: list[str]
+    *,
+    program: Program,
+    rows: list[dict],
+    capacities: list[int],
+    update_fields: list[str],
+    questions: Sequence[Question] = (),
 ) -> None:
-    """The portable way: batched bulk_create upserts (apply_pg.py is PostgreSQL's)."""
+    """The portable way: batched bulk_create upserts, then answers_replace_many for the
+    answers (apply_pg.py is PostgreSQL's)."""
     Participant.objects.bulk_create(
         [
             Participant(
                 program=program,
                 source=Participant.Source.IMPORT,
-                **{**row, "capacity": capacity},
+                **{f: row[f] for f in RECORD_COLUMNS if f in row and f != "capacity"},
+                capacity=capacity,
             )
             for row, capacity in zip(rows, capacities, strict=True)
         ],
@@ -284,6 +349,22 @@ def _participants_bulk_upsert(
         unique_fields=["program", "email"],
         update_fields=update_fields,
     )
+    if not questions:
+        return
+    ids = _ids_by_email(program, [row["email"] for row in rows])
+    answers_replace_many(
+        program=program,
+        raw={ids[row["email"]]: {q.key: row.get(q.key) for q in questions} for row in rows},
+    )
+
+
+def _ids_by_email(program: Program, emails: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(emails), 10_000):  # SQLite caps the parameters of a statement
+        chunk = emails[start : start + 10_000]
+        people = Participant.objects.filter(program=program, email__in=chunk)
+        found.update(people.values_list("email", "pk"))
+    return found
 
 
 def import_discard(*, participant_import: ParticipantImport) -> bool:

@@ -7,9 +7,10 @@ from django.template.defaultfilters import pluralize
 from pairing_admin.lib.errors import DomainError
 from programs.access import program_view
 from programs.forms import ImportUploadForm
-from programs.imports import parse
+from programs.imports import parse, template
 from programs.imports import services as import_services
 from programs.models import ParticipantImport, Program
+from programs.questions import questions_of
 
 # Authorization comes before the method check in these views, so another
 # organization's admin gets 404 for every method, never a 405 that would
@@ -17,7 +18,10 @@ from programs.models import ParticipantImport, Program
 
 
 def _import_for(program: Program, import_id: int) -> ParticipantImport:
-    return get_object_or_404(ParticipantImport, program=program, pk=import_id)
+    participant_import = get_object_or_404(ParticipantImport, program=program, pk=import_id)
+    # The program already read: its questions are read once for the whole request.
+    participant_import.program = program
+    return participant_import
 
 
 @program_view(methods=("GET", "POST"))
@@ -45,9 +49,22 @@ def import_upload(request: HttpRequest, program: Program) -> HttpResponse:
             "form": form,
             "required_columns": parse.REQUIRED_COLUMNS,
             "optional_columns": parse.OPTIONAL_COLUMNS,
+            "questions": template.column_help(questions_of(program)),
             "max_mb": settings.IMPORT_MAX_BYTES / (1024 * 1024),
         },
     )
+
+
+@program_view(methods=("GET",))
+def import_template(request: HttpRequest, program: Program) -> HttpResponse:
+    """A CSV with every column the import reads and an example row per role."""
+    response = HttpResponse(
+        template.template_csv(program, questions_of(program)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = 'attachment; filename="participants-template.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @program_view(methods=("GET",), load=_import_for)
@@ -57,14 +74,28 @@ def import_preview(
     context = {"program": program, "upload": participant_import}
     if participant_import.status == ParticipantImport.Status.PREVIEW:
         preview = import_services.import_preview(participant_import=participant_import)
+        shown = import_services.PREVIEW_ROWS
+        lines, rows = preview.parsed.lines[:shown], preview.parsed.rows[:shown]
+        answers = _answers_shown(program, preview.parsed.answer_keys, rows)
         context |= {
             "preview": preview,
-            "sample": list(zip(preview.parsed.lines, preview.parsed.rows, strict=True))[
-                : import_services.PREVIEW_ROWS
-            ],
+            "sample": list(zip(lines, rows, answers, strict=True)),
             "can_confirm": preview.parsed.is_valid,
         }
     return render(request, "programs/import_preview.html", context)
+
+
+def _answers_shown(program: Program, keys: list[str], rows: list[dict]) -> list[str]:
+    """Each sample row's answers on one line: "Skills: Python, SQL · Years: 5"."""
+    labels = {q.key: q.label for q in questions_of(program)}
+    return [
+        " · ".join(
+            f"{labels[key]}: {', '.join(value) if isinstance(value, list) else value}"
+            for key in keys
+            if (value := row.get(key)) is not None
+        )
+        for row in rows
+    ]
 
 
 @program_view(methods=("POST",), load=_import_for)

@@ -1,15 +1,27 @@
 """CSV import through the admin pages: upload -> preview -> confirm."""
 
+import csv
+import io
 import random
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from programs.imports.parse import ImportFileError, check_upload_size
-from programs.models import Participant, ParticipantImport
+from programs.imports import services as import_services
+from programs.imports.apply_pg import participants_copy_upsert
+from programs.imports.parse import ImportFileError, check_upload_size, parse_import
+from programs.models import (
+    Answer,
+    Participant,
+    ParticipantImport,
+    Program,
+    Question,
+    QuestionOption,
+)
+from programs.questions import answer_labels, answers_of, questions_of
 from tests import factories
 from tests.support.imports import (
     confirm_import,
@@ -35,6 +47,12 @@ def existing(program):
         bio="Kept when the file has no bio column",
         source=Participant.Source.REGISTRATION,
     )
+
+
+def _answers(program, person) -> dict:
+    """A person's answers by question key, read afresh: labels, a number or a text."""
+    fresh = Program.objects.get(pk=program.pk)  # the import may have added options
+    return answer_labels(fresh, answers_of([person.pk])).get(person.pk, {})
 
 
 # --- Happy path ---------------------------------------------------------------------
@@ -76,16 +94,17 @@ def test_upload_preview_confirm_creates_and_updates_participants(
     assert set(people) == {"ada@example.org", "grace@example.org", "linus@example.org"}
     ada = people["ada@example.org"]
     assert (ada.role, ada.first_name, ada.last_name) == ("mentor", "Ada", "Lovelace")
-    assert ada.skills == ["Python", "maths", "poetry"]
+    assert _answers(program, ada) == {"skills": ["Python", "maths", "poetry"]}
     assert ada.capacity == program.default_mentor_capacity  # blank capacity -> default
     assert ada.source == Participant.Source.IMPORT
     assert people["linus@example.org"].capacity == 7
-    assert people["linus@example.org"].skills == ["C", "Git"]
+    assert _answers(program, people["linus@example.org"]) == {"skills": ["C", "Git"]}
     grace = people["grace@example.org"]
     assert grace.pk == existing.pk
     assert (grace.role, grace.last_name, grace.department) == ("mentee", "Hopper", "Research")
     assert grace.capacity == 0
     assert grace.bio == "Kept when the file has no bio column"
+    assert _answers(program, grace) == {}
     assert grace.source == Participant.Source.REGISTRATION
     upload.refresh_from_db()
     assert upload.status == ParticipantImport.Status.APPLIED
@@ -208,8 +227,9 @@ def test_confirm_writes_with_a_fixed_number_of_queries(org_admin_client, program
     with CaptureQueriesContext(connection) as queries:
         confirm_import(org_admin_client, upload)
     assert Participant.objects.count() == 300
-    # Per-row writes would be 300+ queries; batches of inserts are a handful.
-    assert len(queries) < 25, len(queries)
+    # Per-row writes would be 300+ queries; batches of inserts (and of the
+    # skills column's answers, all blank here) are a few dozen.
+    assert len(queries) < 35, len(queries)
 
 
 # --- Files that import fine ---------------------------------------------------------
@@ -219,7 +239,10 @@ def test_confirm_writes_with_a_fixed_number_of_queries(org_admin_client, program
     ("name", "data"),
     [
         ("bom", "\ufeffemail,role,first_name\nzoe@example.org,mentee,Zoë\n".encode()),
-        ("semicolons", "email;role;first_name;skills\nzoe@example.org;mentee;Zoë;a, b\n".encode()),
+        (
+            "semicolons",
+            "email;role;first_name;interests\nzoe@example.org;mentee;Zoë;a, b\n".encode(),
+        ),
         (
             "quoted newlines",
             'email,role,first_name,bio\nzoe@example.org,mentee,Zoë,"Line one\nline two, with comma"\n'.encode(),
@@ -235,7 +258,7 @@ def test_well_formed_variants_import(org_admin_client, program, name, data):
     person = Participant.objects.get()
     assert (person.email, person.first_name) == ("zoe@example.org", "Zoë")
     if name == "semicolons":
-        assert person.skills == ["a", "b"]
+        assert _answers(program, person) == {"interests": ["a", "b"]}
     if name == "quoted newlines":
         assert person.bio == "Line one\nline two, with comma"
 
@@ -476,8 +499,421 @@ def test_a_large_import_gives_the_planner_fresh_statistics(org_admin_client, pro
     from pairing.models import MenteeStanding
     from programs.imports.services import ANALYZE_AFTER
 
-    rows = "".join(f"p{i}@example.org,mentee,P{i},,,,\n" for i in range(ANALYZE_AFTER + 5))
-    upload_csv(org_admin_client, program, (HEADER + rows).encode())
+    rows = "".join(f"p{i}@example.org,mentee,P{i},Reading\n" for i in range(ANALYZE_AFTER + 5))
+    header = "email,role,first_name,interests\n"
+    upload_csv(org_admin_client, program, (header + rows).encode())
     confirm_import(org_admin_client, ParticipantImport.objects.get())
     assert _planner_rows(Participant._meta.db_table) == Participant.objects.count()
     assert _planner_rows(MenteeStanding._meta.db_table) == MenteeStanding.objects.count()
+    assert Answer.objects.count() == ANALYZE_AFTER + 5
+    assert _planner_rows(Answer._meta.db_table) == Answer.objects.count()
+
+
+# --- Answers to the program's questions ------------------------------------------------
+
+Kind = Question.Kind
+
+
+def _ask(program, key, kind, label, *, options=(), audience="everyone", **fields) -> Question:
+    question = Question.objects.create(
+        program=program,
+        key=key,
+        label=label,
+        text=f"{label}?",
+        kind=kind,
+        audience=audience,
+        position=Question.objects.filter(program=program).count(),
+        **fields,
+    )
+    for n, option in enumerate(options):
+        QuestionOption.objects.create(question=question, label=option, position=n)
+    return question
+
+
+@pytest.fixture
+def quiz(program):
+    """`program` asking, after the default questions, one question of each kind."""
+    return _with_quiz(program)
+
+
+def _with_quiz(program):
+    _ask(program, "level", Kind.SINGLE, "Level", options=("Junior", "Mid", "Senior"))
+    _ask(
+        program,
+        "langs",
+        Kind.MULTIPLE,
+        "Languages",
+        options=("Python", "SQL", "Go"),
+        audience="mentor",
+        max_choices=2,
+    )
+    _ask(program, "years", Kind.NUMBER, "Years of experience", min_value=0, max_value=40)
+    _ask(program, "pitch", Kind.SHORT_TEXT, "Pitch", audience="mentee")
+    _ask(program, "story", Kind.LONG_TEXT, "Story")
+    return program
+
+
+QUIZ_HEADER = "email,role,first_name,level,langs,years,pitch,story,skills,interests\n"
+
+
+def _options(program, key) -> list[str]:
+    return list(
+        QuestionOption.objects.filter(question__program=program, question__key=key).values_list(
+            "label", flat=True
+        )
+    )
+
+
+def _version(program) -> int:
+    return Program.objects.values_list("questions_version", flat=True).get(pk=program.pk)
+
+
+def test_every_kind_of_answer_is_imported_and_a_reimport_replaces_only_the_files_columns(
+    org_admin_client, quiz
+):
+    program = quiz
+    grace = factories.ParticipantFactory(
+        program=program, email="grace@example.org", interests=["Chess"], goals=["Speak up"]
+    )
+    version = _version(program)
+    text = (
+        QUIZ_HEADER
+        + 'ada@example.org,mentor,Ada,SENIOR,"python; SQL",12,,"Line one\nLine two",'
+        + '"Python; Mentoring",AI|chess\n'
+        + "grace@example.org,mentee,Grace,junior,,3,Keen  to learn,,,\n"
+        + "linus@example.org,mentor,Linus,,Go,,,,MENTORING,ai\n"
+    )
+    upload_csv(org_admin_client, program, text.encode())
+    response = confirm_import(org_admin_client, ParticipantImport.objects.get())
+
+    assert messages_of(response) == ["Imported 3 participants: 2 new, 1 updated."]
+    people = {p.email: p for p in Participant.objects.filter(program=program)}
+    assert _answers(program, people["ada@example.org"]) == {
+        "level": ["Senior"],
+        "langs": ["Python", "SQL"],
+        "years": 12,
+        "story": "Line one\nLine two",
+        "skills": ["Python", "Mentoring"],
+        "interests": ["Chess", "AI"],
+    }
+    # Grace's interests cell was blank: cleared; her goals had no column: kept.
+    assert _answers(program, grace) == {
+        "level": ["Junior"],
+        "years": 3,
+        "pitch": "Keen to learn",
+        "goals": ["Speak up"],
+    }
+    assert _answers(program, people["linus@example.org"]) == {
+        "langs": ["Go"],
+        "skills": ["Mentoring"],
+        "interests": ["AI"],
+    }
+    # Open questions took the new options once, spelt as they came first; the
+    # closed ones took none. The program's questions changed, so their version too.
+    assert _options(program, "skills") == ["Python", "Mentoring"]
+    assert _options(program, "interests") == ["Chess", "AI"]
+    assert _options(program, "level") == ["Junior", "Mid", "Senior"]
+    assert _version(program) == version + 1
+
+    upload_csv(
+        org_admin_client,
+        program,
+        b"email,role,first_name,years,langs\nada@example.org,mentor,Ada,,Go\n",
+    )
+    confirm_import(org_admin_client, ParticipantImport.objects.get(status="preview"))
+    assert _answers(program, people["ada@example.org"]) == {
+        "level": ["Senior"],
+        "langs": ["Go"],
+        "story": "Line one\nLine two",
+        "skills": ["Python", "Mentoring"],
+        "interests": ["Chess", "AI"],
+    }
+    assert _version(program) == version + 1  # no option added
+
+
+ANSWER_ERROR_CASES = [
+    (
+        "unknown option",
+        "level",
+        "Expert",
+        "mentee",
+        "“Level” has no option “Expert” (its options: Junior, Mid, Senior).",
+    ),
+    (
+        "two answers to a single choice",
+        "level",
+        "Junior|Mid",
+        "mentee",
+        "“Level” takes one answer, not 2.",
+    ),
+    (
+        "too many choices",
+        "langs",
+        "Python; SQL; Go",
+        "mentor",
+        "Pick at most 2 for “Languages”, not 3.",
+    ),
+    (
+        "wrong type",
+        "years",
+        "five",
+        "mentee",
+        "“Years of experience” takes a whole number, not “five”.",
+    ),
+    ("out of range", "years", "99", "mentee", "“Years of experience” takes a number from 0 to 40."),
+    (
+        "wrong role",
+        "langs",
+        "Python",
+        "mentee",
+        "“Languages” is asked of mentors only, and this row is a mentee. Leave the cell blank.",
+    ),
+    ("text too long", "pitch", "p" * 201, "mentee", "“Pitch” takes at most 200 characters."),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "column", "cell", "role", "reason"),
+    ANSWER_ERROR_CASES,
+    ids=[c[0] for c in ANSWER_ERROR_CASES],
+)
+def test_a_bad_answer_is_listed_by_line_column_and_question_and_nothing_is_written(
+    org_admin_client, quiz, existing, name, column, cell, role, reason
+):
+    program = quiz
+    before = participants_snapshot(program)
+    answers_before = list(Answer.objects.values_list("id", flat=True))
+    text = (
+        f"email,role,first_name,interests,{column}\n"
+        f"new@example.org,mentee,New,Brand new topic,\n"
+        f"grace@example.org,{role},Grace,Chess,{cell}\n"
+    )
+    upload_csv(org_admin_client, program, text.encode())
+    upload = ParticipantImport.objects.get()
+
+    preview = org_admin_client.get(preview_url(upload))
+    found = [(e.line, e.column, e.reason) for e in preview.context["preview"].parsed.row_errors]
+    assert found == [(3, column, reason)]
+    html = preview.content.decode()
+    assert f"<td>{column}</td><td>{reason}</td>" in html.replace("&ldquo;", "“")
+    response = confirm_import(org_admin_client, upload)
+
+    assert "nothing was imported" in messages_of(response)[-1]
+    assert participants_snapshot(program) == before
+    assert list(Answer.objects.values_list("id", flat=True)) == answers_before
+    assert "Brand new topic" not in _options(program, "interests")
+
+
+def test_a_required_question_blank_or_without_a_column_refuses_new_people(
+    org_admin_client, program, existing
+):
+    _ask(program, "track", Kind.SINGLE, "Track", options=("Tech", "People"), required=True)
+    upload_csv(
+        org_admin_client,
+        program,
+        b"email,role,first_name,track\nnew@example.org,mentee,New,\n",
+    )
+    upload = ParticipantImport.objects.get()
+    preview = org_admin_client.get(preview_url(upload)).context["preview"]
+    assert [(e.line, e.column, e.reason) for e in preview.parsed.row_errors] == [
+        (2, "track", "“Track” is required, and this cell is blank.")
+    ]
+
+    # Without the column, Grace (known) keeps what she has; a new person could not answer.
+    upload_csv(
+        org_admin_client,
+        program,
+        b"email,role,first_name\ngrace@example.org,mentee,Grace\nnew@example.org,mentee,New\n",
+    )
+    upload = ParticipantImport.objects.get(
+        filename="people.csv", status="preview", pk__gt=upload.pk
+    )
+    preview = org_admin_client.get(preview_url(upload)).context["preview"]
+    assert [(e.line, e.column, e.reason) for e in preview.parsed.row_errors] == [
+        (
+            3,
+            "track",
+            "“Track” is required, and the file has no track column to answer it for this "
+            "new participant.",
+        )
+    ]
+    response = confirm_import(org_admin_client, upload)
+    assert messages_of(response)[-1] == (
+        "Nothing was imported. Line 3: “Track” is required, and the file has no track column "
+        "to answer it for this new participant."
+    )
+    assert not Participant.objects.filter(email="new@example.org").exists()
+
+    upload_csv(org_admin_client, program, b"email,role,first_name\ngrace@example.org,mentee,Gigi\n")
+    confirm_import(
+        org_admin_client, ParticipantImport.objects.filter(status="preview").latest("pk")
+    )
+    assert Participant.objects.get(email="grace@example.org").first_name == "Gigi"
+
+
+def test_the_preview_shows_each_rows_answers(org_admin_client, quiz):
+    text = QUIZ_HEADER + 'ada@example.org,mentor,Ada,Mid,"Go, sql",7,,,,\n'
+    upload_csv(org_admin_client, quiz, text.encode())
+    page = org_admin_client.get(preview_url(ParticipantImport.objects.get())).content.decode()
+    assert '<th scope="col">Answers</th>' in page
+    assert "<td>Level: Mid · Languages: Go, SQL · Years of experience: 7</td>" in page
+
+
+def _rows(n: int) -> str:
+    return "".join(
+        f'p{i}@example.org,mentor,P{i},Mid,"Go; SQL",{i % 40},,"A story",Python,Topic{i % 3}\n'
+        for i in range(n)
+    )
+
+
+def test_the_confirm_costs_the_same_queries_for_3_rows_as_for_60(org_admin_client, quiz, org):
+    """Each program's first file: every answer is new, and so are the open options."""
+    counts = []
+    for program, n in ((quiz, 3), (_quiz_program(org), 60)):
+        upload_csv(org_admin_client, program, (QUIZ_HEADER + _rows(n)).encode())
+        upload = ParticipantImport.objects.get(program=program)
+        with CaptureQueriesContext(connection) as queries:
+            confirm_import(org_admin_client, upload)
+        assert Answer.objects.filter(program=program).count() == n * 7
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+
+
+def _quiz_program(org):
+    return _with_quiz(factories.ProgramFactory(organization=org))
+
+
+def test_the_copy_and_the_portable_path_write_the_same_answers(org, upsert_path):
+    """Called directly, outside the views: apply_pg's COPY and the portable bulk writes."""
+    text = QUIZ_HEADER + _rows(4) + "x@example.org,mentee,X,junior,,,Hi,,,topic1\n"
+    written = []
+    for upsert in (participants_copy_upsert, import_services._participants_bulk_upsert):
+        program = _quiz_program(org)
+        parsed = parse_import(text, default_mentor_capacity=2, questions=questions_of(program))
+        assert parsed.is_valid
+        with transaction.atomic():
+            upsert(
+                program=program,
+                rows=parsed.rows,
+                capacities=[2] * len(parsed.rows),
+                update_fields=[*parsed.provided_fields, "updated_at"],
+                questions=[q for q in questions_of(program) if q.key in parsed.answer_keys],
+            )
+        fresh = Program.objects.get(pk=program.pk)
+        by_email = dict(Participant.objects.filter(program=program).values_list("pk", "email"))
+        labels = answer_labels(fresh, answers_of(by_email))
+        written.append(
+            (
+                {by_email[pid]: answers for pid, answers in labels.items()},
+                _options(program, "interests"),
+                fresh.questions_version,
+            )
+        )
+    assert written[0] == written[1]
+    answers, interests, version = written[0]
+    assert answers["x@example.org"] == {"level": ["Junior"], "pitch": "Hi", "interests": ["Topic1"]}
+    assert answers["p1@example.org"] == {
+        "level": ["Mid"],
+        "langs": ["Go", "SQL"],
+        "years": 1,
+        "story": "A story",
+        "skills": ["Python"],
+        "interests": ["Topic1"],
+    }
+    assert interests == ["Topic0", "Topic1", "Topic2"]
+    assert version == Program._meta.get_field("questions_version").default + 1
+
+
+# --- The template CSV and the column help ------------------------------------------------
+
+
+def test_the_template_csv_has_every_column_and_an_example_per_role_that_imports(
+    org_admin_client, quiz, django_assert_num_queries
+):
+    program = quiz
+    # Options a spreadsheet would take for a formula, or that a cell would split, are
+    # never the example; a scale reaching below zero gives 0.
+    _ask(program, "band", Kind.SINGLE, "Band", options=("=SUM(1)", "-2 years", "A, B", "Core"))
+    _ask(program, "mood", Kind.NUMBER, "Mood", min_value=-5, max_value=5, required=True)
+    url = reverse("programs:import_template", args=[program.pk])
+    # session, user, membership check, program, questions, options, then the
+    # session's idle-timeout refresh (savepoint, update, release).
+    with django_assert_num_queries(9):
+        response = org_admin_client.get(url)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="participants-template.csv"'
+    body = response.content.decode("utf-8")
+    assert body.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(body[1:])))
+    assert rows[0] == [
+        "email", "role", "first_name", "last_name", "title", "department", "location", "bio",
+        "manager_email", "capacity", "skills", "goals", "interests", "level", "langs", "years",
+        "pitch", "story", "band", "mood",
+    ]  # fmt: skip
+    mentee, mentor = (dict(zip(rows[0], row, strict=True)) for row in rows[1:])
+    assert (mentee["role"], mentor["role"]) == ("mentee", "mentor")
+    assert (mentee["langs"], mentor["langs"]) == ("", "Python; SQL")  # mentors only, at most 2
+    assert (mentee["pitch"], mentor["pitch"]) == ("A short answer", "")
+    assert (mentee["level"], mentee["years"], mentee["band"], mentee["mood"]) == (
+        "Junior",
+        "0",
+        "Core",
+        "0",
+    )
+    assert mentor["capacity"] == str(program.default_mentor_capacity)
+    for row in rows[1:]:
+        assert not [c for c in row if c[:1] in ("=", "+", "-", "@")], row
+
+    upload_csv(org_admin_client, program, response.content)
+    upload = ParticipantImport.objects.get()
+    assert org_admin_client.get(preview_url(upload)).context["preview"].parsed.row_errors == []
+    response = confirm_import(org_admin_client, upload)
+    assert messages_of(response) == ["Imported 2 participants: 2 new, 0 updated."]
+    ada = Participant.objects.get(role="mentor")
+    assert _answers(program, ada)["langs"] == ["Python", "SQL"]
+    assert _answers(program, ada)["mood"] == 0
+
+
+def test_the_template_of_a_new_program_imports_too(org_admin_client, program):
+    response = org_admin_client.get(reverse("programs:import_template", args=[program.pk]))
+    upload_csv(org_admin_client, program, response.content)
+    response = confirm_import(org_admin_client, ParticipantImport.objects.get())
+    assert messages_of(response) == ["Imported 2 participants: 2 new, 0 updated."]
+    assert Participant.objects.get(role="mentee").department == "Research"
+
+
+def test_the_template_csv_is_only_for_the_programs_admins(other_admin_client, program):
+    url = reverse("programs:import_template", args=[program.pk])
+    assert other_admin_client.get(url).status_code == 404
+    assert other_admin_client.post(url).status_code == 404
+
+
+def test_the_upload_page_lists_the_programs_questions(
+    org_admin_client, quiz, django_assert_num_queries
+):
+    QuestionOption.objects.create(
+        question=Question.objects.get(program=quiz, key="interests"), label="Chess"
+    )
+    url = reverse("programs:import_upload", args=[quiz.pk])
+    # As the template CSV: whatever the number of questions and options.
+    with django_assert_num_queries(9):
+        response = org_admin_client.get(url)
+    html = response.content.decode().replace("&#x27;", "'")
+    rows = [
+        ("skills", "Skills", "Mentors", "Multiple choice", "No options yet; new options are added."),
+        ("goals", "Goals", "Mentees", "Multiple choice", "No options yet; new options are added."),
+        ("interests", "Interests", "Everyone", "Multiple choice", "Any of: Chess; new options are added."),
+        ("department", "Department", "Everyone", "Short text", "Text, up to 120 characters."),
+        ("level", "Level", "Everyone", "Single choice", "One of: Junior, Mid, Senior."),
+        ("langs", "Languages", "Mentors", "Multiple choice", "Any of: Python, SQL, Go; at most 2."),
+        ("years", "Years of experience", "Everyone", "Number or scale", "A whole number from 0 to 40."),
+        ("story", "Story", "Everyone", "Long text (shown, never matched)", "Text, up to 2,000 characters; may run over several lines."),
+    ]  # fmt: skip
+    for column, label, whom, kind, accepts in rows:
+        assert (
+            f"<tr><td><code>{column}</code></td><td>{label}</td><td>{whom}</td>"
+            f"<td>{kind}</td><td>{accepts}</td></tr>"
+        ) in html, column
+    assert 'href="' + reverse("programs:import_template", args=[quiz.pk]) + '"' in html

@@ -1,8 +1,11 @@
 """The CSV reader on its own: no database, no HTTP."""
 
+import itertools
+
 import pytest
 
 from programs.imports.parse import ImportFileError, decode_upload, parse_import
+from programs.models import Question, QuestionOption
 
 
 def _parse(text: str):
@@ -36,7 +39,7 @@ def test_headers_are_case_and_separator_insensitive():
     )
     accepted = (
         "Accepted columns are: email, role, first_name, last_name, title, department, location,"
-        " skills, interests, goals, bio, manager_email, capacity, name."
+        " bio, manager_email, capacity, name, skills, goals, interests."
     )
     assert parsed.file_errors == [
         f"Unknown column: e_mail. {accepted}",
@@ -74,8 +77,8 @@ def test_name_and_first_name_together_are_a_file_error():
 
 
 def test_semicolon_delimiter_is_detected_from_the_header():
-    parsed = _parse('email;role;first_name;skills\na@x.org;mentee;Ann;"x, y"\n')
-    assert parsed.rows[0]["skills"] == ["x", "y"]
+    parsed = _parse('email;role;first_name;interests\na@x.org;mentee;Ann;"x, y"\n')
+    assert parsed.rows[0]["interests"] == ["x", "y"]
 
 
 def test_capacity_defaults_by_role_when_blank():
@@ -154,3 +157,209 @@ def test_a_line_break_in_a_one_line_column_refuses_the_file(header, row, column)
         "remove it) and upload the file again; nothing was imported."
     ]
     assert parsed.rows == [] and parsed.row_errors == [] and not parsed.is_valid
+
+
+# --- Answers to the program's questions ------------------------------------------------
+
+_ids = itertools.count(1)
+
+
+def _question(key, kind, label, *, audience="everyone", options=(), **fields) -> Question:
+    """An unsaved question as questions_of gives it (with its option_list)."""
+    question = Question(
+        pk=next(_ids),
+        key=key,
+        label=label,
+        text=f"{label}?",
+        audience=audience,
+        kind=kind,
+        **fields,
+    )
+    question.option_list = [
+        QuestionOption(pk=next(_ids), question=question, label=option, position=n)
+        for n, option in enumerate(options)
+    ]
+    return question
+
+
+Kind = Question.Kind
+QUESTIONS = [
+    _question("level", Kind.SINGLE, "Level", options=("Junior", "Mid", "Senior")),
+    _question(
+        "langs",
+        Kind.MULTIPLE,
+        "Languages",
+        audience="mentor",
+        options=("Python", "SQL", "Go"),
+        max_choices=2,
+    ),
+    _question("tools", Kind.MULTIPLE, "Tools", options=("Git",), open_options=True),
+    _question("years", Kind.NUMBER, "Years of experience", min_value=0, max_value=40),
+    _question("pitch", Kind.SHORT_TEXT, "Pitch", audience="mentee"),
+    _question("story", Kind.LONG_TEXT, "Story"),
+    _question(
+        "track", Kind.SINGLE, "Track", audience="mentee", options=("Tech", "People"), required=True
+    ),
+]
+HEADER = "email,role,first_name,level,langs,tools,years,pitch,story,track\n"
+
+
+def _asked(text: str, questions=QUESTIONS):
+    return parse_import(text, default_mentor_capacity=2, questions=questions)
+
+
+def test_every_kind_of_question_is_read_from_its_column():
+    parsed = _asked(
+        HEADER
+        + 'a@x.org,mentor,Ann,SENIOR,"python| sql",git; Docker;GIT,12,,"Line one\nLine two",\n'
+        + "b@x.org,mentee,Bob,mid,,,0,Keen  to   learn,,people\n"
+    )
+    assert parsed.file_errors == [] and parsed.row_errors == []
+    ann, bob = parsed.rows
+    # Options as the program spells them, the new one as written, duplicates dropped.
+    assert (ann["level"], ann["langs"], ann["tools"]) == (
+        ["Senior"],
+        ["Python", "SQL"],
+        ["Git", "Docker"],
+    )
+    assert (ann["years"], ann["pitch"], ann["story"], ann["track"]) == (
+        12,
+        None,
+        "Line one\nLine two",
+        None,
+    )
+    assert (bob["level"], bob["langs"], bob["tools"], bob["years"]) == (["Mid"], None, None, 0)
+    assert (bob["pitch"], bob["track"]) == ("Keen to learn", ["People"])
+    assert parsed.answer_keys == ["level", "langs", "tools", "years", "pitch", "story", "track"]
+    assert parsed.provided_fields == ["role", "first_name"]
+
+
+def test_only_the_question_columns_in_the_file_are_answer_keys():
+    parsed = _asked("email,role,first_name,years\na@x.org,mentor,Ann,3\n")
+    assert parsed.answer_keys == ["years"]
+    assert parsed.rows == [{"email": "a@x.org", "role": "mentor", "first_name": "Ann", "years": 3}]
+
+
+BAD_CELLS = [
+    (
+        "unknown option",
+        "level",
+        "Expert",
+        "“Level” has no option “Expert” (its options: Junior, Mid, Senior).",
+    ),
+    ("two answers to a single choice", "level", "Junior; Mid", "“Level” takes one answer, not 2."),
+    ("too many choices", "langs", "Python, SQL, Go", "Pick at most 2 for “Languages”, not 3."),
+    ("not a number", "years", "five", "“Years of experience” takes a whole number, not “five”."),
+    (
+        "not a whole number",
+        "years",
+        "2.5",
+        "“Years of experience” takes a whole number, not “2.5”.",
+    ),
+    ("above the range", "years", "41", "“Years of experience” takes a number from 0 to 40."),
+    ("below the range", "years", "-1", "“Years of experience” takes a number from 0 to 40."),
+    ("text too long", "story", "x" * 2001, "“Story” takes at most 2000 characters."),
+    (
+        "new option too long",
+        "tools",
+        "y" * 121,
+        "An answer to “Tools” is at most 120 characters.",
+    ),
+    ("formula", "tools", "=HYPERLINK(1)", "looks like a spreadsheet formula"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "column", "cell", "reason"), BAD_CELLS, ids=[c[0] for c in BAD_CELLS]
+)
+def test_a_bad_answer_is_a_row_error_naming_the_question(name, column, cell, reason):
+    text = f'email,role,first_name,{column}\nok@x.org,mentor,Ok,\nb@x.org,mentor,Bob,"{cell}"\n'
+    parsed = _asked(text)
+    assert _row_errors(parsed) == [(3, column, reason)]
+    assert parsed.rows == [
+        {"email": "ok@x.org", "role": "mentor", "first_name": "Ok", column: None}
+    ]
+    assert not parsed.is_valid
+
+
+def _row_errors(parsed):
+    return [(e.line, e.column, e.reason) for e in parsed.row_errors]
+
+
+def test_an_answer_to_a_question_not_asked_of_the_rows_role_is_refused():
+    parsed = _asked(
+        "email,role,first_name,langs,pitch,track\n"
+        "a@x.org,mentee,Ann,Python,Hello,Tech\n"
+        "b@x.org,mentor,Bob,Python,Hello,\n"
+        "c@x.org,mentor,Cy,Go,,\n"
+    )
+    assert _row_errors(parsed) == [
+        (
+            2,
+            "langs",
+            "“Languages” is asked of mentors only, and this row is a mentee. Leave the cell blank.",
+        ),
+        (
+            3,
+            "pitch",
+            "“Pitch” is asked of mentees only, and this row is a mentor. Leave the cell blank.",
+        ),
+    ]
+    assert [r["email"] for r in parsed.rows] == ["c@x.org"]
+
+
+def test_a_required_question_left_blank_is_refused_only_for_the_role_it_is_asked_of():
+    parsed = _asked("email,role,first_name,track\na@x.org,mentee,Ann, \nb@x.org,mentor,Bob,\n")
+    assert _row_errors(parsed) == [(2, "track", "“Track” is required, and this cell is blank.")]
+    assert [r["email"] for r in parsed.rows] == ["b@x.org"]
+
+
+def test_a_row_with_an_unknown_role_is_not_also_judged_by_audience():
+    parsed = _asked("email,role,first_name,langs,track\na@x.org,coach,Ann,Python,\n")
+    assert _row_errors(parsed) == [(2, "role", "“coach” must be mentee or mentor")]
+
+
+def test_the_header_accepts_the_question_keys_and_lists_them_when_one_is_unknown():
+    parsed = _asked("email,role,first_name,Years,skills\na@x.org,mentor,Ann,3,Python\n")
+    assert parsed.file_errors == [
+        "Unknown column: skills. Accepted columns are: email, role, first_name, last_name, "
+        "title, department, location, bio, manager_email, capacity, name, level, langs, tools, "
+        "years, pitch, story, track."
+    ]
+
+
+def test_a_negative_number_answer_is_a_number_not_a_formula():
+    scale = [_question("mood", Kind.NUMBER, "Mood", min_value=-5, max_value=5)]
+    parsed = _asked("email,role,first_name,mood,title\na@x.org,mentee,Ann,-3,-3\n", scale)
+    assert _row_errors(parsed) == [(2, "title", "looks like a spreadsheet formula")]
+    parsed = _asked("email,role,first_name,mood\na@x.org,mentee,Ann,-3\n", scale)
+    assert parsed.rows[0]["mood"] == -3
+
+
+def test_the_department_question_is_the_record_column_under_either_name():
+    required = [
+        _question("dept", Kind.SHORT_TEXT, "Department", profile_field="department", required=True)
+    ]
+    parsed = _asked("email,role,first_name,Dept\na@x.org,mentee,Ann,Sales\n", required)
+    assert parsed.rows[0]["department"] == "Sales"
+    assert parsed.provided_fields == ["role", "first_name", "department"]
+    assert parsed.answer_keys == []
+    parsed = _asked("email,role,first_name,department\na@x.org,mentee,Ann,\n", required)
+    assert _row_errors(parsed) == [
+        (2, "department", "“Department” is required, and this cell is blank.")
+    ]
+    parsed = _asked("email,role,department,first_name,dept\na@x.org,mentee,A,Ann,B\n", required)
+    assert parsed.file_errors == ["These columns appear more than once: department."]
+
+
+def test_without_questions_the_file_is_read_as_a_new_programs_defaults_ask():
+    parsed = _parse(
+        "email,role,first_name,skills,goals,interests\n"
+        "a@x.org,mentor,Ann,Python; SQL,,AI\n"
+        "b@x.org,mentee,Bob,,Lead a team,AI\n"
+    )
+    assert parsed.row_errors == []
+    assert [(r["skills"], r["goals"], r["interests"]) for r in parsed.rows] == [
+        (["Python", "SQL"], None, ["AI"]),
+        (None, ["Lead a team"], ["AI"]),
+    ]
