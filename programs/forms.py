@@ -23,6 +23,7 @@ from programs.models import (
     Question,
 )
 from programs.question_forms import QuestionFieldsMixin
+from programs.questions import Picks
 from programs.registration import SINGLE_LINE_FIELDS
 from programs.services import SUPPORT_MESSAGE_MAX, SUPPORT_SUBJECT_MAX
 
@@ -339,19 +340,21 @@ class RegistrationForm(QuestionFieldsMixin, forms.Form):
         return data
 
     def registration_values(self) -> dict:
-        """What registration_request takes: the record's fields, and the answers as sent
-        (labels and texts: they are checked again when the registration is confirmed)."""
+        """What registration_request takes: the record's fields, and the answers as
+        cleaned (labels, numbers, texts: checked again when the registration is
+        confirmed, since options may change meanwhile)."""
         role = self.cleaned_data["role"]
-        record = {
-            n: v
-            for n, v in self.cleaned_data.items()
-            if n not in {q.key for q in self.question_list}
-        }
-        sent = {
-            q.key: self.cleaned_data.get(q.key)
-            for q in self.question_list
-            if not q.profile_field and q.asks(role) and self.cleaned_data.get(q.key)
-        }
+        keys = {q.key for q in self.question_list if not q.profile_field}
+        record = {n: v for n, v in self.cleaned_data.items() if n not in keys}
+        sent = {}
+        for q in self.question_list:
+            value = self.answer_values.get(q.pk)
+            if q.profile_field or not q.asks(role) or not value:
+                continue
+            if isinstance(value, Picks):
+                labels = {o.pk: o.label for o in q.option_list}
+                value = [labels[o] for o in value.option_ids] + list(value.new_labels)
+            sent[q.key] = value
         return {**record, "answers": sent}
 
 

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _l
 
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.i18n import program_language
+from pairing_admin.lib.text import multi_line, one_line
 from programs.models import (
     ANSWER_COLUMNS,
     Answer,
@@ -268,7 +269,7 @@ def _split(raw) -> list[str]:
         parts = [str(p) for p in raw]
     seen: dict[str, str] = {}
     for part in parts:
-        label = " ".join(part.split())
+        label = one_line(part)
         if label and label.casefold() not in seen:
             seen[label.casefold()] = label
     return list(seen.values())
@@ -283,10 +284,11 @@ def clean_answer(question: Question, raw):
     """
     label = question.label
     if question.profile_field or question.kind in (Kind.SHORT_TEXT, Kind.LONG_TEXT):
+        # Without the bidirectional controls that reorder text (pairing_admin.lib.text).
         text = (
-            " ".join(str(raw or "").split())
+            one_line(str(raw or ""))
             if question.kind != Kind.LONG_TEXT
-            else str(raw or "").strip()
+            else multi_line(str(raw or "")).strip()
         )
         limit = LONG_TEXT_MAX if question.kind == Kind.LONG_TEXT else SHORT_TEXT_MAX
         if question.profile_field:

@@ -18,7 +18,9 @@ from pairing_admin.mail.links import Purpose, link_create
 from programs.forms import ProgramForm, RegistrationForm, SupportRequestForm
 from programs.imports.parse import parse_import
 from programs.models import Organization
+from programs.questions import questions_of
 from tests import factories
+from tests.support.answers import answers_by_key
 
 FORMATTING = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 MARKS = "\u200e\u200f\u061c"
@@ -42,7 +44,7 @@ def test_the_shared_cleaning():
     assert one_line("Zoë O'Brien, شريف") == "Zoë O'Brien, شريف"  # nothing else is touched
 
 
-def test_registration_form_cleans_names_profile_tags_bio_and_email():
+def test_registration_form_cleans_names_profile_tags_bio_and_email(program):
     form = RegistrationForm(
         {
             "role": "mentee",
@@ -52,10 +54,11 @@ def test_registration_form_cleans_names_profile_tags_bio_and_email():
             "title": f"{RLI}Lead{PDI}",
             "department": f"Data{RLM}",
             "location": f"{RLO}York",
-            "skills": f"SQL{RLO}, {RLI}Excel",
+            "goals": f"SQL{RLO}, {RLI}Excel",
             "bio": TEXT,
         },
         default_capacity=2,
+        questions=questions_of(program),
     )
     assert form.is_valid(), form.errors
     data = form.cleaned_data
@@ -65,7 +68,9 @@ def test_registration_form_cleans_names_profile_tags_bio_and_email():
         "zoe@example.org",
     )
     assert (data["title"], data["department"], data["location"]) == ("Lead", "Data", "York")
-    assert data["skills"] == ["SQL", "Excel"]
+    assert form.registration_values()["answers"] == {"goals": ["SQL", "Excel"]}
+    (picks,) = [v for v in form.answer_values.values() if v]
+    assert picks.new_labels == ("SQL", "Excel")
     assert data["bio"] == TEXT_CLEAN
 
 
@@ -83,9 +88,8 @@ def test_participant_edit_form_saves_the_cleaned_values(program, org_admin_clien
         "title": f"Lead{RLO}",
         "department": "",
         "location": "",
-        "skills": f"{RLO}SQL",
+        "goals": f"{RLO}SQL",
         "interests": "",
-        "goals": "",
         "bio": TEXT,
         "manager_email": f"boss@exa{RLO}mple.org",
         "capacity": str(person.capacity),
@@ -98,7 +102,8 @@ def test_participant_edit_form_saves_the_cleaned_values(program, org_admin_clien
         "Lee",
         "ann@example.org",
     )
-    assert (person.title, person.skills, person.bio) == ("Lead", ["SQL"], TEXT_CLEAN)
+    assert (person.title, person.bio) == ("Lead", TEXT_CLEAN)
+    assert answers_by_key(person) == {"goals": ["SQL"]}
     assert person.manager_email == "boss@example.org"
 
 
@@ -113,7 +118,7 @@ def test_program_name_is_cleaned(db):
 
 def test_csv_import_cleans_every_cell():
     text = (
-        "email,role,first_name,last_name,title,skills,bio,manager_email\n"
+        "email,role,first_name,last_name,title,goals,bio,manager_email\n"
         f'{RLO}ann@example.org,mentee,{NAME},Lee{RLI},{RLO}Lead,"{RLO}SQL; R",'
         f'"{TEXT}",boss@exa{RLO}mple.org\n'
         f"bob@example.org,mentee,Bob,Ray,,,,\n"
@@ -126,7 +131,7 @@ def test_csv_import_cleans_every_cell():
         "Ann",
         "Lee",
     )
-    assert (ann["title"], ann["skills"], ann["bio"]) == ("Lead", ["SQL", "R"], TEXT_CLEAN)
+    assert (ann["title"], ann["goals"], ann["bio"]) == ("Lead", ["SQL", "R"], TEXT_CLEAN)
     assert ann["manager_email"] == "boss@example.org"
     for row in parsed.rows:
         assert not any(_controls(str(value)) - set(MARKS) for value in row.values())
@@ -176,10 +181,11 @@ def test_the_mentees_note_and_the_support_request_are_cleaned():
 
 
 @pytest.mark.parametrize("field", ["first_name", "last_name", "title", "department", "location"])
-def test_every_one_line_field_of_the_registration_form_loses_every_control(field):
+def test_every_one_line_field_of_the_registration_form_loses_every_control(field, program):
     form = RegistrationForm(
         {"role": "mentee", "first_name": "Zoe", "email": "z@example.org", field: NAME},
         default_capacity=2,
+        questions=questions_of(program),
     )
     assert form.is_valid(), form.errors
     assert form.cleaned_data[field] == "Ann"

@@ -27,6 +27,7 @@ from pairing.autopair import (
     unpaired_reasons,
 )
 from pairing.models import AutoPairRun, AutoPairUnpaired
+from tests.support import schemes
 
 MOST, QUALITY = AutoPairRun.Objective.MOST_PAIRS, AutoPairRun.Objective.QUALITY
 TAGS = ["python", "sql", "design", "sales", "finance", "leadership", "ml"]
@@ -36,18 +37,20 @@ MANAGERS = ["boss1@x.org", "boss2@x.org", ""]
 
 
 def _person(rng, pid):
-    return {
-        "id": pid,
-        "first_name": f"P{pid}",
-        "last_name": "",
-        "email": f"p{pid}@x.org",
-        "department": rng.choice(DEPTS),
-        "location": rng.choice(PLACES),
-        "skills": rng.sample(TAGS, rng.randint(0, 3)),
-        "interests": rng.sample(TAGS, rng.randint(0, 3)),
-        "goals": rng.sample(TAGS, rng.randint(0, 2)),
-        "manager_email": rng.choice(MANAGERS),
-    }
+    return schemes.person(
+        **{
+            "id": pid,
+            "first_name": f"P{pid}",
+            "last_name": "",
+            "email": f"p{pid}@x.org",
+            "department": rng.choice(DEPTS),
+            "location": rng.choice(PLACES),
+            "skills": rng.sample(TAGS, rng.randint(0, 3)),
+            "interests": rng.sample(TAGS, rng.randint(0, 3)),
+            "goals": rng.sample(TAGS, rng.randint(0, 2)),
+            "manager_email": rng.choice(MANAGERS),
+        }
+    )
 
 
 def _instance(seed, n, m, cap_max):
@@ -59,12 +62,16 @@ def _instance(seed, n, m, cap_max):
         if rng.random() < 0.3:
             mentor["email"] = rng.choice(MANAGERS[:2])
     free = [rng.randint(1, cap_max) for _ in range(m)]
-    weights = {
-        "skills_for_goals": rng.choice([0, 3, 5, 9]),
-        "shared_interests": rng.choice([0, 2, 10]) if rng.random() < 0.3 else rng.choice([0, 2]),
-        "department": rng.choice([0, 1, 4]),
-        "location": rng.choice([0, 2, 10]) if rng.random() < 0.2 else 2,
-    }
+    weights = schemes.scheme(
+        {
+            "skills_for_goals": rng.choice([0, 3, 5, 9]),
+            "shared_interests": rng.choice([0, 2, 10])
+            if rng.random() < 0.3
+            else rng.choice([0, 2]),
+            "department": rng.choice([0, 1, 4]),
+            "location": rng.choice([0, 2, 10]) if rng.random() < 0.2 else 2,
+        }
+    )
     do_not_pair = {(mentees[i]["id"], mentors[j]["id"]) for i in range(n) for j in range(m)
                    if rng.random() < 0.1}  # fmt: skip
     preferences = {}
@@ -231,26 +238,28 @@ def test_reported_total_is_the_sum_of_the_chosen_pairs_float_scores():
 
 
 def _mentor(pid, **kw):
-    return {"id": pid, "first_name": "M", "last_name": str(pid), "email": f"m{pid}@x.org",
-            "department": "Eng", "location": "", "skills": ["python"], "interests": [],
-            "goals": [], "manager_email": "", **kw}  # fmt: skip
+    return schemes.person(**{"id": pid, "first_name": "M", "last_name": str(pid),
+            "email": f"m{pid}@x.org", "department": "Eng", "location": "", "skills": ["python"],
+            "manager_email": "", **kw})  # fmt: skip
 
 
 def _mentee(pid, **kw):
-    return {"id": pid, "first_name": "E", "last_name": str(pid), "email": f"e{pid}@x.org",
-            "department": "Eng", "location": "", "skills": [], "interests": ["python"],
-            "goals": [], "manager_email": "", **kw}  # fmt: skip
+    """A mentee; `wants` are their goals (what the default rule matches with skills)."""
+    wants = kw.pop("wants", ["python"])
+    return schemes.person(**{"id": pid, "first_name": "E", "last_name": str(pid),
+            "email": f"e{pid}@x.org", "department": "Eng", "location": "", "goals": wants,
+            "manager_email": "", **kw})  # fmt: skip
 
 
-W = {"skills_for_goals": 5, "shared_interests": 0, "department": 0, "location": 0}
+W = schemes.scheme({"skills_for_goals": 5})
 
 
 def test_weights_are_the_exact_scores_not_rounded_to_a_thousandth():
     """A third of a field is 33.333... points: rounded to 0.001 point, two such
     pairs would not weigh twice one; in the scores' own unit they do."""
-    mentee = _mentee(1, interests=["a", "b", "c"])
+    mentee = _mentee(1, wants=["a", "b", "c"])
     mentors = [_mentor(10, skills=["a"]), _mentor(11, skills=["a", "b"])]
-    weights = {**W, "shared_interests": 0}
+    weights = W
     options = Options(preference_bonus=5)
     problem = build_problem(
         [mentee], mentors, [1, 1], weights, options, preferences={(1, 10): 2}, max_rank=3
@@ -267,7 +276,7 @@ def test_weights_fall_back_to_thousandths_when_the_exact_unit_is_too_fine(monkey
     from pairing.autopair import problem as problem_module
 
     monkeypatch.setattr(problem_module, "_COST_LIMIT", 0)
-    mentee = _mentee(1, interests=["a", "b", "c"])
+    mentee = _mentee(1, wants=["a", "b", "c"])
     problem = build_problem([mentee], [_mentor(10, skills=["a"])], [1], W, Options())
 
     assert problem.weight_scale == 1000
@@ -277,7 +286,7 @@ def test_weights_fall_back_to_thousandths_when_the_exact_unit_is_too_fine(monkey
 
 def test_most_pairs_gives_up_a_better_pair_to_pair_everyone():
     # Mentee 1 fits both mentors, mentee 2 only mentor 11 (who has one seat).
-    mentees = [_mentee(1, interests=["python", "sql"]), _mentee(2)]
+    mentees = [_mentee(1, wants=["python", "sql"]), _mentee(2)]
     mentors = [_mentor(10, skills=["sql"]), _mentor(11, skills=["python", "sql"])]
     problem = build_problem(mentees, mentors, [1, 1], W, Options())
     most = solve(problem, MOST)
@@ -287,7 +296,7 @@ def test_most_pairs_gives_up_a_better_pair_to_pair_everyone():
 
 
 def test_quality_leaves_a_mentee_unpaired_rather_than_a_zero_score_pair_beats_nothing():
-    mentees = [_mentee(1), _mentee(2, interests=["knitting"])]
+    mentees = [_mentee(1), _mentee(2, wants=["knitting"])]
     mentors = [_mentor(10)]
     problem = build_problem(mentees, mentors, [1], W, Options(objective=QUALITY))
     solution = solve(problem, QUALITY)
@@ -298,7 +307,7 @@ def test_quality_leaves_a_mentee_unpaired_rather_than_a_zero_score_pair_beats_no
 def test_quality_prefers_one_great_pair_over_two_weak_ones():
     # Mentor 10 is perfect for mentee 1; mentee 2 may only take mentor 10, weakly;
     # mentor 11 fits mentee 1 with no score. One seat each.
-    mentees = [_mentee(1, interests=["a", "b", "c"]), _mentee(2, interests=["a", "x", "y"])]
+    mentees = [_mentee(1, wants=["a", "b", "c"]), _mentee(2, wants=["a", "x", "y"])]
     mentors = [_mentor(10, skills=["a", "b", "c"]), _mentor(11, skills=["z"])]
     problem = build_problem(mentees, mentors, [1, 1], W, Options(), do_not_pair={(2, 11)})
     most = solve(problem, MOST)
@@ -325,13 +334,13 @@ def test_rules_exclude_manager_shared_manager_department_and_do_not_pair_again()
 
 
 def test_unpaired_mentees_say_why():
-    weights = {**W, "location": 10}
+    weights = schemes.scheme({"skills_for_goals": 5, "location": 10})
     mentees = [
         _mentee(1, location="Paris"),  # nobody in Paris at all
         _mentee(2, location="Rome"),  # the Rome mentor is full
         _mentee(3, location="Oslo", manager_email="m10@x.org"),  # only Oslo mentor manages them
         _mentee(4, location="Lima"),  # Lima has one seat, mentee 5 takes it (better score)
-        _mentee(5, location="Lima", interests=["python", "sql", "go"]),
+        _mentee(5, location="Lima", wants=["python", "sql", "go"]),
     ]
     mentors = [
         _mentor(10, location="Oslo"),
@@ -352,7 +361,7 @@ def test_unpaired_mentees_say_why():
 
 
 def test_preference_bonus_tips_the_choice_to_the_mentees_own_pick():
-    mentees = [_mentee(1, interests=["python"])]
+    mentees = [_mentee(1, wants=["python"])]
     mentors = [_mentor(10, skills=["python"]), _mentor(11, skills=[])]
     prefs = {(1, 11): 1}
     no_bonus = build_problem(
@@ -369,7 +378,7 @@ def test_preference_bonus_tips_the_choice_to_the_mentees_own_pick():
 
 
 def test_large_instances_keep_preferences_outside_the_top_k():
-    mentees = [_mentee(1, interests=["python"])]
+    mentees = [_mentee(1, wants=["python"])]
     mentors = [_mentor(10 + j, skills=["python"] if j < 5 else []) for j in range(8)]
     prefs = {(1, 17): 2}
     problem = build_problem(

@@ -35,6 +35,7 @@ from programs.services import participant_update
 from tests import factories
 from tests.support.builders import program_set
 from tests.support.race import race
+from tests.support.schemes import set_weights
 
 pytestmark = pytest.mark.django_db
 
@@ -666,15 +667,7 @@ def test_first_in_line_beats_those_who_joined_earlier(live_program, org_admin):
 def test_a_must_match_field_keeps_the_seat_from_a_mentee_who_does_not_match(
     live_program, org_admin
 ):
-    program_set(
-        live_program,
-        match_weights={
-            "skills_for_goals": 5,
-            "shared_interests": 2,
-            "department": 10,
-            "location": 2,
-        },
-    )
+    set_weights(live_program, department=10)
     mentor, (pairing,) = _full(live_program, 1, department="Legal")
     elsewhere = _wait(live_program, department="Sales")
     same = _wait(live_program, department="Legal")

@@ -30,6 +30,7 @@ from programs.models import ActivityEvent, Participant, Program
 from programs.services import participant_update
 from tests import factories
 from tests.support.builders import program_set
+from tests.support.schemes import set_weights
 
 pytestmark = pytest.mark.django_db
 
@@ -192,15 +193,7 @@ def test_in_an_admin_led_program_only_an_admin_puts_a_mentee_on_the_waitlist(
 def test_naming_a_mentor_who_fails_a_must_match_field_is_refused_and_writes_nothing(
     live_program,
 ):
-    program_set(
-        live_program,
-        match_weights={
-            "skills_for_goals": 5,
-            "shared_interests": 2,
-            "department": 10,
-            "location": 2,
-        },
-    )
+    set_weights(live_program, department=10)
     legal = factories.mentor_with_pairings(live_program, 1, capacity=1, department="Legal")
     sales = factories.mentor_with_pairings(live_program, 1, capacity=1, department="Sales")
     mentee = _mentee(live_program, department="Sales")

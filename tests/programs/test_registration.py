@@ -16,8 +16,10 @@ from pairing_admin.lib import ratelimit
 from pairing_admin.mail.models import OutboundEmail
 from programs import hooks, registration
 from programs.models import Participant, PendingRegistration, Program
+from programs.questions import questions_of
 from tests import factories
 from tests.programs import registering
+from tests.support.answers import answers_by_key
 
 
 def _url(program) -> str:
@@ -33,9 +35,8 @@ def _form(**overrides) -> dict:
         "title": "Analyst",
         "department": "Finance",
         "location": "Leeds",
-        "skills": "Excel, SQL",
+        "goals": "Excel, SQL",
         "interests": "data; leadership",
-        "goals": "",
         "bio": "Hello",
         "capacity": "",
     }
@@ -123,9 +124,10 @@ def test_confirming_creates_the_person_with_what_they_typed(anon_client, program
     assert person.email == "zoe@example.org"
     assert (person.role, person.first_name, person.last_name) == ("mentee", "Zoe", "Quinn")
     assert (person.title, person.department, person.location) == ("Analyst", "Finance", "Leeds")
-    assert person.skills == ["Excel", "SQL"]
-    assert person.interests == ["data", "leadership"]
-    assert person.goals == []
+    assert answers_by_key(person) == {
+        "goals": ["Excel", "SQL"],
+        "interests": ["data", "leadership"],
+    }
     assert person.capacity == 0
     assert person.source == Participant.Source.REGISTRATION
     pending = PendingRegistration.objects.get()
@@ -513,7 +515,7 @@ def test_the_admins_participant_form_keeps_single_line_fields_on_one_line(progra
         "capacity": "0",
         "accepting_requests": "on",
     }
-    form = ParticipantForm(data, instance=person)
+    form = ParticipantForm(data, instance=person, questions=questions_of(person.program))
     assert form.is_valid(), form.errors
     saved = form.save()
     assert (saved.first_name, saved.last_name, saved.title) == (
