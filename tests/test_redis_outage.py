@@ -175,7 +175,7 @@ def test_every_participant_link_works_with_redis_down_and_emails_go_out_later(
                 join,
                 {"role": "mentee", "first_name": "Zoe", "last_name": "Quinn",
                  "email": "zoe@example.org", "title": "", "department": "", "location": "",
-                 "skills": "", "interests": "", "goals": "", "bio": "", "capacity": ""},
+                 "goals": "", "interests": "", "bio": "", "capacity": ""},
             )  # fmt: skip
             assert response.status_code == 302, response.content.decode()[:2000]
             assert registrant.get(response.url).status_code == 200

@@ -11,9 +11,9 @@ from django.db import migrations
 
 QUESTIONS = [
     # key, label, text, audience, kind, help_text, open_options, profile_field
-    ("skills", "Skills", "What can you help with?", "mentor", "multiple",
+    ("skills", "Skills", "What can you help with?", "everyone", "multiple",
      "Topics you could guide someone in.", True, ""),
-    ("goals", "Goals", "What do you want to get better at?", "mentee", "multiple",
+    ("goals", "Goals", "What do you want to get better at?", "everyone", "multiple",
      "What you hope a mentor helps you with.", True, ""),
     ("interests", "Interests", "What are you interested in?", "everyone", "multiple",
      "", True, ""),

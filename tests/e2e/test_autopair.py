@@ -17,7 +17,7 @@ def program():
     )
     for n, wish in enumerate(["python", "python", "sales", "design"], start=1):
         factories.ParticipantFactory(
-            program=program, first_name=f"Mentee{n}", last_name="Doe", interests=[wish]
+            program=program, first_name=f"Mentee{n}", last_name="Doe", goals=[wish]
         )
     factories.MentorFactory(program=program, first_name="Pat", last_name="Py", capacity=2,
                             skills=["python"])  # fmt: skip

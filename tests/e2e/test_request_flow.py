@@ -69,7 +69,7 @@ def test_request_flow_from_invitation_to_mentorship_assignments(
         after_decline=after_decline,
     )
     mentee = factories.ParticipantFactory(
-        program=program, first_name="Mia", interests=["Design"], goals=["Leadership"]
+        program=program, first_name="Mia", goals=["Design", "Leadership"]
     )
     first = factories.MentorFactory(
         program=program, first_name="Farah", skills=["Leadership", "Design"]

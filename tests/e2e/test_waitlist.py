@@ -78,7 +78,7 @@ def test_waitlisted_mentee_gets_the_seat_an_ended_pairing_frees_and_is_paired(
     )
     ola = factories.ParticipantFactory(program=program, first_name="Ola", last_name="Nowak")
     mia = factories.ParticipantFactory(
-        program=program, first_name="Mia", last_name="Lopez", interests=["Design"]
+        program=program, first_name="Mia", last_name="Lopez", goals=["Design"]
     )
     pairing_create_by_admin(program=program, mentee_id=ola.pk, mentor_id=mentor.pk, user=admin)
     _email(smtp_server, mentor, "Mentorship Assignments: you are paired with Ola")  # full now

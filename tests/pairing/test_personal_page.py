@@ -21,6 +21,7 @@ from pairing_admin.mail.links import Purpose, link_create
 from pairing_admin.mail.models import AccessLink, OutboundEmail
 from programs.models import ActivityEvent, Participant
 from tests import factories
+from tests.support.answers import answers_by_key
 
 Status = MentorRequest.Status
 ME = re.compile(r"/me/([A-Za-z0-9_-]+)/$")
@@ -260,9 +261,7 @@ def _profile_post(person, **changes) -> dict[str, str]:
     data = {
         "department": person.department,
         "location": person.location,
-        "skills": ", ".join(person.skills),
-        "interests": ", ".join(person.interests),
-        "goals": ", ".join(person.goals),
+        **{key: ", ".join(value) for key, value in answers_by_key(person).items()},
         "bio": person.bio,
     }
     if person.role == Participant.Role.MENTOR:
@@ -279,7 +278,7 @@ def test_a_person_edits_their_profile(live_program, mentor, client):
     )
     assert response.status_code == 303
     mentor.refresh_from_db()
-    assert mentor.skills == ["Negotiation", "Public speaking"]
+    assert answers_by_key(mentor)["skills"] == ["Negotiation", "Public speaking"]
     assert mentor.capacity == 4 and mentor.bio == "Hi"
     # The program team's activity log says who made the change.
     event = ActivityEvent.objects.filter(program=live_program).latest("pk")

@@ -7,6 +7,7 @@ from django.test import RequestFactory
 
 from programs.management.commands import seed_demo
 from programs.models import Membership, Organization, Participant, Program
+from programs.questions import answer_labels, program_answers
 
 PROFILE = ["email", *seed_demo.PROFILE_FIELDS]
 
@@ -55,14 +56,18 @@ def test_profiles_are_varied_and_share_a_vocabulary():
     assert mentees.values("first_name").distinct().count() >= 50
     assert {c for c in mentors.values_list("capacity", flat=True)} == {1, 2, 3, 4}
     assert set(mentees.values_list("capacity", flat=True)) == {0}
-    assert all(m.skills and m.bio and m.title for m in mentors)
-    assert all(m.interests and m.goals and m.bio for m in mentees)
+    program = Program.objects.get()
+    answers = answer_labels(program, program_answers(program))
+    assert all(answers[m.pk].get("skills") and m.bio and m.title for m in mentors)
+    assert all(
+        answers[m.pk].get("interests") and answers[m.pk].get("goals") and m.bio for m in mentees
+    )
     assert 0 < mentees.exclude(manager_email="").count() < 300
 
     # Matching needs overlap: every mentee wants something some mentor offers.
-    offered = {skill for m in mentors for skill in m.skills}
+    offered = {skill for m in mentors for skill in answers[m.pk]["skills"]}
     for mentee in mentees:
-        assert offered & set(mentee.interests + mentee.goals), mentee.email
+        assert offered & set(answers[mentee.pk]["goals"]), mentee.email
 
 
 @pytest.mark.django_db

@@ -40,7 +40,7 @@ def staged_run(program, user, mentees, mentors) -> AutoPairRun:
     coaches = [skilled_mentor(program, capacity=min(mentees, 50)) for _ in range(mentors)]
     AutoPairProposal.objects.bulk_create(
         AutoPairProposal(run=run, mentee=m, mentor=coaches[i % mentors], score=50.0,
-                         reasons=["Skills for goals: python"])
+                         reasons=["Skills: python"])
         for i, m in enumerate(people)
     )  # fmt: skip
     AutoPairUnpaired.objects.bulk_create(
