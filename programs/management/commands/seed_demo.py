@@ -190,12 +190,8 @@ def _person(rng: random.Random, role: str, number: int) -> dict:
         interests = rng.sample(pool, rng.randint(2, 5))
         # One goal from their interests, which mentors in the field offer: the default
         # rule matches a mentee's goals with mentors' skills.
-        goals = list(
-            dict.fromkeys(
-                [rng.choice(interests)]
-                + rng.sample(list(dict.fromkeys(GROWTH_TOPICS + topics)), rng.randint(0, 2))
-            )
-        )
+        growth = rng.sample(list(dict.fromkeys(GROWTH_TOPICS + topics)), rng.randint(0, 2))
+        goals = list(dict.fromkeys([rng.choice(interests), *growth]))
         person.update(
             title=rng.choice(junior_titles),
             skills=rng.sample(topics, rng.randint(0, 2)),
