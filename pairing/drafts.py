@@ -57,7 +57,7 @@ def mentee_profile_text(mentee: Participant, program: Program) -> str:
     asked = questions_of(program, role=mentee.role)
     shown = [q for q in asked if not q.profile_field and q.kind != q.Kind.LONG_TEXT]
     for label, text in described(shown, mentee, mentee.answer_values):
-        parts.append(f"{label}: {text}")
+        parts.append(gettext("%(label)s: %(text)s") % {"label": label, "text": text})
     return "; ".join(parts) or gettext("(no profile details given)")
 
 

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import F, Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.i18n import program_language
@@ -63,42 +63,42 @@ class DefaultQuestion:
 DEFAULT_QUESTIONS: tuple[DefaultQuestion, ...] = (
     DefaultQuestion(
         "skills",
-        _l("Skills"),
-        _l("What can you help with?"),
+        gettext_lazy("Skills"),
+        gettext_lazy("What can you help with?"),
         Audience.EVERYONE,
         Kind.MULTIPLE,
-        _l("Topics you could guide someone in."),
+        gettext_lazy("Topics you could guide someone in."),
         open_options=True,
     ),
     DefaultQuestion(
         "goals",
-        _l("Goals"),
-        _l("What do you want to get better at?"),
+        gettext_lazy("Goals"),
+        gettext_lazy("What do you want to get better at?"),
         Audience.EVERYONE,
         Kind.MULTIPLE,
-        _l("What you hope a mentor helps you with."),
+        gettext_lazy("What you hope a mentor helps you with."),
         open_options=True,
     ),
     DefaultQuestion(
         "interests",
-        _l("Interests"),
-        _l("What are you interested in?"),
+        gettext_lazy("Interests"),
+        gettext_lazy("What are you interested in?"),
         Audience.EVERYONE,
         Kind.MULTIPLE,
         open_options=True,
     ),
     DefaultQuestion(
         "department",
-        _l("Department"),
-        _l("Which department do you work in?"),
+        gettext_lazy("Department"),
+        gettext_lazy("Which department do you work in?"),
         Audience.EVERYONE,
         Kind.SHORT_TEXT,
         profile_field=Question.ProfileField.DEPARTMENT,
     ),
     DefaultQuestion(
         "location",
-        _l("Location"),
-        _l("Where are you based?"),
+        gettext_lazy("Location"),
+        gettext_lazy("Where are you based?"),
         Audience.EVERYONE,
         Kind.SHORT_TEXT,
         profile_field=Question.ProfileField.LOCATION,

@@ -92,6 +92,8 @@ PARTICIPANT_PYTHON = [
     "pairing/matching.py",
     "programs/forms.py",
     "programs/match_weights.py",
+    "programs/questions.py",
+    "programs/question_forms.py",
     "programs/registration.py",
     "pairing_admin/lib/i18n.py",
     "pairing_admin/mail/branding.py",
@@ -377,7 +379,7 @@ def test_a_french_mentor_request_email_has_a_french_date_and_profile(french):
     services.preferences_submit(mentee=mentee, mentor_ids=[mentor.pk], note="")
     email = OutboundEmail.objects.get(kind=PairingKind.MENTOR_REQUEST)
     assert email.subject == "Léa Martin aimerait vous avoir comme mentor"
-    assert "objectifs : Leadership" in email.body_text and "(pas de message)" in email.body_text
+    assert "Objectifs : Leadership" in email.body_text and "(pas de message)" in email.body_text
     assert re.search(r"d'ici le (lundi|mardi|mercredi|jeudi|vendredi) \d+ \w+", email.body_text)
     assert_french(_visible_text(email.body_text))
 
