@@ -1,20 +1,21 @@
 """The CSV exports on PostgreSQL: one query formats every cell (names, local times, labels,
-the formula guard) and COPY (SELECT ...) TO STDOUT WITH (FORMAT csv) writes the rows, which
-Python only relays. pairing.export chooses this path (use_copy) or its portable one; tests
-hold the two to the same bytes.
+answers, the formula guard) and COPY (SELECT ...) TO STDOUT WITH (FORMAT csv) writes the
+rows, which Python only relays. pairing.export chooses this path (use_copy) or its portable
+one; tests hold the two to the same bytes.
 """
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Case, CharField, F, Func, QuerySet, Value, When
-from django.db.models.functions import Cast, Concat
+from django.db.models import Case, CharField, F, Func, QuerySet, Value, When, Window
+from django.db.models.functions import Cast, Concat, RowNumber
 from django.utils import timezone
 
 from pairing import request_selectors
 from pairing.csv_cells import BOM, CHUNK, PG_DANGER, SUSPECT_JOINED, _Echo, safe_cell
+from pairing.export_answers import JOIN, Side, side
 from pairing.health import (
     DEFAULT_SORT,
     HEALTH_LABELS,
@@ -29,7 +30,7 @@ from pairing.models import MentorRequest, Pairing
 from pairing.selectors import NOT_INVITED, SUB_TABS, unpaired_queryset
 from pairing_admin.lib.db import is_postgresql
 from pairing_admin.lib.search import search_words
-from programs.models import Program
+from programs.models import Answer, Participant, Program, Question, QuestionOption
 
 
 def copy_stream(header: Iterable[str], sql: str, params: list) -> Iterator[bytes]:
@@ -137,6 +138,95 @@ class _LocalText(Func):
         return f"to_char(({sql}) AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI')", [*params, self.tz]
 
 
+# --- The answer columns (pairing.export_answers) ---
+
+
+def _answers_table(sides: Sequence[Side]) -> str:
+    """One row per person who answered any question of `sides`: their cell of each
+    question, by question id (column q<id>), before the guard; NULL when blank.
+
+    Worked out once per export, set-wise (the program's answer rows grouped by
+    person), and hash-joined to the rows. A subquery per row and column reads the
+    same few rows through the unique indexes but costs some 0.1 ms each: measured
+    on 100,000 active pairings with four answer columns (a loaded 2-core machine),
+    44 s that way against 6.5 s this way (2.9 s without the answer columns).
+    """
+    questions = {q.pk: q for s in sides for q in s.questions if not q.profile_field}
+    cells = []
+    for qid, q in questions.items():
+        this = f"a.question_id = {int(qid)}"
+        if q.is_choice:
+            cells.append(
+                f"string_agg(o.label, {_sql_text(JOIN)} ORDER BY a.id) FILTER (WHERE {this}) AS q{qid}"
+            )
+        else:
+            value = "a.number::text" if q.kind == Question.Kind.NUMBER else "a.text"
+            cells.append(f"min({value}) FILTER (WHERE {this} AND a.option_id IS NULL) AS q{qid}")
+    answers, options = Answer._meta.db_table, QuestionOption._meta.db_table
+    program_id = int(next(iter(questions.values())).program_id)
+    # Table names, ints and constants: nothing anyone typed is spliced in.
+    return (
+        f"SELECT a.participant_id AS pid, {', '.join(cells)} "  # noqa: S608
+        f"FROM {answers} a LEFT JOIN {options} o ON o.id = a.option_id "
+        f"WHERE a.program_id = {program_id} AND a.question_id IN ({', '.join(map(str, questions))}) "
+        "GROUP BY a.participant_id"
+    )
+
+
+def _reads_answers(sides: Sequence[Side]) -> bool:
+    return any(s.reads_answers for s in sides)
+
+
+def _sql_side(person: str, answered: str, side: Side) -> list[str]:
+    """The guarded cells of one side: the person's record (table alias `person`) for
+    Department and Location, their row of _answers_table (alias `answered`) for the rest."""
+    return [
+        _sql_safe(f"{person}.{q.profile_field}" if q.profile_field else f"{answered}.q{q.pk}")
+        for q in side.questions
+    ]
+
+
+def _copy_sql_with_answers(
+    qs: QuerySet, columns: dict, sides: Sequence[tuple[str, Side]]
+) -> tuple[str, list]:
+    """`_queryset_copy_sql(qs, columns)` followed by the answer columns of each side
+    ((prefix of the person's fields, side): ("mentee__", ...)).
+
+    The queryset's rows are numbered in its order (a window over the same ORDER BY),
+    joined with _answers_table by each side's person, and put back in that order.
+    """
+    if not _reads_answers([asked for _, asked in sides]):
+        extra = {
+            f"x_s{n}_{q.pk}": _SafeText(F(prefix + q.profile_field))
+            for n, (prefix, asked) in enumerate(sides)
+            for q in asked.questions
+        }
+        return _queryset_copy_sql(qs, {**columns, **extra})
+    order = [
+        F(name[1:]).desc() if name.startswith("-") else F(name).asc() for name in qs.query.order_by
+    ]
+    extra = {"x_row": Window(RowNumber(), order_by=order)}
+    for n, (prefix, asked) in enumerate(sides):
+        extra[f"x_person{n}"] = F(prefix + "id")
+        for field in {q.profile_field for q in asked.questions} - {""}:
+            extra[f"x_s{n}_{field}"] = F(prefix + field)
+    inner, params = _queryset_copy_sql(qs.order_by(), {**columns, **extra})
+    cells = [f"r.{name}" for name in columns]
+    joins = []
+    for n, (_, asked) in enumerate(sides):
+        joins.append(f"LEFT JOIN answered s{n} ON s{n}.pid = r.x_person{n}")
+        cells += [
+            _sql_safe(f"r.x_s{n}_{q.profile_field}" if q.profile_field else f"s{n}.q{q.pk}")
+            for q in asked.questions
+        ]
+    table = _answers_table([asked for _, asked in sides])
+    sql = (
+        f"WITH answered AS ({table}) SELECT {', '.join(cells)} "  # noqa: S608
+        f"FROM ({inner}) r {' '.join(joins)} ORDER BY r.x_row"
+    )
+    return sql, params
+
+
 def _label(field: str, choices) -> Case:
     return Case(
         *(When(**{field: value}, then=Value(str(label))) for value, label in choices),
@@ -215,10 +305,18 @@ def active_copy_sql(
         where.append(f"h.id IN ({ids_sql})")
         where_params.extend(ids_params)
     mentee, mentor = _sql_name("me"), _sql_name("mt")
-    sql = f"""
+    sides = [side(program, Participant.Role.MENTEE), side(program, Participant.Role.MENTOR)]
+    answers = [*_sql_side("me", "ma", sides[0]), *_sql_side("mt", "ta", sides[1])]
+    inner_answers = "".join(f", {cell} AS a{n}" for n, cell in enumerate(answers))
+    outer_answers = "".join(f", t.a{n}" for n in range(len(answers)))
+    answered, joins = "", ""
+    if _reads_answers(sides):
+        answered = f"WITH answered AS ({_answers_table(sides)})"
+        joins = "LEFT JOIN answered ma ON ma.pid = me.id LEFT JOIN answered ta ON ta.pid = mt.id"
+    sql = f"""{answered}
         SELECT {_sql_safe("t.mentee", "t.suspect")}, {_sql_safe("t.mentee_email", "t.suspect")},
             {_sql_safe("t.mentor", "t.suspect")}, {_sql_safe("t.mentor_email", "t.suspect")},
-            t.started, t.origin, t.sessions, t.last_text, t.health
+            t.started, t.origin, t.sessions, t.last_text, t.health{outer_answers}
         FROM (
             SELECT {mentee} AS mentee, me.email AS mentee_email,
                 {mentor} AS mentor, mt.email AS mentor_email,
@@ -231,10 +329,11 @@ def active_copy_sql(
                     ~ {_sql_text(SUSPECT_JOINED)} AS suspect,
                 me.last_name AS mentee_last, me.first_name AS mentee_first,
                 mt.last_name AS mentor_last, mt.first_name AS mentor_first,
-                h.started_at, h.last, h.health AS health_code, h.id
+                h.started_at, h.last, h.health AS health_code, h.id{inner_answers}
             FROM ({table}) h
             JOIN programs_participant me ON me.id = h.mentee_id
             JOIN programs_participant mt ON mt.id = h.mentor_id
+            {joins}
             {"WHERE " + " AND ".join(where) if where else ""}
             OFFSET 0
         ) t
@@ -253,7 +352,9 @@ def unpaired_copy_sql(program: Program) -> tuple[str, list]:
         output_field=CharField(),
     )  # fmt: skip
     columns["x_pending"] = _SafeText(F("pending_to"))
-    return _queryset_copy_sql(unpaired_queryset(program), columns)
+    # Department and Location are columns already (as in export.unpaired_rows).
+    mentees = side(program, Participant.Role.MENTEE, record_fields=False)
+    return _copy_sql_with_answers(unpaired_queryset(program), columns, [("", mentees)])
 
 
 def request_copy_sql(program: Program, *, status: str = "", query: str = "") -> tuple[str, list]:
@@ -271,6 +372,11 @@ def request_copy_sql(program: Program, *, status: str = "", query: str = "") -> 
         "x_note": _SafeText(F("note")),
         "x_message": _SafeText(F("decline_message")),
     }
-    return _queryset_copy_sql(
-        request_selectors.request_list(program, status=status, query=query), columns
+    return _copy_sql_with_answers(
+        request_selectors.request_list(program, status=status, query=query),
+        columns,
+        [
+            ("mentee__", side(program, Participant.Role.MENTEE)),
+            ("mentor__", side(program, Participant.Role.MENTOR)),
+        ],
     )

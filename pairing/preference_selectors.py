@@ -12,7 +12,7 @@ import gc
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -25,13 +25,15 @@ from pairing.matching import Match
 from pairing.models import MentorRequest, Pairing, PendingRequest
 from pairing.request_selectors import do_not_pair_again, mentors_with_room_for_some, own_proposals
 from pairing_admin.lib.db import is_postgresql
+from pairing_admin.lib.params import row_id
 from programs.match_weights import IGNORED, MUST_MATCH, Scheme, scheme_of
-from programs.models import Participant, Program, fold_answers
+from programs.models import Participant, Program, Question, fold_answers
 from programs.questions import answers_of, described, questions_of
 
 # What the form ranks, searches and filters by (bios are read for the cards shown).
 FIELDS = ("id", "first_name", "last_name", "title", "department", "location")
 _POOLS_MAX = 16
+CHOICE_KINDS = (Question.Kind.SINGLE, Question.Kind.MULTIPLE)
 # {program id: (version digest, questions_version, pool)}
 _pools: "OrderedDict[int, tuple[str, int, MentorPool]]" = OrderedDict()
 _pools_lock = threading.Lock()
@@ -301,6 +303,17 @@ def mentor_pool(program: Program, *, use_sql: bool | None = None) -> MentorPool:
 
 
 @dataclass(frozen=True)
+class ChoiceFilter:
+    """The form's filter on mentors' answers to one choice question a match rule reads
+    ("Skills"): the options some mentor in the list picked, in the question's order."""
+
+    question_id: int
+    key: str
+    label: str
+    options: list[tuple[int, str]]  # (option id, label)
+
+
+@dataclass(frozen=True)
 class MentorOptions:
     pool: MentorPool
     matches: list[Match]  # best match first
@@ -315,6 +328,44 @@ class MentorOptions:
     @property
     def locations(self) -> list[str]:
         return sorted({m.mentor["location"] for m in self.matches} - {""})
+
+    def choice_filters(self) -> list[ChoiceFilter]:
+        """A filter per mentor choice question the program's match rules read, each
+        listing only the options picked by a mentor this mentee may choose (none:
+        no filter). Read from the pool's answers: no query."""
+        questions = {
+            rule.mentor.id: rule.mentor
+            for rule in self.pool.scheme.rules
+            if rule.mentor.kind in CHOICE_KINDS and not rule.mentor.profile_field
+        }
+        picked: dict[int, set[int]] = {qid: set() for qid in questions}
+        for match in self.matches:
+            answers = match.mentor["answers"]
+            for qid, options in picked.items():
+                options.update(answers.get(qid, ()))
+        found = []
+        for qid, spec in questions.items():
+            options = [(o, label) for o, label in spec.options.items() if o in picked[qid]]
+            if options:
+                found.append(ChoiceFilter(qid, spec.key, str(spec.label), options))
+        return found
+
+
+def filters_chosen(filters: Sequence[ChoiceFilter], source: Mapping[str, str]) -> dict[int, int]:
+    """{question id: option id} the mentee chose in the filters (`q_<key>=<option id>`);
+    an option the filter does not list (not a number, no mentor's) is no filter."""
+    chosen = {}
+    for f in filters:
+        option = row_id(source.get(f"q_{f.key}"))
+        if option is not None and any(option == o for o, _ in f.options):
+            chosen[f.question_id] = option
+    return chosen
+
+
+def passes(mentor: dict, chosen: Mapping[int, int]) -> bool:
+    """Whether the mentor (a pool row) picked every option chosen in the filters."""
+    answers = mentor["answers"]
+    return all(option in answers.get(qid, ()) for qid, option in chosen.items())
 
 
 def mentor_options(

@@ -1,8 +1,9 @@
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Concat
 from django.template.defaultfilters import pluralize
 
@@ -10,12 +11,14 @@ from pairing_admin.lib.search import search_words, words_filter
 from programs.access import programs_for
 from programs.models import (
     ActivityEvent,
+    Answer,
     Integration,
     LaunchStep,
     Organization,
     Participant,
     ParticipantCount,
     Program,
+    Question,
     SupportRequest,
 )
 
@@ -65,12 +68,48 @@ PAIR_NAME_FIELDS = tuple(
 )
 
 
+@dataclass(frozen=True)
+class AnswerFilter:
+    """Keep the people who answered `question` so: picked `option_id` (a choice), or
+    gave a number from `low` to `high` (either may be open)."""
+
+    question: Question
+    option_id: int | None = None
+    low: int | None = None
+    high: int | None = None
+
+    def condition(self) -> Exists:
+        """An EXISTS over the person's answer rows to the question, which the answer
+        table's unique indexes find by (participant, question[, option])."""
+        rows = Answer.objects.filter(
+            program_id=self.question.program_id,
+            participant=OuterRef("pk"),
+            question=self.question,
+        )
+        if self.option_id is not None:
+            return Exists(rows.filter(option_id=self.option_id))
+        rows = rows.filter(option__isnull=True, number__isnull=False)
+        if self.low is not None:
+            rows = rows.filter(number__gte=self.low)
+        if self.high is not None:
+            rows = rows.filter(number__lte=self.high)
+        return Exists(rows)
+
+
 def participant_search(
-    program: Program, *, query: str = "", role: str = ""
+    program: Program,
+    *,
+    query: str = "",
+    role: str = "",
+    answers: Sequence[AnswerFilter] = (),
 ) -> QuerySet[Participant]:
+    """The participants list's rows in name order: a search (every word must match),
+    one role, and answers to the program's questions (all must hold)."""
     qs = Participant.objects.filter(program=program)
     if role in Participant.Role.values:
         qs = qs.filter(role=role)
+    for answer in answers:
+        qs = qs.filter(answer.condition())
     if not search_words(query):
         return qs.order_by("last_name", "first_name", "id")
     # A search finds its few rows through the trigram index (programs.search_pg).

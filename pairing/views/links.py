@@ -108,6 +108,8 @@ def _preference_page(request, token, link, *, form=None, error="", status=200) -
         location = source.get("location", "")
         found = preference_selectors.mentor_options(mentee, program)
         pool = found.pool
+        answer_filters = found.choice_filters()
+        chosen_answers = preference_selectors.filters_chosen(answer_filters, source)
         # Mentors whose waiting requests already cover their free seats go after
         # those with room: they may fill before they answer.
         waiting = found.waiting
@@ -120,6 +122,7 @@ def _preference_page(request, token, link, *, form=None, error="", status=200) -
             and (not words or _matches(words, pool.haystack(m.mentor)))
             and (not department or m.mentor["department"] == department)
             and (not location or m.mentor["location"] == location)
+            and preference_selectors.passes(m.mentor, chosen_answers)
         ]
         picked = sorted(
             (m for m in options if m.mentor["pk"] in chosen), key=lambda m: chosen[m.mentor["pk"]]
@@ -149,6 +152,8 @@ def _preference_page(request, token, link, *, form=None, error="", status=200) -
             location=location,
             departments=found.departments,
             locations=found.locations,
+            answer_filters=[(f, chosen_answers.get(f.question_id)) for f in answer_filters],
+            narrowed=bool(query or department or location or chosen_answers),
             rank_choices=rank_choices,
             approval=program.pairing_process == Program.Process.USER_LED_APPROVAL,
         )

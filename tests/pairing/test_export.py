@@ -9,9 +9,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from pairing import csv_cells, export, export_pg, health
+from pairing import csv_cells, export, export_answers, export_pg, health
 from pairing.csv_cells import BOM, safe_cell
-from pairing.models import MentorRequest
+from pairing.models import MentorRequest, WaitlistEntry
+from programs.models import Answer, Participant, Question, QuestionOption
+from programs.questions import answer_questions, bump_questions_version
 from tests import factories
 from tests.support.builders import pair
 from tests.support.marker import MARKER
@@ -86,7 +88,7 @@ def test_active_export_has_header_filename_and_the_filters_shown(program, org_ad
     assert rows[0][:4] == ["Mentee", "Mentee email", "Mentor", "Mentor email"]
     assert len(rows) == 3
     rows = _read(org_admin_client.get(url + "?health=check_in"))
-    assert len(rows) == 2 and rows[1][0].startswith("Quentin") and rows[1][-1] == "Needs Check-in"
+    assert len(rows) == 2 and rows[1][0].startswith("Quentin") and rows[1][8] == "Needs Check-in"
     rows = _read(org_admin_client.get(url + "?q=nobody-matches"))
     assert len(rows) == 1
 
@@ -228,9 +230,63 @@ def _bytes(chunks) -> bytes:
     return b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
 
 
+def _parse(body: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(body.decode()[1:], newline="")))
+
+
+def _answer_everything(program, cells: list[str]) -> None:
+    """Answers of every kind on both sides, dangerous texts among them, written as rows
+    (the checks of programs.questions would tidy some away): a single choice everyone
+    is asked, a mentor's number, a mentee's long text, and the default multiple choices
+    picked in an order other than the options' (the cell keeps the pick order)."""
+    level = Question.objects.create(
+        program=program, key="level", label="=Level", text="Your level?",
+        audience=Question.Audience.EVERYONE, kind=Question.Kind.SINGLE, position=10,
+    )  # fmt: skip
+    years = Question.objects.create(
+        program=program, key="years", label="Years", text="Years of experience?",
+        audience=Question.Audience.MENTORS, kind=Question.Kind.NUMBER, position=11,
+    )  # fmt: skip
+    hope = Question.objects.create(
+        program=program, key="hope", label="Hope", text="What do you hope for?",
+        audience=Question.Audience.MENTEES, kind=Question.Kind.LONG_TEXT, position=12,
+    )  # fmt: skip
+    labels = list({c.casefold(): c for c in cells if c}.values())
+    choices = {
+        q: QuestionOption.objects.bulk_create(
+            QuestionOption(question=q, label=label, position=n) for n, label in enumerate(labels)
+        )
+        for q in [level, *Question.objects.filter(program=program, key__in=["goals", "skills"])]
+    }
+    bump_questions_version(program)
+    many = {
+        Participant.Role.MENTOR: next(q for q in choices if q.key == "skills"),
+        Participant.Role.MENTEE: next(q for q in choices if q.key == "goals"),
+    }
+    rows = []
+    for i, person in enumerate(Participant.objects.filter(program=program).order_by("id")):
+        values = []
+        if i % 4:
+            values.append((level, {"option": choices[level][i % len(labels)]}))
+        picks = many[person.role]
+        for n in (i % 5, (i + 3) % 5, 1)[: i % 4]:
+            values.append((picks, {"option": choices[picks][(7 * i + n) % len(labels)]}))
+        if person.role == Participant.Role.MENTOR and i % 3:
+            values.append((years, {"number": i - 20}))
+        elif person.role == Participant.Role.MENTEE and cells[i % len(cells)]:
+            values.append((hope, {"text": cells[i % len(cells)]}))
+        rows += [
+            Answer(program=program, participant=person, question=q, **value) for q, value in values
+        ]
+    # The same option picked twice is one pick.
+    Answer.objects.bulk_create(rows, ignore_conflicts=True)
+
+
 @pytest.mark.needs_postgres
-def test_postgresql_copy_exports_are_byte_for_byte_the_python_ones(program):
-    """The COPY path (PostgreSQL) and the csv-module path (SQLite) write the same file."""
+def test_postgresql_copy_exports_are_byte_for_byte_the_python_ones(program, monkeypatch):
+    """The COPY path (PostgreSQL) and the csv-module path (SQLite) write the same file,
+    answers included (read in blocks of 7 rows here, so several blocks)."""
+    monkeypatch.setattr(export_answers, "CHUNK", 7)
     program.organization.timezone = "America/New_York"
     program.organization.save()
     cells = [*STORABLE, *SAFE, *MORE_DANGEROUS, *MORE_SAFE, 'say "hi", then go', "trail "]
@@ -253,32 +309,49 @@ def test_postgresql_copy_exports_are_byte_for_byte_the_python_ones(program):
             MentorRequest.objects.create(
                 program=program, mentee=waiting, mentor=mentor, expires_at=timezone.now()
             )
+    _answer_everything(program, cells)
+    assert Answer.objects.filter(program=program, number__lt=0).exists()
     now = timezone.now()
+    active = export.active_header(program)
+    assert active[9:] == [
+        "Mentee: Goals", "Mentee: Interests", "Mentee: Department", "Mentee: Location",
+        "Mentee: =Level", "Mentee: Hope", "Mentor: Skills", "Mentor: Interests",
+        "Mentor: Department", "Mentor: Location", "Mentor: =Level", "Mentor: Years",
+    ]  # fmt: skip
     for sort in health.SORTS:
         for direction in ("", "-"):
             for status in ("", *health.HEALTH_LABELS):
                 filters = {"sort": direction + sort, "health": status, "now": now}
                 fast = _bytes(export_pg.copy_stream(
-                    export.ACTIVE_HEADER, *export_pg.active_copy_sql(program, **filters)))  # fmt: skip
+                    active, *export_pg.active_copy_sql(program, **filters)))  # fmt: skip
                 slow = _bytes(csv_cells.csv_stream(
-                    export.ACTIVE_HEADER, export.active_rows(program, **filters)))  # fmt: skip
+                    active, export.active_rows(program, **filters)))  # fmt: skip
                 assert fast == slow, filters
     for query in ("M1", "example.org m2", "nobody"):
         fast = _bytes(export_pg.copy_stream(
-            export.ACTIVE_HEADER, *export_pg.active_copy_sql(program, query=query, now=now)))  # fmt: skip
+            active, *export_pg.active_copy_sql(program, query=query, now=now)))  # fmt: skip
         slow = _bytes(csv_cells.csv_stream(
-            export.ACTIVE_HEADER, export.active_rows(program, query=query, now=now)))  # fmt: skip
+            active, export.active_rows(program, query=query, now=now)))  # fmt: skip
         assert fast == slow, query
-    assert _bytes(export_pg.copy_stream(export.UNPAIRED_HEADER, *export_pg.unpaired_copy_sql(program))) \
-        == _bytes(csv_cells.csv_stream(export.UNPAIRED_HEADER, export.unpaired_rows(program)))  # fmt: skip
+    unpaired = export.unpaired_header(program)
+    fast = _bytes(export_pg.copy_stream(unpaired, *export_pg.unpaired_copy_sql(program)))
+    assert fast == _bytes(csv_cells.csv_stream(unpaired, export.unpaired_rows(program)))
+    assert fast.count(b"; ") > 10 and b",'-1" in _bytes(export.active_export(program))
     MentorRequest.objects.filter(note="+cmd").update(status="declined", decided_at=now)
+    requests = export.request_header(program)
     for status in ("", "pending", "declined"):
         fast = _bytes(export_pg.copy_stream(
-            export.REQUEST_HEADER, *export_pg.request_copy_sql(program, status=status)))  # fmt: skip
+            requests, *export_pg.request_copy_sql(program, status=status)))  # fmt: skip
         slow = _bytes(csv_cells.csv_stream(
-            export.REQUEST_HEADER, export.request_rows(program, status=status)))  # fmt: skip
+            requests, export.request_rows(program, status=status)))  # fmt: skip
         assert fast == slow, status
-    assert fast.count(b"\r\n") == 1 + MentorRequest.objects.filter(status="declined").count()
+    assert len(_parse(fast)) == 1 + MentorRequest.objects.filter(status="declined").count()
+    for query in ("M1", "example.org m2"):
+        fast = _bytes(export_pg.copy_stream(
+            requests, *export_pg.request_copy_sql(program, query=query)))  # fmt: skip
+        slow = _bytes(csv_cells.csv_stream(
+            requests, export.request_rows(program, query=query)))  # fmt: skip
+        assert fast == slow and len(_parse(fast)) > 1, query
 
 
 @pytest.mark.needs_postgres
@@ -323,3 +396,116 @@ def test_copy_export_guards_a_later_cell_that_starts_with_cr(program):
     slow = _bytes(csv_cells.csv_stream(export.ACTIVE_HEADER, export.active_rows(program)))
     assert fast == slow
     assert '"\'\rBob Ray"' in fast.decode()
+
+
+# --- A column per question of each side shown ------------------------------------------
+
+
+@pytest.fixture
+def answered(program):
+    """Ada (mentee) paired with Max (mentor), Bo's request to Max waiting, Cy on the
+    waitlist; a mentor's number question besides the default ones."""
+    Question.objects.create(
+        program=program, key="years", label="Years of experience", text="How many years?",
+        audience=Question.Audience.MENTORS, kind=Question.Kind.NUMBER, position=20,
+    )  # fmt: skip
+    bump_questions_version(program)
+    ada = factories.ParticipantFactory(
+        program=program, first_name="Ada", department="Research", location="",
+        goals=["Python", "Public speaking"], interests=["Data"],
+    )  # fmt: skip
+    max_ = factories.MentorFactory(program=program, first_name="Max", skills=["SQL", "Python"])
+    answer_questions(participant=max_, raw={"years": "7"})
+    pair(program, mentee=ada, mentor=max_)
+    bo = factories.ParticipantFactory(program=program, first_name="Bo", goals=["=cmd"])
+    MentorRequest.objects.create(program=program, mentee=bo, mentor=max_, expires_at=timezone.now())
+    cy = factories.ParticipantFactory(program=program, first_name="Cy", interests=["Art"])
+    WaitlistEntry.objects.create(program=program, mentee=cy, joined_at=timezone.now())
+    return {"ada": ada, "max": max_, "bo": bo, "cy": cy}
+
+
+MENTEE_COLUMNS = ["Mentee: Goals", "Mentee: Interests", "Mentee: Department", "Mentee: Location"]
+MENTOR_COLUMNS = [
+    "Mentor: Skills", "Mentor: Interests", "Mentor: Department", "Mentor: Location",
+    "Mentor: Years of experience",
+]  # fmt: skip
+
+
+def _export(client, program, name) -> list[list[str]]:
+    return _read(client.get(reverse(f"pairing:{name}", kwargs={"program_id": program.pk})))
+
+
+@pytest.mark.parametrize("copy", [True, False], ids=["copy", "csv-module"])
+def test_exports_end_with_each_sides_answers(
+    program, org_admin_client, answered, copy, monkeypatch
+):
+    if not copy:
+        monkeypatch.setattr(export_pg, "use_copy", lambda program: False)
+    rows = _export(org_admin_client, program, "export_active")
+    assert rows[0] == [*export.ACTIVE_HEADER, *MENTEE_COLUMNS, *MENTOR_COLUMNS]
+    # Choices in the order picked, "; " between them; numbers; the record's fields.
+    assert rows[1][9:] == [
+        "Python; Public speaking", "Data", "Research", "",
+        "SQL; Python", "", "Engineering", "London", "7",
+    ]  # fmt: skip
+    rows = _export(org_admin_client, program, "export_requests")
+    assert rows[0] == [*export.REQUEST_HEADER, *MENTEE_COLUMNS, *MENTOR_COLUMNS]
+    # An answer is formula-safe like every other cell.
+    assert rows[1][11:] == [
+        "'=cmd", "", "Engineering", "London", "SQL; Python", "", "Engineering", "London", "7",
+    ]  # fmt: skip
+    # Department and Location are columns of the unpaired export already.
+    rows = _export(org_admin_client, program, "export_unpaired")
+    assert rows[0] == [*export.UNPAIRED_HEADER, "Mentee: Goals", "Mentee: Interests"]
+    assert {row[0]: row[8:] for row in rows[1:]} == {"Bo": ["'=cmd", ""], "Cy": ["", "Art"]}
+    rows = _export(org_admin_client, program, "export_waitlist")
+    assert rows[0] == [*export.WAITLIST_HEADER, *MENTEE_COLUMNS]
+    assert rows[1][1] == "Cy" and rows[1][7:] == ["", "Art", "Engineering", "London"]
+
+
+def test_a_program_without_questions_exports_the_columns_it_had(org, org_admin_client):
+    program = factories.ProgramFactory(organization=org, questions=False)
+    pair(program)
+    assert _export(org_admin_client, program, "export_active")[0] == export.ACTIVE_HEADER
+
+
+def _more(program, count: int) -> None:
+    """`count` more pairings, requests and waiting mentees, each person with answers."""
+    for i in range(count):
+        mentee = factories.ParticipantFactory(program=program, goals=["Python", f"G{i}"])
+        mentor = factories.MentorFactory(program=program, skills=["SQL"], interests=[f"I{i}"])
+        pair(program, mentee=mentee, mentor=mentor)
+        waiting = factories.ParticipantFactory(program=program, interests=["Art"])
+        MentorRequest.objects.create(
+            program=program, mentee=waiting, mentor=mentor, expires_at=timezone.now()
+        )
+        WaitlistEntry.objects.create(program=program, mentee=waiting, joined_at=timezone.now())
+
+
+# Queries each export makes, on the COPY path and the csv-module path, at any size: the
+# program's questions and their options, then the COPY statement (which psycopg runs
+# outside Django's cursor, so it is not counted here) or the rows' query and one query
+# per block of rows for their answers. Active pairings read the health rules too; the
+# waitlist (csv module everywhere) reads each block's named mentors.
+EXPORT_QUERIES = [
+    (export.active_export, 3, 5),
+    (export.unpaired_export, 2, 4),
+    (export.request_export, 2, 4),
+    (export.waitlist_export, 5, 5),
+]
+
+
+@pytest.mark.parametrize("more", [0, 12])
+@pytest.mark.parametrize("copy", [True, False], ids=["copy", "csv-module"])
+def test_export_queries_do_not_grow_with_rows(
+    program, answered, more, copy, monkeypatch, django_assert_num_queries
+):
+    _more(program, more)
+    assert export_pg.use_copy(program)  # the zone checked once, before counting
+    if not copy:
+        monkeypatch.setattr(export_pg, "use_copy", lambda program: False)
+    for make, on_copy, on_csv in EXPORT_QUERIES:
+        fresh = type(program).objects.select_related("organization").get(pk=program.pk)
+        with django_assert_num_queries(on_copy if copy else on_csv):
+            body = _bytes(make(fresh))
+        assert len(_parse(body)) > more + 1, make.__name__

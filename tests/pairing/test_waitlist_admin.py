@@ -11,6 +11,7 @@ from django.urls import reverse
 from pairing.models import AutoPairProposal, AutoPairRun, MentorRequest, Pairing, WaitlistEntry
 from pairing.verbs import Verb
 from programs.models import ActivityEvent, Participant, Program
+from programs.questions import answer_questions
 from tests import factories
 
 # 12:00 UTC on a winter day: 07:00 in New York.
@@ -458,6 +459,7 @@ def test_rows_offer_remove_with_a_confirmation(line, program, org_admin_client):
 
 
 def test_export_lists_the_waitlist_in_offer_order(line, program, org_admin_client):
+    answer_questions(participant=line["Cal"], raw={"goals": "Speaking; SQL"})
     response = org_admin_client.get(_url("export_waitlist", program))
 
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -465,14 +467,19 @@ def test_export_lists_the_waitlist_in_offer_order(line, program, org_admin_clien
     text = b"".join(response.streaming_content).decode("utf-8")
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    # Then the mentees' answers, a column per question they are asked.
     assert rows == [
         ["Position", "First name", "Last name", "Email", "Waiting since", "First in line",
-         "Named mentors"],
-        ["1", "Bea", "Waiting", "bea@example.org", "2025-01-15 07:40", "yes", ""],
-        ["2", "Ann", "Waiting", "ann@example.org", "2025-01-15 07:00", "no", ""],
+         "Named mentors", "Mentee: Goals", "Mentee: Interests", "Mentee: Department",
+         "Mentee: Location"],
+        ["1", "Bea", "Waiting", "bea@example.org", "2025-01-15 07:40", "yes", "",
+         "", "", "Engineering", "London"],
+        ["2", "Ann", "Waiting", "ann@example.org", "2025-01-15 07:00", "no", "",
+         "", "", "Engineering", "London"],
         ["3", "Cal", "Waiting", "cal@example.org", "2025-01-15 07:10", "no",
-         "Otto Adviser; Mona Mentor"],
-        ["4", "Dan", "Waiting", "dan@example.org", "2025-01-15 07:30", "no", ""],
+         "Otto Adviser; Mona Mentor", "Speaking; SQL", "", "Engineering", "London"],
+        ["4", "Dan", "Waiting", "dan@example.org", "2025-01-15 07:30", "no", "",
+         "", "", "Engineering", "London"],
     ]  # fmt: skip
 
 
