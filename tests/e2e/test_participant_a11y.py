@@ -41,7 +41,7 @@ from pairing.models import MentorPreference, MentorRequest, Pairing
 from pairing.services import preferences_submit, request_approve, request_decline
 from pairing_admin.mail.links import Purpose, link_create
 from pairing_admin.mail.models import AccessLink
-from programs.models import Program
+from programs.models import Program, Question, QuestionOption
 from tests import factories
 from tests.programs import registering
 from tests.support.browser import (
@@ -235,6 +235,10 @@ def test_mentor_and_session_pages_in_every_state(screen, live_server, open_progr
 def test_registration_pages_in_every_state(screen, live_server, open_program, settings):
     program = open_program
     closed = factories.ProgramFactory(registration_open=False)
+    # A question of each kind a form shows differently: radios, checkboxes, a number.
+    _ask(program, "level", "single", ["Junior", "Senior"], required=True)
+    _ask(program, "languages", "multiple", ["English", "French", "German"], max_choices=2)
+    _ask(program, "years", "number", [], audience="mentor", min_value=0, max_value=50)
 
     check = Checker(screen)
     check.goto("register: form", registering.register_url(program), expect="Join Spring")
@@ -244,6 +248,8 @@ def test_registration_pages_in_every_state(screen, live_server, open_program, se
     screen.get_by_label("First name").fill("Zoe")
     screen.get_by_label("Last name").fill("Zed")
     screen.get_by_label("Work email").fill("zoe@example.org")
+    screen.get_by_role("radio", name="Senior").check()
+    screen.get_by_role("checkbox", name="French").check()
     check.submit("Register")
     check.check("register: check your email", expect="Check your email")
     confirm_url = registering.confirm_url(
@@ -270,6 +276,22 @@ def test_registration_pages_in_every_state(screen, live_server, open_program, se
     check.check("register: limited", expect="Please try again later")
 
     check.assert_clean()
+
+
+def _ask(program, key, kind, options, *, audience="everyone", **extra) -> Question:
+    question = Question.objects.create(
+        program=program,
+        key=key,
+        label=key.title(),
+        text=f"Your {key}?",
+        audience=audience,
+        kind=kind,
+        position=10 + Question.objects.filter(program=program).count(),
+        **extra,
+    )
+    for n, label in enumerate(options):
+        QuestionOption.objects.create(question=question, label=label, position=n)
+    return question
 
 
 def _me(person, *, days: int = 30, page: str = "pairing:me") -> str:
