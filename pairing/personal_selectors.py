@@ -63,16 +63,19 @@ def overview(person: Participant) -> Overview:
     zone = program.organization.timezone
     found = Overview(person=person, program=program)
     asked = [q for q in questions_of(program, role=person.role) if not q.profile_field]
-    found.answers = described(asked, person, person.answer_values)
     found.pairings = _pairings(person, zone)
+    received = []
     if person.role == Participant.Role.MENTOR:
-        found.mentoring = sum(1 for t in found.pairings if t.pairing.mentor_id == person.pk)
         received = list(
             MentorRequest.objects.filter(mentor=person, status=Status.PENDING)
             .select_related("mentee")
             .order_by("expires_at", "pk")
         )
-        prime_answers(r.mentee for r in received)
+    # The person's answers and those of the mentees asking them, in one read.
+    prime_answers([person, *(r.mentee for r in received)])
+    found.answers = described(asked, person, person.answer_values)
+    if person.role == Participant.Role.MENTOR:
+        found.mentoring = sum(1 for t in found.pairings if t.pairing.mentor_id == person.pk)
         found.received = [
             Received(r, deadline_label(r.expires_at, zone), mentee_profile_text(r.mentee, program))
             for r in received

@@ -35,15 +35,19 @@ from pairing_admin.mail.models import (
 )
 from programs.models import (
     ActivityEvent,
+    Answer,
     BrandLogo,
     Integration,
     LaunchStep,
+    MatchRule,
     Membership,
     Organization,
     Participant,
     ParticipantImport,
     PendingRegistration,
     Program,
+    Question,
+    QuestionOption,
     SupportRequest,
     WorkerPing,
 )
@@ -125,6 +129,63 @@ class ParticipantFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def goals(obj, create, extracted, **kwargs):
         _answer(obj, create, "goals", extracted)
+
+
+class QuestionFactory(factory.django.DjangoModelFactory):
+    """A custom question (a single choice asked of everyone, two options)."""
+
+    class Meta:
+        model = Question
+        skip_postgeneration_save = True
+
+    program = factory.SubFactory(ProgramFactory)
+    key = factory.Sequence(lambda n: f"question_{n}")
+    label = factory.Sequence(lambda n: f"Question {n}")
+    text = factory.LazyAttribute(lambda q: f"{q.label}?")
+    audience = Question.Audience.EVERYONE
+    kind = Question.Kind.SINGLE
+    position = factory.Sequence(lambda n: 100 + n)
+
+    @factory.post_generation
+    def options(obj, create, extracted, **kwargs):
+        if create and obj.is_choice:
+            for n, label in enumerate(extracted or ["Yes", "No"]):
+                QuestionOption.objects.create(question=obj, label=label, position=n)
+
+
+class QuestionOptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = QuestionOption
+
+    question = factory.SubFactory(QuestionFactory, options=[])
+    label = factory.Sequence(lambda n: f"Option {n}")
+    position = factory.Sequence(lambda n: n)
+
+
+class AnswerFactory(factory.django.DjangoModelFactory):
+    """One picked option of a question, by a person of the question's program."""
+
+    class Meta:
+        model = Answer
+
+    option = factory.SubFactory(QuestionOptionFactory)
+    question = factory.SelfAttribute("option.question")
+    program = factory.SelfAttribute("question.program")
+    participant = factory.SubFactory(ParticipantFactory, program=factory.SelfAttribute("..program"))
+
+
+class MatchRuleFactory(factory.django.DjangoModelFactory):
+    """A rule comparing one single-choice question asked of everyone with itself."""
+
+    class Meta:
+        model = MatchRule
+
+    program = factory.SubFactory(ProgramFactory)
+    mentee_question = factory.SubFactory(QuestionFactory, program=SAME_PROGRAM)
+    mentor_question = factory.SelfAttribute("mentee_question")
+    measure = MatchRule.Measure.SAME
+    weight = 3
+    position = factory.Sequence(lambda n: 100 + n)
 
 
 def _answer(person: Participant, create: bool, key: str, values) -> None:

@@ -244,7 +244,7 @@ def test_a_french_programs_preference_page_is_french_whatever_the_browser(french
     assert response.status_code == 200 and response["Content-Language"] == "fr"
     assert '<html lang="fr">' in page
     assert "Indiquez vos préférences de mentor" in page and "1er choix" in page
-    assert "Compétences utiles à vos objectifs : Leadership" in page
+    assert "Compétences : Leadership" in page
     assert_french(_visible_text(page))
 
 

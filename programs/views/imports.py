@@ -41,6 +41,7 @@ def import_upload(request: HttpRequest, program: Program) -> HttpResponse:
             return redirect(
                 "programs:import_preview", program_id=program.pk, import_id=participant_import.pk
             )
+    asked = questions_of(program)
     return render(
         request,
         "programs/import_upload.html",
@@ -49,7 +50,9 @@ def import_upload(request: HttpRequest, program: Program) -> HttpResponse:
             "form": form,
             "required_columns": parse.REQUIRED_COLUMNS,
             "optional_columns": parse.OPTIONAL_COLUMNS,
-            "questions": template.column_help(questions_of(program)),
+            "questions": template.column_help(asked),
+            # The template's first lines, shown as an example of the format.
+            "example": template.template_csv(program, asked),
             "max_mb": settings.IMPORT_MAX_BYTES / (1024 * 1024),
         },
     )

@@ -184,7 +184,7 @@ def test_a_must_match_weight_saved_on_the_program_changes_who_is_proposed(
     program, org_admin, django_capture_on_commit_callbacks
 ):
     mentee = skilled_mentee(
-        program, interests=["python", "sql", "go"], department="Eng", location="Paris"
+        program, goals=["python", "sql", "go"], department="Eng", location="Paris"
     )
     expert = skilled_mentor(
         program, skills=["python", "sql", "go"], department="Ops", location="Oslo"
@@ -210,8 +210,8 @@ def test_quality_says_no_candidate_adds_any_match_score_for_a_mentee_whose_pairs
     program, org_admin, org_admin_client, django_capture_on_commit_callbacks
 ):
     mentor = skilled_mentor(program, skills=["python"], department="Ops", location="Oslo")
-    scored = skilled_mentee(program, interests=["python"], department="Eng", location="Paris")
-    zero = skilled_mentee(program, interests=["knitting"], department="Eng", location="Paris")
+    scored = skilled_mentee(program, goals=["python"], department="Eng", location="Paris")
+    zero = skilled_mentee(program, goals=["knitting"], department="Eng", location="Paris")
 
     run = _staged(program, org_admin, django_capture_on_commit_callbacks, objective="quality")
     assert run.status == Status.STAGED

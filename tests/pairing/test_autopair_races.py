@@ -27,8 +27,8 @@ def _staged_run(program, user):
 def test_confirm_and_pairing_by_hand_never_overfill_a_mentor(org, round_number):
     program = factories.ProgramFactory(organization=org)
     user = factories.MembershipFactory(organization=org).user
-    proposed = factories.ParticipantFactory(program=program, interests=["python"])
-    by_hand = factories.ParticipantFactory(program=program, interests=["knitting"])
+    proposed = factories.ParticipantFactory(program=program, goals=["python"])
+    by_hand = factories.ParticipantFactory(program=program, goals=["knitting"])
     mentor = factories.MentorFactory(program=program, capacity=1, skills=["python"])
     run = _staged_run(program, user)
     assert run.proposals.filter(mentor=mentor).exists()
@@ -60,7 +60,7 @@ def test_two_confirms_of_one_run_create_the_pairings_once(org):
     program = factories.ProgramFactory(organization=org)
     user = factories.MembershipFactory(organization=org).user
     for _ in range(6):
-        factories.ParticipantFactory(program=program, interests=["python"])
+        factories.ParticipantFactory(program=program, goals=["python"])
     factories.MentorFactory(program=program, capacity=6, skills=["python"])
     run = _staged_run(program, user)
     confirm = lambda: autopair.autopair_confirm(program=program, run_id=run.pk, user=user)  # noqa: E731

@@ -73,7 +73,7 @@ def _set_the_stage(org, admin, *, next_choice: bool):
         ),
     )
     mentor = factories.MentorFactory(program=program, capacity=2, skills=["python"])
-    proposed = factories.ParticipantFactory(program=program, interests=["python"])
+    proposed = factories.ParticipantFactory(program=program, goals=["python"])
     run = _staged_run(program, admin)  # before anyone else exists: only this pair to propose
     assert list(run.proposals.values_list("mentee_id", "mentor_id")) == [(proposed.pk, mentor.pk)]
     # Under "next choice" a closed request passes to a mentor with plenty of room.

@@ -902,8 +902,8 @@ def test_the_upload_page_lists_the_programs_questions(
         response = org_admin_client.get(url)
     html = response.content.decode().replace("&#x27;", "'")
     rows = [
-        ("skills", "Skills", "Mentors", "Multiple choice", "No options yet; new options are added."),
-        ("goals", "Goals", "Mentees", "Multiple choice", "No options yet; new options are added."),
+        ("skills", "Skills", "Everyone", "Multiple choice", "No options yet; new options are added."),
+        ("goals", "Goals", "Everyone", "Multiple choice", "No options yet; new options are added."),
         ("interests", "Interests", "Everyone", "Multiple choice", "Any of: Chess; new options are added."),
         ("department", "Department", "Everyone", "Short text", "Text, up to 120 characters."),
         ("level", "Level", "Everyone", "Single choice", "One of: Junior, Mid, Senior."),
