@@ -53,29 +53,25 @@ class MentorPool:
     _haystacks: list[str] | None = field(default=None, repr=False)
 
     @classmethod
-    def build(cls, mentors: list[dict], program: Program, scheme: Scheme) -> "MentorPool":
+    def build(cls, mentors: list[dict], scheme: Scheme, questions=()) -> "MentorPool":
         """`mentors`: rows of FIELDS, open_to_all, free, and their answers (a list of
         ANSWER_COLUMNS rows without the participant, from the pool's statement; read
-        here when missing)."""
+        here when missing). `questions`: those the mentors' cards show answers to."""
         proposed_only = np.asarray([not m.pop("open_to_all", True) for m in mentors], dtype=bool)
         if mentors and "answers" not in mentors[0]:
             found = answers_of(m["id"] for m in mentors)
         else:
-            found = fold_answers(
-                ((m["id"], *a) for m in mentors for a in m.pop("answers") or ()), {}
-            )
-        asked = questions_of(program, role=Participant.Role.MENTOR)
+            # As the statement sends them (rows), or already folded ({question: value}).
+            found = {m["id"]: m["answers"] for m in mentors if isinstance(m["answers"], dict)}
+            rows = [m for m in mentors if not isinstance(m["answers"], dict)]
+            found |= fold_answers(((m["id"], *a) for m in rows for a in m["answers"] or ()), {})
+        shown = [q for q in questions if not q.profile_field]
         for mentor in mentors:
             mentor["pk"] = mentor["id"]
             mentor["full_name"] = f"{mentor['first_name']} {mentor['last_name']}".strip()
             mentor["answers"] = found.get(mentor["id"], {})
             # What the mentor's card says about them (department and location have their own line).
-            mentor["described"] = [
-                (label, text)
-                for label, text in described(
-                    [q for q in asked if not q.profile_field], mentor, mentor["answers"]
-                )
-            ]
+            mentor["described"] = described(shown, mentor, mentor["answers"])
         profiles = [matching.mentor_profile(m, scheme) for m in mentors]
         positions: list[dict[str, list[int]]] = [{} for _ in scheme.rules]
         for j, profile in enumerate(profiles):
@@ -263,7 +259,7 @@ def _pool_for(
     scheme = scheme_of(program)
     if not use_sql:
         rows, mine = _rows_orm(program, mentee_id)
-        return MentorPool.build(rows, program, scheme), mine, None
+        return MentorPool.build(rows, scheme, _card_questions(program)), mine, None
     with _pools_lock:
         held = _pools.get(program.pk)
     # A pool prepared under other questions or rules is rebuilt.
@@ -279,7 +275,7 @@ def _pool_for(
         row_fields = (*FIELDS, "open_to_all", "free", "answers")
         with _collector_paused():
             rows = [dict(zip(row_fields, row, strict=True)) for row in json.loads(text)]
-            pool = MentorPool.build(rows, program, scheme)
+            pool = MentorPool.build(rows, scheme, _card_questions(program))
         with _pools_lock:
             _pools[program.pk] = (version, program.questions_version, pool)
             _pools.move_to_end(program.pk)
@@ -291,6 +287,10 @@ def _pool_for(
         if mentor_id in pool.position
     }
     return pool, mine, free
+
+
+def _card_questions(program: Program) -> list:
+    return questions_of(program, role=Participant.Role.MENTOR)
 
 
 def mentor_pool(program: Program, *, use_sql: bool | None = None) -> MentorPool:

@@ -7,16 +7,17 @@ from django.db import connection
 
 from pairing import matching, preference_selectors
 from pairing.preference_selectors import MentorPool, mentor_options, mentor_pool
-from programs.match_weights import FIELD_KEYS
 from programs.models import Participant
+from programs.questions import answers_save, clean_answer, questions_of
 from tests import factories
+from tests.support import schemes
 
 TAGS = ["Python", "python ", "SQL", "Data  science", "data science", "Leadership", "Go", "UX"]
 PLACES = ["", "Sales", "sales", "Legal", "Lisbon"]
 
 
 def _person(rng: random.Random, n: int) -> dict:
-    return {
+    return schemes.person(**{
         "id": n,
         "first_name": rng.choice(["Ana", "Bo", "ana", "Zoe", ""]),
         "last_name": rng.choice(["Silva", "Lee", ""]),
@@ -27,7 +28,7 @@ def _person(rng: random.Random, n: int) -> dict:
         "interests": rng.sample(TAGS, rng.randint(0, 3)),
         "goals": rng.sample(TAGS, rng.randint(0, 2)),
         "bio": "",
-    }
+    })  # fmt: skip
 
 
 WEIGHTS = [
@@ -42,14 +43,15 @@ WEIGHTS = [
 
 @pytest.mark.parametrize("weights", WEIGHTS)
 def test_the_pool_ranks_exactly_like_matching(weights):
-    assert set(weights) == set(FIELD_KEYS)
+    assert set(weights) == set(schemes.LEGACY)
+    scheme = schemes.scheme(weights)
     rng = random.Random(sum(weights.values()))
     mentors = [_person(rng, n) for n in range(1, 301)]
-    pool = MentorPool.build([dict(m) for m in mentors])
+    pool = MentorPool.build([dict(m) for m in mentors], scheme)
     for _ in range(25):
         mentee = _person(rng, 0)
-        expected = matching.rank_mentors_for(mentee, pool.mentors, weights)
-        got = pool.rank(mentee, weights)
+        expected = matching.rank_mentors_for(mentee, pool.mentors, scheme)
+        got = pool.rank(mentee)
         assert [(m.mentor["pk"], m.score) for m in got] == [
             (m.mentor["pk"], m.score) for m in expected
         ]
@@ -57,7 +59,8 @@ def test_the_pool_ranks_exactly_like_matching(weights):
 
 
 def test_an_empty_pool_ranks_nobody():
-    assert MentorPool.build([]).rank({"interests": ["Python"]}, WEIGHTS[0]) == []
+    mentee = schemes.person(interests=["Python"])
+    assert MentorPool.build([], schemes.scheme(WEIGHTS[0])).rank(mentee) == []
 
 
 @pytest.fixture
@@ -71,7 +74,7 @@ def _ways():
 
 @pytest.mark.parametrize("use_sql", _ways())
 def test_the_pool_holds_the_mentors_with_room_and_what_the_form_shows(program, use_sql):
-    mentee = factories.ParticipantFactory(program=program, interests=["Python"])
+    mentee = factories.ParticipantFactory(program=program, goals=["Python"])
     ana = factories.MentorFactory(
         program=program, first_name="Ana", skills=["Python"], bio="Ten years of data work."
     )
@@ -83,7 +86,7 @@ def test_the_pool_holds_the_mentors_with_room_and_what_the_form_shows(program, u
     first = options.matches[0]
     assert preference_selectors.bios([ana.pk, bo.pk])[ana.pk] == "Ten years of data work."
     assert first.mentor["full_name"] == ana.full_name
-    assert first.reasons[0] == "Skills for goals: Python"
+    assert first.reasons[0] == "Skills: Python"
     assert options.departments == ["Engineering"]
     assert "python" in options.pool.haystack(first.mentor)
 
@@ -118,10 +121,16 @@ def test_the_pool_is_reused_until_a_mentor_or_their_room_changes(program):
     assert mentor_pool(program) is pool
     # A bulk update leaves updated_at alone, and here it is even in the same
     # transaction as the pool was built in: the row version still changes.
-    Participant.objects.filter(pk=ana.pk).update(skills=["Rust"])
+    Participant.objects.filter(pk=ana.pk).update(title="Rustacean")
     changed = mentor_pool(program)
     assert changed is not pool
-    assert changed.mentors[changed.position[ana.pk]]["skills"] == ["Rust"]
+    assert changed.mentors[changed.position[ana.pk]]["title"] == "Rustacean"
+    assert mentor_pool(program) is changed
+    # A changed answer is a new row version too (answers_save touches the person's row).
+    (skills,) = [q for q in questions_of(program) if q.key == "skills"]
+    answers_save(participant=ana, values={skills.pk: clean_answer(skills, "Rust")})
+    changed = mentor_pool(program)
+    assert [text for _, text in changed.mentors[changed.position[ana.pk]]["described"]] == ["Rust"]
     assert mentor_pool(program) is changed
     factories.PairingFactory(program=program, mentee=mentee, mentor=bo)
     assert [m["pk"] for m in mentor_pool(program).mentors] == [ana.pk]
@@ -134,7 +143,7 @@ def _link(mentee):
 
 
 def test_every_mentor_is_reachable_by_search_and_paging_and_choices_survive(program, client):
-    mentee = factories.ParticipantFactory(program=program, interests=["Python"])
+    mentee = factories.ParticipantFactory(program=program, goals=["Python"])
     step = 30
     strong = factories.MentorFactory.create_batch(step + 5, program=program, skills=["Python"])
     last = factories.MentorFactory(
