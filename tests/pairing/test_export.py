@@ -15,6 +15,7 @@ from pairing.models import MentorRequest, WaitlistEntry
 from programs.models import Answer, Participant, Question, QuestionOption
 from programs.questions import answer_questions, bump_questions_version
 from tests import factories
+from tests.support import schemes
 from tests.support.builders import pair
 from tests.support.marker import MARKER
 
@@ -286,6 +287,7 @@ def _answer_everything(program, cells: list[str]) -> None:
 def test_postgresql_copy_exports_are_byte_for_byte_the_python_ones(program, monkeypatch):
     """The COPY path (PostgreSQL) and the csv-module path (SQLite) write the same file,
     answers included (read in blocks of 7 rows here, so several blocks)."""
+    schemes.one_sided(program)
     monkeypatch.setattr(export_answers, "CHUNK", 7)
     program.organization.timezone = "America/New_York"
     program.organization.save()
@@ -439,6 +441,7 @@ def _export(client, program, name) -> list[list[str]]:
 def test_exports_end_with_each_sides_answers(
     program, org_admin_client, answered, copy, monkeypatch
 ):
+    schemes.one_sided(program)
     if not copy:
         monkeypatch.setattr(export_pg, "use_copy", lambda program: False)
     rows = _export(org_admin_client, program, "export_active")

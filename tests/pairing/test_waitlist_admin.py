@@ -13,6 +13,7 @@ from pairing.verbs import Verb
 from programs.models import ActivityEvent, Participant, Program
 from programs.questions import answer_questions
 from tests import factories
+from tests.support import schemes
 
 # 12:00 UTC on a winter day: 07:00 in New York.
 NOON = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
@@ -459,6 +460,7 @@ def test_rows_offer_remove_with_a_confirmation(line, program, org_admin_client):
 
 
 def test_export_lists_the_waitlist_in_offer_order(line, program, org_admin_client):
+    schemes.one_sided(program)
     answer_questions(participant=line["Cal"], raw={"goals": "Speaking; SQL"})
     response = org_admin_client.get(_url("export_waitlist", program))
 

@@ -76,3 +76,11 @@ def set_weights(program: Program, **weights: int) -> None:
             program=program, mentee_question__key=mentee, mentor_question__key=mentor
         ).update(weight=weight)
     bump_questions_version(program)
+
+
+def one_sided(program: Program) -> None:
+    """Skills asked of mentors only and goals of mentees only (the defaults ask everyone),
+    as a program team that wants each side asked its own question sets them."""
+    Question.objects.filter(program=program, key="skills").update(audience="mentor")
+    Question.objects.filter(program=program, key="goals").update(audience="mentee")
+    bump_questions_version(program)
