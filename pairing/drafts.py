@@ -153,6 +153,11 @@ def request_drafts(requests: Sequence[MentorRequest], *, event: str) -> list[Dra
     approve = {r.pk: url for r, url in zip(requests, urls[: len(requests)], strict=True)}
     decline = {r.pk: url for r, url in zip(requests, urls[len(requests) :], strict=True)}
     prime_answers(r.mentee for r in requests)
+    # One Program object per program: its questions are read once (questions_of keeps
+    # them on the object), not once per request of a sweep.
+    programs = {}
+    for r in requests:
+        r.program = programs.setdefault(r.program_id, r.program)
     drafts = []
     for mentor_requests in _group(requests, lambda r: r.mentor_id).values():
         with program_language(mentor_requests[0].program):

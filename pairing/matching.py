@@ -93,7 +93,8 @@ def _side(rule: RuleSpec, question, person: Person, answers: Mapping):
             return None
         if question.options:  # a level: the option's place in the list
             level = question.levels.get(value[0]) if value else None
-            return None if level is None else (float(level), question.options[value[0]])
+            label = " ".join(question.options[value[0]].split()) if level is not None else ""
+            return None if level is None else (float(level), label)
         return (float(value), str(value))
     if value is None:
         return {}
@@ -148,7 +149,11 @@ def _reason_fields(mentee: Profile, scheme: Scheme) -> list[tuple[RuleSpec, int,
     ]
 
 
-def _reasons_from(fields: list[tuple[RuleSpec, int, Any]], mentor: Profile) -> list[str]:
+def _reasons_from(
+    fields: list[tuple[RuleSpec, int, Any]], mentor: Profile, line: str | None = None
+) -> list[str]:
+    """`line`: the reason's wording, gettext("%(field)s: %(shared)s") (a caller explaining
+    thousands of pairs looks it up once)."""
     reasons = []
     for rule, i, wanted in fields:
         offered = mentor[i]
@@ -163,9 +168,9 @@ def _reasons_from(fields: list[tuple[RuleSpec, int, Any]], mentor: Profile) -> l
             shared = ", ".join(display for norm, display in offered.items() if norm in wanted)
         if shared:
             # Shown to mentees in their program's language (French puts a space before ":").
-            reasons.append(
-                gettext("%(field)s: %(shared)s") % {"field": rule.label, "shared": shared}
-            )
+            if line is None:
+                line = gettext("%(field)s: %(shared)s")
+            reasons.append(line % {"field": rule.label, "shared": shared})
     return reasons
 
 
@@ -542,12 +547,17 @@ class Candidates:
         return _reasons(self.mentee_profiles[i], self.mentor_profiles[j], self.scheme)
 
     def reasons_many(self, mentees: Iterable[int], mentors: Iterable[int]) -> list[list[str]]:
-        """`reasons(i, j)` of many pairs at once (auto-pair explains 50,000 in one go)."""
-        fields = [_reason_fields(p, self.scheme) for p in self.mentee_profiles]
-        return [
-            _reasons_from(fields[i], self.mentor_profiles[j])
-            for i, j in zip(mentees, mentors, strict=True)
-        ]
+        """`reasons(i, j)` of many pairs at once (auto-pair explains 50,000 in one go):
+        each mentee's side is worked out once, for the mentees asked about only."""
+        line = gettext("%(field)s: %(shared)s")
+        fields: dict[int, list] = {}
+        out = []
+        for i, j in zip(mentees, mentors, strict=True):
+            mine = fields.get(i)
+            if mine is None:
+                mine = fields[i] = _reason_fields(self.mentee_profiles[i], self.scheme)
+            out.append(_reasons_from(mine, self.mentor_profiles[j], line))
+        return out
 
 
 def top_candidates(
