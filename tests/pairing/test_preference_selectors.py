@@ -7,49 +7,109 @@ from django.db import connection
 
 from pairing import matching, preference_selectors
 from pairing.preference_selectors import MentorPool, mentor_options, mentor_pool
-from programs.models import Participant
-from programs.questions import answers_save, clean_answer, questions_of
+from programs.match_weights import scheme_of
+from programs.models import MatchRule, Participant, Question, QuestionOption
+from programs.questions import answer_questions, bump_questions_version, questions_of
 from tests import factories
 from tests.support import schemes
 
 TAGS = ["Python", "python ", "SQL", "Data  science", "data science", "Leadership", "Go", "UX"]
 PLACES = ["", "Sales", "sales", "Legal", "Lisbon"]
+# Weights of the rules, by their mentee question: the defaults, and years within 2.
+RULES = ("goals", "interests", "department", "location", "years")
+WEIGHTS = [
+    (5, 3, 1, 1, 0),
+    (5, 0, 0, 2, 0),
+    (0, 0, 0, 0, 0),
+    (4, 2, 10, 1, 0),
+    (10, 0, 10, 0, 0),
+    (0, 10, 0, 0, 0),
+    (5, 2, 1, 2, 3),
+    (3, 0, 0, 1, 10),
+]
 
 
-def _person(rng: random.Random, n: int) -> dict:
-    return schemes.person(**{
+@pytest.fixture
+def ranked_program(org):
+    """The default questions with options for every tag, and a number compared within 2."""
+    program = factories.ProgramFactory(organization=org)
+    for q in Question.objects.filter(program=program, kind=Question.Kind.MULTIPLE):
+        QuestionOption.objects.bulk_create(
+            QuestionOption(question=q, label=tag, position=n) for n, tag in enumerate(TAGS)
+        )
+    years = Question.objects.create(
+        program=program,
+        key="years",
+        label="Years",
+        text="How many years?",
+        audience=Question.Audience.EVERYONE,
+        kind=Question.Kind.NUMBER,
+        position=9,
+    )
+    MatchRule.objects.create(
+        program=program,
+        mentee_question=years,
+        mentor_question=years,
+        measure=MatchRule.Measure.WITHIN,
+        distance=2,
+        weight=1,
+        position=9,
+    )
+    bump_questions_version(program)
+    return program
+
+
+def _answers(rng: random.Random, program, role: str) -> dict[int, object]:
+    """Random answers to the questions `role` is asked: {question id: value}."""
+    out: dict[int, object] = {}
+    for q in questions_of(program, role=role):
+        if q.kind == Question.Kind.MULTIPLE:
+            picks = rng.sample(q.option_list, rng.randint(0, 4))
+            if picks:
+                out[q.pk] = tuple(o.pk for o in picks)
+        elif q.kind == Question.Kind.NUMBER and rng.random() < 0.7:
+            out[q.pk] = rng.randint(0, 8)
+    return out
+
+
+def _person(rng: random.Random, n: int, program, role: str) -> dict:
+    return {
         "id": n,
         "first_name": rng.choice(["Ana", "Bo", "ana", "Zoe", ""]),
         "last_name": rng.choice(["Silva", "Lee", ""]),
         "title": "",
         "department": rng.choice(PLACES),
         "location": rng.choice(PLACES),
-        "skills": rng.sample(TAGS, rng.randint(0, 4)),
-        "interests": rng.sample(TAGS, rng.randint(0, 3)),
-        "goals": rng.sample(TAGS, rng.randint(0, 2)),
-        "bio": "",
-    })  # fmt: skip
+        "answers": _answers(rng, program, role),
+    }
 
 
-WEIGHTS = [
-    {"skills_for_goals": 5, "shared_interests": 3, "department": 1, "location": 1},
-    {"skills_for_goals": 5, "shared_interests": 0, "department": 0, "location": 2},
-    {"skills_for_goals": 0, "shared_interests": 0, "department": 0, "location": 0},
-    {"skills_for_goals": 4, "shared_interests": 2, "department": 10, "location": 1},
-    {"skills_for_goals": 10, "shared_interests": 0, "department": 10, "location": 0},
-    {"skills_for_goals": 0, "shared_interests": 10, "department": 0, "location": 0},
-]
+def _as_rows(answers: dict[int, object]) -> list[tuple]:
+    """Answers as the pool's statement sends them: (question, option, number, text) rows."""
+    rows = []
+    for qid, value in answers.items():
+        if isinstance(value, tuple):
+            rows += [(qid, option, None, None) for option in value]
+        else:
+            rows.append((qid, None, value, None))
+    return rows
 
 
+@pytest.mark.django_db
 @pytest.mark.parametrize("weights", WEIGHTS)
-def test_the_pool_ranks_exactly_like_matching(weights):
-    assert set(weights) == set(schemes.LEGACY)
-    scheme = schemes.scheme(weights)
-    rng = random.Random(sum(weights.values()))
-    mentors = [_person(rng, n) for n in range(1, 301)]
-    pool = MentorPool.build([dict(m) for m in mentors], scheme)
+def test_the_pool_ranks_exactly_like_matching(ranked_program, weights):
+    rules = {r.mentee_question.key: r.pk for r in MatchRule.objects.filter(program=ranked_program)}
+    scheme = scheme_of(ranked_program).with_weights(
+        {rules[key]: w for key, w in zip(RULES, weights, strict=True)}
+    )
+    rng = random.Random(WEIGHTS.index(weights))
+    mentors = [_person(rng, n, ranked_program, "mentor") for n in range(1, 301)]
+    for mentor in mentors:
+        mentor["answers"] = _as_rows(mentor["answers"])
+    pool = MentorPool.build(mentors, ranked_program, scheme)
+    assert len(pool.mentors) == 300
     for _ in range(25):
-        mentee = _person(rng, 0)
+        mentee = _person(rng, 0, ranked_program, "mentee")
         expected = matching.rank_mentors_for(mentee, pool.mentors, scheme)
         got = pool.rank(mentee)
         assert [(m.mentor["pk"], m.score) for m in got] == [
@@ -58,9 +118,10 @@ def test_the_pool_ranks_exactly_like_matching(weights):
         assert [m.reasons for m in got] == [m.reasons for m in expected]
 
 
-def test_an_empty_pool_ranks_nobody():
-    mentee = schemes.person(interests=["Python"])
-    assert MentorPool.build([], schemes.scheme(WEIGHTS[0])).rank(mentee) == []
+@pytest.mark.django_db
+def test_an_empty_pool_ranks_nobody(ranked_program):
+    pool = MentorPool.build([], ranked_program, scheme_of(ranked_program))
+    assert pool.rank({"answers": {}, "department": "Sales"}) == []
 
 
 @pytest.fixture
@@ -112,26 +173,30 @@ def test_the_requests_waiting_are_read_with_the_pool_as_waiting_for_counts_them(
     assert mentor_options(mentee, program, use_sql=use_sql).waiting[mentors[1].pk] == (1, 2)
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the kept pool is PostgreSQL's")
-def test_the_pool_is_reused_until_a_mentor_or_their_room_changes(program):
+@pytest.mark.needs_postgres
+def test_the_pool_is_reused_until_a_mentor_their_room_or_the_questions_change(program):
     mentee = factories.ParticipantFactory(program=program)
     ana = factories.MentorFactory(program=program, first_name="Ana", skills=["Python"])
     bo = factories.MentorFactory(program=program, first_name="Bo", capacity=1)
+    skills = next(q for q in questions_of(program) if q.key == "skills")
     pool = mentor_pool(program)
     assert mentor_pool(program) is pool
-    # A bulk update leaves updated_at alone, and here it is even in the same
-    # transaction as the pool was built in: the row version still changes.
-    Participant.objects.filter(pk=ana.pk).update(title="Rustacean")
+    # Answering touches the mentor's row: the pool is read again, with the new answer.
+    answer_questions(participant=ana, raw={"skills": ["Rust"]})
     changed = mentor_pool(program)
     assert changed is not pool
-    assert changed.mentors[changed.position[ana.pk]]["title"] == "Rustacean"
+    rust = QuestionOption.objects.get(question=skills, label="Rust")
+    assert changed.mentors[changed.position[ana.pk]]["answers"] == {skills.pk: (rust.pk,)}
     assert mentor_pool(program) is changed
-    # A changed answer is a new row version too (answers_save touches the person's row).
-    (skills,) = [q for q in questions_of(program) if q.key == "skills"]
-    answers_save(participant=ana, values={skills.pk: clean_answer(skills, "Rust")})
-    changed = mentor_pool(program)
-    assert [text for _, text in changed.mentors[changed.position[ana.pk]]["described"]] == ["Rust"]
-    assert mentor_pool(program) is changed
+    # A bulk update leaves updated_at alone, and here it is even in the same
+    # transaction as the pool was built in: the row version still changes.
+    Participant.objects.filter(pk=ana.pk).update(title="Architect")
+    retitled = mentor_pool(program)
+    assert retitled is not changed
+    assert retitled.mentors[retitled.position[ana.pk]]["title"] == "Architect"
+    # New questions or rules: the pool is prepared again under them.
+    bump_questions_version(program)
+    assert mentor_pool(program) is not retitled
     factories.PairingFactory(program=program, mentee=mentee, mentor=bo)
     assert [m["pk"] for m in mentor_pool(program).mentors] == [ana.pk]
     Participant.objects.filter(pk=ana.pk).update(accepting_requests=False)
