@@ -11,7 +11,6 @@ from programs.match_weights import scheme_of
 from programs.models import MatchRule, Participant, Question, QuestionOption
 from programs.questions import answer_questions, bump_questions_version, questions_of
 from tests import factories
-from tests.support import schemes
 
 TAGS = ["Python", "python ", "SQL", "Data  science", "data science", "Leadership", "Go", "UX"]
 PLACES = ["", "Sales", "sales", "Legal", "Lisbon"]
@@ -106,7 +105,7 @@ def test_the_pool_ranks_exactly_like_matching(ranked_program, weights):
     mentors = [_person(rng, n, ranked_program, "mentor") for n in range(1, 301)]
     for mentor in mentors:
         mentor["answers"] = _as_rows(mentor["answers"])
-    pool = MentorPool.build(mentors, ranked_program, scheme)
+    pool = MentorPool.build(mentors, scheme, questions_of(ranked_program, role="mentor"))
     assert len(pool.mentors) == 300
     for _ in range(25):
         mentee = _person(rng, 0, ranked_program, "mentee")
@@ -120,7 +119,7 @@ def test_the_pool_ranks_exactly_like_matching(ranked_program, weights):
 
 @pytest.mark.django_db
 def test_an_empty_pool_ranks_nobody(ranked_program):
-    pool = MentorPool.build([], ranked_program, scheme_of(ranked_program))
+    pool = MentorPool.build([], scheme_of(ranked_program))
     assert pool.rank({"answers": {}, "department": "Sales"}) == []
 
 

@@ -150,8 +150,8 @@ def _check_questions_and_rules():
         ]
         assert [q.profile_field for q in questions] == ["", "", "", "department", "location"]
         assert [(q.audience, q.kind) for q in questions[:3]] == [
-            ("mentor", "multiple"),
-            ("mentee", "multiple"),
+            ("everyone", "multiple"),
+            ("everyone", "multiple"),
             ("everyone", "multiple"),
         ]
         rules = MatchRule.objects.filter(program=program).order_by("position")
