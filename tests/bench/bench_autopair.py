@@ -28,8 +28,11 @@ replaced it and what the fresh process holds.
 Instances: seed_demo's people (200 x 60, 2,000 x 600, 5,000 x 1,500, their
 capacities), and synthetic cohorts of seed_demo profiles with every mentor at
 capacity 4: 10,000 x 2,500 and 50,000 x 12,500 (50 candidates per mentee).
-Participants are written to the benchmark database first (not timed), and
-removed afterwards. Set BENCH_AUTOPAIR_SIZES=small to skip the 50,000 run.
+Each is a program with the default questions and rules; participants and
+their answers (skills, interests, goals) are written to the benchmark
+database first through the app's bulk services (not timed), and removed
+afterwards (bench_questions does the same with eight questions of mixed
+kinds). Set BENCH_AUTOPAIR_SIZES=small to skip the 50,000 run.
 
 Only the solver, on the two synthetic instances built in memory (no database,
 same people, scores and candidate graph as above), each objective solved
@@ -59,19 +62,22 @@ def _setup_django() -> None:
 
 
 def _program(label: str, people: list[dict], capacity: int | None):
-    from programs.models import Organization, Participant, Program
+    """A program with the default questions holding `people` (seed_demo's), their
+    answers written by the app's bulk service (tests/bench/people.py)."""
+    from programs.models import Organization, Participant
+    from programs.services import program_create
     from tests.bench.dbtools import vacuum
+    from tests.bench.people import participants_create
 
     org = Organization.objects.create(name=f"Bench autopair {label}")
-    program = Program.objects.create(organization=org, name=f"Bench {label}")
+    program = program_create(organization=org, name=f"Bench {label}")
     rows = []
     for n, person in enumerate(people, start=1):
-        fields = {k: v for k, v in person.items() if k in _FIELDS}
-        fields["email"] = f"bench{n}@example.org"
+        row = dict(person, email=f"bench{n}@example.org")
         if capacity is not None and person["role"] == Participant.Role.MENTOR:
-            fields["capacity"] = capacity
-        rows.append(Participant(program=program, **fields))
-    Participant.objects.bulk_create(rows, batch_size=5000)
+            row["capacity"] = capacity
+        rows.append(row)
+    participants_create(program, rows)
     # What autovacuum does after a bulk load (and after earlier benchmarks left
     # dead rows behind): without it the planner believes the freshly loaded
     # program is empty and picks a nested-loop anti-join for "unpaired mentees"
@@ -81,16 +87,10 @@ def _program(label: str, people: list[dict], capacity: int | None):
     with connection.cursor() as cursor:
         vacuum(
             cursor,
-            ("programs_participant", "pairing_pairing", "pairing_mentorrequest"),
+            ("programs_participant", "programs_answer", "pairing_pairing", "pairing_mentorrequest"),
             analyze=True,
         )
     return org, program
-
-
-_FIELDS = {
-    "role", "first_name", "last_name", "department", "location", "title", "skills",
-    "interests", "goals", "bio", "manager_email", "capacity",
-}  # fmt: skip
 
 
 def _click_to_staged(program, objective: str):
@@ -119,6 +119,7 @@ def _instance(label: str, mentees: int, mentors: int, capacity: int | None) -> N
     from pairing import autopair
     from pairing.autopair import Options
     from programs.management.commands.seed_demo import generate_people
+    from tests.bench.people import organization_drop
 
     people = generate_people(mentees=mentees, mentors=mentors, seed=2027)
     org, program = _program(label, people, capacity)
@@ -183,7 +184,7 @@ def _instance(label: str, mentees: int, mentors: int, capacity: int | None) -> N
             flush=True,
         )
     finally:
-        org.delete()
+        organization_drop(org)
         connection.close()
 
 
@@ -322,6 +323,7 @@ def _memory(mentees: int, mentors: int, capacity: int) -> None:
     from pairing import autopair
     from pairing_admin.celery import app
     from programs.management.commands.seed_demo import generate_people
+    from tests.bench.people import organization_drop
 
     # Functions a pool process runs must be importable by name (run.py loads this file
     # under another one).
@@ -359,7 +361,7 @@ def _memory(mentees: int, mentors: int, capacity: int) -> None:
         print(f"  {verdict}", flush=True)
         autopair.autopair_discard(program=program, run_id=run["run_id"], user=None)
     finally:
-        org.delete()
+        organization_drop(org)
         connection.close()
 
 
@@ -375,20 +377,22 @@ def _solver_only(label: str, mentees: int, mentors: int, capacity: int, repeat: 
     from pairing import autopair
     from pairing.autopair import Options
     from programs.management.commands.seed_demo import generate_people
-    from programs.match_weights import weights_of
     from programs.models import Participant, Program
+    from tests.bench.people import default_scheme
 
     people = generate_people(mentees=mentees, mentors=mentors, seed=2027)
-    # What problem_for reads back from _program's rows: ids in insertion order, bench emails.
+    # What problem_for reads back from _program's rows: ids in insertion order, bench
+    # emails, answers to the default questions.
     for n, person in enumerate(people, start=1):
         person["id"], person["email"] = n, f"bench{n}@example.org"
+    scheme = default_scheme(people)
     mentee_rows = [p for p in people if p["role"] == Participant.Role.MENTEE]
     mentor_rows = [p for p in people if p["role"] == Participant.Role.MENTOR]
     problem = autopair.build_problem(
         mentee_rows,
         mentor_rows,
         [capacity] * len(mentor_rows),
-        weights_of(Program()),
+        scheme,
         Options(),
         max_rank=max(Program().max_preferences, 1),
     )

@@ -66,12 +66,11 @@ def _setup_django() -> None:
 
 PARTICIPANTS_SQL = """
 INSERT INTO programs_participant
-  (program_id, role, first_name, last_name, email, department, location, title, skills,
-   interests, goals, bio, manager_email, capacity, source, created_at, updated_at,
-   accepting_requests)
+  (program_id, role, first_name, last_name, email, department, location, title, bio,
+   manager_email, capacity, source, created_at, updated_at, accepting_requests)
 SELECT %(program)s, %(role)s, 'First' || g, 'Last' || (g %% 997), %(role)s || g || '@bench.example.org',
-       'Department ' || (g %% 20), 'City ' || (g %% 40), '', '[]'::jsonb, '[]'::jsonb,
-       '[]'::jsonb, '', '', %(capacity)s, 'demo', now(), now(), true
+       'Department ' || (g %% 20), 'City ' || (g %% 40), '', '', '', %(capacity)s, 'demo',
+       now(), now(), true
 FROM generate_series(1, %(n)s) AS g
 """
 

@@ -3,7 +3,10 @@
     .venv/bin/python tests/bench/run.py bench_matching
     (or directly: .venv/bin/python tests/bench/bench_matching.py)
 
-Prints, for the default weights and for a must-match location:
+People answer the default questions (skills, interests, goals as options;
+department and location on the record), scored with the default rules
+(tests/bench/people.py builds both in memory). Prints, for the default rules
+and for a must-match location:
 - ranking 5,000 mentors for one mentee (the preference form), as dicts and
   as Participant instances: median and worst of 25 mentees;
 - the full score matrix of 10,000 mentees x 2,500 mentors;
@@ -61,13 +64,13 @@ def _measure(fn: Callable[[], object]) -> tuple[str, float, object]:
     return f"{wall:.2f} s wall ({cpu:.2f} s CPU)", peak, result
 
 
-def _rank(mentees, mentors, weights, label: str) -> None:
+def _rank(mentees, mentors, scheme, label: str) -> None:
     from pairing.matching import rank_mentors_for
 
     times, cpu_times = [], []
     for mentee in mentees[:25]:
         wall, cpu = time.perf_counter(), time.process_time()
-        ranked = rank_mentors_for(mentee, mentors, weights)
+        ranked = rank_mentors_for(mentee, mentors, scheme)
         times.append((time.perf_counter() - wall) * 1000)
         cpu_times.append((time.process_time() - cpu) * 1000)
     print(
@@ -81,31 +84,37 @@ def _rank(mentees, mentors, weights, label: str) -> None:
 def main() -> None:
     _setup_django()
     from pairing.matching import score_matrix, top_candidates
-    from programs.models import Participant, default_match_weights
-
-    weights_sets = {
-        "default weights": default_match_weights(),
-        "location must match": {**default_match_weights(), "location": 10},
-    }
+    from programs.match_weights import rule_title, weight_label
+    from programs.models import Participant
+    from tests.bench.people import default_scheme, record
 
     started = time.perf_counter()
     small_mentees, small_mentors = _people(10_000, 2_500)
     big_mentees, big_mentors = _people(50_000, 12_500)
+    # One set of questions and options for everybody (people answer with option ids).
+    scheme = default_scheme(small_mentees + small_mentors + big_mentees + big_mentors)
     print(f"synthetic people generated in {time.perf_counter() - started:.1f} s")
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
     rank_mentors = big_mentors[:5_000]
-    instances = [
-        Participant(**{k: v for k, v in m.items() if k != "role"}, role="mentor")
-        for m in rank_mentors
-    ]
-    for label, weights in weights_sets.items():
-        print(f"\n-- {label}: {weights}")
-        _rank(small_mentees, rank_mentors, weights, "dicts")
-        _rank(small_mentees, instances, weights, "Participant instances")
+    instances = []
+    for m in rank_mentors:
+        person = Participant(pk=m["id"], **record(m))
+        person.__dict__["answer_values"] = m["answers"]  # as prime_answers leaves them
+        instances.append(person)
+    location = next(r.id for r in scheme.rules if r.mentor.key == "location")
+    schemes = {
+        "default rules": scheme,
+        "location must match": scheme.with_weights({location: 10}),
+    }
+    for label, rules in schemes.items():
+        listed = "; ".join(f"{rule_title(r)} {weight_label(r.weight)}" for r in rules.rules)
+        print(f"\n-- {label}: {listed}")
+        _rank(small_mentees, rank_mentors, rules, "dicts")
+        _rank(small_mentees, instances, rules, "Participant instances")
 
         seconds, peak, matrix = _measure(
-            lambda w=weights: score_matrix(small_mentees, small_mentors, w)
+            lambda w=rules: score_matrix(small_mentees, small_mentors, w)
         )
         eligible = int(matrix.eligible.sum())
         print(
@@ -119,7 +128,7 @@ def main() -> None:
             ("50,000 x 12,500", big_mentees, big_mentors),
         ):
             seconds, peak, found = _measure(
-                lambda a=mentees, b=mentors, w=weights: top_candidates(a, b, w, k=50)
+                lambda a=mentees, b=mentors, w=rules: top_candidates(a, b, w, k=50)
             )
             empty = int((found.offsets[1:] == found.offsets[:-1]).sum())
             print(

@@ -5,7 +5,9 @@
 The state (tests/bench/pages_state.py): 50,000 mentees, 12,500 mentors,
 20,000 active pairings, 5,000 pending requests and about 100,000 sent
 emails, built through the app's own services and kept for the next run
-(BENCH_PAGES_REBUILD=1 builds it again). The app is served as production
+(BENCH_PAGES_REBUILD=1 builds it again; BENCH_PAGES_MENTEES=2000 builds a
+smaller program of the same shape, to check that the benchmark runs: deep
+pages then answer 404). The app is served as production
 serves it: gunicorn with one sync worker, DEBUG off, settings from the
 environment only. The benchmark logs in through the login form, then for
 every page: one warm-up GET, and 20 GETs each followed by a GET of /healthz

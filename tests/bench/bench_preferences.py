@@ -2,7 +2,8 @@
 
     .venv/bin/python tests/bench/run.py bench_preferences
 
-Creates 5,000 mentors with varied profiles and one mentee, then GETs the
+Creates 5,000 mentors with varied profiles (skills and interests are answers
+to the program's default questions) and one mentee, then GETs the
 preference page through Django's test client (the whole request: link
 lookup, mentors with room, ranking every mentor, rendering the top 30).
 Prints the server time (median and worst of 10 runs after a warm-up) and the
@@ -47,40 +48,47 @@ def main() -> int:
     from django.utils import timezone
 
     from pairing_admin.mail.links import Purpose, link_create
-    from programs.models import Organization, Participant, Program
+    from programs.models import Organization, Participant
+    from programs.services import program_create
+    from tests.bench.people import organization_drop, participants_create
 
     org = Organization.objects.create(name="bench_preferences organization (temporary)")
     try:
-        program = Program.objects.create(organization=org, name="bench", pairing_enabled=True)
-        Participant.objects.bulk_create(
+        # The default questions: skills, interests and goals are answers.
+        program = program_create(organization=org, name="bench", pairing_enabled=True)
+        participants_create(
+            program,
             [
-                Participant(
-                    program=program,
-                    role="mentor",
-                    first_name=f"Mentor{i}",
-                    last_name=f"Bench{i % 97}",
-                    email=f"mentor{i}@bench.example.org",
-                    department=f"Department {i % 20}",
-                    location=f"City {i % 40}",
-                    title=f"Title {i % 30}",
-                    skills=[SKILLS[(i * 7 + k) % len(SKILLS)] for k in range(i % 6)],
-                    interests=[SKILLS[(i * 3 + k) % len(SKILLS)] for k in range(i % 4)],
-                    bio="Happy to help with careers, code and confidence. " * 3,
-                    capacity=1 + i % 3,
-                )
+                {
+                    "role": "mentor",
+                    "first_name": f"Mentor{i}",
+                    "last_name": f"Bench{i % 97}",
+                    "email": f"mentor{i}@bench.example.org",
+                    "department": f"Department {i % 20}",
+                    "location": f"City {i % 40}",
+                    "title": f"Title {i % 30}",
+                    "skills": [SKILLS[(i * 7 + k) % len(SKILLS)] for k in range(i % 6)],
+                    "interests": [SKILLS[(i * 3 + k) % len(SKILLS)] for k in range(i % 4)],
+                    "bio": "Happy to help with careers, code and confidence. " * 3,
+                    "capacity": 1 + i % 3,
+                }
                 for i in range(MENTORS)
             ],
             batch_size=1000,
         )
-        mentee = Participant.objects.create(
-            program=program,
-            role="mentee",
-            first_name="Mentee",
-            email="mentee@bench.example.org",
-            department="Department 3",
-            location="City 7",
-            interests=SKILLS[:3],
-            goals=SKILLS[10:13],
+        [mentee] = participants_create(
+            program,
+            [
+                {
+                    "role": "mentee",
+                    "first_name": "Mentee",
+                    "email": "mentee@bench.example.org",
+                    "department": "Department 3",
+                    "location": "City 7",
+                    "interests": SKILLS[:3],
+                    "goals": SKILLS[10:13],
+                }
+            ],
         )
         _, raw = link_create(
             purpose=Purpose.PREFERENCES,
@@ -122,7 +130,7 @@ def main() -> int:
         )
         print(f"  queries      {queries[0]} per request, whatever the number of mentors")
     finally:
-        org.delete()
+        organization_drop(org)
     return 0
 
 

@@ -2,10 +2,11 @@
 
     .venv/bin/python tests/bench/run.py bench_waitlist
 
-Two programs, user-led with Approval and the default match weights (no
-must-match field), hold the same people, made by seed_demo's generator (so
-mentors have skills, a department and a location; mentees goals and
-interests): 1,100 mentors of capacity 1-4, nearly all of them full, and
+Two programs, user-led with Approval and the default questions and match
+rules (no must-match rule), hold the same people, made by seed_demo's
+generator (so mentors have skills, a department and a location; mentees goals
+and interests; skills, interests and goals are answers, written with the
+app's bulk service): 1,100 mentors of capacity 1-4, nearly all of them full, and
 about 14,000 mentees. The "waitlist" program has 10,000 mentees waiting; the
 "baseline" program is identical but nobody waits, so ending a pairing there
 does everything except offering the seat (seats_offer finds the waitlist empty).
@@ -64,6 +65,7 @@ TARGET_SWEEP_S = 1.0
 SEED = 2027
 TABLES = (
     "programs_participant",
+    "programs_answer",
     "pairing_pairing",
     "pairing_mentorrequest",
     "pairing_pendingrequest",
@@ -72,10 +74,6 @@ TABLES = (
     "invitations_accesslink",
     "invitations_outboundemail",
 )
-PERSON_FIELDS = (
-    "role", "first_name", "last_name", "email", "department", "location", "title", "skills",
-    "interests", "goals", "bio", "manager_email", "capacity",
-)  # fmt: skip
 
 
 def _setup_django() -> None:
@@ -127,6 +125,7 @@ def _load(org, user, label: str, mentors_data, mentees_data, *, waitlist: bool) 
     from pairing.models import MentorRequest, Pairing, WaitlistEntry
     from programs.models import Participant
     from programs.services import pairing_turn_on, program_create
+    from tests.bench.people import answers_write, record
 
     program = program_create(
         organization=org,
@@ -138,8 +137,7 @@ def _load(org, user, label: str, mentors_data, mentees_data, *, waitlist: bool) 
     now = timezone.now()
 
     def person(data: dict, **extra) -> Participant:
-        fields = {k: data[k] for k in PERSON_FIELDS}
-        return Participant(program=program, source="import", **fields, **extra)
+        return Participant(program=program, source="import", **record(data), **extra)
 
     mentors = Participant.objects.bulk_create(
         [
@@ -149,6 +147,12 @@ def _load(org, user, label: str, mentors_data, mentees_data, *, waitlist: bool) 
         batch_size=2000,
     )
     mentees = Participant.objects.bulk_create([person(m) for m in mentees_data], batch_size=2000)
+    # Skills, interests and goals are answers to the program's default questions.
+    answers_write(
+        program,
+        [(row.pk, data) for row, data in zip(mentors + mentees, mentors_data + mentees_data,
+                                             strict=True)],
+    )  # fmt: skip
     mentor_ids = [m.pk for m in mentors]
     next_mentee = iter(m.pk for m in mentees)
 
@@ -614,6 +618,7 @@ def _cleanup(org) -> None:
             "DELETE FROM pairing_mentoringsession WHERE program_id = ANY(%s)",
             "DELETE FROM pairing_pairing WHERE program_id = ANY(%s)",
             "DELETE FROM pairing_mentorrequest WHERE program_id = ANY(%s)",  # trigger: pending rows
+            "DELETE FROM programs_answer WHERE program_id = ANY(%s)",
             "DELETE FROM programs_participant WHERE program_id = ANY(%s)",
         ):
             cursor.execute(sql, [program_ids])

@@ -1,8 +1,10 @@
 """The state of a large program, built through the app's own services, for bench_pages.
 
-50,000 mentees and 12,500 mentors (two seats each) are imported from CSV files,
-pairing is turned on and all mentees invited (the worker's preparation run
-in-process); 6,000 mentees submit their preferences (Approval process: one
+50,000 mentees and 12,500 mentors (two seats each) are imported from CSV files
+into a program with the default questions, and their skills, interests and
+goals written as answers (programs.questions.answers_replace_many); pairing is
+turned on and all mentees invited (the worker's preparation run in-process);
+6,000 mentees submit their preferences (Approval process: one
 pending request each), their mentors approve 1,000 of those; auto-pair, run
 as the worker runs it, is confirmed and fills every seat the pending
 requests do not hold: 20,000 active pairings in all and 5,000 pending
@@ -19,6 +21,7 @@ under its own organization and reused by the next run, after run.py's
 
 import csv
 import io
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -27,15 +30,18 @@ from datetime import timedelta
 ORG_NAME = "Bench pages organization"
 ADMIN_EMAIL = "bench-pages@bench.example"
 ADMIN_PASSWORD = "bench-pages-password-2026"  # a scratch database's user
-MENTEES = 50_000
-MENTORS = 12_500
-SUBMITS = 6_000
-APPROVALS = 1_000
+# BENCH_PAGES_MENTEES builds a smaller program of the same shape (a quick check
+# that the benchmark runs; the figures and targets are for 50,000).
+MENTEES = int(os.environ.get("BENCH_PAGES_MENTEES", "50000"))
+MENTORS = MENTEES // 4
+SUBMITS = MENTEES * 6 // 50
+APPROVALS = SUBMITS // 6
 SESSION_EVERY = 10  # one pairing in ten logs a session
 IMPORT_ROWS = 10_000  # per CSV file (the upload limit is 5 MB)
 
 TABLES = (
     "programs_participant",
+    "programs_answer",
     "pairing_pairing",
     "pairing_mentorrequest",
     "pairing_pendingrequest",
@@ -74,27 +80,33 @@ def existing() -> State | None:
     user = get_user_model().objects.filter(username=ADMIN_EMAIL).first()
     if program is None or user is None:
         return None
+    if program.participants.mentees().count() != MENTEES:
+        return None  # built at another size (BENCH_PAGES_MENTEES)
     return State(org.pk, program.pk, ADMIN_EMAIL, ADMIN_PASSWORD)
 
 
 def drop() -> None:
     from programs.models import Organization
+    from tests.bench.people import organization_drop
 
-    Organization.objects.filter(name=ORG_NAME).delete()
+    for org in Organization.objects.filter(name=ORG_NAME):
+        organization_drop(org)
+
+
+def _email(n: int) -> str:
+    return f"p{n}@bench-pages.example"
 
 
 def _csv_files(people: list[dict]) -> list[bytes]:
     columns = ["email", "role", "first_name", "last_name", "title", "department", "location",
-               "skills", "interests", "goals", "manager_email", "capacity"]  # fmt: skip
+               "manager_email", "capacity"]  # fmt: skip
     files = []
     for start in range(0, len(people), IMPORT_ROWS):
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(columns)
         for n, person in enumerate(people[start : start + IMPORT_ROWS], start=start + 1):
-            row = dict(person, email=f"p{n}@bench-pages.example", capacity=2)
-            for tag in ("skills", "interests", "goals"):
-                row[tag] = ", ".join(row.get(tag) or [])
+            row = dict(person, email=_email(n), capacity=2)
             if row["role"] != "mentor":
                 row["capacity"] = ""
             writer.writerow([row.get(c, "") for c in columns])
@@ -103,14 +115,23 @@ def _csv_files(people: list[dict]) -> list[bytes]:
 
 
 def _import(program, user, started) -> None:
+    """The people's records from CSV files, then their skills, interests and goals: answers
+    to the program's default questions, written by the app's bulk service."""
     from programs.imports.services import import_apply, import_create
     from programs.management.commands.seed_demo import generate_people
+    from programs.models import Participant
+    from tests.bench.people import answers_write
 
     people = generate_people(mentees=MENTEES, mentors=MENTORS, seed=2026)
     for n, data in enumerate(_csv_files(people), start=1):
         upload = import_create(program=program, user=user, filename=f"cohort-{n}.csv", data=data)
         import_apply(participant_import=upload, user=user)
     _say(started, f"imported {MENTEES:,} mentees and {MENTORS:,} mentors (CSV, 10,000 rows a file)")
+    ids = dict(Participant.objects.filter(program=program).values_list("email", "pk"))
+    written = answers_write(
+        program, [(ids[_email(n)], person) for n, person in enumerate(people, start=1)]
+    )
+    _say(started, f"{written:,} answers written (skills, interests, goals)")
 
 
 def _invite(program, user, started) -> None:
@@ -219,7 +240,7 @@ def build() -> State:
 
     from pairing_admin.celery import app
     from programs.models import Membership, Organization, Program
-    from programs.services import pairing_turn_on
+    from programs.services import pairing_turn_on, program_create
     from tests.bench.dbtools import vacuum
 
     # Tasks the services hand to the broker after commit go nowhere: this
@@ -230,7 +251,7 @@ def build() -> State:
     with connection.cursor() as cursor:
         vacuum(cursor, TABLES)
     org = Organization.objects.create(name=ORG_NAME, timezone="Europe/London")
-    program = Program.objects.create(
+    program = program_create(
         organization=org, name="Northwind Mentoring",
         pairing_process=Program.Process.USER_LED_APPROVAL,
     )  # fmt: skip
