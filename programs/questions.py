@@ -12,6 +12,7 @@ a text; a question left blank has no entry.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -113,25 +114,33 @@ DEFAULT_RULES = (
 )
 
 
+def default_questions(program: Program | None = None) -> list[Question]:
+    """A new program's questions, unsaved, each with an empty `option_list`: worded in
+    the program's language (the active one without a program)."""
+    with program_language(program) if program is not None else nullcontext():
+        questions = [
+            Question(
+                program=program,
+                key=d.key,
+                label=str(d.label),
+                text=str(d.text),
+                help_text=str(d.help_text),
+                audience=d.audience,
+                kind=d.kind,
+                open_options=d.open_options,
+                profile_field=d.profile_field,
+                position=n,
+            )
+            for n, d in enumerate(DEFAULT_QUESTIONS)
+        ]
+    for question in questions:
+        question.option_list = []
+    return questions
+
+
 def create_defaults(program: Program) -> None:
     """Give a new program the default questions and rules, worded in its language."""
-    with program_language(program):
-        worded = [(d, str(d.label), str(d.text), str(d.help_text)) for d in DEFAULT_QUESTIONS]
-    questions = Question.objects.bulk_create(
-        Question(
-            program=program,
-            key=d.key,
-            label=label,
-            text=text,
-            help_text=help_text,
-            audience=d.audience,
-            kind=d.kind,
-            open_options=d.open_options,
-            profile_field=d.profile_field,
-            position=n,
-        )
-        for n, (d, label, text, help_text) in enumerate(worded)
-    )
+    questions = Question.objects.bulk_create(default_questions(program))
     by_key = {q.key: q for q in questions}
     MatchRule.objects.bulk_create(
         MatchRule(

@@ -88,16 +88,6 @@ def program_update(*, program: Program, user=None, **fields) -> Program:
     return program
 
 
-def split_tags(raw: str) -> list[str]:
-    """'Python; data, SQL' -> ['Python', 'data', 'SQL'] (order kept, duplicates dropped)."""
-    seen: dict[str, str] = {}
-    for part in raw.replace("|", ";").replace(",", ";").split(";"):
-        tag = " ".join(part.split())
-        if tag and tag.lower() not in seen:
-            seen[tag.lower()] = tag[:60]
-    return list(seen.values())[:30]
-
-
 _LOCK_CHUNK = 10_000  # ids per query (SQLite caps the parameters of one statement)
 
 

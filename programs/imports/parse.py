@@ -25,7 +25,7 @@ from django.core.validators import EmailValidator
 from pairing_admin.lib.errors import DomainError
 from pairing_admin.lib.text import one_line, without_bidi
 from programs.models import PROFILE_FIELDS, Participant, Question
-from programs.questions import DEFAULT_QUESTIONS, Picks, clean_answer
+from programs.questions import Picks, clean_answer, default_questions
 
 REQUIRED_COLUMNS = ("email", "role", "first_name")
 OPTIONAL_COLUMNS = ("last_name", *PROFILE_FIELDS, "manager_email", "capacity")
@@ -86,27 +86,6 @@ class QuestionColumns:
     def kind_of(self, column: str) -> str:
         question = self.answers.get(column)
         return question.kind if question else ""
-
-
-def default_questions() -> list[Question]:
-    """A new program's questions (programs.questions.DEFAULT_QUESTIONS), unsaved: what a
-    file is read against when no program's questions are given."""
-    out = []
-    for n, d in enumerate(DEFAULT_QUESTIONS):
-        question = Question(
-            key=d.key,
-            label=d.label,
-            text=d.text,
-            help_text=d.help_text,
-            audience=d.audience,
-            kind=d.kind,
-            open_options=d.open_options,
-            profile_field=d.profile_field,
-            position=n,
-        )
-        question.option_list = []
-        out.append(question)
-    return out
 
 
 class ImportFileError(DomainError):
